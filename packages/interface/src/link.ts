@@ -1,0 +1,53 @@
+/**
+ * A Link is one network interface as the VR sees it: a source of received Ethernet frames in
+ * batches and a sink for frames to transmit. Every driver (afpacket, tap, pipe) implements it and
+ * passes the same compliance suite.
+ */
+
+export type LinkKind = 'afpacket' | 'tap' | 'pipe';
+
+/**
+ * Called once per received batch. `descs` holds `count` pairs [offset, length] into `buf`.
+ * The frames are only valid during the call: the driver reuses the memory afterwards (for
+ * afpacket it is the kernel's receive ring). The handler may rewrite frames in place and pass
+ * them to `Link.send` of any link, which copies them.
+ */
+export type FrameBatchHandler = (link: Link, buf: Uint8Array, descs: Uint32Array, count: number) => void;
+
+export interface LinkStats {
+  rxFrames: number;
+  rxBytes: number;
+  txFrames: number;
+  txBytes: number;
+  /** Frames the driver could not queue because its transmit ring or queue was full. */
+  txDropsFull: number;
+  /** Frames the driver refused because they were larger than it can carry. */
+  txDropsTooBig: number;
+  /** Frames the kernel reported lost before the driver saw them (ring overrun). */
+  rxDropsKernel: number;
+}
+
+export interface Link {
+  readonly kind: LinkKind;
+  /** Name of the underlying device (kernel interface name, or the pipe's label). */
+  readonly device: string;
+  /** Hardware address, 6 bytes. */
+  readonly mac: Uint8Array;
+  /** Largest IP packet (Ethernet payload) the link carries. */
+  readonly mtu: number;
+  /** Whether the carrier is up. */
+  readonly up: boolean;
+  /** Begin delivering received frames to `handler`. Called once. */
+  start(handler: FrameBatchHandler): void;
+  /**
+   * Queue one frame (Ethernet header included, no FCS) for transmission. The bytes are copied
+   * before this returns, so the caller may reuse `buf` at once. Returns false, and counts the
+   * drop, when the frame cannot be queued. Nothing leaves before `flush()`.
+   */
+  send(buf: Uint8Array, off: number, len: number): boolean;
+  /** Transmit everything queued, with one native call at most. */
+  flush(): void;
+  stats(): LinkStats;
+  /** Stop receiving, release the device and restore what `start` changed (e.g. promiscuous mode). */
+  close(): void;
+}

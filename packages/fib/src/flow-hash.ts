@@ -1,0 +1,36 @@
+/**
+ * 5-tuple flow hash for ECMP member selection. Every packet of one flow must take the same path
+ * (RFC 2992 §2: hash-threshold and modulo-N both rely on a per-flow hash), so this is a pure
+ * function of the tuple. Mixing is the murmur3 32-bit finalizer over a multiply-rotate chain, which
+ * spreads small differences (adjacent ports, adjacent addresses) over all output bits.
+ * Returns an unsigned 32-bit number.
+ */
+export function flowHash(
+  src: number,
+  dst: number,
+  protocol: number,
+  srcPort: number,
+  dstPort: number,
+): number {
+  let h = 0x9747b28c;
+  h = mixIn(h, src);
+  h = mixIn(h, dst);
+  h = mixIn(h, ((srcPort & 0xffff) << 16) | (dstPort & 0xffff));
+  h = mixIn(h, protocol & 0xff);
+  h ^= 16;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+function mixIn(h: number, word: number): number {
+  let k = Math.imul(word | 0, 0xcc9e2d51);
+  k = (k << 15) | (k >>> 17);
+  k = Math.imul(k, 0x1b873593);
+  h ^= k;
+  h = (h << 13) | (h >>> 19);
+  return (Math.imul(h, 5) + 0xe6546b64) | 0;
+}

@@ -1,0 +1,97 @@
+import Type, { type Static } from 'typebox';
+
+// The structural schema of the config file. It is published as JSON Schema (configJsonSchema), so
+// every constraint that JSON Schema can say lives here; what it cannot say (address arithmetic,
+// cross-references, uniqueness) is checked in semantic.ts.
+
+/** Linux interface names: at most 15 characters (IFNAMSIZ 16 with the NUL). */
+export const INTERFACE_NAME = '^[A-Za-z][A-Za-z0-9_.-]{0,14}$';
+export const DEVICE_NAME = '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$';
+/** A router name becomes a file name, so it is kept short and plain. */
+export const ROUTER_NAME = '^[a-z][a-z0-9-]{0,14}$';
+const IPV4 = '(?:\\d{1,3}\\.){3}\\d{1,3}';
+
+export const DriverSchema = Type.Enum(['afpacket', 'tap', 'pipe'], {
+  description: 'interface driver',
+});
+
+export const InterfaceSchema = Type.Object(
+  {
+    driver: DriverSchema,
+    device: Type.Optional(
+      Type.String({
+        pattern: DEVICE_NAME,
+        description: 'a kernel interface name of at most 15 letters, digits, _ . or -',
+      }),
+    ),
+    addresses: Type.Optional(
+      Type.Array(
+        Type.String({
+          pattern: `^${IPV4}/\\d{1,2}$`,
+          description: 'an IPv4 address with prefix length, like 10.1.0.1/24',
+        }),
+      ),
+    ),
+    // RFC 791: every internet module must be able to forward a datagram of 68 octets.
+    mtu: Type.Optional(Type.Integer({ minimum: 68, maximum: 9000, description: 'MTU in bytes' })),
+    mac: Type.Optional(
+      Type.String({
+        pattern: '^[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}$',
+        description: 'a MAC address like 02:00:00:00:00:01',
+      }),
+    ),
+    promiscuous: Type.Optional(Type.Boolean({ default: true })),
+  },
+  { additionalProperties: false },
+);
+
+export const RouteSchema = Type.Object(
+  {
+    prefix: Type.String({
+      pattern: `^${IPV4}/\\d{1,2}$`,
+      description: 'an IPv4 prefix like 10.99.0.0/16',
+    }),
+    via: Type.Optional(Type.String({ pattern: `^${IPV4}$`, description: 'an IPv4 address like 10.2.0.2' })),
+    interface: Type.Optional(Type.String({ pattern: INTERFACE_NAME, description: 'an interface name' })),
+    blackhole: Type.Optional(Type.Literal(true)),
+    reject: Type.Optional(Type.Literal(true)),
+    distance: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 255, description: 'administrative distance' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const ServicesSchema = Type.Object(
+  {
+    echo: Type.Optional(Type.Boolean({ default: false })),
+    discard: Type.Optional(Type.Boolean({ default: false })),
+    chargen: Type.Optional(Type.Boolean({ default: false })),
+  },
+  { additionalProperties: false },
+);
+
+export const RouterSchema = Type.Object(
+  {
+    interfaces: Type.Record(Type.String({ pattern: INTERFACE_NAME }), InterfaceSchema, {
+      additionalProperties: false,
+    }),
+    routes: Type.Optional(Type.Array(RouteSchema)),
+    services: Type.Optional(ServicesSchema),
+  },
+  { additionalProperties: false },
+);
+
+export const ConfigSchema = Type.Object(
+  {
+    routers: Type.Record(Type.String({ pattern: ROUTER_NAME }), RouterSchema, {
+      additionalProperties: false,
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export type RawConfig = Static<typeof ConfigSchema>;
+export type RawRouter = Static<typeof RouterSchema>;
+export type RawInterface = Static<typeof InterfaceSchema>;
+export type RawRoute = Static<typeof RouteSchema>;

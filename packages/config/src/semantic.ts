@@ -1,0 +1,214 @@
+import {
+  formatIpv4,
+  formatPrefix,
+  type Ipv4Prefix,
+  ipv4Mask,
+  parseMac,
+  tryParseIpv4,
+  tryParsePrefix,
+} from '@nexthop/addr';
+import type { RawIssue } from './messages.ts';
+import type { RawConfig } from './schema.ts';
+import type {
+  InterfaceAddress,
+  InterfaceConfig,
+  NexthopConfig,
+  RouteConfig,
+  RouteKind,
+  RouterConfig,
+} from './types.ts';
+
+// Checks that need arithmetic or cross-references, run on a value that already passed the schema,
+// and the conversion to the normalized form.
+
+/** Why an address cannot be a unicast host address, or undefined when it can. */
+function notUnicast(addr: number): string | undefined {
+  const first = addr >>> 24;
+  if (first === 0) return 'is in 0.0.0.0/8 ("this network", RFC 1122 §3.2.1.3)';
+  if (first === 127) return 'is a loopback address (RFC 1122 §3.2.1.3)';
+  if (first >= 224 && first <= 239) return 'is a multicast address (RFC 5771)';
+  if (first >= 240) return 'is a reserved or broadcast address (RFC 1112 §4)';
+  return undefined;
+}
+
+function overlaps(a: Ipv4Prefix, b: Ipv4Prefix): boolean {
+  const length = Math.min(a.length, b.length);
+  const mask = ipv4Mask(length);
+  return (a.network & mask) >>> 0 === (b.network & mask) >>> 0;
+}
+
+interface DeviceUse {
+  router: string;
+  iface: string;
+}
+
+export function checkAndNormalize(raw: RawConfig): { config: NexthopConfig; issues: RawIssue[] } {
+  const issues: RawIssue[] = [];
+  const issue = (segments: string[], message: string, atKey = false): void => {
+    issues.push({ segments, message, atKey });
+  };
+  const kernelDevices = new Map<string, DeviceUse>();
+  const routers: RouterConfig[] = [];
+
+  for (const [routerName, rawRouter] of Object.entries(raw.routers)) {
+    const base = ['routers', routerName];
+    const interfaces: InterfaceConfig[] = [];
+    const connected: { iface: string; index: number; addr: InterfaceAddress }[] = [];
+
+    for (const [ifName, rawIf] of Object.entries(rawRouter.interfaces)) {
+      const ifPath = [...base, 'interfaces', ifName];
+      const driver = rawIf.driver as InterfaceConfig['driver'];
+      if (driver !== 'pipe') {
+        if (rawIf.device === undefined) {
+          issue(
+            [...ifPath, 'device'],
+            `missing required field 'device' (the kernel interface a ${driver} interface uses)`,
+          );
+        } else {
+          const previous = kernelDevices.get(rawIf.device);
+          if (previous !== undefined) {
+            issue(
+              [...ifPath, 'device'],
+              `device '${rawIf.device}' is already used by routers.${previous.router}.interfaces.${previous.iface}`,
+            );
+          } else {
+            kernelDevices.set(rawIf.device, { router: routerName, iface: ifName });
+          }
+        }
+      }
+
+      const addresses: InterfaceAddress[] = [];
+      nextAddress: for (const [index, text] of (rawIf.addresses ?? []).entries()) {
+        const at = [...ifPath, 'addresses', String(index)];
+        const parsed = tryParsePrefix(text, true);
+        if (typeof parsed === 'string') {
+          issue(at, parsed);
+          continue;
+        }
+        const { prefix, address } = parsed;
+        if (prefix.length < 1) {
+          issue(at, `prefix length must be 1..32 (got '${text}')`);
+          continue;
+        }
+        const why = notUnicast(address);
+        if (why !== undefined) {
+          issue(at, `${formatIpv4(address)} ${why}`);
+          continue;
+        }
+        if (prefix.length <= 30) {
+          const host = (address & ~ipv4Mask(prefix.length)) >>> 0;
+          const hostMask = ~ipv4Mask(prefix.length) >>> 0;
+          if (host === 0) {
+            issue(at, `${text} is the network address of ${formatPrefix(prefix)}, not a host`);
+            continue;
+          }
+          if (host === hostMask) {
+            issue(at, `${text} is the broadcast address of ${formatPrefix(prefix)}`);
+            continue;
+          }
+        }
+        const addr: InterfaceAddress = { address, length: prefix.length, prefix, text };
+        for (const other of connected) {
+          if (other.addr.address === address) {
+            const where = `routers.${routerName}.interfaces.${other.iface}.addresses.${other.index}`;
+            issue(at, `address ${formatIpv4(address)} is also assigned at ${where}`);
+            continue nextAddress;
+          }
+          // Secondary addresses in one subnet on the same interface are normal; across two
+          // interfaces the connected routes would compete for the same destinations.
+          if (other.iface !== ifName && overlaps(other.addr.prefix, prefix)) {
+            issue(
+              at,
+              `subnet ${formatPrefix(prefix)} overlaps ${formatPrefix(other.addr.prefix)} of interface ${other.iface}`,
+            );
+            continue nextAddress;
+          }
+        }
+        connected.push({ iface: ifName, index, addr });
+        addresses.push(addr);
+      }
+
+      let mac: Uint8Array | undefined;
+      if (rawIf.mac !== undefined) {
+        mac = parseMac(rawIf.mac);
+        if ((mac[0]! & 1) === 1)
+          issue([...ifPath, 'mac'], `${rawIf.mac} is a multicast MAC address (I/G bit set)`);
+        else if (mac.every((b) => b === 0))
+          issue([...ifPath, 'mac'], 'the all-zero MAC address is not usable');
+      }
+
+      interfaces.push({
+        name: ifName,
+        driver,
+        ...(rawIf.device !== undefined ? { device: rawIf.device } : {}),
+        addresses,
+        ...(rawIf.mtu !== undefined ? { mtu: rawIf.mtu } : {}),
+        ...(mac !== undefined ? { mac, macText: rawIf.mac!.toLowerCase() } : {}),
+        promiscuous: rawIf.promiscuous ?? true,
+      });
+    }
+
+    const routes: RouteConfig[] = [];
+    for (const [index, rawRoute] of (rawRouter.routes ?? []).entries()) {
+      const at = [...base, 'routes', String(index)];
+      let bad = false;
+      const parsed = tryParsePrefix(rawRoute.prefix, false);
+      if (typeof parsed === 'string') {
+        issue([...at, 'prefix'], parsed);
+        bad = true;
+      }
+      let via: number | undefined;
+      if (rawRoute.via !== undefined) {
+        via = tryParseIpv4(rawRoute.via);
+        const why = via === undefined ? undefined : notUnicast(via);
+        if (via === undefined) {
+          issue([...at, 'via'], `'${rawRoute.via}' is not an IPv4 address`);
+          bad = true;
+        } else if (why !== undefined) {
+          issue([...at, 'via'], `gateway ${rawRoute.via} ${why}`);
+          bad = true;
+        }
+      }
+      if (rawRoute.interface !== undefined && rawRouter.interfaces[rawRoute.interface] === undefined) {
+        issue([...at, 'interface'], `router ${routerName} has no interface '${rawRoute.interface}'`);
+        bad = true;
+      }
+      const discards = (rawRoute.blackhole === true ? 1 : 0) + (rawRoute.reject === true ? 1 : 0);
+      const forwards = rawRoute.via !== undefined || rawRoute.interface !== undefined;
+      if (discards + (forwards ? 1 : 0) !== 1) {
+        issue(
+          at,
+          'a route needs exactly one of: via, interface, via with interface, blackhole: true, reject: true',
+        );
+        bad = true;
+      }
+      if (bad || typeof parsed === 'string') continue;
+      let kind: RouteKind;
+      if (rawRoute.blackhole === true) kind = 'blackhole';
+      else if (rawRoute.reject === true) kind = 'reject';
+      else if (via !== undefined) kind = 'gateway';
+      else kind = 'interface';
+      routes.push({
+        prefix: parsed.prefix,
+        prefixText: rawRoute.prefix,
+        kind,
+        ...(via !== undefined ? { via, viaText: rawRoute.via } : {}),
+        ...(rawRoute.interface !== undefined ? { interface: rawRoute.interface } : {}),
+        distance: rawRoute.distance ?? 1,
+      });
+    }
+
+    const services = rawRouter.services ?? {};
+    routers.push({
+      name: routerName,
+      interfaces,
+      routes,
+      services: {
+        echo: services.echo ?? false,
+        discard: services.discard ?? false,
+        chargen: services.chargen ?? false,
+      },
+    });
+  }
+  return { config: { routers }, issues };
+}

@@ -1,0 +1,69 @@
+import type { Ipv4Prefix } from '@nexthop/addr';
+
+export type DriverKind = 'afpacket' | 'tap' | 'pipe';
+
+export interface ConfigError {
+  /** Dotted path of the offending field, e.g. `routers.edge.interfaces.eth0.mtu`; '' for the whole file. */
+  readonly path: string;
+  /** 1-based line in the YAML text, when the position is known. */
+  readonly line?: number;
+  readonly message: string;
+}
+
+export interface InterfaceAddress {
+  /** The interface's own address (host bits kept). */
+  readonly address: number;
+  readonly length: number;
+  /** The connected subnet. */
+  readonly prefix: Ipv4Prefix;
+  /** As written in the file, for display. */
+  readonly text: string;
+}
+
+export interface InterfaceConfig {
+  readonly name: string;
+  readonly driver: DriverKind;
+  /** Kernel interface (afpacket, tap) or pipe link name (pipe, optional). */
+  readonly device?: string;
+  readonly addresses: readonly InterfaceAddress[];
+  readonly mtu?: number;
+  readonly mac?: Uint8Array;
+  /** Lower-case colon form of `mac`. */
+  readonly macText?: string;
+  readonly promiscuous: boolean;
+}
+
+export type RouteKind = 'gateway' | 'interface' | 'blackhole' | 'reject';
+
+export interface RouteConfig {
+  readonly prefix: Ipv4Prefix;
+  readonly prefixText: string;
+  /** gateway: `via` (maybe with `interface`); interface: directly attached; blackhole/reject: discard. */
+  readonly kind: RouteKind;
+  readonly via?: number;
+  readonly viaText?: string;
+  readonly interface?: string;
+  /** Administrative distance; static routes default to 1. */
+  readonly distance: number;
+}
+
+export interface ServicesConfig {
+  readonly echo: boolean;
+  readonly discard: boolean;
+  readonly chargen: boolean;
+}
+
+export interface RouterConfig {
+  readonly name: string;
+  /** In file order. */
+  readonly interfaces: readonly InterfaceConfig[];
+  readonly routes: readonly RouteConfig[];
+  readonly services: ServicesConfig;
+}
+
+export interface NexthopConfig {
+  /** In file order. */
+  readonly routers: readonly RouterConfig[];
+}
+
+export type ParseResult = { ok: true; config: NexthopConfig } | { ok: false; errors: ConfigError[] };

@@ -1,0 +1,1180 @@
+import { formatIpv4, formatMac, ipv4Mask } from '@nexthop/addr';
+import { flowHash, Ipv4Fib, NH_BLACKHOLE, NH_LOCAL, NH_REJECT } from '@nexthop/fib';
+import type { FrameNode, FrameOutput } from '@nexthop/interface';
+import {
+  ARP_LEN,
+  ARP_OP_REPLY,
+  ARP_OP_REQUEST,
+  ArpPacket,
+  checksumAdjust,
+  copyBytes,
+  DROP_REASON_COUNT,
+  Drop,
+  decodeArp,
+  decodeIcmp,
+  decodeIpv4,
+  decodeTcp,
+  decodeUdp,
+  dropReasonName,
+  ETH_HEADER_LEN,
+  ETHERTYPE_ARP,
+  ETHERTYPE_IPV4,
+  ETHERTYPE_QINQ,
+  ETHERTYPE_VLAN,
+  fragNeededRestOfHeader,
+  ICMP_DEST_UNREACHABLE,
+  ICMP_ECHO_REPLY,
+  ICMP_ECHO_REQUEST,
+  ICMP_ERROR_MAX_QUOTE,
+  ICMP_HEADER_LEN,
+  ICMP_TIME_EXCEEDED,
+  IcmpMessage,
+  IPPROTO_ICMP,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  IPV4_FLAG_DF,
+  IPV4_FLAG_MF,
+  IPV4_MIN_HEADER,
+  IPV4_OFFSET_MASK,
+  Ipv4Header,
+  icmpIsError,
+  isMartianDestination,
+  isMartianSource,
+  isMulticastIpv4,
+  rd16,
+  rd32,
+  refreshIpv4Checksum,
+  TCP_ACK,
+  TCP_FIN,
+  TCP_MIN_HEADER,
+  TCP_RST,
+  TCP_SYN,
+  TcpHeader,
+  TIME_EXCEEDED_REASSEMBLY,
+  TIME_EXCEEDED_TTL,
+  UdpHeader,
+  UNREACH_FRAG_NEEDED,
+  UNREACH_HOST,
+  UNREACH_NET,
+  UNREACH_PORT,
+  UNREACH_PROTOCOL,
+  wr16,
+  writeArp,
+  writeEthernet,
+  writeIcmp,
+  writeIpv4Header,
+  writeTcp,
+} from '@nexthop/wire';
+import {
+  ARP_INCOMPLETE,
+  ARP_REACHABLE,
+  ARP_STALE,
+  ARP_STATE_NAMES,
+  ARP_STATIC,
+  ArpCache,
+  type ArpEntry,
+  type ArpTimers,
+  DEFAULT_ARP_TIMERS,
+} from './arp-cache.ts';
+import { DEFAULT_REASSEMBLY_LIMITS, Reassembler, type ReassemblyLimits } from './reassembly.ts';
+import { DISTANCE, type RouteInfo, type RouteSpec, RouteTable } from './routes.ts';
+import { TokenBucket } from './token-bucket.ts';
+
+export interface StackOptions {
+  output: FrameOutput;
+  arp?: Partial<ArpTimers>;
+  reassembly?: Partial<ReassemblyLimits>;
+  /** ICMP errors per second and burst (RFC 1812 §4.3.2.8). */
+  icmpErrorRate?: number;
+  icmpErrorBurst?: number;
+  /** TTL of packets the VR originates (RFC 1700 recommends 64). */
+  defaultTtl?: number;
+}
+
+export interface InterfaceSpec {
+  name: string;
+  mac: Uint8Array;
+  mtu: number;
+  up?: boolean;
+}
+
+export interface InterfaceAddress {
+  address: number;
+  length: number;
+}
+
+/** Per-interface counter slots. */
+const IF_RX_FRAMES = 0;
+const IF_RX_BYTES = 1;
+const IF_TX_FRAMES = 2;
+const IF_TX_BYTES = 3;
+const IF_RX_DROPS = 4;
+const IF_COUNTERS = 5;
+
+/** Stack-wide counter slots, named in STAT_NAMES. */
+export const Stat = {
+  FORWARDED: 0,
+  DELIVERED: 1,
+  ECHO_REPLIES_SENT: 2,
+  ICMP_ERRORS_SENT: 3,
+  ARP_REQUESTS_SENT: 4,
+  ARP_REPLIES_SENT: 5,
+  FRAGMENTS_CREATED: 6,
+  PACKETS_FRAGMENTED: 7,
+  DATAGRAMS_REASSEMBLED: 8,
+  FRAGMENTS_RECEIVED: 9,
+  ARP_QUEUED: 10,
+  TCP_RESETS_SENT: 11,
+  ECHO_REQUESTS_SENT: 12,
+  ICMP_RECEIVED: 13,
+} as const;
+const STAT_NAMES = Object.keys(Stat).map((k) => k.toLowerCase());
+
+class Interface {
+  readonly index: number;
+  readonly name: string;
+  readonly mac: Uint8Array;
+  mtu: number;
+  up: boolean;
+  addresses: InterfaceAddress[] = [];
+  readonly counters = new Float64Array(IF_COUNTERS);
+
+  constructor(index: number, spec: InterfaceSpec) {
+    this.index = index;
+    this.name = spec.name;
+    this.mac = Uint8Array.from(spec.mac);
+    this.mtu = spec.mtu;
+    this.up = spec.up ?? true;
+  }
+
+  /** The address to speak from towards `peer`: one on the same subnet if any, else the first. */
+  sourceFor(peer: number): number {
+    for (const a of this.addresses) {
+      const mask = ipv4Mask(a.length);
+      if (((a.address ^ peer) & mask) === 0) return a.address;
+    }
+    return this.addresses.length > 0 ? this.addresses[0]!.address : 0;
+  }
+}
+
+export interface IcmpEvent {
+  /** Interface the message arrived on. */
+  ifIndex: number;
+  src: number;
+  dst: number;
+  ttl: number;
+  type: number;
+  code: number;
+  restOfHeader: number;
+  /** Echo data, or the quoted datagram of an error (a copy). */
+  body: Uint8Array;
+}
+
+export interface InterfaceInfo {
+  index: number;
+  name: string;
+  mac: string;
+  mtu: number;
+  up: boolean;
+  addresses: string[];
+  rxFrames: number;
+  rxBytes: number;
+  txFrames: number;
+  txBytes: number;
+  rxDrops: number;
+}
+
+export interface ArpInfo {
+  address: string;
+  interface: string;
+  mac: string | null;
+  state: string;
+  queued: number;
+  ageMs: number;
+}
+
+export interface CountersInfo {
+  stats: Record<string, number>;
+  drops: Record<string, number>;
+}
+
+const TX_HEADROOM = ETH_HEADER_LEN;
+const MAX_IP_PACKET = 65535;
+const BROADCAST_MAC = new Uint8Array([255, 255, 255, 255, 255, 255]);
+
+/**
+ * The sans-IO IPv4 stack of one VR: interfaces, ARP, IPv4 input validation, forwarding, local
+ * delivery, ICMP, fragmentation and reassembly. Frames and time come in through receive() and
+ * poll(); frames leave through the FrameOutput. No I/O, no clock, no timers of its own.
+ */
+export class Stack implements FrameNode {
+  readonly fib = new Ipv4Fib();
+  /** Receives ICMP messages addressed to the VR (for tools and tests); null when nobody listens. */
+  onIcmp: ((event: IcmpEvent) => void) | null = null;
+
+  private readonly output: FrameOutput;
+  private readonly ifaces: Interface[] = [];
+  private readonly routes: RouteTable;
+  private readonly arp: ArpCache;
+  private readonly reassembler: Reassembler;
+  private readonly icmpErrorLimiter: TokenBucket;
+  private readonly defaultTtl: number;
+  /** Directed broadcast addresses of the connected subnets: delivered locally, never forwarded. */
+  private readonly broadcasts = new Set<number>();
+  private readonly drops = new Float64Array(DROP_REASON_COUNT);
+  private readonly stats = new Float64Array(STAT_NAMES.length);
+
+  // Scratch objects, reused for every packet.
+  private readonly ip = new Ipv4Header();
+  private readonly arpIn = new ArpPacket();
+  private readonly icmpIn = new IcmpMessage();
+  private readonly udpIn = new UdpHeader();
+  private readonly tcpIn = new TcpHeader();
+  /** Packets the stack builds itself, with room for the Ethernet header in front. */
+  private readonly txBuf = new Uint8Array(TX_HEADROOM + MAX_IP_PACKET + 64);
+  private readonly fragBuf = new Uint8Array(TX_HEADROOM + MAX_IP_PACKET + 64);
+  private readonly arpBuf = new Uint8Array(64);
+  private ipId = 1;
+  private wake = Number.POSITIVE_INFINITY;
+
+  constructor(options: StackOptions) {
+    this.output = options.output;
+    this.arp = new ArpCache({ ...DEFAULT_ARP_TIMERS, ...options.arp });
+    this.reassembler = new Reassembler({ ...DEFAULT_REASSEMBLY_LIMITS, ...options.reassembly });
+    this.icmpErrorLimiter = new TokenBucket(options.icmpErrorRate ?? 200, options.icmpErrorBurst ?? 100);
+    this.defaultTtl = options.defaultTtl ?? 64;
+    this.routes = new RouteTable(this.fib, {
+      connectedInterface: (addr) => this.connectedInterface(addr),
+      interfaceName: (i) => this.ifaces[i]?.name ?? `if${i}`,
+      interfaceUsable: (i) => this.ifaces[i]?.up === true,
+    });
+  }
+
+  // ---- configuration -------------------------------------------------------------------------
+
+  addInterface(spec: InterfaceSpec): number {
+    if (this.ifaces.some((i) => i.name === spec.name)) throw new Error(`interface ${spec.name} exists`);
+    const index = this.ifaces.length;
+    this.ifaces.push(new Interface(index, spec));
+    return index;
+  }
+
+  interfaceIndex(name: string): number {
+    return this.ifaces.findIndex((i) => i.name === name);
+  }
+
+  setMtu(ifIndex: number, mtu: number): void {
+    this.iface(ifIndex).mtu = mtu;
+  }
+
+  /** Brings an interface up or down; coming up announces its addresses (RFC 5227 §3). */
+  setUp(ifIndex: number, up: boolean, now: number): void {
+    const ifc = this.iface(ifIndex);
+    if (ifc.up === up) return;
+    ifc.up = up;
+    if (!up) this.arp.flushInterface(ifIndex);
+    this.routes.refresh();
+    if (up) for (const a of ifc.addresses) this.sendGratuitousArp(ifc, a.address);
+    this.arm(now);
+  }
+
+  addAddress(ifIndex: number, address: number, length: number, now: number): void {
+    const ifc = this.iface(ifIndex);
+    if (ifc.addresses.some((a) => a.address === address)) return;
+    ifc.addresses.push({ address, length });
+    const network = (address & ipv4Mask(length)) >>> 0;
+    this.routes.add({
+      network,
+      length,
+      protocol: 'connected',
+      type: 'unicast',
+      via: 0,
+      ifIndex,
+      distance: DISTANCE.connected,
+    });
+    this.routes.add({
+      network: address,
+      length: 32,
+      protocol: 'local',
+      type: 'local',
+      via: 0,
+      ifIndex,
+      distance: DISTANCE.local,
+    });
+    if (length <= 30) {
+      const broadcast = (network | ~ipv4Mask(length)) >>> 0;
+      this.broadcasts.add(broadcast);
+      this.routes.add({
+        network: broadcast,
+        length: 32,
+        protocol: 'local',
+        type: 'broadcast',
+        via: 0,
+        ifIndex,
+        distance: DISTANCE.local,
+      });
+    }
+    this.routes.refresh();
+    if (ifc.up) this.sendGratuitousArp(ifc, address);
+    this.arm(now);
+  }
+
+  removeAddress(ifIndex: number, address: number): boolean {
+    const ifc = this.iface(ifIndex);
+    const i = ifc.addresses.findIndex((a) => a.address === address);
+    if (i < 0) return false;
+    const { length } = ifc.addresses[i]!;
+    ifc.addresses.splice(i, 1);
+    const network = (address & ipv4Mask(length)) >>> 0;
+    const onIf = (s: RouteSpec) => s.ifIndex === ifIndex && s.protocol !== 'static';
+    if (!ifc.addresses.some((a) => a.length === length && (a.address & ipv4Mask(length)) >>> 0 === network)) {
+      this.routes.remove(network, length, onIf);
+      if (length <= 30) {
+        const broadcast = (network | ~ipv4Mask(length)) >>> 0;
+        this.broadcasts.delete(broadcast);
+        this.routes.remove(broadcast, 32, onIf);
+      }
+    }
+    this.routes.remove(address, 32, onIf);
+    this.routes.refresh();
+    return true;
+  }
+
+  /**
+   * Adds a static route. `via` 0 with an interface is a directly connected route; `type`
+   * blackhole drops silently, reject answers ICMP unreachable.
+   */
+  addStaticRoute(route: {
+    network: number;
+    length: number;
+    via?: number;
+    ifIndex?: number;
+    type?: 'unicast' | 'blackhole' | 'reject';
+    distance?: number;
+  }): void {
+    this.routes.add({
+      network: route.network,
+      length: route.length,
+      protocol: 'static',
+      type: route.type ?? 'unicast',
+      via: route.via ?? 0,
+      ifIndex: route.ifIndex ?? -1,
+      distance: route.distance ?? DISTANCE.static,
+    });
+  }
+
+  removeStaticRoute(network: number, length: number): boolean {
+    return this.routes.remove(network, length, (s) => s.protocol === 'static') > 0;
+  }
+
+  // ---- the FrameNode contract ----------------------------------------------------------------
+
+  receive(ifIndex: number, buf: Uint8Array, off: number, len: number, now: number): void {
+    const ifc = this.ifaces[ifIndex];
+    if (ifc === undefined) throw new RangeError(`no interface ${ifIndex}`);
+    ifc.counters[IF_RX_FRAMES]! += 1;
+    ifc.counters[IF_RX_BYTES]! += len;
+    if (!ifc.up) return this.drop(ifc, Drop.INTERFACE_DOWN);
+    if (len < ETH_HEADER_LEN) return this.drop(ifc, Drop.ETH_TRUNCATED);
+    // IEEE 802 §8.2: a group address is never a source.
+    if ((buf[off + 6]! & 1) !== 0) return this.drop(ifc, Drop.ETH_SRC_MULTICAST);
+    if ((buf[off]! & 1) === 0 && !macIs(buf, off, ifc.mac)) return this.drop(ifc, Drop.ETH_NOT_FOR_US);
+    const type = rd16(buf, off + 12);
+    if (type === ETHERTYPE_IPV4) this.ipv4Input(ifc, buf, off, len, now);
+    else if (type === ETHERTYPE_ARP) this.arpInput(ifc, buf, off, len, now);
+    else if (type === ETHERTYPE_VLAN || type === ETHERTYPE_QINQ) this.drop(ifc, Drop.ETH_VLAN_TAGGED);
+    else this.drop(ifc, Drop.ETH_UNKNOWN_TYPE);
+  }
+
+  poll(now: number): number {
+    if (now < this.wake) return this.wake;
+    this.wake = Number.POSITIVE_INFINITY;
+    this.runArpTimers(now);
+    for (const expired of this.reassembler.expire(now)) {
+      this.drops[Drop.IPV4_REASSEMBLY_TIMEOUT]! += 1;
+      const first = expired.firstFragment;
+      // RFC 792: time exceeded, code 1, only when fragment zero has arrived.
+      if (first !== null)
+        this.icmpErrorFor(null, first, 0, first.length, ICMP_TIME_EXCEEDED, TIME_EXCEEDED_REASSEMBLY, 0, now);
+    }
+    this.arm(this.reassembler.nextDeadline());
+    return this.wake;
+  }
+
+  /** Earliest deadline without running anything. */
+  nextDeadline(): number {
+    return this.wake;
+  }
+
+  // ---- Ethernet and ARP ----------------------------------------------------------------------
+
+  private arpInput(ifc: Interface, buf: Uint8Array, off: number, len: number, now: number): void {
+    const a = this.arpIn;
+    const r = decodeArp(buf, off + ETH_HEADER_LEN, len - ETH_HEADER_LEN, a);
+    if (r !== 0) return this.drop(ifc, r);
+    if ((buf[a.senderMacOffset]! & 1) !== 0 || isMartianSourceForArp(a.senderIp)) {
+      // An ARP probe (RFC 5227 §2.1.1) has sender 0.0.0.0: legitimate, but teaches nothing.
+      if (a.senderIp !== 0 || (buf[a.senderMacOffset]! & 1) !== 0) return this.drop(ifc, Drop.ARP_BAD_SENDER);
+    }
+    const targetIsUs = ifc.addresses.some((x) => x.address === a.targetIp);
+    if (a.senderIp !== 0 && this.onSubnetOf(ifc, a.senderIp) && !this.isOwnAddress(ifc, a.senderIp)) {
+      // RFC 826 "merge": update an existing entry; create one only if the packet is for us.
+      let e = this.arp.get(ifc.index, a.senderIp);
+      if (e === undefined && targetIsUs) e = this.arp.getOrCreate(ifc.index, a.senderIp);
+      if (e !== undefined) {
+        const queued = this.arp.confirm(e, buf, a.senderMacOffset, now);
+        for (const p of queued) this.transmitIp(ifc, e.mac, p, TX_HEADROOM, p.length - TX_HEADROOM);
+        this.arm(e.deadline);
+      }
+    }
+    if (targetIsUs && a.op === ARP_OP_REQUEST) {
+      const n = this.writeArpFrame(ifc, ARP_OP_REPLY, a.targetIp, buf, a.senderMacOffset, a.senderIp);
+      this.transmit(ifc, this.arpBuf, 0, n);
+      this.stats[Stat.ARP_REPLIES_SENT]! += 1;
+    }
+  }
+
+  private writeArpFrame(
+    ifc: Interface,
+    op: number,
+    spa: number,
+    tha: Uint8Array | null,
+    thaOff: number,
+    tpa: number,
+  ): number {
+    const b = this.arpBuf;
+    writeEthernet(b, 0, tha ?? BROADCAST_MAC, tha === null ? 0 : thaOff, ifc.mac, 0, ETHERTYPE_ARP);
+    writeArp(b, ETH_HEADER_LEN, op, ifc.mac, 0, spa, op === ARP_OP_REPLY ? tha : null, thaOff, tpa);
+    // Pad to the Ethernet minimum so that no link has to.
+    b.fill(0, ETH_HEADER_LEN + ARP_LEN, 60);
+    return 60;
+  }
+
+  private sendArpRequest(ifc: Interface, target: number, unicastTo: Uint8Array | null): void {
+    const src = ifc.sourceFor(target);
+    if (src === 0) return;
+    const n = this.writeArpFrame(ifc, ARP_OP_REQUEST, src, unicastTo, 0, target);
+    this.transmit(ifc, this.arpBuf, 0, n);
+    this.stats[Stat.ARP_REQUESTS_SENT]! += 1;
+  }
+
+  private sendGratuitousArp(ifc: Interface, address: number): void {
+    const n = this.writeArpFrame(ifc, ARP_OP_REQUEST, address, null, 0, address);
+    this.transmit(ifc, this.arpBuf, 0, n);
+    this.stats[Stat.ARP_REQUESTS_SENT]! += 1;
+  }
+
+  private runArpTimers(now: number): void {
+    const timers = this.arp.timers;
+    for (const e of this.arp.values()) {
+      if (e.state === ARP_STATIC || e.deadline > now) {
+        if (e.state !== ARP_STATIC) this.arm(e.deadline);
+        continue;
+      }
+      const ifc = this.ifaces[e.ifIndex]!;
+      if (e.state === ARP_REACHABLE) {
+        // Unconfirmed for reachableMs: keep using it, but only until an idle period passes.
+        e.state = ARP_STALE;
+        e.requestsSent = 0;
+        e.deadline = now + timers.reachableMs;
+      } else if (e.requestsSent < timers.maxRequests && (e.state === ARP_INCOMPLETE || e.requestsSent > 0)) {
+        this.sendArpRequest(ifc, e.ip, e.state === ARP_STALE ? e.mac : null);
+        e.requestsSent++;
+        e.deadline = now + timers.retransmitMs;
+      } else {
+        const failed = e.state === ARP_INCOMPLETE;
+        const queued = this.arp.remove(e);
+        if (failed) {
+          // RFC 1812 §4.3.3.1 / RFC 1122 §2.3.2.2: the waiting packets' senders learn of it.
+          for (const p of queued) {
+            this.drops[Drop.ARP_RESOLUTION_FAILED]! += 1;
+            this.icmpErrorFor(
+              null,
+              p,
+              TX_HEADROOM,
+              p.length - TX_HEADROOM,
+              ICMP_DEST_UNREACHABLE,
+              UNREACH_HOST,
+              0,
+              now,
+            );
+          }
+        }
+        continue;
+      }
+      this.arm(e.deadline);
+    }
+  }
+
+  // ---- IPv4 ----------------------------------------------------------------------------------
+
+  private ipv4Input(ifc: Interface, buf: Uint8Array, frameOff: number, frameLen: number, now: number): void {
+    const ipOff = frameOff + ETH_HEADER_LEN;
+    const h = this.ip;
+    const r = decodeIpv4(buf, ipOff, frameLen - ETH_HEADER_LEN, h);
+    if (r !== 0) return this.drop(ifc, r);
+    if (isMartianSource(h.src)) return this.drop(ifc, Drop.IPV4_MARTIAN_SOURCE);
+    const dst = h.dst;
+    if (dst === 0xffffffff || isMulticastIpv4(dst)) return this.localInput(ifc, buf, ipOff, true, now);
+    const nh = this.fib.lookup(dst, this.hashOf(buf, ipOff, h.headerLength));
+    const hops = this.fib.nextHops;
+    if (nh >= 0 && hops.kind(nh) === NH_LOCAL)
+      return this.localInput(ifc, buf, ipOff, this.broadcasts.has(dst), now);
+    // From here on the packet is in transit (RFC 1812 §5.2).
+    if ((buf[frameOff]! & 1) !== 0) return this.drop(ifc, Drop.IPV4_NOT_FOR_US);
+    if (h.ttl === 0) return this.drop(ifc, Drop.IPV4_TTL_ZERO);
+    if (isMartianDestination(dst)) return this.drop(ifc, Drop.IPV4_MARTIAN_DESTINATION);
+    if (nh < 0) {
+      this.icmpErrorFor(ifc, buf, ipOff, h.totalLength, ICMP_DEST_UNREACHABLE, UNREACH_NET, 0, now);
+      return this.drop(ifc, Drop.IPV4_NO_ROUTE);
+    }
+    const kind = hops.kind(nh);
+    if (kind === NH_BLACKHOLE) return this.drop(ifc, Drop.IPV4_BLACKHOLE);
+    if (kind === NH_REJECT) {
+      this.icmpErrorFor(ifc, buf, ipOff, h.totalLength, ICMP_DEST_UNREACHABLE, UNREACH_HOST, 0, now);
+      return this.drop(ifc, Drop.IPV4_REJECT);
+    }
+    if (h.ttl === 1) {
+      this.icmpErrorFor(ifc, buf, ipOff, h.totalLength, ICMP_TIME_EXCEEDED, TIME_EXCEEDED_TTL, 0, now);
+      return this.drop(ifc, Drop.IPV4_TTL_EXCEEDED);
+    }
+    const out = this.ifaces[hops.ifIndex(nh)]!;
+    if (!out.up) {
+      this.icmpErrorFor(ifc, buf, ipOff, h.totalLength, ICMP_DEST_UNREACHABLE, UNREACH_NET, 0, now);
+      return this.drop(ifc, Drop.INTERFACE_DOWN);
+    }
+    if (h.totalLength > out.mtu && (h.flagsOffset & IPV4_FLAG_DF) !== 0) {
+      // RFC 1191 §4: tell the sender the MTU of the next hop.
+      this.icmpErrorFor(
+        ifc,
+        buf,
+        ipOff,
+        h.totalLength,
+        ICMP_DEST_UNREACHABLE,
+        UNREACH_FRAG_NEEDED,
+        fragNeededRestOfHeader(out.mtu),
+        now,
+      );
+      return this.drop(ifc, Drop.IPV4_FRAG_NEEDED);
+    }
+    // RFC 1812 §5.3.1 TTL decrement with the RFC 1624 incremental checksum update.
+    const ttlWordOld = (h.ttl << 8) | h.protocol;
+    buf[ipOff + 8] = h.ttl - 1;
+    wr16(buf, ipOff + 10, checksumAdjust(rd16(buf, ipOff + 10), ttlWordOld, ttlWordOld - 256));
+    this.stats[Stat.FORWARDED]! += 1;
+    const gateway = hops.gateway(nh);
+    const nextHop = gateway !== 0 ? gateway : dst;
+    if (h.totalLength > out.mtu) this.fragmentAndSend(out, nextHop, buf, ipOff, now);
+    else this.l2Output(out, nextHop, buf, ipOff, h.totalLength, now);
+  }
+
+  private hashOf(buf: Uint8Array, ipOff: number, hl: number): number {
+    const h = this.ip;
+    const p = h.protocol;
+    if ((p === IPPROTO_TCP || p === IPPROTO_UDP) && !h.isFragment && h.totalLength >= hl + 4) {
+      return flowHash(h.src, h.dst, p, rd16(buf, ipOff + hl), rd16(buf, ipOff + hl + 2));
+    }
+    return flowHash(h.src, h.dst, p, 0, 0);
+  }
+
+  /** Sends an IP packet (with TX_HEADROOM bytes free before ipOff) to nextHop on `out`. */
+  private l2Output(
+    out: Interface,
+    nextHop: number,
+    buf: Uint8Array,
+    ipOff: number,
+    ipLen: number,
+    now: number,
+  ): void {
+    const e = this.arp.get(out.index, nextHop);
+    if (e !== undefined && e.state !== ARP_INCOMPLETE) {
+      if (e.state === ARP_STALE && e.requestsSent === 0) {
+        // In use while stale: confirm with a unicast probe (RFC 1122 §2.3.2.1).
+        this.sendArpRequest(out, nextHop, e.mac);
+        e.requestsSent = 1;
+        e.deadline = now + this.arp.timers.retransmitMs;
+        this.arm(e.deadline);
+      }
+      this.transmitIp(out, e.mac, buf, ipOff, ipLen);
+      return;
+    }
+    if (!out.addresses.some((a) => ((a.address ^ nextHop) & ipv4Mask(a.length)) === 0)) {
+      // Nothing to ARP from: the next hop is not on any subnet of the interface.
+      this.drops[Drop.ARP_RESOLUTION_FAILED]! += 1;
+      return;
+    }
+    const entry = e ?? this.startResolution(out, nextHop, now);
+    const copy = new Uint8Array(TX_HEADROOM + ipLen);
+    copyBytes(buf, ipOff, copy, TX_HEADROOM, ipLen);
+    if (this.arp.enqueue(entry, copy)) this.stats[Stat.ARP_QUEUED]! += 1;
+    else this.drops[Drop.ARP_QUEUE_FULL]! += 1;
+  }
+
+  private startResolution(out: Interface, nextHop: number, now: number): ArpEntry {
+    const e = this.arp.getOrCreate(out.index, nextHop);
+    e.state = ARP_INCOMPLETE;
+    this.sendArpRequest(out, nextHop, null);
+    e.requestsSent = 1;
+    e.deadline = now + this.arp.timers.retransmitMs;
+    this.arm(e.deadline);
+    return e;
+  }
+
+  private transmitIp(
+    out: Interface,
+    dstMac: Uint8Array,
+    buf: Uint8Array,
+    ipOff: number,
+    ipLen: number,
+  ): void {
+    const frameOff = ipOff - ETH_HEADER_LEN;
+    writeEthernet(buf, frameOff, dstMac, 0, out.mac, 0, ETHERTYPE_IPV4);
+    this.transmit(out, buf, frameOff, ipLen + ETH_HEADER_LEN);
+  }
+
+  private transmit(out: Interface, buf: Uint8Array, off: number, len: number): void {
+    out.counters[IF_TX_FRAMES]! += 1;
+    out.counters[IF_TX_BYTES]! += len;
+    this.output.transmit(out.index, buf, off, len);
+  }
+
+  /**
+   * Fragments the packet at buf[ipOff..] for `out` (RFC 791 §3.2, "fragmentation"): the first
+   * fragment keeps every option, later ones only those with the copied flag.
+   */
+  private fragmentAndSend(
+    out: Interface,
+    nextHop: number,
+    buf: Uint8Array,
+    ipOff: number,
+    now: number,
+  ): void {
+    const hl = (buf[ipOff]! & 15) * 4;
+    const totalLength = rd16(buf, ipOff + 2);
+    const flagsOffset = rd16(buf, ipOff + 6);
+    const baseOffset = (flagsOffset & IPV4_OFFSET_MASK) * 8;
+    const lastHasMf = (flagsOffset & IPV4_FLAG_MF) !== 0;
+    const payload = totalLength - hl;
+    const f = this.fragBuf;
+    const fragIpOff = TX_HEADROOM;
+    // The header of later fragments: the fixed part plus the copied options.
+    const laterHl = this.copiedHeaderLength(buf, ipOff, hl);
+    let done = 0;
+    let first = true;
+    this.stats[Stat.PACKETS_FRAGMENTED]! += 1;
+    while (done < payload) {
+      const fhl = first ? hl : laterHl;
+      const room = (out.mtu - fhl) & ~7;
+      if (room <= 0) {
+        this.drops[Drop.IPV4_FRAG_NEEDED]! += 1;
+        return;
+      }
+      const chunk = Math.min(room, payload - done);
+      const last = done + chunk >= payload;
+      if (first) copyBytes(buf, ipOff, f, fragIpOff, hl);
+      else this.writeCopiedHeader(buf, ipOff, hl, f, fragIpOff, laterHl);
+      copyBytes(buf, ipOff + hl + done, f, fragIpOff + fhl, chunk);
+      const fragLen = fhl + chunk;
+      wr16(f, fragIpOff + 2, fragLen);
+      const mf = !last || lastHasMf ? IPV4_FLAG_MF : 0;
+      wr16(f, fragIpOff + 6, (flagsOffset & IPV4_FLAG_DF) | mf | ((baseOffset + done) >>> 3));
+      refreshIpv4Checksum(f, fragIpOff);
+      this.stats[Stat.FRAGMENTS_CREATED]! += 1;
+      this.l2Output(out, nextHop, f, fragIpOff, fragLen, now);
+      done += chunk;
+      first = false;
+    }
+  }
+
+  private copiedHeaderLength(buf: Uint8Array, ipOff: number, hl: number): number {
+    let n = IPV4_MIN_HEADER;
+    for (let p = ipOff + IPV4_MIN_HEADER; p < ipOff + hl; ) {
+      const type = buf[p]!;
+      if (type === 0) break;
+      if (type === 1) {
+        p++;
+        continue;
+      }
+      const optLen = buf[p + 1]!;
+      if (optLen < 2 || p + optLen > ipOff + hl) break;
+      if ((type & 0x80) !== 0) n += optLen;
+      p += optLen;
+    }
+    return (n + 3) & ~3;
+  }
+
+  private writeCopiedHeader(
+    buf: Uint8Array,
+    ipOff: number,
+    hl: number,
+    f: Uint8Array,
+    fOff: number,
+    laterHl: number,
+  ): void {
+    copyBytes(buf, ipOff, f, fOff, IPV4_MIN_HEADER);
+    let q = fOff + IPV4_MIN_HEADER;
+    for (let p = ipOff + IPV4_MIN_HEADER; p < ipOff + hl; ) {
+      const type = buf[p]!;
+      if (type === 0) break;
+      if (type === 1) {
+        p++;
+        continue;
+      }
+      const optLen = buf[p + 1]!;
+      if (optLen < 2 || p + optLen > ipOff + hl) break;
+      if ((type & 0x80) !== 0) {
+        copyBytes(buf, p, f, q, optLen);
+        q += optLen;
+      }
+      p += optLen;
+    }
+    f.fill(0, q, fOff + laterHl);
+    f[fOff] = 0x40 | (laterHl >>> 2);
+  }
+
+  // ---- local delivery ------------------------------------------------------------------------
+
+  private localInput(ifc: Interface, buf: Uint8Array, ipOff: number, broadcast: boolean, now: number): void {
+    const h = this.ip;
+    if (h.isFragment) {
+      this.stats[Stat.FRAGMENTS_RECEIVED]! += 1;
+      const r = this.reassembler.add(
+        buf,
+        ipOff,
+        h.headerLength,
+        h.totalLength,
+        h.src,
+        h.dst,
+        h.id,
+        h.protocol,
+        h.fragmentOffset,
+        h.moreFragments,
+        now,
+      );
+      if (r.kind === 'incomplete') {
+        this.arm(this.reassembler.nextDeadline());
+        return;
+      }
+      if (r.kind === 'drop') {
+        const reason =
+          r.reason === 'overlap'
+            ? Drop.IPV4_REASSEMBLY_OVERLAP
+            : r.reason === 'memory'
+              ? Drop.IPV4_REASSEMBLY_MEMORY
+              : Drop.IPV4_REASSEMBLY_TOO_BIG;
+        return this.drop(ifc, reason);
+      }
+      this.stats[Stat.DATAGRAMS_REASSEMBLED]! += 1;
+      refreshIpv4Checksum(r.packet, 0);
+      decodeIpv4(r.packet, 0, r.length, h);
+      return this.deliver(ifc, r.packet, 0, broadcast, now);
+    }
+    this.deliver(ifc, buf, ipOff, broadcast, now);
+  }
+
+  private deliver(ifc: Interface, buf: Uint8Array, ipOff: number, broadcast: boolean, now: number): void {
+    const h = this.ip;
+    const hl = h.headerLength;
+    const payloadLen = h.totalLength - hl;
+    this.stats[Stat.DELIVERED]! += 1;
+    switch (h.protocol) {
+      case IPPROTO_ICMP:
+        return this.icmpInput(ifc, buf, ipOff, hl, payloadLen, broadcast, now);
+      case IPPROTO_UDP: {
+        const r = decodeUdp(buf, ipOff + hl, payloadLen, h.src, h.dst, this.udpIn);
+        if (r !== 0) return this.drop(ifc, r);
+        // No UDP sockets yet: every port is closed (RFC 1122 §4.1.3.1), silently for broadcasts.
+        if (!broadcast)
+          this.icmpErrorFor(ifc, buf, ipOff, h.totalLength, ICMP_DEST_UNREACHABLE, UNREACH_PORT, 0, now);
+        return;
+      }
+      case IPPROTO_TCP: {
+        const r = decodeTcp(buf, ipOff + hl, payloadLen, h.src, h.dst, this.tcpIn);
+        if (r !== 0) return this.drop(ifc, r);
+        if (!broadcast) this.sendTcpReset(now);
+        return;
+      }
+      default:
+        this.drop(ifc, Drop.IPV4_UNKNOWN_PROTOCOL);
+        if (!broadcast)
+          this.icmpErrorFor(ifc, buf, ipOff, h.totalLength, ICMP_DEST_UNREACHABLE, UNREACH_PROTOCOL, 0, now);
+    }
+  }
+
+  private icmpInput(
+    ifc: Interface,
+    buf: Uint8Array,
+    ipOff: number,
+    hl: number,
+    len: number,
+    broadcast: boolean,
+    now: number,
+  ): void {
+    const m = this.icmpIn;
+    const r = decodeIcmp(buf, ipOff + hl, len, m);
+    if (r !== 0) return this.drop(ifc, r);
+    this.stats[Stat.ICMP_RECEIVED]! += 1;
+    const h = this.ip;
+    if (m.type === ICMP_ECHO_REQUEST) {
+      // RFC 1122 §3.2.2.6: broadcast echo requests may be ignored, as Linux does by default.
+      if (broadcast) return;
+      const t = this.txBuf;
+      const o = TX_HEADROOM;
+      const icmpLen = writeIcmp(
+        t,
+        o + IPV4_MIN_HEADER,
+        ICMP_ECHO_REPLY,
+        0,
+        m.restOfHeader,
+        buf,
+        m.bodyOffset,
+        m.bodyLength,
+      );
+      writeIpv4Header(
+        t,
+        o,
+        h.tos,
+        IPV4_MIN_HEADER + icmpLen,
+        this.nextId(),
+        0,
+        this.defaultTtl,
+        IPPROTO_ICMP,
+        h.dst,
+        h.src,
+      );
+      this.stats[Stat.ECHO_REPLIES_SENT]! += 1;
+      this.localOutput(t, o, IPV4_MIN_HEADER + icmpLen, now);
+      return;
+    }
+    if (this.onIcmp !== null) {
+      this.onIcmp({
+        ifIndex: ifc.index,
+        src: h.src,
+        dst: h.dst,
+        ttl: h.ttl,
+        type: m.type,
+        code: m.code,
+        restOfHeader: m.restOfHeader,
+        body: buf.slice(m.bodyOffset, m.bodyOffset + m.bodyLength),
+      });
+      return;
+    }
+    if (m.type !== ICMP_ECHO_REPLY && !icmpIsError(m.type)) this.drop(ifc, Drop.ICMP_UNHANDLED_TYPE);
+  }
+
+  /** RFC 9293 §3.10.7.1: a segment for a closed port is answered with a reset. */
+  private sendTcpReset(now: number): void {
+    const h = this.ip;
+    const seg = this.tcpIn;
+    if ((seg.flags & TCP_RST) !== 0) return;
+    let seq = 0;
+    let ack = 0;
+    let flags = TCP_RST;
+    if ((seg.flags & TCP_ACK) !== 0) seq = seg.ack;
+    else {
+      const segLen =
+        seg.dataLength + ((seg.flags & TCP_SYN) !== 0 ? 1 : 0) + ((seg.flags & TCP_FIN) !== 0 ? 1 : 0);
+      ack = (seg.seq + segLen) >>> 0;
+      flags |= TCP_ACK;
+    }
+    const t = this.txBuf;
+    const o = TX_HEADROOM;
+    const len = writeTcp(
+      t,
+      o + IPV4_MIN_HEADER,
+      seg.dstPort,
+      seg.srcPort,
+      seq,
+      ack,
+      flags,
+      0,
+      TCP_MIN_HEADER,
+      0,
+      h.dst,
+      h.src,
+    );
+    writeIpv4Header(
+      t,
+      o,
+      0,
+      IPV4_MIN_HEADER + len,
+      this.nextId(),
+      IPV4_FLAG_DF,
+      this.defaultTtl,
+      IPPROTO_TCP,
+      h.dst,
+      h.src,
+    );
+    this.stats[Stat.TCP_RESETS_SENT]! += 1;
+    this.localOutput(t, o, IPV4_MIN_HEADER + len, now);
+  }
+
+  /**
+   * Sends an ICMP echo request from the VR (for tools and simulation tests). Returns false when
+   * there is no route.
+   */
+  sendEcho(
+    dst: number,
+    id: number,
+    seq: number,
+    dataLength: number,
+    now: number,
+    options: { ttl?: number; dontFragment?: boolean; src?: number } = {},
+  ): boolean {
+    const t = this.txBuf;
+    const o = TX_HEADROOM;
+    const data = o + IPV4_MIN_HEADER + ICMP_HEADER_LEN;
+    for (let i = 0; i < dataLength; i++) t[data + i] = i & 255;
+    const icmpLen = writeIcmp(
+      t,
+      o + IPV4_MIN_HEADER,
+      ICMP_ECHO_REQUEST,
+      0,
+      ((id & 0xffff) << 16) | (seq & 0xffff),
+      t,
+      data,
+      dataLength,
+    );
+    let src = options.src ?? 0;
+    if (src === 0) {
+      const out = this.egressFor(dst);
+      if (out === null) return false;
+      src = out.sourceFor(dst);
+    }
+    writeIpv4Header(
+      t,
+      o,
+      0,
+      IPV4_MIN_HEADER + icmpLen,
+      this.nextId(),
+      options.dontFragment === true ? IPV4_FLAG_DF : 0,
+      options.ttl ?? this.defaultTtl,
+      IPPROTO_ICMP,
+      src,
+      dst,
+    );
+    this.stats[Stat.ECHO_REQUESTS_SENT]! += 1;
+    return this.localOutput(t, o, IPV4_MIN_HEADER + icmpLen, now);
+  }
+
+  private egressFor(dst: number): Interface | null {
+    const nh = this.fib.lookup(dst, 0);
+    if (nh < 0) return null;
+    return this.ifaces[this.fib.nextHops.ifIndex(nh)] ?? null;
+  }
+
+  /** Routes a packet the VR originates (with TX_HEADROOM free in front of it). */
+  private localOutput(buf: Uint8Array, ipOff: number, ipLen: number, now: number): boolean {
+    const dst = rd32(buf, ipOff + 16);
+    const nh = this.fib.lookup(dst, 0);
+    if (nh < 0) {
+      this.drops[Drop.IPV4_NO_ROUTE]! += 1;
+      return false;
+    }
+    const hops = this.fib.nextHops;
+    const kind = hops.kind(nh);
+    if (kind === NH_BLACKHOLE || kind === NH_REJECT || kind === NH_LOCAL) {
+      this.drops[kind === NH_LOCAL ? Drop.IPV4_NOT_FOR_US : Drop.IPV4_BLACKHOLE]! += 1;
+      return false;
+    }
+    const out = this.ifaces[hops.ifIndex(nh)]!;
+    if (!out.up) {
+      this.drops[Drop.INTERFACE_DOWN]! += 1;
+      return false;
+    }
+    const gateway = hops.gateway(nh);
+    const nextHop = gateway !== 0 ? gateway : dst;
+    if (ipLen > out.mtu) {
+      if ((rd16(buf, ipOff + 6) & IPV4_FLAG_DF) !== 0) {
+        this.drops[Drop.IPV4_FRAG_NEEDED]! += 1;
+        return false;
+      }
+      this.fragmentAndSend(out, nextHop, buf, ipOff, now);
+    } else {
+      this.l2Output(out, nextHop, buf, ipOff, ipLen, now);
+    }
+    return true;
+  }
+
+  /**
+   * Sends an ICMP error about the packet at buf[ipOff, ipOff+ipLen), unless RFC 1812 §4.3.2.7
+   * forbids it: never about an ICMP error, a non-initial fragment, a broadcast or multicast, or a
+   * packet from an address that does not name one host. Rate limited (§4.3.2.8).
+   * `arrivedOn` is null when the packet did not just arrive (ARP failure, reassembly timeout).
+   */
+  private icmpErrorFor(
+    arrivedOn: Interface | null,
+    buf: Uint8Array,
+    ipOff: number,
+    ipLen: number,
+    type: number,
+    code: number,
+    restOfHeader: number,
+    now: number,
+  ): void {
+    const hl = (buf[ipOff]! & 15) * 4;
+    const src = rd32(buf, ipOff + 12);
+    const dst = rd32(buf, ipOff + 16);
+    const flagsOffset = rd16(buf, ipOff + 6);
+    if ((flagsOffset & IPV4_OFFSET_MASK) !== 0) return;
+    if (isMartianSource(src) || src === 0 || this.broadcasts.has(src)) return;
+    if (dst === 0xffffffff || isMulticastIpv4(dst) || this.broadcasts.has(dst)) return;
+    if (arrivedOn !== null && (buf[ipOff - ETH_HEADER_LEN]! & 1) !== 0) return;
+    if (buf[ipOff + 9] === IPPROTO_ICMP && ipLen > hl) {
+      const icmpType = buf[ipOff + hl]!;
+      if (
+        icmpIsError(icmpType) ||
+        (icmpType !== ICMP_ECHO_REQUEST && icmpType !== ICMP_ECHO_REPLY && icmpType > 18)
+      )
+        return;
+    }
+    if (!this.icmpErrorLimiter.take(now)) {
+      this.drops[Drop.ICMP_RATE_LIMITED]! += 1;
+      return;
+    }
+    // RFC 1812 §4.3.2.4: the source is an address of the interface the error leaves by.
+    const back = this.egressFor(src);
+    if (back === null) return;
+    const from = back.sourceFor(src);
+    if (from === 0) return;
+    const quote = Math.min(ipLen, ICMP_ERROR_MAX_QUOTE);
+    const t = this.txBuf;
+    const o = TX_HEADROOM;
+    const icmpLen = writeIcmp(t, o + IPV4_MIN_HEADER, type, code, restOfHeader, buf, ipOff, quote);
+    // Internetwork control precedence, as routers mark their own control traffic (RFC 791 §3.1).
+    writeIpv4Header(
+      t,
+      o,
+      0xc0,
+      IPV4_MIN_HEADER + icmpLen,
+      this.nextId(),
+      0,
+      this.defaultTtl,
+      IPPROTO_ICMP,
+      from,
+      src,
+    );
+    this.stats[Stat.ICMP_ERRORS_SENT]! += 1;
+    this.localOutput(t, o, IPV4_MIN_HEADER + icmpLen, now);
+  }
+
+  // ---- helpers -------------------------------------------------------------------------------
+
+  private nextId(): number {
+    this.ipId = (this.ipId + 1) & 0xffff;
+    return this.ipId;
+  }
+
+  private arm(deadline: number): void {
+    if (deadline < this.wake) this.wake = deadline;
+  }
+
+  private drop(ifc: Interface, reason: number): void {
+    this.drops[reason]! += 1;
+    ifc.counters[IF_RX_DROPS]! += 1;
+  }
+
+  private iface(ifIndex: number): Interface {
+    const ifc = this.ifaces[ifIndex];
+    if (ifc === undefined) throw new RangeError(`no interface ${ifIndex}`);
+    return ifc;
+  }
+
+  private connectedInterface(addr: number): number {
+    for (const ifc of this.ifaces) if (ifc.up && this.onSubnetOf(ifc, addr)) return ifc.index;
+    return -1;
+  }
+
+  private onSubnetOf(ifc: Interface, addr: number): boolean {
+    for (const a of ifc.addresses) if (((a.address ^ addr) & ipv4Mask(a.length)) === 0) return true;
+    return false;
+  }
+
+  private isOwnAddress(ifc: Interface, addr: number): boolean {
+    return ifc.addresses.some((a) => a.address === addr);
+  }
+
+  // ---- observation ---------------------------------------------------------------------------
+
+  interfaces(): InterfaceInfo[] {
+    return this.ifaces.map((i) => ({
+      index: i.index,
+      name: i.name,
+      mac: formatMac(i.mac),
+      mtu: i.mtu,
+      up: i.up,
+      addresses: i.addresses.map((a) => `${formatIpv4(a.address)}/${a.length}`),
+      rxFrames: i.counters[IF_RX_FRAMES]!,
+      rxBytes: i.counters[IF_RX_BYTES]!,
+      txFrames: i.counters[IF_TX_FRAMES]!,
+      txBytes: i.counters[IF_TX_BYTES]!,
+      rxDrops: i.counters[IF_RX_DROPS]!,
+    }));
+  }
+
+  routeList(): RouteInfo[] {
+    return this.routes.list();
+  }
+
+  arpEntries(now: number): ArpInfo[] {
+    const out: ArpInfo[] = [];
+    for (const e of this.arp.values()) {
+      out.push({
+        address: formatIpv4(e.ip),
+        interface: this.ifaces[e.ifIndex]!.name,
+        mac: e.state === ARP_INCOMPLETE ? null : formatMac(e.mac),
+        state: ARP_STATE_NAMES[e.state]!,
+        queued: e.queue.length,
+        ageMs: e.state === ARP_INCOMPLETE ? 0 : now - e.updatedAt,
+      });
+    }
+    out.sort((a, b) =>
+      a.interface === b.interface ? compareIp(a.address, b.address) : a.interface < b.interface ? -1 : 1,
+    );
+    return out;
+  }
+
+  counters(): CountersInfo {
+    const stats: Record<string, number> = {};
+    STAT_NAMES.forEach((name, i) => {
+      stats[name] = this.stats[i]!;
+    });
+    stats['fib_routes'] = this.fib.size;
+    stats['arp_entries'] = this.arp.size;
+    stats['reassembly_pending'] = this.reassembler.pending;
+    const drops: Record<string, number> = {};
+    for (let r = 1; r < DROP_REASON_COUNT; r++) drops[dropReasonName(r)] = this.drops[r]!;
+    return { stats, drops };
+  }
+
+  /** Count of one drop reason (tests and benchmarks). */
+  dropCount(reason: number): number {
+    return this.drops[reason]!;
+  }
+
+  statCount(stat: number): number {
+    return this.stats[stat]!;
+  }
+}
+
+function macIs(buf: Uint8Array, off: number, mac: Uint8Array): boolean {
+  return (
+    buf[off] === mac[0] &&
+    buf[off + 1] === mac[1] &&
+    buf[off + 2] === mac[2] &&
+    buf[off + 3] === mac[3] &&
+    buf[off + 4] === mac[4] &&
+    buf[off + 5] === mac[5]
+  );
+}
+
+function isMartianSourceForArp(addr: number): boolean {
+  return addr === 0 || isMartianSource(addr);
+}
+
+function compareIp(a: string, b: string): number {
+  const pa = a.split('.').map(Number);
+  const pb = b.split('.').map(Number);
+  for (let i = 0; i < 4; i++) if (pa[i] !== pb[i]) return pa[i]! - pb[i]!;
+  return 0;
+}

@@ -101,7 +101,8 @@ export function readPcap(bytes: Uint8Array): PcapReadResult {
     }
     records.push({
       timestampUs: seconds * 1e6 + fraction * fractionToUs,
-      data: bytes.slice(dataStart, dataStart + capturedLength),
+      // A plain copy even when the input is a subclass such as a Node buffer, whose slice is a view.
+      data: new Uint8Array(bytes.subarray(dataStart, dataStart + capturedLength)),
       originalLength,
     });
     at = dataStart + capturedLength;

@@ -10,10 +10,10 @@ import {
   routedTopology,
   startInBackground,
   uniqueIfName,
-  useNetnsCleanup,
   vethPair,
   waitFor,
-} from '../lib/netns.ts';
+} from '@nexthop/netns';
+import { useNetnsCleanup } from '../lib/cleanup.ts';
 
 useNetnsCleanup();
 

@@ -3,6 +3,8 @@ import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { Netns, startInBackground, uniqueIfName, vethPair } from '@nexthop/netns';
+import { useNetnsCleanup } from '../lib/cleanup.ts';
 import {
   type FrameEnds,
   internetChecksum,
@@ -12,7 +14,6 @@ import {
   truncatedEthernet,
   validEchoFrame,
 } from '../lib/malformed.ts';
-import { Netns, startInBackground, uniqueIfName, useNetnsCleanup, vethPair } from '../lib/netns.ts';
 import { readPcapFrames, sendFrames } from '../lib/rawsend.ts';
 
 useNetnsCleanup();

@@ -3,8 +3,8 @@
 // without root's view of the system). Frames go as hex lines on stdin; one result line comes back
 // per frame, so a frame the kernel refuses is reported rather than silently lost.
 
+import type { Netns } from '@nexthop/netns';
 import { toHex } from './malformed.ts';
-import type { Netns } from './netns.ts';
 
 export const SYSTEM_PYTHON = '/usr/bin/python3';
 

@@ -1,9 +1,8 @@
-// Network-namespace test kit for the integration tests (run as root). Every namespace and process it
+// Network namespaces for the integration tests, benchmarks and the demo (run as root). Every namespace and process it
 // creates is registered, and removed by destroyAll() from a test's after() hook, or on process exit
 // or SIGINT/SIGTERM, so a failing test leaves nothing behind. Processes are only ever killed by the
 // PID the kit itself got from spawn.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { after } from 'node:test';
 
 export interface ExecResult {
   /** Exit code; -1 when the process could not start, was killed, or timed out. */
@@ -185,10 +184,12 @@ export async function destroyAll(): Promise<void> {
   await Promise.all([...liveNamespaces].map((ns) => ns.destroy()));
 }
 
-/** Registers destroyAll() in the calling test file's after() hook. Call at module top level. */
-export function useNetnsCleanup(): void {
+/**
+ * Removes everything this process created when it exits or is interrupted, even when a test or the
+ * demo fails halfway. Tests also call destroyAll() from their after() hook.
+ */
+export function cleanupOnExit(): void {
   installExitHandlers();
-  after(() => destroyAll());
 }
 
 let handlersInstalled = false;

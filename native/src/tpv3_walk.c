@@ -1,0 +1,87 @@
+#include "tpv3_walk.h"
+
+#include <linux/if_packet.h>
+#include <stddef.h>
+#include <string.h>
+
+/* Fields are read with memcpy: offsets inside a corrupt block need not be aligned. */
+static uint32_t read_u32(const uint8_t *p) {
+  uint32_t v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+
+static uint16_t read_u16(const uint8_t *p) {
+  uint16_t v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+
+#define BLOCK_HDR_FIELD(f) (offsetof(struct tpacket_block_desc, hdr) + offsetof(struct tpacket_hdr_v1, f))
+#define FRAME_FIELD(f) offsetof(struct tpacket3_hdr, f)
+#define FRAME_VLAN_FIELD(f) (offsetof(struct tpacket3_hdr, hv1) + offsetof(struct tpacket_hdr_variant1, f))
+
+enum { ETH_ADDRS_LEN = 12, VLAN_TAG_LEN = 4, ETH_P_8021Q_VALUE = 0x8100 };
+
+uint32_t nh_tpv3_walk_block(uint8_t *block, uint32_t block_size, uint32_t base, uint32_t *descs,
+                            uint32_t max_frames, uint32_t *rejected) {
+  if (block_size < sizeof(struct tpacket_block_desc)) {
+    return 0;
+  }
+  uint32_t num_pkts = read_u32(block + BLOCK_HDR_FIELD(num_pkts));
+  uint32_t first = read_u32(block + BLOCK_HDR_FIELD(offset_to_first_pkt));
+  uint32_t blk_len = read_u32(block + BLOCK_HDR_FIELD(blk_len));
+  /* blk_len is how much of the block the kernel filled; never trust it beyond the block. */
+  uint64_t end = blk_len < block_size ? blk_len : block_size;
+
+  uint32_t written = 0;
+  uint64_t off = first;
+  for (uint32_t i = 0; i < num_pkts; i++) {
+    if (off < sizeof(struct tpacket_block_desc) || off + sizeof(struct tpacket3_hdr) > end) {
+      *rejected += num_pkts - i;
+      break;
+    }
+    uint8_t *frame = block + off;
+    uint32_t next = read_u32(frame + FRAME_FIELD(tp_next_offset));
+    uint32_t snaplen = read_u32(frame + FRAME_FIELD(tp_snaplen));
+    uint32_t wire_len = read_u32(frame + FRAME_FIELD(tp_len));
+    uint32_t status = read_u32(frame + FRAME_FIELD(tp_status));
+    uint64_t mac = off + read_u16(frame + FRAME_FIELD(tp_mac));
+    uint64_t mac_gap = mac - off;
+
+    int ok = mac_gap >= sizeof(struct tpacket3_hdr) && mac + snaplen <= end && snaplen == wire_len &&
+             snaplen >= ETH_ADDRS_LEN + 2;
+    if (ok && (status & TP_STATUS_VLAN_VALID) && mac_gap >= sizeof(struct tpacket3_hdr) + VLAN_TAG_LEN) {
+      uint16_t tci = read_u16(frame + FRAME_VLAN_FIELD(tp_vlan_tci));
+      uint16_t tpid = (status & TP_STATUS_VLAN_TPID_VALID) ? read_u16(frame + FRAME_VLAN_FIELD(tp_vlan_tpid))
+                                                           : ETH_P_8021Q_VALUE;
+      /* The space in front of the MAC header is ours (it holds the sockaddr_ll we do not use). */
+      uint8_t *eth = block + mac;
+      memmove(eth - VLAN_TAG_LEN, eth, ETH_ADDRS_LEN);
+      eth[ETH_ADDRS_LEN - VLAN_TAG_LEN] = (uint8_t)(tpid >> 8);
+      eth[ETH_ADDRS_LEN - VLAN_TAG_LEN + 1] = (uint8_t)tpid;
+      eth[ETH_ADDRS_LEN - VLAN_TAG_LEN + 2] = (uint8_t)(tci >> 8);
+      eth[ETH_ADDRS_LEN - VLAN_TAG_LEN + 3] = (uint8_t)tci;
+      mac -= VLAN_TAG_LEN;
+      snaplen += VLAN_TAG_LEN;
+    }
+    if (!ok) {
+      *rejected += 1;
+    } else if (written == max_frames || (uint64_t)base + mac > UINT32_MAX) {
+      *rejected += 1;
+    } else {
+      descs[2 * written] = (uint32_t)(base + mac);
+      descs[2 * written + 1] = snaplen;
+      written++;
+    }
+    if (i + 1 == num_pkts) {
+      break;
+    }
+    if (next == 0) {
+      *rejected += num_pkts - i - 1;
+      break;
+    }
+    off += next;
+  }
+  return written;
+}

@@ -1,0 +1,95 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+/** Where scripts/setup.sh builds the addon, relative to this file. */
+export const ADDON_PATH = fileURLToPath(
+  new URL('../../../native/build/Release/nexthop_native.node', import.meta.url),
+);
+
+/** An open device inside the addon. Opaque: only the addon's functions accept it. */
+export interface NativePort {
+  readonly __nativePort: unique symbol;
+}
+
+export interface AfPacketRingOptions {
+  ifindex: number;
+  /** Bytes per ring block; a multiple of the page size. */
+  blockSize: number;
+  blockCount: number;
+  /** The kernel hands over a partly filled block after this long (TPACKET_V3 retire timer). */
+  blockTimeoutMs: number;
+  promiscuous: boolean;
+  qdiscBypass: boolean;
+  /** Read through a copy instead of the mmap'ed ring (the fallback when external buffers are refused). */
+  copyRing: boolean;
+}
+
+export interface AfPacketHandle {
+  port: NativePort;
+  /** The memory the receive descriptors point into: the ring itself, or the copy buffer. */
+  view: ArrayBuffer;
+  /** True when `view` is the mmap'ed ring (no copy). */
+  external: boolean;
+  /** Pairs the descs array given to afpReceive must have room for. */
+  maxFrames: number;
+}
+
+/** The addon's functions, exactly as native/src/addon.c registers them. */
+export interface NativeAddon {
+  /** Calls `onReadable` once per readiness wakeup of the port's descriptor. */
+  portStart(port: NativePort, onReadable: () => void): void;
+  /** Stops the poll, closes the descriptor, detaches the ring view. Idempotent. */
+  portClose(port: NativePort): void;
+  /** sendmmsg of `count` frames [off,len] from buf; result = [sent, bytesSent, dropped]. */
+  sendBatch(port: NativePort, buf: Uint8Array, descs: Uint32Array, count: number, result: Float64Array): void;
+  /** One write() per frame, same contract as sendBatch. */
+  writeBatch(
+    port: NativePort,
+    buf: Uint8Array,
+    descs: Uint32Array,
+    count: number,
+    result: Float64Array,
+  ): void;
+  afpOpen(options: {
+    ifindex: number;
+    blockSize: number;
+    blockCount: number;
+    blockTimeoutMs: number;
+    promiscuous: number;
+    qdiscBypass: number;
+    copyRing: number;
+  }): AfPacketHandle;
+  /** Releases the previous batch's blocks, fills descs with the frames of the ready blocks. */
+  afpReceive(port: NativePort, descs: Uint32Array): number;
+  /** [kernel drops, frames the block walker rejected] since the previous call. */
+  afpDrops(port: NativePort): [number, number];
+  tapOpen(name: string): { port: NativePort; name: string };
+  /** Reads frames into pool until drained; each read gets frameRoom bytes of space. */
+  tapReadBatch(port: NativePort, pool: Uint8Array, descs: Uint32Array, frameRoom: number): number;
+}
+
+let loaded: NativeAddon | undefined;
+
+/** Loads the addon once; throws a message that says how to build it when it is missing. */
+export function loadNative(): NativeAddon {
+  if (loaded) return loaded;
+  if (!existsSync(ADDON_PATH)) {
+    throw new Error(`the nexthop C addon is not built (${ADDON_PATH} is missing): run \`npm run setup\``);
+  }
+  const require = createRequire(import.meta.url);
+  loaded = require(ADDON_PATH) as NativeAddon;
+  return loaded;
+}
+
+export function openAfPacketRing(options: AfPacketRingOptions): AfPacketHandle {
+  return loadNative().afpOpen({
+    ifindex: options.ifindex,
+    blockSize: options.blockSize,
+    blockCount: options.blockCount,
+    blockTimeoutMs: options.blockTimeoutMs,
+    promiscuous: options.promiscuous ? 1 : 0,
+    qdiscBypass: options.qdiscBypass ? 1 : 0,
+    copyRing: options.copyRing ? 1 : 0,
+  });
+}

@@ -1,0 +1,5 @@
+export type { AfPacketHandle, AfPacketRingOptions, NativeAddon, NativePort } from './addon.ts';
+export { ADDON_PATH, loadNative, openAfPacketRing } from './addon.ts';
+export type { DeviceInfo } from './device.ts';
+export { parseMac, readCarrier, readDeviceInfo } from './device.ts';
+export { copyBytes, FrameStage, maxFrameLength } from './stage.ts';

@@ -1,0 +1,37 @@
+import { openAfPacket } from '@nexthop/driver-afpacket';
+import type { Link } from '@nexthop/interface';
+import {
+  createVethPair,
+  deleteInterface,
+  describeLinkCompliance,
+  type LinkPair,
+  operUp,
+  uniqueInterfaceName,
+  waitFor,
+} from '@nexthop/link-testkit';
+
+// Both ends of a veth pair, each opened with AF_PACKET. The pair lives in the test's own
+// namespace under a name unique to this process (an AF_PACKET socket can only be opened in the
+// namespace the process runs in); IPv6 is off on it and nothing has an address, so the only
+// traffic on it is the test's own.
+async function vethPair(copyRing: boolean): Promise<LinkPair> {
+  const names = createVethPair(uniqueInterfaceName('nhv'));
+  const links: Link[] = [];
+  const cleanup = (): void => {
+    for (const link of links) link.close();
+    deleteInterface(names.a);
+    deleteInterface(names.b);
+  };
+  try {
+    links.push(openAfPacket({ device: names.a, copyRing }));
+    links.push(openAfPacket({ device: names.b, copyRing }));
+    await waitFor(() => operUp(names.a) && operUp(names.b), 'the veth pair to come up');
+  } catch (err) {
+    cleanup();
+    throw err;
+  }
+  return { a: links[0], b: links[1], cleanup };
+}
+
+describeLinkCompliance('afpacket over veth', () => vethPair(false));
+describeLinkCompliance('afpacket over veth, copying fallback', () => vethPair(true));

@@ -1,0 +1,2 @@
+export type { PipeOptions } from './pipe.ts';
+export { createPipePair } from './pipe.ts';

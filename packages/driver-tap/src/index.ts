@@ -1,0 +1,2 @@
+export type { TapOptions } from './tap.ts';
+export { openTap } from './tap.ts';

@@ -21,7 +21,10 @@ export function wr32(b: Uint8Array, o: number, v: number): void {
   b[o + 3] = v;
 }
 
-/** Copies len bytes without allocating a view (Uint8Array.set would need a subarray). */
+/**
+ * Copies len bytes without allocating a view (Uint8Array.set would need a subarray). Overlapping
+ * ranges are copied like memmove, also when src and dst are two views of one ArrayBuffer.
+ */
 export function copyBytes(
   src: Uint8Array,
   srcOff: number,
@@ -29,9 +32,19 @@ export function copyBytes(
   dstOff: number,
   len: number,
 ): void {
-  if (src === dst && srcOff < dstOff && srcOff + len > dstOff) {
-    dst.copyWithin(dstOff, srcOff, srcOff + len);
-    return;
+  if (src === dst) {
+    if (srcOff < dstOff && srcOff + len > dstOff) {
+      dst.copyWithin(dstOff, srcOff, srcOff + len);
+      return;
+    }
+  } else if (src.buffer === dst.buffer) {
+    const from = src.byteOffset + srcOff;
+    const to = dst.byteOffset + dstOff;
+    if (from < to && from + len > to) {
+      // A forward loop would read bytes it has already overwritten.
+      for (let i = len - 1; i >= 0; i--) dst[dstOff + i] = src[srcOff + i]!;
+      return;
+    }
   }
   for (let i = 0; i < len; i++) dst[dstOff + i] = src[srcOff + i]!;
 }

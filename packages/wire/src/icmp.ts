@@ -77,11 +77,13 @@ export function writeIcmp(
   bodyOff: number,
   bodyLen: number,
 ): number {
+  // Body first: an error built in place quotes a datagram whose first bytes lie where the
+  // ICMP header is about to go.
+  copyBytes(body, bodyOff, buf, off + ICMP_HEADER_LEN, bodyLen);
   buf[off] = type;
   buf[off + 1] = code;
   wr16(buf, off + 2, 0);
   wr32(buf, off + 4, restOfHeader);
-  copyBytes(body, bodyOff, buf, off + ICMP_HEADER_LEN, bodyLen);
   const len = ICMP_HEADER_LEN + bodyLen;
   wr16(buf, off + 2, internetChecksum(buf, off, len));
   return len;

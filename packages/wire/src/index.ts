@@ -65,6 +65,7 @@ export {
   refreshIpv4Checksum,
   writeIpv4Header,
 } from './ipv4.ts';
+export { completePartialChecksum } from './offload.ts';
 export {
   decodeTcp,
   TCP_ACK,

@@ -17,7 +17,8 @@ const MAY_IMPORT: Record<number, (layer: number) => boolean> = {
   1: (l) => l === 0,
   2: (l) => l <= 1,
   3: (l) => l <= 2,
-  4: (l) => l <= 3,
+  // Layer 4 packages share the native addon loader and the namespace kit: sideways, never upward.
+  4: (l) => l <= 4,
   5: () => true,
 };
 

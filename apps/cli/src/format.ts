@@ -1,0 +1,154 @@
+/** Human output in the manner of iproute2: aligned columns, one object a line. */
+
+export function table(headers: string[], rows: (string | number)[][]): string {
+  const cells = [headers, ...rows.map((r) => r.map(String))];
+  const widths = headers.map((_, c) => Math.max(...cells.map((r) => (r[c] ?? '').length)));
+  return cells
+    .map((r) =>
+      r
+        .map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+interface InterfaceRow {
+  name: string;
+  device: string;
+  driver: string;
+  up: boolean;
+  carrier: boolean;
+  mtu: number;
+  mac: string;
+  addresses: string[];
+  rxFrames: number;
+  rxBytes: number;
+  txFrames: number;
+  txBytes: number;
+  rxDrops: number;
+}
+
+export function formatInterfaces(rows: InterfaceRow[]): string {
+  return table(
+    [
+      'NAME',
+      'DEVICE',
+      'DRIVER',
+      'STATE',
+      'MTU',
+      'MAC',
+      'RX-PACKETS',
+      'RX-BYTES',
+      'TX-PACKETS',
+      'TX-BYTES',
+      'DROPS',
+      'ADDRESSES',
+    ],
+    rows.map((i) => [
+      i.name,
+      i.device,
+      i.driver,
+      !i.up ? 'DOWN' : i.carrier ? 'UP' : 'NO-CARRIER',
+      i.mtu,
+      i.mac,
+      i.rxFrames,
+      i.rxBytes,
+      i.txFrames,
+      i.txBytes,
+      i.rxDrops,
+      i.addresses.join(' '),
+    ]),
+  );
+}
+
+interface RouteRow {
+  prefix: string;
+  protocol: string;
+  type: string;
+  via: string | null;
+  interface: string | null;
+  distance: number;
+  selected: boolean;
+  active: boolean;
+}
+
+/** Like `ip route`: one route a line; routes not in the FIB are marked. */
+export function formatRoutes(rows: RouteRow[]): string {
+  return rows
+    .map((r) => {
+      const words: string[] = [];
+      if (r.type === 'local' || r.type === 'broadcast') words.push(r.type, r.prefix.replace(/\/32$/, ''));
+      else if (r.type === 'blackhole' || r.type === 'reject')
+        words.push(r.type === 'reject' ? 'unreachable' : 'blackhole', r.prefix);
+      else words.push(r.prefix);
+      if (r.via !== null) words.push('via', r.via);
+      if (r.interface !== null) words.push('dev', r.interface);
+      words.push('proto', r.protocol);
+      if (r.protocol === 'connected' || r.type === 'local' || r.type === 'broadcast')
+        words.push('scope', r.type === 'unicast' ? 'link' : 'host');
+      if (r.protocol === 'static') words.push('distance', String(r.distance));
+      if (!r.active) words.push('inactive');
+      else if (!r.selected) words.push('backup');
+      return words.join(' ');
+    })
+    .join('\n');
+}
+
+interface ArpRow {
+  address: string;
+  interface: string;
+  mac: string | null;
+  state: string;
+  queued: number;
+}
+
+/** Like `ip neigh`. */
+export function formatArp(rows: ArpRow[]): string {
+  return rows
+    .map((a) => {
+      const words = [a.address, 'dev', a.interface];
+      if (a.mac !== null) words.push('lladdr', a.mac);
+      words.push(a.state);
+      if (a.queued > 0) words.push(`queued ${a.queued}`);
+      return words.join(' ');
+    })
+    .join('\n');
+}
+
+interface CountersResult {
+  stats: Record<string, number>;
+  drops: Record<string, number>;
+  links: Record<string, Record<string, number>>;
+}
+
+/** Every stack counter, the drop reasons that occurred, and each driver's own counters. */
+export function formatCounters(c: CountersResult): string {
+  const parts: string[] = [];
+  parts.push(
+    table(
+      ['COUNTER', 'VALUE'],
+      Object.entries(c.stats).map(([k, v]) => [k, v]),
+    ),
+  );
+  const drops = Object.entries(c.drops).filter(([, v]) => v > 0);
+  parts.push(
+    drops.length === 0
+      ? 'drops: none'
+      : table(
+          ['DROP REASON', 'PACKETS'],
+          drops.map(([k, v]) => [k, v]),
+        ),
+  );
+  const linkNames = Object.keys(c.links);
+  if (linkNames.length > 0) {
+    const fields = Object.keys(c.links[linkNames[0]!]!);
+    parts.push(
+      table(
+        ['LINK', ...fields.map((f) => f.toUpperCase())],
+        linkNames.map((n) => [n, ...fields.map((f) => c.links[n]![f]!)]),
+      ),
+    );
+  }
+  return parts.join('\n\n');
+}

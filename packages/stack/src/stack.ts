@@ -417,10 +417,13 @@ export class Stack implements FrameNode {
       if (a.senderIp !== 0 || (buf[a.senderMacOffset]! & 1) !== 0) return this.drop(ifc, Drop.ARP_BAD_SENDER);
     }
     const targetIsUs = ifc.addresses.some((x) => x.address === a.targetIp);
-    if (a.senderIp !== 0 && this.onSubnetOf(ifc, a.senderIp) && !this.isOwnAddress(ifc, a.senderIp)) {
-      // RFC 826 "merge": update an existing entry; create one only if the packet is for us.
+    if (a.senderIp !== 0 && !this.isOwnAddress(ifc, a.senderIp)) {
+      // RFC 826 "merge": update an existing entry; create one only if the packet is for us and the
+      // sender is on one of our subnets. An existing entry may be off-subnet: the next hop of an
+      // interface route, which we asked for ourselves.
       let e = this.arp.get(ifc.index, a.senderIp);
-      if (e === undefined && targetIsUs) e = this.arp.getOrCreate(ifc.index, a.senderIp);
+      if (e === undefined && targetIsUs && this.onSubnetOf(ifc, a.senderIp))
+        e = this.arp.getOrCreate(ifc.index, a.senderIp);
       if (e !== undefined) {
         const queued = this.arp.confirm(e, buf, a.senderMacOffset, now);
         for (const p of queued) this.transmitIp(ifc, e.mac, p, TX_HEADROOM, p.length - TX_HEADROOM);
@@ -598,8 +601,9 @@ export class Stack implements FrameNode {
       this.transmitIp(out, e.mac, buf, ipOff, ipLen);
       return;
     }
-    if (!out.addresses.some((a) => ((a.address ^ nextHop) & ipv4Mask(a.length)) === 0)) {
-      // Nothing to ARP from: the next hop is not on any subnet of the interface.
+    if (out.addresses.length === 0) {
+      // Nothing to ARP from. A next hop off the interface's subnets is fine (an interface route):
+      // the request goes out from the interface's first address, as Linux does.
       this.drops[Drop.ARP_RESOLUTION_FAILED]! += 1;
       return;
     }

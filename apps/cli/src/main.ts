@@ -1,7 +1,5 @@
 import { ControlError, controlSocketPath, DEFAULT_RUN_DIR, request } from '@nexthop/control';
-import { runVrProcess } from '@nexthop/vr';
 import { Command, CommanderError } from 'commander';
-import { runDemo } from './demo.ts';
 import { formatArp, formatCounters, formatInterfaces, formatRoutes } from './format.ts';
 
 const SHOWABLE = ['interfaces', 'routes', 'arp', 'counters'] as const;
@@ -30,6 +28,8 @@ program
   .option('--run-dir <dir>', 'directory for the control socket', DEFAULT_RUN_DIR)
   .action(async (opts: { config: string; name?: string; runDir: string }) => {
     try {
+      // Loaded on demand: `show` should not pay for the drivers and the stack.
+      const { runVrProcess } = await import('@nexthop/vr');
       await runVrProcess({ configPath: opts.config, name: opts.name, runDir: opts.runDir });
     } catch (err) {
       throw new UserError(err instanceof Error ? err.message : String(err));
@@ -64,6 +64,7 @@ program
   .description('build two hosts and a VR in network namespaces, ping and traceroute across, clean up')
   .option('--keep', 'leave the topology running until Ctrl-C')
   .action(async (opts: { keep?: boolean }) => {
+    const { runDemo } = await import('./demo.ts');
     const ok = await runDemo({ keep: opts.keep === true });
     if (!ok) process.exitCode = 1;
   });

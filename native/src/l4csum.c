@@ -1,0 +1,48 @@
+#include "l4csum.h"
+
+enum { ETH_HLEN_ = 14, IPV4_MIN = 20, PROTO_TCP = 6, PROTO_UDP = 17 };
+
+static uint32_t be16(const uint8_t *p) { return ((uint32_t)p[0] << 8) | p[1]; }
+
+int nh_complete_l4_checksum(uint8_t *frame, uint32_t len) {
+  if (len < ETH_HLEN_ + IPV4_MIN || be16(frame + 12) != 0x0800) {
+    return 0;
+  }
+  const uint8_t *ip = frame + ETH_HLEN_;
+  uint32_t hl = (uint32_t)(ip[0] & 15) * 4;
+  uint32_t total = be16(ip + 2);
+  if ((ip[0] >> 4) != 4 || hl < IPV4_MIN || total < hl || ETH_HLEN_ + total > len) {
+    return 0;
+  }
+  if ((be16(ip + 6) & 0x3fff) != 0) {
+    return 0; /* a fragment: the transport header is not all here */
+  }
+  uint32_t l4_len = total - hl;
+  uint8_t *l4 = frame + ETH_HLEN_ + hl;
+  uint32_t field;
+  if (ip[9] == PROTO_TCP && l4_len >= 20) {
+    field = 16;
+  } else if (ip[9] == PROTO_UDP && l4_len >= 8) {
+    field = 6;
+  } else {
+    return 0;
+  }
+  uint64_t sum = 0;
+  uint32_t i = 0;
+  for (; i + 1 < l4_len; i += 2) {
+    sum += be16(l4 + i);
+  }
+  if (i < l4_len) {
+    sum += (uint32_t)l4[i] << 8;
+  }
+  while (sum > 0xffff) {
+    sum = (sum & 0xffff) + (sum >> 16);
+  }
+  uint16_t csum = (uint16_t)~sum;
+  if (csum == 0 && ip[9] == PROTO_UDP) {
+    csum = 0xffff; /* RFC 768: zero means "no checksum" */
+  }
+  l4[field] = (uint8_t)(csum >> 8);
+  l4[field + 1] = (uint8_t)csum;
+  return 1;
+}

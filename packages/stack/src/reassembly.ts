@@ -40,6 +40,13 @@ class Datagram {
     this.data = new Uint8Array(1024);
   }
 
+  /** Whether [start, end) lies inside what is already here: a duplicate, not an overlap. */
+  holds(start: number, end: number): boolean {
+    const r = this.ranges;
+    for (let i = 0; i < r.length; i += 2) if (r[i]! <= start && end <= r[i + 1]!) return true;
+    return false;
+  }
+
   /** Returns false when [start, end) overlaps what is already here. */
   addRange(start: number, end: number): boolean {
     const r = this.ranges;
@@ -125,6 +132,10 @@ export class Reassembler {
       this.datagrams.set(key, d);
       this.bytesHeld += d.data.length;
     }
+    // A fragment the network duplicated adds nothing: ignore it, as Linux does, rather than treat
+    // it as an overlap and drop the datagram. The first copy's bytes stay.
+    if ((moreFragments || d.totalPayload === end) && d.holds(fragmentOffset, end))
+      return { kind: 'incomplete' };
     if (!moreFragments) {
       if (d.totalPayload >= 0 && d.totalPayload !== end) {
         this.discard(d);

@@ -371,3 +371,23 @@ test('an interface route (no gateway) to a prefix off the interface subnets ARPs
   assert.equal(parseFrame(out[0]!.bytes).ip?.id, 77);
   assert.equal(r.stack.dropCount(Drop.ARP_RESOLUTION_FAILED), 0);
 });
+
+test('a static route through a gateway on no subnet stays inactive until an address makes it resolvable', () => {
+  const r = ready();
+  const gw = ip('10.0.3.254');
+  r.stack.addStaticRoute({ network: ip('192.168.0.0'), length: 16, via: gw });
+  feed(r, r.eth0, udpFromA(ip('192.168.1.1'), bytes(8)), 0);
+  assert.equal(onlyIcmp(r.cap.take()).icmp.code, 0, 'net unreachable while inactive');
+  r.stack.addAddress(r.eth1, ip('10.0.3.1'), 24, 1);
+  r.cap.take(); // the gratuitous ARP
+  feed(r, r.eth0, udpFromA(ip('192.168.1.1'), bytes(8)), 2);
+  const out = r.cap.take();
+  assert.equal(out.length, 1);
+  assert.equal(out[0]!.ifIndex, r.eth1);
+  assert.deepEqual(parseFrame(out[0]!.bytes).arp?.tpa, gw);
+  assert.deepEqual(
+    parseFrame(out[0]!.bytes).arp?.spa,
+    ip('10.0.3.1'),
+    'asked from the address on that subnet',
+  );
+});

@@ -29,7 +29,7 @@ export const DEFAULT_ARP_TIMERS: ArpTimers = {
   reachableMs: 60_000,
   retransmitMs: 1_000,
   maxRequests: 3,
-  queuePerNeighbour: 16,
+  queuePerNeighbour: 64,
   queueTotal: 1024,
 };
 
@@ -113,10 +113,16 @@ export class ArpCache {
     return queue;
   }
 
-  /** Removes every entry of an interface (it went down or lost its addresses). */
-  flushInterface(ifIndex: number): void {
-    for (const e of this.entries.values())
-      if (e.ifIndex === ifIndex && e.state !== ARP_STATIC) this.remove(e);
+  /**
+   * Removes the entries of an interface (all, or those `which` selects) when it goes down or loses
+   * addresses. Returns how many queued packets were thrown away with them.
+   */
+  flushInterface(ifIndex: number, which: (ip: number) => boolean = () => true): number {
+    let dropped = 0;
+    for (const e of this.entries.values()) {
+      if (e.ifIndex === ifIndex && e.state !== ARP_STATIC && which(e.ip)) dropped += this.remove(e).length;
+    }
+    return dropped;
   }
 
   values(): IterableIterator<ArpEntry> {

@@ -1,5 +1,5 @@
 import { formatIpv4, formatMac, ipv4Mask } from '@nexthop/addr';
-import { flowHash, Ipv4Fib, NH_BLACKHOLE, NH_LOCAL, NH_REJECT } from '@nexthop/fib';
+import { flowHash, Ipv4Fib, NH_BLACKHOLE, NH_FORWARD, NH_LOCAL, NH_REJECT } from '@nexthop/fib';
 import type { FrameNode, FrameOutput } from '@nexthop/interface';
 import {
   ARP_LEN,
@@ -127,6 +127,7 @@ export const Stat = {
   TCP_RESETS_SENT: 11,
   ECHO_REQUESTS_SENT: 12,
   ICMP_RECEIVED: 13,
+  ARP_IGNORED: 14,
 } as const;
 const STAT_NAMES = Object.keys(Stat).map((k) => k.toLowerCase());
 
@@ -235,6 +236,8 @@ export class Stack implements FrameNode {
   private readonly fragBuf = new Uint8Array(TX_HEADROOM + MAX_IP_PACKET + 64);
   private readonly arpBuf = new Uint8Array(64);
   private ipId = 1;
+  /** Whether the frame being processed was sent to a link-layer group address. */
+  private rxLinkBroadcast = false;
   private wake = Number.POSITIVE_INFINITY;
 
   constructor(options: StackOptions) {
@@ -272,7 +275,7 @@ export class Stack implements FrameNode {
     const ifc = this.iface(ifIndex);
     if (ifc.up === up) return;
     ifc.up = up;
-    if (!up) this.arp.flushInterface(ifIndex);
+    if (!up) this.drops[Drop.INTERFACE_DOWN]! += this.arp.flushInterface(ifIndex);
     this.routes.refresh();
     if (up) for (const a of ifc.addresses) this.sendGratuitousArp(ifc, a.address);
     this.arm(now);
@@ -337,6 +340,8 @@ export class Stack implements FrameNode {
     }
     this.routes.remove(address, 32, onIf);
     this.routes.refresh();
+    // Neighbours on a subnet the interface no longer has are unreachable through it.
+    this.drops[Drop.INTERFACE_DOWN]! += this.arp.flushInterface(ifIndex, (ip) => !this.onSubnetOf(ifc, ip));
     return true;
   }
 
@@ -379,6 +384,7 @@ export class Stack implements FrameNode {
     // IEEE 802 §8.2: a group address is never a source.
     if ((buf[off + 6]! & 1) !== 0) return this.drop(ifc, Drop.ETH_SRC_MULTICAST);
     if ((buf[off]! & 1) === 0 && !macIs(buf, off, ifc.mac)) return this.drop(ifc, Drop.ETH_NOT_FOR_US);
+    this.rxLinkBroadcast = (buf[off]! & 1) !== 0;
     const type = rd16(buf, off + 12);
     if (type === ETHERTYPE_IPV4) this.ipv4Input(ifc, buf, off, len, now);
     else if (type === ETHERTYPE_ARP) this.arpInput(ifc, buf, off, len, now);
@@ -428,8 +434,19 @@ export class Stack implements FrameNode {
         const queued = this.arp.confirm(e, buf, a.senderMacOffset, now);
         for (const p of queued) this.transmitIp(ifc, e.mac, p, TX_HEADROOM, p.length - TX_HEADROOM);
         this.arm(e.deadline);
+        return this.answerArp(ifc, buf, targetIsUs);
       }
     }
+    if (!targetIsUs) {
+      // Another host's conversation, seen because the link is shared or promiscuous.
+      this.stats[Stat.ARP_IGNORED]! += 1;
+      return;
+    }
+    this.answerArp(ifc, buf, targetIsUs);
+  }
+
+  private answerArp(ifc: Interface, buf: Uint8Array, targetIsUs: boolean): void {
+    const a = this.arpIn;
     if (targetIsUs && a.op === ARP_OP_REQUEST) {
       const n = this.writeArpFrame(ifc, ARP_OP_REPLY, a.targetIp, buf, a.senderMacOffset, a.senderIp);
       this.transmit(ifc, this.arpBuf, 0, n);
@@ -789,19 +806,39 @@ export class Stack implements FrameNode {
         if (r !== 0) return this.drop(ifc, r);
         // No UDP sockets yet: every port is closed (RFC 1122 §4.1.3.1), silently for broadcasts.
         if (!broadcast)
-          this.icmpErrorFor(ifc, buf, ipOff, h.totalLength, ICMP_DEST_UNREACHABLE, UNREACH_PORT, 0, now);
+          this.icmpErrorFor(
+            ifc,
+            buf,
+            ipOff,
+            h.totalLength,
+            ICMP_DEST_UNREACHABLE,
+            UNREACH_PORT,
+            0,
+            now,
+            h.dst,
+          );
         return;
       }
       case IPPROTO_TCP: {
         const r = decodeTcp(buf, ipOff + hl, payloadLen, h.src, h.dst, this.tcpIn);
         if (r !== 0) return this.drop(ifc, r);
-        if (!broadcast) this.sendTcpReset(now);
+        if (!broadcast && !this.rxLinkBroadcast) this.sendTcpReset(now);
         return;
       }
       default:
         this.drop(ifc, Drop.IPV4_UNKNOWN_PROTOCOL);
         if (!broadcast)
-          this.icmpErrorFor(ifc, buf, ipOff, h.totalLength, ICMP_DEST_UNREACHABLE, UNREACH_PROTOCOL, 0, now);
+          this.icmpErrorFor(
+            ifc,
+            buf,
+            ipOff,
+            h.totalLength,
+            ICMP_DEST_UNREACHABLE,
+            UNREACH_PROTOCOL,
+            0,
+            now,
+            h.dst,
+          );
     }
   }
 
@@ -963,7 +1000,7 @@ export class Stack implements FrameNode {
 
   private egressFor(dst: number): Interface | null {
     const nh = this.fib.lookup(dst, 0);
-    if (nh < 0) return null;
+    if (nh < 0 || this.fib.nextHops.kind(nh) !== NH_FORWARD) return null;
     return this.ifaces[this.fib.nextHops.ifIndex(nh)] ?? null;
   }
 
@@ -1015,6 +1052,7 @@ export class Stack implements FrameNode {
     code: number,
     restOfHeader: number,
     now: number,
+    source = 0,
   ): void {
     const hl = (buf[ipOff]! & 15) * 4;
     const src = rd32(buf, ipOff + 12);
@@ -1023,7 +1061,7 @@ export class Stack implements FrameNode {
     if ((flagsOffset & IPV4_OFFSET_MASK) !== 0) return;
     if (isMartianSource(src) || src === 0 || this.broadcasts.has(src)) return;
     if (dst === 0xffffffff || isMulticastIpv4(dst) || this.broadcasts.has(dst)) return;
-    if (arrivedOn !== null && (buf[ipOff - ETH_HEADER_LEN]! & 1) !== 0) return;
+    if (arrivedOn !== null && this.rxLinkBroadcast) return;
     if (buf[ipOff + 9] === IPPROTO_ICMP && ipLen > hl) {
       const icmpType = buf[ipOff + hl]!;
       if (
@@ -1032,15 +1070,16 @@ export class Stack implements FrameNode {
       )
         return;
     }
+    // RFC 1812 §4.3.2.4: the source is an address of the interface the error leaves by, or for a
+    // packet addressed to the VR itself, the address it was sent to (as hosts do, RFC 1122 §3.2.2).
+    const back = this.egressFor(src);
+    if (back === null) return;
+    const from = source !== 0 ? source : back.sourceFor(src);
+    if (from === 0) return;
     if (!this.icmpErrorLimiter.take(now)) {
       this.drops[Drop.ICMP_RATE_LIMITED]! += 1;
       return;
     }
-    // RFC 1812 §4.3.2.4: the source is an address of the interface the error leaves by.
-    const back = this.egressFor(src);
-    if (back === null) return;
-    const from = back.sourceFor(src);
-    if (from === 0) return;
     const quote = Math.min(ipLen, ICMP_ERROR_MAX_QUOTE);
     const t = this.txBuf;
     const o = TX_HEADROOM;

@@ -1,0 +1,289 @@
+// IPv4 forwarding benchmark: 64-byte UDP frames h1 → router → h2, the router being either the Linux
+// kernel of the router namespace or a nexthop VR process, at the same offered loads in the same run.
+// Two trafgen generators, one per core, send from h1; we count what h2's veth received.
+// Usage: node bench/forward.ts [seconds per run] [loads, e.g. 50k,200k,max]   (root; not a test)
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cleanupOnExit, type RoutedTopology, routedTopology, runOk } from '@nexthop/netns';
+import { type RunningVr, startVr } from '../tests/lib/vr.ts';
+import { runGenerator, udpFrameConfig } from './lib/trafgen.ts';
+
+const SECONDS = Number(process.argv[2] ?? 5);
+const LOADS = (process.argv[3] ?? '50k,200k,max').split(',').map((s) => s.trim());
+const FRAME_LENGTH = 64;
+const GENERATOR_CPUS = [0, 1];
+/** Packets per generator for the unpaced point: a bound, not a target; the time bound stops it. */
+const MAX_POINT_PACKETS = 50_000_000;
+/** UDP discard port; nothing listens on it in h2 (see the ICMP note in main()). */
+const DISCARD_PORT = 9;
+const CLK_TCK = 100;
+
+if (!(SECONDS > 0 && SECONDS <= 60)) throw new Error('seconds per run must be in (0, 60]');
+
+/** Total offered packets per second for a load point, or undefined for "as fast as trafgen goes". */
+function parseLoad(load: string): number | undefined {
+  if (load === 'max') return undefined;
+  const m = /^(\d+(?:\.\d+)?)([kM]?)$/.exec(load);
+  if (m === null) throw new Error(`bad load '${load}' (use e.g. 50k, 1M, max)`);
+  return Math.round(Number(m[1]) * (m[2] === 'k' ? 1e3 : m[2] === 'M' ? 1e6 : 1));
+}
+
+interface Sample {
+  h1Tx: number;
+  h1TxDropped: number;
+  h2Rx: number;
+  r2TxDropped: number;
+  h2IcmpOut: number;
+  vrTicks: number;
+  vrForwarded: number;
+  vrRxDropsKernel: number;
+  vrTxDropsFull: number;
+  /** Per VR link: [rxFrames, rxDropsKernel, txFrames, txDropsFull]. */
+  vrLinks: Record<string, number[]>;
+}
+
+interface PointResult {
+  system: 'kernel' | 'VR';
+  load: string;
+  offered: number;
+  forwarded: number;
+  sendSeconds: number;
+  vethBacklogDrops: number;
+  h2IcmpOut: number;
+  vrCpuUsPerPacket?: number;
+  vrCpuShare?: number;
+  vrForwarded?: number;
+  vrRxDropsKernel?: number;
+  vrTxDropsFull?: number;
+  vrLinks?: string;
+  pinned: string;
+}
+
+async function readStats(ns: RoutedTopology['h1'], dev: string, names: string[]): Promise<number[]> {
+  const out = await ns.execOk(
+    'cat',
+    names.map((n) => `/sys/class/net/${dev}/statistics/${n}`),
+  );
+  return out.trim().split('\n').map(Number);
+}
+
+function processTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields 14 and 15 of proc(5) (utime, stime); the slice starts at field 3.
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+async function sample(topo: RoutedTopology, vr: RunningVr | undefined): Promise<Sample> {
+  const [h1Tx, h1TxDropped] = await readStats(topo.h1, topo.h1If, ['tx_packets', 'tx_dropped']);
+  const [h2Rx] = await readStats(topo.h2, topo.h2If, ['rx_packets']);
+  const [r2TxDropped] = await readStats(topo.r, topo.r2If, ['tx_dropped']);
+  const snmp = await topo.h2.execOk('cat', ['/proc/net/snmp']);
+  const icmp = snmp.split('\n').filter((l) => l.startsWith('Icmp:'));
+  const h2IcmpOut = Number(icmp[1]!.split(' ')[icmp[0]!.split(' ').indexOf('OutMsgs')]);
+  let vrTicks = 0;
+  let vrForwarded = 0;
+  let vrRxDropsKernel = 0;
+  let vrTxDropsFull = 0;
+  const vrLinks: Record<string, number[]> = {};
+  if (vr !== undefined) {
+    vrTicks = processTicks(vr.pid);
+    const c = (await vr.call('show.counters')) as {
+      stats: Record<string, number>;
+      links: Record<
+        string,
+        { rxFrames: number; rxDropsKernel: number; txFrames: number; txDropsFull: number }
+      >;
+    };
+    vrForwarded = c.stats['forwarded'] ?? 0;
+    for (const [name, l] of Object.entries(c.links)) {
+      vrLinks[name] = [l.rxFrames, l.rxDropsKernel, l.txFrames, l.txDropsFull];
+      vrRxDropsKernel += l.rxDropsKernel;
+      vrTxDropsFull += l.txDropsFull;
+    }
+  }
+  return {
+    h1Tx,
+    h1TxDropped,
+    h2Rx,
+    r2TxDropped,
+    h2IcmpOut,
+    vrTicks,
+    vrForwarded,
+    vrRxDropsKernel,
+    vrTxDropsFull,
+    vrLinks,
+  };
+}
+
+/** trafgen's own send time ("3 sec, 137 usec on CPU0"), in seconds. */
+function sendSeconds(output: string): number | undefined {
+  const m = /(\d+) sec, (\d+) usec on CPU/.exec(output);
+  return m === null ? undefined : Number(m[1]) + Number(m[2]) / 1e6;
+}
+
+async function runPoint(
+  topo: RoutedTopology,
+  vr: RunningVr | undefined,
+  configPath: string,
+  load: string,
+): Promise<PointResult> {
+  const total = parseLoad(load);
+  const perGenerator = total === undefined ? undefined : Math.round(total / GENERATOR_CPUS.length);
+  const packets = perGenerator === undefined ? MAX_POINT_PACKETS : perGenerator * SECONDS;
+  const before = await sample(topo, vr);
+  const generators = await Promise.all(
+    GENERATOR_CPUS.map((cpu) =>
+      runGenerator({
+        ns: topo.h1,
+        device: topo.h1If,
+        configPath,
+        cpu,
+        pps: perGenerator,
+        packets,
+        // The unpaced point is stopped by time; paced points end by count, with slack for start-up.
+        maxMs: perGenerator === undefined ? SECONDS * 1000 : SECONDS * 2000 + 5000,
+      }),
+    ),
+  );
+  // What is still queued in the VR's rings or the backlogs arrives within milliseconds.
+  await new Promise((r) => setTimeout(r, 500));
+  const after = await sample(topo, vr);
+  const d = (k: Exclude<keyof Sample, 'vrLinks'>): number => after[k] - before[k];
+  const seconds = Math.max(...generators.map((g) => sendSeconds(g.output) ?? g.elapsedMs / 1000));
+  const forwarded = d('h2Rx');
+  const result: PointResult = {
+    system: vr === undefined ? 'kernel' : 'VR',
+    load,
+    offered: d('h1Tx') + d('h1TxDropped'),
+    forwarded,
+    sendSeconds: seconds,
+    vethBacklogDrops: d('h1TxDropped') + d('r2TxDropped'),
+    h2IcmpOut: d('h2IcmpOut'),
+    pinned: generators.map((g) => g.cpusAllowed).join('+'),
+  };
+  if (vr !== undefined) {
+    const cpuSeconds = d('vrTicks') / CLK_TCK;
+    result.vrCpuUsPerPacket = forwarded > 0 ? (cpuSeconds * 1e6) / forwarded : Number.NaN;
+    result.vrCpuShare = cpuSeconds / (seconds + 0.5);
+    result.vrForwarded = d('vrForwarded');
+    result.vrRxDropsKernel = d('vrRxDropsKernel');
+    result.vrTxDropsFull = d('vrTxDropsFull');
+    result.vrLinks = Object.keys(after.vrLinks)
+      .map((name) => {
+        const [rx, rxDrops, tx, txDrops] = after.vrLinks[name]!.map((n, i) => n - before.vrLinks[name]![i]!);
+        return `${name} rx ${fmt(rx)} rxDropsKernel ${fmt(rxDrops)} tx ${fmt(tx)} txDropsFull ${fmt(txDrops)}`;
+      })
+      .join('; ');
+  }
+  for (const g of generators) {
+    if (g.exitCode !== 0 && !/packets outgoing/.test(g.output))
+      throw new Error(`trafgen on CPU ${g.cpu} failed (code ${g.exitCode}):\n${g.output}`);
+  }
+  return result;
+}
+
+function vrConfig(topo: RoutedTopology): string {
+  return `routers:
+  bench:
+    interfaces:
+      eth0: { driver: afpacket, device: ${topo.r1If}, addresses: [10.1.0.1/24] }
+      eth1: { driver: afpacket, device: ${topo.r2If}, addresses: [10.2.0.1/24] }
+`;
+}
+
+async function measureSystem(system: 'kernel' | 'VR', dir: string): Promise<PointResult[]> {
+  const topo = await routedTopology({ kernelForwarding: system === 'kernel' });
+  let vr: RunningVr | undefined;
+  try {
+    // UDP to a closed port makes h2 answer ICMP port unreachable. Rather than a process in h2
+    // reading (and spending one of the two cores), h2 keeps the port closed and its ICMP per-peer
+    // rate limit (per namespace) is raised to one message a minute; we count h2's ICMP out.
+    await topo.h2.sysctl({ 'net.ipv4.icmp_ratelimit': '60000' });
+    if (system === 'VR') vr = await startVr(topo.r, 'bench', vrConfig(topo));
+    // Resolves ARP in the router (and h2's way back) before anything is counted.
+    await topo.h1.execOk('ping', ['-n', '-c', '3', '-i', '0.2', '-W', '2', topo.h2Addr], {
+      timeoutMs: 15_000,
+    });
+    const routerMac =
+      vr === undefined
+        ? (await topo.r.execOk('cat', [`/sys/class/net/${topo.r1If}/address`])).trim()
+        : ((await vr.call('show.interfaces')) as { name: string; mac: string }[]).find(
+            (i) => i.name === 'eth0',
+          )!.mac;
+    const h1Mac = (await topo.h1.execOk('cat', [`/sys/class/net/${topo.h1If}/address`])).trim();
+    const configPath = join(dir, `udp64-${system}.cfg`);
+    writeFileSync(
+      configPath,
+      udpFrameConfig({
+        dstMac: routerMac,
+        srcMac: h1Mac,
+        srcIp: topo.h1Addr,
+        dstIp: topo.h2Addr,
+        srcPort: 40000,
+        dstPort: DISCARD_PORT,
+        frameLength: FRAME_LENGTH,
+      }),
+    );
+    const results: PointResult[] = [];
+    for (const load of LOADS) results.push(await runPoint(topo, vr, configPath, load));
+    return results;
+  } finally {
+    await vr?.stop();
+    await topo.destroy();
+  }
+}
+
+const fmt = (n: number | undefined, digits = 0): string =>
+  n === undefined || Number.isNaN(n)
+    ? '–'
+    : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+async function main(): Promise<void> {
+  cleanupOnExit();
+  const dir = join(tmpdir(), `nexthop-bench-forward-${process.pid}`);
+  await runOk('mkdir', ['-p', dir]);
+  try {
+    const kernel = await measureSystem('kernel', dir);
+    const vr = await measureSystem('VR', dir);
+    console.log(
+      `IPv4 forwarding, ${FRAME_LENGTH}-byte UDP frames h1 → router → h2, 2 trafgen generators (CPUs ${GENERATOR_CPUS.join(', ')}), ${SECONDS} s per point, node ${process.version}`,
+    );
+    console.log(
+      '\n| offered load | system | offered pkts | forwarded pkts | loss % | forwarded pps | veth backlog drops | VR CPU µs/pkt | VR CPU share | VR `forwarded` | VR rxDropsKernel |',
+    );
+    console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+    for (const r of [...kernel, ...vr]) {
+      const loss = r.offered > 0 ? (100 * (r.offered - r.forwarded)) / r.offered : Number.NaN;
+      console.log(
+        `| ${r.load} | ${r.system} | ${fmt(r.offered)} | ${fmt(r.forwarded)} | ${fmt(loss, 1)} | ${fmt(r.forwarded / r.sendSeconds)} | ${fmt(r.vethBacklogDrops)} | ${fmt(r.vrCpuUsPerPacket, 2)} | ${r.vrCpuShare === undefined ? '–' : `${fmt(100 * r.vrCpuShare)} %`} | ${fmt(r.vrForwarded)} | ${fmt(r.vrRxDropsKernel)} |`,
+      );
+    }
+    console.log(
+      '\n| offered load | kernel offered pps | kernel forwarded pps | VR offered pps | VR forwarded pps | VR/kernel |',
+    );
+    console.log('|---|---|---|---|---|---|');
+    for (let i = 0; i < LOADS.length; i++) {
+      const k = kernel[i]!;
+      const v = vr[i]!;
+      const kPps = k.forwarded / k.sendSeconds;
+      const vPps = v.forwarded / v.sendSeconds;
+      console.log(
+        `| ${LOADS[i]} | ${fmt(k.offered / k.sendSeconds)} | ${fmt(kPps)} | ${fmt(v.offered / v.sendSeconds)} | ${fmt(vPps)} | ${kPps > 0 ? (vPps / kPps).toFixed(2) : '–'} |`,
+      );
+    }
+    const extras = [...kernel, ...vr];
+    console.log(
+      `\nGenerator pinning (Cpus_allowed of the two senders): ${[...new Set(extras.map((r) => r.pinned))].join(', ')}; ` +
+        `h2 ICMP messages sent: ${extras.map((r) => r.h2IcmpOut).reduce((a, b) => a + b, 0)}; ` +
+        `VR txDropsFull: ${vr.map((r) => r.vrTxDropsFull ?? 0).reduce((a, b) => a + b, 0)}.`,
+    );
+    console.log('\nVR links per point (deltas from `show counters`):\n');
+    for (const r of vr) console.log(`- ${r.load}: ${r.vrLinks}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

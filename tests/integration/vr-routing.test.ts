@@ -2,6 +2,7 @@
 // no addresses and forwarding off, so whatever crosses was routed by the VR process.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { parsePing, parseTraceroute, type RoutedTopology, routedTopology, waitFor } from '@nexthop/netns';
 import { useNetnsCleanup } from '../lib/cleanup.ts';
@@ -207,4 +208,35 @@ describe('a VR with MTU 1280 towards h2', () => {
     assert.equal(afterStats['packets_fragmented']! - before['packets_fragmented']!, 3);
     assert.equal(afterStats['fragments_created']! - before['fragments_created']!, 6);
   });
+});
+
+describe('stopping a VR', () => {
+  let topo: RoutedTopology;
+
+  before(async () => {
+    topo = await routedTopology();
+  });
+
+  after(async () => {
+    await topo?.destroy();
+  });
+
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    test(`${signal} stops it cleanly: exit 0, interfaces restored, control socket removed`, async () => {
+      // PACKET_MR_PROMISC counts in the device's promiscuity, which `ip -d link` shows.
+      const promiscuity = async () =>
+        Number(
+          /promiscuity (\d+)/.exec(await topo.r.execOk('ip', ['-d', '-o', 'link', 'show', topo.r1If]))![1],
+        );
+      assert.equal(await promiscuity(), 0);
+      const vr = await startVr(topo.r, 'edge', edgeConfig(topo));
+      assert.equal(await promiscuity(), 1, 'the VR opens its interfaces promiscuous');
+      process.kill(vr.pid, signal);
+      const code = await vr.stopped();
+      assert.equal(code, 0, vr.log());
+      assert.equal(await promiscuity(), 0);
+      assert.equal(existsSync(vr.control), false);
+      assert.match(vr.log(), /"msg":"VR stopped"/);
+    });
+  }
 });

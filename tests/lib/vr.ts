@@ -16,6 +16,8 @@ export interface RunningVr {
   /** Everything the VR printed (pino JSON lines), for failure messages. */
   log(): string;
   stop(): Promise<number | null>;
+  /** Resolves with the exit code once the process has exited (whoever stopped it). */
+  stopped(): Promise<number | null>;
 }
 
 /** Starts `nexthop vr` inside a namespace with the given YAML and waits for its control socket. */
@@ -66,6 +68,7 @@ export async function startVr(ns: Netns, name: string, yaml: string): Promise<Ru
     call: (method) => request(control, method),
     counters: async () => (await request(control, 'show.counters')) as never,
     log: () => output,
+    stopped: () => exited,
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       const code = await exited;

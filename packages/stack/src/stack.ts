@@ -21,6 +21,7 @@ import {
   ETHERTYPE_IPV4,
   ETHERTYPE_QINQ,
   ETHERTYPE_VLAN,
+  foldSum,
   fragNeededRestOfHeader,
   ICMP_DEST_UNREACHABLE,
   ICMP_ECHO_REPLY,
@@ -41,17 +42,22 @@ import {
   isMartianDestination,
   isMartianSource,
   isMulticastIpv4,
+  pseudoHeaderSum,
   rd16,
   rd32,
   refreshIpv4Checksum,
+  sumWords,
   TCP_ACK,
+  TCP_CWR,
   TCP_FIN,
   TCP_MIN_HEADER,
+  TCP_PSH,
   TCP_RST,
   TCP_SYN,
   TcpHeader,
   TIME_EXCEEDED_REASSEMBLY,
   TIME_EXCEEDED_TTL,
+  UDP_HEADER_LEN,
   UdpHeader,
   UNREACH_FRAG_NEEDED,
   UNREACH_HOST,
@@ -59,6 +65,7 @@ import {
   UNREACH_PORT,
   UNREACH_PROTOCOL,
   wr16,
+  wr32,
   writeArp,
   writeEthernet,
   writeIcmp,
@@ -128,6 +135,7 @@ export const Stat = {
   ECHO_REQUESTS_SENT: 12,
   ICMP_RECEIVED: 13,
   ARP_IGNORED: 14,
+  SEGMENTS_CREATED: 15,
 } as const;
 const STAT_NAMES = Object.keys(Stat).map((k) => k.toLowerCase());
 
@@ -238,6 +246,8 @@ export class Stack implements FrameNode {
   private ipId = 1;
   /** Whether the frame being processed was sent to a link-layer group address. */
   private rxLinkBroadcast = false;
+  /** The GSO segment size of the frame being processed, 0 for an ordinary frame. */
+  private rxSegmentSize = 0;
   private wake = Number.POSITIVE_INFINITY;
 
   constructor(options: StackOptions) {
@@ -374,7 +384,13 @@ export class Stack implements FrameNode {
 
   // ---- the FrameNode contract ----------------------------------------------------------------
 
-  receive(ifIndex: number, buf: Uint8Array, off: number, len: number, now: number): void {
+  /**
+   * `segmentSize` is non-zero for a frame that aggregates several TCP or UDP segments of that
+   * payload size (GSO from a local sender, GRO on a NIC), as drivers with vnet headers report it.
+   * Such a frame is cut back into segments if it has to leave by a link it does not fit.
+   */
+  receive(ifIndex: number, buf: Uint8Array, off: number, len: number, now: number, segmentSize = 0): void {
+    this.rxSegmentSize = segmentSize;
     const ifc = this.ifaces[ifIndex];
     if (ifc === undefined) throw new RangeError(`no interface ${ifIndex}`);
     ifc.counters[IF_RX_FRAMES]! += 1;
@@ -563,7 +579,11 @@ export class Stack implements FrameNode {
       this.icmpErrorFor(ifc, buf, ipOff, h.totalLength, ICMP_DEST_UNREACHABLE, UNREACH_NET, 0, now);
       return this.drop(ifc, Drop.INTERFACE_DOWN);
     }
-    if (h.totalLength > out.mtu && (h.flagsOffset & IPV4_FLAG_DF) !== 0) {
+    const segmentSize = this.rxSegmentSize > 0 ? this.segmentableSize(buf, ipOff) : 0;
+    // An aggregated frame stands for segments of segmentSize: those are what must fit.
+    const wireLength =
+      segmentSize > 0 ? h.totalLength - this.segmentPayload(buf, ipOff) + segmentSize : h.totalLength;
+    if (wireLength > out.mtu && (h.flagsOffset & IPV4_FLAG_DF) !== 0) {
       // RFC 1191 §4: tell the sender the MTU of the next hop.
       this.icmpErrorFor(
         ifc,
@@ -584,8 +604,99 @@ export class Stack implements FrameNode {
     this.stats[Stat.FORWARDED]! += 1;
     const gateway = hops.gateway(nh);
     const nextHop = gateway !== 0 ? gateway : dst;
-    if (h.totalLength > out.mtu) this.fragmentAndSend(out, nextHop, buf, ipOff, now);
-    else this.l2Output(out, nextHop, buf, ipOff, h.totalLength, now);
+    // UDP datagram boundaries matter even when the aggregate would fit; TCP's do not.
+    if (segmentSize > 0 && (h.totalLength > out.mtu || h.protocol === IPPROTO_UDP)) {
+      this.segmentAndSend(out, nextHop, buf, ipOff, segmentSize, now);
+    } else if (h.totalLength <= out.mtu) this.l2Output(out, nextHop, buf, ipOff, h.totalLength, now);
+    else this.fragmentAndSend(out, nextHop, buf, ipOff, now);
+  }
+
+  /** The frame's segment size if it is an unfragmented TCP or UDP packet that can be cut, else 0. */
+  private segmentableSize(buf: Uint8Array, ipOff: number): number {
+    const h = this.ip;
+    if (h.isFragment) return 0;
+    const l4Len = h.totalLength - h.headerLength;
+    if (h.protocol === IPPROTO_TCP) {
+      if (l4Len < TCP_MIN_HEADER) return 0;
+      const thl = (buf[ipOff + h.headerLength + 12]! >>> 4) * 4;
+      return thl >= TCP_MIN_HEADER && thl <= l4Len ? this.rxSegmentSize : 0;
+    }
+    return h.protocol === IPPROTO_UDP && l4Len >= UDP_HEADER_LEN ? this.rxSegmentSize : 0;
+  }
+
+  /** Payload bytes after the TCP or UDP header of the packet just decoded. */
+  private segmentPayload(buf: Uint8Array, ipOff: number): number {
+    const h = this.ip;
+    const l4Len = h.totalLength - h.headerLength;
+    if (h.protocol === IPPROTO_UDP) return l4Len - UDP_HEADER_LEN;
+    return l4Len - (buf[ipOff + h.headerLength + 12]! >>> 4) * 4;
+  }
+
+  /**
+   * Cuts an aggregated TCP or UDP packet back into the segments it stands for, as the sender's
+   * NIC would have (TSO / UDP segmentation offload), each no larger than the egress MTU: TCP
+   * sequence numbers advance, FIN and PSH stay on the last segment and CWR on the first; UDP
+   * datagrams each get their own header; IP ids count up as Linux's GSO does.
+   */
+  private segmentAndSend(
+    out: Interface,
+    nextHop: number,
+    buf: Uint8Array,
+    ipOff: number,
+    size: number,
+    now: number,
+  ): void {
+    const h = this.ip;
+    const hl = h.headerLength;
+    const l4 = ipOff + hl;
+    const isTcp = h.protocol === IPPROTO_TCP;
+    const l4hl = isTcp ? (buf[l4 + 12]! >>> 4) * 4 : UDP_HEADER_LEN;
+    const payload = h.totalLength - hl - l4hl;
+    const chunkMax = Math.min(size, out.mtu - hl - l4hl);
+    if (chunkMax <= 0) {
+      this.drops[Drop.IPV4_FRAG_NEEDED]! += 1;
+      return;
+    }
+    const seq0 = isTcp ? rd32(buf, l4 + 4) : 0;
+    const flags = isTcp ? buf[l4 + 13]! : 0;
+    const id0 = h.id;
+    const f = this.fragBuf;
+    const o = TX_HEADROOM;
+    let done = 0;
+    for (let i = 0; done < payload; i++) {
+      const chunk = Math.min(chunkMax, payload - done);
+      const last = done + chunk >= payload;
+      copyBytes(buf, ipOff, f, o, hl + l4hl);
+      copyBytes(buf, l4 + l4hl + done, f, o + hl + l4hl, chunk);
+      const segLen = hl + l4hl + chunk;
+      wr16(f, o + 2, segLen);
+      wr16(f, o + 4, (id0 + i) & 0xffff);
+      refreshIpv4Checksum(f, o);
+      const fl4 = o + hl;
+      const l4Len = l4hl + chunk;
+      if (isTcp) {
+        wr32(f, fl4 + 4, (seq0 + done) >>> 0);
+        let segFlags = flags;
+        if (!last) segFlags &= ~(TCP_FIN | TCP_PSH);
+        if (i > 0) segFlags &= ~TCP_CWR;
+        f[fl4 + 13] = segFlags;
+        wr16(f, fl4 + 16, 0);
+        wr16(
+          f,
+          fl4 + 16,
+          ~foldSum(sumWords(f, fl4, l4Len, pseudoHeaderSum(h.src, h.dst, IPPROTO_TCP, l4Len))) & 0xffff,
+        );
+      } else {
+        wr16(f, fl4 + 4, l4Len);
+        wr16(f, fl4 + 6, 0);
+        const sum =
+          ~foldSum(sumWords(f, fl4, l4Len, pseudoHeaderSum(h.src, h.dst, IPPROTO_UDP, l4Len))) & 0xffff;
+        wr16(f, fl4 + 6, sum === 0 ? 0xffff : sum);
+      }
+      this.stats[Stat.SEGMENTS_CREATED]! += 1;
+      this.l2Output(out, nextHop, f, o, segLen, now);
+      done += chunk;
+    }
   }
 
   private hashOf(buf: Uint8Array, ipOff: number, hl: number): number {

@@ -790,7 +790,7 @@ export class Stack implements FrameNode {
     const f = this.fragBuf;
     const fragIpOff = TX_HEADROOM;
     // The header of later fragments: the fixed part plus the copied options.
-    const laterHl = this.copiedHeaderLength(buf, ipOff, hl);
+    const laterHl = this.copiedHeader(buf, ipOff, hl, null, 0);
     let done = 0;
     let first = true;
     this.stats[Stat.PACKETS_FRAGMENTED]! += 1;
@@ -804,7 +804,7 @@ export class Stack implements FrameNode {
       const chunk = Math.min(room, payload - done);
       const last = done + chunk >= payload;
       if (first) copyBytes(buf, ipOff, f, fragIpOff, hl);
-      else this.writeCopiedHeader(buf, ipOff, hl, f, fragIpOff, laterHl);
+      else this.copiedHeader(buf, ipOff, hl, f, fragIpOff);
       copyBytes(buf, ipOff + hl + done, f, fragIpOff + fhl, chunk);
       const fragLen = fhl + chunk;
       wr16(f, fragIpOff + 2, fragLen);
@@ -818,7 +818,18 @@ export class Stack implements FrameNode {
     }
   }
 
-  private copiedHeaderLength(buf: Uint8Array, ipOff: number, hl: number): number {
+  /**
+   * The header later fragments carry: the fixed part plus the options whose copied flag is set
+   * (RFC 791 §3.1). With `f` it is written at f[fOff..]; either way its padded length is returned.
+   */
+  private copiedHeader(
+    buf: Uint8Array,
+    ipOff: number,
+    hl: number,
+    f: Uint8Array | null,
+    fOff: number,
+  ): number {
+    if (f !== null) copyBytes(buf, ipOff, f, fOff, IPV4_MIN_HEADER);
     let n = IPV4_MIN_HEADER;
     for (let p = ipOff + IPV4_MIN_HEADER; p < ipOff + hl; ) {
       const type = buf[p]!;
@@ -829,39 +840,18 @@ export class Stack implements FrameNode {
       }
       const optLen = buf[p + 1]!;
       if (optLen < 2 || p + optLen > ipOff + hl) break;
-      if ((type & 0x80) !== 0) n += optLen;
-      p += optLen;
-    }
-    return (n + 3) & ~3;
-  }
-
-  private writeCopiedHeader(
-    buf: Uint8Array,
-    ipOff: number,
-    hl: number,
-    f: Uint8Array,
-    fOff: number,
-    laterHl: number,
-  ): void {
-    copyBytes(buf, ipOff, f, fOff, IPV4_MIN_HEADER);
-    let q = fOff + IPV4_MIN_HEADER;
-    for (let p = ipOff + IPV4_MIN_HEADER; p < ipOff + hl; ) {
-      const type = buf[p]!;
-      if (type === 0) break;
-      if (type === 1) {
-        p++;
-        continue;
-      }
-      const optLen = buf[p + 1]!;
-      if (optLen < 2 || p + optLen > ipOff + hl) break;
       if ((type & 0x80) !== 0) {
-        copyBytes(buf, p, f, q, optLen);
-        q += optLen;
+        if (f !== null) copyBytes(buf, p, f, fOff + n, optLen);
+        n += optLen;
       }
       p += optLen;
     }
-    f.fill(0, q, fOff + laterHl);
-    f[fOff] = 0x40 | (laterHl >>> 2);
+    const padded = (n + 3) & ~3;
+    if (f !== null) {
+      f.fill(0, fOff + n, fOff + padded);
+      f[fOff] = 0x40 | (padded >>> 2);
+    }
+    return padded;
   }
 
   // ---- local delivery ------------------------------------------------------------------------

@@ -1,3 +1,5 @@
+import type { ShowArp, ShowCounters, ShowInterface, ShowRoute } from '@nexthop/vr';
+
 /** Human output in the manner of iproute2: aligned columns, one object a line. */
 
 export function table(headers: string[], rows: (string | number)[][]): string {
@@ -13,23 +15,7 @@ export function table(headers: string[], rows: (string | number)[][]): string {
     .join('\n');
 }
 
-interface InterfaceRow {
-  name: string;
-  device: string;
-  driver: string;
-  up: boolean;
-  carrier: boolean;
-  mtu: number;
-  mac: string;
-  addresses: string[];
-  rxFrames: number;
-  rxBytes: number;
-  txFrames: number;
-  txBytes: number;
-  rxDrops: number;
-}
-
-export function formatInterfaces(rows: InterfaceRow[]): string {
+export function formatInterfaces(rows: ShowInterface[]): string {
   return table(
     [
       'NAME',
@@ -62,19 +48,8 @@ export function formatInterfaces(rows: InterfaceRow[]): string {
   );
 }
 
-interface RouteRow {
-  prefix: string;
-  protocol: string;
-  type: string;
-  via: string | null;
-  interface: string | null;
-  distance: number;
-  selected: boolean;
-  active: boolean;
-}
-
 /** Like `ip route`: one route a line; routes not in the FIB are marked. */
-export function formatRoutes(rows: RouteRow[]): string {
+export function formatRoutes(rows: ShowRoute[]): string {
   return rows
     .map((r) => {
       const words: string[] = [];
@@ -95,16 +70,8 @@ export function formatRoutes(rows: RouteRow[]): string {
     .join('\n');
 }
 
-interface ArpRow {
-  address: string;
-  interface: string;
-  mac: string | null;
-  state: string;
-  queued: number;
-}
-
 /** Like `ip neigh`. */
-export function formatArp(rows: ArpRow[]): string {
+export function formatArp(rows: ShowArp[]): string {
   return rows
     .map((a) => {
       const words = [a.address, 'dev', a.interface];
@@ -116,14 +83,8 @@ export function formatArp(rows: ArpRow[]): string {
     .join('\n');
 }
 
-interface CountersResult {
-  stats: Record<string, number>;
-  drops: Record<string, number>;
-  links: Record<string, Record<string, number>>;
-}
-
 /** Every stack counter, the drop reasons that occurred, and each driver's own counters. */
-export function formatCounters(c: CountersResult): string {
+export function formatCounters(c: ShowCounters): string {
   const parts: string[] = [];
   parts.push(
     table(
@@ -146,7 +107,7 @@ export function formatCounters(c: CountersResult): string {
     parts.push(
       table(
         ['LINK', ...fields.map((f) => f.toUpperCase())],
-        linkNames.map((n) => [n, ...fields.map((f) => c.links[n]![f]!)]),
+        linkNames.map((n) => [n, ...fields.map((f) => c.links[n]![f as keyof (typeof c.links)[string]])]),
       ),
     );
   }

@@ -1,2 +1,10 @@
-export { loadRouterConfig, runVrProcess, type VrProcessOptions } from './process.ts';
+export {
+  loadRouterConfig,
+  runVrProcess,
+  type ShowArp,
+  type ShowCounters,
+  type ShowInterface,
+  type ShowRoute,
+  type VrProcessOptions,
+} from './process.ts';
 export { type LinkOpener, openConfiguredLink, VirtualRouter, type VirtualRouterOptions } from './router.ts';

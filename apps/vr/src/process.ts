@@ -1,6 +1,8 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { formatConfigErrors, parseConfig, type RouterConfig } from '@nexthop/config';
 import { ControlRequestError, ControlServer, controlSocketPath } from '@nexthop/control';
+import type { LinkStats } from '@nexthop/interface';
+import type { ArpInfo, InterfaceInfo, RouteInfo } from '@nexthop/stack';
 import pino from 'pino';
 import { VirtualRouter } from './router.ts';
 
@@ -63,6 +65,21 @@ export async function runVrProcess(options: VrProcessOptions): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
 }
 
+/** What `show.interfaces` answers: the stack's view of each interface with its driver's. */
+export type ShowInterface = InterfaceInfo & {
+  device: string;
+  driver: string;
+  carrier: boolean;
+  link: LinkStats;
+};
+export type ShowRoute = RouteInfo;
+export type ShowArp = ArpInfo;
+export interface ShowCounters {
+  stats: Record<string, number>;
+  drops: Record<string, number>;
+  links: Record<string, LinkStats>;
+}
+
 function answer(vr: VirtualRouter, method: string): unknown {
   const now = performance.now();
   switch (method) {
@@ -70,7 +87,7 @@ function answer(vr: VirtualRouter, method: string): unknown {
       return { name: vr.name, pid: process.pid, uptimeMs: Date.now() - vr.startedAt };
     case 'show.interfaces': {
       const links = vr.linkStats();
-      return vr.stack.interfaces().map((i) => {
+      return vr.stack.interfaces().map((i): ShowInterface => {
         const link = links[i.index]!;
         return { ...i, device: link.device, driver: link.driver, carrier: link.up, link: link.stats };
       });
@@ -81,9 +98,10 @@ function answer(vr: VirtualRouter, method: string): unknown {
       return vr.stack.arpEntries(now);
     case 'show.counters': {
       const c = vr.stack.counters();
-      const links: Record<string, unknown> = {};
+      const links: Record<string, LinkStats> = {};
       for (const l of vr.linkStats()) links[l.name] = l.stats;
-      return { stats: c.stats, drops: c.drops, links };
+      const counters: ShowCounters = { stats: c.stats, drops: c.drops, links };
+      return counters;
     }
     default:
       throw new ControlRequestError('unknown_method', `unknown method '${method}'`);

@@ -210,7 +210,7 @@ describe('a VR with MTU 1280 towards h2', () => {
   });
 });
 
-describe('stopping a VR', () => {
+describe('VR lifecycle: carrier changes and stopping', () => {
   let topo: RoutedTopology;
 
   before(async () => {
@@ -219,6 +219,39 @@ describe('stopping a VR', () => {
 
   after(async () => {
     await topo?.destroy();
+  });
+
+  test('losing carrier takes an interface and its routes down; regaining it announces the address', async () => {
+    const vr = await startVr(topo.r, 'edge', edgeConfig(topo));
+    try {
+      const eth1 = async () =>
+        ((await vr.call('show.interfaces')) as { name: string; up: boolean; carrier: boolean }[]).find(
+          (i) => i.name === 'eth1',
+        )!;
+      assert.equal((await ping(topo, ['-c', '2', '-i', '0.05', '10.2.0.2'])).code, 0);
+      await topo.h2.execOk('ip', ['link', 'set', topo.h2If, 'down']);
+      await waitFor(async () => !(await eth1()).carrier && !(await eth1()).up, {
+        timeoutMs: 5000,
+        what: 'eth1 down',
+      });
+      const routes = (await vr.call('show.routes')) as { prefix: string; active: boolean }[];
+      assert.equal(routes.find((r) => r.prefix === '10.2.0.0/24')!.active, false);
+      const unreachable = await ping(topo, ['-c', '1', '10.2.0.2']);
+      assert.match(unreachable.stdout, /From 10\.1\.0\.1 .*Destination Net Unreachable/, unreachable.stdout);
+      const announced = (await vr.counters()).stats['arp_requests_sent']!;
+      await topo.h2.execOk('ip', ['link', 'set', topo.h2If, 'up']);
+      // The kernel dropped h2's default route with the link.
+      await topo.h2.execOk('ip', ['route', 'replace', 'default', 'via', '10.2.0.1']);
+      await waitFor(async () => (await eth1()).up, { timeoutMs: 5000, what: 'eth1 up again' });
+      assert.ok(
+        (await vr.counters()).stats['arp_requests_sent']! > announced,
+        'gratuitous ARP on the way up',
+      );
+      const back = await ping(topo, ['-c', '3', '-i', '0.05', '10.2.0.2']);
+      assert.equal(parsePing(back.stdout).received, 3, back.stdout);
+    } finally {
+      await vr.stop();
+    }
   });
 
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {

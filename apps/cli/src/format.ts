@@ -35,7 +35,7 @@ export function formatInterfaces(rows: ShowInterface[]): string {
       i.name,
       i.device,
       i.driver,
-      !i.up ? 'DOWN' : i.carrier ? 'UP' : 'NO-CARRIER',
+      !i.carrier ? 'NO-CARRIER' : i.up ? 'UP' : 'DOWN',
       i.mtu,
       i.mac,
       i.rxFrames,

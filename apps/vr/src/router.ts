@@ -5,6 +5,8 @@ import type { FrameOutput, Link, LinkStats } from '@nexthop/interface';
 import { Stack } from '@nexthop/stack';
 import type { Logger } from 'pino';
 
+const CARRIER_POLL_MS = 500;
+
 export type LinkOpener = (iface: InterfaceConfig) => Link;
 
 /** Opens the driver an interface's config names. */
@@ -46,6 +48,7 @@ export class VirtualRouter {
   private dirty = new Uint8Array(0);
   private timer: NodeJS.Timeout | null = null;
   private timerAt = Number.POSITIVE_INFINITY;
+  private carrierWatch: NodeJS.Timeout | null = null;
   private stopped = false;
 
   constructor(options: VirtualRouterOptions) {
@@ -96,13 +99,39 @@ export class VirtualRouter {
         distance: r.distance,
       });
     }
+    this.checkCarriers();
     this.flush();
     for (const link of this.links) link.start((l, buf, descs, count) => this.onBatch(l, buf, descs, count));
     this.schedule(now);
+    // Carrier changes reach us by polling the device state: cheap at this rate, and it needs no
+    // netlink socket in the addon.
+    this.carrierWatch = setInterval(() => this.checkCarriers(), CARRIER_POLL_MS);
+    this.carrierWatch.unref();
     this.logger.info(
       { interfaces: this.config.interfaces.map((i) => `${i.name}=${i.driver}:${i.device ?? ''}`) },
       'VR started',
     );
+  }
+
+  /** An interface whose carrier went away is down for the stack: its routes leave the FIB. */
+  private checkCarriers(): void {
+    const now = this.clock();
+    const known = this.stack.interfaces();
+    let changed = false;
+    this.links.forEach((link, ifIndex) => {
+      const up = link.up;
+      if (known[ifIndex]!.up === up) return;
+      this.stack.setUp(ifIndex, up, now);
+      changed = true;
+      this.logger.info(
+        { interface: known[ifIndex]!.name, device: link.device },
+        up ? 'carrier up' : 'carrier down',
+      );
+    });
+    if (changed) {
+      this.flush();
+      this.schedule(now);
+    }
   }
 
   private onBatch(link: Link, buf: Uint8Array, descs: Uint32Array, count: number): void {
@@ -158,6 +187,7 @@ export class VirtualRouter {
     if (this.stopped) return;
     this.stopped = true;
     if (this.timer !== null) clearTimeout(this.timer);
+    if (this.carrierWatch !== null) clearInterval(this.carrierWatch);
     for (const link of this.links) {
       try {
         link.close();

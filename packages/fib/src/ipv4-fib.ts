@@ -1,18 +1,18 @@
 import { NextHopTable } from './next-hops.ts';
 
-// Table entry encoding, shared by tbl24 and tbl8 (Uint32, but kept below 2^31 so V8 sees small
-// integers on the lookup path):
-//   0                           no route
-//   TBL8_FLAG | groupIndex      (tbl24 only) the /24 is split into tbl8 group `groupIndex`
+// Table entry encoding, shared by tbl24 and tbl8 (Int32Array):
+//   entry < 0                   (tbl24 only) the /24 is split into tbl8 group ~entry
+//   0                           no route of length 1..32 covers the slot: the default route
+//                               (0.0.0.0/0, kept in `defaultEntry`, never painted) decides
 //   (target + 1)                route to next hop `target`
 //   ECMP_FLAG | (target + 1)    route to ECMP group `target`
-// A route entry minus one is the next-hop id, so "no route" falls out as -1 for free.
-const TBL8_FLAG = 0x4000_0000;
-const ECMP_FLAG = 0x2000_0000;
+// The split test is a sign test and a plain route is any entry below ECMP_FLAG, so the common
+// lookup is two compares; a route entry minus one is the next-hop id, and "no route at all" falls
+// out as 0 - 1 = -1.
+const ECMP_FLAG = 0x4000_0000;
 const TARGET_MASK = ECMP_FLAG - 1;
-const TBL8_INDEX_MASK = TBL8_FLAG - 1;
 const MAX_TARGET = TARGET_MASK - 1;
-/** groupIndex << 8 must stay a positive int32. */
+/** ~group << 8 must stay a positive int32. */
 const MAX_TBL8_GROUPS = 1 << 22;
 const DEFAULT_MAX_TBL8_GROUPS = 1 << 17;
 const INITIAL_TBL8_GROUPS = 64;
@@ -46,12 +46,16 @@ function checkPrefix(network: number, length: number): void {
   }
 }
 
+/** Set once the first table has run every lookup path (see `seedLookupFeedback`). */
+let lookupFeedbackSeeded = false;
+
 /**
  * IPv4 longest-prefix match, DIR-24-8 (Gupta, Lin, McKeown, "Routing Lookups in Hardware at
  * Memory Access Speeds", 1998): one tbl24 entry per /24, and a 256-entry tbl8 group for each /24
  * that holds longer prefixes. Every slot also records the length of the prefix that owns it, and
  * the control plane keeps the prefix set, so deleting a prefix hands its slots back to the next
- * covering prefix without a rebuild.
+ * covering prefix without a rebuild. The default route is not painted into the 2^24 tbl24 slots
+ * (which would write 80 MB per table): lookups fall through to it from an empty slot.
  *
  * Reference ownership: `insert` takes over the caller's reference to its target (next hop or
  * group); deleting or replacing the route releases it. `acquireGroup` likewise takes over one
@@ -60,14 +64,16 @@ function checkPrefix(network: number, length: number): void {
 export class Ipv4Fib {
   readonly nextHops = new NextHopTable();
 
-  private tbl24 = new Uint32Array(TBL24_SIZE);
+  private tbl24 = new Int32Array(TBL24_SIZE);
   private depth24 = new Uint8Array(TBL24_SIZE);
-  private tbl8 = new Uint32Array(INITIAL_TBL8_GROUPS * 256);
+  private tbl8 = new Int32Array(INITIAL_TBL8_GROUPS * 256);
   private depth8 = new Uint8Array(INITIAL_TBL8_GROUPS * 256);
   private readonly maxTbl8Groups: number;
   private tbl8HighWater = 0;
   private readonly freeTbl8: number[] = [];
   private tbl8Live = 0;
+  /** Entry of the default route 0.0.0.0/0, or 0 without one (see the encoding above). */
+  private defaultEntry = 0;
 
   // ECMP groups: members of group g are ecmpMembers[ecmpStart[g] .. + ecmpSize[g]].
   private ecmpStart = new Int32Array(16);
@@ -93,15 +99,55 @@ export class Ipv4Fib {
     }
     this.maxTbl8Groups = max;
     for (let length = 0; length <= 32; length++) this.routes.push(new Map());
+    if (!lookupFeedbackSeeded) {
+      lookupFeedbackSeeded = true;
+      this.seedLookupFeedback();
+    }
   }
 
   /** Hot path, no allocation: the next-hop id for addr, or -1 when no route matches. */
   lookup(addr: number, flowHash: number): number {
     let entry = this.tbl24[addr >>> 8]!;
-    if ((entry & TBL8_FLAG) !== 0) entry = this.tbl8[((entry & TBL8_INDEX_MASK) << 8) | (addr & 0xff)]!;
-    if ((entry & ECMP_FLAG) === 0) return entry - 1;
+    if (entry < 0) entry = this.tbl8[(~entry << 8) | (addr & 0xff)]!;
+    if (entry === 0) entry = this.defaultEntry;
+    if (entry < ECMP_FLAG) return entry - 1;
+    return this.ecmpMember(entry, flowHash);
+  }
+
+  private ecmpMember(entry: number, flowHash: number): number {
     const group = (entry & TARGET_MASK) - 1;
     return this.ecmpMembers[this.ecmpStart[group]! + ((flowHash >>> 0) % this.ecmpSize[group]!)]!;
+  }
+
+  /**
+   * V8 compiles a branch that has never run into a deoptimization exit, and a loop holding one is
+   * not peeled, so the typed-array checks of every lookup in it stay inside the loop (measured:
+   * half the lookup rate on a table with no tbl8 group and no ECMP route, the usual case). Running
+   * every path of `lookup` once, on the first table built and before it holds anything, gives the
+   * optimizer feedback for all of them. Touches slot 0 of each array and puts it back.
+   */
+  private seedLookupFeedback(): void {
+    const tbl24 = this.tbl24;
+    const tbl8 = this.tbl8;
+    tbl24[0] = ~0; // 0.0.0.0/24 split into tbl8 group 0
+    tbl24[1] = 1; // 0.0.1.0/24 → next hop 0
+    tbl8[0] = 1;
+    tbl8[1] = ECMP_FLAG | 1; // 0.0.0.1 → ECMP group 0: member 0 only
+    this.ecmpStart[0] = 0;
+    this.ecmpSize[0] = 1;
+    this.ecmpMembers[0] = 0;
+    this.defaultEntry = 1;
+    let sum = 0;
+    for (let round = 0; round < 64; round++) {
+      for (const addr of [0x0, 0x1, 0x2, 0x100, 0x200]) sum += this.lookup(addr, round);
+    }
+    if (sum !== 0) throw new Error('lookup feedback seeding went wrong');
+    tbl24[0] = 0;
+    tbl24[1] = 0;
+    tbl8[0] = 0;
+    tbl8[1] = 0;
+    this.ecmpSize[0] = 0;
+    this.defaultEntry = 0;
   }
 
   /** Install or replace the route for network/length (see the class comment on references). */
@@ -118,7 +164,8 @@ export class Ipv4Fib {
     const old = routes.get(network);
     routes.set(network, value);
     if (old === undefined) this.routeCount++;
-    if (length <= 24) this.paint24(network >>> 8, 1 << (24 - length), value, length);
+    if (length === 0) this.defaultEntry = value;
+    else if (length <= 24) this.paint24(network >>> 8, 1 << (24 - length), value, length);
     else this.paint8(tbl8Group, network & 0xff, 1 << (32 - length), value, length);
     if (old !== undefined) this.releaseEntry(old);
   }
@@ -130,10 +177,11 @@ export class Ipv4Fib {
     if (old === undefined) return false;
     routes.delete(network);
     this.routeCount--;
-    // The slots this prefix owned go back to the longest shorter prefix covering it.
+    // The slots this prefix owned go back to the longest shorter prefix covering it; with none of
+    // length 1 or more they go back to 0, where the default route (if any) takes over.
     let coverValue = 0;
     let coverLength = 0;
-    for (let l = length - 1; l >= 0; l--) {
+    for (let l = length - 1; l >= 1; l--) {
       const m = this.routes[l]!;
       if (m.size === 0) continue;
       const v = m.get((network & maskOf(l)) >>> 0);
@@ -143,11 +191,13 @@ export class Ipv4Fib {
         break;
       }
     }
-    if (length <= 24) {
+    if (length === 0) {
+      this.defaultEntry = 0;
+    } else if (length <= 24) {
       this.revert24(network >>> 8, 1 << (24 - length), length, coverValue, coverLength);
     } else {
       const index24 = network >>> 8;
-      const group = this.tbl24[index24]! & TBL8_INDEX_MASK;
+      const group = ~this.tbl24[index24]!;
       this.revert8(group, network & 0xff, 1 << (32 - length), length, coverValue, coverLength);
       this.foldIfUnsplit(index24, group);
     }
@@ -280,7 +330,7 @@ export class Ipv4Fib {
     const end = first + count;
     for (let i = first; i < end; i++) {
       const entry = tbl24[i]!;
-      if ((entry & TBL8_FLAG) !== 0) this.paint8(entry & TBL8_INDEX_MASK, 0, 256, value, length);
+      if (entry < 0) this.paint8(~entry, 0, 256, value, length);
       else if (depth24[i]! <= length) {
         tbl24[i] = value;
         depth24[i] = length;
@@ -314,8 +364,8 @@ export class Ipv4Fib {
     const end = first + count;
     for (let i = first; i < end; i++) {
       const entry = tbl24[i]!;
-      if ((entry & TBL8_FLAG) !== 0) {
-        this.revert8(entry & TBL8_INDEX_MASK, 0, 256, length, coverValue, coverLength);
+      if (entry < 0) {
+        this.revert8(~entry, 0, 256, length, coverValue, coverLength);
       } else if (depth24[i] === length) {
         tbl24[i] = coverValue;
         depth24[i] = coverLength;
@@ -346,7 +396,7 @@ export class Ipv4Fib {
   /** The tbl8 group of a /24, splitting the tbl24 entry into one if needed. */
   private tbl8GroupFor(index24: number): number {
     const entry = this.tbl24[index24]!;
-    if ((entry & TBL8_FLAG) !== 0) return entry & TBL8_INDEX_MASK;
+    if (entry < 0) return ~entry;
     let group = this.freeTbl8.pop();
     if (group === undefined) {
       if (this.tbl8HighWater >= this.maxTbl8Groups) {
@@ -358,7 +408,7 @@ export class Ipv4Fib {
     const base = group << 8;
     this.tbl8.fill(entry, base, base + 256);
     this.depth8.fill(this.depth24[index24]!, base, base + 256);
-    this.tbl24[index24] = TBL8_FLAG | group;
+    this.tbl24[index24] = ~group;
     this.tbl8Live++;
     return group;
   }
@@ -379,7 +429,7 @@ export class Ipv4Fib {
 
   private growTbl8(): void {
     const groups = Math.min(Math.max(INITIAL_TBL8_GROUPS, (this.tbl8.length >>> 8) * 2), this.maxTbl8Groups);
-    const tbl8 = new Uint32Array(groups * 256);
+    const tbl8 = new Int32Array(groups * 256);
     tbl8.set(this.tbl8);
     this.tbl8 = tbl8;
     const depth8 = new Uint8Array(groups * 256);

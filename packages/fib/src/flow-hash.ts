@@ -3,7 +3,8 @@
  * (RFC 2992 §2: hash-threshold and modulo-N both rely on a per-flow hash), so this is a pure
  * function of the tuple. Mixing is the murmur3 32-bit finalizer over a multiply-rotate chain, which
  * spreads small differences (adjacent ports, adjacent addresses) over all output bits.
- * Returns an unsigned 32-bit number.
+ * Returns a signed 32-bit integer: V8 passes that around unboxed, where an unsigned value above
+ * 2^31 would be a heap number allocated on every call. Consumers take it `>>> 0` before a modulo.
  */
 export function flowHash(
   src: number,
@@ -23,7 +24,7 @@ export function flowHash(
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
-  return h >>> 0;
+  return h;
 }
 
 function mixIn(h: number, word: number): number {

@@ -53,28 +53,38 @@ export class ArpEntry {
 
 export class ArpCache {
   readonly timers: ArpTimers;
-  private readonly entries = new Map<number, ArpEntry>();
+  /**
+   * One map per interface keyed by the address as a signed 32-bit integer: a small integer is held
+   * unboxed by V8, so a lookup on the forwarding path allocates nothing.
+   */
+  private readonly byInterface: Map<number, ArpEntry>[] = [];
+  private count = 0;
   private queued = 0;
 
   constructor(timers: ArpTimers = DEFAULT_ARP_TIMERS) {
     this.timers = timers;
   }
 
-  /** Number keys avoid a string per lookup on the forwarding path. */
-  static key(ifIndex: number, ip: number): number {
-    return ifIndex * 4294967296 + ip;
+  private table(ifIndex: number): Map<number, ArpEntry> {
+    let t = this.byInterface[ifIndex];
+    if (t === undefined) {
+      t = new Map();
+      this.byInterface[ifIndex] = t;
+    }
+    return t;
   }
 
   get(ifIndex: number, ip: number): ArpEntry | undefined {
-    return this.entries.get(ArpCache.key(ifIndex, ip));
+    return this.byInterface[ifIndex]?.get(ip | 0);
   }
 
   getOrCreate(ifIndex: number, ip: number): ArpEntry {
-    const key = ArpCache.key(ifIndex, ip);
-    let e = this.entries.get(key);
+    const t = this.table(ifIndex);
+    let e = t.get(ip | 0);
     if (e === undefined) {
       e = new ArpEntry(ifIndex, ip);
-      this.entries.set(key, e);
+      t.set(ip | 0, e);
+      this.count++;
     }
     return e;
   }
@@ -106,7 +116,7 @@ export class ArpCache {
   }
 
   remove(e: ArpEntry): Uint8Array[] {
-    this.entries.delete(ArpCache.key(e.ifIndex, e.ip));
+    if (this.byInterface[e.ifIndex]?.delete(e.ip | 0) === true) this.count--;
     this.queued -= e.queue.length;
     const queue = e.queue;
     e.queue = [];
@@ -119,18 +129,18 @@ export class ArpCache {
    */
   flushInterface(ifIndex: number, which: (ip: number) => boolean = () => true): number {
     let dropped = 0;
-    for (const e of this.entries.values()) {
+    for (const e of this.byInterface[ifIndex]?.values() ?? []) {
       if (e.ifIndex === ifIndex && e.state !== ARP_STATIC && which(e.ip)) dropped += this.remove(e).length;
     }
     return dropped;
   }
 
   values(): IterableIterator<ArpEntry> {
-    return this.entries.values();
+    return this.byInterface.flatMap((t) => [...t.values()]).values();
   }
 
   get size(): number {
-    return this.entries.size;
+    return this.count;
   }
 
   get queuedPackets(): number {

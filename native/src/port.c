@@ -123,23 +123,23 @@ nh_port *nh_port_unwrap(napi_env env, napi_value value) {
   return data;
 }
 
-static void on_readable(uv_poll_t *handle, int status, int events) {
-  (void)status;
-  (void)events;
+static void on_ready(uv_poll_t *handle, int status, int events) {
   nh_port *port = handle->data;
   if (port->closed || port->callback == NULL) {
     return;
   }
+  /* An error on the descriptor (status < 0) is reported as readable: the read call surfaces it. */
+  uint32_t ready = status < 0 ? 1u : (uint32_t)(((events & UV_READABLE) ? 1 : 0) | ((events & UV_WRITABLE) ? 2 : 0));
   napi_env env = port->env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) {
     return;
   }
-  napi_value callback, recv, result;
+  napi_value callback, recv, result, arg;
   if (napi_get_reference_value(env, port->callback, &callback) == napi_ok && callback != NULL &&
-      napi_get_global(env, &recv) == napi_ok) {
+      napi_get_global(env, &recv) == napi_ok && napi_create_uint32(env, ready, &arg) == napi_ok) {
     /* make_callback runs queued microtasks and nextTicks afterwards, like any libuv callback. */
-    if (napi_make_callback(env, port->async_context, recv, callback, 0, NULL, &result) ==
+    if (napi_make_callback(env, port->async_context, recv, callback, 1, &arg, &result) ==
         napi_pending_exception) {
       napi_value error;
       if (napi_get_and_clear_last_exception(env, &error) == napi_ok) {
@@ -150,7 +150,10 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
   napi_close_handle_scope(env, scope);
 }
 
-/* start(port, callback): call callback once per readiness wakeup of the port's descriptor. */
+/*
+ * start(port, callback): call callback(ready) once per readiness wakeup of the port's descriptor;
+ * ready has bit 1 for readable and bit 2 for writable (only while watchWritable asked for it).
+ */
 napi_value nh_port_start(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value args[2];
@@ -179,11 +182,33 @@ napi_value nh_port_start(napi_env env, napi_callback_info info) {
   NH_CALL(env, napi_create_reference(env, args[1], 1, &port->callback));
   port->env = env;
   port->poll = poll;
-  rc = uv_poll_start(poll, UV_READABLE, on_readable);
+  port->poll_events = UV_READABLE;
+  rc = uv_poll_start(poll, UV_READABLE, on_ready);
   if (rc != 0) {
     stop_poll(port);
     return nh_throw(env, uv_strerror(rc));
   }
+  return NULL;
+}
+
+/*
+ * watchWritable(port, on): also wake up when the descriptor becomes writable (a transmit backlog
+ * waits for send buffer space), or stop doing so. Cheap to call when nothing changes.
+ */
+napi_value nh_port_watch_writable(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value args[2];
+  NH_CALL(env, napi_get_cb_info(env, info, &argc, args, NULL, NULL));
+  nh_port *port = nh_port_unwrap(env, args[0]);
+  if (port == NULL) return NULL;
+  bool on = false;
+  NH_CALL(env, napi_get_value_bool(env, args[1], &on));
+  if (port->closed || port->poll == NULL) return NULL;
+  int events = UV_READABLE | (on ? UV_WRITABLE : 0);
+  if (events == port->poll_events) return NULL;
+  int rc = uv_poll_start(port->poll, events, on_ready);
+  if (rc != 0) return nh_throw(env, uv_strerror(rc));
+  port->poll_events = events;
   return NULL;
 }
 
@@ -216,18 +241,23 @@ napi_value nh_port_close(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-enum { SEND_CHUNK = 256 };
+/*
+ * Frames per sendmmsg. On a veth every frame is handed to the peer inside the syscall, and the
+ * receive softirqs it raises run between syscalls; small chunks keep those backlogs short.
+ */
+enum { SEND_CHUNK = 64 };
 
 /*
- * Checks that descs holds `count` pairs inside buf. Programmer errors (the TS side builds these),
- * so they throw.
+ * Checks that descs holds pairs [first, count) inside buf. Programmer errors (the TS side builds
+ * these), so they throw.
  */
-static int check_batch(napi_env env, size_t buf_len, const uint32_t *descs, size_t descs_len, uint32_t count) {
-  if ((size_t)count * 2 > descs_len) {
-    nh_throw(env, "count exceeds descs");
+static int check_batch(napi_env env, size_t buf_len, const uint32_t *descs, size_t descs_len, uint32_t first,
+                       uint32_t count) {
+  if ((size_t)count * 2 > descs_len || first > count) {
+    nh_throw(env, "first/count exceed descs");
     return 0;
   }
-  for (uint32_t i = 0; i < count; i++) {
+  for (uint32_t i = first; i < count; i++) {
     if ((uint64_t)descs[2 * i] + descs[2 * i + 1] > buf_len) {
       nh_throw(env, "frame descriptor outside the buffer");
       return 0;
@@ -236,49 +266,61 @@ static int check_batch(napi_env env, size_t buf_len, const uint32_t *descs, size
   return 1;
 }
 
-static int batch_args(napi_env env, napi_callback_info info, nh_port **port, uint8_t **buf, uint32_t **descs,
-                      uint32_t *count, double **result) {
-  size_t argc = 5;
-  napi_value args[5];
+static int batch_args(napi_env env, napi_callback_info info, size_t argc_want, nh_port **port, uint8_t **buf,
+                      uint32_t **descs, uint32_t *first, uint32_t *count, double **result, size_t result_min) {
+  size_t argc = 6;
+  napi_value args[6];
   size_t buf_len, descs_len, result_len;
-  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok || argc < 5) {
-    nh_throw(env, "expected (port, buf, descs, count, result)");
+  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok || argc < argc_want) {
+    nh_throw(env, argc_want == 6 ? "expected (port, buf, descs, first, count, result)"
+                                 : "expected (port, buf, descs, count, result)");
     return 0;
   }
+  size_t at = 3;
+  *first = 0;
   *port = nh_port_unwrap(env, args[0]);
   if (*port == NULL || !nh_arg_bytes(env, args[1], buf, &buf_len) ||
-      !nh_arg_u32_array(env, args[2], descs, &descs_len) || !nh_arg_u32(env, args[3], count) ||
-      !nh_arg_f64_array(env, args[4], result, &result_len)) {
+      !nh_arg_u32_array(env, args[2], descs, &descs_len) ||
+      (argc_want == 6 && !nh_arg_u32(env, args[at++], first)) || !nh_arg_u32(env, args[at++], count) ||
+      !nh_arg_f64_array(env, args[at], result, &result_len)) {
     return 0;
   }
-  if (result_len < 3) {
-    nh_throw(env, "result needs 3 slots");
+  if (result_len < result_min) {
+    nh_throw(env, "result array too short");
     return 0;
   }
-  return check_batch(env, buf_len, *descs, descs_len, *count);
+  return check_batch(env, buf_len, *descs, descs_len, *first, *count);
 }
 
 static int would_block(int err) { return err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS; }
 
 /*
- * sendBatch(port, buf, descs, count, result): sends every frame with sendmmsg (one message per
- * frame, SEND_CHUNK per syscall). result = [frames sent, bytes sent, frames dropped].
- * A full socket buffer drops the rest of the batch; any other error drops just that frame.
+ * sendBatch(port, buf, descs, first, count, result): sends frames first..count-1 in order with
+ * sendmmsg(MSG_DONTWAIT), SEND_CHUNK per syscall, and stops at the first frame the kernel cannot
+ * take now. result = [frames sent, bytes sent, frames dropped, next, errno]: frames before `next`
+ * are done with (sent or dropped); from `next` on they are still the caller's, to retry later;
+ * errno is why it stopped early (EAGAIN: the socket's send buffer is full, wait for POLLOUT;
+ * ENOBUFS: the device or qdisc refused a frame) or 0 when every frame was handled.
+ *
+ * ENOBUFS is reported after the frame went into dev_queue_xmit (packet_snd maps NET_XMIT_DROP
+ * to it): the kernel has consumed that frame, so it is counted as dropped and not sent again.
+ * Any other error (e.g. ENETDOWN, EMSGSIZE) drops just that frame.
  */
 napi_value nh_port_send_batch(napi_env env, napi_callback_info info) {
   nh_port *port;
   uint8_t *buf;
-  uint32_t *descs, count;
+  uint32_t *descs, first, count;
   double *result;
-  if (!batch_args(env, info, &port, &buf, &descs, &count, &result)) return NULL;
+  if (!batch_args(env, info, 6, &port, &buf, &descs, &first, &count, &result, 5)) return NULL;
   double sent = 0, bytes = 0, dropped = 0;
+  int stop_errno = 0;
+  uint32_t i = first;
   if (port->closed) {
-    dropped = count;
-    count = 0;
+    dropped = count - first;
+    i = count;
   }
   struct mmsghdr msgs[SEND_CHUNK];
   struct iovec iov[SEND_CHUNK];
-  uint32_t i = 0;
   while (i < count) {
     uint32_t n = count - i < SEND_CHUNK ? count - i : SEND_CHUNK;
     memset(msgs, 0, n * sizeof msgs[0]);
@@ -290,22 +332,36 @@ napi_value nh_port_send_batch(napi_env env, napi_callback_info info) {
     }
     int rc = sendmmsg(port->fd, msgs, n, MSG_DONTWAIT);
     if (rc > 0) {
+      /* A short count hides the error of the frame after the last one sent: the next call sees it. */
       for (int k = 0; k < rc; k++) bytes += iov[k].iov_len;
       sent += rc;
       i += (uint32_t)rc;
-    } else if (rc < 0 && errno == EINTR) {
       continue;
-    } else if (rc < 0 && would_block(errno)) {
-      dropped += count - i;
-      break;
-    } else {
+    }
+    int err = rc < 0 ? errno : EAGAIN;
+    if (err == EINTR) continue;
+    if (err == ENOBUFS) {
+      port->tx_enobufs++;
       dropped += 1;
       i += 1;
+      stop_errno = err;
+      break;
     }
+    if (would_block(err)) {
+      port->tx_eagain++;
+      stop_errno = EAGAIN;
+      break;
+    }
+    port->tx_other++;
+    port->tx_other_errno = err;
+    dropped += 1;
+    i += 1;
   }
   result[0] = sent;
   result[1] = bytes;
   result[2] = dropped;
+  result[3] = i;
+  result[4] = stop_errno;
   return NULL;
 }
 
@@ -314,8 +370,9 @@ napi_value nh_port_write_batch(napi_env env, napi_callback_info info) {
   nh_port *port;
   uint8_t *buf;
   uint32_t *descs, count;
+  uint32_t first;
   double *result;
-  if (!batch_args(env, info, &port, &buf, &descs, &count, &result)) return NULL;
+  if (!batch_args(env, info, 5, &port, &buf, &descs, &first, &count, &result, 3)) return NULL;
   double sent = 0, bytes = 0, dropped = 0;
   if (port->closed) {
     dropped = count;
@@ -339,4 +396,22 @@ napi_value nh_port_write_batch(napi_env env, napi_callback_info info) {
   result[1] = bytes;
   result[2] = dropped;
   return NULL;
+}
+
+napi_value nh_port_tx_errors(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value arg;
+  NH_CALL(env, napi_get_cb_info(env, info, &argc, &arg, NULL, NULL));
+  nh_port *port = nh_port_unwrap(env, arg);
+  if (port == NULL) return NULL;
+  double values[4] = {(double)port->tx_eagain, (double)port->tx_enobufs, (double)port->tx_other,
+                      (double)port->tx_other_errno};
+  port->tx_eagain = port->tx_enobufs = port->tx_other = 0;
+  napi_value out, v;
+  NH_CALL(env, napi_create_array_with_length(env, 4, &out));
+  for (uint32_t k = 0; k < 4; k++) {
+    NH_CALL(env, napi_create_double(env, values[k], &v));
+    NH_CALL(env, napi_set_element(env, out, k, v));
+  }
+  return out;
 }

@@ -13,6 +13,7 @@ typedef struct nh_port {
 
   /* Readiness: a uv poll on fd that calls `callback` once per wakeup. */
   uv_poll_t *poll;
+  int poll_events;
   napi_ref callback;
   napi_async_context async_context;
 
@@ -29,6 +30,11 @@ typedef struct nh_port {
   uint8_t *copy_view;
   uint32_t copy_view_blocks;
   uint64_t rejected;
+  /* Transmit errors by errno, since the last portTxErrors call. */
+  uint64_t tx_eagain;
+  uint64_t tx_enobufs;
+  uint64_t tx_other;
+  int tx_other_errno;
 } nh_port;
 
 /* Throws a JS Error carrying errno's text; returns NULL for the caller to return. */
@@ -54,6 +60,8 @@ napi_value nh_port_start(napi_env env, napi_callback_info info);
 napi_value nh_port_close(napi_env env, napi_callback_info info);
 napi_value nh_port_send_batch(napi_env env, napi_callback_info info);
 napi_value nh_port_write_batch(napi_env env, napi_callback_info info);
+napi_value nh_port_watch_writable(napi_env env, napi_callback_info info);
+napi_value nh_port_tx_errors(napi_env env, napi_callback_info info);
 
 napi_value nh_afp_open(napi_env env, napi_callback_info info);
 napi_value nh_afp_receive(napi_env env, napi_callback_info info);

@@ -21,19 +21,47 @@ export interface AfPacketOptions {
   promiscuous?: boolean;
   /** Skip the kernel's qdisc on transmit (PACKET_QDISC_BYPASS). Default false. */
   qdiscBypass?: boolean;
-  /** Receive ring geometry. Defaults: 64 blocks of 256 KiB, 1 ms block timeout. */
+  /**
+   * Receive ring geometry. Defaults: 1024 blocks of 64 KiB (64 MiB), 1 ms block timeout. Many
+   * small blocks, because the kernel hands over a block when it is full *or* when the timeout
+   * retires it: at low rates blocks leave nearly empty, so the ring holds block count × timeout of
+   * traffic (over a second here), and at high rates it holds its byte capacity (some 400,000
+   * 64-byte frames).
+   */
   blockSize?: number;
   blockCount?: number;
   blockTimeoutMs?: number;
-  /** Frames and bytes that can wait for flush(). Defaults 4096 frames, 8 MiB. */
+  /**
+   * Frames and bytes that can wait for flush() or, when the kernel pushed back, for the socket to
+   * become writable again. Defaults 4096 frames, 8 MiB. Only when this queue is full are frames
+   * dropped (txDropsFull).
+   */
   txFrames?: number;
   txBytes?: number;
   /** Read through a copy of the ring instead of the ring itself (the fallback path; for tests). */
   copyRing?: boolean;
 }
 
-/** Batches handled per readiness wakeup before yielding to the event loop. */
-const BATCHES_PER_WAKEUP = 16;
+/** The kernel consumed a frame it refused with ENOBUFS; such a backlog is retried after this. */
+const NOBUFS_RETRY_MS = 1;
+const EAGAIN = 11;
+const READY_READABLE = 1;
+const READY_WRITABLE = 2;
+
+/** Driver counters beyond LinkStats (in `stats()` and so in `show counters`). */
+export interface AfPacketExtraStats {
+  /** Times sendmmsg stopped with EAGAIN (send buffer full); the frames stayed queued. */
+  txBlockedAgain: number;
+  /** Frames the kernel refused with ENOBUFS (device or qdisc drop; not retried). */
+  txDropsNoBufs: number;
+  /** Frames dropped for another transmit error, and the errno of the last one. */
+  txErrOther: number;
+  txLastErrno: number;
+  /** Frames waiting in the transmit queue now (a backlog the kernel did not take yet). */
+  txQueued: number;
+  /** Frames the ring walker refused (corrupt block). */
+  rxRejected: number;
+}
 
 class AfPacketLink implements Link {
   readonly kind = 'afpacket' as const;
@@ -47,7 +75,20 @@ class AfPacketLink implements Link {
   private readonly view: Uint8Array;
   private readonly rxDescs: Uint32Array;
   private readonly stage: FrameStage;
-  private readonly txResult = new Float64Array(3);
+  private readonly txResult = new Float64Array(5);
+  /** Ring blocks one afpReceive call can hand over, and so batches per wakeup to empty the ring. */
+  private readonly batchesPerWakeup: number;
+  private readonly extra: AfPacketExtraStats = {
+    txBlockedAgain: 0,
+    txDropsNoBufs: 0,
+    txErrOther: 0,
+    txLastErrno: 0,
+    txQueued: 0,
+    rxRejected: 0,
+  };
+  /** A backlog waits for POLLOUT. */
+  private waitingWritable = false;
+  private retryTimer: NodeJS.Timeout | null = null;
   private readonly counters: LinkStats = {
     rxFrames: 0,
     rxBytes: 0,
@@ -57,8 +98,6 @@ class AfPacketLink implements Link {
     txDropsTooBig: 0,
     rxDropsKernel: 0,
   };
-  /** Frames the ring walker refused (corrupt block); not part of LinkStats. */
-  rxRejected = 0;
   private handler: FrameBatchHandler | undefined;
   private closed = false;
 
@@ -68,10 +107,12 @@ class AfPacketLink implements Link {
     this.device = options.device;
     this.mac = info.mac;
     this.mtu = info.mtu;
+    const blockSize = options.blockSize ?? 64 * 1024;
+    const blockCount = options.blockCount ?? 1024;
     this.handle = openAfPacketRing({
       ifindex: info.ifindex,
-      blockSize: options.blockSize ?? 256 * 1024,
-      blockCount: options.blockCount ?? 64,
+      blockSize,
+      blockCount,
       blockTimeoutMs: options.blockTimeoutMs ?? 1,
       promiscuous: options.promiscuous ?? true,
       qdiscBypass: options.qdiscBypass ?? false,
@@ -80,6 +121,9 @@ class AfPacketLink implements Link {
     this.external = this.handle.external;
     this.view = new Uint8Array(this.handle.view);
     this.rxDescs = new Uint32Array(this.handle.maxFrames * 2);
+    // afpReceive takes as many blocks as maxFrames has room for at MIN_FRAME_STRIDE (64) bytes each.
+    const blocksPerBatch = Math.max(1, Math.floor(this.handle.maxFrames / (blockSize / 64)));
+    this.batchesPerWakeup = Math.ceil(blockCount / blocksPerBatch);
     this.stage = new FrameStage(options.txBytes ?? 8 * 1024 * 1024, options.txFrames ?? 4096);
   }
 
@@ -91,14 +135,18 @@ class AfPacketLink implements Link {
     if (this.closed) throw new Error(`${this.device}: link is closed`);
     if (this.handler) throw new Error(`${this.device}: link already started`);
     this.handler = handler;
-    this.addon.portStart(this.handle.port, () => this.drain());
+    this.addon.portStart(this.handle.port, (ready) => {
+      if ((ready & READY_WRITABLE) !== 0) this.transmit();
+      if ((ready & READY_READABLE) !== 0) this.drain();
+    });
   }
 
+  /** Hands over every ready block (at most one ring's worth, so timers still get their turn). */
   private drain(): void {
     const addon = this.addon;
     const port = this.handle.port;
     const descs = this.rxDescs;
-    for (let batch = 0; batch < BATCHES_PER_WAKEUP && !this.closed; batch++) {
+    for (let batch = 0; batch < this.batchesPerWakeup && !this.closed; batch++) {
       const count = addon.afpReceive(port, descs);
       if (count === 0) return;
       let bytes = 0;
@@ -114,43 +162,104 @@ class AfPacketLink implements Link {
       this.counters.txDropsTooBig++;
       return false;
     }
-    if (this.closed || !this.stage.push(buf, off, len)) {
+    if (this.closed) {
+      this.counters.txDropsFull++;
+      return false;
+    }
+    if (!this.stage.push(buf, off, len) && !(this.makeRoom() && this.stage.push(buf, off, len))) {
       this.counters.txDropsFull++;
       return false;
     }
     return true;
   }
 
-  flush(): void {
-    const stage = this.stage;
-    if (stage.count === 0) return;
-    const result = this.txResult;
-    this.addon.sendBatch(this.handle.port, stage.buf, stage.descs, stage.count, result);
-    this.counters.txFrames += result[0];
-    this.counters.txBytes += result[1];
-    this.counters.txDropsFull += result[2];
-    stage.reset();
+  /**
+   * The queue is full: send what the kernel takes now (unless it already said it is full), then
+   * move the rest to the front. One batch can hold more frames than the queue (a receive batch
+   * of several full blocks), so this is how a big batch goes out without losses.
+   */
+  private makeRoom(): boolean {
+    if (!this.waitingWritable) this.transmit();
+    this.stage.compact();
+    return this.stage.count < this.stage.maxFrames;
   }
 
-  stats(): LinkStats {
+  flush(): void {
+    this.transmit();
+  }
+
+  /** Sends the queue in order; what the kernel does not take stays queued for a retry. */
+  private transmit(): void {
+    const stage = this.stage;
+    if (stage.pending === 0) {
+      if (this.waitingWritable) this.watchWritable(false);
+      return;
+    }
+    const result = this.txResult;
+    this.addon.sendBatch(this.handle.port, stage.buf, stage.descs, stage.head, stage.count, result);
+    this.counters.txFrames += result[0]!;
+    this.counters.txBytes += result[1]!;
+    // Frames the kernel refused for good (ENOBUFS, other errors), counted by reason in stats().
+    this.counters.txDropsFull += result[2]!;
+    stage.consume(result[3]! - stage.head);
+    const stopped = result[4]!;
+    if (stage.pending === 0) {
+      if (this.waitingWritable) this.watchWritable(false);
+    } else if (stopped === EAGAIN) {
+      this.watchWritable(true);
+    } else if (this.retryTimer === null && !this.closed) {
+      // ENOBUFS: POLLOUT would be immediate (the socket buffer is not the limit), so retry later.
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = null;
+        if (!this.closed) this.transmit();
+      }, NOBUFS_RETRY_MS);
+    }
+  }
+
+  private watchWritable(on: boolean): void {
+    if (this.closed) return;
+    this.waitingWritable = on;
+    this.addon.portWatchWritable(this.handle.port, on);
+  }
+
+  get rxRejected(): number {
+    return this.extra.rxRejected;
+  }
+
+  stats(): LinkStats & AfPacketExtraStats {
+    const extra = this.extra;
     if (!this.closed) {
       const [drops, rejected] = this.addon.afpDrops(this.handle.port);
       this.counters.rxDropsKernel += drops;
-      this.rxRejected += rejected;
+      extra.rxRejected += rejected;
+      const [again, noBufs, other, lastErrno] = this.addon.portTxErrors(this.handle.port);
+      extra.txBlockedAgain += again;
+      extra.txDropsNoBufs += noBufs;
+      extra.txErrOther += other;
+      if (other > 0) extra.txLastErrno = lastErrno;
     }
-    return { ...this.counters };
+    extra.txQueued = this.stage.pending;
+    return { ...this.counters, ...extra };
   }
 
   close(): void {
     if (this.closed) return;
     this.stats();
     this.closed = true;
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    // Frames still queued are lost with the socket.
+    this.counters.txDropsFull += this.stage.pending;
     this.stage.reset();
     this.addon.portClose(this.handle.port);
   }
 }
 
-export type AfPacketLinkHandle = Link & { readonly external: boolean; readonly rxRejected: number };
+export type AfPacketLinkHandle = Link & {
+  readonly external: boolean;
+  readonly rxRejected: number;
+  stats(): LinkStats & AfPacketExtraStats;
+};
 
 /** Opens `device` with an AF_PACKET socket and a TPACKET_V3 receive ring. Needs CAP_NET_RAW. */
 export function openAfPacket(options: AfPacketOptions): AfPacketLinkHandle {

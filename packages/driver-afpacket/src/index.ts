@@ -1,2 +1,2 @@
-export type { AfPacketLinkHandle, AfPacketOptions } from './afpacket.ts';
+export type { AfPacketExtraStats, AfPacketLinkHandle, AfPacketOptions } from './afpacket.ts';
 export { openAfPacket } from './afpacket.ts';

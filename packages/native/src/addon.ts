@@ -37,13 +37,34 @@ export interface AfPacketHandle {
 
 /** The addon's functions, exactly as native/src/addon.c registers them. */
 export interface NativeAddon {
-  /** Calls `onReadable` once per readiness wakeup of the port's descriptor. */
-  portStart(port: NativePort, onReadable: () => void): void;
+  /**
+   * Calls `onReady` once per readiness wakeup of the port's descriptor; `ready` has bit 1 set for
+   * readable and bit 2 for writable (reported only while portWatchWritable asked for it).
+   */
+  portStart(port: NativePort, onReady: (ready: number) => void): void;
+  /** Also wake up when the descriptor is writable (a transmit backlog waits for room), or stop. */
+  portWatchWritable(port: NativePort, on: boolean): void;
+  /**
+   * Transmit errors since the previous call: [EAGAIN stops (send buffer full), frames refused
+   * with ENOBUFS (consumed by the kernel, not retried), other errors, errno of the last other].
+   */
+  portTxErrors(port: NativePort): [number, number, number, number];
   /** Stops the poll, closes the descriptor, detaches the ring view. Idempotent. */
   portClose(port: NativePort): void;
-  /** sendmmsg of `count` frames [off,len] from buf; result = [sent, bytesSent, dropped]. */
-  sendBatch(port: NativePort, buf: Uint8Array, descs: Uint32Array, count: number, result: Float64Array): void;
-  /** One write() per frame, same contract as sendBatch. */
+  /**
+   * sendmmsg of frames first..count-1 ([off,len] pairs in descs) in order, stopping at the first
+   * one the kernel cannot take now. result = [sent, bytesSent, dropped, next, errno]: frames from
+   * `next` on were not handled (retry them); errno (EAGAIN or ENOBUFS) says why, 0 when all were.
+   */
+  sendBatch(
+    port: NativePort,
+    buf: Uint8Array,
+    descs: Uint32Array,
+    first: number,
+    count: number,
+    result: Float64Array,
+  ): void;
+  /** One write() per frame; result = [sent, bytesSent, dropped]; a full device drops the rest. */
   writeBatch(
     port: NativePort,
     buf: Uint8Array,

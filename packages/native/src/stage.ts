@@ -5,6 +5,8 @@
 export class FrameStage {
   readonly buf: Uint8Array;
   readonly descs: Uint32Array;
+  /** Frames before `head` are gone (sent); a driver that keeps a backlog advances it. */
+  head = 0;
   count = 0;
   bytes = 0;
   readonly maxFrames: number;
@@ -28,7 +30,40 @@ export class FrameStage {
     return true;
   }
 
+  /** Marks the first `n` waiting frames as gone; empties the stage when none is left. */
+  consume(n: number): void {
+    this.head += n;
+    if (this.head >= this.count) this.reset();
+  }
+
+  /** Frames waiting (between head and count). */
+  get pending(): number {
+    return this.count - this.head;
+  }
+
+  /** Moves the waiting frames to the front, making room behind them. Not per packet: only when full. */
+  compact(): void {
+    const head = this.head;
+    if (head === 0) return;
+    if (head >= this.count) {
+      this.reset();
+      return;
+    }
+    const descs = this.descs;
+    const start = descs[2 * head]!;
+    this.buf.copyWithin(0, start, this.bytes);
+    const n = this.count - head;
+    for (let i = 0; i < n; i++) {
+      descs[2 * i] = descs[2 * (head + i)]! - start;
+      descs[2 * i + 1] = descs[2 * (head + i) + 1]!;
+    }
+    this.count = n;
+    this.bytes -= start;
+    this.head = 0;
+  }
+
   reset(): void {
+    this.head = 0;
     this.count = 0;
     this.bytes = 0;
   }

@@ -252,3 +252,76 @@ test('programmer errors throw RangeError', () => {
   nh.release(a);
   assertEmpty();
 });
+
+test('the default route is not painted into tbl24, and longer prefixes still win over it', () => {
+  const d = forward(1, ip('192.0.2.1'));
+  const a = forward(2);
+  const b = forward(3);
+  fib.insert(0, 0, d);
+  // White box: tbl24 holds nothing, lookups fall through to the default from an empty slot.
+  const tbl24 = (fib as unknown as { tbl24: Int32Array }).tbl24;
+  assert.equal(
+    tbl24.findIndex((e) => e !== 0),
+    -1,
+  );
+  fib.insert(ip('10.0.0.0'), 8, a);
+  fib.insert(ip('10.1.2.128'), 25, b);
+  assert.equal(fib.lookup(ip('10.9.9.9'), 0), a);
+  assert.equal(fib.lookup(ip('10.1.2.200'), 0), b);
+  assert.equal(fib.lookup(ip('10.1.2.7'), 0), a); // tbl8 slot owned by the /8
+  assert.equal(fib.lookup(ip('11.0.0.1'), 0), d);
+  fib.delete(ip('10.0.0.0'), 8);
+  assert.equal(fib.lookup(ip('10.1.2.7'), 0), d); // tbl8 slot now empty → default
+  assert.equal(fib.lookup(ip('10.9.9.9'), 0), d);
+  fib.delete(0, 0);
+  assert.equal(fib.lookup(ip('10.1.2.7'), 0), -1);
+  assert.equal(fib.lookup(ip('10.1.2.200'), 0), b);
+  fib.delete(ip('10.1.2.128'), 25);
+  assertEmpty();
+});
+
+test('lookupBatch gives what lookup gives, for every kind of entry', () => {
+  const d = forward(1);
+  const a = forward(2);
+  const b = forward(3);
+  const members = [forward(4), forward(5), forward(6)];
+  const group = fib.acquireGroup(members);
+  fib.insert(ip('10.0.0.0'), 8, a);
+  fib.insert(ip('10.1.2.128'), 25, b);
+  fib.insert(ip('172.16.0.0'), 12, group, true);
+  const addrs = new Uint32Array([
+    ip('10.1.2.1'),
+    ip('10.1.2.129'),
+    ip('172.16.5.5'),
+    ip('172.17.5.5'),
+    ip('8.8.8.8'),
+    0xffffffff,
+    ip('10.200.0.1'),
+    ip('172.31.255.255'),
+  ]);
+  const hashes = new Int32Array(addrs.length).map((_, i) => flowHash(i, 2, 6, 1000 + i, 80));
+  const out = new Int32Array(addrs.length + 2).fill(-7);
+  const check = (count: number, withHashes: boolean): void => {
+    fib.lookupBatch(addrs, withHashes ? hashes : null, out, count);
+    for (let i = 0; i < count; i++) {
+      assert.equal(out[i], fib.lookup(addrs[i]!, withHashes ? hashes[i]! : 0), `address ${i}`);
+    }
+    assert.equal(out[addrs.length], -7); // nothing written past count
+  };
+  for (const withHashes of [false, true]) {
+    check(addrs.length, withHashes);
+    check(3, withHashes);
+    fib.insert(0, 0, d);
+    nh.retain(d);
+    check(addrs.length, withHashes);
+    assert.equal(out[4], d);
+    fib.delete(0, 0);
+  }
+  nh.release(d);
+  assert.throws(() => fib.lookupBatch(addrs, null, out, addrs.length + 1), RangeError);
+  assert.throws(() => fib.lookupBatch(addrs, hashes.subarray(0, 2), out, 3), RangeError);
+  fib.delete(ip('10.0.0.0'), 8);
+  fib.delete(ip('10.1.2.128'), 25);
+  fib.delete(ip('172.16.0.0'), 12);
+  assertEmpty();
+});

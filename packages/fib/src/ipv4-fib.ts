@@ -89,7 +89,11 @@ export class Ipv4Fib {
   private ecmpHighWater = 0;
   private ecmpLive = 0;
 
-  /** Control plane: one map per prefix length, network → encoded route entry. */
+  /**
+   * Control plane: one map per prefix length, network → encoded route entry. Networks are keyed as
+   * int32 (`network | 0`): V8 keeps those as small integers, where half the unsigned addresses
+   * would be heap numbers, allocated and hashed as doubles.
+   */
   private readonly routes: Map<number, number>[] = [];
   private routeCount = 0;
 
@@ -202,8 +206,8 @@ export class Ipv4Fib {
     // Allocate before touching anything, so running out of tbl8 groups leaves the table intact.
     const tbl8Group = length > 24 ? this.tbl8GroupFor(network >>> 8) : -1;
     const routes = this.routes[length]!;
-    const old = routes.get(network);
-    routes.set(network, value);
+    const old = routes.get(network | 0);
+    routes.set(network | 0, value);
     if (old === undefined) this.routeCount++;
     if (length === 0) this.defaultEntry = value;
     else if (length <= 24) this.paint24(network >>> 8, 1 << (24 - length), value, length);
@@ -214,9 +218,9 @@ export class Ipv4Fib {
   delete(network: number, length: number): boolean {
     checkPrefix(network, length);
     const routes = this.routes[length]!;
-    const old = routes.get(network);
+    const old = routes.get(network | 0);
     if (old === undefined) return false;
-    routes.delete(network);
+    routes.delete(network | 0);
     this.routeCount--;
     // The slots this prefix owned go back to the longest shorter prefix covering it; with none of
     // length 1 or more they go back to 0, where the default route (if any) takes over.
@@ -225,7 +229,7 @@ export class Ipv4Fib {
     for (let l = length - 1; l >= 1; l--) {
       const m = this.routes[l]!;
       if (m.size === 0) continue;
-      const v = m.get((network & maskOf(l)) >>> 0);
+      const v = m.get(network & maskOf(l));
       if (v !== undefined) {
         coverValue = v;
         coverLength = l;
@@ -249,7 +253,7 @@ export class Ipv4Fib {
   /** Exact match, for the control plane. */
   get(network: number, length: number): { target: number; isGroup: boolean } | undefined {
     checkPrefix(network, length);
-    const value = this.routes[length]!.get(network);
+    const value = this.routes[length]!.get(network | 0);
     if (value === undefined) return undefined;
     return { target: (value & TARGET_MASK) - 1, isGroup: (value & ECMP_FLAG) !== 0 };
   }
@@ -273,7 +277,7 @@ export class Ipv4Fib {
   *entries(): IterableIterator<Ipv4Route> {
     const all: [number, number, number][] = [];
     for (let length = 0; length <= 32; length++) {
-      for (const [network, value] of this.routes[length]!) all.push([network, length, value]);
+      for (const [network, value] of this.routes[length]!) all.push([network >>> 0, length, value]);
     }
     all.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
     for (const [network, length, value] of all) {

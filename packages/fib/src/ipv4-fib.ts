@@ -6,9 +6,8 @@ import { NextHopTable } from './next-hops.ts';
 //                               (0.0.0.0/0, kept in `defaultEntry`, never painted) decides
 //   (target + 1)                route to next hop `target`
 //   ECMP_FLAG | (target + 1)    route to ECMP group `target`
-// The split test is a sign test and a plain route is any entry below ECMP_FLAG, so the common
-// lookup is two compares; a route entry minus one is the next-hop id, and "no route at all" falls
-// out as 0 - 1 = -1.
+// A plain route is 1 <= entry < ECMP_FLAG, so the common lookup is one unsigned compare; a route
+// entry minus one is the next-hop id, and "no route at all" falls out as 0 - 1 = -1.
 const ECMP_FLAG = 0x4000_0000;
 const TARGET_MASK = ECMP_FLAG - 1;
 const SIGN_BIT = 1 << 31;
@@ -110,9 +109,19 @@ export class Ipv4Fib {
     }
   }
 
-  /** Hot path, no allocation: the next-hop id for addr, or -1 when no route matches. */
+  /**
+   * Hot path, no allocation: the next-hop id for addr, or -1 when no route matches. addr may be
+   * unsigned or int32 (`| 0`, which V8 never boxes); flowHash as `flowHash` returns it.
+   */
   lookup(addr: number, flowHash: number): number {
-    let entry = this.tbl24[addr >>> 8]!;
+    const entry = this.tbl24[addr >>> 8]!;
+    // One unsigned compare for the common case, 1 <= entry < ECMP_FLAG: a route to a next hop.
+    if ((entry - 1) >>> 0 < ECMP_FLAG - 1) return entry - 1;
+    return this.lookupRest(entry, addr, flowHash);
+  }
+
+  /** `lookup` for a tbl24 entry that is a tbl8 group, empty, or an ECMP route. */
+  private lookupRest(entry: number, addr: number, flowHash: number): number {
     if (entry < 0) entry = this.tbl8[(~entry << 8) | (addr & 0xff)]!;
     if (entry === 0) entry = this.defaultEntry;
     if (entry < ECMP_FLAG) return entry - 1;

@@ -2,6 +2,7 @@
 // kernel of the router namespace or a nexthop VR process, at the same offered loads in the same run.
 // Two trafgen generators, one per core, send from h1; we count what h2's veth received.
 // Usage: node bench/forward.ts [seconds per run] [loads, e.g. 50k,200k,max]   (root; not a test)
+// BENCH_DEBUG=1 also prints every per-link counter of the VR (e.g. the driver's transmit errno counts).
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +19,7 @@ const MAX_POINT_PACKETS = 50_000_000;
 /** UDP discard port; nothing listens on it in h2 (see the ICMP note in main()). */
 const DISCARD_PORT = 9;
 const CLK_TCK = 100;
+const SETTLE_MAX_MS = 5000;
 
 if (!(SECONDS > 0 && SECONDS <= 60)) throw new Error('seconds per run must be in (0, 60]');
 
@@ -41,6 +43,7 @@ interface Sample {
   vrTxDropsFull: number;
   /** Per VR link: [rxFrames, rxDropsKernel, txFrames, txDropsFull]. */
   vrLinks: Record<string, number[]>;
+  vrRaw?: Record<string, Record<string, number>>;
 }
 
 interface PointResult {
@@ -49,6 +52,8 @@ interface PointResult {
   offered: number;
   forwarded: number;
   sendSeconds: number;
+  /** Send time plus the time frames kept arriving at h2 after the generators stopped. */
+  forwardSeconds: number;
   vethBacklogDrops: number;
   h2IcmpOut: number;
   vrCpuUsPerPacket?: number;
@@ -87,6 +92,7 @@ async function sample(topo: RoutedTopology, vr: RunningVr | undefined): Promise<
   let vrRxDropsKernel = 0;
   let vrTxDropsFull = 0;
   const vrLinks: Record<string, number[]> = {};
+  let vrRaw: Record<string, Record<string, number>> | undefined;
   if (vr !== undefined) {
     vrTicks = processTicks(vr.pid);
     const c = (await vr.call('show.counters')) as {
@@ -97,6 +103,7 @@ async function sample(topo: RoutedTopology, vr: RunningVr | undefined): Promise<
       >;
     };
     vrForwarded = c.stats['forwarded'] ?? 0;
+    vrRaw = c.links as unknown as Record<string, Record<string, number>>;
     for (const [name, l] of Object.entries(c.links)) {
       vrLinks[name] = [l.rxFrames, l.rxDropsKernel, l.txFrames, l.txDropsFull];
       vrRxDropsKernel += l.rxDropsKernel;
@@ -114,6 +121,7 @@ async function sample(topo: RoutedTopology, vr: RunningVr | undefined): Promise<
     vrRxDropsKernel,
     vrTxDropsFull,
     vrLinks,
+    vrRaw,
   };
 }
 
@@ -147,10 +155,33 @@ async function runPoint(
       }),
     ),
   );
-  // What is still queued in the VR's rings or the backlogs arrives within milliseconds.
-  await new Promise((r) => setTimeout(r, 500));
+  // What is still queued in the router (a VR that fell behind has up to a second of traffic in its
+  // receive ring) arrives after the generators stop: wait until h2 has received nothing for 200 ms
+  // (and at least 500 ms). The time until the last arrival counts as forwarding time.
+  const settleStart = performance.now();
+  let drainMs = 0;
+  let [lastRx] = await readStats(topo.h2, topo.h2If, ['rx_packets']);
+  for (let still = 0; still < 4 || performance.now() - settleStart < 500; ) {
+    if (performance.now() - settleStart > SETTLE_MAX_MS) break;
+    await new Promise((r) => setTimeout(r, 50));
+    const [rx] = await readStats(topo.h2, topo.h2If, ['rx_packets']);
+    if (rx === lastRx) still++;
+    else {
+      still = 0;
+      lastRx = rx;
+      drainMs = performance.now() - settleStart;
+    }
+  }
+  const settleSeconds = (performance.now() - settleStart) / 1000;
   const after = await sample(topo, vr);
-  const d = (k: Exclude<keyof Sample, 'vrLinks'>): number => after[k] - before[k];
+  if (process.env.BENCH_DEBUG && after.vrRaw) {
+    for (const [name, l] of Object.entries(after.vrRaw)) {
+      const delta: Record<string, number> = {};
+      for (const [k, v] of Object.entries(l)) delta[k] = v - (before.vrRaw![name]![k] ?? 0);
+      console.error(load, name, JSON.stringify(delta));
+    }
+  }
+  const d = (k: Exclude<keyof Sample, 'vrLinks' | 'vrRaw'>): number => after[k] - before[k];
   const seconds = Math.max(...generators.map((g) => sendSeconds(g.output) ?? g.elapsedMs / 1000));
   const forwarded = d('h2Rx');
   const result: PointResult = {
@@ -159,6 +190,7 @@ async function runPoint(
     offered: d('h1Tx') + d('h1TxDropped'),
     forwarded,
     sendSeconds: seconds,
+    forwardSeconds: seconds + drainMs / 1000,
     vethBacklogDrops: d('h1TxDropped') + d('r2TxDropped'),
     h2IcmpOut: d('h2IcmpOut'),
     pinned: generators.map((g) => g.cpusAllowed).join('+'),
@@ -166,7 +198,7 @@ async function runPoint(
   if (vr !== undefined) {
     const cpuSeconds = d('vrTicks') / CLK_TCK;
     result.vrCpuUsPerPacket = forwarded > 0 ? (cpuSeconds * 1e6) / forwarded : Number.NaN;
-    result.vrCpuShare = cpuSeconds / (seconds + 0.5);
+    result.vrCpuShare = cpuSeconds / (seconds + settleSeconds);
     result.vrForwarded = d('vrForwarded');
     result.vrRxDropsKernel = d('vrRxDropsKernel');
     result.vrTxDropsFull = d('vrTxDropsFull');
@@ -257,7 +289,7 @@ async function main(): Promise<void> {
     for (const r of [...kernel, ...vr]) {
       const loss = r.offered > 0 ? (100 * (r.offered - r.forwarded)) / r.offered : Number.NaN;
       console.log(
-        `| ${r.load} | ${r.system} | ${fmt(r.offered)} | ${fmt(r.forwarded)} | ${fmt(loss, 1)} | ${fmt(r.forwarded / r.sendSeconds)} | ${fmt(r.vethBacklogDrops)} | ${fmt(r.vrCpuUsPerPacket, 2)} | ${r.vrCpuShare === undefined ? '–' : `${fmt(100 * r.vrCpuShare)} %`} | ${fmt(r.vrForwarded)} | ${fmt(r.vrRxDropsKernel)} |`,
+        `| ${r.load} | ${r.system} | ${fmt(r.offered)} | ${fmt(r.forwarded)} | ${fmt(loss, 1)} | ${fmt(r.forwarded / r.forwardSeconds)} | ${fmt(r.vethBacklogDrops)} | ${fmt(r.vrCpuUsPerPacket, 2)} | ${r.vrCpuShare === undefined ? '–' : `${fmt(100 * r.vrCpuShare)} %`} | ${fmt(r.vrForwarded)} | ${fmt(r.vrRxDropsKernel)} |`,
       );
     }
     console.log(
@@ -267,8 +299,8 @@ async function main(): Promise<void> {
     for (let i = 0; i < LOADS.length; i++) {
       const k = kernel[i]!;
       const v = vr[i]!;
-      const kPps = k.forwarded / k.sendSeconds;
-      const vPps = v.forwarded / v.sendSeconds;
+      const kPps = k.forwarded / k.forwardSeconds;
+      const vPps = v.forwarded / v.forwardSeconds;
       console.log(
         `| ${LOADS[i]} | ${fmt(k.offered / k.sendSeconds)} | ${fmt(kPps)} | ${fmt(v.offered / v.sendSeconds)} | ${fmt(vPps)} | ${kPps > 0 ? (vPps / kPps).toFixed(2) : '–'} |`,
       );
@@ -280,7 +312,10 @@ async function main(): Promise<void> {
         `VR txDropsFull: ${vr.map((r) => r.vrTxDropsFull ?? 0).reduce((a, b) => a + b, 0)}.`,
     );
     console.log('\nVR links per point (deltas from `show counters`):\n');
-    for (const r of vr) console.log(`- ${r.load}: ${r.vrLinks}`);
+    for (const r of vr)
+      console.log(
+        `- ${r.load}: ${r.vrLinks}; last frame at h2 ${fmt((r.forwardSeconds - r.sendSeconds) * 1000)} ms after the senders stopped`,
+      );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

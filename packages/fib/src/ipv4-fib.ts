@@ -116,7 +116,9 @@ export class Ipv4Fib {
   lookup(addr: number, flowHash: number): number {
     const entry = this.tbl24[addr >>> 8]!;
     // One unsigned compare for the common case, 1 <= entry < ECMP_FLAG: a route to a next hop.
-    if ((entry - 1) >>> 0 < ECMP_FLAG - 1) return entry - 1;
+    // (`| 0` tells V8 the subtraction cannot overflow, so it needs no check.)
+    const id = (entry - 1) | 0;
+    if (id >>> 0 < ECMP_FLAG - 1) return id;
     return this.lookupRest(entry, addr, flowHash);
   }
 

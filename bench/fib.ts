@@ -16,7 +16,6 @@ const SAMPLE = 1_000_000;
 const ROUNDS = 5;
 const WARM_UP_CALLS = 50;
 const BUILD_ROUNDS = 3;
-const BATCH = 256;
 
 /** Parses `a.b.c.d/len` lines straight from the bytes (the table has ~1 M lines). */
 function readTable(path: string): { networks: Uint32Array; lengths: Uint8Array } {
@@ -99,22 +98,6 @@ function runRepeated(fib: Ipv4Fib, keys: Uint32Array, iterations: number): numbe
   return sum >>> 0;
 }
 
-/**
- * The forwarding path's shape: each batch of destination addresses is gathered into a scratch
- * array (as the VR does from a batch of frames), looked up in one call, and the results used.
- */
-function runBatched(fib: Ipv4Fib, keys: Uint32Array, addrs: Uint32Array, out: Int32Array): number {
-  const batch = addrs.length;
-  let sum = 0;
-  for (let start = 0; start < keys.length; start += batch) {
-    const count = Math.min(batch, keys.length - start);
-    for (let i = 0; i < count; i++) addrs[i] = keys[start + i]!;
-    fib.lookupBatch(addrs, null, out, count);
-    for (let i = 0; i < count; i++) sum = (sum + out[i]!) | 0;
-  }
-  return sum >>> 0;
-}
-
 function u32File(path: string, data: Uint32Array): void {
   const out = new Uint32Array(data.length + 1);
   out[0] = data.length;
@@ -166,12 +149,9 @@ const bytesPerPrefix = fib.memoryBytes() / prefixes;
 // on leaving the loop, and V8 kept reusing that code. Empty calls first give the code after the
 // loop its feedback, then short calls get the runners optimized before the timed rounds.
 const warmKeys = keys.subarray(0, 1 << 16);
-const batchAddrs = new Uint32Array(BATCH);
-const batchOut = new Int32Array(BATCH);
 for (let i = 0; i < WARM_UP_CALLS; i++) {
   runRandom(fib, i < 10 ? warmKeys.subarray(0, 0) : warmKeys);
   runRepeated(fib, repeated, i < 10 ? 0 : 1 << 16);
-  runBatched(fib, i < 10 ? warmKeys.subarray(0, 0) : warmKeys, batchAddrs, batchOut);
 }
 
 // C baseline on the same prefixes (same order, same next hops) and the same keys. The machine
@@ -217,9 +197,8 @@ try {
   const best = {
     random: Number.POSITIVE_INFINITY,
     repeated: Number.POSITIVE_INFINITY,
-    batched: Number.POSITIVE_INFINITY,
   };
-  const tsChecksums = { random: 0, repeated: 0, batched: 0 };
+  const tsChecksums = { random: 0, repeated: 0 };
   const time = (key: keyof typeof best, run: () => number): void => {
     const start = process.hrtime.bigint();
     tsChecksums[key] = run();
@@ -227,7 +206,6 @@ try {
   };
   for (let round = 0; round < ROUNDS; round++) {
     time('random', () => runRandom(fib, keys));
-    time('batched', () => runBatched(fib, keys, batchAddrs, batchOut));
     time('repeated', () => runRepeated(fib, repeated, KEY_COUNT));
     const report = execFileSync(
       binary,
@@ -254,15 +232,12 @@ try {
   }
   const tsRandom = { ms: best.random, checksum: tsChecksums.random };
   const tsRepeated = { ms: best.repeated, checksum: tsChecksums.repeated };
-  const tsBatched = { ms: best.batched, checksum: tsChecksums.batched };
 
   const cResults = new Int32Array(readFileSync(resultsFile).buffer.slice(0));
   let mismatches = 0;
   for (let i = 0; i < SAMPLE; i++) if (fib.lookup(keys[i]!, 0) !== cResults[i]) mismatches++;
   const checksumsAgree =
-    cChecksums.random === tsRandom.checksum &&
-    cChecksums.random === tsBatched.checksum &&
-    cChecksums.repeated === tsRepeated.checksum;
+    cChecksums.random === tsRandom.checksum && cChecksums.repeated === tsRepeated.checksum;
 
   const tsRandomRate = mlps(KEY_COUNT, tsRandom.ms);
   const cRandomRate = mlps(KEY_COUNT, c.random);
@@ -285,10 +260,6 @@ try {
   );
   console.log(
     `| lookups, random keys | ${fmt(tsRandomRate)} M/s | ${fmt(cRandomRate)} M/s | ${fmt(tsRandomRate / cRandomRate, 2)} |`,
-  );
-  const tsBatchedRate = mlps(KEY_COUNT, tsBatched.ms);
-  console.log(
-    `| lookups, random keys, \`lookupBatch\` of ${BATCH} | ${fmt(tsBatchedRate)} M/s | ${fmt(cRandomRate)} M/s | ${fmt(tsBatchedRate / cRandomRate, 2)} |`,
   );
   console.log(
     `| lookups, ${REPEATED_COUNT} repeated keys | ${fmt(tsRepeatedRate)} M/s | ${fmt(cRepeatedRate)} M/s | ${fmt(tsRepeatedRate / cRepeatedRate, 2)} |`,

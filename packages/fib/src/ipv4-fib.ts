@@ -10,7 +10,6 @@ import { NextHopTable } from './next-hops.ts';
 // entry minus one is the next-hop id, and "no route at all" falls out as 0 - 1 = -1.
 const ECMP_FLAG = 0x4000_0000;
 const TARGET_MASK = ECMP_FLAG - 1;
-const SIGN_BIT = 1 << 31;
 const MAX_TARGET = TARGET_MASK - 1;
 /** ~group << 8 must stay a positive int32. */
 const MAX_TBL8_GROUPS = 1 << 22;
@@ -130,38 +129,6 @@ export class Ipv4Fib {
     return this.ecmpMember(entry, flowHash);
   }
 
-  /**
-   * `lookup` for `count` addresses at once: out[i] = lookup(addrs[i], hashes?.[i] ?? 0), the hashes
-   * as `flowHash` returns them. The first pass reads tbl24 only and notes whether any entry needs
-   * more (a tbl8 group, an ECMP group, the default route); only then does a second pass finish
-   * those. Hot path, no allocation.
-   */
-  lookupBatch(addrs: Uint32Array, hashes: Int32Array | null, out: Int32Array, count: number): void {
-    if (count > addrs.length || count > out.length || (hashes !== null && count > hashes.length)) {
-      throw new RangeError(`batch of ${count} does not fit its arrays`);
-    }
-    const tbl24 = this.tbl24;
-    let seen = 0;
-    for (let i = 0; i < count; i++) {
-      const entry = tbl24[addrs[i]! >>> 8]!;
-      seen |= entry;
-      out[i] = entry - 1;
-    }
-    // Negative entries have the sign bit and ECMP entries ECMP_FLAG; an empty slot (-1 in out)
-    // only needs more when there is a default route.
-    if ((seen & (ECMP_FLAG | SIGN_BIT)) !== 0 || this.defaultEntry !== 0)
-      this.finishBatch(addrs, hashes, out, count);
-  }
-
-  private finishBatch(addrs: Uint32Array, hashes: Int32Array | null, out: Int32Array, count: number): void {
-    for (let i = 0; i < count; i++) {
-      const id = out[i]!;
-      // `| 0` keeps the address a small integer for V8 (lookup only shifts and masks it).
-      if (id < 0 || id >= ECMP_FLAG - 1)
-        out[i] = this.lookup(addrs[i]! | 0, hashes === null ? 0 : hashes[i]!);
-    }
-  }
-
   private ecmpMember(entry: number, flowHash: number): number {
     const group = (entry & TARGET_MASK) - 1;
     return this.ecmpMembers[this.ecmpStart[group]! + ((flowHash >>> 0) % this.ecmpSize[group]!)]!;
@@ -190,12 +157,6 @@ export class Ipv4Fib {
     let sum = 0;
     for (let round = 0; round < 64; round++) {
       for (const addr of addrs) sum += this.lookup(addr, round);
-    }
-    const hashes = new Int32Array(addrs.length);
-    const out = new Int32Array(addrs.length);
-    for (let round = 0; round < 64; round++) {
-      this.lookupBatch(addrs, round & 1 ? hashes : null, out, addrs.length);
-      for (const id of out) sum += id;
     }
     if (sum !== 0) throw new Error('lookup feedback seeding went wrong');
     tbl24[0] = 0;

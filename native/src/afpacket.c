@@ -33,7 +33,9 @@ static napi_value fail_open(napi_env env, int fd, const char *what, int err) {
 /*
  * afpOpen({ ifindex, blockSize, blockCount, blockTimeoutMs, promiscuous, qdiscBypass, copyRing })
  *   -> { port, view: ArrayBuffer, external: boolean, maxFrames }
- * maxFrames is how many [offset, length] pairs the descs array given to afpReceive must hold.
+ * maxFrames is how many [offset, length, segment size] triples the descs array given to afpReceive
+ * must hold. The socket has PACKET_VNET_HDR: received frames carry GSO information (see
+ * tpv3_walk.h) and every transmitted frame is preceded by a virtio_net_hdr (sendBatch adds it).
  */
 napi_value nh_afp_open(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -64,6 +66,10 @@ napi_value nh_afp_open(napi_env env, napi_callback_info info) {
   int one = 1;
   if (setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one) < 0) {
     return fail_open(env, fd, "PACKET_IGNORE_OUTGOING", errno);
+  }
+  /* Before the ring exists (the kernel refuses it after, EBUSY): the ring layout depends on it. */
+  if (setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof one) < 0) {
+    return fail_open(env, fd, "PACKET_VNET_HDR", errno);
   }
   if (qdisc_bypass && setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one) < 0) {
     return fail_open(env, fd, "PACKET_QDISC_BYPASS", errno);
@@ -120,6 +126,7 @@ napi_value nh_afp_open(napi_env env, napi_callback_info info) {
   port->ring_len = ring_len;
   port->block_size = block_size;
   port->block_count = block_count;
+  port->vnet_hdr = 1;
 
   napi_value view;
   int external = 0;
@@ -171,7 +178,8 @@ static void release_held(nh_port *port) {
 /*
  * afpReceive(port, descs: Uint32Array) -> count
  * Gives the blocks of the previous batch back to the kernel, then fills descs with [offset,
- * length] pairs (offsets into the view) for every frame of the blocks that are ready now.
+ * length, segment size] triples (offsets into the view) for every frame of the blocks that are
+ * ready now.
  * Returns 0 when nothing is ready: calling until 0 leaves no block held.
  */
 napi_value nh_afp_receive(napi_env env, napi_callback_info info) {
@@ -190,7 +198,7 @@ napi_value nh_afp_receive(napi_env env, napi_callback_info info) {
   if (port->ring == NULL) return nh_throw(env, "not an AF_PACKET port");
   release_held(port);
 
-  uint32_t max_frames = (uint32_t)(descs_len / 2);
+  uint32_t max_frames = (uint32_t)(descs_len / NH_DESC_STRIDE);
   uint32_t per_block_bound = port->block_size / MIN_FRAME_STRIDE;
   uint32_t max_blocks = port->copy_view ? port->copy_view_blocks : port->block_count;
   uint32_t count = 0, blocks = 0;
@@ -205,12 +213,13 @@ napi_value nh_afp_receive(napi_env env, napi_callback_info info) {
       uint32_t used = hdr->blk_len < port->block_size ? hdr->blk_len : port->block_size;
       memcpy(copy, block, used);
       /* The walker clamps to blk_len, so the stale tail of the copy is never read. */
-      count += nh_tpv3_walk_block(copy, used, blocks * port->block_size, descs + 2 * count,
-                                  max_frames - count, &rejected);
+      count += nh_tpv3_walk_block(copy, used, blocks * port->block_size, port->vnet_hdr,
+                                  descs + NH_DESC_STRIDE * count, max_frames - count, &rejected);
       __atomic_store_n(&hdr->block_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
     } else {
       count += nh_tpv3_walk_block(block, port->block_size, port->next_block * port->block_size,
-                                  descs + 2 * count, max_frames - count, &rejected);
+                                  port->vnet_hdr, descs + NH_DESC_STRIDE * count, max_frames - count,
+                                  &rejected);
       port->held_count++;
     }
     blocks++;

@@ -1,12 +1,15 @@
 #include "port.h"
 
 #include <errno.h>
+#include <linux/virtio_net.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include "tpv3_walk.h"
 
 napi_value nh_throw(napi_env env, const char *message) {
   napi_throw_error(env, NULL, message);
@@ -248,17 +251,24 @@ napi_value nh_port_close(napi_env env, napi_callback_info info) {
 enum { SEND_CHUNK = 64 };
 
 /*
- * Checks that descs holds pairs [first, count) inside buf. Programmer errors (the TS side builds
+ * What goes in front of every frame sent on a PACKET_VNET_HDR socket: no checksum to finish, no
+ * segmentation (frames leave as they are). Read-only, shared by all ports.
+ */
+static const struct virtio_net_hdr no_offload_hdr;
+
+/*
+ * Checks that descs holds triples [offset, length, segment size] for frames [first, count) inside
+ * buf. Programmer errors (the TS side builds
  * these), so they throw.
  */
 static int check_batch(napi_env env, size_t buf_len, const uint32_t *descs, size_t descs_len, uint32_t first,
                        uint32_t count) {
-  if ((size_t)count * 2 > descs_len || first > count) {
+  if ((size_t)count * NH_DESC_STRIDE > descs_len || first > count) {
     nh_throw(env, "first/count exceed descs");
     return 0;
   }
   for (uint32_t i = first; i < count; i++) {
-    if ((uint64_t)descs[2 * i] + descs[2 * i + 1] > buf_len) {
+    if ((uint64_t)descs[NH_DESC_STRIDE * i] + descs[NH_DESC_STRIDE * i + 1] > buf_len) {
       nh_throw(env, "frame descriptor outside the buffer");
       return 0;
     }
@@ -320,20 +330,25 @@ napi_value nh_port_send_batch(napi_env env, napi_callback_info info) {
     i = count;
   }
   struct mmsghdr msgs[SEND_CHUNK];
-  struct iovec iov[SEND_CHUNK];
+  /* Per frame: the vnet header (when the socket has them), then the frame. */
+  struct iovec iov[2 * SEND_CHUNK];
+  const int vnet = port->vnet_hdr;
   while (i < count) {
     uint32_t n = count - i < SEND_CHUNK ? count - i : SEND_CHUNK;
     memset(msgs, 0, n * sizeof msgs[0]);
     for (uint32_t k = 0; k < n; k++) {
-      iov[k].iov_base = buf + descs[2 * (i + k)];
-      iov[k].iov_len = descs[2 * (i + k) + 1];
-      msgs[k].msg_hdr.msg_iov = &iov[k];
-      msgs[k].msg_hdr.msg_iovlen = 1;
+      struct iovec *v = &iov[2 * k];
+      v[0].iov_base = (void *)&no_offload_hdr;
+      v[0].iov_len = sizeof no_offload_hdr;
+      v[1].iov_base = buf + descs[NH_DESC_STRIDE * (i + k)];
+      v[1].iov_len = descs[NH_DESC_STRIDE * (i + k) + 1];
+      msgs[k].msg_hdr.msg_iov = vnet ? v : v + 1;
+      msgs[k].msg_hdr.msg_iovlen = vnet ? 2 : 1;
     }
     int rc = sendmmsg(port->fd, msgs, n, MSG_DONTWAIT);
     if (rc > 0) {
       /* A short count hides the error of the frame after the last one sent: the next call sees it. */
-      for (int k = 0; k < rc; k++) bytes += iov[k].iov_len;
+      for (int k = 0; k < rc; k++) bytes += iov[2 * k + 1].iov_len;
       sent += rc;
       i += (uint32_t)rc;
       continue;
@@ -373,13 +388,17 @@ napi_value nh_port_write_batch(napi_env env, napi_callback_info info) {
   uint32_t first;
   double *result;
   if (!batch_args(env, info, 5, &port, &buf, &descs, &first, &count, &result, 3)) return NULL;
+  if (port->vnet_hdr) {
+    /* Plain writes would have the kernel read the first 10 bytes of each frame as a vnet header. */
+    return nh_throw(env, "writeBatch cannot send on a PACKET_VNET_HDR socket: use sendBatch");
+  }
   double sent = 0, bytes = 0, dropped = 0;
   if (port->closed) {
     dropped = count;
     count = 0;
   }
   for (uint32_t i = 0; i < count; i++) {
-    ssize_t rc = write(port->fd, buf + descs[2 * i], descs[2 * i + 1]);
+    ssize_t rc = write(port->fd, buf + descs[NH_DESC_STRIDE * i], descs[NH_DESC_STRIDE * i + 1]);
     if (rc < 0 && errno == EINTR) {
       i--;
     } else if (rc < 0 && would_block(errno)) {

@@ -30,6 +30,8 @@ typedef struct nh_port {
   uint8_t *copy_view;
   uint32_t copy_view_blocks;
   uint64_t rejected;
+  /* PACKET_VNET_HDR is on: every frame sent must start with a struct virtio_net_hdr. */
+  int vnet_hdr;
   /* Transmit errors by errno, since the last portTxErrors call. */
   uint64_t tx_eagain;
   uint64_t tx_enobufs;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "port.h"
+#include "tpv3_walk.h"
 
 /*
  * tapOpen(name) -> { port, name }: attaches to the TAP device `name`, creating it if it does not
@@ -53,7 +54,8 @@ napi_value nh_tap_open(napi_env env, napi_callback_info info) {
 /*
  * tapReadBatch(port, pool: Uint8Array, descs: Uint32Array, frameRoom) -> count
  * Reads frames one after the other into pool until the device has none left, pool has less than
- * frameRoom bytes free, or descs is full; each frame's [offset, length] goes to descs.
+ * frameRoom bytes free, or descs is full; each frame's [offset, length, 0] goes to descs (no vnet
+ * header on a TAP: every frame is an ordinary one).
  */
 napi_value nh_tap_read_batch(napi_env env, napi_callback_info info) {
   size_t argc = 4;
@@ -70,13 +72,14 @@ napi_value nh_tap_read_batch(napi_env env, napi_callback_info info) {
   if (frame_room == 0) return nh_throw(env, "frameRoom must be positive");
   uint32_t count = 0;
   size_t off = 0;
-  size_t max_frames = descs_len / 2;
+  size_t max_frames = descs_len / NH_DESC_STRIDE;
   while (!port->closed && count < max_frames && pool_len - off >= frame_room) {
     ssize_t n = read(port->fd, pool + off, frame_room);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break; /* EAGAIN: drained. Other errors surface as a silent device. */
-    descs[2 * count] = (uint32_t)off;
-    descs[2 * count + 1] = (uint32_t)n;
+    descs[NH_DESC_STRIDE * count] = (uint32_t)off;
+    descs[NH_DESC_STRIDE * count + 1] = (uint32_t)n;
+    descs[NH_DESC_STRIDE * count + 2] = 0;
     count++;
     off += ((size_t)n + 7) & ~(size_t)7;
   }

@@ -3,6 +3,7 @@
 #include "l4csum.h"
 
 #include <linux/if_packet.h>
+#include <linux/virtio_net.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -23,9 +24,26 @@ static uint16_t read_u16(const uint8_t *p) {
 #define FRAME_FIELD(f) offsetof(struct tpacket3_hdr, f)
 #define FRAME_VLAN_FIELD(f) (offsetof(struct tpacket3_hdr, hv1) + offsetof(struct tpacket_hdr_variant1, f))
 
+#define VNET_FIELD(f) offsetof(struct virtio_net_hdr, f)
+
+/* Linux 4.18; older uapi headers lack it. */
+#ifndef VIRTIO_NET_HDR_GSO_UDP_L4
+#define VIRTIO_NET_HDR_GSO_UDP_L4 5
+#endif
+
 enum { ETH_ADDRS_LEN = 12, VLAN_TAG_LEN = 4, ETH_P_8021Q_VALUE = 0x8100 };
 
-uint32_t nh_tpv3_walk_block(uint8_t *block, uint32_t block_size, uint32_t base, uint32_t *descs,
+/* The payload size of the segments an aggregated frame stands for, or 0 for an ordinary frame. */
+static uint32_t vnet_segment_size(const uint8_t *vnet) {
+  uint8_t type = vnet[VNET_FIELD(gso_type)] & (uint8_t)~VIRTIO_NET_HDR_GSO_ECN;
+  if (type != VIRTIO_NET_HDR_GSO_TCPV4 && type != VIRTIO_NET_HDR_GSO_TCPV6 && type != VIRTIO_NET_HDR_GSO_UDP_L4) {
+    return 0;
+  }
+  /* Host byte order: packet sockets use the legacy virtio layout (vio_le() in af_packet.c). */
+  return read_u16(vnet + VNET_FIELD(gso_size));
+}
+
+uint32_t nh_tpv3_walk_block(uint8_t *block, uint32_t block_size, uint32_t base, int vnet_hdr, uint32_t *descs,
                             uint32_t max_frames, uint32_t *rejected) {
   if (block_size < sizeof(struct tpacket_block_desc)) {
     return 0;
@@ -50,9 +68,18 @@ uint32_t nh_tpv3_walk_block(uint8_t *block, uint32_t block_size, uint32_t base, 
     uint32_t status = read_u32(frame + FRAME_FIELD(tp_status));
     uint64_t mac = off + read_u16(frame + FRAME_FIELD(tp_mac));
     uint64_t mac_gap = mac - off;
+    /* The kernel puts the vnet header between the frame header and the MAC header. */
+    uint64_t min_gap = sizeof(struct tpacket3_hdr) + (vnet_hdr ? sizeof(struct virtio_net_hdr) : 0);
 
-    int ok = mac_gap >= sizeof(struct tpacket3_hdr) && mac + snaplen <= end && snaplen == wire_len &&
-             snaplen >= ETH_ADDRS_LEN + 2;
+    int ok = mac_gap >= min_gap && mac + snaplen <= end && snaplen == wire_len && snaplen >= ETH_ADDRS_LEN + 2;
+    uint32_t segment_size = 0;
+    int needs_csum = (status & TP_STATUS_CSUMNOTREADY) != 0;
+    if (ok && vnet_hdr) {
+      /* Read before a VLAN tag is put back: the tag goes where the vnet header is. */
+      const uint8_t *vnet = block + mac - sizeof(struct virtio_net_hdr);
+      segment_size = vnet_segment_size(vnet);
+      needs_csum |= (vnet[VNET_FIELD(flags)] & VIRTIO_NET_HDR_F_NEEDS_CSUM) != 0;
+    }
     if (ok && (status & TP_STATUS_VLAN_VALID) && mac_gap >= sizeof(struct tpacket3_hdr) + VLAN_TAG_LEN) {
       uint16_t tci = read_u16(frame + FRAME_VLAN_FIELD(tp_vlan_tci));
       uint16_t tpid = (status & TP_STATUS_VLAN_TPID_VALID) ? read_u16(frame + FRAME_VLAN_FIELD(tp_vlan_tpid))
@@ -67,7 +94,7 @@ uint32_t nh_tpv3_walk_block(uint8_t *block, uint32_t block_size, uint32_t base, 
       mac -= VLAN_TAG_LEN;
       snaplen += VLAN_TAG_LEN;
     }
-    if (ok && (status & TP_STATUS_CSUMNOTREADY)) {
+    if (ok && needs_csum) {
       /* Forwarded as is, the frame would reach the next host with a half-done checksum. */
       nh_complete_l4_checksum(block + mac, snaplen);
     }
@@ -76,8 +103,9 @@ uint32_t nh_tpv3_walk_block(uint8_t *block, uint32_t block_size, uint32_t base, 
     } else if (written == max_frames || (uint64_t)base + mac > UINT32_MAX) {
       *rejected += 1;
     } else {
-      descs[2 * written] = (uint32_t)(base + mac);
-      descs[2 * written + 1] = snaplen;
+      descs[NH_DESC_STRIDE * written] = (uint32_t)(base + mac);
+      descs[NH_DESC_STRIDE * written + 1] = snaplen;
+      descs[NH_DESC_STRIDE * written + 2] = segment_size;
       written++;
     }
     if (i + 1 == num_pkts) {

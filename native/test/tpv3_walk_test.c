@@ -1,5 +1,6 @@
 /* Unit tests of the TPACKET_V3 block walker, built with ASan and UBSan by Makefile.check. */
 #include <linux/if_packet.h>
+#include <linux/virtio_net.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,14 +46,15 @@ static void test_walks_good_frames(void) {
   uint8_t *block = aligned_alloc(16, BLOCK);
   uint32_t lens[] = {60, 1514, 14, 100};
   build_block(block, lens, 4);
-  uint32_t descs[16], rejected = 0;
-  uint32_t n = nh_tpv3_walk_block(block, BLOCK, 1000, descs, 8, &rejected);
+  uint32_t descs[24], rejected = 0;
+  uint32_t n = nh_tpv3_walk_block(block, BLOCK, 1000, 0, descs, 8, &rejected);
   EXPECT(n == 4);
   EXPECT(rejected == 0);
   EXPECT(descs[0] == 1000 + 48 + MAC_GAP);
   for (uint32_t i = 0; i < n; i++) {
-    EXPECT(descs[2 * i + 1] == lens[i]);
-    EXPECT(block[descs[2 * i] - 1000 + 1] == (uint8_t)(i + 1));
+    EXPECT(descs[3 * i + 1] == lens[i]);
+    EXPECT(descs[3 * i + 2] == 0);
+    EXPECT(block[descs[3 * i] - 1000 + 1] == (uint8_t)(i + 1));
   }
   free(block);
 }
@@ -61,8 +63,8 @@ static void test_stops_at_capacity(void) {
   uint8_t *block = aligned_alloc(16, BLOCK);
   uint32_t lens[] = {60, 60, 60};
   build_block(block, lens, 3);
-  uint32_t descs[4], rejected = 0;
-  EXPECT(nh_tpv3_walk_block(block, BLOCK, 0, descs, 2, &rejected) == 2);
+  uint32_t descs[6], rejected = 0;
+  EXPECT(nh_tpv3_walk_block(block, BLOCK, 0, 0, descs, 2, &rejected) == 2);
   EXPECT(rejected == 1);
   free(block);
 }
@@ -72,38 +74,38 @@ static void test_rejects_out_of_bounds(void) {
   uint32_t lens[] = {60, 60};
   build_block(block, lens, 2);
   struct tpacket3_hdr *first = (struct tpacket3_hdr *)(block + 48);
-  uint32_t descs[8], rejected = 0;
+  uint32_t descs[12], rejected = 0;
 
   first->tp_snaplen = first->tp_len = BLOCK; /* runs past the block: dropped, walk goes on */
-  EXPECT(nh_tpv3_walk_block(block, BLOCK, 0, descs, 4, &rejected) == 1);
+  EXPECT(nh_tpv3_walk_block(block, BLOCK, 0, 0, descs, 4, &rejected) == 1);
   EXPECT(rejected == 1);
 
   build_block(block, lens, 2);
   first->tp_next_offset = 0xfffffff0u; /* next frame outside: the rest is rejected */
   rejected = 0;
-  EXPECT(nh_tpv3_walk_block(block, BLOCK, 0, descs, 4, &rejected) == 1);
+  EXPECT(nh_tpv3_walk_block(block, BLOCK, 0, 0, descs, 4, &rejected) == 1);
   EXPECT(rejected == 1);
 
   build_block(block, lens, 2);
   ((struct tpacket_block_desc *)block)->hdr.bh1.num_pkts = 1000000; /* claims more than exist */
   rejected = 0;
-  EXPECT(nh_tpv3_walk_block(block, BLOCK, 0, descs, 4, &rejected) == 2);
+  EXPECT(nh_tpv3_walk_block(block, BLOCK, 0, 0, descs, 4, &rejected) == 2);
   EXPECT(rejected == 1000000 - 2);
 
   build_block(block, lens, 2);
   ((struct tpacket_block_desc *)block)->hdr.bh1.offset_to_first_pkt = 0; /* inside the block header */
   rejected = 0;
-  EXPECT(nh_tpv3_walk_block(block, BLOCK, 0, descs, 4, &rejected) == 0);
+  EXPECT(nh_tpv3_walk_block(block, BLOCK, 0, 0, descs, 4, &rejected) == 0);
   EXPECT(rejected == 2);
 
   build_block(block, lens, 2);
   first->tp_len = 1500; /* truncated by the kernel: not the frame that was on the wire */
   rejected = 0;
-  EXPECT(nh_tpv3_walk_block(block, BLOCK, 0, descs, 4, &rejected) == 1);
+  EXPECT(nh_tpv3_walk_block(block, BLOCK, 0, 0, descs, 4, &rejected) == 1);
   EXPECT(rejected == 1);
 
   rejected = 0;
-  EXPECT(nh_tpv3_walk_block(block, 8, 0, descs, 4, &rejected) == 0); /* too small for a header */
+  EXPECT(nh_tpv3_walk_block(block, 8, 0, 0, descs, 4, &rejected) == 0); /* too small for a header */
   free(block);
 }
 
@@ -116,8 +118,8 @@ static void test_reinserts_vlan_tag(void) {
   memcpy(original, block + 48 + MAC_GAP, 60);
   h->tp_status = TP_STATUS_VLAN_VALID;
   h->hv1.tp_vlan_tci = 0x2064;
-  uint32_t descs[2], rejected = 0;
-  EXPECT(nh_tpv3_walk_block(block, BLOCK, 0, descs, 1, &rejected) == 1);
+  uint32_t descs[3], rejected = 0;
+  EXPECT(nh_tpv3_walk_block(block, BLOCK, 0, 0, descs, 1, &rejected) == 1);
   EXPECT(descs[0] == 48 + MAC_GAP - 4);
   EXPECT(descs[1] == 64);
   const uint8_t *eth = block + descs[0];
@@ -129,7 +131,7 @@ static void test_reinserts_vlan_tag(void) {
   h->tp_status = TP_STATUS_VLAN_VALID | TP_STATUS_VLAN_TPID_VALID;
   h->hv1.tp_vlan_tci = 5;
   h->hv1.tp_vlan_tpid = 0x88a8;
-  EXPECT(nh_tpv3_walk_block(block, BLOCK, 0, descs, 1, &rejected) == 1);
+  EXPECT(nh_tpv3_walk_block(block, BLOCK, 0, 0, descs, 1, &rejected) == 1);
   EXPECT(block[descs[0] + 12] == 0x88 && block[descs[0] + 13] == 0xa8);
   free(block);
 }
@@ -163,9 +165,21 @@ static void test_completes_partial_checksum(void) {
   udp[6] = (uint8_t)(pseudo >> 8);
   udp[7] = (uint8_t)pseudo;
   h->tp_status = TP_STATUS_CSUMNOTREADY;
-  uint32_t descs[2], rejected = 0;
-  EXPECT(nh_tpv3_walk_block(block, BLOCK, 0, descs, 1, &rejected) == 1);
+  uint32_t descs[3], rejected = 0;
+  EXPECT(nh_tpv3_walk_block(block, BLOCK, 0, 0, descs, 1, &rejected) == 1);
   /* Verifies like a receiver does: pseudo header + segment sums to all ones. */
+  EXPECT(sum16(udp, 40, sum16(addrs, 8, 17 + 40)) == 0xffff);
+
+  /* The vnet header's NEEDS_CSUM says the same thing. */
+  udp[6] = (uint8_t)(pseudo >> 8);
+  udp[7] = (uint8_t)pseudo;
+  h->tp_status = 0;
+  struct virtio_net_hdr v;
+  memset(&v, 0, sizeof v);
+  v.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+  memcpy(f - sizeof v, &v, sizeof v);
+  EXPECT(nh_tpv3_walk_block(block, BLOCK, 0, 1, descs, 1, &rejected) == 1);
+  EXPECT(descs[2] == 0);
   EXPECT(sum16(udp, 40, sum16(addrs, 8, 17 + 40)) == 0xffff);
 
   /* Not IPv4 or a fragment: left alone. */
@@ -178,7 +192,83 @@ static void test_completes_partial_checksum(void) {
   free(block);
 }
 
+/* Writes the virtio_net_hdr the kernel puts right before the MAC header of the frame at `frame_off`. */
+static void set_vnet(uint8_t *block, uint32_t frame_off, uint8_t flags, uint8_t gso_type, uint16_t gso_size) {
+  struct virtio_net_hdr v;
+  memset(&v, 0, sizeof v);
+  v.flags = flags;
+  v.gso_type = gso_type;
+  v.gso_size = gso_size;
+  v.hdr_len = 66;
+  memcpy(block + frame_off + MAC_GAP - sizeof v, &v, sizeof v);
+}
+
+static void test_segment_size_from_vnet_header(void) {
+  uint8_t *block = aligned_alloc(16, BLOCK);
+  uint32_t lens[] = {500, 500, 500, 500, 500, 500};
+  uint32_t at[6];
+  build_block(block, lens, 6);
+  at[0] = 48;
+  for (uint32_t i = 1; i < 6; i++) at[i] = at[i - 1] + ((MAC_GAP + lens[i - 1] + 15) & ~15u);
+  set_vnet(block, at[0], 0, VIRTIO_NET_HDR_GSO_TCPV4, 1448);
+  set_vnet(block, at[1], 0, VIRTIO_NET_HDR_GSO_TCPV4 | VIRTIO_NET_HDR_GSO_ECN, 1200);
+  set_vnet(block, at[2], 0, VIRTIO_NET_HDR_GSO_TCPV6, 1428);
+  set_vnet(block, at[3], 0, 5 /* VIRTIO_NET_HDR_GSO_UDP_L4 */, 1472);
+  set_vnet(block, at[4], 0, VIRTIO_NET_HDR_GSO_UDP, 1472); /* UFO: not a segment size we cut by */
+  set_vnet(block, at[5], 0, VIRTIO_NET_HDR_GSO_NONE, 1448); /* gso_size without a GSO type */
+  uint32_t descs[18], rejected = 0;
+  EXPECT(nh_tpv3_walk_block(block, BLOCK, 0, 1, descs, 6, &rejected) == 6);
+  EXPECT(rejected == 0);
+  const uint32_t want[] = {1448, 1200, 1428, 1472, 0, 0};
+  for (uint32_t i = 0; i < 6; i++) {
+    EXPECT(descs[3 * i] == at[i] + MAC_GAP);
+    EXPECT(descs[3 * i + 1] == 500);
+    EXPECT(descs[3 * i + 2] == want[i]);
+  }
+  /* Without PACKET_VNET_HDR the same bytes are not a header: every segment size is 0. */
+  EXPECT(nh_tpv3_walk_block(block, BLOCK, 0, 0, descs, 6, &rejected) == 6);
+  for (uint32_t i = 0; i < 6; i++) EXPECT(descs[3 * i + 2] == 0);
+  free(block);
+}
+
+static void test_vnet_header_must_fit_before_the_mac_header(void) {
+  uint8_t *block = aligned_alloc(16, BLOCK);
+  uint32_t lens[] = {60, 60};
+  build_block(block, lens, 2);
+  struct tpacket3_hdr *first = (struct tpacket3_hdr *)(block + 48);
+  /* Room for the frame header but not for a vnet header after it. */
+  first->tp_mac = sizeof(struct tpacket3_hdr) + sizeof(struct virtio_net_hdr) - 1;
+  uint32_t descs[6], rejected = 0;
+  EXPECT(nh_tpv3_walk_block(block, BLOCK, 0, 1, descs, 2, &rejected) == 1);
+  EXPECT(rejected == 1);
+  rejected = 0;
+  EXPECT(nh_tpv3_walk_block(block, BLOCK, 0, 0, descs, 2, &rejected) == 2);
+  EXPECT(rejected == 0);
+  free(block);
+}
+
+/* The VLAN tag goes back where the vnet header was: the segment size is read first. */
+static void test_vnet_header_with_vlan_tag(void) {
+  uint8_t *block = aligned_alloc(16, BLOCK);
+  uint32_t lens[] = {1514};
+  build_block(block, lens, 1);
+  struct tpacket3_hdr *h = (struct tpacket3_hdr *)(block + 48);
+  set_vnet(block, 48, 0, VIRTIO_NET_HDR_GSO_TCPV4, 1448);
+  h->tp_status = TP_STATUS_VLAN_VALID;
+  h->hv1.tp_vlan_tci = 7;
+  uint32_t descs[3], rejected = 0;
+  EXPECT(nh_tpv3_walk_block(block, BLOCK, 0, 1, descs, 1, &rejected) == 1);
+  EXPECT(descs[0] == 48 + MAC_GAP - 4);
+  EXPECT(descs[1] == 1518);
+  EXPECT(descs[2] == 1448);
+  EXPECT(block[descs[0] + 12] == 0x81 && block[descs[0] + 15] == 7);
+  free(block);
+}
+
 int main(void) {
+  test_segment_size_from_vnet_header();
+  test_vnet_header_must_fit_before_the_mac_header();
+  test_vnet_header_with_vlan_tag();
   test_completes_partial_checksum();
   test_walks_good_frames();
   test_stops_at_capacity();

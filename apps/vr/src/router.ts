@@ -139,7 +139,10 @@ export class VirtualRouter {
     const ifIndex = this.linkIndex.get(link)!;
     const now = this.clock();
     const stack = this.stack;
-    for (let i = 0; i < count; i++) stack.receive(ifIndex, buf, descs[2 * i]!, descs[2 * i + 1]!, now);
+    // descs holds [offset, length, segmentSize] per frame (packages/interface/src/link.ts).
+    for (let i = 0; i < count; i++) {
+      stack.receive(ifIndex, buf, descs[3 * i]!, descs[3 * i + 1]!, now, descs[3 * i + 2]!);
+    }
     this.flush();
     if (stack.nextDeadline() < this.timerAt) this.schedule(now);
   }

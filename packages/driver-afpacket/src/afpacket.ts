@@ -1,6 +1,7 @@
 import type { FrameBatchHandler, Link, LinkStats } from '@nexthop/interface';
 import {
   type AfPacketHandle,
+  DESC_STRIDE,
   FrameStage,
   loadNative,
   maxFrameLength,
@@ -120,7 +121,7 @@ class AfPacketLink implements Link {
     });
     this.external = this.handle.external;
     this.view = new Uint8Array(this.handle.view);
-    this.rxDescs = new Uint32Array(this.handle.maxFrames * 2);
+    this.rxDescs = new Uint32Array(this.handle.maxFrames * DESC_STRIDE);
     // afpReceive takes as many blocks as maxFrames has room for at MIN_FRAME_STRIDE (64) bytes each.
     const blocksPerBatch = Math.max(1, Math.floor(this.handle.maxFrames / (blockSize / 64)));
     this.batchesPerWakeup = Math.ceil(blockCount / blocksPerBatch);
@@ -150,7 +151,7 @@ class AfPacketLink implements Link {
       const count = addon.afpReceive(port, descs);
       if (count === 0) return;
       let bytes = 0;
-      for (let i = 0; i < count; i++) bytes += descs[2 * i + 1];
+      for (let i = 0; i < count; i++) bytes += descs[DESC_STRIDE * i + 1];
       this.counters.rxFrames += count;
       this.counters.rxBytes += bytes;
       this.handler!(this, this.view, descs, count);

@@ -1,5 +1,5 @@
 import type { FrameBatchHandler, Link, LinkStats } from '@nexthop/interface';
-import { FrameStage, maxFrameLength } from '@nexthop/native';
+import { DESC_STRIDE, FrameStage, maxFrameLength } from '@nexthop/native';
 
 export interface PipeOptions {
   /** Default 1500. */
@@ -85,18 +85,19 @@ class PipeLink implements Link {
     const peer = this.peer;
     const descs = stage.descs;
     for (let i = 0; i < stage.count; i++) {
-      const len = descs[2 * i + 1];
+      const len = descs[DESC_STRIDE * i + 1];
       this.counters.txFrames++;
       this.counters.txBytes += len;
       // A closed peer is an unplugged cable: the frame leaves and is lost.
-      if (!peer.closed) peer.enqueue(stage.buf, descs[2 * i], len);
+      if (!peer.closed) peer.enqueue(stage.buf, descs[DESC_STRIDE * i], len);
     }
     stage.reset();
     peer.schedule();
   }
 
+  /** A pipe carries ordinary frames only: segmentSize is always 0. */
   private enqueue(buf: Uint8Array, off: number, len: number): void {
-    if (!this.filling.push(buf, off, len)) this.counters.rxDropsKernel++;
+    if (!this.filling.push(buf, off, len, 0)) this.counters.rxDropsKernel++;
   }
 
   private schedule(): void {
@@ -113,7 +114,7 @@ class PipeLink implements Link {
     this.delivering = batch;
     const count = batch.count;
     let bytes = 0;
-    for (let i = 0; i < count; i++) bytes += batch.descs[2 * i + 1];
+    for (let i = 0; i < count; i++) bytes += batch.descs[DESC_STRIDE * i + 1];
     this.counters.rxFrames += count;
     this.counters.rxBytes += bytes;
     try {

@@ -1,5 +1,6 @@
 import type { FrameBatchHandler, Link, LinkStats } from '@nexthop/interface';
 import {
+  DESC_STRIDE,
   FrameStage,
   loadNative,
   maxFrameLength,
@@ -72,7 +73,7 @@ class TapLink implements Link {
     if (this.mac.length !== 6) throw new Error('mac must be 6 bytes');
     this.frameRoom = this.mtu + FRAME_OVERHEAD;
     this.pool = new Uint8Array(Math.max(options.rxBytes ?? 2 * 1024 * 1024, this.frameRoom));
-    this.rxDescs = new Uint32Array((options.rxFrames ?? 1024) * 2);
+    this.rxDescs = new Uint32Array((options.rxFrames ?? 1024) * DESC_STRIDE);
     this.stage = new FrameStage(options.txBytes ?? 8 * 1024 * 1024, options.txFrames ?? 4096);
   }
 
@@ -93,7 +94,8 @@ class TapLink implements Link {
       const count = this.addon.tapReadBatch(this.port, this.pool, descs, this.frameRoom);
       if (count === 0) return;
       let bytes = 0;
-      for (let i = 0; i < count; i++) bytes += descs[2 * i + 1];
+      // No vnet header on the TAP: the addon writes segmentSize 0 for every frame.
+      for (let i = 0; i < count; i++) bytes += descs[DESC_STRIDE * i + 1];
       this.counters.rxFrames += count;
       this.counters.rxBytes += bytes;
       this.handler!(this, this.pool, descs, count);

@@ -7,7 +7,12 @@
 export type LinkKind = 'afpacket' | 'tap' | 'pipe';
 
 /**
- * Called once per received batch. `descs` holds `count` pairs [offset, length] into `buf`.
+ * Called once per received batch. `descs` holds `count` triples [offset, length, segmentSize]:
+ * frame i is `buf[descs[3*i] .. descs[3*i] + descs[3*i+1])`. `segmentSize` is 0 for an ordinary
+ * frame; a driver with offload information (afpacket's vnet headers) sets it to the payload size of
+ * the TCP or UDP segments a frame aggregates (GSO from a local sender, GRO on a NIC). Such a frame
+ * may be longer than `mtu` allows; the receiver cuts it back into segments of that size when it has
+ * to (see Stack.receive). Drivers without such information (tap, pipe) always report 0.
  * The frames are only valid during the call: the driver reuses the memory afterwards (for
  * afpacket it is the kernel's receive ring). The handler may rewrite frames in place and pass
  * them to `Link.send` of any link, which copies them.

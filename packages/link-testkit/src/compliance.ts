@@ -17,10 +17,14 @@ const MAGIC = 0x6e687478; // 'nhtx'
 const ETH_HEADER = 14;
 /** Marked frames: EtherType, magic, sequence number, then a pattern derived from both. */
 const MIN_TEST_FRAME = 60;
+/** Entries per frame in a batch's descs: [offset, length, segmentSize]. */
+const STRIDE = 3;
 
 /** Records what a link receives; frames without the test marking (kernel noise) are only counted. */
 class Collector {
   readonly frames: Uint8Array[] = [];
+  /** segmentSize the driver reported for each frame in `frames`. */
+  readonly segmentSizes: number[] = [];
   allFrames = 0;
   allBytes = 0;
   batches = 0;
@@ -30,14 +34,19 @@ class Collector {
 
   readonly handler = (link: Link, buf: Uint8Array, descs: Uint32Array, count: number): void => {
     this.batches++;
+    if (descs.length < STRIDE * count)
+      this.problems.push(`${count} frames but only ${descs.length} descriptor entries`);
     for (let i = 0; i < count; i++) {
-      const off = descs[2 * i];
-      const len = descs[2 * i + 1];
+      const off = descs[STRIDE * i];
+      const len = descs[STRIDE * i + 1];
       if (off + len > buf.length)
         this.problems.push(`descriptor [${off}, ${len}] outside ${buf.length} bytes`);
       this.allFrames++;
       this.allBytes += len;
-      if (isMarked(buf, off, len)) this.frames.push(buf.slice(off, off + len));
+      if (isMarked(buf, off, len)) {
+        this.frames.push(buf.slice(off, off + len));
+        this.segmentSizes.push(descs[STRIDE * i + 2]);
+      }
     }
     try {
       this.onBatch?.(link, buf, descs, count);
@@ -144,6 +153,15 @@ export function describeLinkCompliance(label: string, makePair: () => LinkPair |
       assert.deepEqual(atB.frames, frames);
     });
 
+    it('reports segmentSize 0 for ordinary frames', async () => {
+      const max = b.mtu + ETH_HEADER;
+      const frames = [MIN_TEST_FRAME, 1000, max].map((len, seq) => testFrame(b.mac, a.mac, seq, len));
+      frames.push(testFrame(b.mac, a.mac, 3, max + 4, 5));
+      sendAll(a, frames);
+      await waitFor(() => atB.frames.length >= frames.length, `${frames.length} frames at ${b.device}`);
+      assert.deepEqual(atB.segmentSizes, [0, 0, 0, 0]);
+    });
+
     it('carries a maximum size 802.1Q-tagged frame with its tag', async () => {
       const tagged = testFrame(b.mac, a.mac, 1, b.mtu + ETH_HEADER + 4, 42);
       sendAll(a, [tagged]);
@@ -240,8 +258,8 @@ export function describeLinkCompliance(label: string, makePair: () => LinkPair |
     it('lets the handler rewrite a frame in place and send it back', async () => {
       atB.onBatch = (link, buf, descs, count) => {
         for (let i = 0; i < count; i++) {
-          const off = descs[2 * i];
-          const len = descs[2 * i + 1];
+          const off = descs[STRIDE * i];
+          const len = descs[STRIDE * i + 1];
           if (!isMarked(buf, off, len)) continue;
           // Swap the MAC addresses and bump the last byte, in the receive buffer itself.
           for (let k = 0; k < 6; k++) {

@@ -31,7 +31,7 @@ export interface AfPacketHandle {
   view: ArrayBuffer;
   /** True when `view` is the mmap'ed ring (no copy). */
   external: boolean;
-  /** Pairs the descs array given to afpReceive must have room for. */
+  /** Frames (triples) the descs array given to afpReceive must have room for. */
   maxFrames: number;
 }
 
@@ -52,8 +52,9 @@ export interface NativeAddon {
   /** Stops the poll, closes the descriptor, detaches the ring view. Idempotent. */
   portClose(port: NativePort): void;
   /**
-   * sendmmsg of frames first..count-1 ([off,len] pairs in descs) in order, stopping at the first
-   * one the kernel cannot take now. result = [sent, bytesSent, dropped, next, errno]: frames from
+   * sendmmsg of frames first..count-1 ([off, len, segmentSize] triples in descs; segmentSize is
+   * ignored) in order, stopping at the first one the kernel cannot take now. On an AF_PACKET port
+   * (PACKET_VNET_HDR) each frame goes out behind a zeroed virtio_net_hdr. result = [sent, bytesSent, dropped, next, errno]: frames from
    * `next` on were not handled (retry them); errno (EAGAIN or ENOBUFS) says why, 0 when all were.
    */
   sendBatch(
@@ -64,7 +65,10 @@ export interface NativeAddon {
     count: number,
     result: Float64Array,
   ): void;
-  /** One write() per frame; result = [sent, bytesSent, dropped]; a full device drops the rest. */
+  /**
+   * One write() per frame ([off, len, segmentSize] triples); result = [sent, bytesSent, dropped];
+   * a full device drops the rest. For TAP ports: it throws on an AF_PACKET port (vnet headers).
+   */
   writeBatch(
     port: NativePort,
     buf: Uint8Array,
@@ -81,12 +85,16 @@ export interface NativeAddon {
     qdiscBypass: number;
     copyRing: number;
   }): AfPacketHandle;
-  /** Releases the previous batch's blocks, fills descs with the frames of the ready blocks. */
+  /**
+   * Releases the previous batch's blocks, fills descs with [offset, length, segmentSize] of the
+   * frames of the ready blocks (segmentSize from the frame's vnet header: the GSO segment size of a
+   * TCP/UDP aggregate, else 0); returns how many.
+   */
   afpReceive(port: NativePort, descs: Uint32Array): number;
   /** [kernel drops, frames the block walker rejected] since the previous call. */
   afpDrops(port: NativePort): [number, number];
   tapOpen(name: string): { port: NativePort; name: string };
-  /** Reads frames into pool until drained; each read gets frameRoom bytes of space. */
+  /** Reads frames into pool until drained; each read gets frameRoom bytes; descs gets [off, len, 0]. */
   tapReadBatch(port: NativePort, pool: Uint8Array, descs: Uint32Array, frameRoom: number): number;
 }
 

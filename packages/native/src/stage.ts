@@ -1,6 +1,10 @@
+/** Entries per frame in every descriptor array of the addon and of a Link batch: [offset, length, segmentSize]. */
+export const DESC_STRIDE = 3;
+
 /**
  * Frames waiting for `flush()`: copied back to back into one long-lived buffer, with their
- * [offset, length] pairs in one Uint32Array, so that a whole batch crosses into C at once.
+ * [offset, length, segmentSize] triples in one Uint32Array (the Link batch layout, which the
+ * addon's send calls take too), so that a whole batch crosses into C at once.
  */
 export class FrameStage {
   readonly buf: Uint8Array;
@@ -13,17 +17,19 @@ export class FrameStage {
 
   constructor(capacityBytes: number, maxFrames: number) {
     this.buf = new Uint8Array(capacityBytes);
-    this.descs = new Uint32Array(maxFrames * 2);
+    this.descs = new Uint32Array(maxFrames * DESC_STRIDE);
     this.maxFrames = maxFrames;
   }
 
   /** Copies one frame in; false when the buffer or the descriptor table is full. */
-  push(src: Uint8Array, off: number, len: number): boolean {
+  push(src: Uint8Array, off: number, len: number, segmentSize = 0): boolean {
     const at = this.bytes;
     if (this.count === this.maxFrames || at + len > this.buf.length) return false;
     copyBytes(src, off, this.buf, at, len);
-    this.descs[2 * this.count] = at;
-    this.descs[2 * this.count + 1] = len;
+    const d = DESC_STRIDE * this.count;
+    this.descs[d] = at;
+    this.descs[d + 1] = len;
+    this.descs[d + 2] = segmentSize;
     this.count++;
     // 8-byte alignment keeps every frame start word-aligned for the kernel's copy.
     this.bytes = (at + len + 7) & ~7;
@@ -50,12 +56,15 @@ export class FrameStage {
       return;
     }
     const descs = this.descs;
-    const start = descs[2 * head]!;
+    const start = descs[DESC_STRIDE * head]!;
     this.buf.copyWithin(0, start, this.bytes);
     const n = this.count - head;
     for (let i = 0; i < n; i++) {
-      descs[2 * i] = descs[2 * (head + i)]! - start;
-      descs[2 * i + 1] = descs[2 * (head + i) + 1]!;
+      const to = DESC_STRIDE * i;
+      const from = DESC_STRIDE * (head + i);
+      descs[to] = descs[from]! - start;
+      descs[to + 1] = descs[from + 1]!;
+      descs[to + 2] = descs[from + 2]!;
     }
     this.count = n;
     this.bytes -= start;

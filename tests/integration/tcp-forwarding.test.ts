@@ -1,0 +1,160 @@
+// Bulk TCP through the VR with the kernel's offloads at their defaults: a local TCP sender on a veth
+// hands the VR's AF_PACKET socket GSO super-frames of up to 64 KB, which the VR must cut back into
+// segments (segment size from the vnet header) instead of answering fragmentation-needed.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import {
+  type BackgroundProcess,
+  type Netns,
+  type RoutedTopology,
+  routedTopology,
+  startInBackground,
+} from '@nexthop/netns';
+import { useNetnsCleanup } from '../lib/cleanup.ts';
+import { type RunningVr, startVr } from '../lib/vr.ts';
+
+useNetnsCleanup();
+
+const PYTHON = '/usr/bin/python3';
+const BYTES = 20 * 1024 * 1024;
+const PORT = 5201;
+/** A bound so that a stalled transfer fails the test instead of hanging it; not a speed target. */
+const TRANSFER_TIMEOUT_MS = 60_000;
+
+/** Reads one connection to EOF, then prints "<bytes> <sha256>" and closes it. */
+const SERVER = `
+import hashlib, socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('0.0.0.0', int(sys.argv[1])))
+s.listen(1)
+print('listening', flush=True)
+c, _ = s.accept()
+h = hashlib.sha256()
+n = 0
+while True:
+    b = c.recv(1 << 20)
+    if not b:
+        break
+    n += len(b)
+    h.update(b)
+print(n, h.hexdigest(), flush=True)
+c.close()
+`;
+
+/** Sends seeded random bytes, waits for the server to close, prints "<bytes> <sha256>". */
+const CLIENT = `
+import hashlib, random, socket, sys
+host, port, n, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+data = random.Random(seed).randbytes(n)
+c = socket.create_connection((host, port), timeout=${TRANSFER_TIMEOUT_MS / 1000})
+c.sendall(data)
+c.shutdown(socket.SHUT_WR)
+c.recv(1)
+print(n, hashlib.sha256(data).hexdigest(), flush=True)
+`;
+
+function edgeConfig(topo: RoutedTopology, eth1Mtu?: number): string {
+  const mtu = eth1Mtu === undefined ? '' : `, mtu: ${eth1Mtu}`;
+  return `routers:
+  edge:
+    interfaces:
+      eth0: { driver: afpacket, device: ${topo.r1If}, addresses: [10.1.0.1/24] }
+      eth1: { driver: afpacket, device: ${topo.r2If}, addresses: [10.2.0.1/24]${mtu} }
+`;
+}
+
+async function startServer(ns: Netns): Promise<BackgroundProcess> {
+  return startInBackground(
+    ns,
+    PYTHON,
+    ['-c', SERVER, String(PORT)],
+    (p) => p.stdout().includes('listening'),
+    {
+      timeoutMs: 10_000,
+    },
+  );
+}
+
+/** Sends BYTES from `from` to `to` (a server already listening there); returns both sides' summaries. */
+async function transfer(
+  from: Netns,
+  server: BackgroundProcess,
+  toAddr: string,
+  seed: number,
+): Promise<{ sent: string; received: string }> {
+  const client = await from.exec(PYTHON, ['-c', CLIENT, toAddr, String(PORT), String(BYTES), String(seed)], {
+    timeoutMs: TRANSFER_TIMEOUT_MS + 5000,
+  });
+  assert.equal(client.code, 0, `client failed: ${client.stderr}`);
+  const code = await server.exited;
+  assert.equal(code, 0, `server failed: ${server.stderr()}`);
+  const received = server.stdout().replace('listening', '').trim();
+  return { sent: client.stdout.trim(), received };
+}
+
+describe('bulk TCP through the VR with GSO left on', () => {
+  let topo: RoutedTopology;
+  let vr: RunningVr;
+
+  before(async () => {
+    topo = await routedTopology();
+    vr = await startVr(topo.r, 'edge', edgeConfig(topo));
+  });
+
+  after(async () => {
+    await vr?.stop();
+    await topo?.destroy();
+  });
+
+  for (const direction of ['h1 → h2', 'h2 → h1'] as const) {
+    test(`20 MB ${direction} arrive intact, cut into segments by the VR`, async () => {
+      const [src, dst, dstAddr] =
+        direction === 'h1 → h2'
+          ? [topo.h1, topo.h2, topo.h2Addr]
+          : ([topo.h2, topo.h1, topo.h1Addr] as const);
+      const before = await vr.counters();
+      const server = await startServer(dst);
+      const r = await transfer(src, server, dstAddr, direction === 'h1 → h2' ? 1 : 2);
+      assert.equal(r.received, r.sent);
+      assert.match(r.sent, new RegExp(`^${BYTES} [0-9a-f]{64}$`));
+      const afterCounters = await vr.counters();
+      // Nothing here turns offloads off, so only super-frames from the sender's GSO make segments.
+      assert.ok(
+        afterCounters.stats['segments_created']! > before.stats['segments_created']!,
+        'the VR cut super-frames into segments',
+      );
+      assert.equal(afterCounters.drops['ipv4_frag_needed'], before.drops['ipv4_frag_needed']);
+    });
+  }
+});
+
+describe('bulk TCP through the VR towards an MTU 1280 link', () => {
+  let topo: RoutedTopology;
+  let vr: RunningVr;
+
+  before(async () => {
+    topo = await routedTopology();
+    await topo.r.execOk('ip', ['link', 'set', 'dev', topo.r2If, 'mtu', '1280']);
+    await topo.h2.execOk('ip', ['link', 'set', 'dev', topo.h2If, 'mtu', '1280']);
+    vr = await startVr(topo.r, 'edge', edgeConfig(topo, 1280));
+  });
+
+  after(async () => {
+    await vr?.stop();
+    await topo?.destroy();
+  });
+
+  test('20 MB h1 → h2 complete: path MTU discovery through fragmentation-needed', async () => {
+    // h2 advertises the MSS of a 1500-byte path, so h1 starts with segments too big for eth1 and
+    // learns 1280 only from the VR's fragmentation-needed (RFC 1191), sent about a super-frame.
+    await topo.h2.execOk('ip', ['route', 'replace', 'default', 'via', topo.r2Addr, 'advmss', '1460']);
+    const before = await vr.counters();
+    const server = await startServer(topo.h2);
+    const r = await transfer(topo.h1, server, topo.h2Addr, 3);
+    assert.equal(r.received, r.sent);
+    const afterCounters = await vr.counters();
+    assert.ok(afterCounters.drops['ipv4_frag_needed']! > before.drops['ipv4_frag_needed']!, 'PMTUD ran');
+    assert.ok(afterCounters.stats['segments_created']! > before.stats['segments_created']!);
+  });
+});

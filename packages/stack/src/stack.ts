@@ -85,6 +85,9 @@ import {
 } from './arp-cache.ts';
 import { DEFAULT_REASSEMBLY_LIMITS, Reassembler, type ReassemblyLimits } from './reassembly.ts';
 import { DISTANCE, type RouteInfo, type RouteSpec, RouteTable } from './routes.ts';
+import { EADDRNOTAVAIL, EHOSTUNREACH, EINVAL, EMSGSIZE, ENETDOWN, ENETUNREACH } from './socket/errno.ts';
+import { SocketLayer } from './socket/layer.ts';
+import type { IpEnv } from './socket/types.ts';
 import { TokenBucket } from './token-bucket.ts';
 
 export interface StackOptions {
@@ -96,6 +99,8 @@ export interface StackOptions {
   icmpErrorBurst?: number;
   /** TTL of packets the VR originates (RFC 1700 recommends 64). */
   defaultTtl?: number;
+  /** Seeds ephemeral ports, TCP ISNs and SYN-cookie secrets, so that a simulation replays. */
+  seed?: number;
 }
 
 export interface InterfaceSpec {
@@ -220,6 +225,8 @@ export class Stack implements FrameNode {
   readonly fib = new Ipv4Fib();
   /** Receives ICMP messages addressed to the VR (for tools and tests); null when nobody listens. */
   onIcmp: ((event: IcmpEvent) => void) | null = null;
+  /** The VR's sockets (UDP, raw IP, TCP through the engine). */
+  readonly sockets: SocketLayer;
 
   private readonly output: FrameOutput;
   private readonly ifaces: Interface[] = [];
@@ -243,6 +250,7 @@ export class Stack implements FrameNode {
   private readonly txBuf = new Uint8Array(TX_HEADROOM + MAX_IP_PACKET + 64);
   private readonly fragBuf = new Uint8Array(TX_HEADROOM + MAX_IP_PACKET + 64);
   private readonly arpBuf = new Uint8Array(64);
+  private readonly groupMac = new Uint8Array(6);
   private ipId = 1;
   /** Whether the frame being processed was sent to a link-layer group address. */
   private rxLinkBroadcast = false;
@@ -261,6 +269,29 @@ export class Stack implements FrameNode {
       interfaceName: (i) => this.ifaces[i]?.name ?? `if${i}`,
       interfaceUsable: (i) => this.ifaces[i]?.up === true,
     });
+    this.sockets = new SocketLayer(this.ipEnv(), { seed: options.seed });
+  }
+
+  /** The IP layer as the socket layer (and TCP) see it. */
+  private ipEnv(): IpEnv {
+    const stack = this;
+    return {
+      route: (dst, oif) => this.routeTo(dst, oif),
+      sourceAddress: (ifIndex, dst) => this.ifaces[ifIndex]?.sourceFor(dst) ?? 0,
+      isLocalAddress: (addr) => this.isLocalAddress(addr),
+      interfaceOfAddress: (addr) => {
+        for (const ifc of this.ifaces) if (this.isOwnAddress(ifc, addr)) return ifc.index;
+        return -1;
+      },
+      isSubnetBroadcast: (addr) => this.broadcasts.has(addr),
+      interfaceIndex: (name) => this.interfaceIndex(name),
+      interfaceName: (i) => this.ifaces[i]?.name ?? null,
+      output: (buf, ipOff, l4Len, protocol, src, dst, tos, ttl, df, ifIndex, now) =>
+        this.transportOutput(buf, ipOff, l4Len, protocol, src, dst, tos, ttl, df, ifIndex, now),
+      get defaultTtl() {
+        return stack.defaultTtl;
+      },
+    };
   }
 
   // ---- configuration -------------------------------------------------------------------------
@@ -390,6 +421,20 @@ export class Stack implements FrameNode {
    * Such a frame is cut back into segments if it has to leave by a link it does not fit.
    */
   receive(ifIndex: number, buf: Uint8Array, off: number, len: number, now: number, segmentSize = 0): void {
+    this.receiveFrame(ifIndex, buf, off, len, now, segmentSize);
+    // Socket readiness is reported once the packet is fully processed, so that a user reacting to
+    // it (sending, closing) never runs inside the stack's input path.
+    this.sockets.flushEvents();
+  }
+
+  private receiveFrame(
+    ifIndex: number,
+    buf: Uint8Array,
+    off: number,
+    len: number,
+    now: number,
+    segmentSize: number,
+  ): void {
     this.rxSegmentSize = segmentSize;
     const ifc = this.ifaces[ifIndex];
     if (ifc === undefined) throw new RangeError(`no interface ${ifIndex}`);
@@ -411,6 +456,7 @@ export class Stack implements FrameNode {
   poll(now: number): number {
     if (now < this.wake) return this.wake;
     this.wake = Number.POSITIVE_INFINITY;
+    this.arm(this.sockets.poll(now));
     this.runArpTimers(now);
     for (const expired of this.reassembler.expire(now)) {
       this.drops[Drop.IPV4_REASSEMBLY_TIMEOUT]! += 1;
@@ -899,13 +945,22 @@ export class Stack implements FrameNode {
     const hl = h.headerLength;
     const payloadLen = h.totalLength - hl;
     this.stats[Stat.DELIVERED]! += 1;
+    const sockets = this.sockets;
+    // Multicast for a group nobody here joined is not for us (RFC 1112 §6.2).
+    if (isMulticastIpv4(h.dst) && !sockets.joined(h.dst, ifc.index)) return;
+    // Raw sockets get a copy of every datagram of their protocol (as on Linux, before the transport).
+    const rawTaken =
+      sockets.hasRaw(h.protocol) &&
+      sockets.rawInput(ifc.index, buf, ipOff, h.totalLength, h.protocol, h.src, h.dst);
     switch (h.protocol) {
       case IPPROTO_ICMP:
         return this.icmpInput(ifc, buf, ipOff, hl, payloadLen, broadcast, now);
       case IPPROTO_UDP: {
-        const r = decodeUdp(buf, ipOff + hl, payloadLen, h.src, h.dst, this.udpIn);
+        const u = this.udpIn;
+        const r = decodeUdp(buf, ipOff + hl, payloadLen, h.src, h.dst, u);
         if (r !== 0) return this.drop(ifc, r);
-        // No UDP sockets yet: every port is closed (RFC 1122 §4.1.3.1), silently for broadcasts.
+        if (sockets.udpInput(ifc.index, buf, ipOff + hl, u.length, h.src, h.dst, broadcast)) return;
+        // A closed port (RFC 1122 §4.1.3.1), answered only for unicast.
         if (!broadcast)
           this.icmpErrorFor(
             ifc,
@@ -927,6 +982,7 @@ export class Stack implements FrameNode {
         return;
       }
       default:
+        if (rawTaken) return;
         this.drop(ifc, Drop.IPV4_UNKNOWN_PROTOCOL);
         if (!broadcast)
           this.icmpErrorFor(
@@ -988,6 +1044,8 @@ export class Stack implements FrameNode {
       this.localOutput(t, o, IPV4_MIN_HEADER + icmpLen, now);
       return;
     }
+    if (icmpIsError(m.type))
+      this.sockets.icmpError(m.type, m.code, m.restOfHeader, buf, m.bodyOffset, m.bodyLength, now);
     if (this.onIcmp !== null) {
       this.onIcmp({
         ifIndex: ifc.index,
@@ -1097,6 +1155,105 @@ export class Stack implements FrameNode {
     );
     this.stats[Stat.ECHO_REQUESTS_SENT]! += 1;
     return this.localOutput(t, o, IPV4_MIN_HEADER + icmpLen, now);
+  }
+
+  /**
+   * The egress interface towards dst for a local sender, restricted to `oif` when >= 0 (a bound
+   * device), or -errno as Linux reports it for the route type.
+   */
+  private routeTo(dst: number, oif: number): number {
+    if (isMulticastIpv4(dst) || dst === 0xffffffff) {
+      if (oif >= 0) return this.ifaces[oif] === undefined ? -ENETUNREACH : oif;
+      const out = this.egressFor(dst);
+      return out === null ? -ENETUNREACH : out.index;
+    }
+    if (this.broadcasts.has(dst)) {
+      for (const ifc of this.ifaces) {
+        if (oif >= 0 && ifc.index !== oif) continue;
+        for (const a of ifc.addresses) {
+          if (a.length <= 30 && ((a.address & ipv4Mask(a.length)) | ~ipv4Mask(a.length)) >>> 0 === dst)
+            return ifc.index;
+        }
+      }
+      return -ENETUNREACH;
+    }
+    const nh = this.fib.lookup(dst, 0);
+    if (nh < 0) return -ENETUNREACH;
+    const hops = this.fib.nextHops;
+    const kind = hops.kind(nh);
+    if (kind === NH_REJECT) return -EHOSTUNREACH;
+    if (kind === NH_BLACKHOLE) return -EINVAL;
+    if (kind !== NH_FORWARD) return -EADDRNOTAVAIL;
+    const ifIndex = hops.ifIndex(nh);
+    if (oif >= 0 && ifIndex !== oif) return -ENETUNREACH;
+    return ifIndex;
+  }
+
+  private isLocalAddress(addr: number): boolean {
+    for (const ifc of this.ifaces) if (this.isOwnAddress(ifc, addr)) return true;
+    return false;
+  }
+
+  /**
+   * Sends a transport payload the socket layer or TCP built at buf[ipOff+20..] (Ethernet room in
+   * front): writes the IP header, routes (multicast and broadcast straight onto `ifIndex` with the
+   * group or broadcast MAC), fragments unless `df`. Returns 0 or -errno.
+   */
+  private transportOutput(
+    buf: Uint8Array,
+    ipOff: number,
+    l4Len: number,
+    protocol: number,
+    src: number,
+    dst: number,
+    tos: number,
+    ttl: number,
+    df: boolean,
+    ifIndex: number,
+    now: number,
+  ): number {
+    const ipLen = IPV4_MIN_HEADER + l4Len;
+    if (ipLen > MAX_IP_PACKET) return -EMSGSIZE;
+    writeIpv4Header(buf, ipOff, tos, ipLen, this.nextId(), df ? IPV4_FLAG_DF : 0, ttl, protocol, src, dst);
+    const multicast = isMulticastIpv4(dst);
+    if (multicast || dst === 0xffffffff || this.broadcasts.has(dst)) {
+      const out = ifIndex >= 0 ? this.ifaces[ifIndex] : undefined;
+      if (out === undefined) return -ENETUNREACH;
+      if (!out.up) return -ENETDOWN;
+      // Link-scoped traffic is not fragmented here: a group MAC has no ARP entry to send fragments to.
+      if (ipLen > out.mtu) return -EMSGSIZE;
+      const mac = this.groupMac;
+      if (multicast) {
+        // RFC 1112 §6.4: 01-00-5E and the low 23 bits of the group.
+        mac[0] = 0x01;
+        mac[1] = 0x00;
+        mac[2] = 0x5e;
+        mac[3] = (dst >>> 16) & 0x7f;
+        mac[4] = (dst >>> 8) & 255;
+        mac[5] = dst & 255;
+      } else mac.fill(255);
+      this.transmitIp(out, mac, buf, ipOff, ipLen);
+      return 0;
+    }
+    const nh = this.fib.lookup(dst, 0);
+    if (nh < 0) {
+      this.drops[Drop.IPV4_NO_ROUTE]! += 1;
+      return -ENETUNREACH;
+    }
+    const hops = this.fib.nextHops;
+    const kind = hops.kind(nh);
+    if (kind !== NH_FORWARD)
+      return kind === NH_REJECT ? -EHOSTUNREACH : kind === NH_BLACKHOLE ? -EINVAL : -EADDRNOTAVAIL;
+    const out = this.ifaces[hops.ifIndex(nh)]!;
+    if (ifIndex >= 0 && out.index !== ifIndex) return -ENETUNREACH;
+    if (!out.up) return -ENETDOWN;
+    const gateway = hops.gateway(nh);
+    const nextHop = gateway !== 0 ? gateway : dst;
+    if (ipLen > out.mtu) {
+      if (df) return -EMSGSIZE;
+      this.fragmentAndSend(out, nextHop, buf, ipOff, now);
+    } else this.l2Output(out, nextHop, buf, ipOff, ipLen, now);
+    return 0;
   }
 
   private egressFor(dst: number): Interface | null {

@@ -1,0 +1,101 @@
+// Shapes shared by the socket layer, its users and the stack that hosts it.
+
+/** Readiness bits (level: the current state, not a change). */
+export const EV_READABLE = 1;
+export const EV_WRITABLE = 2;
+export const EV_ERROR = 4;
+export const EV_HANGUP = 8;
+
+export type SocketType = 'stream' | 'dgram' | 'raw';
+export type ShutdownHow = 'read' | 'write' | 'both';
+
+/** Option names, as strings so that the remote socket server can map them from the C constants. */
+export const SOCKET_OPTIONS = [
+  'SO_REUSEADDR',
+  'SO_KEEPALIVE',
+  'SO_RCVBUF',
+  'SO_SNDBUF',
+  'SO_BROADCAST',
+  'SO_BINDTODEVICE',
+  'SO_ERROR',
+  'SO_TYPE',
+  'TCP_NODELAY',
+  'TCP_KEEPIDLE',
+  'TCP_KEEPINTVL',
+  'TCP_KEEPCNT',
+  'IP_TTL',
+  'IP_TOS',
+  'IP_MULTICAST_IF',
+  'IP_MULTICAST_TTL',
+  'IP_MULTICAST_LOOP',
+  'IP_ADD_MEMBERSHIP',
+  'IP_DROP_MEMBERSHIP',
+  'IP_PKTINFO',
+] as const;
+export type SocketOption = (typeof SOCKET_OPTIONS)[number];
+
+/**
+ * Filled by recvFrom (caller-owned, reused: no allocation per datagram). `ifIndex` and `dst` are what
+ * IP_PKTINFO reports (receiving interface, local destination address), filled whatever the option.
+ */
+export class RecvMeta {
+  addr = 0;
+  port = 0;
+  ifIndex = -1;
+  dst = 0;
+  /** Length of the whole datagram; more than the return value when it was truncated. */
+  length = 0;
+  truncated = false;
+}
+
+/** One row of `show sockets`. */
+export interface SocketInfo {
+  /** -1 for a TCP connection no fd owns any more (closing, TIME-WAIT). */
+  fd: number;
+  type: SocketType;
+  protocol: number;
+  state: string;
+  local: string;
+  peer: string;
+  recvQ: number;
+  sendQ: number;
+  /** SO_BINDTODEVICE, or null. */
+  interface: string | null;
+}
+
+/**
+ * What the socket layer needs from the IP layer below it. Stack implements it; tests may fake it.
+ * Addresses are unsigned 32-bit numbers; results are >= 0 or -errno.
+ */
+export interface IpEnv {
+  /** Egress interface towards dst, restricted to `oif` when >= 0; -ENETUNREACH etc. when none. */
+  route(dst: number, oif: number): number;
+  /** The address to speak from on ifIndex towards dst, 0 if the interface has none. */
+  sourceAddress(ifIndex: number, dst: number): number;
+  isLocalAddress(addr: number): boolean;
+  /** The interface that has this address, -1 if none does. */
+  interfaceOfAddress(addr: number): number;
+  /** A directed (subnet) broadcast address of a connected subnet. */
+  isSubnetBroadcast(addr: number): boolean;
+  interfaceIndex(name: string): number;
+  interfaceName(ifIndex: number): string | null;
+  /**
+   * Sends a transport payload at buf[ipOff+20, ipOff+20+l4Len): the IP header is written at ipOff
+   * and the Ethernet header in the 14 bytes before it. `ifIndex` >= 0 forces the egress interface
+   * (multicast, bound device). Fragments unless `df`. Returns 0 or -errno.
+   */
+  output(
+    buf: Uint8Array,
+    ipOff: number,
+    l4Len: number,
+    protocol: number,
+    src: number,
+    dst: number,
+    tos: number,
+    ttl: number,
+    df: boolean,
+    ifIndex: number,
+    now: number,
+  ): number;
+  defaultTtl: number;
+}

@@ -1,4 +1,4 @@
-// Bulk TCP through the VR with the kernel's offloads at their defaults: a local TCP sender on a veth
+// Bulk TCP (and UDP GSO) through the VR with the kernel's offloads at their defaults: a local sender on a veth
 // hands the VR's AF_PACKET socket GSO super-frames of up to 64 KB, which the VR must cut back into
 // segments (segment size from the vnet header) instead of answering fragmentation-needed.
 import assert from 'node:assert/strict';
@@ -52,6 +52,38 @@ c.sendall(data)
 c.shutdown(socket.SHUT_WR)
 c.recv(1)
 print(n, hashlib.sha256(data).hexdigest(), flush=True)
+`;
+
+/** UDP: counts datagrams by size until `count` have arrived or none came for a while. */
+const UDP_SERVER = `
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+SO_RCVBUFFORCE = 33  # root: past rmem_max, so that a burst is not lost in the socket
+s.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 8 << 20)
+s.bind(('0.0.0.0', int(sys.argv[1])))
+s.settimeout(5)
+print('listening', flush=True)
+sizes = {}
+got = 0
+try:
+    while got < int(sys.argv[2]):
+        b = s.recv(65535)
+        sizes[len(b)] = sizes.get(len(b), 0) + 1
+        got += 1
+except socket.timeout:
+    pass
+print(' '.join(f'{k}x{v}' for k, v in sorted(sizes.items())), flush=True)
+`;
+
+/** UDP GSO (Linux 4.18 UDP_SEGMENT): each send is one super-frame cut into datagrams of gso bytes. */
+const UDP_GSO_CLIENT = `
+import socket, sys
+host, port, sends, size, gso = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+UDP_SEGMENT = 103
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_UDP, UDP_SEGMENT, gso)
+for i in range(sends):
+    s.sendto(bytes([i % 256]) * size, (host, port))
 `;
 
 function edgeConfig(topo: RoutedTopology, eth1Mtu?: number): string {
@@ -127,6 +159,53 @@ describe('bulk TCP through the VR with GSO left on', () => {
       assert.equal(afterCounters.drops['ipv4_frag_needed'], before.drops['ipv4_frag_needed']);
     });
   }
+});
+
+describe('UDP GSO through the VR', () => {
+  let topo: RoutedTopology;
+  let vr: RunningVr;
+
+  before(async () => {
+    topo = await routedTopology();
+    vr = await startVr(topo.r, 'edge', edgeConfig(topo));
+  });
+
+  after(async () => {
+    await vr?.stop();
+    await topo?.destroy();
+  });
+
+  test('each UDP_SEGMENT super-frame leaves as datagrams of the segment size', async () => {
+    const sends = 20;
+    const per = 8;
+    const server = await startInBackground(
+      topo.h2,
+      PYTHON,
+      ['-c', UDP_SERVER, String(PORT), String(sends * per)],
+      (p) => p.stdout().includes('listening'),
+      { timeoutMs: 10_000 },
+    );
+    // Resolved neighbours first: the VR's ARP queue holds only a few packets per neighbour.
+    await topo.h1.execOk('ping', ['-n', '-c', '1', '-W', '2', topo.h2Addr], { timeoutMs: 10_000 });
+    const before = await vr.counters();
+    // 160 datagrams in one burst fit every queue on the way.
+    await topo.h1.execOk(
+      PYTHON,
+      ['-c', UDP_GSO_CLIENT, topo.h2Addr, String(PORT), String(sends), String(per * 1000), '1000'],
+      { timeoutMs: 10_000 },
+    );
+    assert.equal(await server.exited, 0, server.stderr());
+    const afterCounters = await vr.counters();
+    assert.equal(
+      server.stdout().replace('listening', '').trim(),
+      `1000x${sends * per}`,
+      JSON.stringify(afterCounters.drops),
+    );
+    assert.ok(
+      afterCounters.stats['segments_created']! - before.stats['segments_created']! >= sends * per,
+      'the VR cut the super-frames (the sender did not)',
+    );
+  });
 });
 
 describe('bulk TCP through the VR towards an MTU 1280 link', () => {

@@ -1,4 +1,4 @@
-import type { ShowArp, ShowCounters, ShowInterface, ShowRoute } from '@nexthop/vr';
+import type { ShowArp, ShowCounters, ShowInterface, ShowRoute, ShowSocket } from '@nexthop/vr';
 
 /** Human output in the manner of iproute2: aligned columns, one object a line. */
 
@@ -112,4 +112,25 @@ export function formatCounters(c: ShowCounters): string {
     );
   }
   return parts.join('\n\n');
+}
+
+const PROTOCOL_NAMES: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 89: 'ospf', 112: 'vrrp' };
+
+/** Like `ss -a`: one socket a line, TCP connections no fd owns any more (TIME-WAIT…) included. */
+export function formatSockets(rows: ShowSocket[]): string {
+  return table(
+    ['NETID', 'STATE', 'RECV-Q', 'SEND-Q', 'LOCAL ADDRESS:PORT', 'PEER ADDRESS:PORT', 'FD', 'INTERFACE'],
+    rows.map((s) => [
+      s.type === 'raw'
+        ? `raw/${PROTOCOL_NAMES[s.protocol] ?? s.protocol}`
+        : (PROTOCOL_NAMES[s.protocol] ?? s.type),
+      s.state,
+      s.recvQ,
+      s.sendQ,
+      s.local,
+      s.peer,
+      s.fd < 0 ? '-' : s.fd,
+      s.interface ?? '*',
+    ]),
+  );
 }

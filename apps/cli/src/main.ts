@@ -1,8 +1,8 @@
 import { ControlError, controlSocketPath, DEFAULT_RUN_DIR, request } from '@nexthop/control';
 import { Command, CommanderError } from 'commander';
-import { formatArp, formatCounters, formatInterfaces, formatRoutes } from './format.ts';
+import { formatArp, formatCounters, formatInterfaces, formatRoutes, formatSockets } from './format.ts';
 
-const SHOWABLE = ['interfaces', 'routes', 'arp', 'counters'] as const;
+const SHOWABLE = ['interfaces', 'routes', 'arp', 'counters', 'sockets'] as const;
 type Showable = (typeof SHOWABLE)[number];
 
 const FORMATTERS: Record<Showable, (data: never) => string> = {
@@ -10,6 +10,7 @@ const FORMATTERS: Record<Showable, (data: never) => string> = {
   routes: formatRoutes,
   arp: formatArp,
   counters: formatCounters,
+  sockets: formatSockets,
 };
 
 /** A failure the user can act on: printed as one line, exit code 1. */

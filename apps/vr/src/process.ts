@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { formatConfigErrors, parseConfig, type RouterConfig } from '@nexthop/config';
 import { ControlRequestError, ControlServer, controlSocketPath } from '@nexthop/control';
 import type { LinkStats } from '@nexthop/interface';
-import type { ArpInfo, InterfaceInfo, RouteInfo } from '@nexthop/stack';
+import type { ArpInfo, InterfaceInfo, RouteInfo, SocketInfo } from '@nexthop/stack';
 import pino from 'pino';
 import { VirtualRouter } from './router.ts';
 
@@ -74,6 +74,7 @@ export type ShowInterface = InterfaceInfo & {
 };
 export type ShowRoute = RouteInfo;
 export type ShowArp = ArpInfo;
+export type ShowSocket = SocketInfo;
 export interface ShowCounters {
   stats: Record<string, number>;
   drops: Record<string, number>;
@@ -96,8 +97,11 @@ function answer(vr: VirtualRouter, method: string): unknown {
       return vr.stack.routeList();
     case 'show.arp':
       return vr.stack.arpEntries(now);
+    case 'show.sockets':
+      return vr.stack.sockets.list() satisfies ShowSocket[];
     case 'show.counters': {
       const c = vr.stack.counters();
+      Object.assign(c.stats, vr.stack.sockets.counters());
       const links: Record<string, LinkStats> = {};
       for (const l of vr.linkStats()) links[l.name] = l.stats;
       const counters: ShowCounters = { stats: c.stats, drops: c.drops, links };

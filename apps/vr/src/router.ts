@@ -2,6 +2,7 @@ import type { InterfaceConfig, RouterConfig } from '@nexthop/config';
 import { openAfPacket } from '@nexthop/driver-afpacket';
 import { openTap } from '@nexthop/driver-tap';
 import type { FrameOutput, Link, LinkStats } from '@nexthop/interface';
+import { SmallServices } from '@nexthop/services';
 import { Stack } from '@nexthop/stack';
 import type { Logger } from 'pino';
 
@@ -50,6 +51,7 @@ export class VirtualRouter {
   private timerAt = Number.POSITIVE_INFINITY;
   private carrierWatch: NodeJS.Timeout | null = null;
   private stopped = false;
+  private services: SmallServices | null = null;
 
   constructor(options: VirtualRouterOptions) {
     this.config = options.config;
@@ -99,6 +101,7 @@ export class VirtualRouter {
         distance: r.distance,
       });
     }
+    this.startServices(now);
     this.checkCarriers();
     this.flush();
     for (const link of this.links) link.start((l, buf, descs, count) => this.onBatch(l, buf, descs, count));
@@ -111,6 +114,19 @@ export class VirtualRouter {
       { interfaces: this.config.interfaces.map((i) => `${i.name}=${i.driver}:${i.device ?? ''}`) },
       'VR started',
     );
+  }
+
+  /** The small servers (echo, discard, chargen) the config enables; the stack drives them by events. */
+  private startServices(now: number): void {
+    const wanted = this.config.services;
+    if (!wanted.echo && !wanted.discard && !wanted.chargen) return;
+    const services = new SmallServices(this.stack.sockets, wanted);
+    this.services = services;
+    this.stack.sockets.onSocketEvent = (fd, events) => {
+      services.onEvent(fd, events, this.clock());
+    };
+    for (const problem of services.start(now)) this.logger.warn({ problem }, 'service not started');
+    this.logger.info({ services: wanted }, 'services started');
   }
 
   /** An interface whose carrier went away is down for the stack: its routes leave the FIB. */
@@ -191,6 +207,7 @@ export class VirtualRouter {
     this.stopped = true;
     if (this.timer !== null) clearTimeout(this.timer);
     if (this.carrierWatch !== null) clearInterval(this.carrierWatch);
+    this.services?.stop(this.clock());
     for (const link of this.links) {
       try {
         link.close();

@@ -2,7 +2,6 @@ import {
   EV_ERROR,
   EV_HANGUP,
   EV_READABLE,
-  EV_WRITABLE,
   errno,
   errnoName,
   RecvMeta,

@@ -1,0 +1,1779 @@
+import {
+  TCP_ACK,
+  TCP_FIN,
+  TCP_MIN_HEADER,
+  TCP_PSH,
+  TCP_RST,
+  TCP_SYN,
+  type TcpHeader,
+  wr32,
+  writeTcp,
+} from '@nexthop/wire';
+import {
+  EAGAIN,
+  ECONNREFUSED,
+  ECONNRESET,
+  EINVAL,
+  ENOPROTOOPT,
+  ENOTCONN,
+  EPIPE,
+  ETIMEDOUT,
+} from '../socket/errno.ts';
+import { type CongestionControl, type CongestionState, makeCongestionControl } from './cc.ts';
+import { EV_ERROR, EV_HANGUP, EV_READABLE, EV_WRITABLE, type TcpConfig } from './config.ts';
+import {
+  OPT_NOP,
+  OPT_SACK,
+  OPT_SACK_PERMITTED,
+  OPT_TIMESTAMP,
+  OPT_WSCALE,
+  type TcpOptions,
+  writeMss,
+  writeNopNopTimestamp,
+} from './options.ts';
+import { ByteRing } from './ring.ts';
+import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, seqMax, seqMin } from './seq.ts';
+
+export const S_CLOSED = 0;
+export const S_LISTEN = 1;
+export const S_SYN_SENT = 2;
+export const S_SYN_RECEIVED = 3;
+export const S_ESTABLISHED = 4;
+export const S_FIN_WAIT_1 = 5;
+export const S_FIN_WAIT_2 = 6;
+export const S_CLOSE_WAIT = 7;
+export const S_CLOSING = 8;
+export const S_LAST_ACK = 9;
+export const S_TIME_WAIT = 10;
+
+export const STATE_NAMES = [
+  'CLOSED',
+  'LISTEN',
+  'SYN-SENT',
+  'SYN-RECEIVED',
+  'ESTABLISHED',
+  'FIN-WAIT-1',
+  'FIN-WAIT-2',
+  'CLOSE-WAIT',
+  'CLOSING',
+  'LAST-ACK',
+  'TIME-WAIT',
+];
+
+/** Offsets in the engine's transmit scratch: Ethernet (14) and IPv4 (20) headroom before TCP. */
+export const TX_IP_OFF = 14;
+export const TX_TCP_OFF = TX_IP_OFF + 20;
+
+/** Out-of-order ranges kept by the receiver, and SACKed ranges kept by the sender. */
+const MAX_OOO = 16;
+const MAX_SCOREBOARD = 32;
+const DUP_THRESH = 3;
+/** RFC 7323 §5.5: TS.Recent older than 24 days no longer rejects segments. */
+const PAWS_IDLE_MS = 24 * 24 * 3600 * 1000;
+const DEFAULT_MSS = 536;
+const PERSIST_MAX_MS = 60_000;
+
+/** What a connection needs from its engine. */
+export interface TcpHost {
+  readonly tx: Uint8Array;
+  readonly stats: TcpStats;
+  sendSegment(tcpLen: number, src: number, dst: number, tos: number, ttl: number, now: number): number;
+  mtuFor(dst: number): number;
+  isn(localAddr: number, localPort: number, remoteAddr: number, remotePort: number, now: number): number;
+  random32(): number;
+  arm(deadline: number): void;
+  notify(c: TcpConnection): void;
+  unlink(c: TcpConnection): void;
+  allowChallengeAck(now: number): boolean;
+  /** A passive connection completed its handshake; false when the accept queue is full. */
+  established(c: TcpConnection): boolean;
+  /** A passive connection died before being accepted. */
+  embryoGone(c: TcpConnection): void;
+}
+
+export class TcpStats {
+  segmentsIn = 0;
+  segmentsOut = 0;
+  retransmits = 0;
+  timeouts = 0;
+  fastRetransmits = 0;
+  challengeAcks = 0;
+  challengeAcksSuppressed = 0;
+  pawsRejected = 0;
+  badSegments = 0;
+  resetsSent = 0;
+  resetsReceived = 0;
+  synCookiesSent = 0;
+  synCookiesAccepted = 0;
+  synCookiesRejected = 0;
+  listenOverflows = 0;
+  outOfOrderDropped = 0;
+  sackRecoveries = 0;
+}
+
+export interface TcpInfo {
+  state: string;
+  sendQueue: number;
+  recvQueue: number;
+  rttMs: number;
+  rtoMs: number;
+  cwnd: number;
+  ssthresh: number;
+  mss: number;
+  retransmits: number;
+  sndWnd: number;
+  rcvWnd: number;
+  congestion: string;
+}
+
+export class TcpConnection implements CongestionState {
+  readonly localAddr: number;
+  readonly localPort: number;
+  readonly remoteAddr: number;
+  readonly remotePort: number;
+  /** Bucket chain in the engine's demultiplexing table. */
+  nextInBucket: TcpConnection | null = null;
+  linked = false;
+  /** Set while a passive connection is in its listener's SYN or accept queue. */
+  listener: object | null = null;
+
+  st = S_CLOSED;
+  private readonly host: TcpHost;
+  private readonly cfg: TcpConfig;
+
+  // Send sequence space (RFC 9293 §3.3.1).
+  iss = 0;
+  sndUna = 0;
+  sndNxt = 0;
+  /** Highest sequence number sent plus one (sndNxt goes back on a retransmission timeout). */
+  sndMax = 0;
+  sndWnd = 0;
+  private sndWl1 = 0;
+  private sndWl2 = 0;
+  private maxSndWnd = 0;
+  /** Sequence number of the first byte in sendRing. */
+  private ringBase = 0;
+  private finQueued = false;
+  private finSeq = 0;
+  private finAcked = false;
+
+  // Receive sequence space.
+  irs = 0;
+  rcvNxt = 0;
+  /** Right edge of the window last advertised; never moves left (RFC 9293 §3.8.6.2.2). */
+  private rcvAdvEdge = 0;
+  private rcvFin = false;
+  private rcvFinPending = false;
+  private rcvFinSeq = 0;
+  private rcvShutdown = false;
+
+  // Options negotiated on the handshake.
+  private sndScale = 0;
+  private rcvScale = 0;
+  private wantScale = 0;
+  private peerOfferedScale = false;
+  tsOk = false;
+  sackOk = false;
+  private tsRecent = 0;
+  private tsRecentAt = 0;
+  private tsOffset = 0;
+  private lastAckSent = 0;
+  /** Peer's MSS and ours (from the route MTU); mss is what we send, before options. */
+  private peerMss = DEFAULT_MSS;
+  private pathMss = DEFAULT_MSS;
+  mss = DEFAULT_MSS;
+  private advMss = DEFAULT_MSS;
+
+  private readonly sendRing: ByteRing;
+  private readonly recvRing: ByteRing;
+  private readonly oooStart = new Array<number>(MAX_OOO).fill(0);
+  private readonly oooEnd = new Array<number>(MAX_OOO).fill(0);
+  private oooCount = 0;
+  private oooLatest = 0;
+  private readonly sbStart = new Array<number>(MAX_SCOREBOARD).fill(0);
+  private readonly sbEnd = new Array<number>(MAX_SCOREBOARD).fill(0);
+  private sbCount = 0;
+
+  // Timers (ms deadlines, Infinity when off).
+  private rtoAt = Number.POSITIVE_INFINITY;
+  private delackAt = Number.POSITIVE_INFINITY;
+  private keepAt = Number.POSITIVE_INFINITY;
+  private closeAt = Number.POSITIVE_INFINITY;
+  private persist = false;
+  private probes = 0;
+
+  // RTT estimation (RFC 6298).
+  srtt = 0;
+  private rttvar = 0;
+  private rto: number;
+  private backoff = 0;
+  private retries = 0;
+  private rttTiming = false;
+  private rttSeq = 0;
+  private rttStart = 0;
+  private synSentAt = 0;
+
+  // Congestion control and loss recovery.
+  cwnd = 0;
+  ssthresh = 0x7fffffff;
+  private cc: CongestionControl;
+  private dupAcks = 0;
+  private inRecovery = false;
+  private recover = 0;
+  private highRxt = 0;
+
+  // Delayed ACKs.
+  private ackNow = false;
+  private unackedSegs = 0;
+
+  // Options.
+  nodelay = false;
+  keepAlive = false;
+  keepIdle: number;
+  keepInterval: number;
+  keepCount: number;
+  private keepProbes = 0;
+  private lastRecvAt = 0;
+  ttl: number;
+  tos = 0;
+
+  private error = 0;
+  private softError = 0;
+  private wasConnected = false;
+  userClosed = false;
+  retransmits = 0;
+
+  constructor(
+    host: TcpHost,
+    cfg: TcpConfig,
+    localAddr: number,
+    localPort: number,
+    remoteAddr: number,
+    remotePort: number,
+  ) {
+    this.host = host;
+    this.cfg = cfg;
+    this.localAddr = localAddr;
+    this.localPort = localPort;
+    this.remoteAddr = remoteAddr;
+    this.remotePort = remotePort;
+    this.sendRing = new ByteRing(cfg.sendBuffer);
+    this.recvRing = new ByteRing(cfg.recvBuffer);
+    this.rto = cfg.rtoInitial;
+    this.keepIdle = cfg.keepIdle;
+    this.keepInterval = cfg.keepInterval;
+    this.keepCount = cfg.keepCount;
+    this.ttl = cfg.ttl;
+    this.cc = makeCongestionControl(cfg.congestion) ?? makeCongestionControl('cubic')!;
+  }
+
+  get state(): string {
+    return STATE_NAMES[this.st]!;
+  }
+
+  // ---------------------------------------------------------------- opening
+
+  private initSend(now: number): void {
+    this.iss = this.host.isn(this.localAddr, this.localPort, this.remoteAddr, this.remotePort, now);
+    this.sndUna = this.iss;
+    this.sndNxt = seqAdd(this.iss, 1);
+    this.sndMax = this.sndNxt;
+    this.ringBase = this.sndNxt;
+    this.recover = this.iss;
+    this.highRxt = this.iss;
+    this.tsOffset = this.host.random32();
+    const mtu = this.host.mtuFor(this.remoteAddr);
+    this.pathMss = Math.min(mtu > 40 ? mtu - 40 : DEFAULT_MSS, this.cfg.mssClamp);
+    this.advMss = this.pathMss;
+    this.mss = Math.min(this.pathMss, DEFAULT_MSS);
+    let scale = 0;
+    while (scale < 14 && this.recvRing.limit >>> scale > 0xffff) scale++;
+    this.wantScale = this.cfg.windowScaling ? scale : 0;
+    this.synSentAt = now;
+  }
+
+  /** Active open (RFC 9293 §3.10.1). */
+  openActive(now: number): void {
+    this.initSend(now);
+    this.st = S_SYN_SENT;
+    this.emitSyn(false, now);
+    this.armRto(now);
+  }
+
+  /** Passive open from a SYN a listener accepted (RFC 9293 §3.10.7.2). */
+  openPassive(seg: TcpHeader, o: TcpOptions, now: number): void {
+    this.initSend(now);
+    this.irs = seg.seq;
+    this.rcvNxt = seqAdd(seg.seq, 1);
+    this.rcvAdvEdge = this.rcvNxt;
+    this.negotiate(o, now);
+    this.sndWnd = seg.window;
+    this.maxSndWnd = seg.window;
+    this.sndWl1 = seg.seq;
+    this.st = S_SYN_RECEIVED;
+    this.lastRecvAt = now;
+    this.emitSyn(true, now);
+    this.armRto(now);
+  }
+
+  /** A connection rebuilt from a valid SYN cookie: no window scaling, timestamps or SACK. */
+  openFromCookie(seg: TcpHeader, peerMss: number, now: number): void {
+    this.initSend(now);
+    this.iss = seqAdd(seg.ack, -1);
+    this.sndUna = seg.ack;
+    this.sndNxt = seg.ack;
+    this.sndMax = seg.ack;
+    this.ringBase = seg.ack;
+    this.recover = this.iss;
+    this.highRxt = seg.ack;
+    this.irs = seqAdd(seg.seq, -1);
+    this.rcvNxt = seg.seq;
+    this.rcvAdvEdge = seqAdd(seg.seq, Math.min(this.recvRing.limit, 0xffff));
+    this.wantScale = 0;
+    this.peerMss = peerMss;
+    this.mss = Math.min(this.peerMss, this.pathMss);
+    this.sndWnd = seg.window;
+    this.maxSndWnd = seg.window;
+    this.sndWl1 = seg.seq;
+    this.sndWl2 = seg.ack;
+    this.initWindow();
+    this.st = S_ESTABLISHED;
+    this.wasConnected = true;
+    this.lastRecvAt = now;
+  }
+
+  private negotiate(o: TcpOptions, now: number): void {
+    this.peerMss = o.mss > 0 ? o.mss : DEFAULT_MSS;
+    this.mss = Math.max(Math.min(this.peerMss, this.pathMss), 64);
+    this.peerOfferedScale = this.cfg.windowScaling && o.wscale >= 0;
+    if (this.peerOfferedScale) {
+      this.sndScale = o.wscale;
+      this.rcvScale = this.wantScale;
+    } else {
+      this.sndScale = 0;
+      this.rcvScale = 0;
+      this.wantScale = 0;
+    }
+    this.tsOk = this.cfg.timestamps && o.hasTimestamp;
+    if (this.tsOk) {
+      this.tsRecent = o.tsVal;
+      this.tsRecentAt = now;
+    }
+    this.sackOk = this.cfg.sack && o.sackPermitted;
+    this.initWindow();
+  }
+
+  private initWindow(): void {
+    // RFC 5681 §3.1 / RFC 6928: initial window of 10 segments (Linux's IW10).
+    this.cwnd = 10 * this.effMss();
+    this.ssthresh = 0x7fffffff;
+  }
+
+  /** Payload bytes per full segment: MSS less the timestamp option. */
+  effMss(): number {
+    return this.mss - (this.tsOk ? 12 : 0);
+  }
+
+  // ---------------------------------------------------------------- segment output
+
+  private windowField(syn: boolean): number {
+    const free = this.recvRing.free;
+    if (syn) return Math.min(free, 0xffff);
+    let edge = seqAdd(this.rcvNxt, free);
+    // Receiver side silly-window avoidance (RFC 9293 §3.8.6.2.2): move the edge only by a useful step.
+    const step = Math.min(this.recvRing.limit >>> 1, this.advMss);
+    if (seqGt(edge, this.rcvAdvEdge) && seqDiff(edge, this.rcvAdvEdge) < step) edge = this.rcvAdvEdge;
+    let wnd = seqDiff(edge, this.rcvNxt);
+    if (wnd < 0) wnd = 0;
+    let field = wnd >>> this.rcvScale;
+    if (field > 0xffff) field = 0xffff;
+    const adv = seqAdd(this.rcvNxt, field << this.rcvScale);
+    if (seqGt(adv, this.rcvAdvEdge)) this.rcvAdvEdge = adv;
+    return field;
+  }
+
+  private sackBlockCount(): number {
+    if (!this.sackOk || this.oooCount === 0) return 0;
+    return Math.min(this.oooCount, this.tsOk ? 3 : 4);
+  }
+
+  /** Bytes of options a non-SYN segment carries now. */
+  private optionBytes(): number {
+    const n = this.sackBlockCount();
+    return (this.tsOk ? 12 : 0) + (n > 0 ? 4 + 8 * n : 0);
+  }
+
+  private writeSackBlocks(b: Uint8Array, off: number, n: number): number {
+    b[off] = OPT_NOP;
+    b[off + 1] = OPT_NOP;
+    b[off + 2] = OPT_SACK;
+    b[off + 3] = 2 + 8 * n;
+    let p = off + 4;
+    // RFC 2018 §4: the block holding the most recent segment first, then the others.
+    let first = 0;
+    for (let i = 0; i < this.oooCount; i++) {
+      if (seqLe(this.oooStart[i]!, this.oooLatest) && seqLt(this.oooLatest, this.oooEnd[i]!)) first = i;
+    }
+    wr32(b, p, this.oooStart[first]!);
+    wr32(b, p + 4, this.oooEnd[first]!);
+    p += 8;
+    let written = 1;
+    for (let i = 0; i < this.oooCount && written < n; i++) {
+      if (i === first) continue;
+      wr32(b, p, this.oooStart[i]!);
+      wr32(b, p + 4, this.oooEnd[i]!);
+      p += 8;
+      written++;
+    }
+    return p - off;
+  }
+
+  private emitSyn(withAck: boolean, now: number): void {
+    const b = this.host.tx;
+    let p = TX_TCP_OFF + TCP_MIN_HEADER;
+    p += writeMss(b, p, this.advMss);
+    // Options on a SYN-ACK only when the SYN offered them (RFC 7323 §1.3, RFC 2018 §2).
+    const sack = withAck ? this.sackOk : this.cfg.sack;
+    const ts = withAck ? this.tsOk : this.cfg.timestamps;
+    const ws = withAck ? this.peerOfferedScale : this.cfg.windowScaling;
+    if (sack && ts) {
+      b[p] = OPT_SACK_PERMITTED;
+      b[p + 1] = 2;
+      b[p + 2] = OPT_TIMESTAMP;
+      b[p + 3] = 10;
+      wr32(b, p + 4, (now + this.tsOffset) >>> 0);
+      wr32(b, p + 8, withAck ? this.tsRecent : 0);
+      p += 12;
+    } else if (ts) {
+      p += writeNopNopTimestamp(b, p, (now + this.tsOffset) >>> 0, withAck ? this.tsRecent : 0);
+    } else if (sack) {
+      b[p] = OPT_NOP;
+      b[p + 1] = OPT_NOP;
+      b[p + 2] = OPT_SACK_PERMITTED;
+      b[p + 3] = 2;
+      p += 4;
+    }
+    if (ws) {
+      b[p] = OPT_NOP;
+      b[p + 1] = OPT_WSCALE;
+      b[p + 2] = 3;
+      b[p + 3] = this.wantScale;
+      p += 4;
+    }
+    const hl = p - TX_TCP_OFF;
+    const flags = withAck ? TCP_SYN | TCP_ACK : TCP_SYN;
+    const len = writeTcp(
+      b,
+      TX_TCP_OFF,
+      this.localPort,
+      this.remotePort,
+      this.iss,
+      withAck ? this.rcvNxt : 0,
+      flags,
+      this.windowField(true),
+      hl,
+      0,
+      this.localAddr,
+      this.remoteAddr,
+    );
+    if (withAck) {
+      this.lastAckSent = this.rcvNxt;
+      this.rcvAdvEdge = seqAdd(this.rcvNxt, Math.min(this.recvRing.free, 0xffff));
+    }
+    this.transmit(len, now);
+  }
+
+  private transmit(tcpLen: number, now: number): void {
+    this.host.stats.segmentsOut++;
+    const r = this.host.sendSegment(tcpLen, this.localAddr, this.remoteAddr, this.tos, this.ttl, now);
+    if (r < 0) this.softError = -r;
+  }
+
+  /** Sends one segment; data comes from the send ring at `seq`. */
+  private emit(seq: number, flags: number, dataLen: number, now: number): void {
+    const b = this.host.tx;
+    let p = TX_TCP_OFF + TCP_MIN_HEADER;
+    if (this.tsOk && (flags & TCP_RST) === 0) {
+      p += writeNopNopTimestamp(b, p, (now + this.tsOffset) >>> 0, this.tsRecent);
+    }
+    if ((flags & TCP_RST) === 0) {
+      const n = this.sackBlockCount();
+      if (n > 0) p += this.writeSackBlocks(b, p, n);
+    }
+    const hl = p - TX_TCP_OFF;
+    if (dataLen > 0) this.sendRing.peek(seqDiff(seq, this.ringBase), b, p, dataLen);
+    const wnd = (flags & TCP_RST) !== 0 ? 0 : this.windowField(false);
+    const len = writeTcp(
+      b,
+      TX_TCP_OFF,
+      this.localPort,
+      this.remotePort,
+      seq,
+      (flags & TCP_ACK) !== 0 ? this.rcvNxt : 0,
+      flags,
+      wnd,
+      hl,
+      dataLen,
+      this.localAddr,
+      this.remoteAddr,
+    );
+    if ((flags & TCP_ACK) !== 0) {
+      this.lastAckSent = this.rcvNxt;
+      this.ackNow = false;
+      this.unackedSegs = 0;
+      this.delackAt = Number.POSITIVE_INFINITY;
+    }
+    this.transmit(len, now);
+  }
+
+  private sendAck(now: number): void {
+    this.emit(this.sndNxt, TCP_ACK, 0, now);
+  }
+
+  private sendReset(seq: number, now: number): void {
+    this.host.stats.resetsSent++;
+    this.emit(seq, TCP_RST, 0, now);
+  }
+
+  /** RFC 5961 §7: challenge ACKs are rate limited engine-wide. */
+  private challengeAck(now: number): void {
+    if (this.host.allowChallengeAck(now)) {
+      this.host.stats.challengeAcks++;
+      this.sendAck(now);
+    } else this.host.stats.challengeAcksSuppressed++;
+  }
+
+  // ---------------------------------------------------------------- timers
+
+  private currentRto(): number {
+    return Math.min(this.rto * 2 ** this.backoff, this.cfg.rtoMax);
+  }
+
+  private armRto(now: number): void {
+    this.rtoAt = now + this.currentRto();
+    this.host.arm(this.rtoAt);
+  }
+
+  private armDelack(now: number): void {
+    if (this.delackAt !== Number.POSITIVE_INFINITY) return;
+    this.delackAt = now + this.cfg.delayedAck;
+    this.host.arm(this.delackAt);
+  }
+
+  private armKeepalive(now: number): void {
+    if (!this.keepAlive) {
+      this.keepAt = Number.POSITIVE_INFINITY;
+      return;
+    }
+    this.keepAt =
+      this.keepProbes === 0 ? this.lastRecvAt + this.keepIdle * 1000 : now + this.keepInterval * 1000;
+    this.host.arm(this.keepAt);
+  }
+
+  private armClose(deadline: number): void {
+    this.closeAt = deadline;
+    this.host.arm(deadline);
+  }
+
+  deadline(): number {
+    return Math.min(this.rtoAt, this.delackAt, this.keepAt, this.closeAt);
+  }
+
+  onTimer(now: number): void {
+    if (this.closeAt <= now) {
+      this.closeAt = Number.POSITIVE_INFINITY;
+      this.finish(now);
+      return;
+    }
+    if (this.rtoAt <= now) {
+      this.rtoAt = Number.POSITIVE_INFINITY;
+      this.onRetransmitTimer(now);
+      if (this.st === S_CLOSED) return;
+    }
+    if (this.delackAt <= now) {
+      this.delackAt = Number.POSITIVE_INFINITY;
+      if (this.st >= S_ESTABLISHED) this.sendAck(now);
+    }
+    if (this.keepAt <= now) {
+      this.keepAt = Number.POSITIVE_INFINITY;
+      this.onKeepalive(now);
+    }
+  }
+
+  private onRetransmitTimer(now: number): void {
+    const stats = this.host.stats;
+    if (this.st === S_SYN_SENT || this.st === S_SYN_RECEIVED) {
+      this.retries++;
+      const limit = this.st === S_SYN_SENT ? this.cfg.synRetries : this.cfg.synAckRetries;
+      if (this.retries > limit) {
+        if (this.st === S_SYN_RECEIVED && this.listener !== null) this.dropEmbryo();
+        else this.fail(this.softError !== 0 ? this.softError : ETIMEDOUT, now);
+        return;
+      }
+      this.backoff++;
+      this.rttTiming = false;
+      stats.retransmits++;
+      this.retransmits++;
+      this.emitSyn(this.st === S_SYN_RECEIVED, now);
+      this.armRto(now);
+      return;
+    }
+    if (this.persist) {
+      this.sendWindowProbe(now);
+      return;
+    }
+    if (this.sndUna === this.sndMax) return;
+    this.retries++;
+    if (this.retries > this.cfg.maxRetries) {
+      this.fail(this.softError !== 0 ? this.softError : ETIMEDOUT, now);
+      return;
+    }
+    stats.timeouts++;
+    // RFC 5681 §3.1 eq. 4 and RFC 6298 §5.5-5.7: shrink to one segment, back off, go back to SND.UNA.
+    this.ssthresh = this.cc.onTimeout(this, this.flight(), now);
+    this.cwnd = this.effMss();
+    this.inRecovery = false;
+    this.dupAcks = 0;
+    this.recover = this.sndMax;
+    this.highRxt = this.sndUna;
+    this.sndNxt = this.sndUna;
+    this.rttTiming = false;
+    this.backoff++;
+    // A receiver may renege on SACKed data (RFC 2018 §8); after repeated timeouts forget the scoreboard.
+    if (this.backoff >= 2) this.sbCount = 0;
+    this.output(now);
+    if (this.rtoAt === Number.POSITIVE_INFINITY) this.armRto(now);
+  }
+
+  /** RFC 9293 §3.8.6.1: probe a zero window with one byte beyond it, backing off. */
+  private sendWindowProbe(now: number): void {
+    const avail = seqDiff(seqAdd(this.ringBase, this.sendRing.length), this.sndUna);
+    if (this.sndWnd !== 0 || (avail <= 0 && !this.finQueued)) {
+      this.persist = false;
+      this.output(now);
+      return;
+    }
+    this.probes++;
+    if (this.probes > this.cfg.maxRetries) {
+      this.fail(ETIMEDOUT, now);
+      return;
+    }
+    if (avail > 0) {
+      this.emit(this.sndUna, TCP_ACK, 1, now);
+      if (seqLt(this.sndMax, seqAdd(this.sndUna, 1))) this.sndMax = seqAdd(this.sndUna, 1);
+    } else this.emit(this.sndUna, TCP_ACK | TCP_FIN, 0, now);
+    this.rtoAt = now + Math.min(this.currentRto() * 2 ** Math.min(this.probes, 10), PERSIST_MAX_MS);
+    this.host.arm(this.rtoAt);
+  }
+
+  private onKeepalive(now: number): void {
+    if (!this.keepAlive || (this.st !== S_ESTABLISHED && this.st !== S_CLOSE_WAIT)) return;
+    const idle = now - this.lastRecvAt;
+    if (this.keepProbes === 0 && idle < this.keepIdle * 1000) {
+      this.armKeepalive(now);
+      return;
+    }
+    if (this.sndUna !== this.sndMax) {
+      // Data outstanding: the retransmission timer watches the peer.
+      this.keepProbes = 0;
+      this.keepAt = now + this.keepIdle * 1000;
+      this.host.arm(this.keepAt);
+      return;
+    }
+    if (this.keepProbes >= this.keepCount) {
+      this.fail(ETIMEDOUT, now);
+      return;
+    }
+    // RFC 9293 §3.8.4: a segment with SEG.SEQ = SND.NXT - 1 draws an ACK.
+    this.keepProbes++;
+    this.emit(seqAdd(this.sndUna, -1), TCP_ACK, 0, now);
+    this.armKeepalive(now);
+  }
+
+  // ---------------------------------------------------------------- teardown
+
+  /** Ends the connection with an error the user will see. */
+  private fail(errno: number, now: number): void {
+    this.error = errno;
+    this.toClosed(now);
+  }
+
+  private dropEmbryo(): void {
+    this.st = S_CLOSED;
+    this.clearTimers();
+    this.host.embryoGone(this);
+    this.host.unlink(this);
+  }
+
+  private clearTimers(): void {
+    this.rtoAt = Number.POSITIVE_INFINITY;
+    this.delackAt = Number.POSITIVE_INFINITY;
+    this.keepAt = Number.POSITIVE_INFINITY;
+    this.closeAt = Number.POSITIVE_INFINITY;
+  }
+
+  private toClosed(_now: number): void {
+    if (this.st === S_SYN_RECEIVED && this.listener !== null) {
+      this.dropEmbryo();
+      return;
+    }
+    this.st = S_CLOSED;
+    this.clearTimers();
+    this.sendRing.release();
+    if (this.userClosed) this.recvRing.release();
+    this.host.unlink(this);
+    this.host.notify(this);
+  }
+
+  /** TIME-WAIT or an orphan's FIN-WAIT-2 ran out. */
+  private finish(now: number): void {
+    this.toClosed(now);
+  }
+
+  private enterTimeWait(now: number): void {
+    this.st = S_TIME_WAIT;
+    this.rtoAt = Number.POSITIVE_INFINITY;
+    this.keepAt = Number.POSITIVE_INFINITY;
+    this.sendRing.release();
+    this.armClose(now + 2 * this.cfg.msl);
+    this.host.notify(this);
+  }
+
+  /**
+   * RFC 9293 §3.6.1 / RFC 6191: a SYN may reopen a TIME-WAIT 4-tuple when its sequence number
+   * (or timestamp) is newer than anything of the old incarnation.
+   */
+  timeWaitAcceptsSyn(seg: TcpHeader, o: TcpOptions): boolean {
+    if (this.tsOk && o.hasTimestamp) return seqGt(o.tsVal, this.tsRecent);
+    return seqGt(seg.seq, this.rcvNxt);
+  }
+
+  /** Removes a TIME-WAIT entry for reuse of its 4-tuple. */
+  reap(): void {
+    this.st = S_CLOSED;
+    this.clearTimers();
+    this.host.unlink(this);
+  }
+
+  // ---------------------------------------------------------------- segment arrival
+
+  input(seg: TcpHeader, o: TcpOptions, buf: Uint8Array, now: number): void {
+    this.host.stats.segmentsIn++;
+    if (this.st === S_SYN_SENT) this.inputSynSent(seg, o, now);
+    else if (this.st !== S_CLOSED) this.inputSynchronized(seg, o, buf, now);
+    if (this.st !== S_CLOSED) {
+      this.output(now);
+      if (this.ackNow) this.sendAck(now);
+    }
+    this.host.notify(this);
+  }
+
+  /** RFC 9293 §3.10.7.3 with RFC 5961 §3 for the reset. */
+  private inputSynSent(seg: TcpHeader, o: TcpOptions, now: number): void {
+    const f = seg.flags;
+    if ((f & TCP_ACK) !== 0 && (seqLe(seg.ack, this.iss) || seqGt(seg.ack, this.sndMax))) {
+      if ((f & TCP_RST) === 0) {
+        this.host.stats.resetsSent++;
+        this.emitBareReset(seg.ack, now);
+      }
+      return;
+    }
+    if ((f & TCP_RST) !== 0) {
+      if ((f & TCP_ACK) !== 0) {
+        this.host.stats.resetsReceived++;
+        this.fail(ECONNREFUSED, now);
+      }
+      return;
+    }
+    if ((f & TCP_SYN) === 0) return;
+    this.irs = seg.seq;
+    this.rcvNxt = seqAdd(seg.seq, 1);
+    this.rcvAdvEdge = this.rcvNxt;
+    this.negotiate(o, now);
+    this.lastRecvAt = now;
+    if ((f & TCP_ACK) !== 0) {
+      this.sndUna = seg.ack;
+      this.sndWnd = seg.window;
+      this.maxSndWnd = seg.window;
+      this.sndWl1 = seg.seq;
+      this.sndWl2 = seg.ack;
+      this.rtoAt = Number.POSITIVE_INFINITY;
+      if (this.backoff === 0) this.rttSample(now - this.synSentAt);
+      this.backoff = 0;
+      this.retries = 0;
+      this.st = S_ESTABLISHED;
+      this.wasConnected = true;
+      this.ackNow = true;
+      this.armKeepalive(now);
+    } else {
+      // Simultaneous open (RFC 9293 §3.5, figure 8).
+      this.st = S_SYN_RECEIVED;
+      this.sndWnd = seg.window;
+      this.maxSndWnd = seg.window;
+      this.sndWl1 = seg.seq;
+      this.emitSyn(true, now);
+      this.armRto(now);
+    }
+  }
+
+  /** A reset for a segment that had no ACK of ours (SEQ = SEG.ACK, no options). */
+  private emitBareReset(seq: number, now: number): void {
+    const b = this.host.tx;
+    const len = writeTcp(
+      b,
+      TX_TCP_OFF,
+      this.localPort,
+      this.remotePort,
+      seq,
+      0,
+      TCP_RST,
+      0,
+      TCP_MIN_HEADER,
+      0,
+      this.localAddr,
+      this.remoteAddr,
+    );
+    this.transmit(len, now);
+  }
+
+  private rcvWindow(): number {
+    const w = seqDiff(this.rcvAdvEdge, this.rcvNxt);
+    return Math.max(w, 0);
+  }
+
+  private inWindow(seq: number, wnd: number): boolean {
+    return seqLe(this.rcvNxt, seq) && seqLt(seq, seqAdd(this.rcvNxt, wnd));
+  }
+
+  /** RFC 9293 §3.10.7.4, with RFC 7323 (PAWS) and RFC 5961 (blind attacks). */
+  private inputSynchronized(seg: TcpHeader, o: TcpOptions, buf: Uint8Array, now: number): void {
+    const f = seg.flags;
+    const stats = this.host.stats;
+    const isRst = (f & TCP_RST) !== 0;
+    let syn = (f & TCP_SYN) !== 0;
+    let fin = (f & TCP_FIN) !== 0;
+    let seq = seg.seq;
+    let dataOff = seg.dataOffset;
+    let dataLen = seg.dataLength;
+
+    // RFC 7323 §5.3: PAWS.
+    if (this.tsOk && o.hasTimestamp && !isRst && seqLt(o.tsVal, this.tsRecent)) {
+      if (now - this.tsRecentAt <= PAWS_IDLE_MS) {
+        stats.pawsRejected++;
+        this.ackNow = true;
+        return;
+      }
+    }
+
+    // First: is the segment acceptable?
+    const segLen = dataLen + (syn ? 1 : 0) + (fin ? 1 : 0);
+    const wnd = this.rcvWindow();
+    let ok: boolean;
+    if (segLen === 0) ok = wnd === 0 ? seq === this.rcvNxt : this.inWindow(seq, wnd);
+    else ok = wnd !== 0 && (this.inWindow(seq, wnd) || this.inWindow(seqAdd(seq, segLen - 1), wnd));
+    if (!ok && wnd === 0 && seq === this.rcvNxt && !syn) {
+      // RFC 9293 §3.10.7.4: a zero window still takes ACKs; the text is dropped and ACKed.
+      ok = true;
+      dataLen = 0;
+      fin = false;
+      this.ackNow = true;
+    }
+    if (!ok) {
+      if (isRst) return;
+      if (this.st === S_SYN_RECEIVED && syn && (f & TCP_ACK) === 0 && seq === this.irs) {
+        // The peer did not get our SYN-ACK: send it again.
+        this.emitSyn(true, now);
+        return;
+      }
+      if (syn) this.challengeAck(now);
+      else this.ackNow = true;
+      if (this.st === S_TIME_WAIT && fin) this.armClose(now + 2 * this.cfg.msl);
+      return;
+    }
+    this.lastRecvAt = now;
+    this.keepProbes = 0;
+
+    // RFC 7323 §4.3: remember the timestamp to echo.
+    if (this.tsOk && o.hasTimestamp && seqGe(o.tsVal, this.tsRecent) && seqLe(seq, this.lastAckSent)) {
+      this.tsRecent = o.tsVal;
+      this.tsRecentAt = now;
+    }
+
+    // Trim to the window.
+    if (seqLt(seq, this.rcvNxt)) {
+      if (syn) {
+        syn = false;
+        seq = seqAdd(seq, 1);
+      }
+      const d = seqDiff(this.rcvNxt, seq);
+      if (d >= dataLen) {
+        if (d > dataLen) fin = false;
+        dataOff += dataLen;
+        dataLen = 0;
+      } else {
+        dataOff += d;
+        dataLen -= d;
+      }
+      seq = this.rcvNxt;
+    }
+    const edge = seqMin(seqAdd(this.rcvNxt, wnd), seqAdd(this.rcvNxt, this.recvRing.free));
+    if (seqGt(seqAdd(seq, dataLen), edge)) {
+      dataLen = Math.max(seqDiff(edge, seq), 0);
+      fin = false;
+    }
+
+    // Second: RST (RFC 5961 §3.2: only an exact match resets, others draw a challenge ACK).
+    if (isRst) {
+      if (seg.seq === this.rcvNxt) {
+        stats.resetsReceived++;
+        this.onReset(now);
+      } else this.challengeAck(now);
+      return;
+    }
+
+    // Fourth: SYN (RFC 5961 §4: challenge ACK whatever the sequence number).
+    if (syn) {
+      this.challengeAck(now);
+      return;
+    }
+
+    // Fifth: ACK.
+    if ((f & TCP_ACK) === 0) return;
+    if (this.st === S_SYN_RECEIVED) {
+      if (seqLt(this.sndUna, seg.ack) && seqLe(seg.ack, this.sndMax)) {
+        if (this.listener !== null && !this.host.established(this)) {
+          // Accept queue full: stay in SYN-RECEIVED, the SYN-ACK retransmission will try again.
+          return;
+        }
+        this.st = S_ESTABLISHED;
+        this.wasConnected = true;
+        this.sndWnd = seg.window << this.sndScale;
+        this.maxSndWnd = this.sndWnd;
+        this.sndWl1 = seg.seq;
+        this.sndWl2 = seg.ack;
+        if (this.backoff === 0 && !this.tsOk) this.rttSample(now - this.synSentAt);
+        this.armKeepalive(now);
+      } else {
+        stats.resetsSent++;
+        this.emitBareReset(seg.ack, now);
+        return;
+      }
+    }
+    // RFC 5961 §5.2: acceptable ACKs lie in [SND.UNA - MAX.SND.WND, SND.NXT].
+    if (seqGt(seg.ack, this.sndMax) || seqLt(seg.ack, seqAdd(this.sndUna, -this.maxSndWnd))) {
+      this.challengeAck(now);
+      return;
+    }
+    this.processAck(seg, o, dataLen, fin, now);
+    if (this.st === S_CLOSED || this.st === S_TIME_WAIT) {
+      if (this.st === S_TIME_WAIT && fin) this.ackNow = true;
+      return;
+    }
+
+    // Seventh: segment text.
+    if (dataLen > 0 && (this.st === S_ESTABLISHED || this.st === S_FIN_WAIT_1 || this.st === S_FIN_WAIT_2)) {
+      if (this.userClosed) {
+        // Data for a socket nobody will read again (Linux, RFC 2525 §2.17): reset.
+        this.sendReset(this.sndNxt, now);
+        this.toClosed(now);
+        return;
+      }
+      this.receiveData(seq, buf, dataOff, dataLen, now);
+    }
+
+    // Eighth: FIN.
+    if (fin && this.st !== S_CLOSE_WAIT && this.st !== S_CLOSING && this.st !== S_LAST_ACK) {
+      const finAt = seqAdd(seq, dataLen);
+      if (finAt === this.rcvNxt) this.onFin(now);
+      else {
+        this.rcvFinPending = true;
+        this.rcvFinSeq = finAt;
+        this.ackNow = true;
+      }
+    }
+  }
+
+  private onReset(now: number): void {
+    switch (this.st) {
+      case S_SYN_RECEIVED:
+        if (this.listener !== null) this.dropEmbryo();
+        else this.fail(ECONNREFUSED, now);
+        return;
+      case S_ESTABLISHED:
+      case S_FIN_WAIT_1:
+      case S_FIN_WAIT_2:
+      case S_CLOSE_WAIT:
+        this.fail(ECONNRESET, now);
+        return;
+      default:
+        this.toClosed(now);
+    }
+  }
+
+  private processAck(seg: TcpHeader, o: TcpOptions, dataLen: number, fin: boolean, now: number): void {
+    const ack = seg.ack;
+    const newWnd = seg.window << this.sndScale;
+    const wndChanged = newWnd !== this.sndWnd;
+    let sackNew = false;
+    if (this.sackOk && o.sackCount > 0) sackNew = this.updateScoreboard(o);
+
+    // Window update (RFC 9293 §3.10.7.4, fifth, ESTABLISHED).
+    if (
+      seqLe(this.sndUna, ack) &&
+      (seqLt(this.sndWl1, seg.seq) || (this.sndWl1 === seg.seq && seqLe(this.sndWl2, ack)))
+    ) {
+      const wasZero = this.sndWnd === 0;
+      this.sndWnd = newWnd;
+      this.sndWl1 = seg.seq;
+      this.sndWl2 = ack;
+      if (newWnd > this.maxSndWnd) this.maxSndWnd = newWnd;
+      if (wasZero && newWnd > 0 && this.persist) {
+        this.persist = false;
+        this.rtoAt = Number.POSITIVE_INFINITY;
+        this.probes = 0;
+        this.sndNxt = this.sndUna;
+      }
+    }
+    if (this.persist && this.sndWnd === 0) this.probes = 0;
+
+    if (seqGt(ack, this.sndUna)) this.ackNewData(ack, o, now);
+    else if (
+      ack === this.sndUna &&
+      this.sndMax !== this.sndUna &&
+      dataLen === 0 &&
+      !fin &&
+      (!wndChanged || sackNew)
+    ) {
+      this.onDupAck(now, sackNew);
+    }
+
+    if (this.finQueued && this.finAcked) {
+      if (this.st === S_FIN_WAIT_1) {
+        this.st = S_FIN_WAIT_2;
+        if (this.userClosed) this.armClose(now + this.cfg.finWait2Timeout);
+      } else if (this.st === S_CLOSING) this.enterTimeWait(now);
+      else if (this.st === S_LAST_ACK) this.toClosed(now);
+    }
+  }
+
+  private ackNewData(ack: number, o: TcpOptions, now: number): void {
+    const acked = seqDiff(ack, this.sndUna);
+    const ringEnd = seqAdd(this.ringBase, this.sendRing.length);
+    const dataAcked = seqDiff(seqMin(ack, ringEnd), this.ringBase);
+    if (dataAcked > 0) {
+      this.sendRing.consume(dataAcked);
+      this.ringBase = seqAdd(this.ringBase, dataAcked);
+    }
+    if (this.finQueued && seqGt(ack, this.finSeq)) this.finAcked = true;
+    this.sndUna = ack;
+    if (seqLt(this.sndNxt, ack)) this.sndNxt = ack;
+    if (seqLt(this.highRxt, ack)) this.highRxt = ack;
+    this.pruneScoreboard();
+
+    // RTT sample: timestamps (RFC 7323 §4.1) or one timed segment at a time (Karn's rule).
+    if (this.tsOk && o.hasTimestamp && o.tsEcr !== 0) {
+      const sample = seqDiff((now + this.tsOffset) >>> 0, o.tsEcr);
+      if (sample >= 0 && sample < 600_000) this.rttSample(sample);
+    } else if (this.rttTiming && seqGt(ack, this.rttSeq)) {
+      this.rttTiming = false;
+      this.rttSample(now - this.rttStart);
+    }
+    this.backoff = 0;
+    this.retries = 0;
+
+    if (this.inRecovery) {
+      if (seqGe(ack, this.recover)) {
+        // Full acknowledgment (RFC 6582 §3.2 step 3; RFC 6675 §5).
+        this.inRecovery = false;
+        const flight = seqDiff(this.sndMax, this.sndUna);
+        this.cwnd = this.sackOk
+          ? this.ssthresh
+          : Math.min(this.ssthresh, Math.max(flight, this.effMss()) + this.effMss());
+      } else if (!this.sackOk) {
+        // Partial acknowledgment: retransmit the next hole, deflate (RFC 6582 §3.2 step 5).
+        this.retransmitAt(this.sndUna, now);
+        this.cwnd = Math.max(this.cwnd - acked + (acked >= this.effMss() ? this.effMss() : 0), this.effMss());
+      }
+    } else this.cc.onAck(this, acked, now);
+    this.dupAcks = 0;
+
+    if (this.sndUna === this.sndMax) {
+      this.rtoAt = Number.POSITIVE_INFINITY;
+      this.persist = false;
+    } else if (!this.persist) this.armRto(now);
+  }
+
+  private onDupAck(now: number, sackNew: boolean): void {
+    this.dupAcks++;
+    const mss = this.effMss();
+    if (this.sackOk) {
+      if (!this.inRecovery && (this.dupAcks >= DUP_THRESH || (sackNew && this.isLost(this.sndUna)))) {
+        if (!seqGt(this.sndUna, this.recover) && this.recover !== this.iss) return;
+        // RFC 6675 §5 steps (1)-(4).
+        this.host.stats.sackRecoveries++;
+        this.host.stats.fastRetransmits++;
+        this.inRecovery = true;
+        this.recover = this.sndMax;
+        this.ssthresh = this.cc.onCongestion(this, this.pipe(), now);
+        this.cwnd = this.ssthresh;
+        this.highRxt = this.sndUna;
+        // The first lost segment goes out regardless of pipe (§5 step 4.1).
+        const end = this.retransmitAt(this.sndUna, now);
+        this.highRxt = end;
+        this.armRto(now);
+      }
+      return;
+    }
+    if (!this.inRecovery && this.dupAcks === DUP_THRESH) {
+      // RFC 6582 §3.2 step 2: only when the ACK covers more than recover.
+      if (!seqGt(this.sndUna, this.recover) && this.recover !== this.iss) return;
+      this.host.stats.fastRetransmits++;
+      this.inRecovery = true;
+      this.recover = this.sndMax;
+      this.ssthresh = this.cc.onCongestion(this, this.flight(), now);
+      this.retransmitAt(this.sndUna, now);
+      this.cwnd = this.ssthresh + DUP_THRESH * mss;
+      this.armRto(now);
+    } else if (this.inRecovery) this.cwnd += mss;
+  }
+
+  private flight(): number {
+    return seqDiff(this.sndNxt, this.sndUna);
+  }
+
+  /** Retransmits one segment at seq (no further than the next SACKed block); returns its end. */
+  private retransmitAt(seq: number, now: number): number {
+    let max = this.effMss() - (this.optionBytes() - (this.tsOk ? 12 : 0));
+    const nextSacked = this.nextSackedStart(seq);
+    if (nextSacked !== -1) max = Math.min(max, seqDiff(nextSacked, seq));
+    const ringEnd = seqAdd(this.ringBase, this.sendRing.length);
+    let len = Math.min(max, seqDiff(ringEnd, seq));
+    if (len < 0) len = 0;
+    const fin = this.finQueued && seqAdd(seq, len) === this.finSeq && seqGt(this.sndMax, this.finSeq);
+    if (len === 0 && !fin) return seq;
+    this.emit(seq, TCP_ACK | (fin ? TCP_FIN : 0), len, now);
+    this.host.stats.retransmits++;
+    this.retransmits++;
+    return seqAdd(seq, len + (fin ? 1 : 0));
+  }
+
+  // ---------------------------------------------------------------- receive path
+
+  private receiveData(seq: number, buf: Uint8Array, off: number, len: number, now: number): void {
+    const ring = this.recvRing;
+    const at = seqDiff(seq, this.rcvNxt);
+    if (at === 0) {
+      ring.writeAt(ring.length, buf, off, len);
+      ring.commit(len);
+      this.rcvNxt = seqAdd(this.rcvNxt, len);
+      const hadHoles = this.oooCount > 0;
+      if (hadHoles) this.mergeOoo();
+      if (this.rcvFinPending && this.rcvFinSeq === this.rcvNxt) this.onFin(now);
+      // RFC 5681 §4.2: ACK at once when filling a hole, else every second segment or on a timer.
+      this.unackedSegs++;
+      if (hadHoles || this.unackedSegs >= 2) this.ackNow = true;
+      else this.armDelack(now);
+      return;
+    }
+    // Out of order: store in place, remember the range, and send a duplicate ACK with SACK now.
+    const end = seqAdd(seq, len);
+    if (!this.addOoo(seq, end)) {
+      this.host.stats.outOfOrderDropped++;
+      this.ackNow = true;
+      return;
+    }
+    ring.writeAt(ring.length + at, buf, off, len);
+    this.oooLatest = seq;
+    this.ackNow = true;
+  }
+
+  private addOoo(s: number, e: number): boolean {
+    const st = this.oooStart;
+    const en = this.oooEnd;
+    let n = this.oooCount;
+    let i = 0;
+    while (i < n && seqLt(en[i]!, s)) i++;
+    let j = i;
+    let ns = s;
+    let ne = e;
+    while (j < n && seqLe(st[j]!, ne)) {
+      ns = seqMin(ns, st[j]!);
+      ne = seqMax(ne, en[j]!);
+      j++;
+    }
+    const removed = j - i;
+    if (removed === 0) {
+      if (n === MAX_OOO) return false;
+      for (let k = n; k > i; k--) {
+        st[k] = st[k - 1]!;
+        en[k] = en[k - 1]!;
+      }
+      n++;
+    } else if (removed > 1) {
+      for (let k = i + 1; k + removed - 1 < n; k++) {
+        st[k] = st[k + removed - 1]!;
+        en[k] = en[k + removed - 1]!;
+      }
+      n -= removed - 1;
+    }
+    st[i] = ns;
+    en[i] = ne;
+    this.oooCount = n;
+    return true;
+  }
+
+  /** Moves ranges that now continue the in-order data into the readable part of the ring. */
+  private mergeOoo(): void {
+    let drop = 0;
+    while (drop < this.oooCount && seqLe(this.oooStart[drop]!, this.rcvNxt)) {
+      const end = this.oooEnd[drop]!;
+      if (seqGt(end, this.rcvNxt)) {
+        const n = seqDiff(end, this.rcvNxt);
+        this.recvRing.commit(n);
+        this.rcvNxt = end;
+      }
+      drop++;
+    }
+    if (drop === 0) return;
+    for (let k = 0; k + drop < this.oooCount; k++) {
+      this.oooStart[k] = this.oooStart[k + drop]!;
+      this.oooEnd[k] = this.oooEnd[k + drop]!;
+    }
+    this.oooCount -= drop;
+  }
+
+  private onFin(now: number): void {
+    this.rcvFinPending = false;
+    this.rcvNxt = seqAdd(this.rcvNxt, 1);
+    this.rcvFin = true;
+    this.ackNow = true;
+    switch (this.st) {
+      case S_SYN_RECEIVED:
+      case S_ESTABLISHED:
+        this.st = S_CLOSE_WAIT;
+        break;
+      case S_FIN_WAIT_1:
+        if (this.finAcked) this.enterTimeWait(now);
+        else this.st = S_CLOSING;
+        break;
+      case S_FIN_WAIT_2:
+        this.enterTimeWait(now);
+        break;
+    }
+  }
+
+  // ---------------------------------------------------------------- SACK scoreboard (RFC 6675)
+
+  private updateScoreboard(o: TcpOptions): boolean {
+    let changed = false;
+    for (let k = 0; k < o.sackCount; k++) {
+      let s = o.sackStart[k]!;
+      const e = o.sackEnd[k]!;
+      if (!seqLt(s, e) || seqLe(e, this.sndUna) || seqGt(e, this.sndMax)) continue;
+      if (seqLt(s, this.sndUna)) s = this.sndUna;
+      if (this.sbAdd(s, e)) changed = true;
+    }
+    return changed;
+  }
+
+  /** Adds [s, e) to the scoreboard; true when it covered anything new. */
+  private sbAdd(s: number, e: number): boolean {
+    const st = this.sbStart;
+    const en = this.sbEnd;
+    let n = this.sbCount;
+    let i = 0;
+    while (i < n && seqLt(en[i]!, s)) i++;
+    if (i < n && seqLe(st[i]!, s) && seqGe(en[i]!, e)) return false;
+    let j = i;
+    let ns = s;
+    let ne = e;
+    while (j < n && seqLe(st[j]!, ne)) {
+      ns = seqMin(ns, st[j]!);
+      ne = seqMax(ne, en[j]!);
+      j++;
+    }
+    const removed = j - i;
+    if (removed === 0) {
+      if (n === MAX_SCOREBOARD) return false;
+      for (let k = n; k > i; k--) {
+        st[k] = st[k - 1]!;
+        en[k] = en[k - 1]!;
+      }
+      n++;
+    } else if (removed > 1) {
+      for (let k = i + 1; k + removed - 1 < n; k++) {
+        st[k] = st[k + removed - 1]!;
+        en[k] = en[k + removed - 1]!;
+      }
+      n -= removed - 1;
+    }
+    st[i] = ns;
+    en[i] = ne;
+    this.sbCount = n;
+    return true;
+  }
+
+  private pruneScoreboard(): void {
+    let drop = 0;
+    while (drop < this.sbCount && seqLe(this.sbEnd[drop]!, this.sndUna)) drop++;
+    if (drop > 0) {
+      for (let k = 0; k + drop < this.sbCount; k++) {
+        this.sbStart[k] = this.sbStart[k + drop]!;
+        this.sbEnd[k] = this.sbEnd[k + drop]!;
+      }
+      this.sbCount -= drop;
+    }
+    if (this.sbCount > 0 && seqLt(this.sbStart[0]!, this.sndUna)) this.sbStart[0] = this.sndUna;
+  }
+
+  /** If seq lies in a SACKed block, the block's end, else seq. */
+  private skipSacked(seq: number): number {
+    for (let i = 0; i < this.sbCount; i++) {
+      if (seqLe(this.sbStart[i]!, seq) && seqLt(seq, this.sbEnd[i]!)) return this.sbEnd[i]!;
+    }
+    return seq;
+  }
+
+  /** Start of the first SACKed block above seq, or -1. */
+  private nextSackedStart(seq: number): number {
+    for (let i = 0; i < this.sbCount; i++) if (seqGt(this.sbStart[i]!, seq)) return this.sbStart[i]!;
+    return -1;
+  }
+
+  /**
+   * RFC 6675 §4 IsLost: every unSACKed byte below the returned edge counts as lost (DupThresh
+   * SACKed blocks, or more than (DupThresh - 1) × SMSS SACKed bytes, lie above it).
+   */
+  private lostEdge(): number {
+    let bytes = 0;
+    const mss = this.effMss();
+    for (let i = this.sbCount - 1; i >= 0; i--) {
+      bytes += seqDiff(this.sbEnd[i]!, this.sbStart[i]!);
+      if (this.sbCount - i >= DUP_THRESH || bytes > (DUP_THRESH - 1) * mss) return this.sbStart[i]!;
+    }
+    return this.sndUna;
+  }
+
+  private isLost(seq: number): boolean {
+    return seqLt(seq, this.lostEdge());
+  }
+
+  private unsackedIn(a: number, b: number): number {
+    if (!seqLt(a, b)) return 0;
+    let n = seqDiff(b, a);
+    for (let i = 0; i < this.sbCount; i++) {
+      const s = seqMax(this.sbStart[i]!, a);
+      const e = seqMin(this.sbEnd[i]!, b);
+      if (seqLt(s, e)) n -= seqDiff(e, s);
+    }
+    return n;
+  }
+
+  /** RFC 6675 §4 SetPipe. */
+  private pipe(): number {
+    const all = this.unsackedIn(this.sndUna, this.sndMax);
+    const lostEdge = this.lostEdge();
+    const lostNotRetransmitted = this.unsackedIn(seqMax(this.highRxt, this.sndUna), lostEdge);
+    return all - lostNotRetransmitted;
+  }
+
+  // ---------------------------------------------------------------- sending
+
+  /** Sends what the windows, Nagle and the state allow, then a pending ACK. */
+  output(now: number): void {
+    const st = this.st;
+    if (
+      st !== S_ESTABLISHED &&
+      st !== S_CLOSE_WAIT &&
+      st !== S_FIN_WAIT_1 &&
+      st !== S_CLOSING &&
+      st !== S_LAST_ACK
+    ) {
+      if (this.ackNow && st >= S_ESTABLISHED) this.sendAck(now);
+      return;
+    }
+    if (this.inRecovery && this.sackOk) this.sackRecoverySend(now);
+    else this.sendNew(now);
+    if (this.ackNow) this.sendAck(now);
+  }
+
+  private sendNew(now: number): void {
+    const mssFull = this.effMss();
+    for (let guard = 0; guard < 1_000_000; guard++) {
+      if (this.sbCount > 0) this.sndNxt = this.skipSacked(this.sndNxt);
+      const ringEnd = seqAdd(this.ringBase, this.sendRing.length);
+      let avail = seqDiff(ringEnd, this.sndNxt);
+      if (avail < 0) avail = 0;
+      const wndEdge = seqAdd(this.sndUna, Math.min(this.sndWnd, this.cwnd));
+      const usable = seqDiff(wndEdge, this.sndNxt);
+      const maxSeg = mssFull - (this.optionBytes() - (this.tsOk ? 12 : 0));
+      let len = Math.min(avail, maxSeg, Math.max(usable, 0));
+      const nextSacked = this.sbCount > 0 ? this.nextSackedStart(this.sndNxt) : -1;
+      if (nextSacked !== -1 && seqDiff(nextSacked, this.sndNxt) < len) len = seqDiff(nextSacked, this.sndNxt);
+      const finHere =
+        this.finQueued && !this.finAcked && len === avail && seqAdd(this.sndNxt, len) === this.finSeq;
+      if (len <= 0 && !finHere) {
+        if (avail > 0 && this.sndWnd === 0 && this.sndNxt === this.sndUna && !this.persist) {
+          // RFC 9293 §3.8.6.1: zero window with data waiting: start the persist timer.
+          this.persist = true;
+          this.probes = 0;
+          this.rtoAt = now + Math.min(this.currentRto(), PERSIST_MAX_MS);
+          this.host.arm(this.rtoAt);
+        }
+        return;
+      }
+      if (len < maxSeg && !finHere) {
+        const flight = seqDiff(this.sndNxt, this.sndUna);
+        if (len === avail) {
+          // Nagle (RFC 9293 §3.7.4): one small segment outstanding at a time.
+          if (!this.nodelay && flight > 0) return;
+        } else if (flight > 0 && len < this.maxSndWnd >>> 1) return;
+      }
+      let flags = TCP_ACK;
+      if (finHere) flags |= TCP_FIN;
+      if (len > 0 && len === avail) flags |= TCP_PSH;
+      const retransmission = seqLt(this.sndNxt, this.sndMax);
+      this.emit(this.sndNxt, flags, len, now);
+      if (retransmission) {
+        this.host.stats.retransmits++;
+        this.retransmits++;
+      } else if (!this.rttTiming && !this.tsOk && len > 0) {
+        this.rttTiming = true;
+        this.rttSeq = this.sndNxt;
+        this.rttStart = now;
+      }
+      this.sndNxt = seqAdd(this.sndNxt, len + (finHere ? 1 : 0));
+      if (seqGt(this.sndNxt, this.sndMax)) this.sndMax = this.sndNxt;
+      if (this.rtoAt === Number.POSITIVE_INFINITY || this.persist) {
+        this.persist = false;
+        this.armRto(now);
+      }
+      if (finHere) return;
+    }
+  }
+
+  /** RFC 6675 §5 step (C): send while cwnd - pipe >= 1 SMSS, choosing segments by NextSeg. */
+  private sackRecoverySend(now: number): void {
+    const mss = this.effMss();
+    for (let guard = 0; guard < 100_000; guard++) {
+      if (this.cwnd - this.pipe() < mss) return;
+      // NextSeg rule 1: the first lost, unSACKed, not yet retransmitted segment.
+      const lostEdge = this.lostEdge();
+      const s = this.skipSacked(seqMax(this.highRxt, this.sndUna));
+      if (seqLt(s, lostEdge)) {
+        const end = this.retransmitAt(s, now);
+        if (end === s) return;
+        this.highRxt = seqMin(end, this.sndMax);
+        continue;
+      }
+      // Rule 2: new data the receiver's window allows.
+      const ringEnd = seqAdd(this.ringBase, this.sendRing.length);
+      const avail = seqDiff(ringEnd, this.sndMax);
+      const usable = seqDiff(seqAdd(this.sndUna, this.sndWnd), this.sndMax);
+      const len = Math.min(avail, mss - (this.optionBytes() - (this.tsOk ? 12 : 0)), usable);
+      const finHere =
+        this.finQueued &&
+        !this.finAcked &&
+        avail >= 0 &&
+        len === avail &&
+        seqAdd(this.sndMax, len) === this.finSeq;
+      if (len <= 0 && !finHere) return;
+      this.emit(this.sndMax, TCP_ACK | (finHere ? TCP_FIN : 0), Math.max(len, 0), now);
+      this.sndMax = seqAdd(this.sndMax, Math.max(len, 0) + (finHere ? 1 : 0));
+      this.sndNxt = this.sndMax;
+      if (finHere) return;
+    }
+  }
+
+  private rttSample(r: number): void {
+    const ms = Math.max(r, 0);
+    if (this.srtt === 0) {
+      this.srtt = ms;
+      this.rttvar = ms / 2;
+    } else {
+      this.rttvar = 0.75 * this.rttvar + 0.25 * Math.abs(this.srtt - ms);
+      this.srtt = 0.875 * this.srtt + 0.125 * ms;
+    }
+    this.rto = Math.min(Math.max(this.srtt + Math.max(1, 4 * this.rttvar), this.cfg.rtoMin), this.cfg.rtoMax);
+  }
+
+  // ---------------------------------------------------------------- ICMP
+
+  /** RFC 1191 / RFC 5927: a smaller path MTU; shrink the MSS and resend what is in flight. */
+  pathMtu(nextHopMtu: number, seq: number, now: number): void {
+    if (!seqLe(this.sndUna, seq) || !seqLt(seq, this.sndMax)) return;
+    const mss = Math.max(Math.min(nextHopMtu - 40, this.peerMss), 88);
+    if (mss >= this.mss) return;
+    this.mss = mss;
+    this.pathMss = mss;
+    if (this.cwnd < this.effMss()) this.cwnd = this.effMss();
+    if (this.st >= S_ESTABLISHED) {
+      this.sndNxt = this.sndUna;
+      this.inRecovery = false;
+      this.output(now);
+    }
+  }
+
+  /** An ICMP unreachable or time exceeded for this connection (RFC 1122 §4.2.3.9, RFC 5927). */
+  softOrHardError(errno: number, hard: boolean, seq: number, now: number): void {
+    if (!seqLe(this.sndUna, seq) || !seqLt(seq, this.sndMax)) return;
+    if (hard && this.st === S_SYN_SENT) {
+      this.fail(errno, now);
+      this.host.notify(this);
+      return;
+    }
+    this.softError = errno;
+  }
+
+  // ---------------------------------------------------------------- user calls
+
+  send(buf: Uint8Array, off: number, len: number, now: number): number {
+    if (this.error !== 0) return -this.takeErrorRaw();
+    if (this.finQueued || (this.st === S_CLOSED && this.wasConnected)) return -EPIPE;
+    if (this.st === S_SYN_SENT || this.st === S_SYN_RECEIVED) return -EAGAIN;
+    if (this.st !== S_ESTABLISHED && this.st !== S_CLOSE_WAIT) return -ENOTCONN;
+    if (len === 0) return 0;
+    const n = this.sendRing.write(buf, off, len);
+    if (n === 0) return -EAGAIN;
+    this.output(now);
+    return n;
+  }
+
+  recv(buf: Uint8Array, off: number, len: number, now: number): number {
+    if (this.rcvShutdown) return 0;
+    const n = this.recvRing.read(buf, off, len);
+    if (n > 0) {
+      this.maybeWindowUpdate(now);
+      return n;
+    }
+    if (this.error !== 0) return -this.takeErrorRaw();
+    if (this.rcvFin || this.st === S_CLOSED) return this.wasConnected || this.rcvFin ? 0 : -ENOTCONN;
+    return -EAGAIN;
+  }
+
+  private maybeWindowUpdate(now: number): void {
+    if (this.st !== S_ESTABLISHED && this.st !== S_FIN_WAIT_1 && this.st !== S_FIN_WAIT_2) return;
+    const edge = seqAdd(this.rcvNxt, this.recvRing.free);
+    const step = Math.min(this.recvRing.limit >>> 1, this.advMss);
+    if (seqDiff(edge, this.rcvAdvEdge) >= step) {
+      this.sendAck(now);
+      this.host.arm(this.deadline());
+    }
+  }
+
+  shutdown(read: boolean, write: boolean, now: number): number {
+    if (this.st === S_CLOSED) return this.wasConnected ? 0 : -ENOTCONN;
+    if (read) {
+      this.rcvShutdown = true;
+      this.recvRing.release();
+    }
+    if (write && !this.finQueued) {
+      switch (this.st) {
+        case S_SYN_SENT:
+          this.toClosed(now);
+          return 0;
+        case S_SYN_RECEIVED:
+        case S_ESTABLISHED:
+          this.st = S_FIN_WAIT_1;
+          break;
+        case S_CLOSE_WAIT:
+          this.st = S_LAST_ACK;
+          break;
+        default:
+          return 0;
+      }
+      this.finQueued = true;
+      this.finSeq = seqAdd(this.ringBase, this.sendRing.length);
+      this.output(now);
+    }
+    this.host.notify(this);
+    return 0;
+  }
+
+  /** Graceful close; a reset instead when received data was never read (RFC 2525 §2.17). */
+  close(now: number): void {
+    if (this.userClosed) return;
+    this.userClosed = true;
+    if (this.st === S_CLOSED) {
+      this.recvRing.release();
+      return;
+    }
+    if (this.st === S_SYN_SENT) {
+      this.toClosed(now);
+      return;
+    }
+    if (this.st === S_TIME_WAIT) return;
+    if (this.recvRing.length > 0 && !this.rcvShutdown) {
+      this.abort(now);
+      return;
+    }
+    this.shutdown(true, true, now);
+    if (this.st === S_FIN_WAIT_2) this.armClose(now + this.cfg.finWait2Timeout);
+  }
+
+  /** Reset (RFC 9293 §3.10.5). */
+  abort(now: number): void {
+    this.userClosed = true;
+    if (
+      this.st === S_SYN_RECEIVED ||
+      this.st === S_ESTABLISHED ||
+      this.st === S_FIN_WAIT_1 ||
+      this.st === S_FIN_WAIT_2 ||
+      this.st === S_CLOSE_WAIT
+    ) {
+      this.sendReset(this.sndNxt, now);
+    }
+    if (this.st !== S_CLOSED) this.toClosed(now);
+    this.recvRing.release();
+  }
+
+  private takeErrorRaw(): number {
+    const e = this.error;
+    this.error = 0;
+    return e;
+  }
+
+  takeError(): number {
+    const e = this.takeErrorRaw();
+    if (e !== 0) return -e;
+    return 0;
+  }
+
+  /** The pending error without clearing it (0 if none), and the last soft error. */
+  peekError(): number {
+    return this.error !== 0 ? -this.error : 0;
+  }
+
+  events(): number {
+    let ev = 0;
+    if (this.error !== 0) ev |= EV_ERROR | EV_READABLE | EV_WRITABLE;
+    if (this.recvRing.length > 0 || this.rcvFin || this.rcvShutdown) ev |= EV_READABLE;
+    if ((this.st === S_ESTABLISHED || this.st === S_CLOSE_WAIT) && !this.finQueued && this.sendRing.free > 0)
+      ev |= EV_WRITABLE;
+    if (this.st === S_CLOSED && this.wasConnected) ev |= EV_HANGUP | EV_READABLE | EV_WRITABLE;
+    if (this.st === S_CLOSED && !this.wasConnected && this.error !== 0) ev |= EV_HANGUP;
+    if ((this.rcvFin || this.rcvShutdown) && this.finQueued) ev |= EV_HANGUP;
+    return ev;
+  }
+
+  setOption(name: string, value: number): number {
+    switch (name) {
+      case 'TCP_NODELAY':
+        this.nodelay = value !== 0;
+        return 0;
+      case 'SO_KEEPALIVE':
+        this.keepAlive = value !== 0;
+        this.keepProbes = 0;
+        if (this.st === S_ESTABLISHED || this.st === S_CLOSE_WAIT) this.armKeepalive(this.lastRecvAt);
+        return 0;
+      case 'TCP_KEEPIDLE':
+        if (value < 1) return -EINVAL;
+        this.keepIdle = value;
+        if (this.keepAlive && (this.st === S_ESTABLISHED || this.st === S_CLOSE_WAIT))
+          this.armKeepalive(this.lastRecvAt);
+        return 0;
+      case 'TCP_KEEPINTVL':
+        if (value < 1) return -EINVAL;
+        this.keepInterval = value;
+        return 0;
+      case 'TCP_KEEPCNT':
+        if (value < 1) return -EINVAL;
+        this.keepCount = value;
+        return 0;
+      case 'SO_SNDBUF':
+        if (value < 1) return -EINVAL;
+        this.sendRing.limit = Math.max(value, this.sendRing.length, 2048);
+        return 0;
+      case 'SO_RCVBUF':
+        if (value < 1) return -EINVAL;
+        // The window already offered stays honoured: the limit never drops below it.
+        this.recvRing.limit = Math.max(value, 2048, this.recvRing.length + this.rcvWindow());
+        return 0;
+      case 'IP_TTL':
+        if (value < 1 || value > 255) return -EINVAL;
+        this.ttl = value;
+        return 0;
+      case 'IP_TOS':
+        this.tos = value & 0xff;
+        return 0;
+      case 'TCP_CONGESTION': {
+        const cc = makeCongestionControl(
+          value === CC_NEWRENO ? 'newreno' : value === CC_CUBIC ? 'cubic' : '',
+        );
+        if (cc === null) return -EINVAL;
+        this.cc = cc;
+        return 0;
+      }
+      default:
+        return -ENOPROTOOPT;
+    }
+  }
+
+  getOption(name: string): number {
+    switch (name) {
+      case 'TCP_NODELAY':
+        return this.nodelay ? 1 : 0;
+      case 'SO_KEEPALIVE':
+        return this.keepAlive ? 1 : 0;
+      case 'TCP_KEEPIDLE':
+        return this.keepIdle;
+      case 'TCP_KEEPINTVL':
+        return this.keepInterval;
+      case 'TCP_KEEPCNT':
+        return this.keepCount;
+      case 'SO_SNDBUF':
+        return this.sendRing.limit;
+      case 'SO_RCVBUF':
+        return this.recvRing.limit;
+      case 'IP_TTL':
+        return this.ttl;
+      case 'IP_TOS':
+        return this.tos;
+      case 'TCP_MAXSEG':
+        return this.effMss();
+      case 'TCP_CONGESTION':
+        return this.cc.name === 'newreno' ? CC_NEWRENO : CC_CUBIC;
+      case 'SO_ERROR':
+        return this.takeError();
+      default:
+        return -ENOPROTOOPT;
+    }
+  }
+
+  /** Name of the congestion control in use ('cubic' or 'newreno'). */
+  get congestion(): string {
+    return this.cc.name;
+  }
+
+  setCongestion(name: string): number {
+    const cc = makeCongestionControl(name);
+    if (cc === null) return -EINVAL;
+    this.cc = cc;
+    return 0;
+  }
+
+  info(): TcpInfo {
+    return {
+      state: this.state,
+      sendQueue: this.sendRing.length,
+      recvQueue: this.recvRing.length,
+      rttMs: this.srtt,
+      rtoMs: this.currentRto(),
+      cwnd: this.cwnd,
+      ssthresh: this.ssthresh,
+      mss: this.effMss(),
+      retransmits: this.retransmits,
+      sndWnd: this.sndWnd,
+      rcvWnd: this.rcvWindow(),
+      congestion: this.cc.name,
+    };
+  }
+
+  /** Soft error recorded from ICMP or routing, for SO_ERROR-like diagnostics. */
+  get lastSoftError(): number {
+    return this.softError;
+  }
+}
+
+export const CC_NEWRENO = 0;
+export const CC_CUBIC = 1;

@@ -1,0 +1,636 @@
+import {
+  decodeTcp,
+  rd16,
+  rd32,
+  TCP_ACK,
+  TCP_MIN_HEADER,
+  TCP_RST,
+  TCP_SYN,
+  TcpHeader,
+  writeTcp,
+} from '@nexthop/wire';
+import {
+  EADDRINUSE,
+  EADDRNOTAVAIL,
+  ECONNREFUSED,
+  EHOSTUNREACH,
+  EINVAL,
+  ENETUNREACH,
+  ENOPROTOOPT,
+} from '../socket/errno.ts';
+import { DEFAULT_TCP_CONFIG, EV_READABLE, type TcpConfig } from './config.ts';
+import {
+  S_CLOSED,
+  S_TIME_WAIT,
+  STATE_NAMES,
+  TcpConnection,
+  type TcpHost,
+  TcpStats,
+  TX_IP_OFF,
+  TX_TCP_OFF,
+} from './connection.ts';
+import { hash4 } from './hash.ts';
+import { parseOptions, TcpOptions, writeMss } from './options.ts';
+
+export interface TcpEnv {
+  /**
+   * Sends one segment: TCP header + payload at buf[ipOff + 20, ipOff + 20 + tcpLen), checksum filled;
+   * the env writes the IP header at ipOff and the Ethernet header in the 14 bytes before it.
+   * Returns 0 or -errno.
+   */
+  sendSegment(
+    buf: Uint8Array,
+    ipOff: number,
+    tcpLen: number,
+    src: number,
+    dst: number,
+    tos: number,
+    ttl: number,
+    now: number,
+  ): number;
+  /** MTU of the route towards dst, 0 when there is no route. */
+  mtuFor(dst: number): number;
+  /** Source address towards dst, 0 when there is no route. */
+  sourceFor(dst: number): number;
+  isLocalAddress(addr: number): boolean;
+  random32(): number;
+  /** TCP armed a timer at this deadline (ms); poll(now) must run by then. */
+  wake(deadline: number): void;
+  /** Readiness of a connection or listener may have changed. */
+  notify(endpoint: TcpConnection | TcpListener): void;
+}
+
+/** Options a listener hands to the connections it accepts (as Linux inherits them). */
+type Inherited = Array<[string, number]>;
+
+const EPHEMERAL_LOW = 32768;
+const EPHEMERAL_HIGH = 60999;
+/** SYN cookie time counter period (ms) and the MSS values a cookie can encode (3 bits). */
+const COOKIE_PERIOD = 64_000;
+const COOKIE_MSS = [536, 1220, 1440, 1460, 4312, 8960];
+
+export class TcpListener {
+  readonly localAddr: number;
+  readonly localPort: number;
+  backlog: number;
+  readonly embryos = new Set<TcpConnection>();
+  readonly acceptQueue: TcpConnection[] = [];
+  synCookiesSent = 0;
+  lastCookieAt = Number.NEGATIVE_INFINITY;
+  closed = false;
+  readonly inherited: Inherited = [];
+  private readonly engine: TcpEngine;
+
+  constructor(engine: TcpEngine, localAddr: number, localPort: number, backlog: number) {
+    this.engine = engine;
+    this.localAddr = localAddr;
+    this.localPort = localPort;
+    this.backlog = Math.max(backlog, 1);
+  }
+
+  get state(): string {
+    return this.closed ? 'CLOSED' : 'LISTEN';
+  }
+
+  accept(_now: number): TcpConnection | null {
+    const c = this.acceptQueue.shift();
+    if (c === undefined) return null;
+    c.listener = null;
+    return c;
+  }
+
+  events(): number {
+    return this.acceptQueue.length > 0 ? EV_READABLE : 0;
+  }
+
+  /** Options for connections this listener will accept (TCP_NODELAY, SO_RCVBUF, ...). */
+  setOption(name: string, value: number): number {
+    const probe =
+      name === 'TCP_CONGESTION' ||
+      name.startsWith('TCP_') ||
+      name.startsWith('SO_') ||
+      name.startsWith('IP_');
+    if (!probe) return -ENOPROTOOPT;
+    for (const o of this.inherited) {
+      if (o[0] === name) {
+        o[1] = value;
+        return 0;
+      }
+    }
+    this.inherited.push([name, value]);
+    return 0;
+  }
+
+  getOption(name: string): number {
+    for (const o of this.inherited) if (o[0] === name) return o[1];
+    return -ENOPROTOOPT;
+  }
+
+  close(now: number): void {
+    this.engine.closeListener(this, now);
+  }
+
+  info(): { pending: number; synQueue: number; synCookiesSent: number } {
+    return {
+      pending: this.acceptQueue.length,
+      synQueue: this.embryos.size,
+      synCookiesSent: this.synCookiesSent,
+    };
+  }
+}
+
+export interface ConnectOptions {
+  /** Socket options to apply before the SYN goes out (buffer sizes decide the window scale). */
+  options?: Array<[string, number]>;
+}
+
+export class TcpEngine implements TcpHost {
+  readonly tx = new Uint8Array(TX_TCP_OFF + 60 + 65536);
+  readonly stats = new TcpStats();
+  readonly config: TcpConfig;
+  private readonly env: TcpEnv;
+  /** localPort → (remoteAddr × 65536 + remotePort) → chain of connections (differing local address). */
+  private readonly table = new Map<number, Map<number, TcpConnection>>();
+  private readonly all = new Set<TcpConnection>();
+  private readonly listeners = new Map<number, TcpListener[]>();
+  private readonly seg = new TcpHeader();
+  private readonly opts = new TcpOptions();
+  private readonly isnKey0: number;
+  private readonly isnKey1: number;
+  private readonly cookieKey0: number;
+  private readonly cookieKey1: number;
+  private nextWake = Number.POSITIVE_INFINITY;
+  private challengeSecond = -1;
+  private challengeCount = 0;
+
+  constructor(env: TcpEnv, config: Partial<TcpConfig> = {}) {
+    this.env = env;
+    this.config = { ...DEFAULT_TCP_CONFIG, ...config };
+    this.isnKey0 = env.random32();
+    this.isnKey1 = env.random32();
+    this.cookieKey0 = env.random32();
+    this.cookieKey1 = env.random32();
+  }
+
+  // ---------------------------------------------------------------- TcpHost
+
+  sendSegment(tcpLen: number, src: number, dst: number, tos: number, ttl: number, now: number): number {
+    return this.env.sendSegment(this.tx, TX_IP_OFF, tcpLen, src, dst, tos, ttl, now);
+  }
+
+  mtuFor(dst: number): number {
+    return this.env.mtuFor(dst);
+  }
+
+  /** RFC 6528: ISN = M + F(4-tuple, secret), M a 4 µs clock. */
+  isn(localAddr: number, localPort: number, remoteAddr: number, remotePort: number, now: number): number {
+    const f = hash4(this.isnKey0, this.isnKey1, localAddr, remoteAddr, (localPort << 16) | remotePort, 0);
+    return (f + Math.floor(now * 250)) >>> 0;
+  }
+
+  random32(): number {
+    return this.env.random32() >>> 0;
+  }
+
+  arm(deadline: number): void {
+    if (deadline < this.nextWake) {
+      this.nextWake = deadline;
+      this.env.wake(deadline);
+    }
+  }
+
+  notify(c: TcpConnection): void {
+    this.env.notify(c);
+  }
+
+  allowChallengeAck(now: number): boolean {
+    const second = Math.floor(now / 1000);
+    if (second !== this.challengeSecond) {
+      this.challengeSecond = second;
+      this.challengeCount = 0;
+    }
+    if (this.challengeCount >= this.config.challengeAckLimit) return false;
+    this.challengeCount++;
+    return true;
+  }
+
+  established(c: TcpConnection): boolean {
+    const l = c.listener as TcpListener | null;
+    if (l === null) return true;
+    if (l.acceptQueue.length >= l.backlog) {
+      this.stats.listenOverflows++;
+      return false;
+    }
+    l.embryos.delete(c);
+    l.acceptQueue.push(c);
+    this.env.notify(l);
+    return true;
+  }
+
+  embryoGone(c: TcpConnection): void {
+    const l = c.listener as TcpListener | null;
+    if (l !== null) l.embryos.delete(c);
+    c.listener = null;
+  }
+
+  // ---------------------------------------------------------------- demultiplexing
+
+  private find(
+    localAddr: number,
+    localPort: number,
+    remoteAddr: number,
+    remotePort: number,
+  ): TcpConnection | null {
+    const m = this.table.get(localPort);
+    if (m === undefined) return null;
+    let c = m.get(remoteAddr * 65536 + remotePort) ?? null;
+    while (c !== null && c.localAddr !== localAddr) c = c.nextInBucket;
+    return c;
+  }
+
+  private link(c: TcpConnection): void {
+    let m = this.table.get(c.localPort);
+    if (m === undefined) {
+      m = new Map();
+      this.table.set(c.localPort, m);
+    }
+    const key = c.remoteAddr * 65536 + c.remotePort;
+    c.nextInBucket = m.get(key) ?? null;
+    m.set(key, c);
+    this.all.add(c);
+    c.linked = true;
+  }
+
+  unlink(c: TcpConnection): void {
+    if (!c.linked) return;
+    c.linked = false;
+    this.all.delete(c);
+    const m = this.table.get(c.localPort);
+    if (m === undefined) return;
+    const key = c.remoteAddr * 65536 + c.remotePort;
+    let p = m.get(key) ?? null;
+    if (p === c) {
+      if (c.nextInBucket === null) m.delete(key);
+      else m.set(key, c.nextInBucket);
+    } else {
+      while (p !== null && p.nextInBucket !== c) p = p.nextInBucket;
+      if (p !== null) p.nextInBucket = c.nextInBucket;
+    }
+    c.nextInBucket = null;
+    if (m.size === 0) this.table.delete(c.localPort);
+  }
+
+  private findListener(addr: number, port: number): TcpListener | null {
+    const ls = this.listeners.get(port);
+    if (ls === undefined) return null;
+    let any: TcpListener | null = null;
+    for (const l of ls) {
+      if (l.localAddr === addr) return l;
+      if (l.localAddr === 0) any = l;
+    }
+    return any;
+  }
+
+  // ---------------------------------------------------------------- input
+
+  /**
+   * A segment for a local address (IP validated, checksum not yet). Returns false when no
+   * connection or listener takes it, so that the stack answers with a reset (RFC 9293 §3.10.7.1).
+   */
+  input(
+    buf: Uint8Array,
+    tcpOff: number,
+    tcpLen: number,
+    src: number,
+    dst: number,
+    _tos: number,
+    now: number,
+  ): boolean {
+    const seg = this.seg;
+    if (decodeTcp(buf, tcpOff, tcpLen, src, dst, seg, true) !== 0) {
+      this.stats.badSegments++;
+      return true;
+    }
+    const o = this.opts;
+    if (!parseOptions(buf, seg.optionsOffset, seg.optionsLength, o)) {
+      this.stats.badSegments++;
+      return true;
+    }
+    const c = this.find(dst, seg.dstPort, src, seg.srcPort);
+    if (c !== null) {
+      if (
+        c.st === S_TIME_WAIT &&
+        (seg.flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN &&
+        c.timeWaitAcceptsSyn(seg, o) &&
+        this.findListener(dst, seg.dstPort) !== null
+      ) {
+        c.reap();
+      } else {
+        c.input(seg, o, buf, now);
+        return true;
+      }
+    }
+    const l = this.findListener(dst, seg.dstPort);
+    if (l === null) return false;
+    return this.listenInput(l, seg, o, buf, src, dst, now);
+  }
+
+  /** RFC 9293 §3.10.7.2, with a bounded SYN queue and SYN cookies. */
+  private listenInput(
+    l: TcpListener,
+    seg: TcpHeader,
+    o: TcpOptions,
+    buf: Uint8Array,
+    src: number,
+    dst: number,
+    now: number,
+  ): boolean {
+    const f = seg.flags;
+    this.stats.segmentsIn++;
+    if ((f & TCP_RST) !== 0) return true;
+    if ((f & TCP_ACK) !== 0) {
+      if ((f & TCP_SYN) === 0 && this.config.synCookies && now - l.lastCookieAt <= 2 * COOKIE_PERIOD) {
+        const mss = this.checkCookie(dst, seg.dstPort, src, seg.srcPort, seg.seq, seg.ack, now);
+        if (mss > 0) {
+          this.stats.synCookiesAccepted++;
+          const c = new TcpConnection(this, this.config, dst, seg.dstPort, src, seg.srcPort);
+          this.applyInherited(l, c);
+          c.openFromCookie(seg, mss, now);
+          c.listener = l;
+          this.link(c);
+          if (!this.established(c)) {
+            this.unlink(c);
+            return true;
+          }
+          c.input(seg, o, buf, now);
+          return true;
+        }
+        this.stats.synCookiesRejected++;
+      }
+      return false;
+    }
+    if ((f & TCP_SYN) === 0) return true;
+    if (l.acceptQueue.length >= l.backlog) {
+      this.stats.listenOverflows++;
+      return true;
+    }
+    if (l.embryos.size >= this.config.synQueue) {
+      if (this.config.synCookies) this.sendCookie(l, seg, o, src, dst, now);
+      else this.stats.listenOverflows++;
+      return true;
+    }
+    const c = new TcpConnection(this, this.config, dst, seg.dstPort, src, seg.srcPort);
+    this.applyInherited(l, c);
+    c.listener = l;
+    l.embryos.add(c);
+    this.link(c);
+    c.openPassive(seg, o, now);
+    return true;
+  }
+
+  private applyInherited(l: TcpListener, c: TcpConnection): void {
+    for (const [name, value] of l.inherited) c.setOption(name, value);
+  }
+
+  private cookieHash(
+    la: number,
+    lp: number,
+    ra: number,
+    rp: number,
+    peerIsn: number,
+    counter: number,
+  ): number {
+    return hash4(this.cookieKey0, this.cookieKey1 ^ counter, la, ra, (lp << 16) | rp, peerIsn) & 0xffffff;
+  }
+
+  /** Our ISN for a SYN cookie: 5 bits of time counter, 3 bits of MSS index, 24 bits of keyed hash. */
+  private sendCookie(
+    l: TcpListener,
+    seg: TcpHeader,
+    o: TcpOptions,
+    src: number,
+    dst: number,
+    now: number,
+  ): void {
+    const peerMss = o.mss > 0 ? o.mss : 536;
+    const mtu = this.env.mtuFor(src);
+    const ours = Math.min(mtu > 40 ? mtu - 40 : 536, this.config.mssClamp);
+    const limit = Math.min(peerMss, ours);
+    let idx = 0;
+    for (let i = 0; i < COOKIE_MSS.length; i++) if (COOKIE_MSS[i]! <= limit) idx = i;
+    const counter = Math.floor(now / COOKIE_PERIOD);
+    const isn =
+      (((counter & 0x1f) << 27) |
+        (idx << 24) |
+        this.cookieHash(dst, seg.dstPort, src, seg.srcPort, seg.seq, counter)) >>>
+      0;
+    const b = this.tx;
+    const hl = TCP_MIN_HEADER + writeMss(b, TX_TCP_OFF + TCP_MIN_HEADER, ours);
+    const len = writeTcp(
+      b,
+      TX_TCP_OFF,
+      seg.dstPort,
+      seg.srcPort,
+      isn,
+      (seg.seq + 1) >>> 0,
+      TCP_SYN | TCP_ACK,
+      Math.min(this.config.recvBuffer, 0xffff),
+      hl,
+      0,
+      dst,
+      src,
+    );
+    l.synCookiesSent++;
+    l.lastCookieAt = now;
+    this.stats.synCookiesSent++;
+    this.stats.segmentsOut++;
+    this.sendSegment(len, dst, src, 0, this.config.ttl, now);
+  }
+
+  /** The MSS a valid cookie encodes, or 0. */
+  private checkCookie(
+    la: number,
+    lp: number,
+    ra: number,
+    rp: number,
+    seq: number,
+    ack: number,
+    now: number,
+  ): number {
+    const cookie = (ack - 1) >>> 0;
+    const idx = (cookie >>> 24) & 7;
+    if (idx >= COOKIE_MSS.length) return 0;
+    const counter = Math.floor(now / COOKIE_PERIOD);
+    const peerIsn = (seq - 1) >>> 0;
+    for (let age = 0; age <= 1; age++) {
+      const c = counter - age;
+      if ((c & 0x1f) !== cookie >>> 27) continue;
+      if (this.cookieHash(la, lp, ra, rp, peerIsn, c) === (cookie & 0xffffff)) return COOKIE_MSS[idx]!;
+    }
+    return 0;
+  }
+
+  /** An ICMP error quoting one of our segments (quote = its IP header and at least 8 bytes). */
+  icmpError(
+    type: number,
+    code: number,
+    restOfHeader: number,
+    quote: Uint8Array,
+    qOff: number,
+    qLen: number,
+    now: number,
+  ): void {
+    if (qLen < 20) return;
+    const ihl = (quote[qOff]! & 0x0f) * 4;
+    if (ihl < 20 || qLen < ihl + 8 || quote[qOff + 9] !== 6) return;
+    const src = rd32(quote, qOff + 12);
+    const dst = rd32(quote, qOff + 16);
+    const sport = rd16(quote, qOff + ihl);
+    const dport = rd16(quote, qOff + ihl + 2);
+    const seq = rd32(quote, qOff + ihl + 4);
+    const c = this.find(src, sport, dst, dport);
+    if (c === null) return;
+    if (type === 3) {
+      switch (code) {
+        case 4:
+          c.pathMtu(restOfHeader & 0xffff, seq, now);
+          return;
+        case 2:
+        case 3:
+          c.softOrHardError(ECONNREFUSED, true, seq, now);
+          return;
+        case 0:
+        case 6:
+        case 9:
+        case 11:
+          c.softOrHardError(ENETUNREACH, false, seq, now);
+          return;
+        default:
+          c.softOrHardError(EHOSTUNREACH, false, seq, now);
+          return;
+      }
+    }
+    if (type === 11) c.softOrHardError(EHOSTUNREACH, false, seq, now);
+  }
+
+  // ---------------------------------------------------------------- user calls
+
+  connect(
+    localAddr: number,
+    localPort: number,
+    remoteAddr: number,
+    remotePort: number,
+    now: number,
+    opts: ConnectOptions = {},
+  ): TcpConnection | number {
+    if (remoteAddr === 0 || remotePort === 0) return -EINVAL;
+    if (this.env.mtuFor(remoteAddr) === 0) return -ENETUNREACH;
+    let la = localAddr;
+    if (la === 0) {
+      la = this.env.sourceFor(remoteAddr);
+      if (la === 0) return -ENETUNREACH;
+    }
+    let lp = localPort;
+    if (lp === 0) {
+      lp = this.ephemeralPort(la, remoteAddr, remotePort);
+      if (lp < 0) return -EADDRNOTAVAIL;
+    }
+    const old = this.find(la, lp, remoteAddr, remotePort);
+    if (old !== null) {
+      // A TIME-WAIT 4-tuple may be reused: the clock-driven ISN starts above the old sequence space.
+      if (old.st !== S_TIME_WAIT) return -EADDRNOTAVAIL;
+      old.reap();
+    }
+    const c = new TcpConnection(this, this.config, la, lp, remoteAddr, remotePort);
+    if (opts.options !== undefined) for (const [n, v] of opts.options) c.setOption(n, v);
+    this.link(c);
+    c.openActive(now);
+    return c;
+  }
+
+  private ephemeralPort(la: number, ra: number, rp: number): number {
+    const span = EPHEMERAL_HIGH - EPHEMERAL_LOW + 1;
+    const start = this.env.random32() % span;
+    for (let i = 0; i < span; i++) {
+      const p = EPHEMERAL_LOW + ((start + i) % span);
+      if (this.listeners.has(p)) continue;
+      if (this.find(la, p, ra, rp) === null) return p;
+    }
+    return -1;
+  }
+
+  listen(localAddr: number, localPort: number, backlog: number): TcpListener | number {
+    if (localPort === 0) return -EINVAL;
+    const ls = this.listeners.get(localPort) ?? [];
+    for (const l of ls) {
+      if (l.localAddr === 0 || localAddr === 0 || l.localAddr === localAddr) return -EADDRINUSE;
+    }
+    const l = new TcpListener(this, localAddr, localPort, backlog);
+    ls.push(l);
+    this.listeners.set(localPort, ls);
+    return l;
+  }
+
+  closeListener(l: TcpListener, now: number): void {
+    if (l.closed) return;
+    l.closed = true;
+    const ls = this.listeners.get(l.localPort);
+    if (ls !== undefined) {
+      const i = ls.indexOf(l);
+      if (i >= 0) ls.splice(i, 1);
+      if (ls.length === 0) this.listeners.delete(l.localPort);
+    }
+    for (const c of [...l.embryos]) c.abort(now);
+    l.embryos.clear();
+    for (const c of l.acceptQueue) {
+      c.listener = null;
+      c.abort(now);
+    }
+    l.acceptQueue.length = 0;
+    this.env.notify(l);
+  }
+
+  /** Whether (addr, port) is taken, for bind(); reuseAddr lets TIME-WAIT connections be ignored. */
+  portInUse(localAddr: number, localPort: number, reuseAddr: boolean): boolean {
+    const ls = this.listeners.get(localPort);
+    if (ls !== undefined) {
+      for (const l of ls) if (l.localAddr === 0 || localAddr === 0 || l.localAddr === localAddr) return true;
+    }
+    const m = this.table.get(localPort);
+    if (m === undefined) return false;
+    for (const head of m.values()) {
+      for (let c: TcpConnection | null = head; c !== null; c = c.nextInBucket) {
+        if (localAddr !== 0 && c.localAddr !== localAddr) continue;
+        if (reuseAddr && c.st === S_TIME_WAIT) continue;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Runs due timers; returns the next deadline (ms) or Infinity. */
+  poll(now: number): number {
+    let next = Number.POSITIVE_INFINITY;
+    for (const c of this.all) {
+      if (c.deadline() <= now) c.onTimer(now);
+      if (c.st === S_CLOSED) continue;
+      const d = c.deadline();
+      if (d < next) next = d;
+    }
+    this.nextWake = next;
+    return next;
+  }
+
+  *endpoints(): Iterable<TcpConnection | TcpListener> {
+    for (const ls of this.listeners.values()) yield* ls;
+    yield* this.all;
+  }
+
+  get connectionCount(): number {
+    return this.all.size;
+  }
+
+  stateNames(): readonly string[] {
+    return STATE_NAMES;
+  }
+}

@@ -1,0 +1,313 @@
+// Test harness for the TCP engine: a virtual clock, an in-memory link between engines with seeded
+// loss, reordering and duplication, and helpers to build and read segments by hand.
+import {
+  decodeTcp,
+  TCP_ACK,
+  TCP_FIN,
+  TCP_PSH,
+  TCP_RST,
+  TCP_SYN,
+  TcpHeader,
+  wr16,
+  wr32,
+  writeTcp,
+} from '@nexthop/wire';
+import { type TcpConfig, TcpConnection, TcpEngine, type TcpEnv, type TcpListener } from '../src/tcp/index.ts';
+import { parseOptions, TcpOptions } from '../src/tcp/options.ts';
+
+export const A = 0x0a000001;
+export const B = 0x0a000002;
+
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface Seg {
+  src: number;
+  dst: number;
+  srcPort: number;
+  dstPort: number;
+  seq: number;
+  ack: number;
+  flags: string;
+  window: number;
+  data: Uint8Array;
+  mss: number;
+  wscale: number;
+  sackOk: boolean;
+  ts: [number, number] | null;
+  sack: Array<[number, number]>;
+  at: number;
+}
+
+export function flagString(f: number): string {
+  let s = '';
+  if (f & TCP_SYN) s += 'S';
+  if (f & TCP_FIN) s += 'F';
+  if (f & TCP_RST) s += 'R';
+  if (f & TCP_PSH) s += 'P';
+  if (f & TCP_ACK) s += '.';
+  return s;
+}
+
+export function readSeg(bytes: Uint8Array, src: number, dst: number, at: number): Seg {
+  const h = new TcpHeader();
+  const r = decodeTcp(bytes, 0, bytes.length, src, dst, h, true);
+  if (r !== 0) throw new Error(`bad segment out: ${r}`);
+  const o = new TcpOptions();
+  if (!parseOptions(bytes, h.optionsOffset, h.optionsLength, o)) throw new Error('bad options out');
+  const sack: Array<[number, number]> = [];
+  for (let i = 0; i < o.sackCount; i++) sack.push([o.sackStart[i]!, o.sackEnd[i]!]);
+  return {
+    src,
+    dst,
+    srcPort: h.srcPort,
+    dstPort: h.dstPort,
+    seq: h.seq,
+    ack: h.ack,
+    flags: flagString(h.flags),
+    window: h.window,
+    data: bytes.slice(h.dataOffset, h.dataOffset + h.dataLength),
+    mss: o.mss,
+    wscale: o.wscale,
+    sackOk: o.sackPermitted,
+    ts: o.hasTimestamp ? [o.tsVal, o.tsEcr] : null,
+    sack,
+    at,
+  };
+}
+
+export interface BuildSeg {
+  srcPort: number;
+  dstPort: number;
+  seq: number;
+  ack?: number;
+  flags: number;
+  window?: number;
+  data?: Uint8Array;
+  mss?: number;
+  wscale?: number;
+  sackOk?: boolean;
+  ts?: [number, number];
+  sack?: Array<[number, number]>;
+}
+
+/** Builds a segment with the options asked for; returns its bytes. */
+export function buildSeg(s: BuildSeg, src: number, dst: number): Uint8Array {
+  const opts: number[] = [];
+  if (s.mss !== undefined) opts.push(2, 4, s.mss >>> 8, s.mss & 0xff);
+  if (s.sackOk) opts.push(1, 1, 4, 2);
+  if (s.ts !== undefined) {
+    const b = new Uint8Array(8);
+    wr32(b, 0, s.ts[0]);
+    wr32(b, 4, s.ts[1]);
+    opts.push(1, 1, 8, 10, ...b);
+  }
+  if (s.wscale !== undefined) opts.push(1, 3, 3, s.wscale);
+  if (s.sack !== undefined && s.sack.length > 0) {
+    opts.push(1, 1, 5, 2 + 8 * s.sack.length);
+    for (const [a, e] of s.sack) {
+      const b = new Uint8Array(8);
+      wr32(b, 0, a);
+      wr32(b, 4, e);
+      opts.push(...b);
+    }
+  }
+  while (opts.length % 4 !== 0) opts.push(0);
+  const data = s.data ?? new Uint8Array(0);
+  const hl = 20 + opts.length;
+  const buf = new Uint8Array(hl + data.length);
+  buf.set(opts, 20);
+  buf.set(data, hl);
+  writeTcp(
+    buf,
+    0,
+    s.srcPort,
+    s.dstPort,
+    s.seq >>> 0,
+    (s.ack ?? 0) >>> 0,
+    s.flags,
+    s.window ?? 65535,
+    hl,
+    data.length,
+    src,
+    dst,
+  );
+  return buf;
+}
+
+export { wr16 };
+
+/** One engine with an env that records every segment it sends. */
+export class Host {
+  readonly addr: number;
+  readonly engine: TcpEngine;
+  readonly sent: Seg[] = [];
+  readonly notified: Array<TcpConnection | TcpListener> = [];
+  mtu = 1500;
+  wakeAt = Number.POSITIVE_INFINITY;
+  now = 0;
+  deliver: ((bytes: Uint8Array, src: number, dst: number, now: number) => void) | null = null;
+
+  constructor(addr: number, seed: number, config: Partial<TcpConfig> = {}) {
+    this.addr = addr;
+    const rnd = mulberry32(seed);
+    const env: TcpEnv = {
+      sendSegment: (buf, ipOff, tcpLen, src, dst, _tos, _ttl, now) => {
+        const bytes = buf.slice(ipOff + 20, ipOff + 20 + tcpLen);
+        this.sent.push(readSeg(bytes, src, dst, now));
+        if (this.deliver !== null) this.deliver(bytes, src, dst, now);
+        return 0;
+      },
+      mtuFor: () => this.mtu,
+      sourceFor: () => this.addr,
+      isLocalAddress: (a) => a === this.addr,
+      random32: () => Math.floor(rnd() * 4294967296) >>> 0,
+      wake: (d) => {
+        if (d < this.wakeAt) this.wakeAt = d;
+      },
+      notify: (e) => {
+        this.notified.push(e);
+      },
+    };
+    this.engine = new TcpEngine(env, config);
+  }
+
+  /** Feeds a hand-built segment from `src`; returns what input() returned. */
+  input(s: BuildSeg, src = B, now = this.now): boolean {
+    this.now = now;
+    const bytes = buildSeg(s, src, this.addr);
+    return this.engine.input(bytes, 0, bytes.length, src, this.addr, 0, now);
+  }
+
+  /** Advances the clock to t, running every timer due on the way. */
+  advance(t: number): void {
+    for (let guard = 0; guard < 1_000_000; guard++) {
+      const next = this.engine.poll(this.now);
+      if (next > t) break;
+      this.now = Math.max(this.now, next);
+      this.engine.poll(this.now);
+    }
+    this.now = t;
+    this.engine.poll(t);
+  }
+
+  take(): Seg[] {
+    return this.sent.splice(0, this.sent.length);
+  }
+}
+
+export interface LinkOptions {
+  seed: number;
+  delay?: number;
+  loss?: number;
+  duplicate?: number;
+  reorder?: number;
+  /** Bytes per ms the link carries each way (0 = unlimited). */
+  rate?: number;
+}
+
+interface InFlight {
+  at: number;
+  order: number;
+  bytes: Uint8Array;
+  src: number;
+  dst: number;
+}
+
+/** Two hosts joined by a lossy link with a virtual clock. */
+export class Pair {
+  readonly a: Host;
+  readonly b: Host;
+  now = 0;
+  private queue: InFlight[] = [];
+  private order = 0;
+  private readonly rnd: () => number;
+  private readonly link: LinkOptions;
+  private busyUntil = new Map<number, number>();
+  dropped = 0;
+  delivered = 0;
+  unmatched = 0;
+  keepLog = false;
+
+  constructor(link: LinkOptions, ca: Partial<TcpConfig> = {}, cb: Partial<TcpConfig> = {}) {
+    this.link = link;
+    this.rnd = mulberry32(link.seed);
+    this.a = new Host(A, link.seed * 7 + 1, ca);
+    this.b = new Host(B, link.seed * 13 + 5, cb);
+    this.a.deliver = (bytes, src, dst, now) => this.send(bytes, src, dst, now);
+    this.b.deliver = (bytes, src, dst, now) => this.send(bytes, src, dst, now);
+  }
+
+  private send(bytes: Uint8Array, src: number, dst: number, now: number): void {
+    const h = src === A ? this.a : this.b;
+    if (!this.keepLog) h.sent.length = 0;
+    const l = this.link;
+    if (l.loss !== undefined && this.rnd() < l.loss) {
+      this.dropped++;
+      return;
+    }
+    let start = now;
+    if (l.rate !== undefined && l.rate > 0) {
+      start = Math.max(now, this.busyUntil.get(src) ?? 0);
+      this.busyUntil.set(src, start + (bytes.length + 40) / l.rate);
+    }
+    let at = start + (l.delay ?? 5);
+    if (l.reorder !== undefined && this.rnd() < l.reorder) at += 1 + this.rnd() * 10;
+    this.push({ at, order: this.order++, bytes, src, dst });
+    if (l.duplicate !== undefined && this.rnd() < l.duplicate)
+      this.push({ at: at + this.rnd() * 3, order: this.order++, bytes, src, dst });
+  }
+
+  private push(f: InFlight): void {
+    const q = this.queue;
+    let i = q.length;
+    while (i > 0 && (q[i - 1]!.at > f.at || (q[i - 1]!.at === f.at && q[i - 1]!.order > f.order))) i--;
+    q.splice(i, 0, f);
+  }
+
+  /** Runs until `done` holds or the clock passes `limit`; returns whether done held. */
+  run(done: () => boolean, limit: number, step?: (now: number) => void): boolean {
+    for (let guard = 0; guard < 50_000_000; guard++) {
+      if (done()) return true;
+      const next = Math.min(
+        this.queue.length > 0 ? this.queue[0]!.at : Number.POSITIVE_INFINITY,
+        this.a.wakeAt,
+        this.b.wakeAt,
+      );
+      if (next > limit || next === Number.POSITIVE_INFINITY) {
+        this.now = limit;
+        return done();
+      }
+      this.now = Math.max(this.now, next);
+      this.a.now = this.now;
+      this.b.now = this.now;
+      while (this.queue.length > 0 && this.queue[0]!.at <= this.now) {
+        const f = this.queue.shift()!;
+        const h = f.dst === A ? this.a : this.b;
+        this.delivered++;
+        if (!h.engine.input(f.bytes, 0, f.bytes.length, f.src, f.dst, 0, this.now)) this.unmatched++;
+      }
+      for (const h of [this.a, this.b]) {
+        if (h.wakeAt <= this.now) {
+          h.wakeAt = Number.POSITIVE_INFINITY;
+          const n = h.engine.poll(this.now);
+          if (n < h.wakeAt) h.wakeAt = n;
+        }
+      }
+      if (step !== undefined) step(this.now);
+    }
+    throw new Error('simulation did not settle');
+  }
+}
+
+export function isConnection(x: unknown): x is TcpConnection {
+  return x instanceof TcpConnection;
+}

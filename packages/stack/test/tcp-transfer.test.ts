@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { test } from 'node:test';
+import { TcpConnection, type TcpListener } from '../src/tcp/index.ts';
+import { A, B, type LinkOptions, mulberry32, Pair } from './tcp-harness.ts';
+
+function pattern(len: number, seed: number): Uint8Array {
+  const r = mulberry32(seed);
+  const b = new Uint8Array(len);
+  for (let i = 0; i < len; i++) b[i] = (r() * 256) | 0;
+  return b;
+}
+
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+interface Flow {
+  data: Uint8Array;
+  sent: number;
+  got: Uint8Array;
+  gotLen: number;
+  eof: boolean;
+}
+
+/** Connects a → b, sends `size` bytes each way, closes both; returns the received copies. */
+function transfer(link: LinkOptions, size: number, cfg: Record<string, unknown> = {}, limit = 600_000) {
+  const p = new Pair(link, cfg, cfg);
+  const l = p.b.engine.listen(0, 80, 16) as TcpListener;
+  const c = p.a.engine.connect(A, 40000, B, 80, 0) as TcpConnection;
+  assert.ok(c instanceof TcpConnection);
+  let s: TcpConnection | null = null;
+  const up: Flow = {
+    data: pattern(size, link.seed),
+    sent: 0,
+    got: new Uint8Array(size),
+    gotLen: 0,
+    eof: false,
+  };
+  const down: Flow = {
+    data: pattern(size, link.seed + 1),
+    sent: 0,
+    got: new Uint8Array(size),
+    gotLen: 0,
+    eof: false,
+  };
+  const buf = new Uint8Array(65536);
+  const pump = (from: TcpConnection, to: TcpConnection, f: Flow, now: number) => {
+    while (f.sent < f.data.length) {
+      const n = from.send(f.data, f.sent, Math.min(f.data.length - f.sent, 30000), now);
+      if (n <= 0) break;
+      f.sent += n;
+    }
+    if (f.sent === f.data.length) from.shutdown(false, true, now);
+    for (;;) {
+      const n = to.recv(buf, 0, buf.length, now);
+      if (n > 0) {
+        assert.ok(f.gotLen + n <= f.got.length, 'received more than sent');
+        f.got.set(buf.subarray(0, n), f.gotLen);
+        f.gotLen += n;
+        continue;
+      }
+      if (n === 0) f.eof = true;
+      break;
+    }
+  };
+  const ok = p.run(
+    () => up.eof && down.eof,
+    limit,
+    (now) => {
+      if (s === null) s = l.accept(now);
+      if (s === null) return;
+      pump(c, s, up, now);
+      pump(s, c, down, now);
+    },
+  );
+  assert.ok(
+    ok,
+    `transfer did not finish: up ${up.gotLen}/${size} down ${down.gotLen}/${size} at ${p.now} ms, c ${c.state} ${JSON.stringify(c.info())} s ${s === null ? '-' : JSON.stringify((s as TcpConnection).info())}`,
+  );
+  assert.equal(up.gotLen, size);
+  assert.equal(down.gotLen, size);
+  assert.equal(sha(up.got), sha(up.data));
+  assert.equal(sha(down.got), sha(down.data));
+  // Both ends close; one ends in TIME-WAIT, which expires.
+  c.close(p.now);
+  (s as unknown as TcpConnection).close(p.now);
+  p.run(() => p.a.engine.connectionCount === 0 && p.b.engine.connectionCount === 0, p.now + 200_000);
+  assert.equal(p.a.engine.connectionCount, 0, `a left ${c.state}`);
+  assert.equal(p.b.engine.connectionCount, 0);
+  if (process.env.TCP_DEBUG)
+    console.log(
+      JSON.stringify(link),
+      p.now,
+      JSON.stringify(p.a.engine.stats),
+      JSON.stringify(p.b.engine.stats),
+    );
+  return { p, c, s: s as unknown as TcpConnection };
+}
+
+test('transfer 2 MB each way on a clean link', () => {
+  const { p } = transfer({ seed: 1, delay: 5, rate: 10_000 }, 2_000_000);
+  assert.equal(p.dropped, 0);
+});
+
+test('transfer 2 MB each way with 1% loss, reordering and duplication', () => {
+  const { p } = transfer(
+    { seed: 2, delay: 5, loss: 0.01, reorder: 0.02, duplicate: 0.01, rate: 10_000 },
+    2_000_000,
+  );
+  assert.ok(p.dropped > 0);
+});
+
+test('transfer 2 MB each way with 5% loss, reordering and duplication', () => {
+  const { p } = transfer(
+    { seed: 3, delay: 5, loss: 0.05, reorder: 0.05, duplicate: 0.02, rate: 10_000 },
+    2_000_000,
+  );
+  assert.ok(p.dropped > 0);
+});
+
+test('transfer with NewReno and without SACK or timestamps, 3% loss', () => {
+  transfer({ seed: 4, delay: 5, loss: 0.03, reorder: 0.02, duplicate: 0.01, rate: 10_000 }, 1_000_000, {
+    congestion: 'newreno',
+    sack: false,
+    timestamps: false,
+  });
+});

@@ -254,6 +254,13 @@ describe('VR lifecycle: carrier changes and stopping', () => {
     }
   });
 
+  test('a configured MTU above the device MTU is refused at start with what to do', async () => {
+    await assert.rejects(startVr(topo.r, 'edge', edgeConfig(topo, 9000)), (err: Error) => {
+      assert.match(err.message, /interface eth1: mtu 9000 is larger than the MTU of device \S+ \(1500\)/);
+      return true;
+    });
+  });
+
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     test(`${signal} stops it cleanly: exit 0, interfaces restored, control socket removed`, async () => {
       // PACKET_MR_PROMISC counts in the device's promiscuity, which `ip -d link` shows.

@@ -70,12 +70,18 @@ export class VirtualRouter {
     try {
       for (const iface of this.config.interfaces) {
         const link = open(iface);
+        this.links.push(link);
+        if (iface.mtu !== undefined && iface.mtu > link.mtu) {
+          throw new Error(
+            `interface ${iface.name}: mtu ${iface.mtu} is larger than the MTU of device ${link.device} (${link.mtu}); ` +
+              `raise the device's MTU (ip link set ${link.device} mtu ${iface.mtu}) or lower the configured one`,
+          );
+        }
         const ifIndex = this.stack.addInterface({
           name: iface.name,
           mac: iface.mac ?? link.mac,
           mtu: iface.mtu ?? link.mtu,
         });
-        this.links.push(link);
         this.linkIndex.set(link, ifIndex);
       }
     } catch (err) {

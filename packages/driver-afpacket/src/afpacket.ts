@@ -23,13 +23,13 @@ export interface AfPacketOptions {
   /** Skip the kernel's qdisc on transmit (PACKET_QDISC_BYPASS). Default false. */
   qdiscBypass?: boolean;
   /**
-   * Receive ring geometry. Defaults: 256 blocks of 64 KiB (16 MiB), 1 ms block timeout. Many
+   * Receive ring geometry. Defaults: 256 blocks of 128 KiB (32 MiB), 1 ms block timeout. Many
    * blocks, because the kernel hands over a block when it is full *or* when the timeout retires it
    * (in practice some 5 ms late): at low rates blocks leave nearly empty, so the ring holds block
    * count × retire time of traffic, and at high rates it holds its byte capacity (some 100,000
    * 64-byte frames). 512 blocks of 8 KiB lost frames at 50 kpps. A block must also hold the largest
    * frame plus its headers: a GSO/GRO aggregate (up to 64 KB) that does not fit is truncated by the
-   * kernel and rejected by the walker (rxRejected).
+   * kernel and rejected by the walker (rxRejected), hence 128 KiB.
    */
   blockSize?: number;
   blockCount?: number;
@@ -110,7 +110,7 @@ class AfPacketLink implements Link {
     this.device = options.device;
     this.mac = info.mac;
     this.mtu = info.mtu;
-    const blockSize = options.blockSize ?? 64 * 1024;
+    const blockSize = options.blockSize ?? 128 * 1024;
     const blockCount = options.blockCount ?? 256;
     this.handle = openAfPacketRing({
       ifindex: info.ifindex,

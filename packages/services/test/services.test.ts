@@ -23,14 +23,26 @@ function setup(config = { echo: true, discard: true, chargen: true }) {
   const services = new SmallServices(vr.sockets, config, 42);
   vr.sockets.onSocketEvent = (fd, ev) => services.onEvent(fd, ev, 0);
   const problems = services.start(0);
-  const run = () => {
-    while (queue.length > 0) {
-      const f = queue.shift()!;
-      f.to.receive(0, f.bytes, 0, f.bytes.length, 0);
+  let now = 0;
+  vr.sockets.onSocketEvent = (fd, ev) => services.onEvent(fd, ev, now);
+  /** Delivers frames and runs timers (a virtual clock jumping to deadlines) within `horizonMs`. */
+  const run = (horizonMs = 1000) => {
+    const end = now + horizonMs;
+    for (let steps = 0; steps < 10_000_000; steps++) {
+      const f = queue.shift();
+      if (f !== undefined) {
+        f.to.receive(0, f.bytes, 0, f.bytes.length, now);
+        continue;
+      }
+      const next = Math.min(vr.poll(now), client.poll(now));
+      if (queue.length > 0) continue;
+      if (next > end) return;
+      now = Math.max(now, next);
     }
+    throw new Error('simulation did not settle');
   };
   run();
-  return { vr, client, services, problems, run };
+  return { vr, client, services, problems, run, now: () => now };
 }
 
 function udpClient(s: ReturnType<typeof setup>, port: number): number {
@@ -51,7 +63,7 @@ test('the chargen pattern: 95 lines of 72 printable characters, each starting on
 
 test('UDP echo returns each datagram from the address it was sent to; discard swallows; the sockets are listed', () => {
   const s = setup();
-  assert.equal(s.problems.length, 3, 'without TCP, only the TCP halves fail to start');
+  assert.deepEqual(s.problems, []);
   const so = s.client.sockets;
   const echo = udpClient(s, 7);
   const discard = udpClient(s, 9);
@@ -114,7 +126,92 @@ test('no answers to another small server port (echo/chargen loops) and services 
 test('only the configured services are opened', () => {
   const s = setup({ echo: false, discard: true, chargen: false });
   assert.deepEqual(
-    s.vr.sockets.list().map((r) => r.local),
-    ['0.0.0.0:9'],
+    s.vr.sockets.list().map((r) => `${r.type} ${r.local} ${r.state}`),
+    ['dgram 0.0.0.0:9 UNCONN', 'stream 0.0.0.0:9 LISTEN'],
   );
+});
+
+/** Connects a TCP client to the VR's port and runs the handshake. */
+function tcpClient(s: ReturnType<typeof setup>, port: number): number {
+  const fd = s.client.sockets.socket('stream');
+  assert.equal(s.client.sockets.connect(fd, VR, port, s.now()), -errno.EINPROGRESS);
+  s.run();
+  assert.equal(s.client.sockets.getOption(fd, 'SO_ERROR'), 0);
+  return fd;
+}
+
+function data(n: number): Uint8Array {
+  const d = new Uint8Array(n);
+  let x = 12345;
+  for (let i = 0; i < n; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    d[i] = x >>> 24;
+  }
+  return d;
+}
+
+/** Sends `out` and collects what comes back until `expect` bytes arrived (or the peer closed). */
+function exchange(s: ReturnType<typeof setup>, fd: number, out: Uint8Array, expect: number): Uint8Array {
+  const so = s.client.sockets;
+  const got = new Uint8Array(expect + 65536);
+  let sent = 0;
+  let recvd = 0;
+  for (let rounds = 0; rounds < 100_000 && (recvd < expect || sent < out.length); rounds++) {
+    if (sent < out.length) {
+      const w = so.send(fd, out, sent, Math.min(out.length - sent, 65536), s.now());
+      if (w > 0) sent += w;
+    }
+    s.run(5);
+    for (;;) {
+      const n = so.recv(fd, got, recvd, Math.min(65536, got.length - recvd), s.now());
+      if (n <= 0) break;
+      recvd += n;
+    }
+  }
+  assert.equal(sent, out.length, 'everything was sent');
+  return got.slice(0, recvd);
+}
+
+test('TCP echo returns a 2 MB stream byte for byte, and closes after the client does', () => {
+  const s = setup();
+  const fd = tcpClient(s, 7);
+  const out = data(2 << 20);
+  const back = exchange(s, fd, out, out.length);
+  assert.equal(back.length, out.length);
+  assert.ok(Buffer.from(back).equals(Buffer.from(out)));
+  s.client.sockets.shutdown(fd, 'write', s.now());
+  s.run();
+  assert.equal(s.client.sockets.recv(fd, new Uint8Array(10), 0, 10, s.now()), 0, 'echo closes after EOF');
+  s.client.sockets.close(fd, s.now());
+  s.run(300_000);
+  assert.deepEqual(
+    s.vr.sockets
+      .list()
+      .filter((r) => r.type === 'stream')
+      .map((r) => r.state),
+    ['LISTEN', 'LISTEN', 'LISTEN'],
+  );
+});
+
+test('TCP discard takes 2 MB and answers nothing', () => {
+  const s = setup();
+  const fd = tcpClient(s, 9);
+  const back = exchange(s, fd, data(2 << 20), 0);
+  s.run();
+  assert.equal(back.length, 0);
+  assert.equal(s.services.stats.tcpBytesIn, 2 << 20);
+  s.client.sockets.close(fd, s.now());
+  s.run();
+});
+
+test('TCP chargen streams the rotating pattern as fast as the client reads', () => {
+  const s = setup();
+  const fd = tcpClient(s, 19);
+  const got = exchange(s, fd, new Uint8Array(0), 300_000);
+  assert.ok(got.length >= 300_000);
+  const pattern = chargenPattern();
+  for (let i = 0; i < got.length; i += 997) assert.equal(got[i], pattern[i % pattern.length], `byte ${i}`);
+  s.client.sockets.close(fd, s.now());
+  s.run(300_000);
+  assert.equal(s.vr.sockets.list().filter((r) => r.type === 'stream' && r.state !== 'LISTEN').length, 0);
 });

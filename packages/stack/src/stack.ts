@@ -88,6 +88,7 @@ import { DISTANCE, type RouteInfo, type RouteSpec, RouteTable } from './routes.t
 import { EADDRNOTAVAIL, EHOSTUNREACH, EINVAL, EMSGSIZE, ENETDOWN, ENETUNREACH } from './socket/errno.ts';
 import { SocketLayer } from './socket/layer.ts';
 import type { IpEnv } from './socket/types.ts';
+import { type TcpConfig, TcpEngine } from './tcp/index.ts';
 import { TokenBucket } from './token-bucket.ts';
 
 export interface StackOptions {
@@ -101,6 +102,7 @@ export interface StackOptions {
   defaultTtl?: number;
   /** Seeds ephemeral ports, TCP ISNs and SYN-cookie secrets, so that a simulation replays. */
   seed?: number;
+  tcp?: Partial<TcpConfig>;
 }
 
 export interface InterfaceSpec {
@@ -227,6 +229,7 @@ export class Stack implements FrameNode {
   onIcmp: ((event: IcmpEvent) => void) | null = null;
   /** The VR's sockets (UDP, raw IP, TCP through the engine). */
   readonly sockets: SocketLayer;
+  readonly tcp: TcpEngine;
 
   private readonly output: FrameOutput;
   private readonly ifaces: Interface[] = [];
@@ -270,6 +273,26 @@ export class Stack implements FrameNode {
       interfaceUsable: (i) => this.ifaces[i]?.up === true,
     });
     this.sockets = new SocketLayer(this.ipEnv(), { seed: options.seed });
+    this.tcp = new TcpEngine(
+      {
+        sendSegment: (buf, ipOff, tcpLen, src, dst, tos, ttl, now) =>
+          this.transportOutput(buf, ipOff, tcpLen, IPPROTO_TCP, src, dst, tos, ttl, true, -1, now),
+        mtuFor: (dst) => {
+          const i = this.routeTo(dst, -1);
+          return i < 0 ? 0 : this.ifaces[i]!.mtu;
+        },
+        sourceFor: (dst) => {
+          const i = this.routeTo(dst, -1);
+          return i < 0 ? 0 : this.ifaces[i]!.sourceFor(dst);
+        },
+        isLocalAddress: (addr) => this.isLocalAddress(addr),
+        random32: () => this.sockets.random32(),
+        wake: (deadline) => this.arm(deadline),
+        notify: (endpoint) => this.sockets.tcpNotify(endpoint),
+      },
+      options.tcp,
+    );
+    this.sockets.attachTcp(this.tcp);
   }
 
   /** The IP layer as the socket layer (and TCP) see it. */
@@ -976,9 +999,15 @@ export class Stack implements FrameNode {
         return;
       }
       case IPPROTO_TCP: {
+        // Decoded here too, so that malformed segments are counted with the stack's drop reasons.
+        // TODO(perf): the engine verifies the checksum again; let it skip that for checked input.
         const r = decodeTcp(buf, ipOff + hl, payloadLen, h.src, h.dst, this.tcpIn);
         if (r !== 0) return this.drop(ifc, r);
-        if (!broadcast && !this.rxLinkBroadcast) this.sendTcpReset(now);
+        // RFC 1122 §4.2.3.10: TCP never answers a broadcast or multicast.
+        if (broadcast || this.rxLinkBroadcast) return;
+        if (this.tcp.input(buf, ipOff + hl, payloadLen, h.src, h.dst, h.tos, now)) return;
+        // No connection or listener (RFC 9293 §3.10.7.1).
+        this.sendTcpReset(now);
         return;
       }
       default:

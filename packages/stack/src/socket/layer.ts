@@ -871,7 +871,10 @@ export class SocketLayer {
   private takeError(s: Sock): number {
     let e = s.error;
     s.error = 0;
-    if (e === 0 && s.conn !== null) e = -s.conn.takeError();
+    if (e === 0 && s.conn !== null) {
+      const t = s.conn.takeError();
+      e = t < 0 ? -t : t;
+    }
     return e;
   }
 

@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseIpv4 } from '@nexthop/addr';
+import type { FrameOutput } from '@nexthop/interface';
+import { EV_READABLE, EV_WRITABLE, errno, SockAddr, Stack } from '@nexthop/stack';
+import { mac } from './harness.ts';
+
+const A = parseIpv4('192.168.5.1');
+const B = parseIpv4('192.168.5.2');
+
+/** Two stacks on one lossless link, with a virtual clock that jumps to the next deadline. */
+function pair() {
+  const queue: { to: Stack; bytes: Uint8Array }[] = [];
+  const link = (peer: () => Stack): FrameOutput => ({
+    transmit: (_i, buf, off, len) => queue.push({ to: peer(), bytes: buf.slice(off, off + len) }),
+  });
+  const a: Stack = new Stack({ output: link(() => b), seed: 11 });
+  const b: Stack = new Stack({ output: link(() => a), seed: 12 });
+  a.addInterface({ name: 'eth0', mac: mac('02:00:00:00:00:0a'), mtu: 1500 });
+  b.addInterface({ name: 'eth0', mac: mac('02:00:00:00:00:0b'), mtu: 1500 });
+  a.addAddress(0, A, 24, 0);
+  b.addAddress(0, B, 24, 0);
+  let now = 0;
+  /** Runs until nothing is in flight and no timer is due within `horizonMs`. */
+  const run = (horizonMs = 1000) => {
+    const end = now + horizonMs;
+    for (let steps = 0; steps < 1_000_000; steps++) {
+      const f = queue.shift();
+      if (f !== undefined) {
+        f.to.receive(0, f.bytes, 0, f.bytes.length, now);
+        continue;
+      }
+      const next = Math.min(a.poll(now), b.poll(now));
+      if (queue.length > 0) continue;
+      if (next > end) return;
+      now = Math.max(now, next);
+    }
+    throw new Error('simulation did not settle');
+  };
+  run();
+  return { a, b, run, now: () => now };
+}
+
+test('TCP: connect to a closed port is refused (RST), reported through SO_ERROR', () => {
+  const { a, run } = pair();
+  const fd = a.sockets.socket('stream');
+  assert.equal(a.sockets.connect(fd, B, 4000, 0), -errno.EINPROGRESS);
+  run();
+  assert.equal(a.sockets.getOption(fd, 'SO_ERROR'), errno.ECONNREFUSED);
+});
+
+test('TCP: listen, connect, accept, data both ways, half-close, list() states', () => {
+  const { a, b, run, now } = pair();
+  const l = b.sockets.socket('stream');
+  assert.equal(b.sockets.bind(l, 0, 80), 0);
+  assert.equal(b.sockets.listen(l, 16), 0);
+  const other = b.sockets.socket('stream');
+  assert.equal(b.sockets.bind(other, 0, 80), -errno.EADDRINUSE);
+  const c = a.sockets.socket('stream');
+  assert.equal(a.sockets.connect(c, B, 80, now()), -errno.EINPROGRESS);
+  run();
+  assert.equal(a.sockets.getOption(c, 'SO_ERROR'), 0);
+  assert.ok((a.sockets.events(c) & EV_WRITABLE) !== 0);
+  assert.ok((b.sockets.events(l) & EV_READABLE) !== 0);
+  const peer = new SockAddr();
+  const s = b.sockets.accept(l, now(), peer);
+  assert.ok(s >= 0);
+  assert.equal(peer.addr, A);
+  assert.equal(b.sockets.accept(l, now()), -errno.EAGAIN);
+  const data = new Uint8Array(50_000).map((_, i) => (i * 13) & 255);
+  let sent = 0;
+  const got = new Uint8Array(60_000);
+  let recvd = 0;
+  while (recvd < data.length) {
+    if (sent < data.length) {
+      const w = a.sockets.send(c, data, sent, data.length - sent, now());
+      if (w > 0) sent += w;
+    }
+    run(10);
+    for (;;) {
+      const n = b.sockets.recv(s, got, recvd, got.length - recvd, now());
+      if (n <= 0) break;
+      recvd += n;
+    }
+  }
+  assert.deepEqual(got.slice(0, recvd), data);
+  const states = b.sockets.list().map((r) => r.state);
+  assert.deepEqual(states, ['LISTEN', 'CLOSED', 'ESTABLISHED']);
+  assert.equal(a.sockets.shutdown(c, 'write', now()), 0);
+  run();
+  assert.equal(b.sockets.recv(s, got, 0, 10, now()), 0, 'EOF after the peer shut down writing');
+  assert.equal(b.sockets.send(s, data, 0, 5, now()), 5, 'the other direction still works');
+  run();
+  assert.equal(a.sockets.recv(c, got, 0, 10, now()), 5);
+  b.sockets.close(s, now());
+  a.sockets.close(c, now());
+  run();
+  const left = a.sockets.list();
+  assert.ok(
+    left.every((r) => r.fd === -1),
+    'the closed connection is no fd any more',
+  );
+});

@@ -76,7 +76,6 @@ export class CubicCc implements CongestionControl {
     if (this.epochStart < 0) {
       // §4.2: a congestion-avoidance epoch starts.
       this.epochStart = now;
-      this.cwndEpoch = cwndSeg;
       this.wEst = cwndSeg;
       if (this.wMax < cwndSeg) {
         this.k = 0;

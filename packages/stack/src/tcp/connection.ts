@@ -204,6 +204,7 @@ export class TcpConnection implements CongestionState {
 
   // RTT estimation (RFC 6298).
   srtt = 0;
+  private hasRtt = false;
   private rttvar = 0;
   private rto: number;
   private backoff = 0;
@@ -1487,7 +1488,8 @@ export class TcpConnection implements CongestionState {
 
   private rttSample(r: number): void {
     const ms = Math.max(r, 0);
-    if (this.srtt === 0) {
+    if (!this.hasRtt) {
+      this.hasRtt = true;
       this.srtt = ms;
       this.rttvar = ms / 2;
     } else {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import { type RoutedTopology, routedTopology } from '@nexthop/netns';
+import { type RoutedTopology, routedTopology, waitFor } from '@nexthop/netns';
 import { useNetnsCleanup } from '../lib/cleanup.ts';
 import { type RunningVr, startVr } from '../lib/vr.ts';
 
@@ -114,6 +114,44 @@ print(json.dumps({'r': r}))
 `,
     );
     assert.equal(out['r'], 'refused');
+  });
+
+  test('1,000 connections opened and closed, and a client killed mid-transfer, leave no connection behind', async () => {
+    const out = await py(
+      topo,
+      `
+import socket, json, os, signal, time
+for i in range(1000):
+    c = socket.create_connection(('10.2.0.1', 9), timeout=5)
+    c.sendall(b'x')
+    c.close()
+pid = os.fork()
+if pid == 0:
+    c = socket.create_connection(('10.2.0.1', 7), timeout=5)
+    buf = os.urandom(1 << 16)
+    while True:
+        c.send(buf)
+time.sleep(0.5)
+os.kill(pid, signal.SIGKILL)
+os.waitpid(pid, 0)
+print(json.dumps({'done': True}))
+`,
+    );
+    assert.equal(out['done'], true);
+    let left: { state: string; local: string; peer: string }[] = [];
+    await waitFor(
+      async () => {
+        const rows = (await vr.call('show.sockets')) as {
+          type: string;
+          state: string;
+          local: string;
+          peer: string;
+        }[];
+        left = rows.filter((r) => r.type === 'stream' && r.state !== 'LISTEN');
+        return left.length === 0;
+      },
+      { timeoutMs: 20_000, intervalMs: 200, what: 'the VR socket table to empty' },
+    ).catch(() => assert.fail(`connections left: ${JSON.stringify(left)}`));
   });
 
   test('afterwards show sockets lists the listeners and no connection but TIME-WAIT ones', () => {

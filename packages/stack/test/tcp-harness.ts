@@ -220,6 +220,8 @@ interface InFlight {
   bytes: Uint8Array;
   src: number;
   dst: number;
+  /** Set for an ICMP fragmentation-needed going back to src with this next-hop MTU. */
+  icmpMtu?: number;
 }
 
 /** Two hosts joined by a lossy link with a virtual clock. */
@@ -236,6 +238,9 @@ export class Pair {
   delivered = 0;
   unmatched = 0;
   keepLog = false;
+  /** MTU of a router in the middle of the path (0: none); bigger packets draw ICMP frag-needed. */
+  pathMtu = 0;
+  icmpSent = 0;
 
   constructor(link: LinkOptions, ca: Partial<TcpConfig> = {}, cb: Partial<TcpConfig> = {}) {
     this.link = link;
@@ -250,6 +255,18 @@ export class Pair {
     const h = src === A ? this.a : this.b;
     if (!this.keepLog) h.sent.length = 0;
     const l = this.link;
+    if (this.pathMtu > 0 && bytes.length + 20 > this.pathMtu) {
+      this.icmpSent++;
+      this.push({
+        at: now + (l.delay ?? 5) / 2,
+        order: this.order++,
+        bytes,
+        src,
+        dst,
+        icmpMtu: this.pathMtu,
+      });
+      return;
+    }
     if (l.loss !== undefined && this.rnd() < l.loss) {
       this.dropped++;
       return;
@@ -291,6 +308,18 @@ export class Pair {
       this.b.now = this.now;
       while (this.queue.length > 0 && this.queue[0]!.at <= this.now) {
         const f = this.queue.shift()!;
+        if (f.icmpMtu !== undefined) {
+          // RFC 792: the quote is the IP header and the first 8 bytes of the TCP segment.
+          const q = new Uint8Array(28);
+          q[0] = 0x45;
+          q[9] = 6;
+          wr32(q, 12, f.src);
+          wr32(q, 16, f.dst);
+          q.set(f.bytes.subarray(0, 8), 20);
+          const from = f.src === A ? this.a : this.b;
+          from.engine.icmpError(3, 4, f.icmpMtu, q, 0, 28, this.now);
+          continue;
+        }
         const h = f.dst === A ? this.a : this.b;
         this.delivered++;
         if (!h.engine.input(f.bytes, 0, f.bytes.length, f.src, f.dst, 0, this.now)) this.unmatched++;

@@ -22,7 +22,13 @@ interface Flow {
 }
 
 /** Connects a → b, sends `size` bytes each way, closes both; returns the received copies. */
-function transfer(link: LinkOptions, size: number, cfg: Record<string, unknown> = {}, limit = 600_000) {
+function transfer(
+  link: LinkOptions,
+  size: number,
+  cfg: Record<string, unknown> = {},
+  limit = 600_000,
+  step?: (p: Pair, now: number) => void,
+) {
   const p = new Pair(link, cfg, cfg);
   const l = p.b.engine.listen(0, 80, 16) as TcpListener;
   const c = p.a.engine.connect(A, 40000, B, 80, 0) as TcpConnection;
@@ -66,6 +72,7 @@ function transfer(link: LinkOptions, size: number, cfg: Record<string, unknown> 
     () => up.eof && down.eof,
     limit,
     (now) => {
+      if (step !== undefined) step(p, now);
       if (s === null) s = l.accept(now);
       if (s === null) return;
       pump(c, s, up, now);
@@ -123,4 +130,75 @@ test('transfer with NewReno and without SACK or timestamps, 3% loss', () => {
     sack: false,
     timestamps: false,
   });
+});
+
+test('path MTU drops to 1000 mid-transfer: ICMP frag-needed shrinks the MSS, data intact', () => {
+  const { p, c, s } = transfer(
+    { seed: 5, delay: 5, loss: 0.01, reorder: 0.01, rate: 10_000 },
+    1_000_000,
+    {},
+    600_000,
+    (pair, now) => {
+      if (now > 100 && pair.pathMtu === 0) pair.pathMtu = 1000;
+    },
+  );
+  assert.ok(p.icmpSent > 0);
+  assert.equal(c.info().mss, 1000 - 40 - 12);
+  assert.equal(s.info().mss, 1000 - 40 - 12);
+});
+
+test('a transfer is reproducible by seed', () => {
+  const run = () => {
+    const { p } = transfer(
+      { seed: 9, delay: 3, loss: 0.03, reorder: 0.03, duplicate: 0.02, rate: 10_000 },
+      300_000,
+    );
+    return JSON.stringify([p.now, p.dropped, p.delivered, p.a.engine.stats, p.b.engine.stats]);
+  };
+  assert.equal(run(), run());
+});
+
+test('many connections in parallel through one listener, all closed afterwards', () => {
+  const p = new Pair({ seed: 11, delay: 2, loss: 0.02, rate: 10_000 });
+  const l = p.b.engine.listen(0, 7, 64) as TcpListener;
+  const clients: TcpConnection[] = [];
+  for (let i = 0; i < 50; i++) clients.push(p.a.engine.connect(A, 0, B, 7, 0) as TcpConnection);
+  const servers: TcpConnection[] = [];
+  const msg = new TextEncoder().encode('ping');
+  const buf = new Uint8Array(100);
+  const echoed = new Set<TcpConnection>();
+  const ok = p.run(
+    () => echoed.size === clients.length,
+    60_000,
+    (now) => {
+      for (let s = l.accept(now); s !== null; s = l.accept(now)) servers.push(s);
+      for (const c of clients)
+        if (
+          c.state === 'ESTABLISHED' &&
+          c.info().sendQueue === 0 &&
+          !echoed.has(c) &&
+          (c as unknown as { sent?: boolean }).sent !== true
+        ) {
+          c.send(msg, 0, msg.length, now);
+          (c as unknown as { sent?: boolean }).sent = true;
+        }
+      for (const s of servers) {
+        const n = s.recv(buf, 0, buf.length, now);
+        if (n > 0) s.send(buf, 0, n, now);
+      }
+      for (const c of clients) if (c.recv(buf, 0, buf.length, now) === 4) echoed.add(c);
+    },
+  );
+  assert.ok(ok, `echoed ${echoed.size}`);
+  for (const c of clients) c.close(p.now);
+  p.run(
+    () => false,
+    p.now + 1000,
+    (now) => {
+      for (const s of servers) if (s.recv(buf, 0, buf.length, now) === 0) s.close(now);
+    },
+  );
+  p.run(() => p.a.engine.connectionCount === 0 && p.b.engine.connectionCount === 0, p.now + 200_000);
+  assert.equal(p.a.engine.connectionCount, 0);
+  assert.equal(p.b.engine.connectionCount, 0);
 });

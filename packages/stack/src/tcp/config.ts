@@ -60,7 +60,4 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   ttl: 64,
 };
 
-export const EV_READABLE = 1;
-export const EV_WRITABLE = 2;
-export const EV_ERROR = 4;
-export const EV_HANGUP = 8;
+export { EV_ERROR, EV_HANGUP, EV_READABLE, EV_WRITABLE } from '../socket/types.ts';

@@ -202,3 +202,29 @@ test('many connections in parallel through one listener, all closed afterwards',
   assert.equal(p.a.engine.connectionCount, 0);
   assert.equal(p.b.engine.connectionCount, 0);
 });
+
+test('simultaneous open between two engines, then data both ways', () => {
+  const p = new Pair({ seed: 12, delay: 5 });
+  const x = p.a.engine.connect(A, 5000, B, 6000, 0) as TcpConnection;
+  const y = p.b.engine.connect(B, 6000, A, 5000, 0) as TcpConnection;
+  assert.ok(p.run(() => x.state === 'ESTABLISHED' && y.state === 'ESTABLISHED', 10_000));
+  const msg = new TextEncoder().encode('both ways');
+  x.send(msg, 0, msg.length, p.now);
+  y.send(msg, 0, msg.length, p.now);
+  const buf = new Uint8Array(64);
+  let gx = 0;
+  let gy = 0;
+  assert.ok(
+    p.run(
+      () => gx === msg.length && gy === msg.length,
+      20_000,
+      (now) => {
+        const a = x.recv(buf, 0, 64, now);
+        if (a > 0) gx += a;
+        const b = y.recv(buf, 0, 64, now);
+        if (b > 0) gy += b;
+      },
+    ),
+  );
+  assert.equal(p.unmatched, 0);
+});

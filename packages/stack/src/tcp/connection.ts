@@ -866,6 +866,22 @@ export class TcpConnection implements CongestionState {
       }
     }
 
+    // Simultaneous open: the peer's SYN-ACK repeats its SYN (already counted) and ACKs ours; take it as
+    // the ACK that completes the handshake, as Linux does, rather than wait for a bare ACK.
+    if (
+      this.st === S_SYN_RECEIVED &&
+      syn &&
+      (f & TCP_ACK) !== 0 &&
+      seq === this.irs &&
+      this.listener === null &&
+      seqLt(this.sndUna, seg.ack) &&
+      seqLe(seg.ack, this.sndMax)
+    ) {
+      syn = false;
+      seq = seqAdd(seq, 1);
+      this.ackNow = true;
+    }
+
     // First: is the segment acceptable?
     const segLen = dataLen + (syn ? 1 : 0) + (fin ? 1 : 0);
     const wnd = this.rcvWindow();

@@ -42,6 +42,18 @@ describe('UDP small servers in a VR, used by the kernel of a host', () => {
     await topo?.destroy();
   });
 
+  test('nc -u on h2 gets its datagrams echoed', async () => {
+    // netcat-openbsd in UDP mode quits when stdin ends, so stdin stays open for the answer.
+    const r = await topo.h2.exec(
+      'sh',
+      ['-c', "(printf 'hello nexthop\\n'; sleep 1) | nc -u -w1 10.2.0.1 7"],
+      {
+        timeoutMs: 10_000,
+      },
+    );
+    assert.equal(r.stdout, 'hello nexthop\n', r.stderr);
+  });
+
   test('UDP echo returns every datagram unchanged, fragmented ones included', async () => {
     const out = await py(
       topo,

@@ -999,13 +999,13 @@ export class Stack implements FrameNode {
         return;
       }
       case IPPROTO_TCP: {
-        // Decoded here too, so that malformed segments are counted with the stack's drop reasons.
-        // TODO(perf): the engine verifies the checksum again; let it skip that for checked input.
+        // Decoded here, so that malformed segments are counted with the stack's drop reasons; the
+        // engine is told the checksum is already verified.
         const r = decodeTcp(buf, ipOff + hl, payloadLen, h.src, h.dst, this.tcpIn);
         if (r !== 0) return this.drop(ifc, r);
         // RFC 1122 §4.2.3.10: TCP never answers a broadcast or multicast.
         if (broadcast || this.rxLinkBroadcast) return;
-        if (this.tcp.input(buf, ipOff + hl, payloadLen, h.src, h.dst, h.tos, now)) return;
+        if (this.tcp.input(buf, ipOff + hl, payloadLen, h.src, h.dst, h.tos, now, true)) return;
         // No connection or listener (RFC 9293 §3.10.7.1).
         this.sendTcpReset(now);
         return;

@@ -12,6 +12,7 @@ import {
   UDP_HEADER_LEN,
   writeUdp,
 } from '@nexthop/wire';
+import { type TcpConnection, type TcpEngine, TcpListener } from '../tcp/index.ts';
 import { DatagramQueue } from './dgram-queue.ts';
 import {
   EACCES,
@@ -39,12 +40,6 @@ import {
   EPROTONOSUPPORT,
 } from './errno.ts';
 import { SeededRandom } from './random.ts';
-import {
-  isListener,
-  type TcpConnectionLike,
-  type TcpEngineLike,
-  type TcpListenerLike,
-} from './tcp-boundary.ts';
 import {
   EV_ERROR,
   EV_HANGUP,
@@ -136,8 +131,8 @@ class Sock {
   shutWr = false;
   queue: DatagramQueue | null = null;
   drops = 0;
-  conn: TcpConnectionLike | null = null;
-  listener: TcpListenerLike | null = null;
+  conn: TcpConnection | null = null;
+  listener: TcpListener | null = null;
   dirty = false;
 
   constructor(fd: number, type: SocketType, protocol: number) {
@@ -164,14 +159,14 @@ export class SocketLayer {
   onSocketEvent: ((fd: number, events: number) => void) | null = null;
 
   private readonly env: IpEnv;
-  private tcp: TcpEngineLike | null = null;
+  private tcp: TcpEngine | null = null;
   private readonly random: SeededRandom;
   private readonly maxSockets: number;
   private readonly socks: (Sock | undefined)[] = [];
   private readonly udpPorts = new Map<number, Sock[]>();
   private readonly streamPorts = new Map<number, Sock[]>();
   private readonly rawProtocols = new Map<number, Sock[]>();
-  private readonly endpointSock = new Map<TcpConnectionLike | TcpListenerLike, Sock>();
+  private readonly endpointSock = new Map<TcpConnection | TcpListener, Sock>();
   /** (group, ifIndex) memberships of all sockets, counted: what the VR as a host has joined. */
   private readonly groupRefs = new Map<number, number>();
   private nextEphemeral: number;
@@ -192,7 +187,7 @@ export class SocketLayer {
   }
 
   /** Stream sockets need the TCP engine; the Stack attaches it once it exists. */
-  attachTcp(engine: TcpEngineLike): void {
+  attachTcp(engine: TcpEngine): void {
     this.tcp = engine;
   }
 
@@ -648,7 +643,7 @@ export class SocketLayer {
     if (this.tcp !== null) {
       for (const e of this.tcp.endpoints()) {
         if (this.endpointSock.has(e)) continue;
-        const l = isListener(e);
+        const l = e instanceof TcpListener;
         rows.push({
           fd: -1,
           type: 'stream',
@@ -822,7 +817,7 @@ export class SocketLayer {
   }
 
   /** Called by the TCP engine's env when a connection's or listener's readiness may have changed. */
-  tcpNotify(endpoint: TcpConnectionLike | TcpListenerLike): void {
+  tcpNotify(endpoint: TcpConnection | TcpListener): void {
     const s = this.endpointSock.get(endpoint);
     if (s !== undefined) this.markDirty(s);
   }
@@ -1115,7 +1110,7 @@ export class SocketLayer {
     return -EINPROGRESS;
   }
 
-  private attachConnection(s: Sock, c: TcpConnectionLike): void {
+  private attachConnection(s: Sock, c: TcpConnection): void {
     s.conn = c;
     this.endpointSock.set(c, s);
     if (s.noDelay !== 0) c.setOption('TCP_NODELAY', 1);

@@ -305,9 +305,10 @@ export class TcpEngine implements TcpHost {
     dst: number,
     _tos: number,
     now: number,
+    checksumVerified = false,
   ): boolean {
     const seg = this.seg;
-    if (decodeTcp(buf, tcpOff, tcpLen, src, dst, seg, true) !== 0) {
+    if (decodeTcp(buf, tcpOff, tcpLen, src, dst, seg, !checksumVerified) !== 0) {
       this.stats.badSegments++;
       return true;
     }

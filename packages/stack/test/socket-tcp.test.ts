@@ -3,19 +3,20 @@ import { test } from 'node:test';
 import { parseIpv4 } from '@nexthop/addr';
 import type { FrameOutput } from '@nexthop/interface';
 import { EV_READABLE, EV_WRITABLE, errno, SockAddr, Stack } from '@nexthop/stack';
+import type { TcpConfig } from '../src/tcp/index.ts';
 import { mac } from './harness.ts';
 
 const A = parseIpv4('192.168.5.1');
 const B = parseIpv4('192.168.5.2');
 
 /** Two stacks on one lossless link, with a virtual clock that jumps to the next deadline. */
-function pair() {
+function pair(bTcp: Partial<TcpConfig> = {}) {
   const queue: { to: Stack; bytes: Uint8Array }[] = [];
   const link = (peer: () => Stack): FrameOutput => ({
     transmit: (_i, buf, off, len) => queue.push({ to: peer(), bytes: buf.slice(off, off + len) }),
   });
   const a: Stack = new Stack({ output: link(() => b), seed: 11 });
-  const b: Stack = new Stack({ output: link(() => a), seed: 12 });
+  const b: Stack = new Stack({ output: link(() => a), seed: 12, tcp: bTcp });
   a.addInterface({ name: 'eth0', mac: mac('02:00:00:00:00:0a'), mtu: 1500 });
   b.addInterface({ name: 'eth0', mac: mac('02:00:00:00:00:0b'), mtu: 1500 });
   a.addAddress(0, A, 24, 0);
@@ -100,4 +101,26 @@ test('TCP: listen, connect, accept, data both ways, half-close, list() states', 
     left.every((r) => r.fd === -1),
     'the closed connection is no fd any more',
   );
+});
+
+test('TCP: list() shows the SYN queue of a listener and the SYN cookies it sent when that queue was full', () => {
+  const { a, b, run, now } = pair({ synQueue: 1 });
+  const l = b.sockets.socket('stream');
+  b.sockets.bind(l, 0, 80);
+  b.sockets.listen(l, 16);
+  const row = () => b.sockets.list().find((r) => r.fd === l)!;
+  assert.equal(row().synQueue, 0);
+  assert.equal(row().synCookiesSent, 0);
+  // Both SYNs arrive before either handshake completes: one half-open entry, then a cookie.
+  const c1 = a.sockets.socket('stream');
+  const c2 = a.sockets.socket('stream');
+  a.sockets.connect(c1, B, 80, now());
+  a.sockets.connect(c2, B, 80, now());
+  run();
+  assert.equal(a.sockets.getOption(c1, 'SO_ERROR'), 0);
+  assert.equal(a.sockets.getOption(c2, 'SO_ERROR'), 0);
+  assert.equal(row().synCookiesSent, 1);
+  assert.equal(row().synQueue, 0);
+  assert.ok(b.sockets.accept(l, now()) >= 0);
+  assert.ok(b.sockets.accept(l, now()) >= 0);
 });

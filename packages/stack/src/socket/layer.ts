@@ -644,7 +644,7 @@ export class SocketLayer {
       for (const e of this.tcp.endpoints()) {
         if (this.endpointSock.has(e)) continue;
         const l = e instanceof TcpListener;
-        rows.push({
+        const row: SocketInfo = {
           fd: -1,
           type: 'stream',
           protocol: IPPROTO_TCP,
@@ -654,7 +654,13 @@ export class SocketLayer {
           recvQ: l ? e.info().pending : e.info().recvQueue,
           sendQ: l ? e.backlog : e.info().sendQueue,
           interface: null,
-        });
+        };
+        if (l) {
+          const i = e.info();
+          row.synQueue = i.synQueue;
+          row.synCookiesSent = i.synCookiesSent;
+        }
+        rows.push(row);
       }
     }
     return rows;
@@ -909,6 +915,7 @@ export class SocketLayer {
     let state: string;
     let recvQ = 0;
     let sendQ = 0;
+    let listenInfo: { synQueue: number; synCookiesSent: number } | null = null;
     if (s.conn !== null) {
       state = s.conn.state;
       const i = s.conn.info();
@@ -916,15 +923,17 @@ export class SocketLayer {
       sendQ = i.sendQueue;
     } else if (s.listener !== null) {
       state = 'LISTEN';
-      recvQ = s.listener.info().pending;
+      const i = s.listener.info();
+      recvQ = i.pending;
       sendQ = s.listener.backlog;
+      listenInfo = { synQueue: i.synQueue, synCookiesSent: i.synCookiesSent };
     } else if (s.type === 'stream') state = 'CLOSED';
     else {
       state = s.connected ? 'ESTAB' : 'UNCONN';
       recvQ = s.queue!.bytes;
     }
     const localPort = s.type === 'raw' ? '*' : String(s.localPort);
-    return {
+    const row: SocketInfo = {
       fd: s.fd,
       type: s.type,
       protocol: s.protocol,
@@ -937,6 +946,11 @@ export class SocketLayer {
       sendQ,
       interface: s.boundIf >= 0 ? this.env.interfaceName(s.boundIf) : null,
     };
+    if (listenInfo !== null) {
+      row.synQueue = listenInfo.synQueue;
+      row.synCookiesSent = listenInfo.synCookiesSent;
+    }
+    return row;
   }
 
   private setBound(s: Sock, addr: number, port: number): void {

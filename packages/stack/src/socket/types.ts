@@ -61,6 +61,10 @@ export interface SocketInfo {
   sendQ: number;
   /** SO_BINDTODEVICE, or null. */
   interface: string | null;
+  /** Listeners only: half-open connections held now (bounded by the engine's synQueue). */
+  synQueue?: number;
+  /** Listeners only: SYN-ACKs sent as SYN cookies (no state kept) because the SYN queue was full. */
+  synCookiesSent?: number;
 }
 
 /**

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 debian_packages=(
-  iproute2 iputils-ping traceroute tcpdump netsniff-ng netcat-openbsd
+  iproute2 iputils-ping traceroute tcpdump netsniff-ng netcat-openbsd hping3
   build-essential python3 make g++ clang libclang-rt-14-dev
 )
 

@@ -124,3 +124,52 @@ test('TCP: list() shows the SYN queue of a listener and the SYN cookies it sent 
   assert.ok(b.sockets.accept(l, now()) >= 0);
   assert.ok(b.sockets.accept(l, now()) >= 0);
 });
+
+test('TCP: an interface MTU lowered mid-transfer shrinks the MSS instead of stalling on EMSGSIZE', () => {
+  const { a, b, run, now } = pair();
+  const l = b.sockets.socket('stream');
+  b.sockets.bind(l, 0, 80);
+  b.sockets.listen(l, 16);
+  const c = a.sockets.socket('stream');
+  a.sockets.connect(c, B, 80, now());
+  run();
+  const s = b.sockets.accept(l, now());
+  assert.ok(s >= 0);
+  const mss = () => {
+    for (const e of a.tcp.endpoints()) {
+      const info = e.info();
+      if ('mss' in info) return info.mss;
+    }
+    return -1;
+  };
+  assert.equal(mss(), 1448);
+  const data = new Uint8Array(400_000).map((_, i) => (i * 7 + (i >> 8)) & 255);
+  const got = new Uint8Array(data.length);
+  let sent = 0;
+  let recvd = 0;
+  let loweredAt = -1;
+  for (let round = 0; round < 5_000 && recvd < data.length; round++) {
+    if (sent < data.length) {
+      const w = a.sockets.send(c, data, sent, data.length - sent, now());
+      if (w > 0) sent += w;
+    }
+    run(10);
+    for (;;) {
+      const n = b.sockets.recv(s, got, recvd, got.length - recvd, now());
+      if (n <= 0) break;
+      recvd += n;
+    }
+    if (loweredAt < 0 && recvd >= 100_000) {
+      // The link's MTU changes under an established connection whose segments are full-sized.
+      a.setMtu(0, 1000);
+      b.setMtu(0, 1000);
+      loweredAt = now();
+    }
+  }
+  assert.ok(loweredAt >= 0);
+  assert.equal(recvd, data.length, `stalled at ${recvd} bytes after the MTU change`);
+  assert.deepEqual(got, data);
+  // 1000 - 20 (IP) - 20 (TCP) - 12 (timestamps): learnt from the refused send, not from a timeout.
+  assert.equal(mss(), 948);
+  assert.equal(a.tcp.stats.timeouts, 0);
+});

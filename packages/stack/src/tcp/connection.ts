@@ -14,6 +14,7 @@ import {
   ECONNREFUSED,
   ECONNRESET,
   EINVAL,
+  EMSGSIZE,
   ENOPROTOOPT,
   ENOTCONN,
   EPIPE,
@@ -181,6 +182,8 @@ export class TcpConnection implements CongestionState {
   /** Peer's MSS and ours (from the route MTU); mss is what we send, before options. */
   private peerMss = DEFAULT_MSS;
   private pathMss = DEFAULT_MSS;
+  /** A segment was refused with EMSGSIZE by the local interface; output() re-reads its MTU. */
+  private localMtuExceeded = false;
   mss = DEFAULT_MSS;
   private advMss = DEFAULT_MSS;
 
@@ -487,7 +490,11 @@ export class TcpConnection implements CongestionState {
   private transmit(tcpLen: number, now: number): void {
     this.host.stats.segmentsOut++;
     const r = this.host.sendSegment(tcpLen, this.localAddr, this.remoteAddr, this.tos, this.ttl, now);
-    if (r < 0) this.softError = -r;
+    if (r < 0) {
+      this.softError = -r;
+      // The egress interface's MTU is now below our segments (it shrank after the handshake).
+      if (r === -EMSGSIZE) this.localMtuExceeded = true;
+    }
   }
 
   /** Sends one segment; data comes from the send ring at `seq`. */
@@ -1412,6 +1419,13 @@ export class TcpConnection implements CongestionState {
     if (this.inRecovery && this.sackOk) this.sackRecoverySend(now);
     else this.sendNew(now);
     if (this.ackNow) this.sendAck(now);
+    if (this.localMtuExceeded) {
+      // RFC 1122 §3.3.3 / RFC 1191 §3: the first hop's MTU bounds the path MTU. Learn it as a
+      // fragmentation-needed from ourselves would tell it: shrink the MSS and resend what failed.
+      this.localMtuExceeded = false;
+      const mtu = this.host.mtuFor(this.remoteAddr);
+      if (mtu > 0) this.pathMtu(mtu, this.sndUna, now);
+    }
   }
 
   private sendNew(now: number): void {

@@ -12,7 +12,13 @@ export interface CapturedFrame {
  */
 export class CaptureRing {
   readonly limit: number;
-  #frames: CapturedFrame[] = [];
+  /**
+   * Per slot: storage (reused once the ring is full, so a long run allocates `limit` buffers,
+   * not one per frame), the frame's length in it and its time.
+   */
+  readonly #store: Uint8Array[] = [];
+  readonly #lengths: number[] = [];
+  readonly #times: number[] = [];
   #next = 0;
   #evicted = 0;
 
@@ -25,19 +31,31 @@ export class CaptureRing {
   /** Copies the frame: it is borrowed from the node. */
   record(buf: Uint8Array, off: number, len: number, timeMs: number): void {
     if (this.limit === 0) return;
-    const frame = { timeMs, data: buf.slice(off, off + len) };
-    if (this.#frames.length < this.limit) {
-      this.#frames.push(frame);
+    if (this.#store.length < this.limit) {
+      this.#store.push(buf.slice(off, off + len));
+      this.#lengths.push(len);
+      this.#times.push(timeMs);
       return;
     }
-    this.#frames[this.#next] = frame;
-    this.#next = (this.#next + 1) % this.limit;
+    const i = this.#next;
+    const slot = this.#store[i]!;
+    if (slot.length >= len) slot.set(buf.subarray(off, off + len));
+    else this.#store[i] = buf.slice(off, off + len);
+    this.#lengths[i] = len;
+    this.#times[i] = timeMs;
+    this.#next = (i + 1) % this.limit;
     this.#evicted++;
   }
 
-  /** Frames still held, oldest first. */
+  /** Frames still held, oldest first (copies). */
   frames(): CapturedFrame[] {
-    return [...this.#frames.slice(this.#next), ...this.#frames.slice(0, this.#next)];
+    const n = this.#store.length;
+    const out: CapturedFrame[] = [];
+    for (let k = 0; k < n; k++) {
+      const i = (this.#next + k) % n;
+      out.push({ timeMs: this.#times[i]!, data: this.#store[i]!.slice(0, this.#lengths[i]) });
+    }
+    return out;
   }
 
   /** Frames that fell out of the ring because it was full. */

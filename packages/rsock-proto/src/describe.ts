@@ -1,0 +1,66 @@
+// The description line of a decoded message (§11): what the golden vectors' `#=` lines hold, and a
+// compact form for logs. The C codec prints the same text.
+import type { Message } from './codec.ts';
+import type { DgramHeader } from './dgram.ts';
+
+function ip(a: number): string {
+  return `${a >>> 24}.${(a >>> 16) & 0xff}.${(a >>> 8) & 0xff}.${a & 0xff}`;
+}
+
+function hexOf(b: Uint8Array, off = 0, len = b.length - off): string {
+  if (len === 0) return '-';
+  let s = '';
+  for (let i = off; i < off + len; i++) s += b[i]!.toString(16).padStart(2, '0');
+  return s;
+}
+
+export function describeMessage(m: Message): string {
+  const head = `${m.kind} v=1 id=${m.id}`;
+  switch (m.kind) {
+    case 'hello':
+      return `${head} min=${m.minVersion} max=${m.maxVersion} flags=${m.flags} name="${m.clientName}"`;
+    case 'hello-ok':
+      return `${head} version=${m.version} max-sockets=${m.maxSockets} flags=${m.flags} vr="${m.vrName}"`;
+    case 'ok':
+    case 'attach':
+      return head;
+    case 'error':
+      return `${head} errno=${m.errno} message="${m.message}"`;
+    case 'socket':
+      return `${head} family=${m.family} type=${m.type} protocol=${m.protocol}`;
+    case 'socket-ok':
+    case 'close':
+    case 'getsockname':
+    case 'getpeername':
+      return `${head} socket=${m.socket}`;
+    case 'bind':
+      return `${head} socket=${m.socket} local=${ip(m.addr)}:${m.port}`;
+    case 'connect':
+      return `${head} socket=${m.socket} remote=${ip(m.addr)}:${m.port} flags=${m.flags}`;
+    case 'listen':
+      return `${head} socket=${m.socket} backlog=${m.backlog}`;
+    case 'accept':
+      return `${head} socket=${m.socket} flags=${m.flags}`;
+    case 'accept-ok':
+      return `${head} socket=${m.socket} peer=${ip(m.addr)}:${m.port}`;
+    case 'shutdown':
+      return `${head} socket=${m.socket} how=${m.how}`;
+    case 'addr-ok':
+      return `${head} ep=${ip(m.addr)}:${m.port}`;
+    case 'setsockopt':
+      return `${head} socket=${m.socket} level=${m.level} name=${m.name} value=${hexOf(m.value)}`;
+    case 'getsockopt':
+      return `${head} socket=${m.socket} level=${m.level} name=${m.name} max-len=${m.maxLength}`;
+    case 'opt-ok':
+      return `${head} value=${hexOf(m.value)}`;
+    case 'attach-ok':
+      return `${head} socket=${m.socket} family=${m.family} type=${m.type} protocol=${m.protocol} state=${m.state}`;
+  }
+}
+
+export function describeDgram(h: DgramHeader, payload: Uint8Array, off: number, len: number): string {
+  return (
+    `dgram flags=${h.flags} peer=${ip(h.peerAddr)}:${h.peerPort} ifindex=${h.ifindex} ` +
+    `local=${ip(h.localAddr)} payload=${hexOf(payload, off, len)}`
+  );
+}

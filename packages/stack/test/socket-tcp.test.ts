@@ -131,6 +131,9 @@ test('TCP: an interface MTU lowered mid-transfer shrinks the MSS instead of stal
   b.sockets.bind(l, 0, 80);
   b.sockets.listen(l, 16);
   const c = a.sockets.socket('stream');
+  // A send buffer well below the transfer, so that full-sized segments are still to go when the
+  // MTU drops.
+  a.sockets.setOption(c, 'SO_SNDBUF', 64 * 1024);
   a.sockets.connect(c, B, 80, now());
   run();
   const s = b.sockets.accept(l, now());

@@ -82,7 +82,7 @@ describe('opening', () => {
     assert.equal(syn.mss, 1460);
     assert.equal(syn.sackOk, true);
     assert.ok(syn.ts !== null && syn.ts[1] === 0);
-    assert.equal(syn.wscale, 3); // 256 KiB buffer needs a shift of 3
+    assert.equal(syn.wscale, 5); // a 1 MiB buffer needs a shift of 5 (2^4 × 65535 falls just short)
     assert.equal(syn.window, 65535);
     h.input({
       srcPort: PEER,

@@ -36,8 +36,8 @@ export interface TcpConfig {
 
 export const DEFAULT_TCP_CONFIG: TcpConfig = {
   mssClamp: 65495,
-  sendBuffer: 256 * 1024,
-  recvBuffer: 256 * 1024,
+  sendBuffer: 1024 * 1024,
+  recvBuffer: 1024 * 1024,
   synQueue: 128,
   synCookies: true,
   msl: 30_000,

@@ -1,0 +1,146 @@
+/* Codec of the remote socket protocol, version 1 (docs/remote-socket-protocol.md): control messages
+ * and the UDP datagram header. C11, no allocation, explicit little-endian; decoded strings and blobs
+ * point into the caller's buffer. The encoding is canonical: whatever decodes re-encodes to the same
+ * bytes. The TypeScript codec (packages/rsock-proto) agrees byte for byte on tests/golden/rsock. */
+#ifndef NEXTHOP_RSOCK_PROTO_H
+#define NEXTHOP_RSOCK_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define RSOCK_VERSION 1
+#define RSOCK_HEADER_LEN 16
+#define RSOCK_MAX_MESSAGE 4096
+#define RSOCK_DGRAM_HEADER_LEN 20
+
+enum rsock_type {
+  RSOCK_HELLO = 0x0001,
+  RSOCK_SOCKET = 0x0002,
+  RSOCK_BIND = 0x0003,
+  RSOCK_CONNECT = 0x0004,
+  RSOCK_LISTEN = 0x0005,
+  RSOCK_ACCEPT = 0x0006,
+  RSOCK_SHUTDOWN = 0x0007,
+  RSOCK_CLOSE = 0x0008,
+  RSOCK_GETSOCKNAME = 0x0009,
+  RSOCK_GETPEERNAME = 0x000a,
+  RSOCK_SETSOCKOPT = 0x000b,
+  RSOCK_GETSOCKOPT = 0x000c,
+  RSOCK_ATTACH = 0x000d,
+  RSOCK_OK = 0x8000,
+  RSOCK_ERROR = 0x8001,
+  RSOCK_HELLO_OK = 0x8002,
+  RSOCK_SOCKET_OK = 0x8003,
+  RSOCK_ACCEPT_OK = 0x8004,
+  RSOCK_ADDR_OK = 0x8005,
+  RSOCK_OPT_OK = 0x8006,
+  RSOCK_ATTACH_OK = 0x8007,
+};
+
+#define RSOCK_CONNECT_UNSPEC 1u
+#define RSOCK_ACCEPT_NONBLOCK 1u
+#define RSOCK_DGRAM_PKTINFO 1u
+
+#define RSOCK_STATE_BOUND (1u << 0)
+#define RSOCK_STATE_LISTENING (1u << 1)
+#define RSOCK_STATE_CONNECTING (1u << 2)
+#define RSOCK_STATE_CONNECTED (1u << 3)
+#define RSOCK_STATE_SHUT_RD (1u << 4)
+#define RSOCK_STATE_SHUT_WR (1u << 5)
+#define RSOCK_STATE_PKTINFO (1u << 6)
+
+/* Bytes inside the decoded buffer (or, for encoding, the caller's). */
+struct rsock_bytes {
+  const uint8_t *ptr;
+  uint16_t len;
+};
+
+/* One message, flat: `type` says which fields are meaningful (the tables of §5). */
+struct rsock_msg {
+  uint16_t type;
+  uint32_t id;
+  uint32_t socket;       /* every request naming a socket; SOCKET_OK, ACCEPT_OK, ATTACH_OK */
+  uint16_t min_version;  /* HELLO */
+  uint16_t max_version;  /* HELLO */
+  uint16_t version;      /* HELLO_OK */
+  uint32_t max_sockets;  /* HELLO_OK */
+  uint32_t flags;        /* HELLO, HELLO_OK, ACCEPT; CONNECT (u16 on the wire) */
+  int32_t err;           /* ERROR: positive Linux errno */
+  uint16_t family;       /* SOCKET, ATTACH_OK */
+  uint16_t sock_type;    /* SOCKET, ATTACH_OK */
+  uint32_t protocol;     /* SOCKET, ATTACH_OK */
+  uint8_t addr[4];       /* network order: BIND, CONNECT, ACCEPT_OK, ADDR_OK */
+  uint16_t port;         /* host value: BIND, CONNECT, ACCEPT_OK, ADDR_OK */
+  uint32_t backlog;      /* LISTEN */
+  uint32_t how;          /* SHUTDOWN */
+  uint32_t level;        /* SETSOCKOPT, GETSOCKOPT */
+  uint32_t name;         /* SETSOCKOPT, GETSOCKOPT */
+  uint32_t max_len;      /* GETSOCKOPT */
+  uint32_t state;        /* ATTACH_OK */
+  struct rsock_bytes data; /* UTF-8 string: HELLO client name, HELLO_OK VR name, ERROR message;
+                              blob: SETSOCKOPT and OPT_OK value */
+};
+
+enum rsock_fault_reason {
+  RSOCK_F_SHORT = 1,
+  RSOCK_F_MAGIC,
+  RSOCK_F_LENGTH,
+  RSOCK_F_VERSION,
+  RSOCK_F_UNKNOWN_TYPE,
+  RSOCK_F_BODY,
+  RSOCK_F_UTF8,
+  RSOCK_F_RESERVED,
+  RSOCK_F_ERRNO,
+};
+
+/* Why a message did not decode, and what §8 says to do about it. */
+struct rsock_fault {
+  enum rsock_fault_reason reason;
+  uint32_t id;  /* for the ERROR reply; 0 when the message is too short to carry one */
+  int err;      /* EPROTO (71), or EOPNOTSUPP (95) for an unknown type */
+  int fatal;    /* close the connection after the reply */
+};
+
+/* The reason as the spec and the golden vectors spell it ("short", "magic", ...). */
+const char *rsock_fault_name(enum rsock_fault_reason reason);
+
+/* Decodes the message occupying exactly buf[0, len). Returns 0, or -1 with *fault filled in. Reads
+ * nothing outside buf[0, len) whatever the bytes. */
+int rsock_decode(const uint8_t *buf, size_t len, struct rsock_msg *msg, struct rsock_fault *fault);
+
+/* Encodes msg into out[0, cap). Returns its length, or 0 if it does not fit, the type is unknown, a
+ * field is out of range (CONNECT flags above 0xffff, errno not positive) or a string is not
+ * well-formed UTF-8. */
+size_t rsock_encode(const struct rsock_msg *msg, uint8_t *out, size_t cap);
+
+/* The description line of §11 (what the golden vectors' `#=` lines hold). Returns snprintf's
+ * result. */
+int rsock_describe(const struct rsock_msg *msg, char *out, size_t cap);
+
+/* Well-formed UTF-8 (Unicode §3.9, Table 3-7). */
+int rsock_utf8_valid(const uint8_t *s, size_t len);
+
+/* The header in front of each datagram on a UDP socket's seqpacket pair (§7.3). */
+struct rsock_dgram {
+  uint16_t flags;   /* RSOCK_DGRAM_PKTINFO */
+  uint8_t peer[4];  /* network order */
+  uint16_t peer_port;
+  uint32_t ifindex;
+  uint8_t local[4]; /* network order */
+};
+
+#define RSOCK_DGRAM_SHORT (-1)
+#define RSOCK_DGRAM_HEADER_LENGTH_WRONG (-2)
+#define RSOCK_DGRAM_RESERVED (-3)
+
+/* Reads the header of the datagram in buf[0, len). Returns the payload's offset (20) or a negative
+ * RSOCK_DGRAM_* reason. */
+int rsock_dgram_decode(const uint8_t *buf, size_t len, struct rsock_dgram *out);
+
+/* Writes the 20-byte header; returns 20, or 0 if cap is too small or flags has unknown bits. */
+size_t rsock_dgram_encode(const struct rsock_dgram *h, uint8_t *out, size_t cap);
+
+int rsock_dgram_describe(const struct rsock_dgram *h, const uint8_t *payload, size_t payload_len, char *out,
+                         size_t cap);
+
+#endif

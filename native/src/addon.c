@@ -1,6 +1,7 @@
 #include <node_api.h>
 
 #include "port.h"
+#include "unix.h"
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -15,6 +16,22 @@ static napi_value init(napi_env env, napi_value exports) {
       {"afpDrops", NULL, nh_afp_drops, NULL, NULL, NULL, napi_enumerable, NULL},
       {"tapOpen", NULL, nh_tap_open, NULL, NULL, NULL, napi_enumerable, NULL},
       {"tapReadBatch", NULL, nh_tap_read_batch, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unixListen", NULL, nh_unix_listen, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unixAccept", NULL, nh_unix_accept, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unixRecvMsg", NULL, nh_unix_recv_msg, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unixSendMsg", NULL, nh_unix_send_msg, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unixSocketPair", NULL, nh_unix_socketpair, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unixClose", NULL, nh_unix_close, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unixShutdown", NULL, nh_unix_shutdown, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unixRead", NULL, nh_unix_read, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unixWrite", NULL, nh_unix_write, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unixHungUp", NULL, nh_unix_hung_up, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unixFileId", NULL, nh_unix_file_id, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unixSendDgrams", NULL, nh_unix_send_dgrams, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unixRecvDgrams", NULL, nh_unix_recv_dgrams, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unixWatch", NULL, nh_unix_watch, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unixWatchEvents", NULL, nh_unix_watch_events, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unixWatchClose", NULL, nh_unix_watch_close, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

@@ -3,3 +3,14 @@ export { ADDON_PATH, loadNative, openAfPacketRing } from './addon.ts';
 export type { DeviceInfo } from './device.ts';
 export { parseMac, readCarrier, readDeviceInfo } from './device.ts';
 export { copyBytes, DESC_STRIDE, FrameStage, maxFrameLength } from './stage.ts';
+export type { UnixNative, UnixWatch } from './unix.ts';
+export {
+  loadUnix,
+  RECV_CTRUNC,
+  RECV_TRUNC,
+  UNIX_SOCK_SEQPACKET,
+  UNIX_SOCK_STREAM,
+  WATCH_HANGUP,
+  WATCH_READABLE,
+  WATCH_WRITABLE,
+} from './unix.ts';

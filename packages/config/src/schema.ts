@@ -71,6 +71,32 @@ export const ServicesSchema = Type.Object(
   { additionalProperties: false },
 );
 
+const IdList = Type.Array(Type.Integer({ minimum: 0, maximum: 4294967294 }), { uniqueItems: true });
+
+export const AccessSchema = Type.Object(
+  {
+    uids: Type.Optional(IdList),
+    gids: Type.Optional(IdList),
+    privilegedPorts: Type.Optional(
+      Type.Object(
+        { uids: Type.Optional(IdList), gids: Type.Optional(IdList) },
+        { additionalProperties: false, description: 'who may bind ports below 1024 besides uid 0' },
+      ),
+    ),
+  },
+  { additionalProperties: false, description: 'who may use the remote socket API (default: root only)' },
+);
+
+export const QuotasSchema = Type.Object(
+  {
+    clientSockets: Type.Optional(Type.Integer({ minimum: 1, maximum: 1048576 })),
+    clientBufferedBytes: Type.Optional(Type.Integer({ minimum: 65536 })),
+    sockets: Type.Optional(Type.Integer({ minimum: 1, maximum: 1048576 })),
+    bufferedBytes: Type.Optional(Type.Integer({ minimum: 65536 })),
+  },
+  { additionalProperties: false, description: 'limits of the remote socket API; a client is a uid' },
+);
+
 export const RouterSchema = Type.Object(
   {
     interfaces: Type.Record(Type.String({ pattern: INTERFACE_NAME }), InterfaceSchema, {
@@ -78,6 +104,8 @@ export const RouterSchema = Type.Object(
     }),
     routes: Type.Optional(Type.Array(RouteSchema)),
     services: Type.Optional(ServicesSchema),
+    access: Type.Optional(AccessSchema),
+    quotas: Type.Optional(QuotasSchema),
   },
   { additionalProperties: false },
 );

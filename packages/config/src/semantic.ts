@@ -13,6 +13,7 @@ import type {
   InterfaceAddress,
   InterfaceConfig,
   NexthopConfig,
+  QuotasConfig,
   RouteConfig,
   RouteKind,
   RouterConfig,
@@ -41,6 +42,14 @@ interface DeviceUse {
   router: string;
   iface: string;
 }
+
+/** 1,024 sockets a client as a process's default RLIMIT_NOFILE; relay buffers of 128 KiB a socket. */
+export const DEFAULT_QUOTAS: QuotasConfig = {
+  clientSockets: 1024,
+  clientBufferedBytes: 1024 * 128 * 1024,
+  sockets: 16384,
+  bufferedBytes: 1024 * 1024 * 1024,
+};
 
 export function checkAndNormalize(raw: RawConfig): { config: NexthopConfig; issues: RawIssue[] } {
   const issues: RawIssue[] = [];
@@ -199,6 +208,8 @@ export function checkAndNormalize(raw: RawConfig): { config: NexthopConfig; issu
     }
 
     const services = rawRouter.services ?? {};
+    const access = rawRouter.access ?? {};
+    const quotas = rawRouter.quotas ?? {};
     routers.push({
       name: routerName,
       interfaces,
@@ -208,6 +219,15 @@ export function checkAndNormalize(raw: RawConfig): { config: NexthopConfig; issu
         discard: services.discard ?? false,
         chargen: services.chargen ?? false,
       },
+      access: {
+        uids: access.uids ?? [0],
+        gids: access.gids ?? [],
+        privilegedPorts: {
+          uids: access.privilegedPorts?.uids ?? [],
+          gids: access.privilegedPorts?.gids ?? [],
+        },
+      },
+      quotas: { ...DEFAULT_QUOTAS, ...quotas },
     });
   }
   return { config: { routers }, issues };

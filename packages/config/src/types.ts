@@ -53,12 +53,36 @@ export interface ServicesConfig {
   readonly chargen: boolean;
 }
 
+/** Who may use the VR's remote socket API (docs/remote-socket-protocol.md §4). */
+export interface AccessConfig {
+  /** Peer uids (SO_PEERCRED) allowed in; default [0]. */
+  readonly uids: readonly number[];
+  /** Peer primary gids allowed in; default none. */
+  readonly gids: readonly number[];
+  /** Who may bind ports below 1024 besides uid 0. */
+  readonly privilegedPorts: { readonly uids: readonly number[]; readonly gids: readonly number[] };
+}
+
+/** Limits of the remote socket API; a client is a uid. */
+export interface QuotasConfig {
+  /** Sockets one client may hold (EMFILE beyond). */
+  readonly clientSockets: number;
+  /** Relay buffer bytes one client's sockets may reserve (ENOBUFS beyond). */
+  readonly clientBufferedBytes: number;
+  /** Remote sockets in the whole VR (ENFILE beyond). */
+  readonly sockets: number;
+  /** Relay buffer bytes in the whole VR (ENOBUFS beyond). */
+  readonly bufferedBytes: number;
+}
+
 export interface RouterConfig {
   readonly name: string;
   /** In file order. */
   readonly interfaces: readonly InterfaceConfig[];
   readonly routes: readonly RouteConfig[];
   readonly services: ServicesConfig;
+  readonly access: AccessConfig;
+  readonly quotas: QuotasConfig;
 }
 
 export interface NexthopConfig {

@@ -1,5 +1,8 @@
 #include "l4csum.h"
 
+#include <linux/virtio_net.h>
+#include <string.h>
+
 enum { ETH_HLEN_ = 14, IPV4_MIN = 20, PROTO_TCP = 6, PROTO_UDP = 17 };
 
 static uint32_t be16(const uint8_t *p) { return ((uint32_t)p[0] << 8) | p[1]; }
@@ -44,5 +47,39 @@ int nh_complete_l4_checksum(uint8_t *frame, uint32_t len) {
   }
   l4[field] = (uint8_t)(csum >> 8);
   l4[field + 1] = (uint8_t)csum;
+  return 1;
+}
+
+int nh_prepare_tcp_gso(uint8_t *frame, uint32_t len, uint32_t segment_size, struct virtio_net_hdr *hdr) {
+  if (segment_size == 0 || len < ETH_HLEN_ + IPV4_MIN + 20 || be16(frame + 12) != 0x0800) {
+    return 0;
+  }
+  const uint8_t *ip = frame + ETH_HLEN_;
+  uint32_t hl = (uint32_t)(ip[0] & 15) * 4;
+  uint32_t total = be16(ip + 2);
+  if ((ip[0] >> 4) != 4 || hl < IPV4_MIN || ip[9] != PROTO_TCP || (be16(ip + 6) & 0x3fff) != 0 ||
+      ETH_HLEN_ + total != len || total < hl + 20) {
+    return 0;
+  }
+  uint8_t *tcp = frame + ETH_HLEN_ + hl;
+  uint32_t thl = (uint32_t)(tcp[12] >> 4) * 4;
+  uint32_t tcp_len = total - hl;
+  if (thl < 20 || thl > tcp_len) {
+    return 0;
+  }
+  uint64_t sum = be16(ip + 12) + be16(ip + 14) + be16(ip + 16) + be16(ip + 18) + PROTO_TCP + tcp_len;
+  while (sum > 0xffff) {
+    sum = (sum & 0xffff) + (sum >> 16);
+  }
+  tcp[16] = (uint8_t)(sum >> 8);
+  tcp[17] = (uint8_t)sum;
+  memset(hdr, 0, sizeof *hdr);
+  /* Host byte order: packet sockets use the legacy virtio layout (vio_le() in af_packet.c). */
+  hdr->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+  hdr->gso_type = VIRTIO_NET_HDR_GSO_TCPV4 | ((tcp[13] & 0x80) ? VIRTIO_NET_HDR_GSO_ECN : 0);
+  hdr->hdr_len = (uint16_t)(ETH_HLEN_ + hl + thl);
+  hdr->gso_size = (uint16_t)(segment_size > 0xffff ? 0xffff : segment_size);
+  hdr->csum_start = (uint16_t)(ETH_HLEN_ + hl);
+  hdr->csum_offset = 16;
   return 1;
 }

@@ -13,4 +13,17 @@
  */
 int nh_complete_l4_checksum(uint8_t *frame, uint32_t len);
 
+struct virtio_net_hdr;
+
+/*
+ * Prepares an untagged TCP/IPv4 aggregate for transmission with GSO on a PACKET_VNET_HDR socket:
+ * fills `hdr` (NEEDS_CSUM at the TCP checksum, GSO_TCPV4 (+ECN when CWR is set), gso_size =
+ * segment_size, hdr_len = the headers) and writes into the TCP checksum field what Linux expects
+ * of a CHECKSUM_PARTIAL packet: the folded, uncomplemented pseudo-header sum over the aggregate's
+ * full TCP length (as tcp_v4_send_check leaves it; tcp_gso_segment adjusts it per segment by the
+ * length difference). Returns 0 and leaves everything alone when the frame is not such a packet
+ * or `len` does not hold it.
+ */
+int nh_prepare_tcp_gso(uint8_t *frame, uint32_t len, uint32_t segment_size, struct virtio_net_hdr *hdr);
+
 #endif

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "l4csum.h"
 #include "tpv3_walk.h"
 
 napi_value nh_throw(napi_env env, const char *message) {
@@ -251,8 +252,9 @@ napi_value nh_port_close(napi_env env, napi_callback_info info) {
 enum { SEND_CHUNK = 64 };
 
 /*
- * What goes in front of every frame sent on a PACKET_VNET_HDR socket: no checksum to finish, no
- * segmentation (frames leave as they are). Read-only, shared by all ports.
+ * What goes in front of an ordinary frame sent on a PACKET_VNET_HDR socket: no checksum to finish,
+ * no segmentation (the frame leaves as it is). Read-only, shared by all ports. A TCP aggregate
+ * (segment size > 0) gets its own header instead (nh_prepare_tcp_gso).
  */
 static const struct virtio_net_hdr no_offload_hdr;
 
@@ -332,16 +334,22 @@ napi_value nh_port_send_batch(napi_env env, napi_callback_info info) {
   struct mmsghdr msgs[SEND_CHUNK];
   /* Per frame: the vnet header (when the socket has them), then the frame. */
   struct iovec iov[2 * SEND_CHUNK];
+  struct virtio_net_hdr gso_hdrs[SEND_CHUNK];
   const int vnet = port->vnet_hdr;
   while (i < count) {
     uint32_t n = count - i < SEND_CHUNK ? count - i : SEND_CHUNK;
     memset(msgs, 0, n * sizeof msgs[0]);
     for (uint32_t k = 0; k < n; k++) {
       struct iovec *v = &iov[2 * k];
+      const uint32_t *d = descs + NH_DESC_STRIDE * (i + k);
       v[0].iov_base = (void *)&no_offload_hdr;
       v[0].iov_len = sizeof no_offload_hdr;
-      v[1].iov_base = buf + descs[NH_DESC_STRIDE * (i + k)];
-      v[1].iov_len = descs[NH_DESC_STRIDE * (i + k) + 1];
+      v[1].iov_base = buf + d[0];
+      v[1].iov_len = d[1];
+      /* Not a TCP/IPv4 aggregate after all: it goes out as it is (the kernel refuses it if too big). */
+      if (vnet && d[2] > 0 && nh_prepare_tcp_gso(buf + d[0], d[1], d[2], &gso_hdrs[k])) {
+        v[0].iov_base = &gso_hdrs[k];
+      }
       msgs[k].msg_hdr.msg_iov = vnet ? v : v + 1;
       msgs[k].msg_hdr.msg_iovlen = vnet ? 2 : 1;
     }

@@ -265,7 +265,61 @@ static void test_vnet_header_with_vlan_tag(void) {
   free(block);
 }
 
+/* An Ethernet + IPv4 (20) + TCP (32, CWR set) aggregate of `payload` bytes from 10.0.0.1 to 10.0.0.2. */
+static uint32_t build_tcp_aggregate(uint8_t *f, uint32_t payload) {
+  memset(f, 0, 14 + 20 + 32 + payload);
+  f[12] = 0x08;
+  uint8_t *ip = f + 14;
+  ip[0] = 0x45;
+  ip[2] = (uint8_t)((20 + 32 + payload) >> 8);
+  ip[3] = (uint8_t)(20 + 32 + payload);
+  ip[6] = 0x40; /* DF */
+  ip[8] = 64;
+  ip[9] = 6;
+  ip[12] = 10, ip[15] = 1, ip[16] = 10, ip[19] = 2;
+  uint8_t *tcp = ip + 20;
+  tcp[12] = 8 << 4;
+  tcp[13] = 0x80 | 0x10; /* CWR, ACK */
+  tcp[16] = 0xde, tcp[17] = 0xad;
+  return 14 + 20 + 32 + payload;
+}
+
+static void test_prepares_tcp_gso_header(void) {
+  static uint8_t f[14 + 20 + 32 + 4000];
+  uint32_t len = build_tcp_aggregate(f, 4000);
+  struct virtio_net_hdr h;
+  EXPECT(nh_prepare_tcp_gso(f, len, 1000, &h) == 1);
+  EXPECT(h.flags == VIRTIO_NET_HDR_F_NEEDS_CSUM);
+  EXPECT(h.gso_type == (VIRTIO_NET_HDR_GSO_TCPV4 | VIRTIO_NET_HDR_GSO_ECN));
+  EXPECT(h.gso_size == 1000);
+  EXPECT(h.hdr_len == 14 + 20 + 32);
+  EXPECT(h.csum_start == 14 + 20);
+  EXPECT(h.csum_offset == 16);
+  /* Pseudo-header: 0x0a00 + 0x0001 + 0x0a00 + 0x0002 + 6 + (32 + 4000), folded, not complemented. */
+  uint32_t want = 0x0a00 + 0x0001 + 0x0a00 + 0x0002 + 6 + 32 + 4000;
+  EXPECT(f[14 + 20 + 16] == (uint8_t)(want >> 8) && f[14 + 20 + 17] == (uint8_t)want);
+}
+
+static void test_refuses_what_is_not_a_tcp_aggregate(void) {
+  static uint8_t f[14 + 20 + 32 + 100];
+  struct virtio_net_hdr h;
+  uint32_t len = build_tcp_aggregate(f, 100);
+  EXPECT(nh_prepare_tcp_gso(f, len, 0, &h) == 0);
+  EXPECT(nh_prepare_tcp_gso(f, len - 1, 50, &h) == 0); /* IP length says more than the frame */
+  f[14 + 9] = 17;
+  EXPECT(nh_prepare_tcp_gso(f, len, 50, &h) == 0);
+  len = build_tcp_aggregate(f, 100);
+  f[14 + 6] = 0x20; /* MF: a fragment */
+  EXPECT(nh_prepare_tcp_gso(f, len, 50, &h) == 0);
+  len = build_tcp_aggregate(f, 10);
+  f[14 + 20 + 12] = 15 << 4; /* TCP header longer than the packet */
+  EXPECT(nh_prepare_tcp_gso(f, len, 5, &h) == 0);
+  EXPECT(f[14 + 20 + 16] == 0xde); /* left alone */
+}
+
 int main(void) {
+  test_prepares_tcp_gso_header();
+  test_refuses_what_is_not_a_tcp_aggregate();
   test_segment_size_from_vnet_header();
   test_vnet_header_must_fit_before_the_mac_header();
   test_vnet_header_with_vlan_tag();

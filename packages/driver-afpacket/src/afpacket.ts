@@ -48,6 +48,12 @@ export interface AfPacketOptions {
 /** The kernel consumed a frame it refused with ENOBUFS; such a backlog is retried after this. */
 const NOBUFS_RETRY_MS = 1;
 const EAGAIN = 11;
+const ETH_HEADER = 14;
+/**
+ * Largest TCP aggregate (IP bytes) handed to the kernel with GSO: the IP length field's limit less
+ * the Ethernet header, so that the whole frame stays within a device's 64 KiB gso_max_size.
+ */
+const MAX_SEGMENT_OFFLOAD = 65535 - ETH_HEADER;
 const READY_READABLE = 1;
 const READY_WRITABLE = 2;
 
@@ -71,6 +77,8 @@ class AfPacketLink implements Link {
   readonly device: string;
   readonly mac: Uint8Array;
   readonly mtu: number;
+  /** The socket has vnet headers: TCP aggregates go to the kernel whole (GSO) with their checksum partial. */
+  readonly maxSegmentOffload = MAX_SEGMENT_OFFLOAD;
   readonly external: boolean;
 
   private readonly addon: NativeAddon;
@@ -160,8 +168,12 @@ class AfPacketLink implements Link {
     }
   }
 
-  send(buf: Uint8Array, off: number, len: number): boolean {
-    if (len > maxFrameLength(this.mtu, buf, off, len)) {
+  send(buf: Uint8Array, off: number, len: number, segmentSize = 0): boolean {
+    if (
+      segmentSize > 0
+        ? !this.fitsAggregate(buf, off, len, segmentSize)
+        : len > maxFrameLength(this.mtu, buf, off, len)
+    ) {
       this.counters.txDropsTooBig++;
       return false;
     }
@@ -169,11 +181,27 @@ class AfPacketLink implements Link {
       this.counters.txDropsFull++;
       return false;
     }
-    if (!this.stage.push(buf, off, len) && !(this.makeRoom() && this.stage.push(buf, off, len))) {
+    const stage = this.stage;
+    if (
+      !stage.push(buf, off, len, segmentSize) &&
+      !(this.makeRoom() && stage.push(buf, off, len, segmentSize))
+    ) {
       this.counters.txDropsFull++;
       return false;
     }
     return true;
+  }
+
+  /**
+   * An untagged TCP/IPv4 aggregate within MAX_SEGMENT_OFFLOAD whose segments fit the MTU. The C side
+   * checks the headers again (against the buffer) before it asks the kernel to segment.
+   */
+  private fitsAggregate(buf: Uint8Array, off: number, len: number, segmentSize: number): boolean {
+    if (len - ETH_HEADER > MAX_SEGMENT_OFFLOAD || len < ETH_HEADER + 40) return false;
+    if (buf[off + 12] !== 0x08 || buf[off + 13] !== 0x00 || buf[off + ETH_HEADER + 9] !== 6) return false;
+    const ipHeader = (buf[off + ETH_HEADER]! & 15) * 4;
+    const tcpHeader = (buf[off + ETH_HEADER + ipHeader + 12]! >>> 4) * 4;
+    return ipHeader + tcpHeader + segmentSize <= this.mtu;
   }
 
   /**

@@ -23,6 +23,7 @@ class PipeLink implements Link {
   readonly device: string;
   readonly mac: Uint8Array;
   readonly mtu: number;
+  readonly maxSegmentOffload = 0;
   peer!: PipeLink;
 
   private readonly stage: FrameStage;

@@ -36,6 +36,7 @@ class TapLink implements Link {
   readonly device: string;
   readonly mac: Uint8Array;
   readonly mtu: number;
+  readonly maxSegmentOffload = 0;
 
   private readonly addon: NativeAddon;
   private readonly port: NativePort;

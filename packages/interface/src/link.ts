@@ -42,14 +42,27 @@ export interface Link {
   readonly mtu: number;
   /** Whether the carrier is up. */
   readonly up: boolean;
+  /**
+   * Largest TCP/IPv4 aggregate (IP packet length) `send` accepts with a non-zero `segmentSize`,
+   * for the kernel or NIC to cut into segments (TSO/GSO); 0 when the link cannot take aggregates
+   * (then every frame must fit `mtu`). afpacket with vnet headers: 65535 minus the headers; tap,
+   * pipe: 0.
+   */
+  readonly maxSegmentOffload: number;
   /** Begin delivering received frames to `handler`. Called once. */
   start(handler: FrameBatchHandler): void;
   /**
    * Queue one frame (Ethernet header included, no FCS) for transmission. The bytes are copied
    * before this returns, so the caller may reuse `buf` at once. Returns false, and counts the
    * drop, when the frame cannot be queued. Nothing leaves before `flush()`.
+   *
+   * A non-zero `segmentSize` (only where `maxSegmentOffload` > 0) marks an untagged TCP/IPv4
+   * aggregate of at most `maxSegmentOffload` IP bytes that leaves as segments of that payload size,
+   * each with its own IP id, sequence number and checksums (FIN and PSH on the last one only, CWR
+   * on the first). Its TCP checksum field is ignored: the link fills in what its offload needs.
+   * Every segment (headers + segmentSize) must fit `mtu`.
    */
-  send(buf: Uint8Array, off: number, len: number): boolean;
+  send(buf: Uint8Array, off: number, len: number, segmentSize?: number): boolean;
   /** Transmit everything queued, with one native call at most. */
   flush(): void;
   stats(): LinkStats;

@@ -52,9 +52,11 @@ export interface NativeAddon {
   /** Stops the poll, closes the descriptor, detaches the ring view. Idempotent. */
   portClose(port: NativePort): void;
   /**
-   * sendmmsg of frames first..count-1 ([off, len, segmentSize] triples in descs; segmentSize is
-   * ignored) in order, stopping at the first one the kernel cannot take now. On an AF_PACKET port
-   * (PACKET_VNET_HDR) each frame goes out behind a zeroed virtio_net_hdr. result = [sent, bytesSent, dropped, next, errno]: frames from
+   * sendmmsg of frames first..count-1 ([off, len, segmentSize] triples in descs) in order,
+   * stopping at the first one the kernel cannot take now. On an AF_PACKET port (PACKET_VNET_HDR)
+   * each frame goes out behind a zeroed virtio_net_hdr, except a TCP/IPv4 frame with segmentSize
+   * > 0: it gets a GSO header (the kernel cuts it into segments of that payload size) and its TCP
+   * checksum field is overwritten with the pseudo-header sum that CHECKSUM_PARTIAL needs. result = [sent, bytesSent, dropped, next, errno]: frames from
    * `next` on were not handled (retry them); errno (EAGAIN or ENOBUFS) says why, 0 when all were.
    */
   sendBatch(

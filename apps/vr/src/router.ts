@@ -59,9 +59,9 @@ export class VirtualRouter {
     this.logger = options.logger;
     this.clock = options.clock ?? (() => performance.now());
     const output: FrameOutput = {
-      transmit: (ifIndex, buf, off, len) => {
+      transmit: (ifIndex, buf, off, len, segmentSize) => {
         // A false return is a full ring; the driver counts it.
-        this.links[ifIndex]!.send(buf, off, len);
+        this.links[ifIndex]!.send(buf, off, len, segmentSize);
         this.dirty[ifIndex] = 1;
       },
     };
@@ -81,6 +81,7 @@ export class VirtualRouter {
           name: iface.name,
           mac: iface.mac ?? link.mac,
           mtu: iface.mtu ?? link.mtu,
+          maxSegmentOffload: link.maxSegmentOffload,
         });
         this.linkIndex.set(link, ifIndex);
       }

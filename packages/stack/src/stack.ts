@@ -110,6 +110,12 @@ export interface InterfaceSpec {
   mac: Uint8Array;
   mtu: number;
   up?: boolean;
+  /**
+   * Largest TCP aggregate (IP bytes) the link takes whole, to cut into segments itself
+   * (Link.maxSegmentOffload); 0 or absent when it cannot. Forwarded aggregates then pass through,
+   * and TCP builds aggregates of several MSS towards it.
+   */
+  maxSegmentOffload?: number;
 }
 
 export interface InterfaceAddress {
@@ -143,6 +149,8 @@ export const Stat = {
   ICMP_RECEIVED: 13,
   ARP_IGNORED: 14,
   SEGMENTS_CREATED: 15,
+  /** TCP aggregates handed to a link whole (forwarded or the VR's own), for it to segment. */
+  AGGREGATES_OFFLOADED: 16,
 } as const;
 const STAT_NAMES = Object.keys(Stat).map((k) => k.toLowerCase());
 
@@ -152,6 +160,7 @@ class Interface {
   readonly mac: Uint8Array;
   mtu: number;
   up: boolean;
+  readonly maxSegmentOffload: number;
   addresses: InterfaceAddress[] = [];
   readonly counters = new Float64Array(IF_COUNTERS);
 
@@ -161,6 +170,7 @@ class Interface {
     this.mac = Uint8Array.from(spec.mac);
     this.mtu = spec.mtu;
     this.up = spec.up ?? true;
+    this.maxSegmentOffload = spec.maxSegmentOffload ?? 0;
   }
 
   /** The address to speak from towards `peer`: one on the same subnet if any, else the first. */
@@ -275,11 +285,28 @@ export class Stack implements FrameNode {
     this.sockets = new SocketLayer(this.ipEnv(), { seed: options.seed });
     this.tcp = new TcpEngine(
       {
-        sendSegment: (buf, ipOff, tcpLen, src, dst, tos, ttl, now) =>
-          this.transportOutput(buf, ipOff, tcpLen, IPPROTO_TCP, src, dst, tos, ttl, true, -1, now),
+        sendSegment: (buf, ipOff, tcpLen, src, dst, tos, ttl, now, segmentSize) =>
+          this.transportOutput(
+            buf,
+            ipOff,
+            tcpLen,
+            IPPROTO_TCP,
+            src,
+            dst,
+            tos,
+            ttl,
+            true,
+            -1,
+            now,
+            segmentSize,
+          ),
         mtuFor: (dst) => {
           const i = this.routeTo(dst, -1);
           return i < 0 ? 0 : this.ifaces[i]!.mtu;
+        },
+        segmentOffloadFor: (dst) => {
+          const i = this.routeTo(dst, -1);
+          return i < 0 ? 0 : this.ifaces[i]!.maxSegmentOffload;
         },
         sourceFor: (dst) => {
           const i = this.routeTo(dst, -1);
@@ -675,7 +702,10 @@ export class Stack implements FrameNode {
     const nextHop = gateway !== 0 ? gateway : dst;
     // UDP datagram boundaries matter even when the aggregate would fit; TCP's do not.
     if (segmentSize > 0 && (h.totalLength > out.mtu || h.protocol === IPPROTO_UDP)) {
-      this.segmentAndSend(out, nextHop, buf, ipOff, segmentSize, now);
+      // A link that segments TCP itself gets the aggregate whole, as Linux forwards GRO packets.
+      if (h.protocol === IPPROTO_TCP && wireLength <= out.mtu && h.totalLength <= out.maxSegmentOffload)
+        this.l2Output(out, nextHop, buf, ipOff, h.totalLength, now, segmentSize);
+      else this.segmentAndSend(out, nextHop, buf, ipOff, segmentSize, now);
     } else if (h.totalLength <= out.mtu) this.l2Output(out, nextHop, buf, ipOff, h.totalLength, now);
     else this.fragmentAndSend(out, nextHop, buf, ipOff, now);
   }
@@ -705,7 +735,9 @@ export class Stack implements FrameNode {
    * Cuts an aggregated TCP or UDP packet back into the segments it stands for, as the sender's
    * NIC would have (TSO / UDP segmentation offload), each no larger than the egress MTU: TCP
    * sequence numbers advance, FIN and PSH stay on the last segment and CWR on the first; UDP
-   * datagrams each get their own header; IP ids count up as Linux's GSO does.
+   * datagrams each get their own header; IP ids count up as Linux's GSO does. The packet's header
+   * is read from `buf` (it may be the VR's own, not the one just decoded); the checksums of the
+   * aggregate are not used.
    */
   private segmentAndSend(
     out: Interface,
@@ -715,12 +747,14 @@ export class Stack implements FrameNode {
     size: number,
     now: number,
   ): void {
-    const h = this.ip;
-    const hl = h.headerLength;
+    const hl = (buf[ipOff]! & 15) * 4;
     const l4 = ipOff + hl;
-    const isTcp = h.protocol === IPPROTO_TCP;
+    const protocol = buf[ipOff + 9]!;
+    const src = rd32(buf, ipOff + 12);
+    const dst = rd32(buf, ipOff + 16);
+    const isTcp = protocol === IPPROTO_TCP;
     const l4hl = isTcp ? (buf[l4 + 12]! >>> 4) * 4 : UDP_HEADER_LEN;
-    const payload = h.totalLength - hl - l4hl;
+    const payload = rd16(buf, ipOff + 2) - hl - l4hl;
     const chunkMax = Math.min(size, out.mtu - hl - l4hl);
     if (chunkMax <= 0) {
       this.drops[Drop.IPV4_FRAG_NEEDED]! += 1;
@@ -728,7 +762,7 @@ export class Stack implements FrameNode {
     }
     const seq0 = isTcp ? rd32(buf, l4 + 4) : 0;
     const flags = isTcp ? buf[l4 + 13]! : 0;
-    const id0 = h.id;
+    const id0 = rd16(buf, ipOff + 4);
     const f = this.fragBuf;
     const o = TX_HEADROOM;
     let done = 0;
@@ -753,13 +787,12 @@ export class Stack implements FrameNode {
         wr16(
           f,
           fl4 + 16,
-          ~foldSum(sumWords(f, fl4, l4Len, pseudoHeaderSum(h.src, h.dst, IPPROTO_TCP, l4Len))) & 0xffff,
+          ~foldSum(sumWords(f, fl4, l4Len, pseudoHeaderSum(src, dst, IPPROTO_TCP, l4Len))) & 0xffff,
         );
       } else {
         wr16(f, fl4 + 4, l4Len);
         wr16(f, fl4 + 6, 0);
-        const sum =
-          ~foldSum(sumWords(f, fl4, l4Len, pseudoHeaderSum(h.src, h.dst, IPPROTO_UDP, l4Len))) & 0xffff;
+        const sum = ~foldSum(sumWords(f, fl4, l4Len, pseudoHeaderSum(src, dst, IPPROTO_UDP, l4Len))) & 0xffff;
         wr16(f, fl4 + 6, sum === 0 ? 0xffff : sum);
       }
       this.stats[Stat.SEGMENTS_CREATED]! += 1;
@@ -777,7 +810,10 @@ export class Stack implements FrameNode {
     return flowHash(h.src, h.dst, p, 0, 0);
   }
 
-  /** Sends an IP packet (with TX_HEADROOM bytes free before ipOff) to nextHop on `out`. */
+  /**
+   * Sends an IP packet (with TX_HEADROOM bytes free before ipOff) to nextHop on `out`;
+   * `segmentSize` > 0 for a TCP aggregate `out` segments itself (within its maxSegmentOffload).
+   */
   private l2Output(
     out: Interface,
     nextHop: number,
@@ -785,6 +821,7 @@ export class Stack implements FrameNode {
     ipOff: number,
     ipLen: number,
     now: number,
+    segmentSize = 0,
   ): void {
     const e = this.arp.get(out.index, nextHop);
     if (e !== undefined && e.state !== ARP_INCOMPLETE) {
@@ -795,9 +832,12 @@ export class Stack implements FrameNode {
         e.deadline = now + this.arp.timers.retransmitMs;
         this.arm(e.deadline);
       }
-      this.transmitIp(out, e.mac, buf, ipOff, ipLen);
+      if (segmentSize > 0) this.stats[Stat.AGGREGATES_OFFLOADED]! += 1;
+      this.transmitIp(out, e.mac, buf, ipOff, ipLen, segmentSize);
       return;
     }
+    // The ARP queue holds plain packets: an aggregate waits there as its segments.
+    if (segmentSize > 0) return this.segmentAndSend(out, nextHop, buf, ipOff, segmentSize, now);
     if (out.addresses.length === 0) {
       // Nothing to ARP from. A next hop off the interface's subnets is fine (an interface route):
       // the request goes out from the interface's first address, as Linux does.
@@ -827,16 +867,17 @@ export class Stack implements FrameNode {
     buf: Uint8Array,
     ipOff: number,
     ipLen: number,
+    segmentSize = 0,
   ): void {
     const frameOff = ipOff - ETH_HEADER_LEN;
     writeEthernet(buf, frameOff, dstMac, 0, out.mac, 0, ETHERTYPE_IPV4);
-    this.transmit(out, buf, frameOff, ipLen + ETH_HEADER_LEN);
+    this.transmit(out, buf, frameOff, ipLen + ETH_HEADER_LEN, segmentSize);
   }
 
-  private transmit(out: Interface, buf: Uint8Array, off: number, len: number): void {
+  private transmit(out: Interface, buf: Uint8Array, off: number, len: number, segmentSize = 0): void {
     out.counters[IF_TX_FRAMES]! += 1;
     out.counters[IF_TX_BYTES]! += len;
-    this.output.transmit(out.index, buf, off, len);
+    this.output.transmit(out.index, buf, off, len, segmentSize);
   }
 
   /**
@@ -1226,7 +1267,9 @@ export class Stack implements FrameNode {
   /**
    * Sends a transport payload the socket layer or TCP built at buf[ipOff+20..] (Ethernet room in
    * front): writes the IP header, routes (multicast and broadcast straight onto `ifIndex` with the
-   * group or broadcast MAC), fragments unless `df`. Returns 0 or -errno.
+   * group or broadcast MAC), fragments unless `df`. Returns 0 or -errno. `segmentSize` > 0 marks
+   * a TCP aggregate (checksum not filled): the egress link segments it if it can, else the stack
+   * does; each segment must fit the MTU.
    */
   private transportOutput(
     buf: Uint8Array,
@@ -1240,6 +1283,7 @@ export class Stack implements FrameNode {
     df: boolean,
     ifIndex: number,
     now: number,
+    segmentSize = 0,
   ): number {
     const ipLen = IPV4_MIN_HEADER + l4Len;
     if (ipLen > MAX_IP_PACKET) return -EMSGSIZE;
@@ -1278,7 +1322,12 @@ export class Stack implements FrameNode {
     if (!out.up) return -ENETDOWN;
     const gateway = hops.gateway(nh);
     const nextHop = gateway !== 0 ? gateway : dst;
-    if (ipLen > out.mtu) {
+    if (segmentSize > 0) {
+      const headers = IPV4_MIN_HEADER + (buf[ipOff + IPV4_MIN_HEADER + 12]! >>> 4) * 4;
+      if (protocol !== IPPROTO_TCP || headers + segmentSize > out.mtu) return -EMSGSIZE;
+      if (ipLen <= out.maxSegmentOffload) this.l2Output(out, nextHop, buf, ipOff, ipLen, now, segmentSize);
+      else this.segmentAndSend(out, nextHop, buf, ipOff, segmentSize, now);
+    } else if (ipLen > out.mtu) {
       if (df) return -EMSGSIZE;
       this.fragmentAndSend(out, nextHop, buf, ipOff, now);
     } else this.l2Output(out, nextHop, buf, ipOff, ipLen, now);

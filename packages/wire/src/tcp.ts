@@ -73,7 +73,8 @@ export function decodeTcp(
 
 /**
  * Writes a TCP header of `headerLength` bytes (options, if any, must already be at
- * buf[off+20, off+headerLength)) in front of `dataLen` payload bytes and computes the checksum.
+ * buf[off+20, off+headerLength)) in front of `dataLen` payload bytes and computes the checksum
+ * (unless `checksum` is false: an aggregate whose segments get theirs where it is cut, leaving 0).
  * Returns the segment length.
  */
 export function writeTcp(
@@ -89,6 +90,7 @@ export function writeTcp(
   dataLen: number,
   src: number,
   dst: number,
+  checksum = true,
 ): number {
   const len = headerLength + dataLen;
   wr16(buf, off, srcPort);
@@ -100,10 +102,12 @@ export function writeTcp(
   wr16(buf, off + 14, window);
   wr16(buf, off + 16, 0);
   wr16(buf, off + 18, 0);
-  wr16(
-    buf,
-    off + 16,
-    ~foldSum(sumWords(buf, off, len, pseudoHeaderSum(src, dst, IPPROTO_TCP, len))) & 0xffff,
-  );
+  if (checksum) {
+    wr16(
+      buf,
+      off + 16,
+      ~foldSum(sumWords(buf, off, len, pseudoHeaderSum(src, dst, IPPROTO_TCP, len))) & 0xffff,
+    );
+  }
   return len;
 }

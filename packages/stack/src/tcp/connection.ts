@@ -72,14 +72,34 @@ const DUP_THRESH = 3;
 /** RFC 7323 §5.5: TS.Recent older than 24 days no longer rejects segments. */
 const PAWS_IDLE_MS = 24 * 24 * 3600 * 1000;
 const DEFAULT_MSS = 536;
+const IPV4_HEADER = 20;
 const PERSIST_MAX_MS = 60_000;
+/**
+ * TSO aggregate bounds: at most this many IP bytes (Linux's GSO_LEGACY_MAX_SIZE less headroom), and
+ * at most a quarter of cwnd (at least 2 MSS, as tcp_min_tso_segs) so that a window still leaves in
+ * several bursts that ACKs can clock: a stand-in for tcp_tso_autosize's 1 ms of pacing rate.
+ */
+const TSO_MAX_BYTES = 65535 - 14;
+const TSO_CWND_SHARE = 4;
+const TSO_MIN_SEGMENTS = 2;
 
 /** What a connection needs from its engine. */
 export interface TcpHost {
   readonly tx: Uint8Array;
   readonly stats: TcpStats;
-  sendSegment(tcpLen: number, src: number, dst: number, tos: number, ttl: number, now: number): number;
+  /** `segmentSize` > 0: an aggregate of segments of that payload size, checksum not filled (TcpEnv). */
+  sendSegment(
+    tcpLen: number,
+    src: number,
+    dst: number,
+    tos: number,
+    ttl: number,
+    now: number,
+    segmentSize?: number,
+  ): number;
   mtuFor(dst: number): number;
+  /** Largest aggregate (IP bytes) the route to dst takes for segmentation offload, 0 for none. */
+  segmentOffloadFor(dst: number): number;
   isn(localAddr: number, localPort: number, remoteAddr: number, remotePort: number, now: number): number;
   random32(): number;
   arm(deadline: number): void;
@@ -487,9 +507,18 @@ export class TcpConnection implements CongestionState {
     this.transmit(len, now);
   }
 
-  private transmit(tcpLen: number, now: number): void {
-    this.host.stats.segmentsOut++;
-    const r = this.host.sendSegment(tcpLen, this.localAddr, this.remoteAddr, this.tos, this.ttl, now);
+  /** `segments`: how many segments leave on the wire (an aggregate is cut into several). */
+  private transmit(tcpLen: number, now: number, segmentSize = 0, segments = 1): void {
+    this.host.stats.segmentsOut += segments;
+    const r = this.host.sendSegment(
+      tcpLen,
+      this.localAddr,
+      this.remoteAddr,
+      this.tos,
+      this.ttl,
+      now,
+      segmentSize,
+    );
     if (r < 0) {
       this.softError = -r;
       // The egress interface's MTU is now below our segments (it shrank after the handshake).
@@ -497,8 +526,11 @@ export class TcpConnection implements CongestionState {
     }
   }
 
-  /** Sends one segment; data comes from the send ring at `seq`. */
-  private emit(seq: number, flags: number, dataLen: number, now: number): void {
+  /**
+   * Sends one segment; data comes from the send ring at `seq`. With `segmentSize` > 0 it is an
+   * aggregate of dataLen / segmentSize segments (rounded up) that the link cuts (TSO).
+   */
+  private emit(seq: number, flags: number, dataLen: number, now: number, segmentSize = 0): void {
     const b = this.host.tx;
     let p = TX_TCP_OFF + TCP_MIN_HEADER;
     if (this.tsOk && (flags & TCP_RST) === 0) {
@@ -524,6 +556,7 @@ export class TcpConnection implements CongestionState {
       dataLen,
       this.localAddr,
       this.remoteAddr,
+      segmentSize === 0,
     );
     if ((flags & TCP_ACK) !== 0) {
       this.lastAckSent = this.rcvNxt;
@@ -531,7 +564,7 @@ export class TcpConnection implements CongestionState {
       this.unackedSegs = 0;
       this.delackAt = Number.POSITIVE_INFINITY;
     }
-    this.transmit(len, now);
+    this.transmit(len, now, segmentSize, segmentSize > 0 ? Math.ceil(dataLen / segmentSize) : 1);
   }
 
   private sendAck(now: number): void {
@@ -1430,6 +1463,7 @@ export class TcpConnection implements CongestionState {
 
   private sendNew(now: number): void {
     const mssFull = this.effMss();
+    const offload = this.host.segmentOffloadFor(this.remoteAddr);
     for (let guard = 0; guard < 1_000_000; guard++) {
       if (this.sbCount > 0) this.sndNxt = this.skipSacked(this.sndNxt);
       const ringEnd = seqAdd(this.ringBase, this.sendRing.length);
@@ -1438,7 +1472,10 @@ export class TcpConnection implements CongestionState {
       const wndEdge = seqAdd(this.sndUna, Math.min(this.sndWnd, this.cwnd));
       const usable = seqDiff(wndEdge, this.sndNxt);
       const maxSeg = mssFull - (this.optionBytes() - (this.tsOk ? 12 : 0));
-      let len = Math.min(avail, maxSeg, Math.max(usable, 0));
+      const aggregateMax = offload > 0 ? this.aggregateLimit(offload, maxSeg) : maxSeg;
+      let len = Math.min(avail, aggregateMax, Math.max(usable, 0));
+      // An aggregate carries whole segments; a short tail goes on its own, under Nagle's rule.
+      if (len > maxSeg) len -= len % maxSeg;
       const nextSacked = this.sbCount > 0 ? this.nextSackedStart(this.sndNxt) : -1;
       if (nextSacked !== -1 && seqDiff(nextSacked, this.sndNxt) < len) len = seqDiff(nextSacked, this.sndNxt);
       const finHere =
@@ -1464,7 +1501,7 @@ export class TcpConnection implements CongestionState {
       if (finHere) flags |= TCP_FIN;
       if (len > 0 && len === avail) flags |= TCP_PSH;
       const retransmission = seqLt(this.sndNxt, this.sndMax);
-      this.emit(this.sndNxt, flags, len, now);
+      this.emit(this.sndNxt, flags, len, now, len > maxSeg ? maxSeg : 0);
       if (retransmission) {
         this.host.stats.retransmits++;
         this.retransmits++;
@@ -1481,6 +1518,21 @@ export class TcpConnection implements CongestionState {
       }
       if (finHere) return;
     }
+  }
+
+  /**
+   * Payload of the largest aggregate sendNew may build now (a multiple of maxSeg): only for new
+   * data in order, outside recovery and with no SACKed data ahead, so that every retransmission and
+   * every recovery decision stays in MSS-sized segments (RFC 6675 counts pipe in bytes; these are
+   * unchanged by how segments were grouped on the way out).
+   */
+  private aggregateLimit(offload: number, maxSeg: number): number {
+    if (this.inRecovery || this.sbCount > 0 || this.sndNxt !== this.sndMax) return maxSeg;
+    const headers = IPV4_HEADER + TCP_MIN_HEADER + this.optionBytes();
+    const room = Math.min(offload, TSO_MAX_BYTES) - headers;
+    const budget = Math.max(TSO_MIN_SEGMENTS * maxSeg, Math.floor(this.cwnd / TSO_CWND_SHARE));
+    const segments = Math.floor(Math.min(room, budget) / maxSeg);
+    return segments > 1 ? segments * maxSeg : maxSeg;
   }
 
   /** RFC 6675 §5 step (C): send while cwnd - pipe >= 1 SMSS, choosing segments by NextSeg. */

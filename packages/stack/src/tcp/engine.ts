@@ -36,7 +36,9 @@ export interface TcpEnv {
   /**
    * Sends one segment: TCP header + payload at buf[ipOff + 20, ipOff + 20 + tcpLen), checksum filled;
    * the env writes the IP header at ipOff and the Ethernet header in the 14 bytes before it.
-   * Returns 0 or -errno.
+   * With `segmentSize` > 0 it is an aggregate (only when segmentOffloadFor allowed one): the payload
+   * stands for segments of that size, the checksum is not filled, and the env or its link cuts it
+   * (Link.send). Returns 0 or -errno.
    */
   sendSegment(
     buf: Uint8Array,
@@ -47,9 +49,15 @@ export interface TcpEnv {
     tos: number,
     ttl: number,
     now: number,
+    segmentSize?: number,
   ): number;
   /** MTU of the route towards dst, 0 when there is no route. */
   mtuFor(dst: number): number;
+  /**
+   * Largest TCP aggregate (IP bytes) the egress link towards dst segments itself, 0 when it cannot
+   * (or there is no route). Absent: 0.
+   */
+  segmentOffloadFor?(dst: number): number;
   /** Source address towards dst, 0 when there is no route. */
   sourceFor(dst: number): number;
   isLocalAddress(addr: number): boolean;
@@ -174,12 +182,24 @@ export class TcpEngine implements TcpHost {
 
   // ---------------------------------------------------------------- TcpHost
 
-  sendSegment(tcpLen: number, src: number, dst: number, tos: number, ttl: number, now: number): number {
-    return this.env.sendSegment(this.tx, TX_IP_OFF, tcpLen, src, dst, tos, ttl, now);
+  sendSegment(
+    tcpLen: number,
+    src: number,
+    dst: number,
+    tos: number,
+    ttl: number,
+    now: number,
+    segmentSize = 0,
+  ): number {
+    return this.env.sendSegment(this.tx, TX_IP_OFF, tcpLen, src, dst, tos, ttl, now, segmentSize);
   }
 
   mtuFor(dst: number): number {
     return this.env.mtuFor(dst);
+  }
+
+  segmentOffloadFor(dst: number): number {
+    return this.env.segmentOffloadFor?.(dst) ?? 0;
   }
 
   /** RFC 6528: ISN = M + F(4-tuple, secret), M a 4 µs clock. */

@@ -47,13 +47,15 @@ export const ZERO_MAC = new Uint8Array(6);
 export interface Sent {
   ifIndex: number;
   bytes: Uint8Array;
+  /** Non-zero for a TCP aggregate handed to a link that segments it. */
+  segmentSize: number;
 }
 
 /** Copies every transmitted frame: the stack only lends its buffers for the call. */
 export class Capture implements FrameOutput {
   frames: Sent[] = [];
-  transmit(ifIndex: number, buf: Uint8Array, off: number, len: number): void {
-    this.frames.push({ ifIndex, bytes: buf.slice(off, off + len) });
+  transmit(ifIndex: number, buf: Uint8Array, off: number, len: number, segmentSize = 0): void {
+    this.frames.push({ ifIndex, bytes: buf.slice(off, off + len), segmentSize });
   }
   take(): Sent[] {
     const f = this.frames;
@@ -73,11 +75,16 @@ export interface Rig {
  * R has eth0 10.0.1.1/24 (host A at .10) and eth1 10.0.2.1/24 (host B at .20, a gateway at .254).
  * The gratuitous ARPs of the configuration are discarded.
  */
-export function rig(options: Omit<StackOptions, 'output'> = {}, mtu0 = 1500, mtu1 = 1500): Rig {
+export function rig(
+  options: Omit<StackOptions, 'output'> = {},
+  mtu0 = 1500,
+  mtu1 = 1500,
+  maxSegmentOffload1 = 0,
+): Rig {
   const cap = new Capture();
   const stack = new Stack({ output: cap, ...options });
   const eth0 = stack.addInterface({ name: 'eth0', mac: R0_MAC, mtu: mtu0 });
-  const eth1 = stack.addInterface({ name: 'eth1', mac: R1_MAC, mtu: mtu1 });
+  const eth1 = stack.addInterface({ name: 'eth1', mac: R1_MAC, mtu: mtu1, maxSegmentOffload: maxSegmentOffload1 });
   stack.addAddress(eth0, R0_IP, 24, 0);
   stack.addAddress(eth1, R1_IP, 24, 0);
   cap.take();

@@ -128,3 +128,35 @@ test('an ordinary frame of the same size without a segment size is fragmented, n
   assert.equal(stats['packets_fragmented'], 1);
   assert.equal(stats['segments_created'], 0);
 });
+
+test('a TCP aggregate towards a link that segments it passes whole, with its segment size', () => {
+  const r = rig({}, 1500, 1500, 65521);
+  learn(r, r.eth1, B_IP, B_MAC);
+  const data = bytes(20_000, 3);
+  const tcp = tcpSegment(A_IP, B_IP, 40000, 5001, 1000, 99, TCP_ACK | TCP_PSH, data);
+  const frame = fromA({ dst: B_IP, protocol: IPPROTO_TCP, payload: tcp, flagsOffset: IPV4_FLAG_DF, id: 7 });
+  feedAggregate(r, frame, 1448);
+  const out = r.cap.take();
+  assert.equal(out.length, 1);
+  assert.equal(out[0]!.segmentSize, 1448);
+  assert.equal(out[0]!.ifIndex, r.eth1);
+  assert.deepEqual(out[0]!.bytes.subarray(54), data);
+  const stats = r.stack.counters().stats;
+  assert.equal(stats['aggregates_offloaded'], 1);
+  assert.equal(stats['segments_created'], 0);
+});
+
+test('UDP aggregates and TCP aggregates whose segments exceed the MTU are still cut for such a link', () => {
+  const r = rig({}, 1500, 1000, 65521);
+  learn(r, r.eth1, B_IP, B_MAC);
+  const tcp = tcpSegment(A_IP, B_IP, 40000, 5001, 1000, 99, TCP_ACK, bytes(5000, 1));
+  feedAggregate(r, fromA({ dst: B_IP, protocol: IPPROTO_TCP, payload: tcp, id: 7 }), 1448);
+  const tcpOut = r.cap.take();
+  assert.ok(tcpOut.length >= 6 && tcpOut.every((f) => f.segmentSize === 0 && f.bytes.length <= 1014));
+  const udp = udpDatagram(A_IP, B_IP, 4000, 5000, bytes(3000, 2));
+  feedAggregate(r, fromA({ dst: B_IP, protocol: IPPROTO_UDP, payload: udp, id: 9 }), 900);
+  const udpOut = r.cap.take();
+  assert.equal(udpOut.length, 4);
+  assert.ok(udpOut.every((f) => f.segmentSize === 0));
+  assert.equal(r.stack.counters().stats['aggregates_offloaded'], 0);
+});

@@ -84,7 +84,12 @@ export function rig(
   const cap = new Capture();
   const stack = new Stack({ output: cap, ...options });
   const eth0 = stack.addInterface({ name: 'eth0', mac: R0_MAC, mtu: mtu0 });
-  const eth1 = stack.addInterface({ name: 'eth1', mac: R1_MAC, mtu: mtu1, maxSegmentOffload: maxSegmentOffload1 });
+  const eth1 = stack.addInterface({
+    name: 'eth1',
+    mac: R1_MAC,
+    mtu: mtu1,
+    maxSegmentOffload: maxSegmentOffload1,
+  });
   stack.addAddress(eth0, R0_IP, 24, 0);
   stack.addAddress(eth1, R1_IP, 24, 0);
   cap.take();

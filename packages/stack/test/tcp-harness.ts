@@ -1,5 +1,6 @@
 // Test harness for the TCP engine: a virtual clock, an in-memory link between engines with seeded
 // loss, reordering and duplication, and helpers to build and read segments by hand.
+import assert from 'node:assert/strict';
 import {
   decodeTcp,
   TCP_ACK,
@@ -145,6 +146,34 @@ export function buildSeg(s: BuildSeg, src: number, dst: number): Uint8Array {
 
 export { wr16 };
 
+/**
+ * Cuts a TCP aggregate into segments of `size` payload bytes as Linux's tcp_gso_segment does:
+ * the header repeated, sequence numbers advancing, FIN and PSH on the last segment only, CWR on the
+ * first only, every checksum computed afresh (the aggregate's own is not filled).
+ */
+export function cutAggregate(tcp: Uint8Array, size: number, src: number, dst: number): Uint8Array[] {
+  const hl = (tcp[12]! >>> 4) * 4;
+  const payload = tcp.length - hl;
+  const seq0 = ((tcp[4]! << 24) | (tcp[5]! << 16) | (tcp[6]! << 8) | tcp[7]!) >>> 0;
+  const out: Uint8Array[] = [];
+  for (let done = 0; done < payload; done += size) {
+    const n = Math.min(size, payload - done);
+    const seg = new Uint8Array(hl + n);
+    seg.set(tcp.subarray(0, hl));
+    seg.set(tcp.subarray(hl + done, hl + done + n), hl);
+    let flags = tcp[13]!;
+    if (done + n < payload) flags &= ~(TCP_FIN | TCP_PSH);
+    if (done > 0) flags &= ~0x80;
+    const window = (tcp[14]! << 8) | tcp[15]!;
+    const ack = ((tcp[8]! << 24) | (tcp[9]! << 16) | (tcp[10]! << 8) | tcp[11]!) >>> 0;
+    const srcPort = (tcp[0]! << 8) | tcp[1]!;
+    const dstPort = (tcp[2]! << 8) | tcp[3]!;
+    writeTcp(seg, 0, srcPort, dstPort, (seq0 + done) >>> 0, ack, flags, window, hl, n, src, dst);
+    out.push(seg);
+  }
+  return out;
+}
+
 /** One engine with an env that records every segment it sends. */
 export class Host {
   readonly addr: number;
@@ -152,6 +181,10 @@ export class Host {
   readonly sent: Seg[] = [];
   readonly notified: Array<TcpConnection | TcpListener> = [];
   mtu = 1500;
+  /** What the env reports as the link's maxSegmentOffload (0: TCP sends MSS-sized segments only). */
+  segmentOffload = 0;
+  /** Aggregates TCP handed over (each cut into segments before it reaches `sent` and the link). */
+  aggregates = 0;
   wakeAt = Number.POSITIVE_INFINITY;
   now = 0;
   deliver: ((bytes: Uint8Array, src: number, dst: number, now: number) => void) | null = null;
@@ -160,13 +193,21 @@ export class Host {
     this.addr = addr;
     const rnd = mulberry32(seed);
     const env: TcpEnv = {
-      sendSegment: (buf, ipOff, tcpLen, src, dst, _tos, _ttl, now) => {
-        const bytes = buf.slice(ipOff + 20, ipOff + 20 + tcpLen);
-        this.sent.push(readSeg(bytes, src, dst, now));
-        if (this.deliver !== null) this.deliver(bytes, src, dst, now);
+      sendSegment: (buf, ipOff, tcpLen, src, dst, _tos, _ttl, now, segmentSize = 0) => {
+        const whole = buf.slice(ipOff + 20, ipOff + 20 + tcpLen);
+        if (segmentSize > 0) {
+          assert.ok(this.segmentOffload > 0, 'aggregate sent towards a link that cannot take it');
+          assert.ok(20 + tcpLen <= this.segmentOffload, 'aggregate larger than the link takes');
+          this.aggregates++;
+        }
+        for (const bytes of segmentSize > 0 ? cutAggregate(whole, segmentSize, src, dst) : [whole]) {
+          this.sent.push(readSeg(bytes, src, dst, now));
+          if (this.deliver !== null) this.deliver(bytes, src, dst, now);
+        }
         return 0;
       },
       mtuFor: () => this.mtu,
+      segmentOffloadFor: () => this.segmentOffload,
       sourceFor: () => this.addr,
       isLocalAddress: (a) => a === this.addr,
       random32: () => Math.floor(rnd() * 4294967296) >>> 0,

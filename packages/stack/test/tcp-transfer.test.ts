@@ -228,3 +228,38 @@ test('simultaneous open between two engines, then data both ways', () => {
   );
   assert.equal(p.unmatched, 0);
 });
+
+const offloadOn = (p: Pair) => {
+  p.a.segmentOffload = 65521;
+  p.b.segmentOffload = 65521;
+};
+
+test('links that take aggregates (TSO): 2 MB each way intact, cut like a kernel would, on a clean link', () => {
+  const { p } = transfer({ seed: 21, delay: 5, rate: 10_000 }, 2_000_000, {}, 600_000, offloadOn);
+  assert.ok(p.a.aggregates > 0 && p.b.aggregates > 0, 'aggregates were sent');
+  // No wire segment carries more than one MSS.
+  for (const seg of [...p.a.sent, ...p.b.sent]) assert.ok(seg.data.length <= 1460);
+});
+
+test('links that take aggregates (TSO): 2 MB each way intact with 2% loss, reordering and duplication', () => {
+  const { p } = transfer(
+    { seed: 22, delay: 5, loss: 0.02, reorder: 0.02, duplicate: 0.01, rate: 10_000 },
+    2_000_000,
+    {},
+    600_000,
+    offloadOn,
+  );
+  assert.ok(p.dropped > 0);
+  assert.ok(p.a.aggregates > 0 && p.b.aggregates > 0, 'aggregates were sent');
+});
+
+test('links that take aggregates (TSO), NewReno without SACK or timestamps, 3% loss', () => {
+  const { p } = transfer(
+    { seed: 23, delay: 5, loss: 0.03, reorder: 0.02, duplicate: 0.01, rate: 10_000 },
+    1_000_000,
+    { congestion: 'newreno', sack: false, timestamps: false },
+    600_000,
+    offloadOn,
+  );
+  assert.ok(p.a.aggregates > 0);
+});

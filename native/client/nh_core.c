@@ -1,0 +1,1192 @@
+/* Control connections, descriptor table and VR socket calls: see nh_core.h and
+ * docs/remote-socket-protocol.md. */
+#include "nh_core.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define NH_MAX_CONNS 8
+#define NH_VR_NAME_MAX 64
+#define NH_PAGE 256
+#define NH_MAX_FD (1 << 20)
+#define NH_MAX_ABANDONED 64
+#define NH_MAX_PAYLOAD 65507
+
+int nh_report_session_errors;
+
+/* ---- raw system calls ---- */
+
+int nh_sys_socket(int domain, int type, int protocol) {
+  return (int)syscall(SYS_socket, domain, type, protocol);
+}
+int nh_sys_close(int fd) { return (int)syscall(SYS_close, fd); }
+ssize_t nh_sys_read(int fd, void *buf, size_t len) { return syscall(SYS_read, fd, buf, len); }
+ssize_t nh_sys_write(int fd, const void *buf, size_t len) { return syscall(SYS_write, fd, buf, len); }
+ssize_t nh_sys_sendmsg(int fd, const struct msghdr *msg, int flags) {
+  return syscall(SYS_sendmsg, fd, msg, flags);
+}
+ssize_t nh_sys_recvmsg(int fd, struct msghdr *msg, int flags) { return syscall(SYS_recvmsg, fd, msg, flags); }
+int nh_sys_getsockopt(int fd, int level, int name, void *value, socklen_t *len) {
+  return (int)syscall(SYS_getsockopt, fd, level, name, value, len);
+}
+int nh_sys_setsockopt(int fd, int level, int name, const void *value, socklen_t len) {
+  return (int)syscall(SYS_setsockopt, fd, level, name, value, len);
+}
+int nh_sys_shutdown(int fd, int how) { return (int)syscall(SYS_shutdown, fd, how); }
+static int sys_connect(int fd, const struct sockaddr *a, socklen_t len) {
+  return (int)syscall(SYS_connect, fd, a, len);
+}
+
+/* ---- the last error message, per thread ---- */
+
+static _Thread_local char last_message[512];
+
+const char *nh_last_message(void) { return last_message; }
+
+static void set_message(const char *fmt, const char *a, const char *b) {
+  snprintf(last_message, sizeof last_message, fmt, a, b);
+}
+
+/* ---- control connections ---- */
+
+/* A reply read by one thread for another, kept until its owner takes it. */
+struct nh_raw {
+  uint8_t buf[RSOCK_MAX_MESSAGE];
+  size_t len;
+  int fd; /* the descriptor it carried, or -1 */
+};
+
+struct nh_parked {
+  struct nh_parked *next;
+  uint32_t id;
+  struct nh_raw raw;
+};
+
+struct nh_reply {
+  struct nh_raw raw;
+  struct rsock_msg m;
+};
+
+struct nh_conn {
+  char name[NH_VR_NAME_MAX];
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int fd;          /* -1: not open */
+  uint32_t gen;    /* changes on every open: ids attached on an older one are void */
+  pid_t pid;       /* the process that opened fd */
+  uint32_t next_id;
+  int reader;      /* a thread is reading fd without the lock */
+  struct nh_parked *parked;
+  uint32_t abandoned[NH_MAX_ABANDONED]; /* ids whose replies nobody will take */
+  int n_abandoned;
+};
+
+static pthread_mutex_t table_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct nh_conn conns[NH_MAX_CONNS];
+static int n_conns;
+static uint32_t gen_counter;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void free_parked(struct nh_conn *c) {
+  while (c->parked != NULL) {
+    struct nh_parked *p = c->parked;
+    c->parked = p->next;
+    if (p->raw.fd >= 0) nh_sys_close(p->raw.fd);
+    free(p);
+  }
+  c->n_abandoned = 0;
+}
+
+static void before_fork(void) {
+  pthread_mutex_lock(&table_mu);
+  for (int i = 0; i < n_conns; i++) pthread_mutex_lock(&conns[i].mu);
+}
+
+static void after_fork_parent(void) {
+  for (int i = n_conns - 1; i >= 0; i--) pthread_mutex_unlock(&conns[i].mu);
+  pthread_mutex_unlock(&table_mu);
+}
+
+/* The child must not share its parent's control connections: replies would interleave (§4). */
+static void after_fork_child(void) {
+  for (int i = 0; i < n_conns; i++) {
+    struct nh_conn *c = &conns[i];
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->cv, NULL);
+    if (c->fd >= 0) nh_sys_close(c->fd);
+    c->fd = -1;
+    c->reader = 0;
+    free_parked(c);
+  }
+  pthread_mutex_init(&table_mu, NULL);
+}
+
+static void install_atfork(void) { pthread_atfork(before_fork, after_fork_parent, after_fork_child); }
+
+int nh_conn_index(const char *name) {
+  pthread_once(&atfork_once, install_atfork);
+  if (name == NULL || name[0] == '\0') {
+    errno = EINVAL;
+    return -1;
+  }
+  if (strlen(name) >= NH_VR_NAME_MAX) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  pthread_mutex_lock(&table_mu);
+  int found = -1;
+  for (int i = 0; i < n_conns; i++)
+    if (strcmp(conns[i].name, name) == 0) found = i;
+  if (found < 0 && n_conns < NH_MAX_CONNS) {
+    found = n_conns;
+    struct nh_conn *c = &conns[found];
+    memset(c, 0, sizeof *c);
+    strcpy(c->name, name);
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->cv, NULL);
+    c->fd = -1;
+    n_conns++;
+  }
+  pthread_mutex_unlock(&table_mu);
+  if (found < 0) errno = ENFILE;
+  return found;
+}
+
+const char *nh_default_vr(void) {
+  const char *vr = getenv("NEXTHOP_VR");
+  return vr != NULL && vr[0] != '\0' ? vr : NULL;
+}
+
+static const char *run_dir(void) {
+  const char *d = getenv("NEXTHOP_RUN_DIR");
+  return d != NULL && d[0] != '\0' ? d : "/run/nexthop";
+}
+
+static void program_name(char *out, size_t cap) {
+  extern char *program_invocation_short_name;
+  const char *n = program_invocation_short_name;
+  size_t len = n != NULL ? strlen(n) : 0;
+  if (len >= cap) len = cap - 1;
+  /* The server wants well-formed UTF-8; a name that is not is replaced. */
+  if (n == NULL || !rsock_utf8_valid((const uint8_t *)n, len)) {
+    n = "program";
+    len = strlen(n);
+  }
+  memcpy(out, n, len);
+  out[len] = '\0';
+}
+
+/* One message from fd, with at most one expected descriptor; extra descriptors are closed (§6). */
+static ssize_t recv_message(int fd, struct nh_raw *raw, int flags) {
+  union {
+    struct cmsghdr h;
+    char buf[CMSG_SPACE(sizeof(int) * 8)];
+  } ctl;
+  struct iovec iov = {raw->buf, sizeof raw->buf};
+  struct msghdr mh = {0};
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = ctl.buf;
+  mh.msg_controllen = sizeof ctl.buf;
+  raw->fd = -1;
+  ssize_t n = nh_sys_recvmsg(fd, &mh, flags | MSG_CMSG_CLOEXEC);
+  if (n < 0) return -1;
+  for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm)) {
+    if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) continue;
+    size_t count = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < count; i++) {
+      int got;
+      memcpy(&got, CMSG_DATA(cm) + i * sizeof(int), sizeof got);
+      if (raw->fd < 0)
+        raw->fd = got;
+      else
+        nh_sys_close(got);
+    }
+  }
+  if (mh.msg_flags & MSG_TRUNC) {
+    if (raw->fd >= 0) nh_sys_close(raw->fd);
+    raw->fd = -1;
+    errno = EIO;
+    return -1;
+  }
+  raw->len = (size_t)n;
+  return n;
+}
+
+static int send_message(int fd, const struct rsock_msg *m, int passfd) {
+  uint8_t buf[RSOCK_MAX_MESSAGE];
+  size_t len = rsock_encode(m, buf, sizeof buf);
+  if (len == 0) {
+    errno = EINVAL;
+    return -1;
+  }
+  union {
+    struct cmsghdr h;
+    char buf[CMSG_SPACE(sizeof(int))];
+  } ctl;
+  struct iovec iov = {buf, len};
+  struct msghdr mh = {0};
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  if (passfd >= 0) {
+    memset(&ctl, 0, sizeof ctl);
+    mh.msg_control = ctl.buf;
+    mh.msg_controllen = sizeof ctl.buf;
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cm), &passfd, sizeof passfd);
+  }
+  for (;;) {
+    ssize_t n = nh_sys_sendmsg(fd, &mh, MSG_NOSIGNAL);
+    if (n >= 0) return 0;
+    if (errno != EINTR) return -1;
+  }
+}
+
+/* The connection failed (VR gone, or it spoke nonsense): every call waiting on it fails. */
+static void conn_fail(struct nh_conn *c) {
+  if (c->fd >= 0) nh_sys_close(c->fd);
+  c->fd = -1;
+  free_parked(c);
+  pthread_cond_broadcast(&c->cv);
+}
+
+/* Opens and greets the VR (§4) with c->mu held. */
+static int conn_open_locked(struct nh_conn *c) {
+  if (c->fd >= 0 && c->pid == getpid()) return 0;
+  if (c->fd >= 0) { /* forked without pthread_atfork having run (raw clone): drop the parent's */
+    nh_sys_close(c->fd);
+    c->fd = -1;
+    free_parked(c);
+  }
+  struct sockaddr_un sa = {0};
+  sa.sun_family = AF_UNIX;
+  int plen = snprintf(sa.sun_path, sizeof sa.sun_path, "%s/%s.sock", run_dir(), c->name);
+  if (plen < 0 || (size_t)plen >= sizeof sa.sun_path) {
+    set_message("the control socket path of VR %s is too long%s", c->name, "");
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  int fd = nh_sys_socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  while (sys_connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+    if (errno == EINTR) continue;
+    int e = errno;
+    nh_sys_close(fd);
+    set_message("VR %s is not running: cannot connect to %s", c->name, sa.sun_path);
+    if (nh_report_session_errors) fprintf(stderr, "nexthop: %s (%s)\n", last_message, strerror(e));
+    errno = ENETDOWN;
+    return -1;
+  }
+  char name[64];
+  program_name(name, sizeof name);
+  struct rsock_msg hello = {0};
+  hello.type = RSOCK_HELLO;
+  hello.id = 1;
+  hello.min_version = RSOCK_VERSION;
+  hello.max_version = RSOCK_VERSION;
+  hello.data.ptr = (const uint8_t *)name;
+  hello.data.len = (uint16_t)strlen(name);
+  struct nh_reply r;
+  struct rsock_fault f;
+  ssize_t n;
+  if (send_message(fd, &hello, -1) < 0) goto broken;
+  do n = recv_message(fd, &r.raw, 0);
+  while (n < 0 && errno == EINTR);
+  if (n <= 0) goto broken;
+  if (r.raw.fd >= 0) nh_sys_close(r.raw.fd);
+  if (rsock_decode(r.raw.buf, r.raw.len, &r.m, &f) < 0 || r.m.id != 1) goto broken;
+  if (r.m.type == RSOCK_ERROR) {
+    snprintf(last_message, sizeof last_message, "%.*s", (int)r.m.data.len, (const char *)r.m.data.ptr);
+    if (nh_report_session_errors) fprintf(stderr, "nexthop: VR %s: %s\n", c->name, last_message);
+    nh_sys_close(fd);
+    errno = r.m.err;
+    return -1;
+  }
+  if (r.m.type != RSOCK_HELLO_OK || r.m.version != RSOCK_VERSION) goto broken;
+  c->fd = fd;
+  c->pid = getpid();
+  c->gen = __atomic_add_fetch(&gen_counter, 1, __ATOMIC_RELAXED);
+  c->next_id = 1;
+  c->reader = 0;
+  return 0;
+broken:
+  set_message("VR %s closed the control connection during the greeting%s", c->name, "");
+  if (nh_report_session_errors) fprintf(stderr, "nexthop: %s\n", last_message);
+  nh_sys_close(fd);
+  errno = ENETDOWN;
+  return -1;
+}
+
+static int take_parked(struct nh_conn *c, uint32_t id, struct nh_raw *out) {
+  for (struct nh_parked **pp = &c->parked; *pp != NULL; pp = &(*pp)->next) {
+    if ((*pp)->id != id) continue;
+    struct nh_parked *p = *pp;
+    *pp = p->next;
+    *out = p->raw;
+    free(p);
+    return 1;
+  }
+  return 0;
+}
+
+static int is_abandoned(struct nh_conn *c, uint32_t id) {
+  for (int i = 0; i < c->n_abandoned; i++) {
+    if (c->abandoned[i] != id) continue;
+    c->abandoned[i] = c->abandoned[--c->n_abandoned];
+    return 1;
+  }
+  return 0;
+}
+
+/* Waits (c->mu held) for reply `id` sent on generation `gen`. One waiter at a time reads the
+ * connection, parking replies that belong to others and waking them: a CONNECT waiting for a
+ * handshake never holds up another thread's GETSOCKNAME. Returns 0 with *out, 1 when !block and it
+ * has not arrived, -1 with errno when the connection failed. */
+static int wait_reply(struct nh_conn *c, uint32_t id, uint32_t gen, struct nh_raw *out, int block) {
+  for (;;) {
+    if (c->gen == gen && take_parked(c, id, out)) return 0;
+    if (c->gen != gen || c->fd < 0) {
+      set_message("VR %s closed the control connection%s", c->name, "");
+      errno = ENETDOWN;
+      return -1;
+    }
+    if (c->reader) {
+      if (!block) return 1;
+      pthread_cond_wait(&c->cv, &c->mu);
+      continue;
+    }
+    c->reader = 1;
+    int fd = c->fd;
+    struct nh_parked *p = malloc(sizeof *p);
+    if (p == NULL) {
+      c->reader = 0;
+      errno = ENOMEM;
+      return -1;
+    }
+    pthread_mutex_unlock(&c->mu);
+    ssize_t n = recv_message(fd, &p->raw, block ? 0 : MSG_DONTWAIT);
+    int e = errno;
+    pthread_mutex_lock(&c->mu);
+    c->reader = 0;
+    pthread_cond_broadcast(&c->cv);
+    if (n < 0 && (e == EAGAIN || e == EINTR)) {
+      free(p);
+      if (e == EAGAIN) return 1;
+      continue;
+    }
+    struct rsock_msg m;
+    struct rsock_fault f;
+    if (n <= 0 || rsock_decode(p->raw.buf, p->raw.len, &m, &f) < 0 || (m.type & 0x8000) == 0) {
+      /* §8: a malformed reply breaks the connection; calls in flight fail with EIO. */
+      int malformed = n > 0 || (n < 0 && e == EIO);
+      if (p->raw.fd >= 0 && n > 0) nh_sys_close(p->raw.fd);
+      free(p);
+      if (c->gen == gen) conn_fail(c);
+      set_message(malformed ? "VR %s sent a malformed reply%s" : "VR %s closed the control connection%s",
+                  c->name, "");
+      errno = malformed ? EIO : ENETDOWN;
+      return -1;
+    }
+    if (m.id == id) {
+      *out = p->raw;
+      free(p);
+      return 0;
+    }
+    if (is_abandoned(c, m.id)) {
+      if (p->raw.fd >= 0) nh_sys_close(p->raw.fd);
+      free(p);
+      continue;
+    }
+    p->id = m.id;
+    p->next = c->parked;
+    c->parked = p;
+  }
+}
+
+/* Sends req (c->mu held) and returns its id through *id and the generation through *gen. */
+static int send_locked(struct nh_conn *c, struct rsock_msg *req, int passfd, uint32_t *id, uint32_t *gen) {
+  if (conn_open_locked(c) < 0) return -1;
+  if (++c->next_id == 0) c->next_id = 1;
+  req->id = c->next_id;
+  if (send_message(c->fd, req, passfd) < 0) {
+    int e = errno;
+    if (e == EINVAL) return -1;
+    conn_fail(c);
+    set_message("VR %s closed the control connection%s", c->name, "");
+    errno = ENETDOWN;
+    return -1;
+  }
+  *id = req->id;
+  *gen = c->gen;
+  return 0;
+}
+
+/* Turns a raw reply into *r; an ERROR becomes -1 with its errno and message. */
+static int finish_reply(struct nh_reply *r) {
+  struct rsock_fault f;
+  if (rsock_decode(r->raw.buf, r->raw.len, &r->m, &f) < 0) {
+    if (r->raw.fd >= 0) nh_sys_close(r->raw.fd);
+    errno = EIO;
+    return -1;
+  }
+  if (r->m.type == RSOCK_ERROR) {
+    if (r->raw.fd >= 0) nh_sys_close(r->raw.fd);
+    r->raw.fd = -1;
+    snprintf(last_message, sizeof last_message, "%.*s", (int)r->m.data.len, (const char *)r->m.data.ptr);
+    errno = r->m.err;
+    return -1;
+  }
+  last_message[0] = '\0';
+  return 0;
+}
+
+/* One request, one reply. `expect` is the success type; its descriptor, if any, in r->raw.fd. */
+static int call(int ci, struct rsock_msg *req, int passfd, uint16_t expect, struct nh_reply *r,
+                uint32_t *gen_out) {
+  struct nh_conn *c = &conns[ci];
+  uint32_t id, gen;
+  pthread_mutex_lock(&c->mu);
+  int rc = send_locked(c, req, passfd, &id, &gen);
+  if (rc == 0) rc = wait_reply(c, id, gen, &r->raw, 1);
+  pthread_mutex_unlock(&c->mu);
+  if (rc < 0) return -1;
+  if (gen_out != NULL) *gen_out = gen;
+  if (finish_reply(r) < 0) return -1;
+  if (r->m.type != expect) {
+    if (r->raw.fd >= 0) nh_sys_close(r->raw.fd);
+    errno = EIO;
+    return -1;
+  }
+  return 0;
+}
+
+/* Closes socket `id` in the VR, ignoring the outcome (a reply that came without its fd, §6). */
+static void close_id(int ci, uint32_t sock) {
+  struct rsock_msg req = {0};
+  req.type = RSOCK_CLOSE;
+  req.socket = sock;
+  struct nh_reply r;
+  int e = errno;
+  call(ci, &req, -1, RSOCK_OK, &r, NULL);
+  errno = e;
+}
+
+/* ---- descriptor table ---- */
+
+static struct nh_fd *pages[NH_MAX_FD / NH_PAGE];
+
+static struct nh_fd *slot(int fd, int create) {
+  if (fd < 0 || fd >= NH_MAX_FD) return NULL;
+  struct nh_fd **page = &pages[fd / NH_PAGE];
+  if (*page == NULL) {
+    if (!create) return NULL;
+    struct nh_fd *fresh = calloc(NH_PAGE, sizeof(struct nh_fd));
+    if (fresh == NULL) return NULL;
+    __atomic_store_n(page, fresh, __ATOMIC_RELEASE);
+  }
+  return &(*page)[fd % NH_PAGE];
+}
+
+void nh_opts_free(struct nh_opt *o) {
+  while (o != NULL) {
+    struct nh_opt *next = o->next;
+    free(o);
+    o = next;
+  }
+}
+
+static void clear_slot(struct nh_fd *s) {
+  nh_opts_free(s->opts);
+  memset(s, 0, sizeof *s);
+}
+
+enum nh_kind nh_fd_get(int fd, struct nh_fd *out) {
+  memset(out, 0, sizeof *out);
+  pthread_mutex_lock(&table_mu);
+  struct nh_fd *s = slot(fd, 0);
+  if (s != NULL && s->kind != NH_UNKNOWN) {
+    struct stat st;
+    if (fstat(fd, &st) < 0 || st.st_dev != s->dev || st.st_ino != s->ino) {
+      clear_slot(s); /* the number was closed behind our back (dup2, close_range) and reused */
+    } else {
+      *out = *s;
+      out->opts = NULL;
+    }
+  }
+  pthread_mutex_unlock(&table_mu);
+  return (enum nh_kind)out->kind;
+}
+
+void nh_fd_set(int fd, const struct nh_fd *e) {
+  struct stat st;
+  int ok = fstat(fd, &st) == 0;
+  pthread_mutex_lock(&table_mu);
+  struct nh_fd *s = slot(fd, 1);
+  if (s != NULL && ok) {
+    struct nh_opt *keep = s->opts == e->opts ? NULL : s->opts;
+    nh_opts_free(keep);
+    *s = *e;
+    s->dev = st.st_dev;
+    s->ino = st.st_ino;
+  } else {
+    nh_opts_free(e->opts);
+  }
+  pthread_mutex_unlock(&table_mu);
+}
+
+int nh_fd_maybe_vr_dgram(int fd) {
+  if (fd < 0 || fd >= NH_MAX_FD) return 0;
+  struct nh_fd *page = __atomic_load_n(&pages[fd / NH_PAGE], __ATOMIC_ACQUIRE);
+  if (page == NULL) return 0;
+  return __atomic_load_n(&page[fd % NH_PAGE].kind, __ATOMIC_RELAXED) == NH_VR &&
+         __atomic_load_n(&page[fd % NH_PAGE].dgram, __ATOMIC_RELAXED) != 0;
+}
+
+void nh_fd_forget(int fd) {
+  pthread_mutex_lock(&table_mu);
+  struct nh_fd *s = slot(fd, 0);
+  if (s != NULL) clear_slot(s);
+  pthread_mutex_unlock(&table_mu);
+}
+
+int nh_fd_add_opt(int fd, int level, int name, const void *value, socklen_t len) {
+  if (len > 1024) return 0; /* nothing the VR knows is that large: not replayed */
+  struct nh_opt *o = malloc(sizeof *o + len);
+  if (o == NULL) return -1;
+  o->level = level;
+  o->name = name;
+  o->len = len;
+  if (len > 0) memcpy(o->value, value, len);
+  pthread_mutex_lock(&table_mu);
+  struct nh_fd *s = slot(fd, 0);
+  if (s != NULL && s->kind == NH_INTENT) {
+    /* Appended: replayed in the order the program set them. */
+    struct nh_opt **tail = &s->opts;
+    while (*tail != NULL) tail = &(*tail)->next;
+    o->next = NULL;
+    *tail = o;
+    o = NULL;
+  }
+  pthread_mutex_unlock(&table_mu);
+  free(o);
+  return 0;
+}
+
+struct nh_opt *nh_fd_take_opts(int fd) {
+  pthread_mutex_lock(&table_mu);
+  struct nh_fd *s = slot(fd, 0);
+  struct nh_opt *o = s != NULL ? s->opts : NULL;
+  if (s != NULL) s->opts = NULL;
+  pthread_mutex_unlock(&table_mu);
+  return o;
+}
+
+/* ---- VR sockets ---- */
+
+static int attach(int ci, int fd, struct nh_fd *e) {
+  struct rsock_msg req = {0};
+  req.type = RSOCK_ATTACH;
+  struct nh_reply r;
+  uint32_t gen;
+  if (call(ci, &req, fd, RSOCK_ATTACH_OK, &r, &gen) < 0) return -1;
+  memset(e, 0, sizeof *e);
+  e->kind = NH_VR;
+  e->dgram = r.m.sock_type == SOCK_DGRAM;
+  e->listening = (r.m.state & RSOCK_STATE_LISTENING) != 0;
+  e->pktinfo = (r.m.state & RSOCK_STATE_PKTINFO) != 0;
+  e->conn = (uint16_t)ci;
+  e->sock = r.m.socket;
+  e->gen = gen;
+  nh_fd_set(fd, e);
+  return 0;
+}
+
+static uint32_t conn_gen(int ci) {
+  struct nh_conn *c = &conns[ci];
+  pthread_mutex_lock(&c->mu);
+  uint32_t g = c->fd >= 0 && c->pid == getpid() ? c->gen : 0;
+  pthread_mutex_unlock(&c->mu);
+  return g;
+}
+
+/* Could fd be the application end of a VR socket? (a Unix stream or seqpacket socket) */
+static int maybe_vr(int fd) {
+  int v;
+  socklen_t l = sizeof v;
+  if (nh_sys_getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &l) < 0 || v != AF_UNIX) return 0;
+  l = sizeof v;
+  if (nh_sys_getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &l) < 0) return 0;
+  return v == SOCK_STREAM || v == SOCK_SEQPACKET;
+}
+
+int nh_resolve(int fd, const char *vr, struct nh_fd *e) {
+  enum nh_kind k = nh_fd_get(fd, e);
+  if (k == NH_KERNEL || k == NH_INTENT) return 0;
+  if (k == NH_VR) {
+    if (conn_gen(e->conn) == e->gen) return 1;
+    /* After fork (or the VR restarting) this process's connection must learn the socket again. */
+    int ci = e->conn;
+    if (attach(ci, fd, e) == 0) return 1;
+    if (errno == EBADF) { /* the VR no longer knows it: it was restarted */
+      set_message("the socket is gone from VR %s (was it restarted?)%s", conns[ci].name, "");
+      errno = ENOTCONN;
+    }
+    return -1;
+  }
+  if (vr == NULL) vr = nh_default_vr();
+  /* Without a VR named, ask those this process already talks to (a dup of a socket of one). */
+  pthread_mutex_lock(&table_mu);
+  int known = n_conns;
+  pthread_mutex_unlock(&table_mu);
+  if ((vr == NULL && known == 0) || !maybe_vr(fd)) {
+    if (fcntl(fd, F_GETFD) < 0) return -1; /* EBADF */
+    struct nh_fd kernel = {0};
+    kernel.kind = NH_KERNEL;
+    nh_fd_set(fd, &kernel);
+    return 0;
+  }
+  int first = 0, last = known - 1;
+  if (vr != NULL) {
+    first = last = nh_conn_index(vr);
+    if (first < 0) return -1;
+  }
+  for (int ci = first; ci <= last; ci++) {
+    if (attach(ci, fd, e) == 0) return 1;
+    if (errno != EBADF) return -1;
+  }
+  /* Not a socket of these VRs (§4): the kernel's. */
+  struct nh_fd kernel = {0};
+  kernel.kind = NH_KERNEL;
+  nh_fd_set(fd, &kernel);
+  return 0;
+}
+
+int nh_vr_socket(int ci, int type, int protocol, struct nh_fd *e) {
+  struct rsock_msg req = {0};
+  req.type = RSOCK_SOCKET;
+  req.family = AF_INET;
+  req.sock_type = (uint16_t)(type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC));
+  req.protocol = (uint32_t)protocol;
+  struct nh_reply r;
+  uint32_t gen;
+  if (call(ci, &req, -1, RSOCK_SOCKET_OK, &r, &gen) < 0) return -1;
+  if (r.raw.fd < 0) { /* the descriptor did not fit (RLIMIT_NOFILE) */
+    close_id(ci, r.m.socket);
+    errno = EMFILE;
+    return -1;
+  }
+  memset(e, 0, sizeof *e);
+  e->kind = NH_VR;
+  e->dgram = req.sock_type == SOCK_DGRAM;
+  e->conn = (uint16_t)ci;
+  e->sock = r.m.socket;
+  e->gen = gen;
+  return r.raw.fd;
+}
+
+int nh_vr_replace(int target, int vfd, struct nh_fd *e) {
+  int fl = fcntl(target, F_GETFL);
+  int fdfl = fcntl(target, F_GETFD);
+  if (fl < 0 || fdfl < 0) {
+    nh_sys_close(vfd);
+    return -1;
+  }
+  if ((fl & O_NONBLOCK) && fcntl(vfd, F_SETFL, O_NONBLOCK) < 0) {
+    nh_sys_close(vfd);
+    return -1;
+  }
+  if (dup3(vfd, target, (fdfl & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
+    nh_sys_close(vfd);
+    return -1;
+  }
+  nh_sys_close(vfd);
+  nh_fd_set(target, e);
+  return 0;
+}
+
+static int to_ep(const struct sockaddr *addr, socklen_t len, struct rsock_msg *m) {
+  if (addr == NULL || len < (socklen_t)sizeof(sa_family_t)) {
+    errno = EINVAL;
+    return -1;
+  }
+  if (addr->sa_family != AF_INET) {
+    errno = EAFNOSUPPORT;
+    return -1;
+  }
+  if (len < (socklen_t)sizeof(struct sockaddr_in)) {
+    errno = EINVAL;
+    return -1;
+  }
+  struct sockaddr_in sin;
+  memcpy(&sin, addr, sizeof sin);
+  memcpy(m->addr, &sin.sin_addr, 4);
+  m->port = ntohs(sin.sin_port);
+  return 0;
+}
+
+/* Writes an AF_INET address to (addr, *len) truncating as the kernel does; *len = full size. */
+static void from_ep(const uint8_t a[4], uint16_t port, struct sockaddr *addr, socklen_t *len) {
+  if (addr == NULL || len == NULL) return;
+  struct sockaddr_in sin = {0};
+  sin.sin_family = AF_INET;
+  memcpy(&sin.sin_addr, a, 4);
+  sin.sin_port = htons(port);
+  socklen_t n = *len < (socklen_t)sizeof sin ? *len : (socklen_t)sizeof sin;
+  memcpy(addr, &sin, n);
+  *len = sizeof sin;
+}
+
+static int is_nonblocking(int fd) {
+  int fl = fcntl(fd, F_GETFL);
+  return fl >= 0 && (fl & O_NONBLOCK) != 0;
+}
+
+static void set_connect(int fd, uint32_t id, int result) {
+  pthread_mutex_lock(&table_mu);
+  struct nh_fd *s = slot(fd, 0);
+  if (s != NULL && s->kind == NH_VR) {
+    s->connect_id = id;
+    s->connect_result = result;
+  }
+  pthread_mutex_unlock(&table_mu);
+}
+
+/* Collects the reply of fd's in-flight non-blocking CONNECT. Returns 0 with *result (0 or an
+ * errno), 1 if it has not arrived (!block), -1 with errno. */
+static int collect_connect(int fd, struct nh_fd *e, int block, int *result) {
+  struct nh_conn *c = &conns[e->conn];
+  struct nh_reply r;
+  pthread_mutex_lock(&c->mu);
+  int rc = wait_reply(c, e->connect_id, e->gen, &r.raw, block);
+  pthread_mutex_unlock(&c->mu);
+  if (rc == 1) return 1;
+  if (rc < 0) {
+    *result = errno;
+  } else {
+    *result = finish_reply(&r) < 0 ? errno : 0;
+    if (r.raw.fd >= 0) nh_sys_close(r.raw.fd);
+  }
+  set_connect(fd, 0, 0);
+  e->connect_id = 0;
+  return 0;
+}
+
+int nh_vr_connect(int fd, struct nh_fd *e, const struct sockaddr *addr, socklen_t len) {
+  struct rsock_msg req = {0};
+  req.type = RSOCK_CONNECT;
+  req.socket = e->sock;
+  if (addr != NULL && len >= (socklen_t)sizeof(sa_family_t) && addr->sa_family == AF_UNSPEC) {
+    if (!e->dgram) {
+      errno = EOPNOTSUPP;
+      return -1;
+    }
+    req.flags = RSOCK_CONNECT_UNSPEC;
+  } else if (to_ep(addr, len, &req) < 0) {
+    return -1;
+  }
+  if (e->connect_id != 0) {
+    /* A second connect while one is in flight: EALREADY, or its outcome once known (as Linux). */
+    int result;
+    int rc = collect_connect(fd, e, 0, &result);
+    if (rc < 0) return -1;
+    if (rc == 1) {
+      errno = EALREADY;
+      return -1;
+    }
+    if (result != 0) {
+      errno = result;
+      return -1;
+    }
+    return 0;
+  }
+  struct nh_conn *c = &conns[e->conn];
+  if (!e->dgram && is_nonblocking(fd)) {
+    uint32_t id, gen;
+    pthread_mutex_lock(&c->mu);
+    int rc = send_locked(c, &req, -1, &id, &gen);
+    pthread_mutex_unlock(&c->mu);
+    if (rc < 0) return -1;
+    if (gen != e->gen) { /* the connection was reopened: the id means nothing there */
+      errno = ENETDOWN;
+      return -1;
+    }
+    set_connect(fd, id, 0);
+    errno = EINPROGRESS;
+    return -1;
+  }
+  struct nh_reply r;
+  return call(e->conn, &req, -1, RSOCK_OK, &r, NULL);
+}
+
+int nh_vr_bind(int fd, struct nh_fd *e, const struct sockaddr *addr, socklen_t len) {
+  (void)fd;
+  struct rsock_msg req = {0};
+  req.type = RSOCK_BIND;
+  req.socket = e->sock;
+  if (to_ep(addr, len, &req) < 0) return -1;
+  struct nh_reply r;
+  return call(e->conn, &req, -1, RSOCK_OK, &r, NULL);
+}
+
+int nh_vr_listen(int fd, struct nh_fd *e, int backlog) {
+  struct rsock_msg req = {0};
+  req.type = RSOCK_LISTEN;
+  req.socket = e->sock;
+  req.backlog = backlog < 0 ? 0 : (uint32_t)backlog;
+  struct nh_reply r;
+  if (call(e->conn, &req, -1, RSOCK_OK, &r, NULL) < 0) return -1;
+  e->listening = 1;
+  pthread_mutex_lock(&table_mu);
+  struct nh_fd *s = slot(fd, 0);
+  if (s != NULL && s->kind == NH_VR) s->listening = 1;
+  pthread_mutex_unlock(&table_mu);
+  return 0;
+}
+
+int nh_vr_accept(int fd, struct nh_fd *e, struct sockaddr *addr, socklen_t *len, int flags) {
+  if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) {
+    errno = EINVAL;
+    return -1;
+  }
+  if (e->dgram) {
+    errno = EOPNOTSUPP;
+    return -1;
+  }
+  if (!e->listening) {
+    errno = EINVAL;
+    return -1;
+  }
+  for (;;) {
+    /* §7.2: the token byte first; reading it is accept's wait (blocking or EAGAIN as the fd is). */
+    uint8_t token;
+    ssize_t n = nh_sys_read(fd, &token, 1);
+    if (n < 0) return -1;
+    if (n == 0) { /* the VR closed the listener's pair: it is gone */
+      errno = EINVAL;
+      return -1;
+    }
+    struct rsock_msg req = {0};
+    req.type = RSOCK_ACCEPT;
+    req.socket = e->sock;
+    req.flags = RSOCK_ACCEPT_NONBLOCK;
+    struct nh_reply r;
+    uint32_t gen;
+    if (call(e->conn, &req, -1, RSOCK_ACCEPT_OK, &r, &gen) < 0) {
+      if (errno == EAGAIN && !is_nonblocking(fd)) continue; /* a lost token (§7.2) */
+      return -1;
+    }
+    if (r.raw.fd < 0) {
+      close_id(e->conn, r.m.socket);
+      errno = EMFILE;
+      return -1;
+    }
+    int nfd = r.raw.fd;
+    if (!(flags & SOCK_CLOEXEC)) fcntl(nfd, F_SETFD, 0);
+    if (flags & SOCK_NONBLOCK) fcntl(nfd, F_SETFL, O_NONBLOCK);
+    struct nh_fd ne = {0};
+    ne.kind = NH_VR;
+    ne.conn = e->conn;
+    ne.sock = r.m.socket;
+    ne.gen = gen;
+    nh_fd_set(nfd, &ne);
+    from_ep(r.m.addr, r.m.port, addr, len);
+    return nfd;
+  }
+}
+
+/* Options of the descriptor itself rather than of the VR's socket. */
+static int local_option(int level, int name) {
+  return level == SOL_SOCKET && (name == SO_RCVTIMEO || name == SO_SNDTIMEO || name == SO_RCVLOWAT ||
+                                 name == SO_SNDLOWAT || name == 66 /* SO_RCVTIMEO_NEW */ ||
+                                 name == 67 /* SO_SNDTIMEO_NEW */);
+}
+
+static int put_int(void *value, socklen_t *len, int v) {
+  if (value == NULL || len == NULL) {
+    errno = EFAULT;
+    return -1;
+  }
+  socklen_t n = *len < (socklen_t)sizeof v ? *len : (socklen_t)sizeof v;
+  memcpy(value, &v, n);
+  *len = n;
+  return 0;
+}
+
+int nh_vr_getsockopt(int fd, struct nh_fd *e, int level, int name, void *value, socklen_t *len) {
+  if (local_option(level, name)) return nh_sys_getsockopt(fd, level, name, value, len);
+  if (level == SOL_SOCKET) {
+    switch (name) {
+    case SO_TYPE: return put_int(value, len, e->dgram ? SOCK_DGRAM : SOCK_STREAM);
+    case SO_DOMAIN: return put_int(value, len, AF_INET);
+    case SO_PROTOCOL: return put_int(value, len, e->dgram ? IPPROTO_UDP : IPPROTO_TCP);
+    case SO_ACCEPTCONN: return put_int(value, len, e->listening);
+    case SO_ERROR:
+      if (e->connect_id != 0) {
+        /* The program polled the fd writable (it is, from the start, §7.1) and asks how the
+         * non-blocking connect went: the answer is the CONNECT reply, so wait for it. */
+        int result;
+        if (collect_connect(fd, e, 1, &result) < 0) return -1;
+        return put_int(value, len, result);
+      }
+      break;
+    default: break;
+    }
+  }
+  if (len == NULL || (int)*len < 0) {
+    errno = EINVAL;
+    return -1;
+  }
+  struct rsock_msg req = {0};
+  req.type = RSOCK_GETSOCKOPT;
+  req.socket = e->sock;
+  req.level = (uint32_t)level;
+  req.name = (uint32_t)name;
+  req.max_len = *len;
+  struct nh_reply r;
+  if (call(e->conn, &req, -1, RSOCK_OPT_OK, &r, NULL) < 0) return -1;
+  socklen_t n = r.m.data.len < *len ? r.m.data.len : *len;
+  if (n > 0) memcpy(value, r.m.data.ptr, n);
+  *len = n;
+  return 0;
+}
+
+int nh_vr_setsockopt(int fd, struct nh_fd *e, int level, int name, const void *value, socklen_t len) {
+  if (local_option(level, name)) return nh_sys_setsockopt(fd, level, name, value, len);
+  if (len > 0 && value == NULL) {
+    errno = EFAULT;
+    return -1;
+  }
+  if (len > RSOCK_MAX_MESSAGE - 32) {
+    errno = EINVAL;
+    return -1;
+  }
+  struct rsock_msg req = {0};
+  req.type = RSOCK_SETSOCKOPT;
+  req.socket = e->sock;
+  req.level = (uint32_t)level;
+  req.name = (uint32_t)name;
+  req.data.ptr = value;
+  req.data.len = (uint16_t)len;
+  struct nh_reply r;
+  if (call(e->conn, &req, -1, RSOCK_OK, &r, NULL) < 0) return -1;
+  if (level == IPPROTO_IP && name == IP_PKTINFO) {
+    int on = 0;
+    if (len >= (socklen_t)sizeof(int))
+      memcpy(&on, value, sizeof on);
+    else if (len >= 1)
+      on = ((const uint8_t *)value)[0];
+    e->pktinfo = on != 0;
+    pthread_mutex_lock(&table_mu);
+    struct nh_fd *s = slot(fd, 0);
+    if (s != NULL && s->kind == NH_VR) s->pktinfo = e->pktinfo;
+    pthread_mutex_unlock(&table_mu);
+  }
+  return 0;
+}
+
+int nh_vr_shutdown(int fd, struct nh_fd *e, int how) {
+  if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR) {
+    errno = EINVAL;
+    return -1;
+  }
+  struct rsock_msg req = {0};
+  req.type = RSOCK_SHUTDOWN;
+  req.socket = e->sock;
+  req.how = (uint32_t)how;
+  if (!e->dgram && !e->listening) {
+    /* The write side travels in band (§7.1): the VR sends FIN once it has read every byte written
+     * before it, which a SHUTDOWN request could overtake. Only a read-side shutdown is sent. */
+    if (how == SHUT_WR) return nh_sys_shutdown(fd, SHUT_WR);
+    req.how = SHUT_RD;
+  }
+  struct nh_reply r;
+  if (call(e->conn, &req, -1, RSOCK_OK, &r, NULL) < 0) return -1;
+  if (!e->listening) nh_sys_shutdown(fd, how);
+  return 0;
+}
+
+int nh_vr_name(int fd, struct nh_fd *e, int peer, struct sockaddr *addr, socklen_t *len) {
+  (void)fd;
+  if (len == NULL || (int)*len < 0) {
+    errno = EINVAL;
+    return -1;
+  }
+  struct rsock_msg req = {0};
+  req.type = peer ? RSOCK_GETPEERNAME : RSOCK_GETSOCKNAME;
+  req.socket = e->sock;
+  struct nh_reply r;
+  if (call(e->conn, &req, -1, RSOCK_ADDR_OK, &r, NULL) < 0) return -1;
+  from_ep(r.m.addr, r.m.port, addr, len);
+  return 0;
+}
+
+void nh_vr_forget(int fd, struct nh_fd *e) {
+  if (e->kind == NH_VR && e->connect_id != 0) {
+    struct nh_conn *c = &conns[e->conn];
+    pthread_mutex_lock(&c->mu);
+    struct nh_raw raw;
+    if (c->gen == e->gen) {
+      if (take_parked(c, e->connect_id, &raw)) {
+        if (raw.fd >= 0) nh_sys_close(raw.fd);
+      } else if (c->n_abandoned < NH_MAX_ABANDONED) {
+        c->abandoned[c->n_abandoned++] = e->connect_id;
+      }
+    }
+    pthread_mutex_unlock(&c->mu);
+  }
+  nh_fd_forget(fd);
+}
+
+int nh_vr_close(int fd, struct nh_fd *e) {
+  struct rsock_msg req = {0};
+  req.type = RSOCK_CLOSE;
+  req.socket = e->sock;
+  struct nh_reply r;
+  int rc = call(e->conn, &req, -1, RSOCK_OK, &r, NULL);
+  int err = errno;
+  nh_vr_forget(fd, e);
+  nh_sys_close(fd);
+  errno = err;
+  return rc;
+}
+
+/* ---- UDP datagrams (§7.3) ---- */
+
+#define NH_IOV_STACK 16
+
+ssize_t nh_vr_sendmsg(int fd, struct nh_fd *e, const struct msghdr *msg, int flags) {
+  struct rsock_dgram h = {0};
+  if (msg->msg_name != NULL && msg->msg_namelen > 0) {
+    struct rsock_msg ep = {0};
+    const struct sockaddr *sa = msg->msg_name;
+    if (sa->sa_family != AF_UNSPEC) {
+      if (to_ep(sa, msg->msg_namelen, &ep) < 0) return -1;
+      memcpy(h.peer, ep.addr, 4);
+      h.peer_port = ep.port;
+      if (h.peer_port == 0) { /* as Linux: no port, no datagram */
+        errno = EINVAL;
+        return -1;
+      }
+    }
+  }
+  for (struct cmsghdr *cm = CMSG_FIRSTHDR(msg); cm != NULL; cm = CMSG_NXTHDR((struct msghdr *)msg, cm)) {
+    if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO &&
+        cm->cmsg_len >= CMSG_LEN(sizeof(struct in_pktinfo))) {
+      struct in_pktinfo pi;
+      memcpy(&pi, CMSG_DATA(cm), sizeof pi);
+      h.flags = RSOCK_DGRAM_PKTINFO;
+      h.ifindex = (uint32_t)pi.ipi_ifindex;
+      memcpy(h.local, &pi.ipi_spec_dst, 4);
+    }
+  }
+  size_t total = 0;
+  for (size_t i = 0; i < msg->msg_iovlen; i++) total += msg->msg_iov[i].iov_len;
+  if (total > NH_MAX_PAYLOAD) {
+    errno = EMSGSIZE;
+    return -1;
+  }
+  uint8_t hdr[RSOCK_DGRAM_HEADER_LEN];
+  rsock_dgram_encode(&h, hdr, sizeof hdr);
+  struct iovec stack_iov[NH_IOV_STACK];
+  struct iovec *iov = stack_iov;
+  if (msg->msg_iovlen + 1 > NH_IOV_STACK) {
+    iov = malloc((msg->msg_iovlen + 1) * sizeof *iov);
+    if (iov == NULL) return -1;
+  }
+  iov[0].iov_base = hdr;
+  iov[0].iov_len = sizeof hdr;
+  for (size_t i = 0; i < msg->msg_iovlen; i++) iov[i + 1] = msg->msg_iov[i];
+  struct msghdr out = {0};
+  out.msg_iov = iov;
+  out.msg_iovlen = msg->msg_iovlen + 1;
+  (void)e;
+  ssize_t n = nh_sys_sendmsg(fd, &out, (flags & (MSG_DONTWAIT | MSG_NOSIGNAL)) | MSG_NOSIGNAL);
+  int err = errno;
+  if (iov != stack_iov) free(iov);
+  errno = err;
+  if (n < 0) {
+    if (err == EPIPE || err == ECONNRESET) errno = ENETDOWN; /* the VR closed its end */
+    return -1;
+  }
+  return (ssize_t)total;
+}
+
+ssize_t nh_vr_recvmsg(int fd, struct nh_fd *e, struct msghdr *msg, int flags) {
+  uint8_t hdr[RSOCK_DGRAM_HEADER_LEN];
+  struct iovec stack_iov[NH_IOV_STACK];
+  struct iovec *iov = stack_iov;
+  if (msg->msg_iovlen + 1 > NH_IOV_STACK) {
+    iov = malloc((msg->msg_iovlen + 1) * sizeof *iov);
+    if (iov == NULL) return -1;
+  }
+  iov[0].iov_base = hdr;
+  iov[0].iov_len = sizeof hdr;
+  size_t cap = 0;
+  for (size_t i = 0; i < msg->msg_iovlen; i++) {
+    iov[i + 1] = msg->msg_iov[i];
+    cap += msg->msg_iov[i].iov_len;
+  }
+  ssize_t n;
+  struct rsock_dgram h;
+  for (;;) {
+    struct msghdr in = {0};
+    in.msg_iov = iov;
+    in.msg_iovlen = msg->msg_iovlen + 1;
+    n = nh_sys_recvmsg(fd, &in, (flags & (MSG_DONTWAIT | MSG_PEEK | MSG_WAITALL)) | MSG_TRUNC);
+    if (n < 0) break;
+    if (n == 0 && !(in.msg_flags & MSG_TRUNC)) break; /* the VR closed its end: EOF */
+    if (rsock_dgram_decode(hdr, (size_t)n, &h) < 0) {
+      if (flags & MSG_PEEK) { /* drop the bad one so the next peek sees the next datagram */
+        struct msghdr drop = {0};
+        nh_sys_recvmsg(fd, &drop, MSG_DONTWAIT);
+      }
+      continue; /* the VR validates; never expected */
+    }
+    break;
+  }
+  int err = errno;
+  if (iov != stack_iov) free(iov);
+  if (n <= 0) {
+    errno = err;
+    return n;
+  }
+  size_t payload = (size_t)n - RSOCK_DGRAM_HEADER_LEN;
+  msg->msg_flags = payload > cap ? MSG_TRUNC : 0;
+  if (msg->msg_name != NULL) {
+    socklen_t l = msg->msg_namelen;
+    from_ep(h.peer, h.peer_port, msg->msg_name, &l);
+    msg->msg_namelen = l;
+  }
+  size_t used = 0;
+  if (e->pktinfo && (h.flags & RSOCK_DGRAM_PKTINFO) && msg->msg_control != NULL &&
+      msg->msg_controllen >= CMSG_SPACE(sizeof(struct in_pktinfo))) {
+    struct cmsghdr *cm = (struct cmsghdr *)msg->msg_control;
+    cm->cmsg_level = IPPROTO_IP;
+    cm->cmsg_type = IP_PKTINFO;
+    cm->cmsg_len = CMSG_LEN(sizeof(struct in_pktinfo));
+    struct in_pktinfo pi = {0};
+    pi.ipi_ifindex = (int)h.ifindex;
+    memcpy(&pi.ipi_spec_dst, h.local, 4);
+    memcpy(&pi.ipi_addr, h.local, 4);
+    memcpy(CMSG_DATA(cm), &pi, sizeof pi);
+    used = CMSG_SPACE(sizeof(struct in_pktinfo));
+  } else if (e->pktinfo && (h.flags & RSOCK_DGRAM_PKTINFO) && msg->msg_control != NULL) {
+    msg->msg_flags |= MSG_CTRUNC;
+  }
+  msg->msg_controllen = used;
+  if (flags & MSG_TRUNC) return (ssize_t)payload;
+  return (ssize_t)(payload > cap ? cap : payload);
+}

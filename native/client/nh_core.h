@@ -1,0 +1,109 @@
+/* Internals shared by libnexthop.so and the LD_PRELOAD shim: the per-process control connections
+ * (one per VR, reopened after fork), the table of descriptors the process knows, and the VR-side
+ * implementation of each socket call. Everything here is hidden from the .so's exports. */
+#ifndef NEXTHOP_NH_CORE_H
+#define NEXTHOP_NH_CORE_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include "../rsock/rsock_proto.h"
+
+#define NH_HIDDEN __attribute__((visibility("hidden")))
+#define NH_EXPORT __attribute__((visibility("default")))
+
+/* What the process knows about one descriptor. */
+enum nh_kind {
+  NH_UNKNOWN = 0, /* never seen: may be a VR socket inherited across exec or dup'ed */
+  NH_KERNEL,      /* a kernel socket (chosen, or ATTACH said it is not the VR's) */
+  NH_INTENT,      /* shim: a kernel AF_INET socket whose kernel-or-VR choice is not made yet */
+  NH_VR,          /* a VR socket: `sock` is its id on control connection `conn` of generation `gen` */
+};
+
+/* A socket option set before the choice, replayed on the VR socket. */
+struct nh_opt {
+  struct nh_opt *next;
+  int level;
+  int name;
+  socklen_t len;
+  unsigned char value[];
+};
+
+struct nh_fd {
+  uint8_t kind;
+  uint8_t dgram;     /* UDP (seqpacket pair with datagram headers) */
+  uint8_t listening; /* accept reads a token first (§7.2) */
+  uint8_t pktinfo;   /* IP_PKTINFO on: recvmsg adds the control message */
+  uint16_t conn;     /* index of the VR's control connection */
+  uint32_t sock;     /* socket id */
+  uint32_t gen;      /* generation of the control connection `sock` is attached on */
+  uint32_t connect_id;  /* in-flight non-blocking CONNECT on generation gen, 0 if none */
+  int connect_result;   /* errno of a collected CONNECT reply not yet read through SO_ERROR */
+  dev_t dev;            /* identity of the open file, to notice a reused descriptor number */
+  ino_t ino;
+  struct nh_opt *opts; /* NH_INTENT only */
+};
+
+/* Raw system calls: the shim interposes the libc names, so the core never calls them itself. */
+NH_HIDDEN int nh_sys_socket(int domain, int type, int protocol);
+NH_HIDDEN int nh_sys_close(int fd);
+NH_HIDDEN ssize_t nh_sys_read(int fd, void *buf, size_t len);
+NH_HIDDEN ssize_t nh_sys_write(int fd, const void *buf, size_t len);
+NH_HIDDEN ssize_t nh_sys_sendmsg(int fd, const struct msghdr *msg, int flags);
+NH_HIDDEN ssize_t nh_sys_recvmsg(int fd, struct msghdr *msg, int flags);
+NH_HIDDEN int nh_sys_getsockopt(int fd, int level, int name, void *value, socklen_t *len);
+NH_HIDDEN int nh_sys_setsockopt(int fd, int level, int name, const void *value, socklen_t len);
+NH_HIDDEN int nh_sys_shutdown(int fd, int how);
+
+/* Index of the control connection of VR `name` (created on first use, not yet opened), or -1 with
+ * errno (ENAMETOOLONG, ENFILE when too many VRs). */
+NH_HIDDEN int nh_conn_index(const char *name);
+/* The VR named by NEXTHOP_VR, or NULL. */
+NH_HIDDEN const char *nh_default_vr(void);
+
+/* Descriptor table. get copies the entry out (UNKNOWN if the number now names another file). */
+NH_HIDDEN enum nh_kind nh_fd_get(int fd, struct nh_fd *out);
+/* Stores e for fd (dev/ino taken from fstat now). Takes ownership of e->opts. */
+NH_HIDDEN void nh_fd_set(int fd, const struct nh_fd *e);
+NH_HIDDEN void nh_fd_forget(int fd);
+/* Without locking: might fd be a VR UDP socket? (a cheap filter for read/write; confirm with get) */
+NH_HIDDEN int nh_fd_maybe_vr_dgram(int fd);
+NH_HIDDEN int nh_fd_add_opt(int fd, int level, int name, const void *value, socklen_t len);
+NH_HIDDEN struct nh_opt *nh_fd_take_opts(int fd);
+NH_HIDDEN void nh_opts_free(struct nh_opt *o);
+
+/* 1 with *e filled when fd is a VR socket (attaching it to this process's connection when needed:
+ * after fork, exec or dup), 0 when it is not (remembered), -1 with errno on failure. `vr` names the
+ * VR to ask about a descriptor never seen (NULL: NEXTHOP_VR; none: not a VR socket). */
+NH_HIDDEN int nh_resolve(int fd, const char *vr, struct nh_fd *e);
+
+/* A new VR socket: returns its descriptor (close-on-exec, blocking) and fills *e, or -1. */
+NH_HIDDEN int nh_vr_socket(int conn, int type, int protocol, struct nh_fd *e);
+/* Moves VR socket `vfd` onto descriptor `target` keeping target's O_NONBLOCK and FD_CLOEXEC, closes
+ * vfd; records e for target. */
+NH_HIDDEN int nh_vr_replace(int target, int vfd, struct nh_fd *e);
+
+/* The socket calls on a resolved VR socket; same contract as the libc calls. */
+NH_HIDDEN int nh_vr_connect(int fd, struct nh_fd *e, const struct sockaddr *addr, socklen_t len);
+NH_HIDDEN int nh_vr_bind(int fd, struct nh_fd *e, const struct sockaddr *addr, socklen_t len);
+NH_HIDDEN int nh_vr_listen(int fd, struct nh_fd *e, int backlog);
+NH_HIDDEN int nh_vr_accept(int fd, struct nh_fd *e, struct sockaddr *addr, socklen_t *len, int flags);
+NH_HIDDEN int nh_vr_getsockopt(int fd, struct nh_fd *e, int level, int name, void *value, socklen_t *len);
+NH_HIDDEN int nh_vr_setsockopt(int fd, struct nh_fd *e, int level, int name, const void *value, socklen_t len);
+NH_HIDDEN int nh_vr_shutdown(int fd, struct nh_fd *e, int how);
+NH_HIDDEN int nh_vr_name(int fd, struct nh_fd *e, int peer, struct sockaddr *addr, socklen_t *len);
+NH_HIDDEN int nh_vr_close(int fd, struct nh_fd *e);
+/* Forgets fd; abandons an uncollected non-blocking CONNECT reply. Does not close fd. */
+NH_HIDDEN void nh_vr_forget(int fd, struct nh_fd *e);
+
+/* UDP datagrams with the §7.3 header. */
+NH_HIDDEN ssize_t nh_vr_sendmsg(int fd, struct nh_fd *e, const struct msghdr *msg, int flags);
+NH_HIDDEN ssize_t nh_vr_recvmsg(int fd, struct nh_fd *e, struct msghdr *msg, int flags);
+
+/* The message of the calling thread's last failed VR call. */
+NH_HIDDEN const char *nh_last_message(void);
+/* Set by the shim: print VR refusals (session errors) to stderr. */
+extern NH_HIDDEN int nh_report_session_errors;
+
+#endif

@@ -1,0 +1,500 @@
+/* libnexthop-preload.so: runs unmodified programs with their sockets inside a VR (`nexthop exec`).
+ *
+ * Only setup calls are hooked. socket(AF_INET, stream|dgram) makes a kernel socket and remembers the
+ * intent; the kernel-or-VR choice is taken at connect, bind or sendto from NEXTHOP_EXEC_RULES
+ * (longest prefix wins; loopback stays on the kernel, the rest goes to the VR NEXTHOP_VR) or
+ * earlier by setsockopt(SO_BINDTODEVICE, "nexthop:<vr>" | "kernel"). Choosing the VR puts a VR
+ * socket on the same descriptor number (dup3, keeping O_NONBLOCK and FD_CLOEXEC) and replays the
+ * options set so far. Data then flows through the real descriptor, so read/write/poll/epoll/dup/fork
+ * need nothing, except UDP: its datagrams carry a header (protocol §7.3), which sendto/recvfrom/
+ * sendmsg/recvmsg/send/recv, and read/write on a *connected* UDP socket, add and strip. */
+#include <dlfcn.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "nh_core.h"
+
+#ifndef SO_BINDTODEVICE
+#define SO_BINDTODEVICE 25
+#endif
+
+/* ---- the libc functions we stand in front of ---- */
+
+static int (*real_socket)(int, int, int);
+static int (*real_connect)(int, const struct sockaddr *, socklen_t);
+static int (*real_bind)(int, const struct sockaddr *, socklen_t);
+static int (*real_listen)(int, int);
+static int (*real_accept)(int, struct sockaddr *, socklen_t *);
+static int (*real_accept4)(int, struct sockaddr *, socklen_t *, int);
+static int (*real_getsockname)(int, struct sockaddr *, socklen_t *);
+static int (*real_getpeername)(int, struct sockaddr *, socklen_t *);
+static int (*real_getsockopt)(int, int, int, void *, socklen_t *);
+static int (*real_setsockopt)(int, int, int, const void *, socklen_t);
+static int (*real_shutdown)(int, int);
+static int (*real_close)(int);
+static ssize_t (*real_sendto)(int, const void *, size_t, int, const struct sockaddr *, socklen_t);
+static ssize_t (*real_recvfrom)(int, void *, size_t, int, struct sockaddr *, socklen_t *);
+static ssize_t (*real_sendmsg)(int, const struct msghdr *, int);
+static ssize_t (*real_recvmsg)(int, struct msghdr *, int);
+static ssize_t (*real_send)(int, const void *, size_t, int);
+static ssize_t (*real_recv)(int, void *, size_t, int);
+static ssize_t (*real_read)(int, void *, size_t);
+static ssize_t (*real_write)(int, const void *, size_t);
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static int active; /* NEXTHOP_VR is set */
+
+/* ---- rules: destination or bind prefix -> kernel or VR ---- */
+
+#define MAX_RULES 64
+
+struct rule {
+  uint32_t net; /* host order */
+  int len;
+  int vr;
+  int builtin;
+};
+
+static struct rule rules[MAX_RULES];
+static int n_rules;
+
+static void add_rule(uint32_t net, int len, int vr, int builtin) {
+  if (n_rules >= MAX_RULES) return;
+  uint32_t mask = len == 0 ? 0 : 0xffffffffu << (32 - len);
+  rules[n_rules++] = (struct rule){net & mask, len, vr, builtin};
+}
+
+/* NEXTHOP_EXEC_RULES: "kernel:10.2.0.0/24,vr:10.0.0.0/8" (written by `nexthop exec`). */
+static void parse_rules(const char *s) {
+  add_rule(0x7f000000u, 8, 0, 1); /* loopback stays on the kernel */
+  add_rule(0, 0, 1, 1);           /* the rest: the VR */
+  if (s == NULL) return;
+  char buf[4096];
+  snprintf(buf, sizeof buf, "%s", s);
+  char *save = NULL;
+  for (char *tok = strtok_r(buf, ", \t\n", &save); tok != NULL; tok = strtok_r(NULL, ", \t\n", &save)) {
+    int vr;
+    if (strncmp(tok, "kernel:", 7) == 0) {
+      vr = 0;
+      tok += 7;
+    } else if (strncmp(tok, "vr:", 3) == 0) {
+      vr = 1;
+      tok += 3;
+    } else {
+      fprintf(stderr, "nexthop: ignoring the rule '%s' (want kernel:CIDR or vr:CIDR)\n", tok);
+      continue;
+    }
+    unsigned a, b, c, d, len = 32;
+    char extra;
+    int n = sscanf(tok, "%u.%u.%u.%u/%u%c", &a, &b, &c, &d, &len, &extra);
+    if ((n != 4 && n != 5) || a > 255 || b > 255 || c > 255 || d > 255 || len > 32) {
+      fprintf(stderr, "nexthop: ignoring the rule '%s' (not an IPv4 prefix)\n", tok);
+      continue;
+    }
+    add_rule((a << 24) | (b << 16) | (c << 8) | d, (int)len, vr, 0);
+  }
+}
+
+/* 1: the VR, 0: the kernel. Longest prefix wins; at equal length the user's rule beats a built-in. */
+static int wants_vr(const struct sockaddr_in *sin) {
+  uint32_t a = ntohl(sin->sin_addr.s_addr);
+  const struct rule *best = NULL;
+  for (int i = 0; i < n_rules; i++) {
+    const struct rule *r = &rules[i];
+    uint32_t mask = r->len == 0 ? 0 : 0xffffffffu << (32 - r->len);
+    if ((a & mask) != r->net) continue;
+    if (best == NULL || r->len > best->len || (r->len == best->len && best->builtin && !r->builtin)) best = r;
+  }
+  return best != NULL && best->vr;
+}
+
+#define RESOLVE(name) real_##name = (__typeof__(real_##name))dlsym(RTLD_NEXT, #name)
+
+static void init(void) {
+  RESOLVE(socket);
+  RESOLVE(connect);
+  RESOLVE(bind);
+  RESOLVE(listen);
+  RESOLVE(accept);
+  RESOLVE(accept4);
+  RESOLVE(getsockname);
+  RESOLVE(getpeername);
+  RESOLVE(getsockopt);
+  RESOLVE(setsockopt);
+  RESOLVE(shutdown);
+  RESOLVE(close);
+  RESOLVE(sendto);
+  RESOLVE(recvfrom);
+  RESOLVE(sendmsg);
+  RESOLVE(recvmsg);
+  RESOLVE(send);
+  RESOLVE(recv);
+  RESOLVE(read);
+  RESOLVE(write);
+  active = nh_default_vr() != NULL;
+  nh_report_session_errors = 1;
+  parse_rules(getenv("NEXTHOP_EXEC_RULES"));
+}
+
+__attribute__((constructor)) static void preload_init(void) { pthread_once(&init_once, init); }
+
+#define READY() pthread_once(&init_once, init)
+
+/* What fd is for the shim: NH_KERNEL, NH_INTENT or NH_VR (e filled), or -1 with errno. */
+static int classify(int fd, struct nh_fd *e) {
+  if (!active) return NH_KERNEL;
+  enum nh_kind k = nh_fd_get(fd, e);
+  if (k == NH_INTENT || k == NH_KERNEL) return k;
+  int rc = nh_resolve(fd, NULL, e);
+  if (rc < 0) return errno == EBADF && k == NH_UNKNOWN ? NH_KERNEL : -1;
+  return rc ? NH_VR : NH_KERNEL;
+}
+
+static void make_kernel(int fd) {
+  struct nh_fd k = {0};
+  k.kind = NH_KERNEL;
+  nh_fd_set(fd, &k);
+}
+
+/* Puts a socket of `vr` on descriptor fd (until now a kernel socket nobody has used) and replays
+ * the options the program set on it. */
+static int choose_vr(int fd, struct nh_fd *e, const char *vr) {
+  int ci = nh_conn_index(vr);
+  if (ci < 0) return -1;
+  struct nh_fd ve;
+  int vfd = nh_vr_socket(ci, e->dgram ? SOCK_DGRAM : SOCK_STREAM, 0, &ve);
+  if (vfd < 0) {
+    if (errno == EACCES || errno == ENETDOWN)
+      fprintf(stderr, "nexthop: %s: cannot open a socket in VR %s: %s\n", program_invocation_short_name, vr,
+              nh_last_message()[0] != '\0' ? nh_last_message() : strerror(errno));
+    return -1;
+  }
+  struct nh_opt *opts = nh_fd_take_opts(fd);
+  if (nh_vr_replace(fd, vfd, &ve) < 0) {
+    nh_opts_free(opts);
+    return -1;
+  }
+  /* Replayed best effort: an option the VR does not have fails as it would have on its own. */
+  for (struct nh_opt *o = opts; o != NULL; o = o->next) {
+    int saved = errno;
+    nh_vr_setsockopt(fd, &ve, o->level, o->name, o->value, o->len);
+    errno = saved;
+  }
+  nh_opts_free(opts);
+  *e = ve;
+  return 0;
+}
+
+/* The choice for an undecided socket at connect/bind/sendto to addr: 1 VR (e updated), 0 kernel,
+ * -1 error. Non-IPv4 addresses leave the choice open. */
+static int settle(int fd, struct nh_fd *e, const struct sockaddr *addr, socklen_t len) {
+  if (addr == NULL || len < (socklen_t)sizeof(struct sockaddr_in) || addr->sa_family != AF_INET) return 0;
+  struct sockaddr_in sin;
+  memcpy(&sin, addr, sizeof sin);
+  if (!wants_vr(&sin)) {
+    make_kernel(fd);
+    return 0;
+  }
+  return choose_vr(fd, e, nh_default_vr()) < 0 ? -1 : 1;
+}
+
+/* ---- hooks ---- */
+
+NH_EXPORT int socket(int domain, int type, int protocol) {
+  READY();
+  int fd = real_socket(domain, type, protocol);
+  if (fd < 0 || !active || domain != AF_INET) return fd;
+  int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+  int udp = base == SOCK_DGRAM && (protocol == 0 || protocol == IPPROTO_UDP);
+  int tcp = base == SOCK_STREAM && (protocol == 0 || protocol == IPPROTO_TCP);
+  if (!udp && !tcp) return fd;
+  struct nh_fd e = {0};
+  e.kind = NH_INTENT;
+  e.dgram = (uint8_t)udp;
+  nh_fd_set(fd, &e);
+  return fd;
+}
+
+NH_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len) {
+  READY();
+  struct nh_fd e;
+  int k = classify(fd, &e);
+  if (k < 0) return -1;
+  if (k == NH_INTENT) {
+    int rc = settle(fd, &e, addr, len);
+    if (rc < 0) return -1;
+    k = rc ? NH_VR : NH_KERNEL;
+  }
+  if (k == NH_VR) return nh_vr_connect(fd, &e, addr, len);
+  return real_connect(fd, addr, len);
+}
+
+NH_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len) {
+  READY();
+  struct nh_fd e;
+  int k = classify(fd, &e);
+  if (k < 0) return -1;
+  if (k == NH_INTENT) {
+    int rc = settle(fd, &e, addr, len);
+    if (rc < 0) return -1;
+    k = rc ? NH_VR : NH_KERNEL;
+  }
+  if (k == NH_VR) return nh_vr_bind(fd, &e, addr, len);
+  return real_bind(fd, addr, len);
+}
+
+NH_EXPORT int listen(int fd, int backlog) {
+  READY();
+  struct nh_fd e;
+  int k = classify(fd, &e);
+  if (k < 0) return -1;
+  if (k == NH_VR) return nh_vr_listen(fd, &e, backlog);
+  return real_listen(fd, backlog);
+}
+
+NH_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags) {
+  READY();
+  struct nh_fd e;
+  int k = classify(fd, &e);
+  if (k < 0) return -1;
+  if (k == NH_VR) return nh_vr_accept(fd, &e, addr, len, flags);
+  return real_accept4(fd, addr, len, flags);
+}
+
+NH_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len) {
+  READY();
+  struct nh_fd e;
+  int k = classify(fd, &e);
+  if (k < 0) return -1;
+  if (k == NH_VR) return nh_vr_accept(fd, &e, addr, len, 0);
+  return real_accept(fd, addr, len);
+}
+
+NH_EXPORT int getsockname(int fd, struct sockaddr *addr, socklen_t *len) {
+  READY();
+  struct nh_fd e;
+  int k = classify(fd, &e);
+  if (k < 0) return -1;
+  if (k == NH_VR) return nh_vr_name(fd, &e, 0, addr, len);
+  return real_getsockname(fd, addr, len);
+}
+
+NH_EXPORT int getpeername(int fd, struct sockaddr *addr, socklen_t *len) {
+  READY();
+  struct nh_fd e;
+  int k = classify(fd, &e);
+  if (k < 0) return -1;
+  if (k == NH_VR) return nh_vr_name(fd, &e, 1, addr, len);
+  return real_getpeername(fd, addr, len);
+}
+
+NH_EXPORT int getsockopt(int fd, int level, int name, void *value, socklen_t *len) {
+  READY();
+  struct nh_fd e;
+  int k = classify(fd, &e);
+  if (k < 0) return -1;
+  if (k == NH_VR) return nh_vr_getsockopt(fd, &e, level, name, value, len);
+  return real_getsockopt(fd, level, name, value, len);
+}
+
+/* SO_BINDTODEVICE "nexthop:<vr>" or "kernel": the program's own choice. Returns 1 if it was one. */
+static int device_choice(const void *value, socklen_t len, char *vr, size_t cap, int *kernel) {
+  if (value == NULL) return 0;
+  char name[96];
+  size_t n = len < sizeof name - 1 ? len : sizeof name - 1;
+  memcpy(name, value, n);
+  name[n] = '\0';
+  if (strcmp(name, "kernel") == 0) {
+    *kernel = 1;
+    return 1;
+  }
+  if (strncmp(name, "nexthop:", 8) == 0 && name[8] != '\0') {
+    *kernel = 0;
+    snprintf(vr, cap, "%s", name + 8);
+    return 1;
+  }
+  return 0;
+}
+
+NH_EXPORT int setsockopt(int fd, int level, int name, const void *value, socklen_t len) {
+  READY();
+  struct nh_fd e;
+  int k = classify(fd, &e);
+  if (k < 0) return -1;
+  char vr[96];
+  int kernel;
+  if (k != NH_KERNEL || active) {
+    if (level == SOL_SOCKET && name == SO_BINDTODEVICE && device_choice(value, len, vr, sizeof vr, &kernel)) {
+      if (k == NH_INTENT) {
+        if (kernel) {
+          make_kernel(fd);
+          return 0;
+        }
+        return choose_vr(fd, &e, vr);
+      }
+      if (kernel ? k == NH_KERNEL : k == NH_VR) return 0; /* already there (one VR per socket) */
+      errno = EINVAL; /* the choice was made at connect/bind: too late to move the socket */
+      return -1;
+    }
+  }
+  if (k == NH_VR) return nh_vr_setsockopt(fd, &e, level, name, value, len);
+  int rc = real_setsockopt(fd, level, name, value, len);
+  if (rc == 0 && k == NH_INTENT) nh_fd_add_opt(fd, level, name, value, len);
+  return rc;
+}
+
+NH_EXPORT int shutdown(int fd, int how) {
+  READY();
+  struct nh_fd e;
+  int k = classify(fd, &e);
+  if (k < 0) return -1;
+  if (k == NH_VR) return nh_vr_shutdown(fd, &e, how);
+  return real_shutdown(fd, how);
+}
+
+NH_EXPORT int close(int fd) {
+  READY();
+  struct nh_fd e;
+  /* Nothing is sent: other copies of the descriptor may keep the socket (protocol §4, Lifetime). */
+  if (nh_fd_get(fd, &e) == NH_VR)
+    nh_vr_forget(fd, &e);
+  else if (e.kind != NH_UNKNOWN)
+    nh_fd_forget(fd);
+  return real_close(fd);
+}
+
+/* A VR UDP socket's descriptor? Checked without the lock first: read/write come through here. */
+static int vr_dgram(int fd, struct nh_fd *e) {
+  if (!active || !nh_fd_maybe_vr_dgram(fd)) return 0;
+  if (nh_fd_get(fd, e) != NH_VR || !e->dgram) return 0;
+  return classify(fd, e) == NH_VR;
+}
+
+static ssize_t dgram_send(int fd, struct nh_fd *e, const void *buf, size_t len, int flags,
+                          const struct sockaddr *to, socklen_t tolen) {
+  struct iovec iov = {(void *)buf, len};
+  struct msghdr mh = {0};
+  mh.msg_name = (void *)to;
+  mh.msg_namelen = to != NULL ? tolen : 0;
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  return nh_vr_sendmsg(fd, e, &mh, flags);
+}
+
+static ssize_t dgram_recv(int fd, struct nh_fd *e, void *buf, size_t len, int flags, struct sockaddr *from,
+                          socklen_t *fromlen) {
+  struct iovec iov = {buf, len};
+  struct msghdr mh = {0};
+  mh.msg_name = from;
+  mh.msg_namelen = from != NULL && fromlen != NULL ? *fromlen : 0;
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  ssize_t n = nh_vr_recvmsg(fd, e, &mh, flags);
+  if (n >= 0 && from != NULL && fromlen != NULL) *fromlen = mh.msg_namelen;
+  return n;
+}
+
+/* Undecided UDP socket sending to `to`: take the choice now. Returns the kind, or -1. */
+static int settle_send(int fd, struct nh_fd *e, int k, const struct sockaddr *to, socklen_t tolen) {
+  if (k != NH_INTENT || !e->dgram || to == NULL) return k;
+  int rc = settle(fd, e, to, tolen);
+  if (rc < 0) return -1;
+  return rc ? NH_VR : NH_KERNEL;
+}
+
+NH_EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *to,
+                         socklen_t tolen) {
+  READY();
+  struct nh_fd e;
+  int k = classify(fd, &e);
+  if (k < 0) return -1;
+  k = settle_send(fd, &e, k, to, tolen);
+  if (k < 0) return -1;
+  if (k == NH_VR && e.dgram) return dgram_send(fd, &e, buf, len, flags, to, tolen);
+  if (k == NH_VR) return real_send(fd, buf, len, flags); /* TCP ignores the address, as Linux */
+  return real_sendto(fd, buf, len, flags, to, tolen);
+}
+
+NH_EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags) {
+  READY();
+  struct nh_fd e;
+  if (vr_dgram(fd, &e)) return dgram_send(fd, &e, buf, len, flags, NULL, 0);
+  return real_send(fd, buf, len, flags);
+}
+
+NH_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags) {
+  READY();
+  struct nh_fd e;
+  int k = classify(fd, &e);
+  if (k < 0) return -1;
+  k = settle_send(fd, &e, k, msg->msg_name, msg->msg_namelen);
+  if (k < 0) return -1;
+  if (k == NH_VR && e.dgram) return nh_vr_sendmsg(fd, &e, msg, flags);
+  if (k == NH_VR && msg->msg_name != NULL) {
+    struct msghdr m = *msg;
+    m.msg_name = NULL;
+    m.msg_namelen = 0;
+    return real_sendmsg(fd, &m, flags);
+  }
+  return real_sendmsg(fd, msg, flags);
+}
+
+NH_EXPORT ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *from, socklen_t *fromlen) {
+  READY();
+  struct nh_fd e;
+  if (vr_dgram(fd, &e)) return dgram_recv(fd, &e, buf, len, flags, from, fromlen);
+  return real_recvfrom(fd, buf, len, flags, from, fromlen);
+}
+
+NH_EXPORT ssize_t recv(int fd, void *buf, size_t len, int flags) {
+  READY();
+  struct nh_fd e;
+  if (vr_dgram(fd, &e)) return dgram_recv(fd, &e, buf, len, flags, NULL, NULL);
+  return real_recv(fd, buf, len, flags);
+}
+
+NH_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags) {
+  READY();
+  struct nh_fd e;
+  if (vr_dgram(fd, &e)) return nh_vr_recvmsg(fd, &e, msg, flags);
+  return real_recvmsg(fd, msg, flags);
+}
+
+/* read/write reach a UDP socket only when it is connected (nc -u): one datagram each. */
+NH_EXPORT ssize_t read(int fd, void *buf, size_t len) {
+  READY();
+  struct nh_fd e;
+  if (vr_dgram(fd, &e)) return dgram_recv(fd, &e, buf, len, 0, NULL, NULL);
+  return real_read(fd, buf, len);
+}
+
+NH_EXPORT ssize_t write(int fd, const void *buf, size_t len) {
+  READY();
+  struct nh_fd e;
+  if (vr_dgram(fd, &e)) return dgram_send(fd, &e, buf, len, 0, NULL, 0);
+  return real_write(fd, buf, len);
+}
+
+/* _FORTIFY_SOURCE builds call these instead of read/recv/recvfrom. */
+NH_EXPORT ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen) {
+  if (len > buflen) abort();
+  return read(fd, buf, len);
+}
+
+NH_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t len, size_t buflen, int flags) {
+  if (len > buflen) abort();
+  return recv(fd, buf, len, flags);
+}
+
+NH_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t len, size_t buflen, int flags, struct sockaddr *from,
+                                 socklen_t *fromlen) {
+  if (len > buflen) abort();
+  return recvfrom(fd, buf, len, flags, from, fromlen);
+}

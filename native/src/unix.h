@@ -4,6 +4,7 @@
 #include <node_api.h>
 
 napi_value nh_unix_listen(napi_env env, napi_callback_info info);
+napi_value nh_unix_connect(napi_env env, napi_callback_info info);
 napi_value nh_unix_accept(napi_env env, napi_callback_info info);
 napi_value nh_unix_recv_msg(napi_env env, napi_callback_info info);
 napi_value nh_unix_send_msg(napi_env env, napi_callback_info info);

@@ -9,8 +9,13 @@ export interface UnixWatch {
 
 export const WATCH_READABLE = 1;
 export const WATCH_WRITABLE = 2;
-/** The peer hung up (POLLRDHUP). */
-export const WATCH_HANGUP = 4;
+/** The peer shut its writing side or hung up (POLLRDHUP; level-triggered after a half-close). */
+export const WATCH_RDHUP = 4;
+/**
+ * POLLPRI, which a Unix socket never raises: asked for alone it wakes up only on POLLHUP (epoll reports
+ * that whatever was asked), i.e. when every copy of the other end is closed.
+ */
+export const WATCH_HANGUP_ONLY = 8;
 
 export const UNIX_SOCK_STREAM = 1;
 export const UNIX_SOCK_SEQPACKET = 5;
@@ -26,6 +31,8 @@ export interface UnixNative {
    * is -EEXIST.
    */
   unixListen(path: string, mode: number, backlog: number): number;
+  /** A SOCK_SEQPACKET connection to path (close-on-exec, non-blocking once connected). */
+  unixConnect(path: string): number;
   /** Accepts one connection (non-blocking, close-on-exec): out = [fd, pid, uid, gid] from SO_PEERCRED. */
   unixAccept(listenFd: number, out: Float64Array): number;
   /**
@@ -71,7 +78,7 @@ export interface UnixNative {
   ): number;
   /** A readiness watch on fd, asking for nothing until unixWatchEvents; callback gets WATCH_* bits. */
   unixWatch(fd: number, onReady: (ready: number) => void): UnixWatch;
-  /** WATCH_READABLE | WATCH_WRITABLE | WATCH_HANGUP, or 0 to pause. Cheap when unchanged. */
+  /** WATCH_* bits, or 0 to pause. Cheap when unchanged. */
   unixWatchEvents(watch: UnixWatch, events: number): void;
   /** Stops the watch for good (idempotent). It does not close the descriptor: close it afterwards. */
   unixWatchClose(watch: UnixWatch): void;

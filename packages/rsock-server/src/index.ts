@@ -1,0 +1,9 @@
+export { decodeOption, encodeOption, optionName, type RsockOption } from './options.ts';
+export {
+  type RsockAccess,
+  type RsockCounters,
+  type RsockOwner,
+  type RsockQuotas,
+  RsockServer,
+  type RsockServerOptions,
+} from './server.ts';

@@ -1,10 +1,17 @@
 import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { formatConfigErrors, parseConfig, type RouterConfig } from '@nexthop/config';
 import { ControlRequestError, ControlServer, controlSocketPath } from '@nexthop/control';
 import type { LinkStats } from '@nexthop/interface';
+import { type RsockOwner, RsockServer } from '@nexthop/rsock-server';
 import type { ArpInfo, InterfaceInfo, RouteInfo, SocketInfo } from '@nexthop/stack';
 import pino from 'pino';
 import { VirtualRouter } from './router.ts';
+
+/** The remote socket API's control socket of a VR (docs/remote-socket-protocol.md §1). */
+export function rsockSocketPath(runDir: string, vr: string): string {
+  return join(runDir, `${vr}.sock`);
+}
 
 export interface VrProcessOptions {
   configPath: string;
@@ -49,14 +56,26 @@ export async function runVrProcess(options: VrProcessOptions): Promise<void> {
   vr.start();
   mkdirSync(options.runDir, { recursive: true, mode: 0o755 });
   const socketPath = controlSocketPath(options.runDir, config.name);
-  const control = await ControlServer.listen(socketPath, (method) => answer(vr, method));
-  logger.info({ control: socketPath }, 'control socket ready');
+  const rsockPath = rsockSocketPath(options.runDir, config.name);
+  const rsock = RsockServer.listen(rsockPath, {
+    vrName: config.name,
+    sockets: vr.stack.sockets,
+    access: config.access,
+    quotas: config.quotas,
+    clock: () => performance.now(),
+    afterStackCall: () => vr.afterStackCall(),
+    log: (message, fields) => logger.info(fields, message),
+  });
+  vr.addSocketUser((fd, events) => rsock.onSocketEvent(fd, events));
+  const control = await ControlServer.listen(socketPath, (method) => answer(vr, rsock, method));
+  logger.info({ control: socketPath, sockets: rsockPath }, 'control socket ready');
 
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'stopping');
+    rsock.close();
     vr.stop();
     await control.close();
     process.exit(0);
@@ -74,14 +93,15 @@ export type ShowInterface = InterfaceInfo & {
 };
 export type ShowRoute = RouteInfo;
 export type ShowArp = ArpInfo;
-export type ShowSocket = SocketInfo;
+/** A socket row; `owner` names the remote client holding it (remote sockets only). */
+export type ShowSocket = SocketInfo & { owner?: RsockOwner };
 export interface ShowCounters {
   stats: Record<string, number>;
   drops: Record<string, number>;
   links: Record<string, LinkStats>;
 }
 
-function answer(vr: VirtualRouter, method: string): unknown {
+function answer(vr: VirtualRouter, rsock: RsockServer, method: string): unknown {
   const now = performance.now();
   switch (method) {
     case 'status':
@@ -98,10 +118,13 @@ function answer(vr: VirtualRouter, method: string): unknown {
     case 'show.arp':
       return vr.stack.arpEntries(now);
     case 'show.sockets':
-      return vr.stack.sockets.list() satisfies ShowSocket[];
+      return vr.stack.sockets.list().map((row): ShowSocket => {
+        const owner = row.fd >= 0 ? rsock.ownerOf(row.fd) : null;
+        return owner === null ? row : { ...row, owner };
+      });
     case 'show.counters': {
       const c = vr.stack.counters();
-      Object.assign(c.stats, vr.stack.sockets.counters());
+      Object.assign(c.stats, vr.stack.sockets.counters(), rsock.counters());
       const links: Record<string, LinkStats> = {};
       for (const l of vr.linkStats()) links[l.name] = l.stats;
       const counters: ShowCounters = { stats: c.stats, drops: c.drops, links };

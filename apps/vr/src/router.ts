@@ -52,6 +52,8 @@ export class VirtualRouter {
   private carrierWatch: NodeJS.Timeout | null = null;
   private stopped = false;
   private services: SmallServices | null = null;
+  /** Users of the socket layer besides the services (the remote socket server): each claims its fds. */
+  private readonly socketUsers: ((fd: number, events: number) => boolean)[] = [];
 
   constructor(options: VirtualRouterOptions) {
     this.config = options.config;
@@ -94,6 +96,7 @@ export class VirtualRouter {
 
   start(): void {
     const now = this.clock();
+    this.stack.sockets.onSocketEvent = (fd, events) => this.dispatchSocketEvent(fd, events);
     this.config.interfaces.forEach((iface, ifIndex) => {
       for (const a of iface.addresses) this.stack.addAddress(ifIndex, a.address, a.length, now);
     });
@@ -129,11 +132,28 @@ export class VirtualRouter {
     if (!wanted.echo && !wanted.discard && !wanted.chargen) return;
     const services = new SmallServices(this.stack.sockets, wanted);
     this.services = services;
-    this.stack.sockets.onSocketEvent = (fd, events) => {
-      services.onEvent(fd, events, this.clock());
-    };
     for (const problem of services.start(now)) this.logger.warn({ problem }, 'service not started');
     this.logger.info({ services: wanted }, 'services started');
+  }
+
+  private dispatchSocketEvent(fd: number, events: number): void {
+    if (this.services?.onEvent(fd, events, this.clock()) === true) return;
+    for (const user of this.socketUsers) if (user(fd, events)) return;
+  }
+
+  /** Another user of the stack's sockets gets the events of the fds it claims (returns true for). */
+  addSocketUser(onEvent: (fd: number, events: number) => boolean): void {
+    this.socketUsers.push(onEvent);
+  }
+
+  /**
+   * After driving the stack from outside a received batch (a remote socket request, relayed bytes):
+   * sends what it queued and re-arms its timers.
+   */
+  afterStackCall(): void {
+    if (this.stopped) return;
+    this.flush();
+    if (this.stack.nextDeadline() < this.timerAt) this.schedule(this.clock());
   }
 
   /** An interface whose carrier went away is down for the stack: its routes leave the FIB. */

@@ -263,3 +263,35 @@ test('links that take aggregates (TSO), NewReno without SACK or timestamps, 3% l
   );
   assert.ok(p.a.aggregates > 0);
 });
+
+test('RFC 7661: a sender held back by the receive window does not grow cwnd without bound', () => {
+  // The receiver has a 64 KiB buffer and drains it; the sender has a 4 MB backlog. Without the
+  // cwnd-limited test the window would climb with every ACK to several megabytes.
+  const p = new Pair({ seed: 5, delay: 10 }, {}, { recvBuffer: 64 * 1024 });
+  const l = p.b.engine.listen(0, 80, 16) as TcpListener;
+  const c = p.a.engine.connect(A, 40000, B, 80, 0) as TcpConnection;
+  const data = pattern(4_000_000, 9);
+  let sent = 0;
+  let got = 0;
+  let s: TcpConnection | null = null;
+  const buf = new Uint8Array(65536);
+  let maxCwnd = 0;
+  p.run(
+    () => got >= data.length,
+    120_000,
+    (now) => {
+      s ??= l.accept(now);
+      while (sent < data.length) {
+        const n = c.send(data, sent, data.length - sent, now);
+        if (n <= 0) break;
+        sent += n;
+      }
+      for (let n = s?.recv(buf, 0, buf.length, now) ?? 0; n > 0; n = s!.recv(buf, 0, buf.length, now))
+        got += n;
+      maxCwnd = Math.max(maxCwnd, c.info().cwnd);
+    },
+  );
+  assert.equal(got, data.length);
+  // The receive window caps what is in flight at 64 KiB; cwnd may lead it by a little, not by megabytes.
+  assert.ok(maxCwnd <= 4 * 64 * 1024, `cwnd reached ${maxCwnd} bytes`);
+});

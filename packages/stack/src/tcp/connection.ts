@@ -1151,7 +1151,7 @@ export class TcpConnection implements CongestionState {
         this.retransmitAt(this.sndUna, now);
         this.cwnd = Math.max(this.cwnd - acked + (acked >= this.effMss() ? this.effMss() : 0), this.effMss());
       }
-    } else this.cc.onAck(this, acked, now);
+    } else if (this.wasCwndLimited(acked)) this.cc.onAck(this, acked, now);
     this.dupAcks = 0;
 
     if (this.sndUna === this.sndMax) {
@@ -1192,6 +1192,17 @@ export class TcpConnection implements CongestionState {
       this.cwnd = this.ssthresh + DUP_THRESH * mss;
       this.armRto(now);
     } else if (this.inRecovery) this.cwnd += mss;
+  }
+
+  /**
+   * RFC 7661 §4: the window grows only while the sender is using it. An application or receive
+   * window that holds the sender back would otherwise let cwnd climb without bound and release one
+   * huge burst later. Slow start may still double a window half used, as Linux allows.
+   */
+  private wasCwndLimited(acked: number): boolean {
+    const inFlightBefore = this.flight() + acked;
+    if (this.cwnd < this.ssthresh) return 2 * inFlightBefore >= this.cwnd;
+    return inFlightBefore + this.effMss() >= this.cwnd;
   }
 
   private flight(): number {

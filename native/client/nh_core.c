@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #define NH_MAX_CONNS 8
@@ -831,14 +832,60 @@ int nh_vr_connect(int fd, struct nh_fd *e, const struct sockaddr *addr, socklen_
   return call(e->conn, &req, -1, RSOCK_OK, &r, NULL);
 }
 
+/* Listening ports this process closed lately. close(2) of a VR socket only closes the descriptor;
+ * the VR frees the socket when it sees the hang-up, a moment later. A program that closes its
+ * listener and binds the port again at once (iperf3 -s between tests) would get EADDRINUSE, which
+ * the kernel would not give it: such a bind is retried for a while. */
+#define NH_RECENT 16
+static struct {
+  uint16_t port;
+  struct timespec when;
+} recent_closed[NH_RECENT];
+static unsigned recent_next;
+
+static double since(const struct timespec *t) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
+}
+
+static void remember_closed_listener(uint16_t port) {
+  pthread_mutex_lock(&table_mu);
+  recent_closed[recent_next % NH_RECENT].port = port;
+  clock_gettime(CLOCK_MONOTONIC, &recent_closed[recent_next % NH_RECENT].when);
+  recent_next++;
+  pthread_mutex_unlock(&table_mu);
+}
+
+static int closed_lately(uint16_t port) {
+  int found = 0;
+  pthread_mutex_lock(&table_mu);
+  for (int i = 0; i < NH_RECENT; i++)
+    if (recent_closed[i].port == port && since(&recent_closed[i].when) < 2.0) found = 1;
+  pthread_mutex_unlock(&table_mu);
+  return found;
+}
+
 int nh_vr_bind(int fd, struct nh_fd *e, const struct sockaddr *addr, socklen_t len) {
-  (void)fd;
   struct rsock_msg req = {0};
   req.type = RSOCK_BIND;
   req.socket = e->sock;
   if (to_ep(addr, len, &req) < 0) return -1;
   struct nh_reply r;
-  return call(e->conn, &req, -1, RSOCK_OK, &r, NULL);
+  int rc;
+  for (int attempt = 0;; attempt++) {
+    rc = call(e->conn, &req, -1, RSOCK_OK, &r, NULL);
+    if (rc == 0 || errno != EADDRINUSE || req.port == 0 || attempt >= 40 || !closed_lately(req.port)) break;
+    struct timespec pause = {0, 5 * 1000 * 1000}; /* 40 x 5 ms at most */
+    nanosleep(&pause, NULL);
+  }
+  if (rc < 0) return -1;
+  e->bound_port = req.port;
+  pthread_mutex_lock(&table_mu);
+  struct nh_fd *s = slot(fd, 0);
+  if (s != NULL && s->kind == NH_VR) s->bound_port = req.port;
+  pthread_mutex_unlock(&table_mu);
+  return 0;
 }
 
 int nh_vr_listen(int fd, struct nh_fd *e, int backlog) {
@@ -1034,6 +1081,7 @@ int nh_vr_name(int fd, struct nh_fd *e, int peer, struct sockaddr *addr, socklen
 }
 
 void nh_vr_forget(int fd, struct nh_fd *e) {
+  if (e->kind == NH_VR && e->listening && e->bound_port != 0) remember_closed_listener(e->bound_port);
   if (e->kind == NH_VR && e->connect_id != 0) {
     struct nh_conn *c = &conns[e->conn];
     pthread_mutex_lock(&c->mu);

@@ -40,6 +40,7 @@ struct nh_fd {
   uint32_t gen;      /* generation of the control connection `sock` is attached on */
   uint32_t connect_id;  /* in-flight non-blocking CONNECT on generation gen, 0 if none */
   int connect_result;   /* errno of a collected CONNECT reply not yet read through SO_ERROR */
+  uint16_t bound_port;  /* the port given to a successful bind, 0 if none */
   dev_t dev;            /* identity of the open file, to notice a reused descriptor number */
   ino_t ino;
   struct nh_opt *opts; /* NH_INTENT only */

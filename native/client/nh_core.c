@@ -921,10 +921,10 @@ int nh_vr_accept(int fd, struct nh_fd *e, struct sockaddr *addr, socklen_t *len,
     uint8_t token;
     ssize_t n = nh_sys_read(fd, &token, 1);
     if (n < 0) return -1;
-    if (n == 0) { /* the VR closed the listener's pair: it is gone */
-      errno = EINVAL;
-      return -1;
-    }
+    /* n == 0: the VR closed its end of the listener's pair (the socket was shut down or closed,
+     * or the VR is gone). The ACCEPT below then says which: EINVAL as Linux for a shut-down
+     * listener, ENETDOWN when the VR is gone; never a wait. */
+    int eof = n == 0;
     struct rsock_msg req = {0};
     req.type = RSOCK_ACCEPT;
     req.socket = e->sock;
@@ -932,6 +932,7 @@ int nh_vr_accept(int fd, struct nh_fd *e, struct sockaddr *addr, socklen_t *len,
     struct nh_reply r;
     uint32_t gen;
     if (call(e->conn, &req, -1, RSOCK_ACCEPT_OK, &r, &gen) < 0) {
+      if (errno == EAGAIN && eof) errno = EINVAL;
       if (errno == EAGAIN && !is_nonblocking(fd)) continue; /* a lost token (§7.2) */
       return -1;
     }

@@ -74,7 +74,7 @@ export async function runExec(options: ExecOptions): Promise<number> {
       `VR '${options.vr}' is not running: no remote socket API at ${socketPath} (start it with \`nexthop vr\`, or give --run-dir)`,
     );
   }
-  if (base(env['NEXTHOP_PRELOAD']) === undefined && !existsSync(SHIM_PATH)) {
+  if (nonEmpty(process.env['NEXTHOP_PRELOAD']) === undefined && !existsSync(SHIM_PATH)) {
     throw new ExecError(`the LD_PRELOAD shim is not built (${SHIM_PATH}): run scripts/setup.sh`);
   }
   const [cmd, ...args] = options.command;
@@ -103,7 +103,7 @@ export async function runExec(options: ExecOptions): Promise<number> {
   }
 }
 
-function base(value: string | undefined): string | undefined {
+function nonEmpty(value: string | undefined): string | undefined {
   return value === '' ? undefined : value;
 }
 

@@ -276,6 +276,8 @@ export class Socket extends EventEmitter {
   close(cb?: () => void): this {
     if (cb !== undefined) this.once('close', cb);
     if (this.closed) return this;
+    // Datagrams sent before close() go out if the pair takes them now, as node:dgram's would.
+    this.flush();
     this.closed = true;
     if (this.watch !== null) this.u.unixWatchClose(this.watch);
     this.watch = null;

@@ -20,9 +20,17 @@ export interface RunningVr {
   stopped(): Promise<number | null>;
 }
 
-/** Starts `nexthop vr` inside a namespace with the given YAML and waits for its control socket. */
-export async function startVr(ns: Netns, name: string, yaml: string): Promise<RunningVr> {
-  const runDir = mkdtempSync(join(tmpdir(), 'nexthop-vr-'));
+/**
+ * Starts `nexthop vr` inside a namespace with the given YAML and waits for its control socket. With
+ * `runDir`, in that directory (a restart where a killed VR left its sockets).
+ */
+export async function startVr(
+  ns: Netns,
+  name: string,
+  yaml: string,
+  options: { runDir?: string } = {},
+): Promise<RunningVr> {
+  const runDir = options.runDir ?? mkdtempSync(join(tmpdir(), 'nexthop-vr-'));
   const configPath = join(runDir, `${name}.yaml`);
   writeFileSync(configPath, yaml);
   const child = ns.spawn(process.execPath, [

@@ -69,7 +69,6 @@ const {
   ENFILE,
   ENOBUFS,
   ENOTCONN,
-  EPIPE,
   EPROTONOSUPPORT,
   ESOCKTNOSUPPORT,
 } = errno;
@@ -652,7 +651,7 @@ export class RsockServer {
           s.soError = 0;
           if (e === 0 && !s.connecting) {
             const r = so.getOption(s.fd, 'SO_ERROR');
-            e = r > 0 ? r : 0;
+            e = Math.max(r, 0);
           }
           return this.reply(conn, { kind: 'opt-ok', id: m.id, value: encodeOption(e, m.maxLength) });
         }
@@ -879,7 +878,7 @@ export class RsockServer {
         return;
       }
       const n = u.unixWrite(s.pairFd, buf, 0, r);
-      const sent = n > 0 ? n : 0;
+      const sent = Math.max(n, 0);
       this.c.rsock_bytes_to_apps += sent;
       if (sent < r) {
         if (n < 0 && n !== -EAGAIN) {
@@ -926,7 +925,7 @@ export class RsockServer {
         this.fail(s);
         return;
       }
-      const sent = n > 0 ? n : 0;
+      const sent = Math.max(n, 0);
       this.c.rsock_bytes_from_apps += sent;
       if (sent < r) {
         if (s.toStack === null) s.toStack = new Uint8Array(CHUNK);

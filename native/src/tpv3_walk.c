@@ -79,7 +79,9 @@ uint32_t nh_tpv3_walk_block(uint8_t *block, uint32_t block_size, uint32_t base, 
       const uint8_t *vnet = block + mac - sizeof(struct virtio_net_hdr);
       segment_size = vnet_segment_size(vnet);
       needs_csum |= (vnet[VNET_FIELD(flags)] & VIRTIO_NET_HDR_F_NEEDS_CSUM) != 0;
+      if (vnet[VNET_FIELD(flags)] & VIRTIO_NET_HDR_F_DATA_VALID) segment_size |= NH_DESC_L4_CHECKSUM_GOOD;
     }
+    if (status & TP_STATUS_CSUM_VALID) segment_size |= NH_DESC_L4_CHECKSUM_GOOD;
     if (ok && (status & TP_STATUS_VLAN_VALID) && mac_gap >= sizeof(struct tpacket3_hdr) + VLAN_TAG_LEN) {
       uint16_t tci = read_u16(frame + FRAME_VLAN_FIELD(tp_vlan_tci));
       uint16_t tpid = (status & TP_STATUS_VLAN_TPID_VALID) ? read_u16(frame + FRAME_VLAN_FIELD(tp_vlan_tpid))
@@ -96,7 +98,7 @@ uint32_t nh_tpv3_walk_block(uint8_t *block, uint32_t block_size, uint32_t base, 
     }
     if (ok && needs_csum) {
       /* Forwarded as is, the frame would reach the next host with a half-done checksum. */
-      nh_complete_l4_checksum(block + mac, snaplen);
+      if (nh_complete_l4_checksum(block + mac, snaplen)) segment_size |= NH_DESC_L4_CHECKSUM_GOOD;
     }
     if (!ok) {
       *rejected += 1;

@@ -3,8 +3,15 @@
 
 #include <stdint.h>
 
-/* Entries per frame in a descriptor array: [offset, length, segment size]. */
+/* Entries per frame in a descriptor array: [offset, length, segment size | flags]. */
 enum { NH_DESC_STRIDE = 3 };
+
+/*
+ * Flag in the third word: the frame's TCP/UDP checksum is known to be right — the kernel verified it
+ * (TP_STATUS_CSUM_VALID, VIRTIO_NET_HDR_F_DATA_VALID) or the walker computed it for a sender that
+ * left it to offload — so the stack need not sum the payload again. Segment sizes stay below it.
+ */
+#define NH_DESC_L4_CHECKSUM_GOOD 0x10000u
 
 /*
  * Walks the frames of one TPACKET_V3 receive block. Everything read from the block is treated as
@@ -19,7 +26,8 @@ enum { NH_DESC_STRIDE = 3 };
  * `vnet_hdr` says the socket has PACKET_VNET_HDR: a struct virtio_net_hdr then sits immediately
  * before every MAC header. A frame that aggregates TCP or UDP segments (GSO from a local sender,
  * GRO; gso_type TCPV4, TCPV6 or UDP_L4) gets the header's gso_size as its segment size; every other
- * frame gets 0. Without vnet headers the segment size is always 0.
+ * frame gets 0. Without vnet headers the segment size is always 0. NH_DESC_L4_CHECKSUM_GOOD is or'ed in
+ * when the checksum is known to be right.
  *
  * Returns the number of triples written. Frames that were rejected (bad offsets, truncated by the
  * kernel, or no room left in `descs`) are added to *rejected.

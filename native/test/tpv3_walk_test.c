@@ -169,6 +169,7 @@ static void test_completes_partial_checksum(void) {
   EXPECT(nh_tpv3_walk_block(block, BLOCK, 0, 0, descs, 1, &rejected) == 1);
   /* Verifies like a receiver does: pseudo header + segment sums to all ones. */
   EXPECT(sum16(udp, 40, sum16(addrs, 8, 17 + 40)) == 0xffff);
+  EXPECT(descs[2] == NH_DESC_L4_CHECKSUM_GOOD); /* computed here: the stack need not sum it again */
 
   /* The vnet header's NEEDS_CSUM says the same thing. */
   udp[6] = (uint8_t)(pseudo >> 8);
@@ -179,8 +180,24 @@ static void test_completes_partial_checksum(void) {
   v.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
   memcpy(f - sizeof v, &v, sizeof v);
   EXPECT(nh_tpv3_walk_block(block, BLOCK, 0, 1, descs, 1, &rejected) == 1);
-  EXPECT(descs[2] == 0);
+  EXPECT(descs[2] == NH_DESC_L4_CHECKSUM_GOOD);
   EXPECT(sum16(udp, 40, sum16(addrs, 8, 17 + 40)) == 0xffff);
+
+  /* Checksums the kernel verified are marked; others are not. */
+  memset(&v, 0, sizeof v);
+  memcpy(f - sizeof v, &v, sizeof v);
+  h->tp_status = TP_STATUS_CSUM_VALID;
+  EXPECT(nh_tpv3_walk_block(block, BLOCK, 0, 1, descs, 1, &rejected) == 1);
+  EXPECT(descs[2] == NH_DESC_L4_CHECKSUM_GOOD);
+  h->tp_status = 0;
+  v.flags = VIRTIO_NET_HDR_F_DATA_VALID;
+  memcpy(f - sizeof v, &v, sizeof v);
+  EXPECT(nh_tpv3_walk_block(block, BLOCK, 0, 1, descs, 1, &rejected) == 1);
+  EXPECT(descs[2] == NH_DESC_L4_CHECKSUM_GOOD);
+  v.flags = 0;
+  memcpy(f - sizeof v, &v, sizeof v);
+  EXPECT(nh_tpv3_walk_block(block, BLOCK, 0, 1, descs, 1, &rejected) == 1);
+  EXPECT(descs[2] == 0);
 
   /* Not IPv4 or a fragment: left alone. */
   uint8_t before[74];

@@ -7,8 +7,11 @@
 export type LinkKind = 'afpacket' | 'tap' | 'pipe';
 
 /**
- * Called once per received batch. `descs` holds `count` triples [offset, length, segmentSize]:
- * frame i is `buf[descs[3*i] .. descs[3*i] + descs[3*i+1])`. `segmentSize` is 0 for an ordinary
+ * Called once per received batch. `descs` holds `count` triples [offset, length, info]: frame i is
+ * `buf[descs[3*i] .. descs[3*i] + descs[3*i+1])`. `info` is the segment size in its low 16 bits
+ * (wire's FRAME_SEGMENT_MASK) plus flags (wire's FRAME_L4_CHECKSUM_GOOD: the kernel verified the
+ * TCP/UDP checksum, or the driver computed it, so nobody need sum the payload again); pass it to
+ * Stack.receive as is. `segmentSize` is 0 for an ordinary
  * frame; a driver with offload information (afpacket's vnet headers) sets it to the payload size of
  * the TCP or UDP segments a frame aggregates (GSO from a local sender, GRO on a NIC). Such a frame
  * may be longer than `mtu` allows; the receiver cuts it back into segments of that size when it has

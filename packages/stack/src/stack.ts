@@ -21,6 +21,8 @@ import {
   ETHERTYPE_IPV4,
   ETHERTYPE_QINQ,
   ETHERTYPE_VLAN,
+  FRAME_L4_CHECKSUM_GOOD,
+  FRAME_SEGMENT_MASK,
   foldSum,
   fragNeededRestOfHeader,
   ICMP_DEST_UNREACHABLE,
@@ -269,6 +271,8 @@ export class Stack implements FrameNode {
   private rxLinkBroadcast = false;
   /** The GSO segment size of the frame being processed, 0 for an ordinary frame. */
   private rxSegmentSize = 0;
+  /** The driver vouches for the TCP/UDP checksum of the frame being processed. */
+  private rxL4ChecksumGood = false;
   private wake = Number.POSITIVE_INFINITY;
 
   constructor(options: StackOptions) {
@@ -466,12 +470,14 @@ export class Stack implements FrameNode {
   // ---- the FrameNode contract ----------------------------------------------------------------
 
   /**
-   * `segmentSize` is non-zero for a frame that aggregates several TCP or UDP segments of that
-   * payload size (GSO from a local sender, GRO on a NIC), as drivers with vnet headers report it.
-   * Such a frame is cut back into segments if it has to leave by a link it does not fit.
+   * `info` is the driver's word about the frame (Link batch descriptors): in its low bits
+   * (FRAME_SEGMENT_MASK) the payload size of the TCP or UDP segments the frame aggregates (GSO from a
+   * local sender, GRO on a NIC), 0 for an ordinary frame — such a frame is cut back into segments if
+   * it has to leave by a link it does not fit; and FRAME_L4_CHECKSUM_GOOD when its TCP/UDP checksum
+   * is already known to be right, so delivery does not sum the payload again.
    */
-  receive(ifIndex: number, buf: Uint8Array, off: number, len: number, now: number, segmentSize = 0): void {
-    this.receiveFrame(ifIndex, buf, off, len, now, segmentSize);
+  receive(ifIndex: number, buf: Uint8Array, off: number, len: number, now: number, info = 0): void {
+    this.receiveFrame(ifIndex, buf, off, len, now, info);
     // Socket readiness is reported once the packet is fully processed, so that a user reacting to
     // it (sending, closing) never runs inside the stack's input path.
     this.sockets.flushEvents();
@@ -483,9 +489,10 @@ export class Stack implements FrameNode {
     off: number,
     len: number,
     now: number,
-    segmentSize: number,
+    info: number,
   ): void {
-    this.rxSegmentSize = segmentSize;
+    this.rxSegmentSize = info & FRAME_SEGMENT_MASK;
+    this.rxL4ChecksumGood = (info & FRAME_L4_CHECKSUM_GOOD) !== 0;
     const ifc = this.ifaces[ifIndex];
     if (ifc === undefined) throw new RangeError(`no interface ${ifIndex}`);
     ifc.counters[IF_RX_FRAMES]! += 1;
@@ -997,6 +1004,8 @@ export class Stack implements FrameNode {
         return this.drop(ifc, reason);
       }
       this.stats[Stat.DATAGRAMS_REASSEMBLED]! += 1;
+      // What the driver said of the last fragment says nothing of the whole datagram.
+      this.rxL4ChecksumGood = false;
       refreshIpv4Checksum(r.packet, 0);
       decodeIpv4(r.packet, 0, r.length, h);
       return this.deliver(ifc, r.packet, 0, broadcast, now);
@@ -1021,7 +1030,7 @@ export class Stack implements FrameNode {
         return this.icmpInput(ifc, buf, ipOff, hl, payloadLen, broadcast, now);
       case IPPROTO_UDP: {
         const u = this.udpIn;
-        const r = decodeUdp(buf, ipOff + hl, payloadLen, h.src, h.dst, u);
+        const r = decodeUdp(buf, ipOff + hl, payloadLen, h.src, h.dst, u, !this.rxL4ChecksumGood);
         if (r !== 0) return this.drop(ifc, r);
         if (sockets.udpInput(ifc.index, buf, ipOff + hl, u.length, h.src, h.dst, broadcast)) return;
         // A closed port (RFC 1122 §4.1.3.1), answered only for unicast.
@@ -1042,7 +1051,7 @@ export class Stack implements FrameNode {
       case IPPROTO_TCP: {
         // Decoded here, so that malformed segments are counted with the stack's drop reasons; the
         // engine is told the checksum is already verified.
-        const r = decodeTcp(buf, ipOff + hl, payloadLen, h.src, h.dst, this.tcpIn);
+        const r = decodeTcp(buf, ipOff + hl, payloadLen, h.src, h.dst, this.tcpIn, !this.rxL4ChecksumGood);
         if (r !== 0) return this.drop(ifc, r);
         // RFC 1122 §4.2.3.10: TCP never answers a broadcast or multicast.
         if (broadcast || this.rxLinkBroadcast) return;

@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { type IcmpEvent, Stat } from '@nexthop/stack';
-import { Drop, decodeTcp, IPV4_MIN_HEADER, TCP_ACK, TCP_RST, TCP_SYN, TcpHeader } from '@nexthop/wire';
+import {
+  Drop,
+  decodeTcp,
+  FRAME_L4_CHECKSUM_GOOD,
+  IPV4_MIN_HEADER,
+  TCP_ACK,
+  TCP_RST,
+  TCP_SYN,
+  TcpHeader,
+} from '@nexthop/wire';
 import {
   A_IP,
   A_MAC,
@@ -342,4 +351,20 @@ test('sendEcho: the VR pings a neighbour, with the address of the egress interfa
     Uint8Array.from({ length: 10 }, (_, i) => i),
   );
   assert.equal(r.stack.sendEcho(0x08080808, 3, 4, 10, 0), false, 'no route');
+});
+
+test('a checksum the driver vouches for (FRAME_L4_CHECKSUM_GOOD) is not summed again; others are', () => {
+  const r = ready();
+  const frame = udpFromA(R0_IP, bytes(20));
+  // Break the UDP checksum: only a frame without the driver's word gets dropped for it.
+  frame[14 + 20 + 6]! ^= 0xff;
+  const buf = new Uint8Array(frame.length);
+  buf.set(frame);
+  r.stack.receive(r.eth0, buf, 0, frame.length, 0);
+  assert.equal(r.stack.dropCount(Drop.UDP_BAD_CHECKSUM), 1);
+  assert.deepEqual(r.cap.take(), []);
+  buf.set(frame);
+  r.stack.receive(r.eth0, buf, 0, frame.length, 0, FRAME_L4_CHECKSUM_GOOD);
+  assert.equal(r.stack.dropCount(Drop.UDP_BAD_CHECKSUM), 1);
+  assert.equal(onlyIcmp(r.cap.take()).icmp.code, 3, 'delivered: port unreachable, as for a good datagram');
 });

@@ -65,7 +65,7 @@ export {
   refreshIpv4Checksum,
   writeIpv4Header,
 } from './ipv4.ts';
-export { completePartialChecksum } from './offload.ts';
+export { completePartialChecksum, FRAME_L4_CHECKSUM_GOOD, FRAME_SEGMENT_MASK } from './offload.ts';
 export {
   decodeTcp,
   TCP_ACK,

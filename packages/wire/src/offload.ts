@@ -1,4 +1,10 @@
 import { rd16, wr16 } from './bytes.ts';
+
+/** The low bits of a received frame's info word (Link batch descriptors): its GSO segment size. */
+export const FRAME_SEGMENT_MASK = 0xffff;
+/** Flag in a frame's info word: its TCP/UDP checksum is known to be right. */
+export const FRAME_L4_CHECKSUM_GOOD = 0x10000;
+
 import { foldSum, sumWords } from './checksum.ts';
 import { ETH_HEADER_LEN, ETHERTYPE_IPV4 } from './ethernet.ts';
 import { IPPROTO_TCP, IPPROTO_UDP, IPV4_FLAG_MF, IPV4_OFFSET_MASK } from './ipv4.ts';

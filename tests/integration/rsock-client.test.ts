@@ -24,6 +24,8 @@ const PROGRAM = join(import.meta.dirname, '../lib/rsock-program.ts');
 const NOBODY = 65534;
 /** Not on the access list either, but given a quota: the quota test's client. */
 const QUOTA_UID = 65533;
+/** On the access list with a grant for ports below 1024. */
+const GRANTED_UID = 65532;
 const TCP_PORT = 7000;
 const UDP_PORT = 5301;
 
@@ -35,7 +37,7 @@ function config(topo: RoutedTopology): string {
       eth1: { driver: afpacket, device: ${topo.r2If}, addresses: [10.2.0.1/24] }
     routes:
       - { prefix: 10.3.0.0/24, via: 10.2.0.2 }
-    access: { uids: [0, ${QUOTA_UID}] }
+    access: { uids: [0, ${QUOTA_UID}, ${GRANTED_UID}], privilegedPorts: { uids: [${GRANTED_UID}] } }
     quotas: { clientSockets: 6 }
 `;
 }
@@ -213,6 +215,29 @@ print('%s %s:%d' % (data.decode(), peer[0], peer[1]))`,
         message: `connect EACCES (VR edge refused this process: uid ${NOBODY} is not on the access list of VR edge)`,
       },
     });
+  });
+
+  test('a port below 1024 needs uid 0 or a grant: an allowed uid gets EACCES for 80; root and a granted uid do not', async () => {
+    const r = await topo.r.exec('setpriv', asUser(QUOTA_UID, ['listen', 'edge', vr.runDir, '80']), {
+      timeoutMs: 20_000,
+    });
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    const [refused] = lines(r.stdout);
+    assert.equal((refused!['error'] as { code: string }).code, 'EACCES', r.stdout);
+    const unprivileged = await topo.r.exec(
+      'setpriv',
+      asUser(QUOTA_UID, ['listen', 'edge', vr.runDir, '8080']),
+      {
+        timeoutMs: 20_000,
+      },
+    );
+    assert.deepEqual(lines(unprivileged.stdout)[0], { listening: 8080 });
+    const [root] = await program(['listen', '80']);
+    assert.deepEqual(root, { listening: 80 });
+    const granted = await topo.r.exec('setpriv', asUser(GRANTED_UID, ['listen', 'edge', vr.runDir, '81']), {
+      timeoutMs: 20_000,
+    });
+    assert.deepEqual(lines(granted.stdout)[0], { listening: 81 }, granted.stdout + granted.stderr);
   });
 
   test('a client over its socket quota gets EMFILE while another client keeps working', async () => {

@@ -124,6 +124,17 @@ function quota(): void {
   setInterval(() => {}, 1 << 30);
 }
 
+/** Listens on a port; prints whether the VR let this process have it. */
+async function listenOn(port: number): Promise<void> {
+  const srv = createServer(where, () => {});
+  const outcome = await new Promise<Record<string, unknown>>((resolve) => {
+    srv.once('error', (e) => resolve({ error: failure(e) }));
+    srv.listen(port, () => resolve({ listening: port }));
+  });
+  out(outcome);
+  srv.close();
+}
+
 /** A single connect; prints the outcome. */
 async function tryConnect(port: number): Promise<void> {
   const s = connect({ ...where, host: '10.2.0.2', port });
@@ -200,6 +211,9 @@ switch (scenario) {
     break;
   case 'connect':
     await tryConnect(Number(args[0]));
+    break;
+  case 'listen':
+    await listenOn(Number(args[0]));
     break;
   case 'vr-kill':
     await vrKill(Number(args[0]));

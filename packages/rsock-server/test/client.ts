@@ -63,6 +63,11 @@ export class TestClient {
     return p;
   }
 
+  /** Stops taking replies off the socket (a client that hangs or floods). */
+  stopReading(): void {
+    this.u.unixWatchEvents(this.watch, 0);
+  }
+
   /** Resolves the reply with id (for replies to raw requests). */
   replyTo(id: number): Promise<Reply> {
     return new Promise((resolve) => this.waiting.set(id, resolve));

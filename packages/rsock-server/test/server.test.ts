@@ -8,6 +8,7 @@ import {
   AF_INET,
   DGRAM_PKTINFO,
   decodeDgramHeader,
+  encode,
   encodeDgramHeader,
   IP_PKTINFO,
   IPPROTO_IP,
@@ -262,6 +263,33 @@ describe('remote socket server', () => {
     for (const fd of fds) u.unixClose(fd);
     client.close();
     b.close();
+  });
+
+  test('a client that floods requests and never reads the replies is dropped; others keep working', async () => {
+    const flooder = new TestClient(w.a.path);
+    await flooder.request({ kind: 'hello', minVersion: 1, maxVersion: 1, flags: 0, clientName: 'flood' });
+    // From now on it only writes: nothing reads its replies, so they pile up in the server.
+    flooder.stopReading();
+    const dropped = w.a.server.counters().rsock_slow_clients_dropped;
+    const out = new Uint8Array(64);
+    let sent = 0;
+    const dropped_ = () => w.a.server.counters().rsock_slow_clients_dropped > dropped;
+    for (let id = 1000; id < 100_000 && !dropped_(); id++) {
+      const n = encode({ kind: 'getsockname', id, socket: 4_000_000 }, out);
+      // The server reads in turns; when its side is full the flood waits a turn and goes on.
+      while (flooder.sendRaw(out.subarray(0, n)) !== n && !dropped_())
+        await new Promise((r) => setImmediate(r));
+      sent++;
+    }
+    await until('the flooder to be dropped', dropped_);
+    assert.ok(sent > 256, `only ${sent} requests went out`);
+    const { client } = await TestClient.open(w.a.path);
+    expectKind(
+      await client.request({ kind: 'socket', family: AF_INET, type: SOCK_DGRAM, protocol: 0 }),
+      'socket-ok',
+    );
+    client.close();
+    flooder.close();
   });
 
   test('binding a port below 1024 without uid 0 or a grant is EACCES', async (t) => {

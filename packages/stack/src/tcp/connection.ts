@@ -33,7 +33,7 @@ import {
   writeNopNopTimestamp,
 } from './options.ts';
 import { ByteRing } from './ring.ts';
-import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, seqMax, seqMin } from './seq.ts';
+import { addSeqRange, seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, seqMax, seqMin } from './seq.ts';
 
 export const S_CLOSED = 0;
 export const S_LISTEN = 1;
@@ -1256,36 +1256,8 @@ export class TcpConnection implements CongestionState {
   }
 
   private addOoo(s: number, e: number): boolean {
-    const st = this.oooStart;
-    const en = this.oooEnd;
-    let n = this.oooCount;
-    let i = 0;
-    while (i < n && seqLt(en[i]!, s)) i++;
-    let j = i;
-    let ns = s;
-    let ne = e;
-    while (j < n && seqLe(st[j]!, ne)) {
-      ns = seqMin(ns, st[j]!);
-      ne = seqMax(ne, en[j]!);
-      j++;
-    }
-    const removed = j - i;
-    if (removed === 0) {
-      if (n === MAX_OOO) return false;
-      for (let k = n; k > i; k--) {
-        st[k] = st[k - 1]!;
-        en[k] = en[k - 1]!;
-      }
-      n++;
-    } else if (removed > 1) {
-      for (let k = i + 1; k + removed - 1 < n; k++) {
-        st[k] = st[k + removed - 1]!;
-        en[k] = en[k + removed - 1]!;
-      }
-      n -= removed - 1;
-    }
-    st[i] = ns;
-    en[i] = ne;
+    const n = addSeqRange(this.oooStart, this.oooEnd, this.oooCount, MAX_OOO, s, e);
+    if (n < 0) return false;
     this.oooCount = n;
     return true;
   }
@@ -1348,35 +1320,9 @@ export class TcpConnection implements CongestionState {
   private sbAdd(s: number, e: number): boolean {
     const st = this.sbStart;
     const en = this.sbEnd;
-    let n = this.sbCount;
-    let i = 0;
-    while (i < n && seqLt(en[i]!, s)) i++;
-    if (i < n && seqLe(st[i]!, s) && seqGe(en[i]!, e)) return false;
-    let j = i;
-    let ns = s;
-    let ne = e;
-    while (j < n && seqLe(st[j]!, ne)) {
-      ns = seqMin(ns, st[j]!);
-      ne = seqMax(ne, en[j]!);
-      j++;
-    }
-    const removed = j - i;
-    if (removed === 0) {
-      if (n === MAX_SCOREBOARD) return false;
-      for (let k = n; k > i; k--) {
-        st[k] = st[k - 1]!;
-        en[k] = en[k - 1]!;
-      }
-      n++;
-    } else if (removed > 1) {
-      for (let k = i + 1; k + removed - 1 < n; k++) {
-        st[k] = st[k + removed - 1]!;
-        en[k] = en[k + removed - 1]!;
-      }
-      n -= removed - 1;
-    }
-    st[i] = ns;
-    en[i] = ne;
+    for (let i = 0; i < this.sbCount; i++) if (seqLe(st[i]!, s) && seqGe(en[i]!, e)) return false;
+    const n = addSeqRange(st, en, this.sbCount, MAX_SCOREBOARD, s, e);
+    if (n < 0) return false;
     this.sbCount = n;
     return true;
   }

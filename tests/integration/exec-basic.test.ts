@@ -26,18 +26,9 @@ import {
   type Nginx,
   nginxConfig,
 } from '../lib/exec.ts';
-import { type RunningVr, startVr } from '../lib/vr.ts';
+import { edgeConfig, type RunningVr, startVr } from '../lib/vr.ts';
 
 useNetnsCleanup();
-
-function edgeConfig(topo: RoutedTopology): string {
-  return `routers:
-  edge:
-    interfaces:
-      eth0: { driver: afpacket, device: ${topo.r1If}, addresses: [10.1.0.1/24] }
-      eth1: { driver: afpacket, device: ${topo.r2If}, addresses: [10.2.0.1/24] }
-`;
-}
 
 // UDP echo on h2: answers "pong:<payload>" and logs each sender.
 const UDP_ECHO = `

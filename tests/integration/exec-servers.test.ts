@@ -14,18 +14,9 @@ import {
 } from '@nexthop/netns';
 import { useNetnsCleanup } from '../lib/cleanup.ts';
 import { buildShim, execIn, execInBackground, type Nginx, nginxConfig } from '../lib/exec.ts';
-import { type RunningVr, startVr } from '../lib/vr.ts';
+import { edgeConfig, type RunningVr, startVr } from '../lib/vr.ts';
 
 useNetnsCleanup();
-
-function edgeConfig(topo: RoutedTopology): string {
-  return `routers:
-  edge:
-    interfaces:
-      eth0: { driver: afpacket, device: ${topo.r1If}, addresses: [10.1.0.1/24] }
-      eth1: { driver: afpacket, device: ${topo.r2If}, addresses: [10.2.0.1/24] }
-`;
-}
 
 /** Is something listening on port in the VR (its socket table)? */
 async function vrListening(vr: RunningVr, port: number): Promise<boolean> {

@@ -5,23 +5,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type RoutedTopology, routedTopology, startInBackground, waitFor } from '@nexthop/netns';
 import { useNetnsCleanup } from '../lib/cleanup.ts';
-import { type RunningVr, startVr } from '../lib/vr.ts';
+import { edgeConfig, type RunningVr, startVr } from '../lib/vr.ts';
 
 useNetnsCleanup();
 
 /** The engine's default SYN queue (packages/stack/src/tcp/config.ts). */
 const SYN_QUEUE = 128;
 const FLOOD_COUNT = 100_000;
-
-function config(topo: RoutedTopology): string {
-  return `routers:
-  edge:
-    interfaces:
-      eth0: { driver: afpacket, device: ${topo.r1If}, addresses: [10.1.0.1/24] }
-      eth1: { driver: afpacket, device: ${topo.r2If}, addresses: [10.2.0.1/24] }
-    services: { discard: true }
-`;
-}
 
 interface SocketRow {
   type: string;
@@ -38,7 +28,7 @@ describe('a SYN flood against the VR', () => {
 
   before(async () => {
     topo = await routedTopology();
-    vr = await startVr(topo.r, 'edge', config(topo));
+    vr = await startVr(topo.r, 'edge', edgeConfig(topo, { extra: 'services: { discard: true }' }));
   });
 
   after(async () => {

@@ -12,7 +12,7 @@ import {
   startInBackground,
 } from '@nexthop/netns';
 import { useNetnsCleanup } from '../lib/cleanup.ts';
-import { type RunningVr, startVr } from '../lib/vr.ts';
+import { edgeConfig, type RunningVr, startVr } from '../lib/vr.ts';
 
 useNetnsCleanup();
 
@@ -86,16 +86,6 @@ s.setsockopt(socket.IPPROTO_UDP, UDP_SEGMENT, gso)
 for i in range(sends):
     s.sendto(bytes([i % 256]) * size, (host, port))
 `;
-
-function edgeConfig(topo: RoutedTopology, eth1Mtu?: number): string {
-  const mtu = eth1Mtu === undefined ? '' : `, mtu: ${eth1Mtu}`;
-  return `routers:
-  edge:
-    interfaces:
-      eth0: { driver: afpacket, device: ${topo.r1If}, addresses: [10.1.0.1/24] }
-      eth1: { driver: afpacket, device: ${topo.r2If}, addresses: [10.2.0.1/24]${mtu} }
-`;
-}
 
 async function startServer(ns: Netns): Promise<BackgroundProcess> {
   return startInBackground(
@@ -222,7 +212,7 @@ describe('bulk TCP through the VR towards an MTU 1280 link', () => {
     topo = await routedTopology();
     await topo.r.execOk('ip', ['link', 'set', 'dev', topo.r2If, 'mtu', '1280']);
     await topo.h2.execOk('ip', ['link', 'set', 'dev', topo.h2If, 'mtu', '1280']);
-    vr = await startVr(topo.r, 'edge', edgeConfig(topo, 1280));
+    vr = await startVr(topo.r, 'edge', edgeConfig(topo, { eth1Mtu: 1280 }));
   });
 
   after(async () => {

@@ -5,21 +5,11 @@ import { execFileSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { type RoutedTopology, routedTopology } from '@nexthop/netns';
 import { useNetnsCleanup } from '../lib/cleanup.ts';
-import { type RunningVr, startVr } from '../lib/vr.ts';
+import { edgeConfig, type RunningVr, startVr } from '../lib/vr.ts';
 
 useNetnsCleanup();
 
 const CLI = new URL('../../bin/nexthop', import.meta.url).pathname;
-
-function config(topo: RoutedTopology): string {
-  return `routers:
-  edge:
-    interfaces:
-      eth0: { driver: afpacket, device: ${topo.r1If}, addresses: [10.1.0.1/24] }
-      eth1: { driver: afpacket, device: ${topo.r2If}, addresses: [10.2.0.1/24] }
-    services: { echo: true, discard: true, chargen: true }
-`;
-}
 
 /** Runs a Python 3 snippet on a host; it prints one JSON object. */
 async function py(topo: RoutedTopology, code: string): Promise<Record<string, unknown>> {
@@ -34,7 +24,11 @@ describe('UDP small servers in a VR, used by the kernel of a host', () => {
 
   before(async () => {
     topo = await routedTopology();
-    vr = await startVr(topo.r, 'edge', config(topo));
+    vr = await startVr(
+      topo.r,
+      'edge',
+      edgeConfig(topo, { extra: 'services: { echo: true, discard: true, chargen: true }' }),
+    );
   });
 
   after(async () => {

@@ -8,21 +8,12 @@ import { parsePing, parseTraceroute, type RoutedTopology, routedTopology, waitFo
 import { useNetnsCleanup } from '../lib/cleanup.ts';
 import { type FrameEnds, malformedFrames, validEchoFrame } from '../lib/malformed.ts';
 import { sendFrames } from '../lib/rawsend.ts';
-import { type RunningVr, startVr } from '../lib/vr.ts';
+import { edgeConfig, type RunningVr, startVr } from '../lib/vr.ts';
 
 useNetnsCleanup();
 
-function edgeConfig(topo: RoutedTopology, eth1Mtu?: number): string {
-  const mtu = eth1Mtu === undefined ? '' : `, mtu: ${eth1Mtu}`;
-  return `routers:
-  edge:
-    interfaces:
-      eth0: { driver: afpacket, device: ${topo.r1If}, addresses: [10.1.0.1/24] }
-      eth1: { driver: afpacket, device: ${topo.r2If}, addresses: [10.2.0.1/24]${mtu} }
-    routes:
-      - { prefix: 10.99.0.0/16, via: 10.2.0.2 }
-`;
-}
+/** h2 also answers for 10.99.1.1, reached through this route. */
+const STATIC_ROUTE = 'routes:\n- { prefix: 10.99.0.0/16, via: 10.2.0.2 }';
 
 async function ping(topo: RoutedTopology, args: string[]): Promise<{ code: number; stdout: string }> {
   return topo.h1.exec('ping', ['-n', '-W', '2', ...args], { timeoutMs: 30_000 });
@@ -38,7 +29,7 @@ describe('a VR routes between two hosts', () => {
     await topo.h2.execOk('ip', ['addr', 'add', '10.99.1.1/32', 'dev', 'lo']);
     assert.equal((await topo.r.execOk('ip', ['-4', '-o', 'addr', 'show', 'scope', 'global'])).trim(), '');
     assert.equal((await topo.r.execOk('sysctl', ['-n', 'net.ipv4.ip_forward'])).trim(), '0');
-    vr = await startVr(topo.r, 'edge', edgeConfig(topo));
+    vr = await startVr(topo.r, 'edge', edgeConfig(topo, { extra: STATIC_ROUTE }));
   });
 
   after(async () => {
@@ -184,7 +175,7 @@ describe('a VR with MTU 1280 towards h2', () => {
     topo = await routedTopology();
     await topo.r.execOk('ip', ['link', 'set', 'dev', topo.r2If, 'mtu', '1280']);
     await topo.h2.execOk('ip', ['link', 'set', 'dev', topo.h2If, 'mtu', '1280']);
-    vr = await startVr(topo.r, 'edge', edgeConfig(topo, 1280));
+    vr = await startVr(topo.r, 'edge', edgeConfig(topo, { eth1Mtu: 1280, extra: STATIC_ROUTE }));
   });
 
   after(async () => {
@@ -222,7 +213,7 @@ describe('VR lifecycle: carrier changes and stopping', () => {
   });
 
   test('losing carrier takes an interface and its routes down; regaining it announces the address', async () => {
-    const vr = await startVr(topo.r, 'edge', edgeConfig(topo));
+    const vr = await startVr(topo.r, 'edge', edgeConfig(topo, { extra: STATIC_ROUTE }));
     try {
       const eth1 = async () =>
         ((await vr.call('show.interfaces')) as { name: string; up: boolean; carrier: boolean }[]).find(
@@ -255,10 +246,13 @@ describe('VR lifecycle: carrier changes and stopping', () => {
   });
 
   test('a configured MTU above the device MTU is refused at start with what to do', async () => {
-    await assert.rejects(startVr(topo.r, 'edge', edgeConfig(topo, 9000)), (err: Error) => {
-      assert.match(err.message, /interface eth1: mtu 9000 is larger than the MTU of device \S+ \(1500\)/);
-      return true;
-    });
+    await assert.rejects(
+      startVr(topo.r, 'edge', edgeConfig(topo, { eth1Mtu: 9000, extra: STATIC_ROUTE })),
+      (err: Error) => {
+        assert.match(err.message, /interface eth1: mtu 9000 is larger than the MTU of device \S+ \(1500\)/);
+        return true;
+      },
+    );
   });
 
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
@@ -269,7 +263,7 @@ describe('VR lifecycle: carrier changes and stopping', () => {
           /promiscuity (\d+)/.exec(await topo.r.execOk('ip', ['-d', '-o', 'link', 'show', topo.r1If]))![1],
         );
       assert.equal(await promiscuity(), 0);
-      const vr = await startVr(topo.r, 'edge', edgeConfig(topo));
+      const vr = await startVr(topo.r, 'edge', edgeConfig(topo, { extra: STATIC_ROUTE }));
       assert.equal(await promiscuity(), 1, 'the VR opens its interfaces promiscuous');
       process.kill(vr.pid, signal);
       const code = await vr.stopped();

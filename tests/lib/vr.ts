@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { controlSocketPath, request } from '@nexthop/control';
-import { type Netns, waitFor } from '@nexthop/netns';
+import { type Netns, type RoutedTopology, waitFor } from '@nexthop/netns';
 
 const CLI_MAIN = join(import.meta.dirname, '../../apps/cli/src/main.ts');
 
@@ -84,4 +84,24 @@ export async function startVr(
       return code;
     },
   };
+}
+
+/**
+ * The VR `edge` of the h1 — VR — h2 topology: eth0 10.1.0.1/24 towards h1, eth1 10.2.0.1/24 towards
+ * h2 (with `eth1Mtu` when given), and `extra` YAML lines for the router (routes:, services:, …),
+ * indented as keys of the router.
+ */
+export function edgeConfig(topo: RoutedTopology, options: { eth1Mtu?: number; extra?: string } = {}): string {
+  const mtu = options.eth1Mtu === undefined ? '' : `, mtu: ${options.eth1Mtu}`;
+  const extra = (options.extra ?? '')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => `    ${l.trim()}\n`)
+    .join('');
+  return `routers:
+  edge:
+    interfaces:
+      eth0: { driver: afpacket, device: ${topo.r1If}, addresses: [10.1.0.1/24] }
+      eth1: { driver: afpacket, device: ${topo.r2If}, addresses: [10.2.0.1/24]${mtu} }
+${extra}`;
 }

@@ -30,6 +30,18 @@ typedef struct nh_port {
   uint8_t *copy_view;
   uint32_t copy_view_blocks;
   uint64_t rejected;
+  /* TPACKET_V2 ring (ring_version 2): slots of slot_size bytes from ring on, held_slots of them
+   * from held_first_slot lent to JS; side: where frames too big for a slot (or, in copy mode,
+   * every frame) are read to, at side_base in the view. */
+  int ring_version;
+  uint32_t slot_size;
+  uint32_t slot_count;
+  uint32_t next_slot;
+  uint32_t held_first_slot;
+  uint32_t held_slots;
+  uint8_t *side;
+  uint32_t side_len;
+  uint32_t side_base;
   /* PACKET_VNET_HDR is on: every frame sent must start with a struct virtio_net_hdr. */
   int vnet_hdr;
   /* Transmit errors by errno, since the last portTxErrors call. */

@@ -3,15 +3,7 @@
 
 #include <stdint.h>
 
-/* Entries per frame in a descriptor array: [offset, length, segment size | flags]. */
-enum { NH_DESC_STRIDE = 3 };
-
-/*
- * Flag in the third word: the frame's TCP/UDP checksum is known to be right — the kernel verified it
- * (TP_STATUS_CSUM_VALID, VIRTIO_NET_HDR_F_DATA_VALID) or the walker computed it for a sender that
- * left it to offload — so the stack need not sum the payload again. Segment sizes stay below it.
- */
-#define NH_DESC_L4_CHECKSUM_GOOD 0x10000u
+#include "rx_frame.h"
 
 /*
  * Walks the frames of one TPACKET_V3 receive block. Everything read from the block is treated as

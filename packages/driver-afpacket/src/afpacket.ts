@@ -23,7 +23,7 @@ export interface AfPacketOptions {
   /** Skip the kernel's qdisc on transmit (PACKET_QDISC_BYPASS). Default false. */
   qdiscBypass?: boolean;
   /**
-   * Receive ring geometry. Defaults: 256 blocks of 128 KiB (32 MiB), 1 ms block timeout. Many
+   * V3 ring geometry ('v3'). Defaults: 256 blocks of 128 KiB (32 MiB), 1 ms block timeout. Many
    * blocks, because the kernel hands over a block when it is full *or* when the timeout retires it
    * (in practice some 5 ms late): at low rates blocks leave nearly empty, so the ring holds block
    * count × retire time of traffic, and at high rates it holds its byte capacity (some 100,000
@@ -43,6 +43,21 @@ export interface AfPacketOptions {
   txBytes?: number;
   /** Read through a copy of the ring instead of the ring itself (the fallback path; for tests). */
   copyRing?: boolean;
+  /**
+   * Receive ring kind. 'v3' (TPACKET_V3; the default): frames arrive a block at a time, so at low
+   * rates a lone frame waits for the block timeout (about 1 ms of latency per received frame).
+   * 'v2' (TPACKET_V2, libpcap's "immediate mode"): one slot per frame, each readable as soon as the
+   * kernel wrote it; frames longer than a slot (GSO/GRO aggregates) are also queued whole on the
+   * socket and read from there into a side buffer. The block options above apply to 'v3' only.
+   */
+  ring?: 'v2' | 'v3';
+  /**
+   * 'v2': slots in the ring, each sized for one MTU frame (2 KiB at MTU 1500). Default 65536
+   * (128 MiB): the ring is all that absorbs a burst while the VR is not running, and bench/forward.ts
+   * at 50 kpps lost frames with 8192 and (rarely) 32768 slots: its generators deliver bursts of
+   * thousands of frames within a few ms, and the VR sometimes runs tens of ms later.
+   */
+  slotCount?: number;
 }
 
 /** The kernel consumed a frame it refused with ENOBUFS; such a backlog is retried after this. */
@@ -128,13 +143,21 @@ class AfPacketLink implements Link {
       promiscuous: options.promiscuous ?? true,
       qdiscBypass: options.qdiscBypass ?? false,
       copyRing: options.copyRing ?? false,
+      ringVersion: (options.ring ?? 'v3') === 'v2' ? 2 : 3,
+      slotCount: options.slotCount ?? 65536,
+      mtu: info.mtu,
     });
     this.external = this.handle.external;
     this.view = new Uint8Array(this.handle.view);
     this.rxDescs = new Uint32Array(this.handle.maxFrames * DESC_STRIDE);
-    // afpReceive takes as many blocks as maxFrames has room for at MIN_FRAME_STRIDE (64) bytes each.
-    const blocksPerBatch = Math.max(1, Math.floor(this.handle.maxFrames / (blockSize / 64)));
-    this.batchesPerWakeup = Math.ceil(blockCount / blocksPerBatch);
+    if (this.handle.slotCount > 0) {
+      // V2: a batch is at most maxFrames slots (fewer when the side buffer fills up).
+      this.batchesPerWakeup = Math.ceil(this.handle.slotCount / this.handle.maxFrames) + 1;
+    } else {
+      // afpReceive takes as many blocks as maxFrames has room for at MIN_FRAME_STRIDE (64) bytes each.
+      const blocksPerBatch = Math.max(1, Math.floor(this.handle.maxFrames / (blockSize / 64)));
+      this.batchesPerWakeup = Math.ceil(blockCount / blocksPerBatch);
+    }
     this.stage = new FrameStage(options.txBytes ?? 8 * 1024 * 1024, options.txFrames ?? 4096);
   }
 
@@ -152,7 +175,7 @@ class AfPacketLink implements Link {
     });
   }
 
-  /** Hands over every ready block (at most one ring's worth, so timers still get their turn). */
+  /** Hands over every ready block or slot (at most one ring's worth, so timers still get their turn). */
   private drain(): void {
     const addon = this.addon;
     const port = this.handle.port;
@@ -292,7 +315,7 @@ export type AfPacketLinkHandle = Link & {
   stats(): LinkStats & AfPacketExtraStats;
 };
 
-/** Opens `device` with an AF_PACKET socket and a TPACKET_V3 receive ring. Needs CAP_NET_RAW. */
+/** Opens `device` with an AF_PACKET socket and a TPACKET_V3 or V2 receive ring. Needs CAP_NET_RAW. */
 export function openAfPacket(options: AfPacketOptions): AfPacketLinkHandle {
   return new AfPacketLink(options);
 }

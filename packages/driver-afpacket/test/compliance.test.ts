@@ -14,7 +14,7 @@ import {
 // namespace under a name unique to this process (an AF_PACKET socket can only be opened in the
 // namespace the process runs in); IPv6 is off on it and nothing has an address, so the only
 // traffic on it is the test's own.
-async function vethPair(copyRing: boolean): Promise<LinkPair> {
+async function vethPair(copyRing: boolean, ring: 'v2' | 'v3'): Promise<LinkPair> {
   const names = createVethPair(uniqueInterfaceName('nhv'));
   const links: Link[] = [];
   const cleanup = (): void => {
@@ -23,8 +23,8 @@ async function vethPair(copyRing: boolean): Promise<LinkPair> {
     deleteInterface(names.b);
   };
   try {
-    links.push(openAfPacket({ device: names.a, copyRing }));
-    links.push(openAfPacket({ device: names.b, copyRing }));
+    links.push(openAfPacket({ device: names.a, copyRing, ring }));
+    links.push(openAfPacket({ device: names.b, copyRing, ring }));
     await waitFor(() => operUp(names.a) && operUp(names.b), 'the veth pair to come up');
   } catch (err) {
     cleanup();
@@ -33,5 +33,7 @@ async function vethPair(copyRing: boolean): Promise<LinkPair> {
   return { a: links[0], b: links[1], cleanup };
 }
 
-describeLinkCompliance('afpacket over veth', () => vethPair(false));
-describeLinkCompliance('afpacket over veth, copying fallback', () => vethPair(true));
+describeLinkCompliance('afpacket over veth', () => vethPair(false, 'v3'));
+describeLinkCompliance('afpacket over veth, copying fallback', () => vethPair(true, 'v3'));
+describeLinkCompliance('afpacket over veth, TPACKET_V2 ring', () => vethPair(false, 'v2'));
+describeLinkCompliance('afpacket over veth, TPACKET_V2 ring, copying fallback', () => vethPair(true, 'v2'));

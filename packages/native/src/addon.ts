@@ -23,6 +23,15 @@ export interface AfPacketRingOptions {
   qdiscBypass: boolean;
   /** Read through a copy instead of the mmap'ed ring (the fallback when external buffers are refused). */
   copyRing: boolean;
+  /**
+   * 3: TPACKET_V3 (blocks; a frame waits until its block is full or retired). 2: TPACKET_V2 (one
+   * slot per frame, handed over at once; the block options are ignored).
+   */
+  ringVersion: 2 | 3;
+  /** TPACKET_V2: slots in the ring (rounded up so that slots fill whole pages). */
+  slotCount: number;
+  /** TPACKET_V2: the device's MTU, which sizes the slots. */
+  mtu: number;
 }
 
 export interface AfPacketHandle {
@@ -33,6 +42,8 @@ export interface AfPacketHandle {
   external: boolean;
   /** Frames (triples) the descs array given to afpReceive must have room for. */
   maxFrames: number;
+  /** TPACKET_V2: the ring's slots; 0 for TPACKET_V3. */
+  slotCount: number;
 }
 
 /** The addon's functions, exactly as native/src/addon.c registers them. */
@@ -86,10 +97,14 @@ export interface NativeAddon {
     promiscuous: number;
     qdiscBypass: number;
     copyRing: number;
+    ringVersion: number;
+    slotCount: number;
+    mtu: number;
   }): AfPacketHandle;
   /**
-   * Releases the previous batch's blocks, fills descs with [offset, length, segmentSize] of the
-   * frames of the ready blocks (segmentSize from the frame's vnet header: the GSO segment size of a
+   * Releases the previous batch's blocks (V2: slots), fills descs with [offset, length, segmentSize]
+   * of the frames of the ready blocks (V2: ready slots, in order, oversized ones read into the view's
+   * side buffer after the ring) (segmentSize from the frame's vnet header: the GSO segment size of a
    * TCP/UDP aggregate, else 0); returns how many.
    */
   afpReceive(port: NativePort, descs: Uint32Array): number;
@@ -122,5 +137,8 @@ export function openAfPacketRing(options: AfPacketRingOptions): AfPacketHandle {
     promiscuous: options.promiscuous ? 1 : 0,
     qdiscBypass: options.qdiscBypass ? 1 : 0,
     copyRing: options.copyRing ? 1 : 0,
+    ringVersion: options.ringVersion,
+    slotCount: options.slotCount,
+    mtu: options.mtu,
   });
 }

@@ -44,11 +44,11 @@ export interface AfPacketOptions {
   /** Read through a copy of the ring instead of the ring itself (the fallback path; for tests). */
   copyRing?: boolean;
   /**
-   * Receive ring kind. 'v3' (TPACKET_V3; the default): frames arrive a block at a time, so at low
-   * rates a lone frame waits for the block timeout (about 1 ms of latency per received frame).
-   * 'v2' (TPACKET_V2, libpcap's "immediate mode"): one slot per frame, each readable as soon as the
-   * kernel wrote it; frames longer than a slot (GSO/GRO aggregates) are also queued whole on the
-   * socket and read from there into a side buffer. The block options above apply to 'v3' only.
+   * Receive ring kind. 'v2' (TPACKET_V2, libpcap's "immediate mode"; the default): one slot per
+   * frame, each readable as soon as the kernel wrote it; frames longer than a slot (GSO/GRO
+   * aggregates) are also queued whole on the socket and read from there into a side buffer. 'v3'
+   * (TPACKET_V3): frames arrive a block at a time, so at low rates a lone frame waits for the block
+   * timeout (about 1 ms of latency per received frame); the block options above apply to it only.
    */
   ring?: 'v2' | 'v3';
   /**
@@ -143,7 +143,7 @@ class AfPacketLink implements Link {
       promiscuous: options.promiscuous ?? true,
       qdiscBypass: options.qdiscBypass ?? false,
       copyRing: options.copyRing ?? false,
-      ringVersion: (options.ring ?? 'v3') === 'v2' ? 2 : 3,
+      ringVersion: (options.ring ?? 'v2') === 'v2' ? 2 : 3,
       slotCount: options.slotCount ?? 65536,
       mtu: info.mtu,
     });

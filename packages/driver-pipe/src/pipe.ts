@@ -1,5 +1,5 @@
 import type { FrameBatchHandler, Link, LinkStats } from '@nexthop/interface';
-import { DESC_STRIDE, FrameStage, maxFrameLength } from '@nexthop/native';
+import { DESC_STRIDE, FrameStage, stageFrame } from '@nexthop/native';
 
 export interface PipeOptions {
   /** Default 1500. */
@@ -69,15 +69,7 @@ class PipeLink implements Link {
   }
 
   send(buf: Uint8Array, off: number, len: number): boolean {
-    if (len > maxFrameLength(this.mtu, buf, off, len)) {
-      this.counters.txDropsTooBig++;
-      return false;
-    }
-    if (this.closed || !this.stage.push(buf, off, len)) {
-      this.counters.txDropsFull++;
-      return false;
-    }
-    return true;
+    return stageFrame(this.stage, this.counters, this.mtu, this.closed, buf, off, len);
   }
 
   flush(): void {

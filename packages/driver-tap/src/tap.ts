@@ -3,11 +3,11 @@ import {
   DESC_STRIDE,
   FrameStage,
   loadNative,
-  maxFrameLength,
   type NativeAddon,
   type NativePort,
   readCarrier,
   readDeviceInfo,
+  stageFrame,
 } from '@nexthop/native';
 
 export interface TapOptions {
@@ -104,15 +104,7 @@ class TapLink implements Link {
   }
 
   send(buf: Uint8Array, off: number, len: number): boolean {
-    if (len > maxFrameLength(this.mtu, buf, off, len)) {
-      this.counters.txDropsTooBig++;
-      return false;
-    }
-    if (this.closed || !this.stage.push(buf, off, len)) {
-      this.counters.txDropsFull++;
-      return false;
-    }
-    return true;
+    return stageFrame(this.stage, this.counters, this.mtu, this.closed, buf, off, len);
   }
 
   flush(): void {

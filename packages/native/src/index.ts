@@ -2,7 +2,7 @@ export type { AfPacketHandle, AfPacketRingOptions, NativeAddon, NativePort } fro
 export { ADDON_PATH, loadNative, openAfPacketRing } from './addon.ts';
 export type { DeviceInfo } from './device.ts';
 export { parseMac, readCarrier, readDeviceInfo } from './device.ts';
-export { copyBytes, DESC_STRIDE, FrameStage, maxFrameLength } from './stage.ts';
+export { copyBytes, DESC_STRIDE, FrameStage, maxFrameLength, stageFrame } from './stage.ts';
 export type { UnixNative, UnixWatch } from './unix.ts';
 export {
   loadUnix,

@@ -108,3 +108,27 @@ export function maxFrameLength(mtu: number, buf: Uint8Array, off: number, len: n
   }
   return mtu + ETH_HEADER;
 }
+
+/**
+ * Queues an ordinary frame (no aggregate) on a link's stage, counting a frame that is too big for
+ * the MTU or finds the link closed or the stage full. For links that take no aggregates.
+ */
+export function stageFrame(
+  stage: FrameStage,
+  counters: { txDropsTooBig: number; txDropsFull: number },
+  mtu: number,
+  closed: boolean,
+  buf: Uint8Array,
+  off: number,
+  len: number,
+): boolean {
+  if (len > maxFrameLength(mtu, buf, off, len)) {
+    counters.txDropsTooBig++;
+    return false;
+  }
+  if (closed || !stage.push(buf, off, len)) {
+    counters.txDropsFull++;
+    return false;
+  }
+  return true;
+}

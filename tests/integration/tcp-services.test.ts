@@ -20,6 +20,32 @@ interface SocketRow {
   synCookiesSent?: number;
 }
 
+/**
+ * Python on h2: `echo_through(data)` sends data to the VR's echo service while reading the echo
+ * back, and returns (bytes echoed, their SHA-256 hex digest).
+ */
+const PY_ECHO_THROUGH = `
+import socket, hashlib, threading
+def echo_through(data):
+    e = socket.create_connection(('10.2.0.1', 7), timeout=30)
+    def writer():
+        e.sendall(data)
+        e.shutdown(socket.SHUT_WR)
+    w = threading.Thread(target=writer)
+    w.start()
+    h = hashlib.sha256()
+    n = 0
+    while True:
+        chunk = e.recv(1 << 18)
+        if not chunk:
+            break
+        h.update(chunk)
+        n += len(chunk)
+    w.join()
+    e.close()
+    return n, h.hexdigest()
+`;
+
 async function py(topo: RoutedTopology, code: string, timeoutMs = 120_000): Promise<Record<string, unknown>> {
   const r = await topo.h2.exec('/usr/bin/python3', ['-c', code], { timeoutMs });
   assert.equal(r.code, 0, `python failed:\n${r.stdout}\n${r.stderr}`);
@@ -70,7 +96,7 @@ describe('TCP small servers in a VR, used by the kernel of a host', () => {
   test('100 MB from h2 to discard, and 100 MB through echo back to h2 with an equal SHA-256', async (t) => {
     const out = await py(
       topo,
-      `
+      `${PY_ECHO_THROUGH}
 import socket, json, os, hashlib, threading, time
 size = 100 * 1024 * 1024
 data = os.urandom(size)
@@ -85,24 +111,9 @@ d.close()
 discard_s = time.monotonic() - t0
 
 t0 = time.monotonic()
-e = socket.create_connection(('10.2.0.1', 7), timeout=30)
-def writer():
-    e.sendall(data)
-    e.shutdown(socket.SHUT_WR)
-w = threading.Thread(target=writer)
-w.start()
-h = hashlib.sha256()
-n = 0
-while True:
-    chunk = e.recv(1 << 18)
-    if not chunk:
-        break
-    h.update(chunk)
-    n += len(chunk)
-w.join()
-e.close()
+n, digest = echo_through(data)
 echo_s = time.monotonic() - t0
-print(json.dumps({'discard_eof': discard_eof, 'echoed': n, 'same': h.hexdigest() == want,
+print(json.dumps({'discard_eof': discard_eof, 'echoed': n, 'same': digest == want,
                   'discard_s': round(discard_s, 2), 'echo_s': round(echo_s, 2)}))
 `,
       150_000,
@@ -325,25 +336,11 @@ describe("the VR's TCP aggregates, segmented by the kernel in software", () => {
     const tcpBefore = await py(topo, H2_TCP_COUNTERS);
     const out = await py(
       topo,
-      `
+      `${PY_ECHO_THROUGH}
 import socket, json, os, hashlib, threading
 data = os.urandom(20 * 1024 * 1024)
-e = socket.create_connection(('10.2.0.1', 7), timeout=30)
-def writer():
-    e.sendall(data)
-    e.shutdown(socket.SHUT_WR)
-w = threading.Thread(target=writer)
-w.start()
-h = hashlib.sha256()
-n = 0
-while True:
-    chunk = e.recv(1 << 18)
-    if not chunk:
-        break
-    h.update(chunk)
-    n += len(chunk)
-w.join()
-print(json.dumps({'echoed': n, 'same': h.hexdigest() == hashlib.sha256(data).hexdigest()}))
+n, digest = echo_through(data)
+print(json.dumps({'echoed': n, 'same': digest == hashlib.sha256(data).hexdigest()}))
 `,
     );
     const tcpAfter = await py(topo, H2_TCP_COUNTERS);

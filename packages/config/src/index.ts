@@ -1,4 +1,5 @@
 export { configJsonSchema, formatConfigErrors, parseConfig } from './parse.ts';
+export type { RawRouter } from './schema.ts';
 export { DEFAULT_QUOTAS } from './semantic.ts';
 export type {
   AccessConfig,
@@ -6,7 +7,9 @@ export type {
   DriverKind,
   InterfaceAddress,
   InterfaceConfig,
+  ManagerConfig,
   NexthopConfig,
+  ParseOptions,
   ParseResult,
   QuotasConfig,
   RouteConfig,

@@ -3,7 +3,7 @@ import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument }
 import { issuesFromSchemaErrors, type RawIssue } from './messages.ts';
 import { ConfigSchema, type RawConfig } from './schema.ts';
 import { checkAndNormalize } from './semantic.ts';
-import type { ConfigError, ParseResult } from './types.ts';
+import type { ConfigError, ParseOptions, ParseResult } from './types.ts';
 
 let validator: ReturnType<typeof Compile<typeof ConfigSchema>> | undefined;
 
@@ -50,7 +50,7 @@ function lineOf(
 }
 
 /** Parses and validates a config file's text. Never throws on bad input. */
-export function parseConfig(text: string): ParseResult {
+export function parseConfig(text: string, options: ParseOptions = {}): ParseResult {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   if (doc.errors.length > 0) {
@@ -86,7 +86,7 @@ export function parseConfig(text: string): ParseResult {
       issues.push({ segments: [], atKey: false, message: 'does not match the schema' });
     return { ok: false, errors: toErrors(issues) };
   }
-  const { config, issues } = checkAndNormalize(value as RawConfig);
+  const { config, issues } = checkAndNormalize(value as RawConfig, options);
   if (issues.length > 0) return { ok: false, errors: toErrors(issues) };
   return { ok: true, config };
 }

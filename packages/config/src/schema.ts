@@ -110,8 +110,34 @@ export const RouterSchema = Type.Object(
   { additionalProperties: false },
 );
 
+export const ManagerSchema = Type.Object(
+  {
+    api: Type.Optional(
+      Type.Object(
+        {
+          tcp: Type.Optional(
+            Type.String({
+              pattern: `^${IPV4}:\\d{1,5}$`,
+              description: 'also serve the management API on this IPv4 address:port (bearer token required)',
+            }),
+          ),
+          tokenFile: Type.Optional(
+            Type.String({
+              minLength: 1,
+              description: 'file holding the bearer token for the TCP listener (required with tcp)',
+            }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false, description: 'the router manager (nexthopd) itself' },
+);
+
 export const ConfigSchema = Type.Object(
   {
+    manager: Type.Optional(ManagerSchema),
     routers: Type.Record(Type.String({ pattern: ROUTER_NAME }), RouterSchema, {
       additionalProperties: false,
     }),
@@ -121,5 +147,6 @@ export const ConfigSchema = Type.Object(
 
 export type RawConfig = Static<typeof ConfigSchema>;
 export type RawRouter = Static<typeof RouterSchema>;
+export type RawManager = Static<typeof ManagerSchema>;
 export type RawInterface = Static<typeof InterfaceSchema>;
 export type RawRoute = Static<typeof RouteSchema>;

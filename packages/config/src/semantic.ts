@@ -8,11 +8,13 @@ import {
   tryParsePrefix,
 } from '@nexthop/addr';
 import type { RawIssue } from './messages.ts';
-import type { RawConfig } from './schema.ts';
+import type { RawConfig, RawRouter } from './schema.ts';
 import type {
   InterfaceAddress,
   InterfaceConfig,
+  ManagerConfig,
   NexthopConfig,
+  ParseOptions,
   QuotasConfig,
   RouteConfig,
   RouteKind,
@@ -51,7 +53,10 @@ export const DEFAULT_QUOTAS: QuotasConfig = {
   bufferedBytes: 1024 * 1024 * 1024,
 };
 
-export function checkAndNormalize(raw: RawConfig): { config: NexthopConfig; issues: RawIssue[] } {
+export function checkAndNormalize(
+  raw: RawConfig,
+  options: ParseOptions = {},
+): { config: NexthopConfig; issues: RawIssue[] } {
   const issues: RawIssue[] = [];
   const issue = (segments: string[], message: string, atKey = false): void => {
     issues.push({ segments, message, atKey });
@@ -82,6 +87,12 @@ export function checkAndNormalize(raw: RawConfig): { config: NexthopConfig; issu
             );
           } else {
             kernelDevices.set(rawIf.device, { router: routerName, iface: ifName });
+          }
+          if (driver === 'afpacket' && options.deviceExists?.(rawIf.device) === false) {
+            issue(
+              [...ifPath, 'device'],
+              `device '${rawIf.device}' does not exist on this host (see 'ip link show')`,
+            );
           }
         }
       }
@@ -228,7 +239,38 @@ export function checkAndNormalize(raw: RawConfig): { config: NexthopConfig; issu
         },
       },
       quotas: { ...DEFAULT_QUOTAS, ...quotas },
+      raw: JSON.parse(JSON.stringify(rawRouter)) as RawRouter,
     });
   }
-  return { config: { routers }, issues };
+  return { config: { manager: normalizeManager(raw, issue), routers }, issues };
+}
+
+function normalizeManager(
+  raw: RawConfig,
+  issue: (segments: string[], message: string, atKey?: boolean) => void,
+): ManagerConfig {
+  const api = raw.manager?.api;
+  if (api === undefined) return { api: {} };
+  let tcp: { host: string; port: number } | undefined;
+  if (api.tcp !== undefined) {
+    const colon = api.tcp.lastIndexOf(':');
+    const host = api.tcp.slice(0, colon);
+    const port = Number(api.tcp.slice(colon + 1));
+    if (tryParseIpv4(host) === undefined)
+      issue(['manager', 'api', 'tcp'], `'${host}' is not an IPv4 address`);
+    else if (port < 1 || port > 65535) issue(['manager', 'api', 'tcp'], `port ${port} is not in 1..65535`);
+    else tcp = { host, port };
+    if (api.tokenFile === undefined) {
+      issue(
+        ['manager', 'api'],
+        "a TCP listener needs 'tokenFile': requests over TCP must carry its bearer token",
+      );
+    }
+  }
+  return {
+    api: {
+      ...(tcp !== undefined ? { tcp } : {}),
+      ...(api.tokenFile !== undefined ? { tokenFile: api.tokenFile } : {}),
+    },
+  };
 }

@@ -1,4 +1,5 @@
 import type { Ipv4Prefix } from '@nexthop/addr';
+import type { RawRouter } from './schema.ts';
 
 export type DriverKind = 'afpacket' | 'tap' | 'pipe';
 
@@ -83,11 +84,33 @@ export interface RouterConfig {
   readonly services: ServicesConfig;
   readonly access: AccessConfig;
   readonly quotas: QuotasConfig;
+  /**
+   * This router's section as written (plain JSON data): what the manager compares to tell an
+   * untouched router from a changed one, and hands to the VR process.
+   */
+  readonly raw: RawRouter;
+}
+
+export interface ManagerConfig {
+  /** The management API's optional TCP listener; the Unix socket is always there. */
+  readonly api: {
+    readonly tcp?: { readonly host: string; readonly port: number };
+    readonly tokenFile?: string;
+  };
 }
 
 export interface NexthopConfig {
+  readonly manager: ManagerConfig;
   /** In file order. */
   readonly routers: readonly RouterConfig[];
+}
+
+export interface ParseOptions {
+  /**
+   * Whether a kernel interface exists on this host. With it, an afpacket interface naming a device
+   * that does not exist is an error (a TAP device is created when missing, so it is not checked).
+   */
+  readonly deviceExists?: (device: string) => boolean;
 }
 
 export type ParseResult = { ok: true; config: NexthopConfig } | { ok: false; errors: ConfigError[] };

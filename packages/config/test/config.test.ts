@@ -307,6 +307,38 @@ describe('parseConfig: errors name the path and the line', () => {
     );
   });
 
+  test('a device missing on the host, when the caller can tell', () => {
+    const onlyR1 = (device: string) => device === 'veth-r1';
+    const r = parseConfig(EXAMPLE, { deviceExists: onlyR1 });
+    assert.equal(r.ok, false);
+    const errors = r.ok ? [] : r.errors;
+    assert.deepEqual(
+      errors.map((e) => [e.path, e.line]),
+      [['routers.edge.interfaces.eth1.device', 5]],
+    );
+    assert.match(errors[0]!.message, /device 'veth-r2' does not exist on this host/);
+    assert.equal(parseConfig(EXAMPLE, { deviceExists: () => true }).ok, true);
+  });
+
+  test('the manager section: a TCP listener needs a token file', () => {
+    expectError(
+      `manager:\n  api: { tcp: 127.0.0.1:9180 }\n${EXAMPLE}`,
+      'manager.api',
+      2,
+      "needs 'tokenFile'",
+    );
+    expectError(
+      `manager:\n  api: { tcp: 127.0.0.1:70000, tokenFile: /t }\n${EXAMPLE}`,
+      'manager.api.tcp',
+      2,
+      'port 70000',
+    );
+    const ok = parseConfig(`manager:\n  api: { tcp: 127.0.0.1:9180, tokenFile: /t }\n${EXAMPLE}`);
+    assert.ok(ok.ok);
+    assert.deepEqual(ok.config.manager, { api: { tcp: { host: '127.0.0.1', port: 9180 }, tokenFile: '/t' } });
+    assert.deepEqual(ok.config.routers[0]!.raw.routes, [{ prefix: '10.99.0.0/16', via: '10.2.0.2' }]);
+  });
+
   test('YAML syntax errors and duplicate keys carry a line', () => {
     const [syntax] = errorsOf('routers:\n  edge:\n    interfaces: {eth0: [\n');
     assert.equal(syntax!.path, '');

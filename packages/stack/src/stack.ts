@@ -164,6 +164,8 @@ class Interface {
   up: boolean;
   readonly maxSegmentOffload: number;
   addresses: InterfaceAddress[] = [];
+  /** A removed interface stays as a tombstone (down, no addresses) so that indexes never move. */
+  removed = false;
   readonly counters = new Float64Array(IF_COUNTERS);
 
   constructor(index: number, spec: InterfaceSpec) {
@@ -351,14 +353,37 @@ export class Stack implements FrameNode {
   // ---- configuration -------------------------------------------------------------------------
 
   addInterface(spec: InterfaceSpec): number {
-    if (this.ifaces.some((i) => i.name === spec.name)) throw new Error(`interface ${spec.name} exists`);
+    if (this.interfaceIndex(spec.name) >= 0) throw new Error(`interface ${spec.name} exists`);
     const index = this.ifaces.length;
     this.ifaces.push(new Interface(index, spec));
     return index;
   }
 
+  /**
+   * Removes an interface: it goes down, loses its addresses (and their connected and local routes)
+   * and its neighbours, and its name is free for a new interface, which gets a new index. The slot
+   * stays as a tombstone so that every other index, and the receive path, are unchanged; frames
+   * still handed in for it are dropped as for a down interface. Static routes through it become
+   * inactive; the caller removes them.
+   */
+  removeInterface(ifIndex: number, now: number): void {
+    const ifc = this.iface(ifIndex);
+    if (ifc.removed) return;
+    this.setUp(ifIndex, false, now);
+    for (const a of [...ifc.addresses]) this.removeAddress(ifIndex, a.address);
+    ifc.removed = true;
+    this.routes.refresh();
+    this.arm(now);
+  }
+
+  /** Index of the live interface with this name, or -1. */
   interfaceIndex(name: string): number {
-    return this.ifaces.findIndex((i) => i.name === name);
+    return this.ifaces.findIndex((i) => i.name === name && !i.removed);
+  }
+
+  /** Whether the interface is up (false for a removed one). */
+  interfaceUp(ifIndex: number): boolean {
+    return this.iface(ifIndex).up;
   }
 
   setMtu(ifIndex: number, mtu: number): void {
@@ -368,7 +393,7 @@ export class Stack implements FrameNode {
   /** Brings an interface up or down; coming up announces its addresses (RFC 5227 §3). */
   setUp(ifIndex: number, up: boolean, now: number): void {
     const ifc = this.iface(ifIndex);
-    if (ifc.up === up) return;
+    if (ifc.up === up || (up && ifc.removed)) return;
     ifc.up = up;
     if (!up) this.drops[Drop.INTERFACE_DOWN]! += this.arp.flushInterface(ifIndex);
     this.routes.refresh();
@@ -463,8 +488,34 @@ export class Stack implements FrameNode {
     });
   }
 
-  removeStaticRoute(network: number, length: number): boolean {
-    return this.routes.remove(network, length, (s) => s.protocol === 'static') > 0;
+  /**
+   * Removes the static routes of a prefix; with `match`, only those whose given fields all equal it
+   * (`via` 0 and `ifIndex` -1 mean none, as in addStaticRoute), so that one route of several for
+   * the same prefix can go. Returns whether any went.
+   */
+  removeStaticRoute(
+    network: number,
+    length: number,
+    match?: {
+      via?: number;
+      ifIndex?: number;
+      type?: 'unicast' | 'blackhole' | 'reject';
+      distance?: number;
+    },
+  ): boolean {
+    const m = match ?? {};
+    return (
+      this.routes.remove(
+        network,
+        length,
+        (s) =>
+          s.protocol === 'static' &&
+          (m.via === undefined || s.via === m.via) &&
+          (m.ifIndex === undefined || s.ifIndex === m.ifIndex) &&
+          (m.type === undefined || s.type === m.type) &&
+          (m.distance === undefined || s.distance === m.distance),
+      ) > 0
+    );
   }
 
   // ---- the FrameNode contract ----------------------------------------------------------------
@@ -1484,20 +1535,23 @@ export class Stack implements FrameNode {
 
   // ---- observation ---------------------------------------------------------------------------
 
+  /** The live interfaces (removed ones are left out), in index order. */
   interfaces(): InterfaceInfo[] {
-    return this.ifaces.map((i) => ({
-      index: i.index,
-      name: i.name,
-      mac: formatMac(i.mac),
-      mtu: i.mtu,
-      up: i.up,
-      addresses: i.addresses.map((a) => `${formatIpv4(a.address)}/${a.length}`),
-      rxFrames: i.counters[IF_RX_FRAMES]!,
-      rxBytes: i.counters[IF_RX_BYTES]!,
-      txFrames: i.counters[IF_TX_FRAMES]!,
-      txBytes: i.counters[IF_TX_BYTES]!,
-      rxDrops: i.counters[IF_RX_DROPS]!,
-    }));
+    return this.ifaces
+      .filter((i) => !i.removed)
+      .map((i) => ({
+        index: i.index,
+        name: i.name,
+        mac: formatMac(i.mac),
+        mtu: i.mtu,
+        up: i.up,
+        addresses: i.addresses.map((a) => `${formatIpv4(a.address)}/${a.length}`),
+        rxFrames: i.counters[IF_RX_FRAMES]!,
+        rxBytes: i.counters[IF_RX_BYTES]!,
+        txFrames: i.counters[IF_TX_FRAMES]!,
+        txBytes: i.counters[IF_TX_BYTES]!,
+        rxDrops: i.counters[IF_RX_DROPS]!,
+      }));
   }
 
   routeList(): RouteInfo[] {

@@ -41,6 +41,14 @@ export const InterfaceSchema = Type.Object(
       }),
     ),
     promiscuous: Type.Optional(Type.Boolean({ default: true })),
+    ringSlots: Type.Optional(
+      Type.Integer({
+        minimum: 256,
+        maximum: 262144,
+        description:
+          'afpacket: receive ring slots, one frame each (default 65536, 128 MiB at MTU 1500); a power of two',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -157,6 +157,12 @@ export function checkAndNormalize(
           issue([...ifPath, 'mac'], 'the all-zero MAC address is not usable');
       }
 
+      if (rawIf.ringSlots !== undefined) {
+        if (driver !== 'afpacket') issue([...ifPath, 'ringSlots'], 'only afpacket interfaces have a ring');
+        else if ((rawIf.ringSlots & (rawIf.ringSlots - 1)) !== 0)
+          issue([...ifPath, 'ringSlots'], `${rawIf.ringSlots} is not a power of two`);
+      }
+
       interfaces.push({
         name: ifName,
         driver,
@@ -165,6 +171,7 @@ export function checkAndNormalize(
         ...(rawIf.mtu !== undefined ? { mtu: rawIf.mtu } : {}),
         ...(mac !== undefined ? { mac, macText: rawIf.mac!.toLowerCase() } : {}),
         promiscuous: rawIf.promiscuous ?? true,
+        ...(rawIf.ringSlots !== undefined ? { ringSlots: rawIf.ringSlots } : {}),
       });
     }
 

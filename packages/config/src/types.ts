@@ -32,6 +32,8 @@ export interface InterfaceConfig {
   /** Lower-case colon form of `mac`. */
   readonly macText?: string;
   readonly promiscuous: boolean;
+  /** afpacket receive ring slots; undefined for the driver's default. */
+  readonly ringSlots?: number;
 }
 
 export type RouteKind = 'gateway' | 'interface' | 'blackhole' | 'reject';

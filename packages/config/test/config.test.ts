@@ -307,6 +307,24 @@ describe('parseConfig: errors name the path and the line', () => {
     );
   });
 
+  test('ring slots: afpacket only, a power of two', () => {
+    expectError(
+      withLine(4, '      eth0: { driver: afpacket, device: veth-r1, ringSlots: 3000 }'),
+      'routers.edge.interfaces.eth0.ringSlots',
+      4,
+      'not a power of two',
+    );
+    expectError(
+      withLine(4, '      eth0: { driver: tap, device: veth-r1, ringSlots: 4096 }'),
+      'routers.edge.interfaces.eth0.ringSlots',
+      4,
+      'only afpacket',
+    );
+    const ok = parseConfig(withLine(4, '      eth0: { driver: afpacket, device: veth-r1, ringSlots: 4096 }'));
+    assert.ok(ok.ok);
+    assert.equal(ok.config.routers[0]!.interfaces[0]!.ringSlots, 4096);
+  });
+
   test('a device missing on the host, when the caller can tell', () => {
     const onlyR1 = (device: string) => device === 'veth-r1';
     const r = parseConfig(EXAMPLE, { deviceExists: onlyR1 });

@@ -48,12 +48,15 @@ test('show: a VR that is not running, and something that cannot be shown', () =>
   assert.equal(none.code, 1);
   assert.match(none.stderr, /VR 'ghost': no VR is listening on .*ghost\.ctl/);
   const bad = nexthop('show', 'flowers', '--vr', 'ghost', '--run-dir', dir);
-  assert.equal(bad.code, 1);
-  assert.match(bad.stderr, /cannot show 'flowers': choose one of interfaces, routes, arp, counters/);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /cannot show 'flowers': choose one of vrs, interfaces, routes, arp, sockets, counters/);
 });
 
 test('usage errors exit 2 and say what is missing', () => {
-  const r = nexthop('show', 'routes');
+  const r = nexthop('show', 'routes', '--run-dir', dir);
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /--vr/);
+  assert.match(r.stderr, /needs --vr NAME when nexthopd is not running/);
+  const capture = nexthop('capture', '--vr', 'red', '-w', 'x.pcap', '--run-dir', dir);
+  assert.equal(capture.code, 2);
+  assert.match(capture.stderr, /--interface/);
 });

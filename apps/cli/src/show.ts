@@ -1,0 +1,130 @@
+import { ControlError, controlSocketPath, request } from '@nexthop/control';
+import type { VrStatus } from '@nexthop/nexthopd';
+import type { ShowCounters } from '@nexthop/vr';
+import { type ApiClient, apiSocketPath, connectApi, notRunning } from './api-client.ts';
+import { apiFailure, CliError, vrFailure } from './errors.ts';
+import {
+  formatArp,
+  formatArpByVr,
+  formatCounters,
+  formatCountersByVr,
+  formatInterfaces,
+  formatInterfacesByVr,
+  formatRoutes,
+  formatRoutesByVr,
+  formatSockets,
+  formatSocketsByVr,
+  formatVrs,
+  tagRows,
+  type VrRow,
+} from './format.ts';
+
+/** What a VR answers itself (control method `show.<what>`, API `GET /vrs/:vr/<what>`). */
+export const VR_SHOWABLE = ['interfaces', 'routes', 'arp', 'sockets', 'counters'] as const;
+export type VrShowable = (typeof VR_SHOWABLE)[number];
+export const SHOWABLE = ['vrs', ...VR_SHOWABLE] as const;
+
+export interface ShowOptions {
+  runDir: string;
+  vr?: string;
+  json: boolean;
+}
+
+/** The text to print, and the VRs that could not be asked (each one line for stderr). */
+export interface ShowOutput {
+  text: string;
+  failures: string[];
+}
+
+const SINGLE: Record<VrShowable, (data: never) => string> = {
+  interfaces: formatInterfaces,
+  routes: formatRoutes,
+  arp: formatArp,
+  sockets: formatSockets,
+  counters: formatCounters,
+};
+
+const MULTI: Record<Exclude<VrShowable, 'counters'>, (rows: VrRow<never>[]) => string> = {
+  interfaces: formatInterfacesByVr,
+  routes: formatRoutesByVr,
+  arp: formatArpByVr,
+  sockets: formatSocketsByVr,
+};
+
+export function isShowable(what: string): what is (typeof SHOWABLE)[number] {
+  return (SHOWABLE as readonly string[]).includes(what);
+}
+
+/**
+ * Asks nexthopd when it answers on the run directory's socket, else the VR's own control socket.
+ * The JSON printed is always the very data the table is made of, rows in the same order.
+ */
+export async function show(what: string, opts: ShowOptions): Promise<ShowOutput> {
+  if (!isShowable(what)) throw new CliError(`cannot show '${what}': choose one of ${SHOWABLE.join(', ')}`, 2);
+  const api = await connectApi(opts.runDir);
+  if (what === 'vrs') {
+    if (api === null) throw new CliError(notRunning(apiSocketPath(opts.runDir)));
+    const vrs = await api.get<VrStatus[]>('/vrs').catch((err: unknown) => {
+      throw apiFailure(err);
+    });
+    return { text: opts.json ? json(vrs) : formatVrs(vrs), failures: [] };
+  }
+  if (opts.vr !== undefined) {
+    const data =
+      api === null ? await fromControlSocket(opts.runDir, opts.vr, what) : await fromApi(api, opts.vr, what);
+    return { text: opts.json ? json(data) : SINGLE[what](data as never), failures: [] };
+  }
+  if (api === null) {
+    throw new CliError(
+      `show ${what} needs --vr NAME when nexthopd is not running (no ${apiSocketPath(opts.runDir)})`,
+      2,
+    );
+  }
+  return showEveryVr(api, what, opts.json);
+}
+
+async function showEveryVr(api: ApiClient, what: VrShowable, asJson: boolean): Promise<ShowOutput> {
+  let vrs: VrStatus[];
+  try {
+    vrs = await api.get<VrStatus[]>('/vrs');
+  } catch (err) {
+    throw apiFailure(err);
+  }
+  const running = vrs.filter((v) => v.state === 'running');
+  const answers = await Promise.allSettled(running.map((v) => fromApi(api, v.name, what)));
+  const failures: string[] = [];
+  const perVr: { vr: string; data: unknown }[] = [];
+  answers.forEach((a, i) => {
+    const vr = running[i]!.name;
+    if (a.status === 'fulfilled') perVr.push({ vr, data: a.value });
+    else failures.push(a.reason instanceof Error ? a.reason.message : String(a.reason));
+  });
+  if (what === 'counters') {
+    const byVr: Record<string, ShowCounters> = {};
+    for (const { vr, data } of perVr) byVr[vr] = data as ShowCounters;
+    return { text: asJson ? json(byVr) : formatCountersByVr(byVr), failures };
+  }
+  const rows = tagRows(perVr.map(({ vr, data }) => ({ vr, rows: data as object[] })));
+  return { text: asJson ? json(rows) : MULTI[what](rows as VrRow<never>[]), failures };
+}
+
+async function fromApi(api: ApiClient, vr: string, what: VrShowable): Promise<unknown> {
+  try {
+    return await api.get(`/vrs/${encodeURIComponent(vr)}/${what}`);
+  } catch (err) {
+    throw vrFailure(vr, err);
+  }
+}
+
+async function fromControlSocket(runDir: string, vr: string, what: VrShowable): Promise<unknown> {
+  try {
+    return await request(controlSocketPath(runDir, vr), `show.${what}`);
+  } catch (err) {
+    if (err instanceof ControlError) throw vrFailure(vr, err);
+    throw err;
+  }
+}
+
+function json(data: unknown): string {
+  return JSON.stringify(data, null, 2);
+}

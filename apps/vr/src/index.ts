@@ -1,5 +1,17 @@
 export {
+  CAPTURE_DEFAULT_COUNT,
+  CAPTURE_IDLE_MS,
+  CAPTURE_MAX_BUFFERED,
+  type CaptureReadResult,
+  Captures,
+  type CaptureTotals,
+} from './capture.ts';
+export {
+  answer,
+  type ControlContext,
+  hostDeviceExists,
   loadRouterConfig,
+  routerConfigText,
   runVrProcess,
   type ShowArp,
   type ShowCounters,
@@ -7,5 +19,12 @@ export {
   type ShowRoute,
   type ShowSocket,
   type VrProcessOptions,
+  type VrStatusReply,
 } from './process.ts';
-export { type LinkOpener, openConfiguredLink, VirtualRouter, type VirtualRouterOptions } from './router.ts';
+export {
+  ConfigApplyError,
+  type LinkOpener,
+  openConfiguredLink,
+  VirtualRouter,
+  type VirtualRouterOptions,
+} from './router.ts';

@@ -1,12 +1,15 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatConfigErrors, parseConfig, type RouterConfig } from '@nexthop/config';
 import { ControlRequestError, ControlServer, controlSocketPath } from '@nexthop/control';
 import type { LinkStats } from '@nexthop/interface';
+import { DEFAULT_SNAPLEN } from '@nexthop/pcap';
 import { type RsockOwner, RsockServer } from '@nexthop/rsock-server';
 import type { ArpInfo, InterfaceInfo, RouteInfo, SocketInfo } from '@nexthop/stack';
-import pino from 'pino';
-import { VirtualRouter } from './router.ts';
+import pino, { type Logger } from 'pino';
+import YAML from 'yaml';
+import { CAPTURE_DEFAULT_COUNT } from './capture.ts';
+import { ConfigApplyError, VirtualRouter } from './router.ts';
 
 /** The remote socket API's control socket of a VR (docs/remote-socket-protocol.md §1). */
 export function rsockSocketPath(runDir: string, vr: string): string {
@@ -48,7 +51,21 @@ export function loadRouterConfig(configPath: string, name: string | undefined): 
   return router;
 }
 
-/** Runs one VR in the foreground until SIGTERM or SIGINT. */
+/** Whether a kernel network device exists (afpacket devices are checked when a config is applied). */
+export function hostDeviceExists(device: string): boolean {
+  return existsSync(`/sys/class/net/${device}`);
+}
+
+/** The YAML of one router as the VR runs it: the format of `<run-dir>/<name>.yaml`. */
+export function routerConfigText(config: RouterConfig): string {
+  return YAML.stringify({ routers: { [config.name]: config.raw } });
+}
+
+/**
+ * Runs one VR in the foreground until SIGTERM or SIGINT. Started by nexthopd (an IPC channel is
+ * there), it reports `{type: 'ready', pid}` once its control socket listens, and exits when the
+ * channel goes away: a VR whose manager died is not left behind.
+ */
 export async function runVrProcess(options: VrProcessOptions): Promise<void> {
   const config = loadRouterConfig(options.configPath, options.name);
   const logger = pino({ base: { vr: config.name, pid: process.pid } });
@@ -67,14 +84,17 @@ export async function runVrProcess(options: VrProcessOptions): Promise<void> {
     log: (message, fields) => logger.info(fields, message),
   });
   vr.addSocketUser((fd, events) => rsock.onSocketEvent(fd, events));
-  const control = await ControlServer.listen(socketPath, (method) => answer(vr, rsock, method));
+  vr.onPolicyChange = (next) => rsock.setPolicy(next.access, next.quotas);
+  const control = await ControlServer.listen(socketPath, (method, params) =>
+    answer({ vr, rsock, logger }, method, params),
+  );
   logger.info({ control: socketPath, sockets: rsockPath }, 'control socket ready');
 
   let stopping = false;
-  const stop = async (signal: string) => {
+  const stop = async (reason: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'stopping');
+    logger.info({ reason }, 'stopping');
     rsock.close();
     vr.stop();
     await control.close();
@@ -82,6 +102,26 @@ export async function runVrProcess(options: VrProcessOptions): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+  if (process.send !== undefined) {
+    process.on('disconnect', () => {
+      logger.warn('the manager went away (IPC channel closed)');
+      void stop('disconnect');
+    });
+    process.send({ type: 'ready', pid: process.pid });
+  }
+}
+
+/** What `status` answers. */
+export interface VrStatusReply {
+  name: string;
+  pid: number;
+  uptimeMs: number;
+  /** Epoch milliseconds. */
+  startedAt: number;
+  rssBytes: number;
+  fibRoutes: number;
+  sockets: number;
+  rsockClients: number;
 }
 
 /** What `show.interfaces` answers: the stack's view of each interface with its driver's. */
@@ -101,15 +141,61 @@ export interface ShowCounters {
   links: Record<string, LinkStats>;
 }
 
-function answer(vr: VirtualRouter, rsock: RsockServer, method: string): unknown {
+export interface ControlContext {
+  vr: VirtualRouter;
+  /** Absent in tests that run a VR without the remote socket server. */
+  rsock?: RsockServer;
+  logger: Logger;
+  /** Whether a kernel device exists; the host's /sys/class/net unless told. */
+  deviceExists?: (device: string) => boolean;
+}
+
+/** Answers one control request (docs: notes/issue5-design.md §A). */
+export async function answer(
+  ctx: ControlContext,
+  method: string,
+  params: Record<string, unknown> = {},
+): Promise<unknown> {
+  const { vr, rsock } = ctx;
   const now = performance.now();
   switch (method) {
-    case 'status':
-      return { name: vr.name, pid: process.pid, uptimeMs: Date.now() - vr.startedAt };
+    case 'status': {
+      const status: VrStatusReply = {
+        name: vr.name,
+        pid: process.pid,
+        uptimeMs: Date.now() - vr.startedAt,
+        startedAt: vr.startedAt,
+        rssBytes: process.memoryUsage.rss(),
+        fibRoutes: vr.stack.fib.size,
+        sockets: vr.stack.sockets.size,
+        rsockClients: rsock?.counters().rsock_connections ?? 0,
+      };
+      return status;
+    }
+    case 'config.get':
+      return { text: routerConfigText(vr.currentConfig) };
+    case 'config.apply':
+      return applyConfig(ctx, params);
+    case 'capture.start':
+      return captureStart(vr, params);
+    case 'capture.read': {
+      const id = intParam(params, 'id', 1, Number.MAX_SAFE_INTEGER);
+      // Longer waits are cut to 2 s so that a reader never holds a control connection for long.
+      const waitMs = Math.min(intParam(params, 'waitMs', 0, Number.MAX_SAFE_INTEGER, 500)!, 2000);
+      const result = await vr.captures.read(id!, waitMs);
+      if (result === null) throw new ControlRequestError('not_found', `no capture ${id}`);
+      return result;
+    }
+    case 'capture.stop': {
+      const id = intParam(params, 'id', 1, Number.MAX_SAFE_INTEGER);
+      const result = vr.captures.stop(id!);
+      if (result === null) throw new ControlRequestError('not_found', `no capture ${id}`);
+      return result;
+    }
     case 'show.interfaces': {
-      const links = vr.linkStats();
+      const links = new Map(vr.linkStats().map((l) => [l.index, l]));
       return vr.stack.interfaces().map((i): ShowInterface => {
-        const link = links[i.index]!;
+        const link = links.get(i.index)!;
         return { ...i, device: link.device, driver: link.driver, carrier: link.up, link: link.stats };
       });
     }
@@ -119,12 +205,12 @@ function answer(vr: VirtualRouter, rsock: RsockServer, method: string): unknown 
       return vr.stack.arpEntries(now);
     case 'show.sockets':
       return vr.stack.sockets.list().map((row): ShowSocket => {
-        const owner = row.fd >= 0 ? rsock.ownerOf(row.fd) : null;
+        const owner = row.fd >= 0 && rsock !== undefined ? rsock.ownerOf(row.fd) : null;
         return owner === null ? row : { ...row, owner };
       });
     case 'show.counters': {
       const c = vr.stack.counters();
-      Object.assign(c.stats, vr.stack.sockets.counters(), rsock.counters());
+      Object.assign(c.stats, vr.stack.sockets.counters(), rsock?.counters() ?? {});
       const links: Record<string, LinkStats> = {};
       for (const l of vr.linkStats()) links[l.name] = l.stats;
       const counters: ShowCounters = { stats: c.stats, drops: c.drops, links };
@@ -133,4 +219,60 @@ function answer(vr: VirtualRouter, rsock: RsockServer, method: string): unknown 
     default:
       throw new ControlRequestError('unknown_method', `unknown method '${method}'`);
   }
+}
+
+function applyConfig(ctx: ControlContext, params: Record<string, unknown>): { changes: string[] } {
+  const text = params['text'];
+  if (typeof text !== 'string')
+    throw new ControlRequestError('bad_request', 'config.apply needs params.text');
+  const parsed = parseConfig(text, { deviceExists: ctx.deviceExists ?? hostDeviceExists });
+  if (!parsed.ok) {
+    throw new ControlRequestError('invalid_config', formatConfigErrors(parsed.errors, `${ctx.vr.name}.yaml`));
+  }
+  const routers = parsed.config.routers;
+  if (routers.length !== 1 || routers[0]!.name !== ctx.vr.name) {
+    throw new ControlRequestError(
+      'wrong_router',
+      `the configuration must hold exactly router '${ctx.vr.name}' (it has: ${routers.map((r) => r.name).join(', ') || 'none'})`,
+    );
+  }
+  try {
+    return { changes: ctx.vr.apply(routers[0]!) };
+  } catch (err) {
+    if (err instanceof ConfigApplyError) {
+      ctx.logger.warn({ error: err.message }, 'configuration rejected');
+      throw new ControlRequestError('apply_failed', err.message);
+    }
+    throw err;
+  }
+}
+
+function captureStart(vr: VirtualRouter, params: Record<string, unknown>): { id: number } {
+  const name = params['interface'];
+  if (typeof name !== 'string')
+    throw new ControlRequestError('bad_request', 'capture.start needs params.interface');
+  const ifIndex = vr.interfaceIndex(name);
+  if (ifIndex < 0) throw new ControlRequestError('not_found', `VR ${vr.name} has no interface '${name}'`);
+  const count = intParam(params, 'count', 1, 1_000_000, CAPTURE_DEFAULT_COUNT)!;
+  const snaplen = intParam(params, 'snaplen', 1, DEFAULT_SNAPLEN, DEFAULT_SNAPLEN)!;
+  return { id: vr.captures.start(ifIndex, count, snaplen) };
+}
+
+/** An integer parameter in [min, max]; `fallback` when absent (a missing one without it is an error). */
+function intParam(
+  params: Record<string, unknown>,
+  name: string,
+  min: number,
+  max: number,
+  fallback?: number,
+): number | undefined {
+  const value = params[name];
+  if (value === undefined || value === null) {
+    if (fallback === undefined) throw new ControlRequestError('bad_request', `params.${name} is required`);
+    return fallback;
+  }
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new ControlRequestError('bad_request', `params.${name} must be an integer in ${min}..${max}`);
+  }
+  return value;
 }

@@ -1,10 +1,18 @@
-import type { InterfaceConfig, RouterConfig } from '@nexthop/config';
+import { formatIpv4 } from '@nexthop/addr';
+import type {
+  InterfaceAddress,
+  InterfaceConfig,
+  RouteConfig,
+  RouterConfig,
+  ServicesConfig,
+} from '@nexthop/config';
 import { openAfPacket } from '@nexthop/driver-afpacket';
 import { openTap } from '@nexthop/driver-tap';
 import type { FrameOutput, Link, LinkStats } from '@nexthop/interface';
 import { SmallServices } from '@nexthop/services';
 import { Stack } from '@nexthop/stack';
 import type { Logger } from 'pino';
+import { Captures } from './capture.ts';
 
 const CARRIER_POLL_MS = 500;
 
@@ -41,15 +49,24 @@ export class VirtualRouter {
   readonly name: string;
   readonly stack: Stack;
   readonly startedAt = Date.now();
-  private readonly config: RouterConfig;
+  /** Packet captures; the receive and transmit paths check `captures.on[ifIndex]`. */
+  readonly captures = new Captures();
+  /** Called when an applied configuration changes the access list or quotas (the rsock server's). */
+  onPolicyChange: ((config: RouterConfig) => void) | null = null;
+  private config: RouterConfig;
   private readonly logger: Logger;
   private readonly clock: () => number;
+  private readonly open: LinkOpener;
+  /** By stack interface index; a removed interface keeps a closed stand-in (DETACHED). */
   private readonly links: Link[] = [];
+  /** By stack interface index; null for a removed interface. */
+  private readonly ifaceConfigs: (InterfaceConfig | null)[] = [];
   private readonly linkIndex = new Map<Link, number>();
   private dirty = new Uint8Array(0);
   private timer: NodeJS.Timeout | null = null;
   private timerAt = Number.POSITIVE_INFINITY;
   private carrierWatch: NodeJS.Timeout | null = null;
+  private started = false;
   private stopped = false;
   private services: SmallServices | null = null;
   /** Users of the socket layer besides the services (the remote socket server): each claims its fds. */
@@ -60,61 +77,93 @@ export class VirtualRouter {
     this.name = options.config.name;
     this.logger = options.logger;
     this.clock = options.clock ?? (() => performance.now());
+    this.open = options.openLink ?? openConfiguredLink;
     const output: FrameOutput = {
       transmit: (ifIndex, buf, off, len, segmentSize) => {
+        if (this.captures.on[ifIndex] !== 0) this.captures.frame(ifIndex, buf, off, len);
         // A false return is a full ring; the driver counts it.
         this.links[ifIndex]!.send(buf, off, len, segmentSize);
         this.dirty[ifIndex] = 1;
       },
     };
     this.stack = new Stack({ output });
-    const open = options.openLink ?? openConfiguredLink;
+    const opened = this.openLinks(this.config.interfaces);
+    this.config.interfaces.forEach((iface, i) => this.attach(iface, opened[i]!));
+  }
+
+  /** Opens the links of these interfaces, all or none: on a failure the ones opened are closed. */
+  private openLinks(ifaces: readonly InterfaceConfig[]): Link[] {
+    const opened: Link[] = [];
     try {
-      for (const iface of this.config.interfaces) {
-        const link = open(iface);
-        this.links.push(link);
-        if (iface.mtu !== undefined && iface.mtu > link.mtu) {
-          throw new Error(
-            `interface ${iface.name}: mtu ${iface.mtu} is larger than the MTU of device ${link.device} (${link.mtu}); ` +
-              `raise the device's MTU (ip link set ${link.device} mtu ${iface.mtu}) or lower the configured one`,
-          );
-        }
-        const ifIndex = this.stack.addInterface({
-          name: iface.name,
-          mac: iface.mac ?? link.mac,
-          mtu: iface.mtu ?? link.mtu,
-          maxSegmentOffload: link.maxSegmentOffload,
-        });
-        this.linkIndex.set(link, ifIndex);
+      for (const iface of ifaces) {
+        const link = this.open(iface);
+        opened.push(link);
+        checkMtu(iface, link);
       }
     } catch (err) {
-      for (const link of this.links) link.close();
+      for (const link of opened) this.closeLink(link);
       throw err;
     }
-    this.dirty = new Uint8Array(this.links.length);
+    return opened;
+  }
+
+  /** Adds an opened link to the stack as a new interface (without addresses; not started). */
+  private attach(iface: InterfaceConfig, link: Link): number {
+    const ifIndex = this.stack.addInterface({
+      name: iface.name,
+      mac: iface.mac ?? link.mac,
+      mtu: iface.mtu ?? link.mtu,
+      maxSegmentOffload: link.maxSegmentOffload,
+    });
+    this.links[ifIndex] = link;
+    this.ifaceConfigs[ifIndex] = iface;
+    this.linkIndex.set(link, ifIndex);
+    if (this.dirty.length <= ifIndex) {
+      const dirty = new Uint8Array(ifIndex + 1);
+      dirty.set(this.dirty);
+      this.dirty = dirty;
+    }
+    this.captures.resize(ifIndex + 1);
+    return ifIndex;
+  }
+
+  /** Takes an interface out: its link is closed and the stack keeps a tombstone. */
+  private detach(ifIndex: number, now: number): void {
+    const link = this.links[ifIndex]!;
+    // What the stack queued for it is dropped with it.
+    this.dirty[ifIndex] = 0;
+    this.linkIndex.delete(link);
+    this.closeLink(link);
+    this.links[ifIndex] = detachedLink(link.device);
+    this.ifaceConfigs[ifIndex] = null;
+    this.captures.endInterface(ifIndex);
+    this.stack.removeInterface(ifIndex, now);
+  }
+
+  private closeLink(link: Link): void {
+    try {
+      link.close();
+    } catch (err) {
+      this.logger.warn({ err, device: link.device }, 'closing a link failed');
+    }
+  }
+
+  private startLink(link: Link): void {
+    link.start((l, buf, descs, count) => this.onBatch(l, buf, descs, count));
   }
 
   start(): void {
     const now = this.clock();
+    this.started = true;
     this.stack.sockets.onSocketEvent = (fd, events) => this.dispatchSocketEvent(fd, events);
     this.config.interfaces.forEach((iface, ifIndex) => {
       for (const a of iface.addresses) this.stack.addAddress(ifIndex, a.address, a.length, now);
     });
-    for (const r of this.config.routes) {
-      const ifIndex = r.interface === undefined ? undefined : this.stack.interfaceIndex(r.interface);
-      this.stack.addStaticRoute({
-        network: r.prefix.network,
-        length: r.prefix.length,
-        via: r.via,
-        ifIndex,
-        type: r.kind === 'blackhole' ? 'blackhole' : r.kind === 'reject' ? 'reject' : 'unicast',
-        distance: r.distance,
-      });
-    }
+    for (const r of this.config.routes) this.addRoute(r);
     this.startServices(now);
     this.checkCarriers();
     this.flush();
-    for (const link of this.links) link.start((l, buf, descs, count) => this.onBatch(l, buf, descs, count));
+    for (const link of this.links) this.startLink(link);
     this.schedule(now);
     // Carrier changes reach us by polling the device state: cheap at this rate, and it needs no
     // netlink socket in the addon.
@@ -124,6 +173,153 @@ export class VirtualRouter {
       { interfaces: this.config.interfaces.map((i) => `${i.name}=${i.driver}:${i.device ?? ''}`) },
       'VR started',
     );
+  }
+
+  /** The configuration the VR runs now. */
+  get currentConfig(): RouterConfig {
+    return this.config;
+  }
+
+  private addRoute(r: RouteConfig): void {
+    const ifIndex = r.interface === undefined ? undefined : this.stack.interfaceIndex(r.interface);
+    this.stack.addStaticRoute({
+      network: r.prefix.network,
+      length: r.prefix.length,
+      via: r.via,
+      ifIndex,
+      type: routeType(r),
+      distance: r.distance,
+    });
+  }
+
+  private removeRoute(r: RouteConfig): void {
+    this.stack.removeStaticRoute(r.prefix.network, r.prefix.length, {
+      via: r.via ?? 0,
+      ifIndex: r.interface === undefined ? -1 : this.stack.interfaceIndex(r.interface),
+      type: routeType(r),
+      distance: r.distance,
+    });
+  }
+
+  /**
+   * Changes the running VR to `next` in place: only what differs is touched, so traffic through the
+   * rest goes on. Everything that can fail (opening new links, MTU checks) happens first; when it
+   * fails the VR is left as it was and a ConfigApplyError says why. Returns one line per change.
+   */
+  apply(next: RouterConfig): string[] {
+    if (this.stopped) throw new ConfigApplyError(`VR ${this.name} is stopped`);
+    if (next.name !== this.name) {
+      throw new ConfigApplyError(`the configuration is for router '${next.name}', this VR is '${this.name}'`);
+    }
+    const prev = this.config;
+    const oldIfs = new Map(prev.interfaces.map((i) => [i.name, i]));
+    const newIfs = new Map(next.interfaces.map((i) => [i.name, i]));
+    const removed = prev.interfaces.filter((i) => !newIfs.has(i.name));
+    const kept = next.interfaces.filter((i) => oldIfs.has(i.name) && sameLink(oldIfs.get(i.name)!, i));
+    const fresh = next.interfaces.filter((i) => !kept.includes(i));
+    for (const iface of kept) {
+      const link = this.links[this.stack.interfaceIndex(iface.name)]!;
+      try {
+        checkMtu(iface, link);
+      } catch (err) {
+        throw new ConfigApplyError((err as Error).message);
+      }
+    }
+    let opened: Link[];
+    try {
+      opened = this.openLinks(fresh);
+    } catch (err) {
+      throw new ConfigApplyError((err as Error).message);
+    }
+
+    // From here on nothing fails.
+    const now = this.clock();
+    const changes: string[] = [];
+    const gone = new Set(
+      prev.interfaces.filter((i) => !kept.some((k) => k.name === i.name)).map((i) => i.name),
+    );
+    const oldRoutes = new Map(prev.routes.map((r) => [routeKey(r), r]));
+    const newRoutes = new Map(next.routes.map((r) => [routeKey(r), r]));
+    // Routes through an interface that is replaced are taken out with it and put back after.
+    for (const [key, r] of oldRoutes) {
+      const leaving = !newRoutes.has(key);
+      if (!leaving && !(r.interface !== undefined && gone.has(r.interface))) continue;
+      this.removeRoute(r);
+      if (leaving) changes.push(`route ${describeRoute(r)} removed`);
+    }
+    for (const iface of prev.interfaces) {
+      if (!gone.has(iface.name)) continue;
+      this.detach(this.stack.interfaceIndex(iface.name), now);
+      if (removed.includes(iface)) changes.push(`interface ${iface.name} removed`);
+    }
+    for (const iface of kept) {
+      const old = oldIfs.get(iface.name)!;
+      const ifIndex = this.stack.interfaceIndex(iface.name);
+      const link = this.links[ifIndex]!;
+      const mtu = iface.mtu ?? link.mtu;
+      const oldMtu = old.mtu ?? link.mtu;
+      if (mtu !== oldMtu) {
+        this.stack.setMtu(ifIndex, mtu);
+        changes.push(`interface ${iface.name} mtu ${oldMtu} -> ${mtu}`);
+      }
+      this.ifaceConfigs[ifIndex] = iface;
+    }
+    // Addresses: every removal before any addition, so that an address may move between interfaces.
+    for (const iface of kept) {
+      const ifIndex = this.stack.interfaceIndex(iface.name);
+      const wanted = new Set(iface.addresses.map(addressKey));
+      for (const a of oldIfs.get(iface.name)!.addresses) {
+        if (wanted.has(addressKey(a))) continue;
+        this.stack.removeAddress(ifIndex, a.address);
+        changes.push(`address ${addressKey(a)} on ${iface.name} removed`);
+      }
+    }
+    for (const iface of kept) {
+      const ifIndex = this.stack.interfaceIndex(iface.name);
+      const had = new Set(oldIfs.get(iface.name)!.addresses.map(addressKey));
+      for (const a of iface.addresses) {
+        if (had.has(addressKey(a))) continue;
+        this.stack.addAddress(ifIndex, a.address, a.length, now);
+        changes.push(`address ${addressKey(a)} on ${iface.name} added`);
+      }
+    }
+    fresh.forEach((iface, i) => {
+      const link = opened[i]!;
+      const ifIndex = this.attach(iface, link);
+      for (const a of iface.addresses) this.stack.addAddress(ifIndex, a.address, a.length, now);
+      if (this.started) this.startLink(link);
+      const what = `${iface.driver}:${iface.device ?? ''}`;
+      changes.push(
+        oldIfs.has(iface.name)
+          ? `interface ${iface.name} replaced (${what})`
+          : `interface ${iface.name} added (${what})`,
+      );
+    });
+    for (const [key, r] of newRoutes) {
+      const arriving = !oldRoutes.has(key);
+      if (!arriving && !(r.interface !== undefined && gone.has(r.interface))) continue;
+      this.addRoute(r);
+      if (arriving) changes.push(`route ${describeRoute(r)} added`);
+    }
+    this.config = next;
+    if (!sameServices(prev.services, next.services)) {
+      this.services?.stop(now);
+      this.services = null;
+      if (this.started) this.startServices(now);
+      changes.push(`services ${describeServices(prev.services)} -> ${describeServices(next.services)}`);
+    }
+    const accessChanged = JSON.stringify(prev.access) !== JSON.stringify(next.access);
+    const quotasChanged = JSON.stringify(prev.quotas) !== JSON.stringify(next.quotas);
+    if (accessChanged) changes.push('access list changed');
+    if (quotasChanged) changes.push('quotas changed');
+    if (accessChanged || quotasChanged) this.onPolicyChange?.(next);
+    if (this.started) {
+      this.checkCarriers();
+      this.flush();
+      this.schedule(now);
+    }
+    this.logger.info({ changes }, changes.length === 0 ? 'configuration unchanged' : 'configuration applied');
+    return changes;
   }
 
   /** The small servers (echo, discard, chargen) the config enables; the stack drives them by events. */
@@ -159,17 +355,15 @@ export class VirtualRouter {
   /** An interface whose carrier went away is down for the stack: its routes leave the FIB. */
   private checkCarriers(): void {
     const now = this.clock();
-    const known = this.stack.interfaces();
     let changed = false;
     this.links.forEach((link, ifIndex) => {
+      const iface = this.ifaceConfigs[ifIndex];
+      if (iface === null || iface === undefined) return;
       const up = link.up;
-      if (known[ifIndex]!.up === up) return;
+      if (this.stack.interfaceUp(ifIndex) === up) return;
       this.stack.setUp(ifIndex, up, now);
       changed = true;
-      this.logger.info(
-        { interface: known[ifIndex]!.name, device: link.device },
-        up ? 'carrier up' : 'carrier down',
-      );
+      this.logger.info({ interface: iface.name, device: link.device }, up ? 'carrier up' : 'carrier down');
     });
     if (changed) {
       this.flush();
@@ -179,7 +373,9 @@ export class VirtualRouter {
 
   private onBatch(link: Link, buf: Uint8Array, descs: Uint32Array, count: number): void {
     if (this.stopped) return;
-    const ifIndex = this.linkIndex.get(link)!;
+    const ifIndex = this.linkIndex.get(link);
+    if (ifIndex === undefined) return;
+    if (this.captures.on[ifIndex] !== 0) this.captures.batch(ifIndex, buf, descs, count);
     const now = this.clock();
     const stack = this.stack;
     // descs holds [offset, length, segmentSize] per frame (packages/interface/src/link.ts).
@@ -219,14 +415,35 @@ export class VirtualRouter {
     );
   }
 
-  linkStats(): { name: string; device: string; driver: string; up: boolean; stats: LinkStats }[] {
-    return this.links.map((link, i) => ({
-      name: this.config.interfaces[i]!.name,
-      device: link.device,
-      driver: link.kind,
-      up: link.up,
-      stats: link.stats(),
-    }));
+  /** The links of the live interfaces, with the stack's interface index. */
+  linkStats(): {
+    index: number;
+    name: string;
+    device: string;
+    driver: string;
+    up: boolean;
+    stats: LinkStats;
+  }[] {
+    const out = [];
+    for (let i = 0; i < this.links.length; i++) {
+      const iface = this.ifaceConfigs[i];
+      if (iface === null || iface === undefined) continue;
+      const link = this.links[i]!;
+      out.push({
+        index: i,
+        name: iface.name,
+        device: link.device,
+        driver: link.kind,
+        up: link.up,
+        stats: link.stats(),
+      });
+    }
+    return out;
+  }
+
+  /** Stack interface index of a live interface by name, or -1. */
+  interfaceIndex(name: string): number {
+    return this.stack.interfaceIndex(name);
   }
 
   stop(): void {
@@ -234,14 +451,93 @@ export class VirtualRouter {
     this.stopped = true;
     if (this.timer !== null) clearTimeout(this.timer);
     if (this.carrierWatch !== null) clearInterval(this.carrierWatch);
+    this.captures.stopAll();
     this.services?.stop(this.clock());
-    for (const link of this.links) {
-      try {
-        link.close();
-      } catch (err) {
-        this.logger.warn({ err }, 'closing a link failed');
-      }
-    }
+    for (const link of this.links) this.closeLink(link);
     this.logger.info('VR stopped');
   }
+}
+
+/** A configuration the VR could not take; the VR is unchanged. */
+export class ConfigApplyError extends Error {}
+
+function checkMtu(iface: InterfaceConfig, link: Link): void {
+  if (iface.mtu !== undefined && iface.mtu > link.mtu) {
+    throw new Error(
+      `interface ${iface.name}: mtu ${iface.mtu} is larger than the MTU of device ${link.device} (${link.mtu}); ` +
+        `raise the device's MTU (ip link set ${link.device} mtu ${iface.mtu}) or lower the configured one`,
+    );
+  }
+}
+
+/** Whether two configs of an interface use the same link the same way (else it is replaced). */
+function sameLink(a: InterfaceConfig, b: InterfaceConfig): boolean {
+  return (
+    a.driver === b.driver &&
+    a.device === b.device &&
+    a.macText === b.macText &&
+    a.promiscuous === b.promiscuous
+  );
+}
+
+function routeType(r: RouteConfig): 'unicast' | 'blackhole' | 'reject' {
+  return r.kind === 'blackhole' ? 'blackhole' : r.kind === 'reject' ? 'reject' : 'unicast';
+}
+
+function prefixText(r: RouteConfig): string {
+  return `${formatIpv4(r.prefix.network)}/${r.prefix.length}`;
+}
+
+/** What identifies a configured route: two routes with the same key are the same route. */
+function routeKey(r: RouteConfig): string {
+  return `${prefixText(r)}|${r.kind}|${r.via ?? ''}|${r.interface ?? ''}|${r.distance}`;
+}
+
+function describeRoute(r: RouteConfig): string {
+  let text = prefixText(r);
+  if (r.kind === 'blackhole' || r.kind === 'reject') text += ` ${r.kind}`;
+  if (r.via !== undefined) text += ` via ${formatIpv4(r.via)}`;
+  if (r.interface !== undefined) text += ` dev ${r.interface}`;
+  if (r.distance !== 1) text += ` distance ${r.distance}`;
+  return text;
+}
+
+function addressKey(a: InterfaceAddress): string {
+  return `${formatIpv4(a.address)}/${a.length}`;
+}
+
+function sameServices(a: ServicesConfig, b: ServicesConfig): boolean {
+  return a.echo === b.echo && a.discard === b.discard && a.chargen === b.chargen;
+}
+
+function describeServices(s: ServicesConfig): string {
+  const on = (['echo', 'discard', 'chargen'] as const).filter((k) => s[k]);
+  return on.length === 0 ? 'none' : on.join(',');
+}
+
+const NO_STATS: LinkStats = {
+  rxFrames: 0,
+  rxBytes: 0,
+  txFrames: 0,
+  txBytes: 0,
+  txDropsFull: 0,
+  txDropsTooBig: 0,
+  rxDropsKernel: 0,
+};
+
+/** Stands in for the closed link of a removed interface, so that the transmit path needs no check. */
+function detachedLink(device: string): Link {
+  return {
+    kind: 'pipe',
+    device,
+    mac: new Uint8Array(6),
+    mtu: 0,
+    up: false,
+    maxSegmentOffload: 0,
+    start: () => {},
+    send: () => false,
+    flush: () => {},
+    stats: () => ({ ...NO_STATS }),
+    close: () => {},
+  };
 }

@@ -311,6 +311,15 @@ export class RsockServer {
     return { ...this.c };
   }
 
+  /**
+   * New access list and quotas (a configuration change): they decide the requests that come from
+   * now on; connections already admitted and sockets already held stay.
+   */
+  setPolicy(access: RsockAccess, quotas: RsockQuotas): void {
+    this.o.access = access;
+    this.o.quotas = quotas;
+  }
+
   /** The client holding stack fd, or null when it is not a remote socket (or not yet handed out). */
   ownerOf(fd: number): RsockOwner | null {
     const s = this.byFd.get(fd);

@@ -49,7 +49,10 @@ test('show: a VR that is not running, and something that cannot be shown', () =>
   assert.match(none.stderr, /VR 'ghost': no VR is listening on .*ghost\.ctl/);
   const bad = nexthop('show', 'flowers', '--vr', 'ghost', '--run-dir', dir);
   assert.equal(bad.code, 2);
-  assert.match(bad.stderr, /cannot show 'flowers': choose one of vrs, interfaces, routes, arp, sockets, counters/);
+  assert.match(
+    bad.stderr,
+    /cannot show 'flowers': choose one of vrs, interfaces, routes, arp, sockets, counters/,
+  );
 });
 
 test('usage errors exit 2 and say what is missing', () => {

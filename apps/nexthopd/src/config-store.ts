@@ -1,0 +1,209 @@
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { dirname, join } from 'node:path';
+import { type ConfigError, type NexthopConfig, type ParseResult, parseConfig } from '@nexthop/config';
+
+// The configuration's source of truth is the --config file; the state directory keeps the versions
+// that were applied (history/<version>.yaml) so that a broken file at start and `rollback` have
+// something to go back to.
+
+/** Versions kept in the history (the running one included). */
+export const HISTORY_LIMIT = 20;
+
+export interface ConfigVersion {
+  readonly version: number;
+  readonly text: string;
+  readonly config: NexthopConfig;
+  /** Epoch milliseconds. */
+  readonly appliedAt: number;
+}
+
+export interface ConfigStoreOptions {
+  /** The --config file; applies and rollbacks are written through to it. */
+  configPath: string;
+  stateDir: string;
+  /** Host check for afpacket devices; the default looks in /sys/class/net. */
+  deviceExists?: (device: string) => boolean;
+}
+
+export type LoadResult =
+  | { ok: true; current: ConfigVersion; fromHistory: false }
+  /** The file was invalid; the last applied version runs instead. `errors` are the file's. */
+  | { ok: true; current: ConfigVersion; fromHistory: true; errors: ConfigError[] }
+  | { ok: false; errors: ConfigError[] };
+
+export function hostDeviceExists(device: string): boolean {
+  return existsSync(`/sys/class/net/${device}`);
+}
+
+/** Writes a file so that readers see either the old or the new text, never half of it. */
+export function writeFileAtomic(path: string, text: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, path);
+}
+
+export class ConfigStore {
+  readonly configPath: string;
+  readonly stateDir: string;
+  private readonly deviceExists: (device: string) => boolean;
+  private readonly historyDir: string;
+  private running: ConfigVersion | null = null;
+
+  constructor(options: ConfigStoreOptions) {
+    this.configPath = options.configPath;
+    this.stateDir = options.stateDir;
+    this.deviceExists = options.deviceExists ?? hostDeviceExists;
+    this.historyDir = join(options.stateDir, 'history');
+  }
+
+  parse(text: string): ParseResult {
+    return parseConfig(text, { deviceExists: this.deviceExists });
+  }
+
+  /** The running version; throws before `load`. */
+  get current(): ConfigVersion {
+    if (this.running === null) throw new Error('ConfigStore.load() has not succeeded');
+    return this.running;
+  }
+
+  /** Versions older than the running one that rollback can return to. */
+  get olderVersions(): number {
+    return Math.max(0, this.versions().length - 1);
+  }
+
+  /**
+   * Reads the --config file at start. Valid: it runs (and becomes a new version when it differs from
+   * the last applied one). Invalid: the last applied version runs when there is one.
+   */
+  load(): LoadResult {
+    let fileErrors: ConfigError[];
+    let text: string | undefined;
+    try {
+      text = readFileSync(this.configPath, 'utf8');
+    } catch (err) {
+      fileErrors = [{ path: '', message: `cannot read ${this.configPath}: ${(err as Error).message}` }];
+    }
+    const newest = this.newest();
+    if (text !== undefined) {
+      const parsed = this.parse(text);
+      if (parsed.ok) {
+        if (newest !== undefined && newest.text === text) {
+          this.running = {
+            version: newest.version,
+            text,
+            config: parsed.config,
+            appliedAt: newest.appliedAt,
+          };
+        } else {
+          this.running = this.append(text, parsed.config);
+        }
+        return { ok: true, current: this.running, fromHistory: false };
+      }
+      fileErrors = parsed.errors;
+    }
+    if (newest !== undefined) {
+      const parsed = this.parse(newest.text);
+      if (parsed.ok) {
+        this.running = { ...newest, config: parsed.config };
+        return { ok: true, current: this.running, fromHistory: true, errors: fileErrors! };
+      }
+    }
+    return { ok: false, errors: fileErrors! };
+  }
+
+  /** Records an applied configuration: written through to the --config file and to the history. */
+  commit(text: string, config: NexthopConfig): ConfigVersion {
+    writeFileAtomic(this.configPath, text);
+    this.running = this.append(text, config);
+    return this.running;
+  }
+
+  /** The version before the running one, or undefined when there is none. */
+  previous(): { version: number; text: string } | undefined {
+    const versions = this.versions();
+    if (versions.length < 2) return undefined;
+    const version = versions[versions.length - 2]!;
+    return { version, text: readFileSync(this.historyFile(version), 'utf8') };
+  }
+
+  /**
+   * After the previous version was applied: drops the newest version from the history, makes the
+   * previous one the running one and writes it to the --config file.
+   */
+  commitRollback(config: NexthopConfig): ConfigVersion {
+    const versions = this.versions();
+    if (versions.length < 2) throw new Error('no previous version to roll back to');
+    const prev = versions[versions.length - 2]!;
+    const text = readFileSync(this.historyFile(prev), 'utf8');
+    writeFileAtomic(this.configPath, text);
+    unlinkSync(this.historyFile(versions[versions.length - 1]!));
+    this.running = { version: prev, text, config, appliedAt: Date.now() };
+    return this.running;
+  }
+
+  private historyFile(version: number): string {
+    return join(this.historyDir, `${version}.yaml`);
+  }
+
+  /** Version numbers in the history, oldest first. */
+  private versions(): number[] {
+    let names: string[];
+    try {
+      names = readdirSync(this.historyDir);
+    } catch {
+      return [];
+    }
+    return names
+      .map((n) => /^(\d+)\.yaml$/.exec(n))
+      .filter((m) => m !== null)
+      .map((m) => Number(m[1]))
+      .sort((a, b) => a - b);
+  }
+
+  private newest(): { version: number; text: string; appliedAt: number } | undefined {
+    const versions = this.versions();
+    const version = versions[versions.length - 1];
+    if (version === undefined) return undefined;
+    const file = this.historyFile(version);
+    return { version, text: readFileSync(file, 'utf8'), appliedAt: statSync(file).mtimeMs };
+  }
+
+  /**
+   * Version numbers never repeat, even after a rollback dropped the newest: the highest number
+   * handed out is kept next to the history.
+   */
+  private nextVersion(): number {
+    const counterFile = join(this.stateDir, 'last-version');
+    let last = 0;
+    try {
+      last = Number(readFileSync(counterFile, 'utf8').trim()) || 0;
+    } catch {
+      // First version.
+    }
+    const versions = this.versions();
+    const next = Math.max(last, versions[versions.length - 1] ?? 0) + 1;
+    writeFileAtomic(counterFile, `${next}\n`);
+    return next;
+  }
+
+  private append(text: string, config: NexthopConfig): ConfigVersion {
+    mkdirSync(this.historyDir, { recursive: true });
+    const version = this.nextVersion();
+    writeFileAtomic(this.historyFile(version), text);
+    const versions = this.versions();
+    for (const old of versions.slice(0, Math.max(0, versions.length - HISTORY_LIMIT))) {
+      unlinkSync(this.historyFile(old));
+    }
+    return { version, text, config, appliedAt: Date.now() };
+  }
+}

@@ -88,7 +88,7 @@ export class VirtualRouter {
     };
     this.stack = new Stack({ output });
     const opened = this.openLinks(this.config.interfaces);
-    this.config.interfaces.forEach((iface, i) => this.attach(iface, opened[i]!));
+    for (let i = 0; i < opened.length; i++) this.attach(this.config.interfaces[i]!, opened[i]!);
   }
 
   /** Opens the links of these interfaces, all or none: on a failure the ones opened are closed. */

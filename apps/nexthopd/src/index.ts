@@ -1,1 +1,36 @@
+export { type ApiBackend, type ApiOptions, buildApi } from './api.ts';
 export * from './api-types.ts';
+export { type CaptureStream, startCapture } from './capture.ts';
+export {
+  ConfigStore,
+  type ConfigVersion,
+  HISTORY_LIMIT,
+  hostDeviceExists,
+  type LoadResult,
+} from './config-store.ts';
+export {
+  type Daemon,
+  type DaemonOptions,
+  DaemonStartError,
+  defaultVrCommand,
+  startDaemon,
+} from './daemon.ts';
+export {
+  canonicalJson,
+  changedRouters,
+  describeRoute,
+  diffConfigs,
+  diffRouter,
+  MANAGER_VR,
+  sameRouter,
+} from './diff.ts';
+export { ApiFailure } from './errors.ts';
+export { Metrics, SCRAPE_TIMEOUT_MS } from './metrics.ts';
+export {
+  DEFAULT_TIMING,
+  routerYaml,
+  type SupervisorTiming,
+  type VrCommand,
+  type VrRuntimeStatus,
+  VrSupervisor,
+} from './supervisor.ts';

@@ -1,0 +1,423 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
+import type { Logger } from 'pino';
+import Type from 'typebox';
+import type {
+  ApplyResult,
+  CaptureRequest,
+  ConfigCurrent,
+  DiffResult,
+  ValidateResult,
+  VrStatus,
+} from './api-types.ts';
+import { startCapture } from './capture.ts';
+import { ApiFailure } from './errors.ts';
+
+// The management API (docs/management-api.md). The same routes serve the Unix socket and the
+// optional TCP listener; only the latter asks for the bearer token.
+
+/** What the API needs from the daemon; tests can hand in their own. */
+export interface ApiBackend {
+  listVrs(): VrStatus[];
+  /** Throws ApiFailure 404 for an unknown VR. */
+  vrStatus(name: string): VrStatus;
+  startVr(name: string): Promise<VrStatus>;
+  stopVr(name: string): Promise<VrStatus>;
+  restartVr(name: string): Promise<VrStatus>;
+  /** One control request to a VR: 404 unknown, 503 not running, 504 no answer in time. */
+  callVr(
+    name: string,
+    method: string,
+    params?: Record<string, unknown>,
+    timeoutMs?: number,
+  ): Promise<unknown>;
+  configCurrent(): ConfigCurrent;
+  configSchema(): Record<string, unknown>;
+  validate(text: string): ValidateResult;
+  /** 422 ApiFailure when the text is invalid. */
+  diff(text: string): DiffResult;
+  apply(text: string): Promise<ApplyResult>;
+  /** 409 ApiFailure when there is no previous version. */
+  rollback(): Promise<ApplyResult>;
+  metrics(): Promise<{ contentType: string; text: string }>;
+}
+
+export interface ApiOptions {
+  logger: Logger;
+  /** Require `Authorization: Bearer <token>` on every request (the TCP listener). */
+  token?: string;
+}
+
+const ConfigErrorSchema = Type.Object(
+  {
+    path: Type.String({ description: "dotted path of the offending field, '' for the whole file" }),
+    line: Type.Optional(Type.Integer({ description: '1-based line in the YAML text' })),
+    message: Type.String(),
+  },
+  { description: 'one problem in a configuration' },
+);
+
+const ErrorSchema = Type.Object(
+  {
+    error: Type.Object({
+      code: Type.String({
+        description: 'not_found, invalid_config, vr_unavailable, unauthorized, bad_request, ...',
+      }),
+      message: Type.String(),
+      errors: Type.Optional(Type.Array(ConfigErrorSchema)),
+    }),
+  },
+  { description: 'an error' },
+);
+
+const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.Union([schema, Type.Null()]);
+
+const VrStatusSchema = Type.Object({
+  name: Type.String(),
+  state: Type.Enum(['starting', 'running', 'restarting', 'stopped', 'failed']),
+  pid: Type.Union([Type.Integer(), Type.Null()]),
+  uptimeMs: Type.Union([Type.Number(), Type.Null()]),
+  restarts: Type.Integer(),
+  lastExit: Type.Union([
+    Type.Object({
+      code: Type.Union([Type.Integer(), Type.Null()]),
+      signal: Nullable(Type.String()),
+      at: Type.Number({ description: 'epoch milliseconds' }),
+    }),
+    Type.Null(),
+  ]),
+  interfaces: Type.Integer(),
+  reason: Nullable(Type.String()),
+});
+
+const ConfigChangeSchema = Type.Object({
+  vr: Type.String({ description: "the VR; '' for the manager section" }),
+  action: Type.Enum(['add', 'remove', 'change']),
+  kind: Type.Enum(['vr', 'interface', 'address', 'route', 'services', 'access', 'quotas', 'manager']),
+  detail: Type.String(),
+});
+
+const ConfigTextSchema = Type.Object({
+  text: Type.String({ description: 'YAML text of a configuration file' }),
+});
+const ConfigCurrentSchema = Type.Object({
+  text: Type.String(),
+  version: Type.Integer(),
+  appliedAt: Type.Number({ description: 'epoch milliseconds' }),
+  history: Type.Integer({ description: 'older versions kept for rollback' }),
+});
+const ValidateResultSchema = Type.Object({ ok: Type.Boolean(), errors: Type.Array(ConfigErrorSchema) });
+const DiffResultSchema = Type.Object({ changes: Type.Array(ConfigChangeSchema) });
+const ApplyResultSchema = Type.Object({ version: Type.Integer(), changes: Type.Array(ConfigChangeSchema) });
+const CaptureRequestSchema = Type.Object(
+  {
+    interface: Type.String({ minLength: 1 }),
+    count: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: 100 })),
+    snaplen: Type.Optional(Type.Integer({ minimum: 1, maximum: 262_144, default: 262_144 })),
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400_000, default: 60_000 })),
+  },
+  { additionalProperties: false },
+);
+const AnyObject = (description: string) => Type.Object({}, { additionalProperties: true, description });
+const Rows = (description: string) => Type.Array(AnyObject('one row'), { description });
+const VrParams = Type.Object({ vr: Type.String({ description: 'VR name' }) });
+
+const errors = { '4xx': ErrorSchema, '5xx': ErrorSchema };
+
+const SHOW_ROUTES = [
+  ['interfaces', 'show.interfaces', 'the VR interfaces with their counters (show.interfaces)'],
+  ['routes', 'show.routes', 'the VR forwarding table (show.routes)'],
+  ['arp', 'show.arp', 'the VR ARP cache (show.arp)'],
+  ['sockets', 'show.sockets', 'the VR sockets (show.sockets)'],
+] as const;
+
+function tokenMatches(header: string | undefined, token: string): boolean {
+  const given = header?.startsWith('Bearer ') ? header.slice(7).trim() : '';
+  // Digests of equal length, so the comparison time says nothing about the token.
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(token).digest();
+  return given !== '' && timingSafeEqual(a, b);
+}
+
+function sendFailure(reply: FastifyReply, failure: ApiFailure): FastifyReply {
+  return reply.code(failure.status).send({
+    error: {
+      code: failure.code,
+      message: failure.message,
+      ...(failure.errors !== undefined ? { errors: failure.errors } : {}),
+    },
+  });
+}
+
+export async function buildApi(backend: ApiBackend, options: ApiOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: options.logger as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    // Applying 10,000 routes is a big YAML text.
+    bodyLimit: 64 * 1024 * 1024,
+  });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'nexthopd management API',
+        description: 'Manage the VRs that nexthopd runs: state, configuration, counters, capture.',
+        version: '1.0.0',
+      },
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      },
+      // The Unix socket needs nothing; the TCP listener needs the bearer token.
+      security: [{}, { bearer: [] }],
+    },
+  });
+
+  app.setErrorHandler((err: Error & { validation?: unknown; statusCode?: number }, _req, reply) => {
+    if (err instanceof ApiFailure) return sendFailure(reply, err);
+    if (err.validation !== undefined)
+      return sendFailure(reply, new ApiFailure(400, 'bad_request', err.message));
+    if (err.statusCode !== undefined && err.statusCode < 500)
+      return sendFailure(reply, new ApiFailure(err.statusCode, 'bad_request', err.message));
+    options.logger.error({ err: err.message }, 'API request failed');
+    return sendFailure(reply, new ApiFailure(500, 'internal', err.message));
+  });
+  app.setNotFoundHandler((req, reply) =>
+    sendFailure(reply, new ApiFailure(404, 'not_found', `no route ${req.method} ${req.url}`)),
+  );
+
+  const token = options.token;
+  if (token !== undefined) {
+    app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
+      if (!tokenMatches(req.headers.authorization, token)) {
+        await sendFailure(
+          reply,
+          new ApiFailure(401, 'unauthorized', 'this listener needs the header Authorization: Bearer <token>'),
+        );
+      }
+    });
+  }
+
+  app.get(
+    '/openapi.json',
+    { schema: { summary: 'This OpenAPI document', response: { 200: AnyObject('OpenAPI 3.1 document') } } },
+    async () => app.swagger(),
+  );
+
+  app.get(
+    '/health',
+    {
+      schema: {
+        summary: 'Whether nexthopd answers, and how many VRs it manages',
+        response: { 200: Type.Object({ ok: Type.Boolean(), vrs: Type.Integer() }), ...errors },
+      },
+    },
+    async () => ({ ok: true, vrs: backend.listVrs().length }),
+  );
+
+  app.get(
+    '/metrics',
+    {
+      schema: {
+        summary: 'Prometheus metrics of every VR',
+        response: { 200: { content: { 'text/plain': { schema: Type.String() } } }, ...errors },
+      },
+    },
+    async (_req, reply) => {
+      const { contentType, text } = await backend.metrics();
+      return reply.type(contentType).send(text);
+    },
+  );
+
+  app.get(
+    '/vrs',
+    {
+      schema: {
+        summary: 'Every VR with its state',
+        response: { 200: Type.Array(VrStatusSchema), ...errors },
+      },
+    },
+    async () => backend.listVrs(),
+  );
+
+  app.get(
+    '/vrs/:vr',
+    { schema: { summary: 'One VR', params: VrParams, response: { 200: VrStatusSchema, ...errors } } },
+    async (req) => backend.vrStatus((req.params as { vr: string }).vr),
+  );
+
+  for (const action of ['start', 'stop', 'restart'] as const) {
+    app.post(
+      `/vrs/:vr/${action}`,
+      {
+        schema: {
+          summary: `${action[0]!.toUpperCase()}${action.slice(1)} a VR`,
+          params: VrParams,
+          response: { 200: VrStatusSchema, ...errors },
+        },
+      },
+      async (req) => {
+        const name = (req.params as { vr: string }).vr;
+        if (action === 'start') return backend.startVr(name);
+        if (action === 'stop') return backend.stopVr(name);
+        return backend.restartVr(name);
+      },
+    );
+  }
+
+  for (const [path, method, summary] of SHOW_ROUTES) {
+    app.get(
+      `/vrs/:vr/${path}`,
+      { schema: { summary, params: VrParams, response: { 200: Rows(summary), ...errors } } },
+      async (req) => backend.callVr((req.params as { vr: string }).vr, method),
+    );
+  }
+
+  app.get(
+    '/vrs/:vr/counters',
+    {
+      schema: {
+        summary: 'The VR counters and drops by reason (show.counters)',
+        params: VrParams,
+        response: {
+          200: Type.Object(
+            {
+              stats: AnyObject('counter name → value'),
+              drops: AnyObject('drop reason → packets'),
+              links: AnyObject('interface → driver counters'),
+            },
+            { additionalProperties: true },
+          ),
+          ...errors,
+        },
+      },
+    },
+    async (req) => backend.callVr((req.params as { vr: string }).vr, 'show.counters'),
+  );
+
+  app.get(
+    '/vrs/:vr/addresses',
+    {
+      schema: {
+        summary: 'The VR interface addresses',
+        params: VrParams,
+        response: {
+          200: Type.Array(Type.Object({ interface: Type.String(), address: Type.String() })),
+          ...errors,
+        },
+      },
+    },
+    async (req) => {
+      const rows = (await backend.callVr((req.params as { vr: string }).vr, 'show.interfaces')) as {
+        name: string;
+        addresses?: string[];
+      }[];
+      return rows.flatMap((row) =>
+        (row.addresses ?? []).map((address) => ({ interface: row.name, address })),
+      );
+    },
+  );
+
+  app.post(
+    '/vrs/:vr/capture',
+    {
+      schema: {
+        summary: 'Capture frames on a VR interface as a pcap stream',
+        params: VrParams,
+        body: CaptureRequestSchema,
+        response: {
+          200: {
+            description: 'a pcap file (LINKTYPE_ETHERNET, microseconds), streamed as frames come',
+            content: { 'application/vnd.tcpdump.pcap': { schema: Type.String({ format: 'binary' }) } },
+          },
+          ...errors,
+        },
+      },
+    },
+    async (req, reply) => {
+      const name = (req.params as { vr: string }).vr;
+      const body = req.body as CaptureRequest;
+      const capture = await startCapture(
+        (method, params, timeoutMs) => backend.callVr(name, method, params, timeoutMs),
+        body,
+      );
+      reply.raw.on('close', () => capture.abort());
+      return reply.type('application/vnd.tcpdump.pcap').send(capture.stream);
+    },
+  );
+
+  app.get(
+    '/config',
+    { schema: { summary: 'The running configuration', response: { 200: ConfigCurrentSchema, ...errors } } },
+    async () => backend.configCurrent(),
+  );
+
+  app.get(
+    '/config/schema',
+    {
+      schema: {
+        summary: 'JSON Schema of the configuration file',
+        response: { 200: AnyObject('JSON Schema'), ...errors },
+      },
+    },
+    async () => backend.configSchema(),
+  );
+
+  app.post(
+    '/config/validate',
+    {
+      schema: {
+        summary: 'Check a configuration without applying it',
+        body: ConfigTextSchema,
+        response: { 200: ValidateResultSchema, 422: ValidateResultSchema, ...errors },
+      },
+    },
+    async (req, reply) => {
+      const result = backend.validate((req.body as { text: string }).text);
+      return reply.code(result.ok ? 200 : 422).send(result);
+    },
+  );
+
+  app.post(
+    '/config/diff',
+    {
+      schema: {
+        summary: 'What applying a configuration would change',
+        body: ConfigTextSchema,
+        response: { 200: DiffResultSchema, ...errors },
+      },
+    },
+    async (req) => backend.diff((req.body as { text: string }).text),
+  );
+
+  app.post(
+    '/config/apply',
+    {
+      schema: {
+        summary: 'Apply a configuration: only what differs changes; written to the config file',
+        body: ConfigTextSchema,
+        response: { 200: ApplyResultSchema, ...errors },
+      },
+    },
+    async (req) => backend.apply((req.body as { text: string }).text),
+  );
+
+  app.post(
+    '/config/rollback',
+    {
+      schema: {
+        summary: 'Return to the previous configuration version',
+        response: { 200: ApplyResultSchema, ...errors },
+      },
+    },
+    async () => backend.rollback(),
+  );
+
+  return app;
+}

@@ -1,0 +1,338 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import type { Writable } from 'node:stream';
+import { type ConfigError, configJsonSchema, formatConfigErrors, type NexthopConfig } from '@nexthop/config';
+import type { FastifyInstance } from 'fastify';
+import pino, { type Logger } from 'pino';
+import { type ApiBackend, buildApi } from './api.ts';
+import {
+  API_SOCKET_NAME,
+  type ApplyResult,
+  type ConfigChange,
+  type ConfigCurrent,
+  type DiffResult,
+  type ValidateResult,
+  type VrStatus,
+} from './api-types.ts';
+import { ConfigStore } from './config-store.ts';
+import { changedRouters, diffConfigs } from './diff.ts';
+import { ApiFailure } from './errors.ts';
+import { Metrics } from './metrics.ts';
+import { DEFAULT_TIMING, type SupervisorTiming, type VrCommand, VrSupervisor } from './supervisor.ts';
+
+export interface DaemonOptions {
+  /** The --config file (source of truth; applies are written back to it). */
+  configPath: string;
+  runDir: string;
+  stateDir: string;
+  /** Defaults to pino JSON on stdout with `component: 'nexthopd'`. */
+  logger?: Logger;
+  logLevel?: string;
+  /** The VR program; defaults to apps/vr/src/main.ts on this Node. */
+  vrCommand?: VrCommand;
+  timing?: Partial<SupervisorTiming>;
+  /** Host check for afpacket devices (default: /sys/class/net/<name> exists). */
+  deviceExists?: (device: string) => boolean;
+  /** Where VR stdout lines go (default process.stdout). */
+  vrStdout?: Writable;
+}
+
+export interface Daemon {
+  readonly apiSocketPath: string;
+  /** The TCP listener, when the configuration asks for one. */
+  readonly tcpAddress: { host: string; port: number } | null;
+  readonly store: ConfigStore;
+  readonly logger: Logger;
+  /** The backend behind the API routes (same calls without HTTP). */
+  readonly backend: ApiBackend;
+  vr(name: string): VrSupervisor | undefined;
+  /** SIGHUP: re-reads the config file and applies it; invalid → logged, nothing changes. */
+  reload(): Promise<ApplyResult | null>;
+  /** Stops every VR and the API. */
+  close(): Promise<void>;
+}
+
+/** The configuration cannot run: the file is invalid and no applied version is stored. */
+export class DaemonStartError extends Error {
+  readonly errors: readonly ConfigError[];
+  constructor(message: string, errors: readonly ConfigError[]) {
+    super(message);
+    this.errors = errors;
+  }
+}
+
+export function defaultVrCommand(): VrCommand {
+  const vrMain = join(import.meta.dirname, '..', '..', 'vr', 'src', 'main.ts');
+  if (existsSync(vrMain)) return { execPath: process.execPath, args: [vrMain] };
+  // Older trees without the dedicated entry: the CLI's `vr` command runs the same process.
+  return {
+    execPath: process.execPath,
+    args: [join(import.meta.dirname, '..', '..', 'cli', 'src', 'main.ts'), 'vr'],
+  };
+}
+
+function answers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = connect(path);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+}
+
+export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
+  const logger =
+    options.logger ?? pino({ base: { component: 'nexthopd' }, level: options.logLevel ?? 'info' });
+  const timing: SupervisorTiming = { ...DEFAULT_TIMING, ...options.timing };
+  const vrCommand = options.vrCommand ?? defaultVrCommand();
+  const vrStdout = options.vrStdout ?? process.stdout;
+  mkdirSync(options.runDir, { recursive: true, mode: 0o755 });
+  mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
+
+  const store = new ConfigStore({
+    configPath: options.configPath,
+    stateDir: options.stateDir,
+    ...(options.deviceExists !== undefined ? { deviceExists: options.deviceExists } : {}),
+  });
+  const loaded = store.load();
+  if (!loaded.ok) {
+    throw new DaemonStartError(
+      `invalid configuration and no applied version to fall back on:\n${formatConfigErrors(loaded.errors, options.configPath)}`,
+      loaded.errors,
+    );
+  }
+  if (loaded.fromHistory) {
+    logger.error(
+      { errors: loaded.errors, version: loaded.current.version },
+      `${options.configPath} is invalid; running the last applied version instead`,
+    );
+  }
+
+  let vrs = new Map<string, VrSupervisor>();
+  const metrics = new Metrics();
+  const newSupervisor = (router: NexthopConfig['routers'][number]) =>
+    new VrSupervisor({
+      router,
+      runDir: options.runDir,
+      command: vrCommand,
+      logger,
+      timing,
+      stdout: vrStdout,
+    });
+
+  const find = (name: string): VrSupervisor => {
+    const vr = vrs.get(name);
+    if (vr === undefined) throw new ApiFailure(404, 'not_found', `no VR named '${name}'`);
+    return vr;
+  };
+
+  // Applies, rollbacks and reloads run one at a time.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serialized = <T>(task: () => Promise<T>): Promise<T> => {
+    const run = queue.then(task, task);
+    queue = run.catch(() => {});
+    return run;
+  };
+
+  const parseOrFail = (text: string): NexthopConfig => {
+    const parsed = store.parse(text);
+    if (!parsed.ok) {
+      throw new ApiFailure(
+        422,
+        'invalid_config',
+        `invalid configuration:\n${formatConfigErrors(parsed.errors, 'config')}`,
+        parsed.errors,
+      );
+    }
+    return parsed.config;
+  };
+
+  /** Moves the running VRs from `before` to `after`; untouched VRs are not contacted. */
+  const applyConfig = async (before: NexthopConfig, after: NexthopConfig): Promise<ConfigChange[]> => {
+    const changes = diffConfigs(before, after);
+    const keep = new Set(after.routers.map((r) => r.name));
+    const changed: string[] = [];
+    const failures: string[] = [];
+    await Promise.all(
+      [...vrs.values()]
+        .filter((vr) => !keep.has(vr.name))
+        .map(async (vr) => {
+          await vr.remove();
+          vr.dispose();
+          changed.push(`${vr.name} (stopped)`);
+        }),
+    );
+    const next = new Map<string, VrSupervisor>();
+    const added: VrSupervisor[] = [];
+    for (const router of after.routers) {
+      const existing = vrs.get(router.name);
+      if (existing !== undefined) next.set(router.name, existing);
+      else {
+        const vr = newSupervisor(router);
+        next.set(router.name, vr);
+        added.push(vr);
+      }
+    }
+    vrs = next;
+    await Promise.all(
+      changedRouters(before, after).map(async (router) => {
+        try {
+          const lines = await find(router.name).reconfigure(router);
+          changed.push(router.name);
+          logger.info({ vr: router.name, changes: lines }, 'VR reconfigured in place');
+        } catch (err) {
+          failures.push(`VR ${router.name} rejected its change: ${(err as Error).message}`);
+        }
+      }),
+    );
+    await Promise.all(
+      added.map(async (vr) => {
+        await vr.start();
+        changed.push(`${vr.name} (started)`);
+      }),
+    );
+    if (changes.some((c) => c.kind === 'manager')) {
+      logger.warn('the manager section changed; its listeners change when nexthopd restarts');
+    }
+    if (failures.length > 0) {
+      const kept =
+        changed.length > 0
+          ? ` VRs already changed keep the change: ${changed.join(', ')}.`
+          : ' No VR was changed.';
+      throw new ApiFailure(
+        502,
+        'apply_failed',
+        `${failures.join('; ')}.${kept} The configuration file and version were not updated.`,
+      );
+    }
+    return changes;
+  };
+
+  const apply = (text: string): Promise<ApplyResult> =>
+    serialized(async () => {
+      const config = parseOrFail(text);
+      const changes = await applyConfig(store.current.config, config);
+      const version = store.commit(text, config);
+      logger.info({ version: version.version, changes: changes.length }, 'configuration applied');
+      return { version: version.version, changes };
+    });
+
+  const rollback = (): Promise<ApplyResult> =>
+    serialized(async () => {
+      const previous = store.previous();
+      if (previous === undefined)
+        throw new ApiFailure(
+          409,
+          'no_previous_version',
+          'there is no previous configuration version to roll back to',
+        );
+      const config = parseOrFail(previous.text);
+      const changes = await applyConfig(store.current.config, config);
+      const version = store.commitRollback(config);
+      logger.info({ version: version.version, changes: changes.length }, 'configuration rolled back');
+      return { version: version.version, changes };
+    });
+
+  const backend: ApiBackend = {
+    listVrs: (): VrStatus[] => [...vrs.values()].map((vr) => vr.status()),
+    vrStatus: (name) => find(name).status(),
+    startVr: (name) => find(name).start(),
+    stopVr: (name) => find(name).stop(),
+    restartVr: (name) => find(name).restart(),
+    callVr: (name, method, params, timeoutMs) => find(name).call(method, params, timeoutMs),
+    configCurrent: (): ConfigCurrent => {
+      const c = store.current;
+      return { text: c.text, version: c.version, appliedAt: c.appliedAt, history: store.olderVersions };
+    },
+    configSchema: () => configJsonSchema(),
+    validate: (text): ValidateResult => {
+      const parsed = store.parse(text);
+      return parsed.ok ? { ok: true, errors: [] } : { ok: false, errors: parsed.errors };
+    },
+    diff: (text): DiffResult => ({ changes: diffConfigs(store.current.config, parseOrFail(text)) }),
+    apply,
+    rollback,
+    metrics: async () => ({
+      contentType: metrics.contentType,
+      text: await metrics.scrape([...vrs.values()]),
+    }),
+  };
+
+  // The API first, so that `nexthop show vrs` sees VRs while they start.
+  const apiSocketPath = join(options.runDir, API_SOCKET_NAME);
+  if (existsSync(apiSocketPath)) {
+    if (await answers(apiSocketPath)) throw new Error(`${apiSocketPath}: another nexthopd is running`);
+    unlinkSync(apiSocketPath);
+  }
+  const apis: FastifyInstance[] = [];
+  const unixApi = await buildApi(backend, { logger });
+  await unixApi.listen({ path: apiSocketPath });
+  chmodSync(apiSocketPath, 0o600);
+  apis.push(unixApi);
+  let tcpAddress: { host: string; port: number } | null = null;
+  const manager = store.current.config.manager.api;
+  try {
+    if (manager.tcp !== undefined) {
+      const token = readFileSync(manager.tokenFile!, 'utf8').trim();
+      if (token === '') throw new Error(`${manager.tokenFile} is empty: the TCP listener needs a token`);
+      const tcpApi = await buildApi(backend, { logger, token });
+      await tcpApi.listen({ host: manager.tcp.host, port: manager.tcp.port });
+      apis.push(tcpApi);
+      tcpAddress = manager.tcp;
+    }
+  } catch (err) {
+    await Promise.all(apis.map((a) => a.close()));
+    throw err;
+  }
+  logger.info(
+    {
+      api: apiSocketPath,
+      tcp: tcpAddress,
+      version: store.current.version,
+      vrs: store.current.config.routers.length,
+    },
+    'management API listening',
+  );
+
+  for (const router of store.current.config.routers) vrs.set(router.name, newSupervisor(router));
+  await Promise.all([...vrs.values()].map((vr) => vr.start()));
+
+  let closed = false;
+  return {
+    apiSocketPath,
+    tcpAddress,
+    store,
+    logger,
+    backend,
+    vr: (name) => vrs.get(name),
+    reload: () => {
+      let text: string;
+      try {
+        text = readFileSync(options.configPath, 'utf8');
+      } catch (err) {
+        logger.error({ err: (err as Error).message }, 'reload: cannot read the config file');
+        return Promise.resolve(null);
+      }
+      if (text === store.current.text) {
+        logger.info('reload: the config file is unchanged');
+        return Promise.resolve(null);
+      }
+      return apply(text).catch((err: unknown) => {
+        const failure = err as ApiFailure;
+        logger.error({ code: failure.code, errors: failure.errors }, `reload failed: ${failure.message}`);
+        return null;
+      });
+    },
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await Promise.all([...vrs.values()].map((vr) => vr.stop()));
+      for (const vr of vrs.values()) vr.dispose();
+      await Promise.all(apis.map((a) => a.close()));
+      logger.info('nexthopd stopped');
+    },
+  };
+}

@@ -1,0 +1,193 @@
+import { Counter, Gauge, Registry } from 'prom-client';
+import type { VrRuntimeStatus, VrSupervisor } from './supervisor.ts';
+
+// Prometheus metrics, gathered from every VR when scraped. Each VR gets its own time limit and
+// they are asked in parallel, so a hung VR shows up as nexthop_vr_up 0 and never stalls the scrape.
+
+export const SCRAPE_TIMEOUT_MS = 1000;
+
+interface InterfaceRow {
+  name: string;
+  up?: boolean;
+  rxFrames?: number;
+  rxBytes?: number;
+  txFrames?: number;
+  txBytes?: number;
+}
+
+interface VrSample {
+  status: VrRuntimeStatus;
+  interfaces: InterfaceRow[];
+  drops: Record<string, number>;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, limit]).finally(() => clearTimeout(timer));
+}
+
+async function sample(vr: VrSupervisor, timeoutMs: number): Promise<VrSample | null> {
+  if (vr.state !== 'running') return null;
+  try {
+    const [status, interfaces, counters] = await withTimeout(
+      Promise.all([
+        vr.call('status', {}, timeoutMs),
+        vr.call('show.interfaces', {}, timeoutMs),
+        vr.call('show.counters', {}, timeoutMs),
+      ]),
+      timeoutMs,
+    );
+    return {
+      status: (status ?? {}) as VrRuntimeStatus,
+      interfaces: Array.isArray(interfaces) ? (interfaces as InterfaceRow[]) : [],
+      drops: ((counters as { drops?: Record<string, number> } | null)?.drops ?? {}) as Record<string, number>,
+    };
+  } catch {
+    return null;
+  }
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly up: Gauge;
+  private readonly restarts: Counter;
+  private readonly startTime: Gauge;
+  private readonly rss: Gauge;
+  private readonly fibRoutes: Gauge;
+  private readonly sockets: Gauge;
+  private readonly rsockClients: Gauge;
+  private readonly rxPackets: Counter;
+  private readonly rxBytes: Counter;
+  private readonly txPackets: Counter;
+  private readonly txBytes: Counter;
+  private readonly ifUp: Gauge;
+  private readonly drops: Counter;
+
+  constructor() {
+    const registers = [this.registry];
+    const vr = ['vr'];
+    const ifLabels = ['vr', 'interface'];
+    this.up = new Gauge({
+      name: 'nexthop_vr_up',
+      help: 'Whether the VR runs and answers (1) or not (0)',
+      labelNames: vr,
+      registers,
+    });
+    this.restarts = new Counter({
+      name: 'nexthop_vr_restarts_total',
+      help: 'VR processes started after the first one (crashes, hangs, operator restarts)',
+      labelNames: vr,
+      registers,
+    });
+    this.startTime = new Gauge({
+      name: 'nexthop_vr_start_time_seconds',
+      help: 'When the running VR process started, seconds since the epoch',
+      labelNames: vr,
+      registers,
+    });
+    this.rss = new Gauge({
+      name: 'nexthop_vr_resident_memory_bytes',
+      help: 'Resident memory of the VR process',
+      labelNames: vr,
+      registers,
+    });
+    this.fibRoutes = new Gauge({
+      name: 'nexthop_fib_routes',
+      help: 'Routes in the VR forwarding table',
+      labelNames: vr,
+      registers,
+    });
+    this.sockets = new Gauge({
+      name: 'nexthop_sockets',
+      help: 'Sockets open in the VR',
+      labelNames: vr,
+      registers,
+    });
+    this.rsockClients = new Gauge({
+      name: 'nexthop_rsock_clients',
+      help: 'Clients connected to the VR remote socket API',
+      labelNames: vr,
+      registers,
+    });
+    this.rxPackets = new Counter({
+      name: 'nexthop_interface_receive_packets_total',
+      help: 'Frames received on the interface',
+      labelNames: ifLabels,
+      registers,
+    });
+    this.rxBytes = new Counter({
+      name: 'nexthop_interface_receive_bytes_total',
+      help: 'Bytes received on the interface',
+      labelNames: ifLabels,
+      registers,
+    });
+    this.txPackets = new Counter({
+      name: 'nexthop_interface_transmit_packets_total',
+      help: 'Frames sent on the interface',
+      labelNames: ifLabels,
+      registers,
+    });
+    this.txBytes = new Counter({
+      name: 'nexthop_interface_transmit_bytes_total',
+      help: 'Bytes sent on the interface',
+      labelNames: ifLabels,
+      registers,
+    });
+    this.ifUp = new Gauge({
+      name: 'nexthop_interface_up',
+      help: 'Whether the interface is up (1) or not (0)',
+      labelNames: ifLabels,
+      registers,
+    });
+    this.drops = new Counter({
+      name: 'nexthop_drops_total',
+      help: 'Packets the VR dropped, by reason',
+      labelNames: ['vr', 'reason'],
+      registers,
+    });
+  }
+
+  /** Asks every VR (in parallel, each with its own limit) and returns the Prometheus text. */
+  async scrape(vrs: readonly VrSupervisor[], timeoutMs = SCRAPE_TIMEOUT_MS): Promise<string> {
+    const samples = await Promise.all(vrs.map((vr) => sample(vr, timeoutMs)));
+    this.registry.resetMetrics();
+    // Counters take the VR's absolute values: reset above, then one inc each.
+    const setCounter = (c: Counter, labels: Record<string, string>, value: unknown) => {
+      if (typeof value === 'number' && value >= 0) c.inc(labels, value);
+    };
+    const setGauge = (g: Gauge, labels: Record<string, string>, value: unknown) => {
+      if (typeof value === 'number') g.set(labels, value);
+    };
+    vrs.forEach((vr, i) => {
+      const s = samples[i];
+      const labels = { vr: vr.name };
+      this.up.set(labels, s ? 1 : 0);
+      this.restarts.inc(labels, vr.restarts);
+      if (s === null || s === undefined) return;
+      const startedAt = s.status.startedAt ?? vr.readySince;
+      if (typeof startedAt === 'number') this.startTime.set(labels, startedAt / 1000);
+      setGauge(this.rss, labels, s.status.rssBytes);
+      setGauge(this.fibRoutes, labels, s.status.fibRoutes);
+      setGauge(this.sockets, labels, s.status.sockets);
+      setGauge(this.rsockClients, labels, s.status.rsockClients);
+      for (const row of s.interfaces) {
+        const ifLabels = { vr: vr.name, interface: row.name };
+        setCounter(this.rxPackets, ifLabels, row.rxFrames);
+        setCounter(this.rxBytes, ifLabels, row.rxBytes);
+        setCounter(this.txPackets, ifLabels, row.txFrames);
+        setCounter(this.txBytes, ifLabels, row.txBytes);
+        this.ifUp.set(ifLabels, row.up ? 1 : 0);
+      }
+      for (const [reason, count] of Object.entries(s.drops))
+        setCounter(this.drops, { vr: vr.name, reason }, count);
+    });
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}

@@ -1,0 +1,338 @@
+import assert from 'node:assert/strict';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { http, startTestDaemon, type TestDaemon, until } from './helpers.ts';
+
+const CONFIG = `
+routers:
+  red:
+    interfaces:
+      eth0: { driver: pipe, addresses: [10.1.0.1/24] }
+      eth1: { driver: pipe, addresses: [10.2.0.1/24] }
+  blue:
+    interfaces:
+      eth0: { driver: pipe, addresses: [10.3.0.1/24] }
+`;
+
+const WITH_ROUTE = `${CONFIG}    routes:\n      - { prefix: 10.99.0.0/16, via: 10.3.0.2 }\n`;
+
+describe('the management API over the Unix socket', () => {
+  let t: TestDaemon;
+  let sock: { socketPath: string };
+  before(async () => {
+    t = await startTestDaemon(CONFIG);
+    sock = { socketPath: t.daemon.apiSocketPath };
+  });
+  after(() => t.close());
+
+  test('the socket is owner-only', () => {
+    assert.equal(statSync(t.daemon.apiSocketPath).mode & 0o777, 0o600);
+  });
+
+  test('/openapi.json is a valid OpenAPI document listing every route', async () => {
+    const reply = await http(sock, 'GET', '/openapi.json');
+    assert.equal(reply.status, 200);
+    const doc = reply.json();
+    const validator = new Validator();
+    const result = await validator.validate(doc);
+    assert.equal(result.valid, true, JSON.stringify(result.errors));
+    const paths = Object.keys(doc.paths).sort();
+    assert.deepEqual(paths, [
+      '/config',
+      '/config/apply',
+      '/config/diff',
+      '/config/rollback',
+      '/config/schema',
+      '/config/validate',
+      '/health',
+      '/metrics',
+      '/openapi.json',
+      '/vrs',
+      '/vrs/{vr}',
+      '/vrs/{vr}/addresses',
+      '/vrs/{vr}/arp',
+      '/vrs/{vr}/capture',
+      '/vrs/{vr}/counters',
+      '/vrs/{vr}/interfaces',
+      '/vrs/{vr}/restart',
+      '/vrs/{vr}/routes',
+      '/vrs/{vr}/sockets',
+      '/vrs/{vr}/start',
+      '/vrs/{vr}/stop',
+    ]);
+  });
+
+  test('/health and /vrs', async () => {
+    assert.deepEqual((await http(sock, 'GET', '/health')).json(), { ok: true, vrs: 2 });
+    const vrs = (await http(sock, 'GET', '/vrs')).json();
+    assert.deepEqual(
+      vrs.map((v: { name: string; state: string; interfaces: number }) => [v.name, v.state, v.interfaces]),
+      [
+        ['red', 'running', 2],
+        ['blue', 'running', 1],
+      ],
+    );
+    const red = (await http(sock, 'GET', '/vrs/red')).json();
+    assert.equal(typeof red.pid, 'number');
+    assert.equal(red.restarts, 0);
+    assert.equal(red.reason, null);
+  });
+
+  test('unknown VR and unknown route: 404 not_found', async () => {
+    const reply = await http(sock, 'GET', '/vrs/green');
+    assert.equal(reply.status, 404);
+    assert.equal(reply.json().error.code, 'not_found');
+    assert.equal((await http(sock, 'GET', '/vrs/green/routes')).status, 404);
+    assert.equal((await http(sock, 'GET', '/nothing')).json().error.code, 'not_found');
+  });
+
+  test('show routes pass the VR answer through', async () => {
+    const ifs = (await http(sock, 'GET', '/vrs/red/interfaces')).json();
+    assert.deepEqual(
+      ifs.map((i: { name: string; link: unknown }) => [i.name, typeof i.link]),
+      [
+        ['eth0', 'object'],
+        ['eth1', 'object'],
+      ],
+    );
+    assert.deepEqual((await http(sock, 'GET', '/vrs/red/addresses')).json(), [
+      { interface: 'eth0', address: '10.1.0.1/24' },
+      { interface: 'eth1', address: '10.2.0.1/24' },
+    ]);
+    assert.deepEqual((await http(sock, 'GET', '/vrs/blue/routes')).json(), []);
+    assert.equal((await http(sock, 'GET', '/vrs/blue/arp')).json()[0].state, 'reachable');
+    assert.deepEqual((await http(sock, 'GET', '/vrs/blue/sockets')).json(), []);
+    assert.deepEqual((await http(sock, 'GET', '/vrs/blue/counters')).json().drops, {
+      ttl_exceeded: 3,
+      no_route: 1,
+    });
+  });
+
+  test('/metrics has the per-VR and per-interface series', async () => {
+    const reply = await http(sock, 'GET', '/metrics');
+    assert.equal(reply.status, 200);
+    assert.match(String(reply.headers['content-type']), /^text\/plain/);
+    const text = reply.body.toString();
+    for (const line of [
+      'nexthop_vr_up{vr="red"} 1',
+      'nexthop_vr_restarts_total{vr="blue"} 0',
+      'nexthop_vr_resident_memory_bytes{vr="red"} 1234567',
+      'nexthop_fib_routes{vr="red"} 0',
+      'nexthop_sockets{vr="red"} 2',
+      'nexthop_rsock_clients{vr="red"} 0',
+      'nexthop_interface_receive_packets_total{vr="red",interface="eth1"} 10',
+      'nexthop_interface_receive_bytes_total{vr="red",interface="eth1"} 1000',
+      'nexthop_interface_transmit_packets_total{vr="blue",interface="eth0"} 20',
+      'nexthop_interface_transmit_bytes_total{vr="blue",interface="eth0"} 2000',
+      'nexthop_interface_up{vr="blue",interface="eth0"} 1',
+      'nexthop_drops_total{vr="red",reason="ttl_exceeded"} 3',
+    ]) {
+      assert.ok(text.includes(line), `missing ${line} in\n${text}`);
+    }
+    assert.match(text, /nexthop_vr_start_time_seconds\{vr="red"\} \d+/);
+  });
+
+  test('config: get, schema, validate, diff', async () => {
+    const current = (await http(sock, 'GET', '/config')).json();
+    assert.equal(current.text, CONFIG);
+    assert.equal(current.version, 1);
+    assert.equal(current.history, 0);
+    const schema = (await http(sock, 'GET', '/config/schema')).json();
+    assert.equal(schema.type, 'object');
+    assert.ok(schema.properties.routers);
+    assert.deepEqual((await http(sock, 'POST', '/config/validate', { text: CONFIG })).json(), {
+      ok: true,
+      errors: [],
+    });
+    const bad = await http(sock, 'POST', '/config/validate', { text: 'routers:\n  red:\n    bogus: 1\n' });
+    assert.equal(bad.status, 422);
+    assert.equal(bad.json().ok, false);
+    assert.ok(bad.json().errors.length > 0);
+    const diff = await http(sock, 'POST', '/config/diff', { text: WITH_ROUTE });
+    assert.deepEqual(diff.json(), {
+      changes: [{ vr: 'blue', action: 'add', kind: 'route', detail: 'route 10.99.0.0/16 via 10.3.0.2' }],
+    });
+    const badDiff = await http(sock, 'POST', '/config/diff', { text: 'routers: 5' });
+    assert.equal(badDiff.status, 422);
+    assert.equal(badDiff.json().error.code, 'invalid_config');
+    assert.equal((await http(sock, 'POST', '/config/diff', {})).status, 400);
+  });
+
+  test('capture streams a pcap file', async () => {
+    const reply = await http(sock, 'POST', '/vrs/red/capture', { interface: 'eth0', count: 4 });
+    assert.equal(reply.status, 200);
+    assert.equal(reply.headers['content-type'], 'application/vnd.tcpdump.pcap');
+    assert.equal(reply.body.readUInt32LE(0), 0xa1b2c3d4);
+    assert.equal(reply.body.readUInt32LE(20), 1);
+    // The fake VR hands over 4 records of 60 bytes.
+    assert.equal(reply.body.length, 24 + 4 * (16 + 60));
+    const missing = await http(sock, 'POST', '/vrs/red/capture', { interface: 'eth9' });
+    assert.equal(missing.status, 404);
+  });
+});
+
+describe('supervision and configuration changes', () => {
+  let t: TestDaemon;
+  let sock: { socketPath: string };
+  before(async () => {
+    t = await startTestDaemon(CONFIG);
+    sock = { socketPath: t.daemon.apiSocketPath };
+  });
+  after(() => t.close());
+
+  test('a killed VR is restarted and counted; the other is untouched', async () => {
+    const blueBefore = (await http(sock, 'GET', '/vrs/blue')).json();
+    const red = (await http(sock, 'GET', '/vrs/red')).json();
+    process.kill(red.pid, 'SIGKILL');
+    await until(async () => {
+      const now = (await http(sock, 'GET', '/vrs/red')).json();
+      return now.state === 'running' && now.pid !== red.pid;
+    }, 'red to run again');
+    const now = (await http(sock, 'GET', '/vrs/red')).json();
+    assert.equal(now.restarts, 1);
+    assert.equal(now.lastExit.signal, 'SIGKILL');
+    const blueAfter = (await http(sock, 'GET', '/vrs/blue')).json();
+    assert.equal(blueAfter.pid, blueBefore.pid);
+    assert.equal(blueAfter.restarts, 0);
+  });
+
+  test('a hung VR never blocks requests about another, and is killed and restarted', async () => {
+    const red = t.daemon.vr('red')!;
+    const pid = red.pid;
+    void red.call('test.hang').catch(() => {});
+    const slow = http(sock, 'GET', '/vrs/red/routes');
+    // blue answers while red's request waits for its time limit.
+    const blue = await http(sock, 'GET', '/vrs/blue/interfaces');
+    assert.equal(blue.status, 200);
+    const metrics = (await http(sock, 'GET', '/metrics')).body.toString();
+    assert.ok(metrics.includes('nexthop_vr_up{vr="blue"} 1'));
+    const redReply = await slow;
+    assert.ok([503, 504].includes(redReply.status), String(redReply.status));
+    await until(() => red.state === 'running' && red.pid !== pid, 'the hung VR to be replaced');
+    assert.match(red.status().lastExit?.signal ?? '', /SIGKILL/);
+  });
+
+  test('stop, start, restart', async () => {
+    const stopped = (await http(sock, 'POST', '/vrs/blue/stop')).json();
+    assert.equal(stopped.state, 'stopped');
+    assert.equal(stopped.pid, null);
+    const unavailable = await http(sock, 'GET', '/vrs/blue/routes');
+    assert.equal(unavailable.status, 503);
+    assert.equal(unavailable.json().error.code, 'vr_unavailable');
+    const started = (await http(sock, 'POST', '/vrs/blue/start')).json();
+    assert.equal(started.state, 'running');
+    const restarted = (await http(sock, 'POST', '/vrs/blue/restart')).json();
+    assert.equal(restarted.state, 'running');
+    assert.notEqual(restarted.pid, started.pid);
+    assert.equal(restarted.restarts, started.restarts + 1);
+  });
+
+  test('apply changes a VR in place, writes the file, and rollback returns', async () => {
+    const blue = t.daemon.vr('blue')!;
+    const pid = blue.pid;
+    const withRoute = WITH_ROUTE;
+    const applied = await http(sock, 'POST', '/config/apply', { text: withRoute });
+    assert.equal(applied.status, 200, applied.body.toString());
+    assert.deepEqual(applied.json(), {
+      version: 2,
+      changes: [{ vr: 'blue', action: 'add', kind: 'route', detail: 'route 10.99.0.0/16 via 10.3.0.2' }],
+    });
+    assert.equal(blue.pid, pid);
+    assert.equal(((await blue.call('status')) as { applies: number }).applies, 1);
+    assert.equal(readFileSync(t.configPath, 'utf8'), withRoute);
+    assert.match(readFileSync(blue.yamlPath, 'utf8'), /10\.99\.0\.0\/16/);
+    assert.equal((await http(sock, 'GET', '/vrs/blue/routes')).json().length, 1);
+
+    const invalid = await http(sock, 'POST', '/config/apply', {
+      text: withRoute.replace('10.99.0.0/16', '10.99.0.0/40'),
+    });
+    assert.equal(invalid.status, 422);
+    assert.equal(invalid.json().error.code, 'invalid_config');
+    assert.equal((await http(sock, 'GET', '/config')).json().version, 2);
+
+    const back = await http(sock, 'POST', '/config/rollback');
+    assert.equal(back.status, 200);
+    assert.equal(back.json().version, 1);
+    assert.equal(back.json().changes[0].action, 'remove');
+    assert.equal(readFileSync(t.configPath, 'utf8'), CONFIG);
+    assert.equal(blue.pid, pid);
+    assert.equal((await http(sock, 'GET', '/vrs/blue/routes')).json().length, 0);
+    const none = await http(sock, 'POST', '/config/rollback');
+    assert.equal(none.status, 409);
+  });
+
+  test('apply adds and removes VRs; a VR rejecting its part is reported', async () => {
+    const withGreen = `${CONFIG}  green:\n    interfaces:\n      eth0: { driver: pipe }\n`;
+    const added = await http(sock, 'POST', '/config/apply', { text: withGreen });
+    assert.equal(added.status, 200, added.body.toString());
+    assert.equal(t.daemon.vr('green')?.state, 'running');
+    const rejected = await http(sock, 'POST', '/config/apply', {
+      text: withGreen.replace('eth0: { driver: pipe }\n', 'eth0: { driver: pipe, device: vanished }\n'),
+    });
+    assert.equal(rejected.status, 502);
+    assert.match(rejected.json().error.message, /green rejected/);
+    assert.equal(readFileSync(t.configPath, 'utf8'), withGreen);
+    const removed = await http(sock, 'POST', '/config/apply', { text: CONFIG });
+    assert.equal(removed.status, 200);
+    assert.deepEqual(
+      removed.json().changes.map((c: { vr: string; action: string }) => `${c.action} ${c.vr}`),
+      ['remove green'],
+    );
+    assert.equal(t.daemon.vr('green'), undefined);
+  });
+
+  test('reload (SIGHUP) applies the edited file; an invalid file changes nothing', async () => {
+    const version = t.daemon.store.current.version;
+    writeFileSync(t.configPath, 'routers: { red: { nonsense: true } }\n');
+    assert.equal(await t.daemon.reload(), null);
+    assert.equal(t.daemon.store.current.version, version);
+    writeFileSync(t.configPath, CONFIG.replace('10.3.0.1/24', '10.3.0.9/24'));
+    const result = await t.daemon.reload();
+    assert.equal(result?.version, version + 1);
+    assert.deepEqual((await http(sock, 'GET', '/vrs/blue/addresses')).json(), [
+      { interface: 'eth0', address: '10.3.0.9/24' },
+    ]);
+  });
+});
+
+describe('the TCP listener', () => {
+  let t: TestDaemon;
+  let port: number;
+  before(async () => {
+    port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const p = (probe.address() as { port: number }).port;
+        probe.close(() => resolve(p));
+      });
+    });
+    const dir = (await import('node:fs')).mkdtempSync(
+      join((await import('node:os')).tmpdir(), 'nexthopd-token-'),
+    );
+    const tokenFile = join(dir, 'token');
+    writeFileSync(tokenFile, 's3cret-token\n');
+    t = await startTestDaemon(
+      `manager:\n  api: { tcp: 127.0.0.1:${port}, tokenFile: ${tokenFile} }\n${CONFIG}`,
+    );
+  });
+  after(() => t.close());
+
+  test('401 without or with a wrong token; 200 with it', async () => {
+    const target = { host: '127.0.0.1', port };
+    const none = await http(target, 'GET', '/vrs');
+    assert.equal(none.status, 401);
+    assert.equal(none.json().error.code, 'unauthorized');
+    assert.equal(
+      (await http(target, 'GET', '/vrs', undefined, { authorization: 'Bearer wrong' })).status,
+      401,
+    );
+    assert.equal((await http(target, 'GET', '/openapi.json')).status, 401);
+    const ok = await http(target, 'GET', '/vrs', undefined, { authorization: 'Bearer s3cret-token' });
+    assert.equal(ok.status, 200);
+    assert.equal(ok.json().length, 2);
+    // The Unix socket needs no token.
+    assert.equal((await http({ socketPath: t.daemon.apiSocketPath }, 'GET', '/health')).status, 200);
+  });
+});

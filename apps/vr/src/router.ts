@@ -22,7 +22,11 @@ export type LinkOpener = (iface: InterfaceConfig) => Link;
 export function openConfiguredLink(iface: InterfaceConfig): Link {
   switch (iface.driver) {
     case 'afpacket':
-      return openAfPacket({ device: iface.device!, promiscuous: iface.promiscuous });
+      return openAfPacket({
+        device: iface.device!,
+        promiscuous: iface.promiscuous,
+        ...(iface.ringSlots !== undefined ? { slotCount: iface.ringSlots } : {}),
+      });
     case 'tap':
       return openTap({ device: iface.device! });
     case 'pipe':
@@ -476,7 +480,8 @@ function sameLink(a: InterfaceConfig, b: InterfaceConfig): boolean {
     a.driver === b.driver &&
     a.device === b.device &&
     a.macText === b.macText &&
-    a.promiscuous === b.promiscuous
+    a.promiscuous === b.promiscuous &&
+    a.ringSlots === b.ringSlots
   );
 }
 

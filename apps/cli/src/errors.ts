@@ -19,8 +19,11 @@ export class CliError extends Error {
  * the API or the control socket is a bug and is passed on as is.
  */
 export function vrFailure(vr: string, err: unknown): Error {
-  if (err instanceof ApiRequestError || err instanceof ControlError)
-    return new CliError(`VR '${vr}': ${err.message}`);
+  if (err instanceof ApiRequestError || err instanceof ControlError) {
+    // nexthopd's messages about a VR already start with its name.
+    const named = err.message.startsWith(`VR ${vr}`) || err.message.startsWith(`VR '${vr}'`);
+    return new CliError(named ? err.message : `VR '${vr}': ${err.message}`);
+  }
   if (err instanceof ApiUnreachableError) return new CliError(err.message);
   return err instanceof Error ? err : new Error(String(err));
 }

@@ -102,7 +102,11 @@ function handle(req: IncomingMessage, res: ServerResponse, body: string): void {
     if (!VRS.some((v) => v.name === vr))
       return send(res, 404, { error: { code: 'not_found', message: `no VR named '${vr}'` } });
     if (req.method === 'POST' && what === 'capture') {
-      const { count } = JSON.parse(body) as { count?: number };
+      const { count, interface: name } = JSON.parse(body) as { count?: number; interface: string };
+      if (name !== 'eth0')
+        return send(res, 404, {
+          error: { code: 'not_found', message: `VR ${vr}: VR ${vr} has no interface '${name}'` },
+        });
       return streamCapture(res, count ?? 100);
     }
     if (req.method === 'POST') return send(res, 200, { ...VRS.find((v) => v.name === vr)!, restarts: 2 });
@@ -293,6 +297,19 @@ test('capture through the API stream: a pcap tcpdump reads, the count, the frame
   );
   assert.equal(ghost.code, 1);
   assert.match(ghost.stderr, /VR 'ghost': no VR named 'ghost'/);
+  const noIf = await cli(
+    'capture',
+    '--vr',
+    'red',
+    '--interface',
+    'eth9',
+    '-w',
+    join(dir, 'none.pcap'),
+    '--run-dir',
+    dir,
+  );
+  assert.equal(noIf.code, 1);
+  assert.equal(noIf.stderr, "nexthop: VR red: VR red has no interface 'eth9'\n");
 });
 
 test('the record counter follows records across any chunking', () => {

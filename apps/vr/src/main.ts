@@ -1,20 +1,8 @@
 // The VR process on its own: what nexthopd spawns, one per configured router.
 //   node apps/vr/src/main.ts --config FILE --name NAME --run-dir DIR
-import { Command } from 'commander';
-import { runVrProcess } from './process.ts';
+// The compiled-module cache halves the start (and so a crashed VR's restart); it must be on before
+// the first import of the VR's modules, hence the dynamic import.
+import { enableCompileCache } from 'node:module';
 
-const program = new Command('nexthop-vr')
-  .description('Run one virtual router in the foreground')
-  .requiredOption('--config <file>', 'configuration file')
-  .option('--name <name>', 'router to run (may be omitted when the file has exactly one)')
-  .option('--run-dir <dir>', 'directory of the control and remote socket files', '/run/nexthop')
-  .action(async (opts: { config: string; name?: string; runDir: string }) => {
-    await runVrProcess({ configPath: opts.config, name: opts.name, runDir: opts.runDir });
-  });
-
-try {
-  await program.parseAsync(process.argv);
-} catch (err) {
-  process.stderr.write(`nexthop-vr: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-}
+enableCompileCache();
+await import('./vr-main.ts');

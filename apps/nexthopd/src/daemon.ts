@@ -34,8 +34,8 @@ export interface DaemonOptions {
   timing?: Partial<SupervisorTiming>;
   /** Host check for afpacket devices (default: /sys/class/net/<name> exists). */
   deviceExists?: (device: string) => boolean;
-  /** Where VR stdout lines go (default process.stdout). */
-  vrStdout?: Writable;
+  /** Where VR stdout lines go (default: the VRs write to nexthopd's own stdout). */
+  vrStdout?: Writable | 'inherit';
 }
 
 export interface Daemon {
@@ -47,6 +47,8 @@ export interface Daemon {
   /** The backend behind the API routes (same calls without HTTP). */
   readonly backend: ApiBackend;
   vr(name: string): VrSupervisor | undefined;
+  /** Settles when every VR's first start has (become ready, or failed and is being restarted). */
+  readonly ready: Promise<void>;
   /** SIGHUP: re-reads the config file and applies it; invalid → logged, nothing changes. */
   reload(): Promise<ApplyResult | null>;
   /** Stops every VR and the API. */
@@ -88,7 +90,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     options.logger ?? pino({ base: { component: 'nexthopd' }, level: options.logLevel ?? 'info' });
   const timing: SupervisorTiming = { ...DEFAULT_TIMING, ...options.timing };
   const vrCommand = options.vrCommand ?? defaultVrCommand();
-  const vrStdout = options.vrStdout ?? process.stdout;
+  const vrStdout = options.vrStdout ?? 'inherit';
   mkdirSync(options.runDir, { recursive: true, mode: 0o755 });
   mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
 
@@ -298,7 +300,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   );
 
   for (const router of store.current.config.routers) vrs.set(router.name, newSupervisor(router));
-  await Promise.all([...vrs.values()].map((vr) => vr.start()));
+  // Not awaited: the caller installs its signal handlers (and the API answers) while VRs start.
+  const ready = Promise.all([...vrs.values()].map((vr) => vr.start())).then(() => {
+    logger.info({ vrs: [...vrs.values()].map((vr) => `${vr.name}=${vr.state}`) }, 'VRs started');
+  });
 
   let closed = false;
   return {
@@ -307,6 +312,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     store,
     logger,
     backend,
+    ready,
     vr: (name) => vrs.get(name),
     reload: () => {
       let text: string;

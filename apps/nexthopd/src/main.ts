@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { DaemonStartError, startDaemon } from './daemon.ts';
+import { type Daemon, DaemonStartError, startDaemon } from './daemon.ts';
 
 // nexthopd: runs the VRs of a configuration file and serves the management API until SIGTERM/SIGINT.
 
@@ -15,7 +15,30 @@ const program = new Command()
   .option('--state-dir <dir>', 'directory of the applied configuration history', '/var/lib/nexthop')
   .option('--log-level <level>', 'pino log level', 'info')
   .action(async (opts: { config: string; runDir: string; stateDir: string; logLevel: string }) => {
-    let daemon: Awaited<ReturnType<typeof startDaemon>>;
+    // Signals are taken from the first moment: a SIGTERM while VRs start must still stop them.
+    let daemon: Daemon | null = null;
+    let stopSignal: string | null = null;
+    const stop = (signal: string) => {
+      if (stopSignal !== null) return;
+      stopSignal = signal;
+      if (daemon === null) return; // Stopped as soon as it exists.
+      const d = daemon;
+      d.logger.info({ signal }, 'stopping');
+      d.close().then(
+        () => process.exit(0),
+        (err: unknown) => {
+          d.logger.error({ err: (err as Error).message }, 'stopping failed');
+          process.exit(1);
+        },
+      );
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGHUP', () => {
+      if (daemon === null) return;
+      daemon.logger.info('SIGHUP: re-reading the configuration file');
+      void daemon.reload();
+    });
     try {
       daemon = await startDaemon({
         configPath: opts.config,
@@ -29,25 +52,11 @@ const program = new Command()
       );
       process.exit(1);
     }
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      daemon.logger.info({ signal }, 'stopping');
-      daemon.close().then(
-        () => process.exit(0),
-        (err: unknown) => {
-          daemon.logger.error({ err: (err as Error).message }, 'stopping failed');
-          process.exit(1);
-        },
-      );
-    };
-    process.on('SIGTERM', () => stop('SIGTERM'));
-    process.on('SIGINT', () => stop('SIGINT'));
-    process.on('SIGHUP', () => {
-      daemon.logger.info('SIGHUP: re-reading the configuration file');
-      void daemon.reload();
-    });
+    if (stopSignal !== null) {
+      const signal = stopSignal;
+      stopSignal = null;
+      stop(signal);
+    }
   });
 
 await program.parseAsync();

@@ -58,8 +58,12 @@ export interface VrSupervisorOptions {
   command: VrCommand;
   logger: Logger;
   timing: SupervisorTiming;
-  /** Where the VR's stdout lines (its own pino JSON) go. */
-  stdout: Writable;
+  /**
+   * Where the VR's stdout lines (its own pino JSON) go. 'inherit' (the daemon's default) hands the
+   * VR nexthopd's own stdout: the lines land in the same place, and a VR whose manager died can
+   * still log on its way out (into a pipe whose reader is gone, pino retries EPIPE forever).
+   */
+  stdout: Writable | 'inherit';
 }
 
 /** What a VR's `status` answered last (fields beyond name and pid come with newer VRs). */
@@ -273,8 +277,9 @@ export class VrSupervisor {
     this.misses = 0;
     this.lastStatus = null;
     this.stateValue = 'starting';
+    const stdout = this.options.stdout;
     const child = spawn(command.execPath, args, {
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      stdio: ['ignore', stdout === 'inherit' ? 'inherit' : 'pipe', 'pipe', 'ipc'],
       detached: false,
     });
     this.child = child;
@@ -293,9 +298,9 @@ export class VrSupervisor {
       if ((message as { type?: unknown } | null)?.type === 'ready') this.tryReady(child);
     });
     child.on('exit', (code, signal) => this.onExit(child, code, signal));
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      this.options.stdout.write(`${line}\n`);
-    });
+    if (stdout !== 'inherit') {
+      createInterface({ input: child.stdout! }).on('line', (line) => stdout.write(`${line}\n`));
+    }
     createInterface({ input: child.stderr! }).on('line', (line) => {
       this.log.warn({ stream: 'stderr' }, line);
     });

@@ -10,11 +10,11 @@ const CONFIG = `
 routers:
   red:
     interfaces:
-      eth0: { driver: pipe, addresses: [10.1.0.1/24] }
-      eth1: { driver: pipe, addresses: [10.2.0.1/24] }
+      eth0: { driver: afpacket, device: dev1, addresses: [10.1.0.1/24] }
+      eth1: { driver: afpacket, device: dev2, addresses: [10.2.0.1/24] }
   blue:
     interfaces:
-      eth0: { driver: pipe, addresses: [10.3.0.1/24] }
+      eth0: { driver: afpacket, device: dev3, addresses: [10.3.0.1/24] }
 `;
 
 const WITH_ROUTE = `${CONFIG}    routes:\n      - { prefix: 10.99.0.0/16, via: 10.3.0.2 }\n`;
@@ -251,6 +251,11 @@ describe('supervision and configuration changes', () => {
     });
     assert.equal(invalid.status, 422);
     assert.equal(invalid.json().error.code, 'invalid_config');
+    const missing = await http(sock, 'POST', '/config/apply', {
+      text: withRoute.replace('device: dev3', 'device: gone0'),
+    });
+    assert.equal(missing.status, 422);
+    assert.match(missing.json().error.errors[0].message, /gone0/);
     assert.equal((await http(sock, 'GET', '/config')).json().version, 2);
 
     const back = await http(sock, 'POST', '/config/rollback');
@@ -265,12 +270,12 @@ describe('supervision and configuration changes', () => {
   });
 
   test('apply adds and removes VRs; a VR rejecting its part is reported', async () => {
-    const withGreen = `${CONFIG}  green:\n    interfaces:\n      eth0: { driver: pipe }\n`;
+    const withGreen = `${CONFIG}  green:\n    interfaces:\n      eth0: { driver: afpacket, device: dev99 }\n`;
     const added = await http(sock, 'POST', '/config/apply', { text: withGreen });
     assert.equal(added.status, 200, added.body.toString());
     assert.equal(t.daemon.vr('green')?.state, 'running');
     const rejected = await http(sock, 'POST', '/config/apply', {
-      text: withGreen.replace('eth0: { driver: pipe }\n', 'eth0: { driver: pipe, device: vanished }\n'),
+      text: withGreen.replace('device: dev99', 'device: vanished'),
     });
     assert.equal(rejected.status, 502);
     assert.match(rejected.json().error.message, /green rejected/);

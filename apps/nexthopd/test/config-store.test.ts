@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { ConfigStore, HISTORY_LIMIT } from '../src/config-store.ts';
 
 const textFor = (address: string) =>
-  `routers:\n  red:\n    interfaces:\n      eth0: { driver: pipe, addresses: [${address}] }\n`;
+  `routers:\n  red:\n    interfaces:\n      eth0: { driver: afpacket, device: dev1, addresses: [${address}] }\n`;
 
 function setup(initial: string | null) {
   const dir = mkdtempSync(join(tmpdir(), 'nexthopd-store-'));
@@ -87,7 +87,9 @@ test('an invalid file at start runs the last applied version, and is not recorde
 });
 
 test('an invalid file and no history: errors', () => {
-  using s = setup('routers:\n  red: { interfaces: { eth0: { driver: pipe, bogus: 1 } } }\n');
+  using s = setup(
+    'routers:\n  red: { interfaces: { eth0: { driver: afpacket, device: dev2, bogus: 1 } } }\n',
+  );
   const loaded = s.store().load();
   assert.equal(loaded.ok, false);
   assert.ok(!loaded.ok && loaded.errors.some((e) => e.path.includes('eth0')));

@@ -44,8 +44,11 @@ export async function startTestDaemon(text: string, timing = FAST_TIMING): Promi
     logger: pino({ level: 'silent' }),
     vrCommand: { execPath: process.execPath, args: [FAKE_VR] },
     timing,
+    // No real devices: every name exists except 'gone0'.
+    deviceExists: (device) => device !== 'gone0',
     vrStdout: discard(),
   });
+  await daemon.ready;
   return {
     daemon,
     dir,

@@ -118,9 +118,10 @@ config
   .description('what applying a config file would change, one line a change (+ added, - removed, ~ changed)')
   .argument('<file>', 'YAML configuration file')
   .option('--run-dir <dir>', RUN_DIR_HELP, DEFAULT_RUN_DIR)
-  .action(async (file: string, opts: { runDir: string }) => {
+  .option('-j, --json', 'JSON output')
+  .action(async (file: string, opts: { runDir: string; json?: boolean }) => {
     const { configDiff } = await import('./config-cmd.ts');
-    const r = await configDiff(file, opts.runDir);
+    const r = await configDiff(file, opts.runDir, opts.json === true);
     emit(r.out, r.err);
   });
 
@@ -129,9 +130,10 @@ config
   .description('apply a config file: only what differs changes, untouched VRs are not restarted')
   .argument('<file>', 'YAML configuration file')
   .option('--run-dir <dir>', RUN_DIR_HELP, DEFAULT_RUN_DIR)
-  .action(async (file: string, opts: { runDir: string }) => {
+  .option('-j, --json', 'JSON output')
+  .action(async (file: string, opts: { runDir: string; json?: boolean }) => {
     const { configApply } = await import('./config-cmd.ts');
-    const r = await configApply(file, opts.runDir);
+    const r = await configApply(file, opts.runDir, opts.json === true);
     emit(r.out, r.err);
   });
 
@@ -139,9 +141,10 @@ config
   .command('rollback')
   .description('return to the previously applied configuration')
   .option('--run-dir <dir>', RUN_DIR_HELP, DEFAULT_RUN_DIR)
-  .action(async (opts: { runDir: string }) => {
+  .option('-j, --json', 'JSON output')
+  .action(async (opts: { runDir: string; json?: boolean }) => {
     const { configRollback } = await import('./config-cmd.ts');
-    const r = await configRollback(opts.runDir);
+    const r = await configRollback(opts.runDir, opts.json === true);
     emit(r.out, r.err);
   });
 
@@ -149,9 +152,10 @@ config
   .command('show')
   .description('print the running configuration (YAML)')
   .option('--run-dir <dir>', RUN_DIR_HELP, DEFAULT_RUN_DIR)
-  .action(async (opts: { runDir: string }) => {
+  .option('-j, --json', 'JSON output')
+  .action(async (opts: { runDir: string; json?: boolean }) => {
     const { configShow } = await import('./config-cmd.ts');
-    const r = await configShow(opts.runDir);
+    const r = await configShow(opts.runDir, opts.json === true);
     emit(r.out, r.err);
   });
 

@@ -60,7 +60,7 @@ export async function configCheck(file: string, runDir: string): Promise<ConfigO
   return { out: `${file}: valid`, err: '' };
 }
 
-export async function configDiff(file: string, runDir: string): Promise<ConfigOutput> {
+export async function configDiff(file: string, runDir: string, json = false): Promise<ConfigOutput> {
   const text = readConfigFile(file);
   const api = await requireApi(runDir);
   let result: DiffResult;
@@ -69,12 +69,13 @@ export async function configDiff(file: string, runDir: string): Promise<ConfigOu
   } catch (err) {
     throw configFailure(err, file);
   }
+  if (json) return { out: JSON.stringify(result, null, 2), err: '' };
   return result.changes.length === 0
     ? { out: '', err: 'no changes' }
     : { out: formatChanges(result.changes), err: '' };
 }
 
-export async function configApply(file: string, runDir: string): Promise<ConfigOutput> {
+export async function configApply(file: string, runDir: string, json = false): Promise<ConfigOutput> {
   const text = readConfigFile(file);
   const api = await requireApi(runDir);
   let result: ApplyResult;
@@ -83,10 +84,11 @@ export async function configApply(file: string, runDir: string): Promise<ConfigO
   } catch (err) {
     throw configFailure(err, file);
   }
+  if (json) return { out: JSON.stringify(result, null, 2), err: '' };
   return { out: formatChanges(result.changes), err: summary('applied', result) };
 }
 
-export async function configRollback(runDir: string): Promise<ConfigOutput> {
+export async function configRollback(runDir: string, json = false): Promise<ConfigOutput> {
   const api = await requireApi(runDir);
   let result: ApplyResult;
   try {
@@ -94,10 +96,11 @@ export async function configRollback(runDir: string): Promise<ConfigOutput> {
   } catch (err) {
     throw apiFailure(err);
   }
+  if (json) return { out: JSON.stringify(result, null, 2), err: '' };
   return { out: formatChanges(result.changes), err: summary('rolled back to', result) };
 }
 
-export async function configShow(runDir: string): Promise<ConfigOutput> {
+export async function configShow(runDir: string, json = false): Promise<ConfigOutput> {
   const api = await requireApi(runDir);
   let current: ConfigCurrent;
   try {
@@ -105,6 +108,7 @@ export async function configShow(runDir: string): Promise<ConfigOutput> {
   } catch (err) {
     throw apiFailure(err);
   }
+  if (json) return { out: JSON.stringify(current, null, 2), err: '' };
   return { out: current.text.replace(/\n$/, ''), err: '' };
 }
 

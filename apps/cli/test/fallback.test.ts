@@ -84,7 +84,7 @@ test('config check without nexthopd validates locally, errors as file:line: path
   const good = join(dir, 'good.yaml');
   writeFileSync(
     good,
-    'routers:\n  red:\n    interfaces:\n      p0: { driver: pipe, addresses: [10.77.0.1/24] }\n',
+    'routers:\n  red:\n    interfaces:\n      t0: { driver: tap, device: nhtest-tap0, addresses: [10.77.0.1/24] }\n',
   );
   const ok = await cli('config', 'check', good, '--run-dir', dir);
   assert.equal(ok.code, 0, ok.stderr);

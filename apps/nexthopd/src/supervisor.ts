@@ -6,7 +6,6 @@ import type { Writable } from 'node:stream';
 import type { RouterConfig } from '@nexthop/config';
 import { ControlClient, controlSocketPath } from '@nexthop/control';
 import type { Logger } from 'pino';
-import YAML from 'yaml';
 import type { VrExit, VrState, VrStatus } from './api-types.ts';
 import { writeFileAtomic } from './config-store.ts';
 import { ApiFailure, fromControlError } from './errors.ts';
@@ -78,9 +77,13 @@ export interface VrRuntimeStatus {
   rsockClients?: number;
 }
 
-/** `<run-dir>/<name>.yaml`: one router, the file the VR process reads. */
+/**
+ * `<run-dir>/<name>.yaml`, the file the VR process reads, and the text of `config.apply`: one
+ * router, written as JSON (which is YAML) because the VR reads JSON some thirty times faster — the
+ * operator's YAML has been parsed and checked here already.
+ */
 export function routerYaml(router: RouterConfig): string {
-  return YAML.stringify({ routers: { [router.name]: router.raw } });
+  return `${JSON.stringify({ routers: { [router.name]: router.raw } }, null, 1)}\n`;
 }
 
 /**

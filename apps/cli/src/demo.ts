@@ -1,19 +1,21 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { controlSocketPath, request } from '@nexthop/control';
 import { cleanupOnExit, routedTopology, waitFor } from '@nexthop/netns';
-import { formatCounters, formatInterfaces } from './format.ts';
+import type { VrStatus } from '@nexthop/nexthopd';
+import { ApiClient, apiSocketPath } from './api-client.ts';
+import { formatCounters, formatInterfaces, formatVrs } from './format.ts';
 
-const CLI_MAIN = join(import.meta.dirname, 'main.ts');
+const NEXTHOPD_MAIN = join(import.meta.dirname, '../../nexthopd/src/main.ts');
 
 function say(text: string): void {
   console.log(text);
 }
 
 /**
- * h1 — VR — h2 in network namespaces: the router namespace's kernel has no addresses and does not
- * forward, so every packet that crosses is routed by the VR.
+ * h1 — VR — h2 in network namespaces, the VR run by the router manager nexthopd: the router
+ * namespace's kernel has no addresses and does not forward, so every packet that crosses is routed
+ * by the VR.
  */
 export async function runDemo(options: { keep: boolean }): Promise<boolean> {
   if (process.getuid?.() !== 0) {
@@ -26,7 +28,7 @@ export async function runDemo(options: { keep: boolean }): Promise<boolean> {
   const topo = await routedTopology();
   let ok = true;
   try {
-    const configPath = join(workDir, 'demo.yaml');
+    const configPath = join(workDir, 'nexthop.yaml');
     writeFileSync(
       configPath,
       [
@@ -40,41 +42,43 @@ export async function runDemo(options: { keep: boolean }): Promise<boolean> {
         '',
       ].join('\n'),
     );
-    const vr = topo.r.spawn(process.execPath, [
-      CLI_MAIN,
-      'vr',
+    const runDir = join(workDir, 'run');
+    const daemon = topo.r.spawn(process.execPath, [
+      NEXTHOPD_MAIN,
       '--config',
       configPath,
-      '--name',
-      'edge',
       '--run-dir',
-      workDir,
+      runDir,
+      '--state-dir',
+      join(workDir, 'state'),
+      '--log-level',
+      'warn',
     ]);
-    let vrLog = '';
-    vr.stdout?.on('data', (d: Buffer) => {
-      vrLog += d.toString();
+    let daemonLog = '';
+    daemon.stdout?.on('data', (d: Buffer) => {
+      daemonLog += d.toString();
     });
-    vr.stderr?.on('data', (d: Buffer) => {
-      vrLog += d.toString();
+    daemon.stderr?.on('data', (d: Buffer) => {
+      daemonLog += d.toString();
     });
-    const ctl = controlSocketPath(workDir, 'edge');
+    const api = new ApiClient(apiSocketPath(runDir));
     try {
       await waitFor(
         async () => {
-          if (vr.exitCode !== null) throw new Error(`the VR exited with code ${vr.exitCode}`);
-          return request(ctl, 'status').then(
-            () => true,
-            () => false,
-          );
+          if (daemon.exitCode !== null) throw new Error(`nexthopd exited with code ${daemon.exitCode}`);
+          const vrs = await api.get<VrStatus[]>('/vrs').catch(() => null);
+          return vrs !== null && vrs.length === 1 && vrs[0]!.state === 'running';
         },
-        { timeoutMs: 15_000, intervalMs: 100, what: 'the VR control socket' },
+        { timeoutMs: 20_000, intervalMs: 100, what: 'nexthopd to run VR edge' },
       );
     } catch (err) {
-      console.error(`nexthop demo: the VR did not start: ${(err as Error).message}\n${vrLog}`);
+      console.error(`nexthop demo: the VR did not start: ${(err as Error).message}\n${daemonLog}`);
       return false;
     }
-    say(`VR 'edge' is running in namespace ${topo.r.name} (pid ${vr.pid})\n`);
-    say(formatInterfaces((await request(ctl, 'show.interfaces')) as never));
+    say(`nexthopd runs VR 'edge' in namespace ${topo.r.name}:\n`);
+    say(formatVrs(await api.get<VrStatus[]>('/vrs')));
+    say('');
+    say(formatInterfaces(await api.get('/vrs/edge/interfaces')));
 
     say(`\n$ ping -c 3 10.2.0.2        (in h1)`);
     const ping = await topo.h1.exec('ping', ['-c', '3', '-i', '0.3', '-W', '2', '10.2.0.2'], {
@@ -91,12 +95,14 @@ export async function runDemo(options: { keep: boolean }): Promise<boolean> {
     if (trace.code !== 0) ok = false;
 
     say('\nVR counters:');
-    say(formatCounters((await request(ctl, 'show.counters')) as never));
+    say(formatCounters(await api.get('/vrs/edge/counters')));
 
     if (options.keep) {
       say(`\nThe topology stays up until Ctrl-C. Try:`);
       say(`  ip netns exec ${topo.h1.name} ping 10.2.0.2`);
-      say(`  bin/nexthop show routes --vr edge --run-dir ${workDir}`);
+      say(`  bin/nexthop show vrs --run-dir ${runDir}`);
+      say(`  bin/nexthop show routes --vr edge --run-dir ${runDir}`);
+      say(`  bin/nexthop capture --vr edge --interface eth0 -c 10 -w /tmp/edge.pcap --run-dir ${runDir}`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', () => resolve());
         process.once('SIGTERM', () => resolve());
@@ -105,6 +111,10 @@ export async function runDemo(options: { keep: boolean }): Promise<boolean> {
     say(
       ok ? '\ndemo: packets crossed the VR both ways' : '\ndemo: something did not get through (see above)',
     );
+    // nexthopd stops its VR and removes its sockets on SIGTERM.
+    const exited = new Promise((resolve) => daemon.once('exit', resolve));
+    daemon.kill('SIGTERM');
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
     return ok;
   } finally {
     await topo.destroy();

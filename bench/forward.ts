@@ -2,7 +2,7 @@
 // kernel of the router namespace or a nexthop VR process, at the same offered loads in the same run.
 // Two trafgen generators, one per core, send from h1; we count what h2's veth received.
 // Usage: node bench/forward.ts [seconds per run] [loads, e.g. 50k,200k,max]   (root; not a test)
-// BENCH_DEBUG=1 also prints every per-link counter of the VR (e.g. the driver's transmit errno counts).
+// BENCH_RING_SLOTS=N runs the VR with N-slot receive rings. BENCH_DEBUG=1 also prints every per-link counter of the VR (e.g. the driver's transmit errno counts).
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -216,12 +216,16 @@ async function runPoint(
   return result;
 }
 
+/** BENCH_RING_SLOTS=N sets the VR's receive rings (config ringSlots) instead of the driver default. */
+const RING_SLOTS = process.env['BENCH_RING_SLOTS'];
+
 function vrConfig(topo: RoutedTopology): string {
+  const ring = RING_SLOTS === undefined ? '' : `, ringSlots: ${Number(RING_SLOTS)}`;
   return `routers:
   bench:
     interfaces:
-      eth0: { driver: afpacket, device: ${topo.r1If}, addresses: [10.1.0.1/24] }
-      eth1: { driver: afpacket, device: ${topo.r2If}, addresses: [10.2.0.1/24] }
+      eth0: { driver: afpacket, device: ${topo.r1If}, addresses: [10.1.0.1/24]${ring} }
+      eth1: { driver: afpacket, device: ${topo.r2If}, addresses: [10.2.0.1/24]${ring} }
 `;
 }
 

@@ -14,7 +14,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { cleanupOnExit, Netns, waitFor } from '@nexthop/netns';
 import {
   type HostPair,
@@ -49,10 +49,31 @@ async function allForward(pairs: readonly HostPair[]): Promise<void> {
   );
 }
 
-function rssParts(pid: number): { rss: number; anon: number; file: number } {
+interface Memory {
+  rss: number;
+  anon: number;
+  file: number;
+  /** Proportional set size: pages shared with other processes (Node's code) counted as a share. */
+  pss: number;
+}
+
+function memoryOf(pid: number): Memory {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
-  return { rss: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile') + kb('RssShmem') };
+  const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const kb = (text: string, key: string) =>
+    Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0) * 1024;
+  return {
+    rss: kb(status, 'VmRSS'),
+    anon: kb(status, 'RssAnon'),
+    file: kb(status, 'RssFile') + kb(status, 'RssShmem'),
+    pss: kb(rollup, 'Pss'),
+  };
+}
+
+function averageMemory(pids: readonly number[]): Memory {
+  const all = pids.map(memoryOf);
+  const avg = (k: keyof Memory) => all.reduce((a, m) => a + m[k], 0) / all.length;
+  return { rss: avg('rss'), anon: avg('anon'), file: avg('file'), pss: avg('pss') };
 }
 
 const mib = (bytes: number) => (bytes / 1048576).toFixed(1);
@@ -126,7 +147,7 @@ async function birdRss(t: VrTopology): Promise<number> {
       what: 'BIRD',
     });
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    return rssParts(child.pid!).rss;
+    return memoryOf(child.pid!).rss;
   } finally {
     child.kill('SIGTERM');
     await new Promise((resolve) => child.once('exit', resolve));
@@ -213,14 +234,25 @@ async function main(): Promise<void> {
     );
 
     await new Promise((resolve) => setTimeout(resolve, 2000));
-    const vrs = (await daemon.api('GET', '/vrs')).json() as { pid: number }[];
-    const parts = vrs.map((v) => rssParts(v.pid));
-    const avg = (f: (p: { rss: number; anon: number; file: number }) => number) =>
-      parts.reduce((a, p) => a + f(p), 0) / parts.length;
+    const pids = async () =>
+      ((await daemon!.api('GET', '/vrs')).json() as { pid: number }[]).map((v) => v.pid);
     const bird = await birdRss(t);
-    console.log(
-      `| resident memory per idle VR (2 interfaces) | ${mib(avg((p) => p.rss))} MiB (heap and code ${mib(avg((p) => p.anon))}, rings and files ${mib(avg((p) => p.file))}) | BIRD 2: ${mib(bird)} MiB | ${(avg((p) => p.rss) / bird).toFixed(1)}× |`,
-    );
+    const row = (what: string, m: Memory) =>
+      console.log(
+        `| resident memory per idle VR, ${what} | ${mib(m.rss)} MiB (PSS ${mib(m.pss)}; heap and code ${mib(m.anon)}, rings and files ${mib(m.file)}) | BIRD 2: ${mib(bird)} MiB | ${(m.rss / bird).toFixed(1)}× |`,
+      );
+    row('2 interfaces, default ring', averageMemory(await pids()));
+    // The same VRs with 4,096-slot rings: applied in place (each interface is replaced).
+    const smallRings = join(mkdtempSync(join(tmpdir(), 'nexthop-ring-')), 'small.yaml');
+    writeFileSync(smallRings, configFor(t).replaceAll('addresses: [', 'ringSlots: 4096, addresses: ['));
+    const applied = await daemon.cli(['config', 'apply', smallRings]);
+    if (applied.code !== 0) throw new Error(`apply failed: ${applied.stderr}`);
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    row('ringSlots 4096', averageMemory(await pids()));
+    writeFileSync(smallRings, configFor(t));
+    const back = await daemon.cli(['config', 'apply', smallRings]);
+    if (back.code !== 0) throw new Error(`apply failed: ${back.stderr}`);
+    rmSync(dirname(smallRings), { recursive: true, force: true });
 
     const kernel = await kernelRoutes();
     const vr = await vrRoutes(daemon, t);

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { parsePing, waitFor } from '@nexthop/netns';
+import { Netns, parsePing, uniqueToken, vethPair, waitFor } from '@nexthop/netns';
 import { useNetnsCleanup } from '../lib/cleanup.ts';
 import {
   pingOnce,
@@ -78,6 +78,44 @@ describe('nexthopd applies configuration changes', () => {
     assert.equal(remove.ping.received, 40, `pings through blue lost during the apply:\n${remove.pingText}`);
     assert.equal(await pingOnce(topo.blue, '10.99.1.1'), false, 'the route is gone');
     assert.equal((await vrStatus(daemon, 'blue')).pid, blue.pid, 'blue kept its process');
+  });
+
+  test('an interface and an address added to blue and removed again, blue keeps running', async () => {
+    // h3 hangs off blue on a third veth pair.
+    const h3 = await Netns.create('blue3');
+    const token = uniqueToken();
+    const r3If = `br3-${token}`;
+    await vethPair(h3, `bh3-${token}`, topo.r, r3If, { disableIpv6: true });
+    await h3.execOk('ip', ['addr', 'add', '10.3.0.2/24', 'dev', `bh3-${token}`]);
+    await h3.execOk('ip', ['route', 'add', 'default', 'via', '10.3.0.1']);
+    const blue = await vrStatus(daemon, 'blue');
+    const eth2 = `eth2: { driver: afpacket, device: ${r3If}, addresses: [10.3.0.1/24] }`;
+    const withEth2 = base.replace(/( {2}blue:\n {4}interfaces:\n)/, `$1      ${eth2}\n`);
+    assert.notEqual(withEth2, base);
+    const add = await applyDuringPing(withEth2);
+    assert.equal(add.applied.code, 0, add.applied.stderr);
+    assert.match(add.applied.stdout, /\+ blue: interface eth2/);
+    assert.equal(add.ping.received, 40, `pings through blue lost while eth2 was added:\n${add.pingText}`);
+    assert.equal(await pingOnce(topo.blue, '10.3.0.2', '1'), true, 'h1 reaches h3 through the new interface');
+    // A second address on eth1 answers pings at once.
+    const withAddress = withEth2.replace(
+      new RegExp(`(device: ${topo.blue.r2If}, addresses: \\[10\\.2\\.0\\.1/24)`),
+      '$1, 10.2.0.99/24',
+    );
+    const addr = await daemon.cli(['config', 'apply', tempFile('a.yaml', withAddress)]);
+    assert.equal(addr.code, 0, addr.stderr);
+    assert.equal(await pingOnce(topo.blue, '10.2.0.99', '1'), true, 'the added address answers');
+    const remove = await applyDuringPing(base);
+    assert.equal(remove.applied.code, 0, remove.applied.stderr);
+    assert.equal(
+      remove.ping.received,
+      40,
+      `pings through blue lost while eth2 was removed:\n${remove.pingText}`,
+    );
+    assert.equal(await pingOnce(topo.blue, '10.3.0.2'), false, 'eth2 is gone');
+    assert.equal(await pingOnce(topo.blue, '10.2.0.99'), false, 'the address is gone');
+    assert.equal((await vrStatus(daemon, 'blue')).pid, blue.pid, 'blue kept its process throughout');
+    await h3.destroy();
   });
 
   test('invalid configs are rejected with the problem named and nothing changes', async () => {

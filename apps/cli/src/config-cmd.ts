@@ -43,7 +43,10 @@ export async function configCheck(file: string, runDir: string): Promise<ConfigO
   const text = readConfigFile(file);
   const api = await connectApi(runDir);
   if (api === null) {
-    const parsed = parseConfig(text, { deviceExists: (name) => existsSync(`/sys/class/net/${name}`) });
+    const parsed = parseConfig(text, {
+      deviceExists: (name) => existsSync(`/sys/class/net/${name}`),
+      vrProcesses: true,
+    });
     if (!parsed.ok) throw new CliError(formatConfigErrors(parsed.errors, file), 1, true);
     const names = parsed.config.routers.map((r) => r.name);
     return {

@@ -67,7 +67,7 @@ export class ConfigStore {
   }
 
   parse(text: string): ParseResult {
-    return parseConfig(text, { deviceExists: this.deviceExists });
+    return parseConfig(text, { deviceExists: this.deviceExists, vrProcesses: true });
   }
 
   /** The running version; throws before `load`. */

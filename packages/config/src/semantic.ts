@@ -72,7 +72,7 @@ export function checkAndNormalize(
     for (const [ifName, rawIf] of Object.entries(rawRouter.interfaces)) {
       const ifPath = [...base, 'interfaces', ifName];
       const driver = rawIf.driver as InterfaceConfig['driver'];
-      if (driver === 'pipe' && options.deviceExists !== undefined) {
+      if (driver === 'pipe' && options.vrProcesses === true) {
         issue(
           [...ifPath, 'driver'],
           'the pipe driver exists only inside one process (tests, simulation); a VR process needs afpacket or tap',

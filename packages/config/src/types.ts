@@ -109,11 +109,15 @@ export interface NexthopConfig {
 
 export interface ParseOptions {
   /**
-   * Whether a kernel interface exists on this host. Given, the config is checked as one a VR process
-   * will run here: an afpacket interface naming a device that does not exist is an error (a TAP
-   * device is created when missing, so it is not checked), and so is the in-process pipe driver.
+   * Whether a kernel interface exists on this host. With it, an afpacket interface naming a device
+   * that does not exist is an error (a TAP device is created when missing, so it is not checked).
    */
   readonly deviceExists?: (device: string) => boolean;
+  /**
+   * The config is for VR processes (nexthopd, `nexthop config check`): the pipe driver, which links
+   * VRs inside one process only (tests, simulation), is refused.
+   */
+  readonly vrProcesses?: boolean;
 }
 
 export type ParseResult = { ok: true; config: NexthopConfig } | { ok: false; errors: ConfigError[] };

@@ -336,7 +336,7 @@ describe('parseConfig: errors name the path and the line', () => {
     );
     assert.match(errors[0]!.message, /device 'veth-r2' does not exist on this host/);
     assert.equal(parseConfig(EXAMPLE, { deviceExists: () => true }).ok, true);
-    const pipe = parseConfig(withLine(4, '      eth0: { driver: pipe }'), { deviceExists: () => true });
+    const pipe = parseConfig(withLine(4, '      eth0: { driver: pipe }'), { vrProcesses: true });
     assert.ok(!pipe.ok && pipe.errors[0]!.path === 'routers.edge.interfaces.eth0.driver');
   });
 

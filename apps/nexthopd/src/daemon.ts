@@ -1,8 +1,8 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, unlinkSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { type ConfigError, configJsonSchema, formatConfigErrors, type NexthopConfig } from '@nexthop/config';
+import { socketAnswers } from '@nexthop/control';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { type ApiBackend, buildApi } from './api.ts';
@@ -64,25 +64,12 @@ export class DaemonStartError extends Error {
   }
 }
 
+/** The VR process: apps/vr/src/main.ts on the Node that runs nexthopd. */
 export function defaultVrCommand(): VrCommand {
-  const vrMain = join(import.meta.dirname, '..', '..', 'vr', 'src', 'main.ts');
-  if (existsSync(vrMain)) return { execPath: process.execPath, args: [vrMain] };
-  // Older trees without the dedicated entry: the CLI's `vr` command runs the same process.
   return {
     execPath: process.execPath,
-    args: [join(import.meta.dirname, '..', '..', 'cli', 'src', 'main.ts'), 'vr'],
+    args: [join(import.meta.dirname, '..', '..', 'vr', 'src', 'main.ts')],
   };
-}
-
-function answers(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = connect(path);
-    probe.once('connect', () => {
-      probe.destroy();
-      resolve(true);
-    });
-    probe.once('error', () => resolve(false));
-  });
 }
 
 export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
@@ -266,7 +253,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   // The API first, so that `nexthop show vrs` sees VRs while they start.
   const apiSocketPath = join(options.runDir, API_SOCKET_NAME);
   if (existsSync(apiSocketPath)) {
-    if (await answers(apiSocketPath)) throw new Error(`${apiSocketPath}: another nexthopd is running`);
+    if (await socketAnswers(apiSocketPath)) throw new Error(`${apiSocketPath}: another nexthopd is running`);
     unlinkSync(apiSocketPath);
   }
   const apis: FastifyInstance[] = [];

@@ -1,2 +1,2 @@
 export { ControlClient, ControlError, controlSocketPath, DEFAULT_RUN_DIR, request } from './client.ts';
-export { type ControlHandler, ControlRequestError, ControlServer } from './server.ts';
+export { type ControlHandler, ControlRequestError, ControlServer, socketAnswers } from './server.ts';

@@ -24,7 +24,7 @@ export class ControlServer {
   static async listen(path: string, handler: ControlHandler): Promise<ControlServer> {
     if (existsSync(path)) {
       // A socket file left by a VR that died; refuse if somebody still answers on it.
-      if (await answers(path)) throw new Error(`${path} is in use by a running VR`);
+      if (await socketAnswers(path)) throw new Error(`${path} is in use by a running VR`);
       unlinkSync(path);
     }
     const server = createServer();
@@ -102,7 +102,8 @@ export class ControlRequestError extends Error {
   }
 }
 
-function answers(path: string): Promise<boolean> {
+/** Whether something accepts connections on a Unix socket path (a stale file does not). */
+export function socketAnswers(path: string): Promise<boolean> {
   return new Promise((resolve) => {
     const probe = connect(path);
     probe.once('connect', () => {

@@ -162,6 +162,10 @@ export async function buildApi(backend: ApiBackend, options: ApiOptions): Promis
     logController: new LogController({ disableRequestLogging: true }),
     // Applying 10,000 routes is a big YAML text.
     bodyLimit: 64 * 1024 * 1024,
+    // Errors fastify raises before a route runs (an over-long path, a bad URL) get the API's shape.
+    frameworkErrors: (err, _req, reply) => {
+      void sendFailure(reply, new ApiFailure(err.statusCode ?? 400, 'bad_request', err.message));
+    },
   });
   await app.register(swagger, {
     openapi: {

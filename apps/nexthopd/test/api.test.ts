@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -342,5 +343,58 @@ describe('the TCP listener', () => {
     assert.equal(ok.json().length, 2);
     // The Unix socket needs no token.
     assert.equal((await http({ socketPath: t.daemon.apiSocketPath }, 'GET', '/health')).status, 200);
+  });
+});
+
+describe('bad requests get a 4xx with a reason, and the daemon carries on', () => {
+  let t: TestDaemon;
+  let sock: { socketPath: string };
+  before(async () => {
+    t = await startTestDaemon(CONFIG);
+    sock = { socketPath: t.daemon.apiSocketPath };
+  });
+  after(() => t.close());
+
+  /** A request with a body sent as given (not JSON-encoded here). */
+  function raw(method: string, path: string, body: string, contentType = 'application/json') {
+    return new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpRequest({ ...sock, method, path, headers: { 'content-type': contentType } }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          text += c;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  test('malformed or mistyped bodies, unknown routes and names', async () => {
+    const cases: [number, Promise<{ status: number; body: string }>][] = [
+      [400, raw('POST', '/config/apply', '{"text": ')],
+      // fastify coerces a number to the string the schema wants; the config parser then refuses it.
+      [422, raw('POST', '/config/apply', '{"text": 42}')],
+      [400, raw('POST', '/config/validate', '[]')],
+      [415, raw('POST', '/config/apply', 'routers: {}', 'text/yaml')],
+      [400, raw('POST', '/vrs/red/capture', '{"interface": "eth0", "count": 0}')],
+      [400, raw('POST', '/vrs/red/capture', '{"interface": "eth0", "count": "ten"}')],
+      [404, raw('GET', '/vrs/no-such-vr/routes', '')],
+      [414, raw('GET', `/vrs/${'x'.repeat(5000)}`, '')],
+      [404, raw('GET', '/nothing/here', '')],
+    ];
+    for (const [expected, pending] of cases) {
+      const reply = await pending;
+      assert.equal(reply.status, expected, reply.body);
+      const body = JSON.parse(reply.body) as { error?: { code?: unknown; message?: unknown } };
+      assert.equal(typeof body.error?.code, 'string', reply.body);
+      assert.equal(typeof body.error?.message, 'string', reply.body);
+    }
+    // An invalid config in a well-formed request is a 422 naming the problem.
+    const invalid = await raw('POST', '/config/apply', JSON.stringify({ text: 'routers: { red: 1 }' }));
+    assert.equal(invalid.status, 422);
+    assert.match(invalid.body, /routers\.red/);
+    assert.equal((await http(sock, 'GET', '/health')).status, 200, 'still serving');
   });
 });

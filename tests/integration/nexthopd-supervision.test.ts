@@ -46,7 +46,7 @@ describe('nexthopd supervises two VRs', () => {
     assert.notEqual(vrs[0]!.pid, vrs[1]!.pid);
   });
 
-  test('kill -9 of red: red forwards again within 2 s, a ping through blue loses nothing', async () => {
+  test('kill -9 of red: red forwards again within 2 s, a ping through blue loses nothing', async (t) => {
     const blueBefore = await vrStatus(daemon, 'blue');
     const red = await vrStatus(daemon, 'red');
     assert.ok(red.pid !== null);
@@ -63,6 +63,7 @@ describe('nexthopd supervises two VRs', () => {
       what: 'red to forward again',
     });
     const recoveryMs = performance.now() - killedAt;
+    t.diagnostic(`red forwarded again ${recoveryMs.toFixed(0)} ms after kill -9`);
     const blue = await bluePing;
     const summary = parsePing(blue.stdout);
     assert.equal(summary.transmitted, 60, blue.stdout);

@@ -2,13 +2,14 @@
 // that dies is restarted without disturbing the other.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { parsePing, waitFor } from '@nexthop/netns';
+import { parsePing, uniqueToken, waitFor } from '@nexthop/netns';
 import { useNetnsCleanup } from '../lib/cleanup.ts';
 import {
   pingOnce,
   type RunningDaemon,
   startNexthopd,
   type TwoVrTopology,
+  tempFile,
   twoVrConfig,
   twoVrTopology,
   vrStatus,
@@ -100,6 +101,52 @@ describe('nexthopd supervises two VRs', () => {
     const unknown = await daemon.cli(['vr', 'restart', 'green']);
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /green/);
+  });
+
+  test('a VR whose device vanished is retried with back-off, says why, and disturbs no other', async () => {
+    const token = uniqueToken();
+    const device = `gr-${token}`;
+    await topo.r.execOk('ip', ['link', 'add', device, 'type', 'veth', 'peer', 'name', `gp-${token}`]);
+    await topo.r.execOk('ip', ['link', 'set', device, 'up']);
+    const base = twoVrConfig(topo);
+    const withGreen = `${base}  green:\n    interfaces:\n      eth0: { driver: afpacket, device: ${device}, addresses: [10.5.0.1/24] }\n`;
+    const add = await daemon.cli(['config', 'apply', tempFile('g.yaml', withGreen)]);
+    assert.equal(add.code, 0, add.stderr);
+    await waitFor(async () => (await vrStatus(daemon, 'green')).state === 'running', {
+      timeoutMs: 10_000,
+      what: 'green to run',
+    });
+    const blue = await vrStatus(daemon, 'blue');
+    await topo.r.execOk('ip', ['link', 'del', device]);
+    await daemon.cli(['vr', 'restart', 'green']);
+    await waitFor(
+      async () => {
+        const green = (await daemon.api('GET', '/vrs/green')).json() as {
+          state: string;
+          reason: string | null;
+        };
+        return green.state === 'restarting' && (green.reason ?? '').includes(device);
+      },
+      { timeoutMs: 10_000, what: 'green to report its missing device' },
+    );
+    const table = await daemon.cli(['show', 'vrs']);
+    assert.match(
+      table.stdout,
+      new RegExp(
+        `^green +(restarting|starting) .*exited with code 1: .*device ${device} does not exist`,
+        'm',
+      ),
+    );
+    const restarts = (await vrStatus(daemon, 'green')).restarts;
+    await waitFor(async () => (await vrStatus(daemon, 'green')).restarts >= restarts + 2, {
+      timeoutMs: 10_000,
+      what: 'green to be retried',
+    });
+    assert.equal(await pingOnce(topo.blue), true, 'blue still forwards');
+    assert.equal((await vrStatus(daemon, 'blue')).pid, blue.pid, 'blue was not touched');
+    const remove = await daemon.cli(['config', 'apply', tempFile('b.yaml', base)]);
+    assert.equal(remove.code, 0, remove.stderr);
+    assert.equal((await daemon.api('GET', '/vrs/green')).status, 404);
   });
 
   test('a restarted nexthopd brings the VRs back with the last applied config', async () => {

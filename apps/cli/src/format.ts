@@ -199,10 +199,10 @@ export function formatArpByVr(rows: VrRow<ShowArp>[]): string {
   );
 }
 
-/** `show vrs`: what nexthopd knows of each VR process. */
+/** `show vrs`: what nexthopd knows of each VR process; REASON says why one is not running. */
 export function formatVrs(rows: readonly VrStatus[]): string {
   return table(
-    ['NAME', 'STATE', 'PID', 'UPTIME', 'RESTARTS', 'INTERFACES'],
+    ['NAME', 'STATE', 'PID', 'UPTIME', 'RESTARTS', 'INTERFACES', 'REASON'],
     rows.map((v) => [
       v.name,
       v.state,
@@ -210,6 +210,7 @@ export function formatVrs(rows: readonly VrStatus[]): string {
       v.uptimeMs === null ? '-' : formatUptime(v.uptimeMs),
       v.restarts,
       v.interfaces,
+      v.reason ?? '-',
     ]),
   );
 }

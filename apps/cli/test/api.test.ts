@@ -135,9 +135,9 @@ after(async () => {
 test('show vrs: the table and its JSON carry the same VRs in the same order', async () => {
   const t = await cli('show', 'vrs', '--run-dir', dir);
   assert.equal(t.code, 0, t.stderr);
-  assert.match(t.stdout, /^NAME +STATE +PID +UPTIME +RESTARTS +INTERFACES\n/);
-  assert.match(t.stdout, /\nred +running +4003 +1h02m +1 +2\n/);
-  assert.match(t.stdout, /\ngreen +stopped +- +- +0 +2\n/);
+  assert.match(t.stdout, /^NAME +STATE +PID +UPTIME +RESTARTS +INTERFACES +REASON\n/);
+  assert.match(t.stdout, /\nred +running +4003 +1h02m +1 +2 +-\n/);
+  assert.match(t.stdout, /\ngreen +stopped +- +- +0 +2 +-\n/);
   const j = await cli('show', 'vrs', '-j', '--run-dir', dir);
   assert.equal(j.code, 0);
   const rows = JSON.parse(j.stdout) as VrStatus[];
@@ -191,7 +191,7 @@ test('an unknown VR is one line naming it, exit 1', async () => {
 test('vr restart NAME posts to nexthopd and shows the VR row', async () => {
   const r = await cli('vr', 'restart', 'red', '--run-dir', dir);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /^NAME +STATE.*\nred +running +4003 +1h02m +2 +2\n$/);
+  assert.match(r.stdout, /^NAME +STATE.*\nred +running +4003 +1h02m +2 +2 +-\n$/);
   assert.ok(requests.some((q) => q.method === 'POST' && q.url === '/vrs/red/restart'));
   const usage = await cli('vr', 'reboot', 'red', '--run-dir', dir);
   assert.equal(usage.code, 2);

@@ -39,12 +39,20 @@ test('uptime has two units at most, the larger first', () => {
   assert.equal(formatUptime(3 * 86_400_000 + 7 * 3_600_000), '3d07h');
 });
 
-test('show vrs: NAME STATE PID UPTIME RESTARTS INTERFACES, dashes where nothing runs', () => {
+test('show vrs: NAME STATE PID UPTIME RESTARTS INTERFACES REASON, dashes where nothing runs', () => {
   const text = formatVrs([vrStatus('red', 'running', 3_720_000, 2), vrStatus('blue', 'stopped', null)]);
   const [header, ...rows] = text.split('\n');
-  assert.deepEqual(header!.split(/ +/), ['NAME', 'STATE', 'PID', 'UPTIME', 'RESTARTS', 'INTERFACES']);
-  assert.deepEqual(rows[0]!.split(/ +/), ['red', 'running', '4003', '1h02m', '2', '2']);
-  assert.deepEqual(rows[1]!.split(/ +/), ['blue', 'stopped', '-', '-', '0', '2']);
+  assert.deepEqual(header!.split(/ +/), [
+    'NAME',
+    'STATE',
+    'PID',
+    'UPTIME',
+    'RESTARTS',
+    'INTERFACES',
+    'REASON',
+  ]);
+  assert.deepEqual(rows[0]!.split(/ +/), ['red', 'running', '4003', '1h02m', '2', '2', '-']);
+  assert.deepEqual(rows[1]!.split(/ +/), ['blue', 'stopped', '-', '-', '0', '2', '-']);
   // Aligned: every column starts at the same offset on every line.
   assert.equal(header!.indexOf('STATE'), rows[1]!.indexOf('stopped'));
   assert.equal(header!.indexOf('UPTIME'), rows[0]!.indexOf('1h02m'));

@@ -35,7 +35,11 @@ export interface ConfigStoreOptions {
 }
 
 export type LoadResult =
-  | { ok: true; current: ConfigVersion; fromHistory: false }
+  /**
+   * `missing` lists host problems (devices that do not exist) the file has: at start they do not
+   * stop anything, the VRs that need those devices fail and are retried until the devices appear.
+   */
+  | { ok: true; current: ConfigVersion; fromHistory: false; missing: ConfigError[] }
   /** The file was invalid; the last applied version runs instead. `errors` are the file's. */
   | { ok: true; current: ConfigVersion; fromHistory: true; errors: ConfigError[] }
   | { ok: false; errors: ConfigError[] };
@@ -66,8 +70,21 @@ export class ConfigStore {
     this.historyDir = join(options.stateDir, 'history');
   }
 
+  /** A new text, checked against this host too: a device that does not exist is an error. */
   parse(text: string): ParseResult {
     return parseConfig(text, { deviceExists: this.deviceExists, vrProcesses: true });
+  }
+
+  /**
+   * A text to start from: what the host lacks is not an error here, so that one router whose device
+   * is missing at boot does not keep every other router down. The strict parse's errors are then
+   * exactly the host's problems (the only difference between the two parses).
+   */
+  private parseAtStart(text: string): { parsed: ParseResult; missing: ConfigError[] } {
+    const strict = this.parse(text);
+    if (strict.ok) return { parsed: strict, missing: [] };
+    const lenient = parseConfig(text, { vrProcesses: true });
+    return { parsed: lenient, missing: lenient.ok ? strict.errors : [] };
   }
 
   /** The running version; throws before `load`. */
@@ -95,7 +112,7 @@ export class ConfigStore {
     }
     const newest = this.newest();
     if (text !== undefined) {
-      const parsed = this.parse(text);
+      const { parsed, missing } = this.parseAtStart(text);
       if (parsed.ok) {
         if (newest !== undefined && newest.text === text) {
           this.running = {
@@ -107,12 +124,12 @@ export class ConfigStore {
         } else {
           this.running = this.append(text, parsed.config);
         }
-        return { ok: true, current: this.running, fromHistory: false };
+        return { ok: true, current: this.running, fromHistory: false, missing };
       }
       fileErrors = parsed.errors;
     }
     if (newest !== undefined) {
-      const parsed = this.parse(newest.text);
+      const { parsed } = this.parseAtStart(newest.text);
       if (parsed.ok) {
         this.running = { ...newest, config: parsed.config };
         return { ok: true, current: this.running, fromHistory: true, errors: fileErrors! };

@@ -93,6 +93,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       loaded.errors,
     );
   }
+  if (!loaded.fromHistory && loaded.missing.length > 0) {
+    logger.warn(
+      { errors: loaded.missing },
+      `${options.configPath} names devices this host does not have; the VRs that need them are retried until they appear`,
+    );
+  }
   if (loaded.fromHistory) {
     logger.error(
       { errors: loaded.errors, version: loaded.current.version },

@@ -119,6 +119,12 @@ export class VrSupervisor {
   private misses = 0;
   private pendingApply = false;
   private lastStatus: VrRuntimeStatus | null = null;
+  /**
+   * Each process's last line on stderr: a VR that cannot start says why there. Read when the reason
+   * is shown, because the line may arrive after the exit event.
+   */
+  private readonly lastStderr = new WeakMap<ChildProcess, string>();
+  private exitedChild: ChildProcess | null = null;
   private readonly waiters = new Set<() => void>();
 
   constructor(options: VrSupervisorOptions) {
@@ -166,8 +172,16 @@ export class VrSupervisor {
       restarts: this.restartCount,
       lastExit: this.exit,
       interfaces: this.router.interfaces.length,
-      reason: this.stateValue === 'running' || this.stateValue === 'stopped' ? null : this.reasonText,
+      reason: this.stateValue === 'running' || this.stateValue === 'stopped' ? null : this.reason(),
     };
+  }
+
+  private reason(): string | null {
+    const said = this.exitedChild === null ? undefined : this.lastStderr.get(this.exitedChild);
+    if (this.reasonText === null || said === undefined || !this.reasonText.startsWith('exited')) {
+      return this.reasonText;
+    }
+    return `${this.reasonText}: ${said}`;
   }
 
   /** Starts the VR when it is not running; resolves once it is ready, or has failed to start. */
@@ -305,6 +319,7 @@ export class VrSupervisor {
       createInterface({ input: child.stdout! }).on('line', (line) => stdout.write(`${line}\n`));
     }
     createInterface({ input: child.stderr! }).on('line', (line) => {
+      if (line.trim() !== '') this.lastStderr.set(child, line.trim());
       this.log.warn({ stream: 'stderr' }, line);
     });
     this.log.info({ pid: child.pid, restarts: this.restartCount }, 'VR starting');
@@ -417,6 +432,7 @@ export class VrSupervisor {
     if (uptimeMs >= this.timing.backoffResetMs) this.backoffMs = this.timing.backoffInitialMs;
     const delay = this.backoffMs;
     this.backoffMs = Math.min(this.backoffMs * 2, this.timing.backoffMaxMs);
+    this.exitedChild = child;
     this.reasonText =
       this.killReason ?? (signal !== null ? `killed by ${signal}` : `exited with code ${code}`);
     this.stateValue = 'restarting';

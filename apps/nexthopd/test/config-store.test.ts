@@ -75,15 +75,32 @@ test('the history keeps the newest versions only', () => {
 test('an invalid file at start runs the last applied version, and is not recorded', () => {
   using s = setup(textFor('10.1.0.1/24'));
   assert.equal(s.store().load().ok, true);
-  const broken = 'routers:\n  red:\n    interfaces:\n      eth0: { driver: afpacket, device: missing0 }\n';
+  const broken =
+    'routers:\n  red:\n    interfaces:\n      eth0: { driver: afpacket, device: dev1, bogus: 1 }\n';
   writeFileSync(s.configPath, broken);
   const loaded = s.store().load();
   assert.ok(loaded.ok && loaded.fromHistory);
   assert.equal(loaded.current.version, 1);
-  assert.match(JSON.stringify(loaded.errors), /missing0/);
+  assert.match(JSON.stringify(loaded.errors), /bogus/);
   assert.equal(readdirSync(join(s.stateDir, 'history')).length, 1);
   // The file is left for the operator to fix.
   assert.equal(readFileSync(s.configPath, 'utf8'), broken);
+});
+
+test('a device missing at start is no reason to stop: the file runs, the problem is reported', () => {
+  using s = setup(textFor('10.1.0.1/24'));
+  assert.equal(s.store().load().ok, true);
+  const later = 'routers:\n  red:\n    interfaces:\n      eth0: { driver: afpacket, device: missing0 }\n';
+  writeFileSync(s.configPath, later);
+  const loaded = s.store().load();
+  assert.ok(loaded.ok && !loaded.fromHistory);
+  assert.equal(loaded.current.text, later);
+  assert.deepEqual(
+    loaded.missing.map((e) => e.path),
+    ['routers.red.interfaces.eth0.device'],
+  );
+  // Applying such a text, on the other hand, is refused: the operator is there to fix it.
+  assert.equal(s.store().parse(later).ok, false);
 });
 
 test('an invalid file and no history: errors', () => {

@@ -10,7 +10,14 @@ function sysNet(device: string, attribute: string): string {
   if (device.length === 0 || device.includes('/') || device === '.' || device === '..') {
     throw new Error(`not a network device name: ${JSON.stringify(device)}`);
   }
-  return readFileSync(`/sys/class/net/${device}/${attribute}`, 'utf8').trim();
+  try {
+    return readFileSync(`/sys/class/net/${device}/${attribute}`, 'utf8').trim();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && attribute === 'ifindex') {
+      throw new Error(`device ${device} does not exist (see 'ip link show')`);
+    }
+    throw err;
+  }
 }
 
 /** Parses "aa:bb:cc:dd:ee:ff". */

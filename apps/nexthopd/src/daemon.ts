@@ -1,7 +1,13 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
-import { type ConfigError, configJsonSchema, formatConfigErrors, type NexthopConfig } from '@nexthop/config';
+import {
+  type ConfigError,
+  configJsonSchema,
+  formatConfigErrors,
+  type ManagerConfig,
+  type NexthopConfig,
+} from '@nexthop/config';
 import { socketAnswers } from '@nexthop/control';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
@@ -53,6 +59,11 @@ export interface Daemon {
   reload(): Promise<ApplyResult | null>;
   /** Stops every VR and the API. */
   close(): Promise<void>;
+}
+
+interface TcpListener {
+  readonly instance: FastifyInstance;
+  readonly address: { host: string; port: number };
 }
 
 /** The configuration cannot run: the file is invalid and no applied version is stored. */
@@ -107,6 +118,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   }
 
   let vrs = new Map<string, VrSupervisor>();
+  let tcp: TcpListener | null = null;
   const metrics = new Metrics();
   const newSupervisor = (router: NexthopConfig['routers'][number]) =>
     new VrSupervisor({
@@ -148,6 +160,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   /** Moves the running VRs from `before` to `after`; untouched VRs are not contacted. */
   const applyConfig = async (before: NexthopConfig, after: NexthopConfig): Promise<ConfigChange[]> => {
     const changes = diffConfigs(before, after);
+    // The listener first: if the new one cannot open, nothing else has changed yet.
+    if (changes.some((c) => c.kind === 'manager')) await switchTcp(before.manager.api, after.manager.api);
     const keep = new Set(after.routers.map((r) => r.name));
     const changed: string[] = [];
     const failures: string[] = [];
@@ -189,9 +203,6 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         changed.push(`${vr.name} (started)`);
       }),
     );
-    if (changes.some((c) => c.kind === 'manager')) {
-      logger.warn('the manager section changed; its listeners change when nexthopd restarts');
-    }
     if (failures.length > 0) {
       const kept =
         changed.length > 0
@@ -256,6 +267,43 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     }),
   };
 
+  /** The TCP listener of the management API, with its bearer token; null when not configured. */
+  async function openTcp(api: ManagerConfig['api']): Promise<TcpListener | null> {
+    if (api.tcp === undefined) return null;
+    let token: string;
+    try {
+      token = readFileSync(api.tokenFile!, 'utf8').trim();
+    } catch (err) {
+      throw new Error(`cannot read the token file ${api.tokenFile}: ${(err as NodeJS.ErrnoException).code}`);
+    }
+    if (token === '') throw new Error(`${api.tokenFile} is empty: the TCP listener needs a token`);
+    const instance = await buildApi(backend, { logger, token });
+    try {
+      await instance.listen({ host: api.tcp.host, port: api.tcp.port });
+    } catch (err) {
+      await instance.close();
+      throw err;
+    }
+    logger.info({ tcp: api.tcp }, 'management API listening on TCP');
+    return { instance, address: api.tcp };
+  }
+
+  /** A changed manager section: the TCP listener moves; if the new one fails, the old one returns. */
+  async function switchTcp(before: ManagerConfig['api'], after: ManagerConfig['api']): Promise<void> {
+    await tcp?.instance.close();
+    tcp = null;
+    try {
+      tcp = await openTcp(after);
+    } catch (err) {
+      tcp = await openTcp(before).catch(() => null);
+      throw new ApiFailure(
+        502,
+        'apply_failed',
+        `the management API's TCP listener: ${(err as Error).message}. Nothing was changed.`,
+      );
+    }
+  }
+
   // The API first, so that `nexthop show vrs` sees VRs while they start.
   const apiSocketPath = join(options.runDir, API_SOCKET_NAME);
   if (existsSync(apiSocketPath)) {
@@ -267,17 +315,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   await unixApi.listen({ path: apiSocketPath });
   chmodSync(apiSocketPath, 0o600);
   apis.push(unixApi);
-  let tcpAddress: { host: string; port: number } | null = null;
-  const manager = store.current.config.manager.api;
   try {
-    if (manager.tcp !== undefined) {
-      const token = readFileSync(manager.tokenFile!, 'utf8').trim();
-      if (token === '') throw new Error(`${manager.tokenFile} is empty: the TCP listener needs a token`);
-      const tcpApi = await buildApi(backend, { logger, token });
-      await tcpApi.listen({ host: manager.tcp.host, port: manager.tcp.port });
-      apis.push(tcpApi);
-      tcpAddress = manager.tcp;
-    }
+    tcp = await openTcp(store.current.config.manager.api);
   } catch (err) {
     await Promise.all(apis.map((a) => a.close()));
     throw err;
@@ -285,7 +324,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   logger.info(
     {
       api: apiSocketPath,
-      tcp: tcpAddress,
+      tcp: tcp?.address ?? null,
       version: store.current.version,
       vrs: store.current.config.routers.length,
     },
@@ -301,7 +340,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   let closed = false;
   return {
     apiSocketPath,
-    tcpAddress,
+    get tcpAddress() {
+      return tcp?.address ?? null;
+    },
     store,
     logger,
     backend,
@@ -330,7 +371,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       closed = true;
       await Promise.all([...vrs.values()].map((vr) => vr.stop()));
       for (const vr of vrs.values()) vr.dispose();
-      await Promise.all(apis.map((a) => a.close()));
+      await Promise.all([...apis, ...(tcp === null ? [] : [tcp.instance])].map((a) => a.close()));
       logger.info('nexthopd stopped');
     },
   };

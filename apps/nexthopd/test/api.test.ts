@@ -344,6 +344,28 @@ describe('the TCP listener', () => {
     // The Unix socket needs no token.
     assert.equal((await http({ socketPath: t.daemon.apiSocketPath }, 'GET', '/health')).status, 200);
   });
+
+  test('apply moves the listener at once: a new token, then no TCP listener at all', async () => {
+    const target = { host: '127.0.0.1', port };
+    const sock = { socketPath: t.daemon.apiSocketPath };
+    const newToken = join(tokenDir, 'token2');
+    writeFileSync(newToken, 'another-token\n');
+    const withNew = `manager:\n  api: { tcp: 127.0.0.1:${port}, tokenFile: ${newToken} }\n${CONFIG}`;
+    const applied = await http(sock, 'POST', '/config/apply', { text: withNew });
+    assert.equal(applied.status, 200, applied.body.toString());
+    const auth = (token: string) => ({ authorization: `Bearer ${token}` });
+    assert.equal((await http(target, 'GET', '/vrs', undefined, auth('s3cret-token'))).status, 401);
+    assert.equal((await http(target, 'GET', '/vrs', undefined, auth('another-token'))).status, 200);
+    // A token file that cannot be read: refused, the running listener stays.
+    const broken = `manager:\n  api: { tcp: 127.0.0.1:${port}, tokenFile: ${join(tokenDir, 'none')} }\n${CONFIG}`;
+    const refused = await http(sock, 'POST', '/config/apply', { text: broken });
+    assert.equal(refused.status, 502);
+    assert.match(refused.json().error.message, /token file/);
+    assert.equal((await http(target, 'GET', '/vrs', undefined, auth('another-token'))).status, 200);
+    assert.equal((await http(sock, 'POST', '/config/apply', { text: CONFIG })).status, 200);
+    await assert.rejects(http(target, 'GET', '/health'), /ECONNREFUSED/);
+    assert.equal(t.daemon.tcpAddress, null);
+  });
 });
 
 describe('bad requests get a 4xx with a reason, and the daemon carries on', () => {

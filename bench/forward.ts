@@ -2,7 +2,7 @@
 // kernel of the router namespace or a nexthop VR process, at the same offered loads in the same run.
 // Two trafgen generators, one per core, send from h1; we count what h2's veth received.
 // Usage: node bench/forward.ts [seconds per run] [loads, e.g. 50k,200k,max]   (root; not a test)
-// BENCH_RING_SLOTS=N runs the VR with N-slot receive rings. BENCH_DEBUG=1 also prints every per-link counter of the VR (e.g. the driver's transmit errno counts).
+// BENCH_RING_SLOTS=N runs the VR with N-slot receive rings, BENCH_VR_NICE=N at that niceness. BENCH_DEBUG=1 also prints every per-link counter of the VR (e.g. the driver's transmit errno counts).
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -218,6 +218,8 @@ async function runPoint(
 
 /** BENCH_RING_SLOTS=N sets the VR's receive rings (config ringSlots) instead of the driver default. */
 const RING_SLOTS = process.env['BENCH_RING_SLOTS'];
+/** BENCH_VR_NICE=N runs the VR at that niceness (the generators keep both cores busy). */
+const VR_NICE = process.env['BENCH_VR_NICE'];
 
 function vrConfig(topo: RoutedTopology): string {
   const ring = RING_SLOTS === undefined ? '' : `, ringSlots: ${Number(RING_SLOTS)}`;
@@ -237,7 +239,10 @@ async function measureSystem(system: 'kernel' | 'VR', dir: string): Promise<Poin
     // reading (and spending one of the two cores), h2 keeps the port closed and its ICMP per-peer
     // rate limit (per namespace) is raised to one message a minute; we count h2's ICMP out.
     await topo.h2.sysctl({ 'net.ipv4.icmp_ratelimit': '60000' });
-    if (system === 'VR') vr = await startVr(topo.r, 'bench', vrConfig(topo));
+    if (system === 'VR') {
+      vr = await startVr(topo.r, 'bench', vrConfig(topo));
+      if (VR_NICE !== undefined) await runOk('renice', ['-n', String(Number(VR_NICE)), '-p', String(vr.pid)]);
+    }
     // Resolves ARP in the router (and h2's way back) before anything is counted.
     await topo.h1.execOk('ping', ['-n', '-c', '3', '-i', '0.2', '-W', '2', topo.h2Addr], {
       timeoutMs: 15_000,

@@ -118,6 +118,25 @@ describe('nexthopd applies configuration changes', () => {
     await h3.destroy();
   });
 
+  test("blue's scheduling priority follows its config, in place", async () => {
+    const blue = await vrStatus(daemon, 'blue');
+    const niceOf = (pid: number) => {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // Field 19 of proc(5) stat; the fields after the command name start at field 3.
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+    };
+    assert.equal(niceOf(blue.pid!), 0);
+    const nicer = base.replace('  blue:\n', '  blue:\n    nice: -5\n');
+    const applied = await daemon.cli(['config', 'apply', tempFile('n.yaml', nicer)]);
+    assert.equal(applied.code, 0, applied.stderr);
+    assert.match(applied.stdout, /~ blue: nice 0 -> -5/);
+    assert.equal(niceOf(blue.pid!), -5);
+    const back = await daemon.cli(['config', 'apply', tempFile('b.yaml', base)]);
+    assert.equal(back.code, 0, back.stderr);
+    assert.equal(niceOf(blue.pid!), 0);
+    assert.equal((await vrStatus(daemon, 'blue')).pid, blue.pid);
+  });
+
   test('invalid configs are rejected with the problem named and nothing changes', async () => {
     const running = (await daemon.cliJson(['config', 'show', '-j'])) as { text: string; version: number };
     const pids = [(await vrStatus(daemon, 'red')).pid, (await vrStatus(daemon, 'blue')).pid];

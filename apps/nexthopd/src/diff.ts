@@ -60,6 +60,7 @@ function interfaceFieldChanges(a: InterfaceConfig, b: InterfaceConfig): string[]
   compare('mtu', a.mtu, b.mtu);
   compare('mac', a.macText, b.macText);
   compare('promiscuous', a.promiscuous, b.promiscuous);
+  compare('ringSlots', a.ringSlots, b.ringSlots);
   return fields;
 }
 
@@ -110,6 +111,7 @@ export function diffRouter(a: RouterConfig, b: RouterConfig): ConfigChange[] {
   for (const d of recordChanges('services', a.services, b.services)) add('change', 'services', d);
   for (const d of recordChanges('access', a.access, b.access)) add('change', 'access', d);
   for (const d of recordChanges('quotas', a.quotas, b.quotas)) add('change', 'quotas', d);
+  if (a.nice !== b.nice) add('change', 'vr', `nice ${a.nice} -> ${b.nice}`);
   return changes;
 }
 

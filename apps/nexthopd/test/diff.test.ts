@@ -117,6 +117,19 @@ test('an address removed and a route changed only in its gateway', () => {
   );
 });
 
+test('the niceness of a VR', () => {
+  const next = base.replace('  blue:\n', '  blue:\n    nice: -10\n');
+  const changes = diffConfigs(config(base), config(next));
+  assert.deepEqual(
+    changes.map((c) => [c.vr, c.action, c.kind, c.detail]),
+    [['blue', 'change', 'vr', 'nice 0 -> -10']],
+  );
+  assert.deepEqual(
+    changedRouters(config(base), config(next)).map((r) => r.name),
+    ['blue'],
+  );
+});
+
 test('the manager section', () => {
   const next = `manager:\n  api: { tcp: 127.0.0.1:9000, tokenFile: /etc/nexthop/token }\n${base}`;
   assert.deepEqual(diffConfigs(config(base), config(next)), [

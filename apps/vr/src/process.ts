@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import { formatConfigErrors, parseConfig, type RouterConfig } from '@nexthop/config';
 import { ControlRequestError, ControlServer, controlSocketPath } from '@nexthop/control';
@@ -62,6 +63,20 @@ export function routerConfigText(config: RouterConfig): string {
 }
 
 /**
+ * The process's niceness. A VR competing for the CPU reads its receive rings late and loses frames
+ * when they fill (docs/PERFORMANCE.md, router manager): a negative value lets forwarding go first.
+ * Lowering it needs root (CAP_SYS_NICE); without, the VR runs on and says so.
+ */
+function setNice(nice: number, logger: Logger): void {
+  try {
+    setPriority(nice);
+    logger.info({ nice }, 'scheduling priority set');
+  } catch (err) {
+    logger.warn({ nice, err: (err as Error).message }, 'cannot set the scheduling priority');
+  }
+}
+
+/**
  * Runs one VR in the foreground until SIGTERM or SIGINT. Started by nexthopd (an IPC channel is
  * there), it reports `{type: 'ready', pid}` once its control socket listens, and exits when the
  * channel goes away: a VR whose manager died is not left behind.
@@ -69,6 +84,8 @@ export function routerConfigText(config: RouterConfig): string {
 export async function runVrProcess(options: VrProcessOptions): Promise<void> {
   const config = loadRouterConfig(options.configPath, options.name);
   const logger = pino({ base: { vr: config.name, pid: process.pid } });
+  // 0 (the default) leaves the process as it was started.
+  if (config.nice !== 0) setNice(config.nice, logger);
   const vr = new VirtualRouter({ config, logger });
   vr.start();
   mkdirSync(options.runDir, { recursive: true, mode: 0o755 });
@@ -85,6 +102,7 @@ export async function runVrProcess(options: VrProcessOptions): Promise<void> {
   });
   vr.addSocketUser((fd, events) => rsock.onSocketEvent(fd, events));
   vr.onPolicyChange = (next) => rsock.setPolicy(next.access, next.quotas);
+  vr.onPriorityChange = (nice) => setNice(nice, logger);
   const control = await ControlServer.listen(socketPath, (method, params) =>
     answer({ vr, rsock, logger }, method, params),
   );

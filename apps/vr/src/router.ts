@@ -57,6 +57,8 @@ export class VirtualRouter {
   readonly captures = new Captures();
   /** Called when an applied configuration changes the access list or quotas (the rsock server's). */
   onPolicyChange: ((config: RouterConfig) => void) | null = null;
+  /** The process's scheduling priority follows the config (the VR process sets it; tests do not). */
+  onPriorityChange: ((nice: number) => void) | null = null;
   private config: RouterConfig;
   private readonly logger: Logger;
   private readonly clock: () => number;
@@ -317,6 +319,10 @@ export class VirtualRouter {
     if (accessChanged) changes.push('access list changed');
     if (quotasChanged) changes.push('quotas changed');
     if (accessChanged || quotasChanged) this.onPolicyChange?.(next);
+    if (prev.nice !== next.nice) {
+      changes.push(`nice ${prev.nice} -> ${next.nice}`);
+      this.onPriorityChange?.(next.nice);
+    }
     if (this.started) {
       this.checkCarriers();
       this.flush();

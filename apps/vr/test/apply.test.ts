@@ -224,3 +224,18 @@ test('status reports the VR and its size', async () => {
     rig.close();
   }
 });
+
+test('config.apply changes the niceness through the process hook, nothing else', async () => {
+  const rig = startRig();
+  try {
+    const seen: number[] = [];
+    rig.vr.onPriorityChange = (nice) => seen.push(nice);
+    const text = BASE.replace('  blue:\n', '  blue:\n    nice: -5\n');
+    const applied = (await rig.call('config.apply', { text })) as { changes: string[] };
+    assert.deepEqual(applied.changes, ['nice 0 -> -5']);
+    assert.deepEqual(seen, [-5]);
+    assert.equal(rig.opened, 2, 'no link reopened');
+  } finally {
+    rig.close();
+  }
+});

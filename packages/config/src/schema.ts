@@ -114,6 +114,14 @@ export const RouterSchema = Type.Object(
     services: Type.Optional(ServicesSchema),
     access: Type.Optional(AccessSchema),
     quotas: Type.Optional(QuotasSchema),
+    nice: Type.Optional(
+      Type.Integer({
+        minimum: -20,
+        maximum: 19,
+        description:
+          'scheduling priority of the VR process (Linux niceness, default 0); below 0 puts forwarding ahead of other work',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

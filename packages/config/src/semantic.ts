@@ -252,6 +252,7 @@ export function checkAndNormalize(
         },
       },
       quotas: { ...DEFAULT_QUOTAS, ...quotas },
+      nice: rawRouter.nice ?? 0,
       raw: JSON.parse(JSON.stringify(rawRouter)) as RawRouter,
     });
   }

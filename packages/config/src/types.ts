@@ -86,6 +86,8 @@ export interface RouterConfig {
   readonly services: ServicesConfig;
   readonly access: AccessConfig;
   readonly quotas: QuotasConfig;
+  /** Niceness of the VR process (setpriority(2)); 0 leaves it as started. */
+  readonly nice: number;
   /**
    * This router's section as written (plain JSON data): what the manager compares to tell an
    * untouched router from a changed one, and hands to the VR process.

@@ -7,7 +7,7 @@
 //            every one.
 //   memory:  VmRSS of each idle VR process (and its parts), next to an idle BIRD 2 with the same
 //            two interfaces (device, direct and kernel protocols).
-//   routes:  `nexthop config apply` of a file with 10,000 more /24 static routes on one VR, to the
+//   routes:  `nexthop config apply` of a file with 10,000 more /24 static routes (20.0.0.0/24 up) on one VR, to the
 //            moment the command returns (the VR has installed them); then the apply that removes
 //            them. Kernel: `ip -batch` adding, then deleting, the same 10,000 routes.
 // Usage: node bench/manager.ts [VR count, default 4] [routes, default 10000]   (root; not a test)
@@ -78,10 +78,10 @@ function averageMemory(pids: readonly number[]): Memory {
 
 const mib = (bytes: number) => (bytes / 1048576).toFixed(1);
 
-/** The /24 routes: 100.64.0.0/24 upwards, via the host behind eth1. */
+/** The /24 routes: 20.0.0.0/24 upwards, via the host behind eth1. */
 function routeLines(count: number): string[] {
   const lines: string[] = [];
-  for (let i = 0; i < count; i++) lines.push(`100.${64 + (i >> 8)}.${i & 255}.0/24`);
+  for (let i = 0; i < count; i++) lines.push(`${20 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}.0/24`);
   return lines;
 }
 

@@ -83,8 +83,10 @@ export class ControlClient {
   }
 
   private onData(chunk: string): void {
+    // Only the new chunk can hold the end of the line: a long reply is scanned once.
+    const scanFrom = this.buffered.length;
     this.buffered += chunk;
-    let nl = this.buffered.indexOf('\n');
+    let nl = this.buffered.indexOf('\n', scanFrom);
     while (nl >= 0) {
       const line = this.buffered.slice(0, nl);
       this.buffered = this.buffered.slice(nl + 1);

@@ -8,8 +8,12 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
  */
 export type ControlHandler = (method: string, params: Record<string, unknown>) => unknown | Promise<unknown>;
 
-/** A line longer than this is a broken or hostile client; it is disconnected. */
-const MAX_REQUEST_BYTES = 1 << 20;
+/**
+ * A line longer than this is a broken or hostile client; it is disconnected. Large enough for a
+ * router's whole section with some hundred thousand static routes (`config.apply`); the socket is
+ * owner-only, so only its owner can send that much.
+ */
+const MAX_REQUEST_BYTES = 64 << 20;
 
 export class ControlServer {
   private readonly server: Server;
@@ -48,12 +52,14 @@ export class ControlServer {
     let pending = '';
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => {
+      // Only the new chunk can hold the end of the line: a long request is scanned once.
+      const scanFrom = pending.length;
       pending += chunk;
       if (pending.length > MAX_REQUEST_BYTES) {
         socket.destroy();
         return;
       }
-      let nl = pending.indexOf('\n');
+      let nl = pending.indexOf('\n', scanFrom);
       while (nl >= 0) {
         const line = pending.slice(0, nl);
         pending = pending.slice(nl + 1);

@@ -209,7 +209,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           ? ` VRs already changed keep the change: ${changed.join(', ')}.`
           : ' No VR was changed.';
       throw new ApiFailure(
-        502,
+        409,
         'apply_failed',
         `${failures.join('; ')}.${kept} The configuration file and version were not updated.`,
       );
@@ -217,10 +217,23 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     return changes;
   };
 
+  /**
+   * What runs: each VR's own section, which differs from the stored version after an apply that
+   * failed part-way (the VRs that took their change keep it). Changes are computed from this, so
+   * applying the stored version again puts those VRs back.
+   */
+  const running = (): NexthopConfig => {
+    const stored = store.current.config;
+    const order = new Map(stored.routers.map((r, i) => [r.name, i]));
+    const rank = (name: string) => order.get(name) ?? Number.POSITIVE_INFINITY;
+    const routers = [...vrs.values()].map((vr) => vr.config).sort((a, b) => rank(a.name) - rank(b.name));
+    return { ...stored, routers };
+  };
+
   const apply = (text: string): Promise<ApplyResult> =>
     serialized(async () => {
       const config = parseOrFail(text);
-      const changes = await applyConfig(store.current.config, config);
+      const changes = await applyConfig(running(), config);
       const version = store.commit(text, config);
       logger.info({ version: version.version, changes: changes.length }, 'configuration applied');
       return { version: version.version, changes };
@@ -236,7 +249,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           'there is no previous configuration version to roll back to',
         );
       const config = parseOrFail(previous.text);
-      const changes = await applyConfig(store.current.config, config);
+      const changes = await applyConfig(running(), config);
       const version = store.commitRollback(config);
       logger.info({ version: version.version, changes: changes.length }, 'configuration rolled back');
       return { version: version.version, changes };
@@ -258,7 +271,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       const parsed = store.parse(text);
       return parsed.ok ? { ok: true, errors: [] } : { ok: false, errors: parsed.errors };
     },
-    diff: (text): DiffResult => ({ changes: diffConfigs(store.current.config, parseOrFail(text)) }),
+    diff: (text): DiffResult => ({ changes: diffConfigs(running(), parseOrFail(text)) }),
     apply,
     rollback,
     metrics: async () => ({
@@ -267,16 +280,27 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     }),
   };
 
+  function readToken(file: string): string {
+    let token: string;
+    try {
+      token = readFileSync(file, 'utf8').trim();
+    } catch (err) {
+      throw new ApiFailure(
+        409,
+        'apply_failed',
+        `cannot read the token file ${file}: ${(err as NodeJS.ErrnoException).code}. Nothing was changed.`,
+      );
+    }
+    if (token === '') {
+      throw new ApiFailure(409, 'apply_failed', `${file} is empty: the TCP listener needs a token`);
+    }
+    return token;
+  }
+
   /** The TCP listener of the management API, with its bearer token; null when not configured. */
   async function openTcp(api: ManagerConfig['api']): Promise<TcpListener | null> {
     if (api.tcp === undefined) return null;
-    let token: string;
-    try {
-      token = readFileSync(api.tokenFile!, 'utf8').trim();
-    } catch (err) {
-      throw new Error(`cannot read the token file ${api.tokenFile}: ${(err as NodeJS.ErrnoException).code}`);
-    }
-    if (token === '') throw new Error(`${api.tokenFile} is empty: the TCP listener needs a token`);
+    const token = readToken(api.tokenFile!);
     const instance = await buildApi(backend, { logger, token });
     try {
       await instance.listen({ host: api.tcp.host, port: api.tcp.port });
@@ -288,16 +312,33 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     return { instance, address: api.tcp };
   }
 
-  /** A changed manager section: the TCP listener moves; if the new one fails, the old one returns. */
+  /**
+   * A changed manager section: the TCP listener moves; if the new one fails, the old one returns.
+   * The old one stops accepting at once but is not waited for: its open requests (this very apply,
+   * when it came over TCP; a capture stream) finish on their own.
+   */
   async function switchTcp(before: ManagerConfig['api'], after: ManagerConfig['api']): Promise<void> {
-    await tcp?.instance.close();
+    if (after.tcp !== undefined) readToken(after.tokenFile!);
+    if (tcp !== null) {
+      const server = tcp.instance.server;
+      await new Promise<void>((resolve) => {
+        // close() gives the port back at once; its callback waits for the open requests. Whatever
+        // still arrives on an old connection is answered once more, then the connection ends.
+        server.on('request', (_req: unknown, res: { setHeader(name: string, value: string): void }) =>
+          res.setHeader('connection', 'close'),
+        );
+        server.close();
+        server.closeIdleConnections();
+        setImmediate(resolve);
+      });
+    }
     tcp = null;
     try {
       tcp = await openTcp(after);
     } catch (err) {
       tcp = await openTcp(before).catch(() => null);
       throw new ApiFailure(
-        502,
+        409,
         'apply_failed',
         `the management API's TCP listener: ${(err as Error).message}. Nothing was changed.`,
       );

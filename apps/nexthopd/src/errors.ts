@@ -32,6 +32,10 @@ export function fromControlError(vr: string, err: unknown): ApiFailure {
         return new ApiFailure(422, 'invalid_config', `VR ${vr}: ${err.message}`);
       case 'bad_request':
         return new ApiFailure(400, 'bad_request', `VR ${vr}: ${err.message}`);
+      // A valid config this host cannot take now (a device that vanished, an MTU above the device's).
+      case 'apply_failed':
+      case 'wrong_router':
+        return new ApiFailure(409, err.code, `VR ${vr}: ${err.message}`);
       default:
         return new ApiFailure(502, err.code, `VR ${vr}: ${err.message}`);
     }

@@ -279,7 +279,7 @@ describe('supervision and configuration changes', () => {
     const rejected = await http(sock, 'POST', '/config/apply', {
       text: withGreen.replace('device: dev99', 'device: vanished'),
     });
-    assert.equal(rejected.status, 502);
+    assert.equal(rejected.status, 409);
     assert.match(rejected.json().error.message, /green rejected/);
     assert.equal(readFileSync(t.configPath, 'utf8'), withGreen);
     const removed = await http(sock, 'POST', '/config/apply', { text: CONFIG });
@@ -289,6 +289,33 @@ describe('supervision and configuration changes', () => {
       ['remove green'],
     );
     assert.equal(t.daemon.vr('green'), undefined);
+  });
+
+  test('after an apply that failed part-way, the stored version applied again puts the changed VRs back', async () => {
+    const withGreen = `${CONFIG}  green:\n    interfaces:\n      eth0: { driver: afpacket, device: dev99 }\n`;
+    assert.equal((await http(sock, 'POST', '/config/apply', { text: withGreen })).status, 200);
+    // blue takes its new route, green refuses its change: a partial apply.
+    const partial = withGreen
+      .replace('device: dev99', 'device: vanished')
+      .replace(
+        'addresses: [10.3.0.1/24] }',
+        'addresses: [10.3.0.1/24] }\n    routes:\n      - { prefix: 10.99.0.0/16, via: 10.3.0.2 }',
+      );
+    const rejected = await http(sock, 'POST', '/config/apply', { text: partial });
+    assert.equal(rejected.status, 409);
+    assert.match(rejected.json().error.message, /keep the change: blue/);
+    assert.equal((await http(sock, 'GET', '/vrs/blue/routes')).json().length, 1);
+    // The stored version is still withGreen; the diff to it is blue's route, and applying it removes it.
+    const diff = await http(sock, 'POST', '/config/diff', { text: withGreen });
+    assert.deepEqual(
+      diff
+        .json()
+        .changes.map((c: { vr: string; action: string; kind: string }) => `${c.action} ${c.vr} ${c.kind}`),
+      ['remove blue route'],
+    );
+    assert.equal((await http(sock, 'POST', '/config/apply', { text: withGreen })).status, 200);
+    assert.equal((await http(sock, 'GET', '/vrs/blue/routes')).json().length, 0);
+    assert.equal((await http(sock, 'POST', '/config/apply', { text: CONFIG })).status, 200);
   });
 
   test('reload (SIGHUP) applies the edited file; an invalid file changes nothing', async () => {
@@ -345,6 +372,28 @@ describe('the TCP listener', () => {
     assert.equal((await http({ socketPath: t.daemon.apiSocketPath }, 'GET', '/health')).status, 200);
   });
 
+  test('an apply that arrives over TCP and moves the listener gets its answer', async () => {
+    const target = { host: '127.0.0.1', port };
+    const rotated = join(tokenDir, 'rotated');
+    writeFileSync(rotated, 'rotated-token\n');
+    const text = `manager:\n  api: { tcp: 127.0.0.1:${port}, tokenFile: ${rotated} }\n${CONFIG}`;
+    // Connections the old listener accepted stay its own until they end: this one ends with its answer.
+    const applied = await http(
+      target,
+      'POST',
+      '/config/apply',
+      { text },
+      { authorization: 'Bearer s3cret-token', connection: 'close' },
+    );
+    assert.equal(applied.status, 200, applied.body.toString());
+    const ok = await http(target, 'GET', '/vrs', undefined, { authorization: 'Bearer rotated-token' });
+    assert.equal(ok.status, 200);
+    // The apply queue is free: the next apply (back to the first token) goes through.
+    const back = `manager:\n  api: { tcp: 127.0.0.1:${port}, tokenFile: ${join(tokenDir, 'token')} }\n${CONFIG}`;
+    const again = await http({ socketPath: t.daemon.apiSocketPath }, 'POST', '/config/apply', { text: back });
+    assert.equal(again.status, 200, again.body.toString());
+  });
+
   test('apply moves the listener at once: a new token, then no TCP listener at all', async () => {
     const target = { host: '127.0.0.1', port };
     const sock = { socketPath: t.daemon.apiSocketPath };
@@ -359,7 +408,7 @@ describe('the TCP listener', () => {
     // A token file that cannot be read: refused, the running listener stays.
     const broken = `manager:\n  api: { tcp: 127.0.0.1:${port}, tokenFile: ${join(tokenDir, 'none')} }\n${CONFIG}`;
     const refused = await http(sock, 'POST', '/config/apply', { text: broken });
-    assert.equal(refused.status, 502);
+    assert.equal(refused.status, 409);
     assert.match(refused.json().error.message, /token file/);
     assert.equal((await http(target, 'GET', '/vrs', undefined, auth('another-token'))).status, 200);
     assert.equal((await http(sock, 'POST', '/config/apply', { text: CONFIG })).status, 200);

@@ -182,6 +182,8 @@ export function checkAndNormalize(
     }
 
     const routes: RouteConfig[] = [];
+    /** Where each route (prefix, kind, gateway, interface) was first given. */
+    const routeAt = new Map<string, number>();
     for (const [index, rawRoute] of (rawRouter.routes ?? []).entries()) {
       const at = [...base, 'routes', String(index)];
       let bad = false;
@@ -221,6 +223,18 @@ export function checkAndNormalize(
       else if (rawRoute.reject === true) kind = 'reject';
       else if (via !== undefined) kind = 'gateway';
       else kind = 'interface';
+      // The same route twice (at most the distance differs) would be one route in the FIB whose
+      // distance depends on the order: a second route to a prefix needs another way there.
+      const key = `${parsed.prefix.network}/${parsed.prefix.length} ${kind} ${via ?? ''} ${rawRoute.interface ?? ''}`;
+      const first = routeAt.get(key);
+      if (first !== undefined) {
+        issue(
+          at,
+          `repeats routes.${first} (${rawRoute.prefix} the same way); a second route to a prefix needs another gateway or interface`,
+        );
+        continue;
+      }
+      routeAt.set(key, index);
       routes.push({
         prefix: parsed.prefix,
         prefixText: rawRoute.prefix,

@@ -307,6 +307,17 @@ describe('parseConfig: errors name the path and the line', () => {
     );
   });
 
+  test('the same route twice, even with another distance, is refused', () => {
+    expectError(
+      `${EXAMPLE}      - { prefix: 10.99.0.0/16, via: 10.2.0.2, distance: 5 }\n`,
+      'routers.edge.routes.1',
+      8,
+      'repeats routes.0',
+    );
+    const floating = parseConfig(`${EXAMPLE}      - { prefix: 10.99.0.0/16, via: 10.1.0.2, distance: 5 }\n`);
+    assert.ok(floating.ok, 'a floating route through another gateway is fine');
+  });
+
   test('ring slots: afpacket only, a power of two', () => {
     expectError(
       withLine(4, '      eth0: { driver: afpacket, device: veth-r1, ringSlots: 3000 }'),

@@ -36,6 +36,8 @@ export function fromControlError(vr: string, err: unknown): ApiFailure {
       case 'apply_failed':
       case 'wrong_router':
         return new ApiFailure(409, err.code, `VR ${vr}: ${err.message}`);
+      case 'too_many_captures':
+        return new ApiFailure(429, err.code, `VR ${vr}: ${err.message}`);
       default:
         return new ApiFailure(502, err.code, `VR ${vr}: ${err.message}`);
     }

@@ -5,6 +5,8 @@ export const CAPTURE_DEFAULT_COUNT = 100;
 export const CAPTURE_MAX_BUFFERED = 8 * 1024 * 1024;
 /** A capture nobody read for this long is discarded: its reader went away. */
 export const CAPTURE_IDLE_MS = 10_000;
+/** Captures one VR runs at once: each may hold CAPTURE_MAX_BUFFERED and copies every frame it sees. */
+export const CAPTURE_MAX_RUNNING = 16;
 
 export interface CaptureReadResult {
   /** Base64 of each pcap record, its 16-byte header included. */
@@ -39,7 +41,7 @@ interface Capture {
  * nothing pays one typed-array read per batch and per transmitted frame.
  */
 export class Captures {
-  on = new Uint8Array(0);
+  on = new Uint16Array(0);
   private readonly captures = new Map<number, Capture>();
   private nextId = 1;
   private readonly wallClock: () => number;
@@ -51,12 +53,14 @@ export class Captures {
   /** Makes room for interface indexes below n. */
   resize(n: number): void {
     if (n <= this.on.length) return;
-    const next = new Uint8Array(n);
+    const next = new Uint16Array(n);
     next.set(this.on);
     this.on = next;
   }
 
-  start(ifIndex: number, count = CAPTURE_DEFAULT_COUNT, snaplen = DEFAULT_SNAPLEN): number {
+  /** Starts a capture and returns its id, or null when CAPTURE_MAX_RUNNING already run. */
+  start(ifIndex: number, count = CAPTURE_DEFAULT_COUNT, snaplen = DEFAULT_SNAPLEN): number | null {
+    if (this.running >= CAPTURE_MAX_RUNNING) return null;
     this.resize(ifIndex + 1);
     const id = this.nextId++;
     const idle = setTimeout(() => this.finish(id, true), CAPTURE_IDLE_MS);

@@ -2,6 +2,7 @@ export {
   CAPTURE_DEFAULT_COUNT,
   CAPTURE_IDLE_MS,
   CAPTURE_MAX_BUFFERED,
+  CAPTURE_MAX_RUNNING,
   type CaptureReadResult,
   Captures,
   type CaptureTotals,

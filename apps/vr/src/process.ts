@@ -9,7 +9,7 @@ import { type RsockOwner, RsockServer } from '@nexthop/rsock-server';
 import type { ArpInfo, InterfaceInfo, RouteInfo, SocketInfo } from '@nexthop/stack';
 import pino, { type Logger } from 'pino';
 import YAML from 'yaml';
-import { CAPTURE_DEFAULT_COUNT } from './capture.ts';
+import { CAPTURE_DEFAULT_COUNT, CAPTURE_MAX_RUNNING } from './capture.ts';
 import { ConfigApplyError, VirtualRouter } from './router.ts';
 
 /** The remote socket API's control socket of a VR (docs/remote-socket-protocol.md §1). */
@@ -273,7 +273,14 @@ function captureStart(vr: VirtualRouter, params: Record<string, unknown>): { id:
   if (ifIndex < 0) throw new ControlRequestError('not_found', `VR ${vr.name} has no interface '${name}'`);
   const count = intParam(params, 'count', 1, 1_000_000, CAPTURE_DEFAULT_COUNT)!;
   const snaplen = intParam(params, 'snaplen', 1, DEFAULT_SNAPLEN, DEFAULT_SNAPLEN)!;
-  return { id: vr.captures.start(ifIndex, count, snaplen) };
+  const id = vr.captures.start(ifIndex, count, snaplen);
+  if (id === null) {
+    throw new ControlRequestError(
+      'too_many_captures',
+      `VR ${vr.name} already runs ${CAPTURE_MAX_RUNNING} captures; stop one first`,
+    );
+  }
+  return { id };
 }
 
 /** An integer parameter in [min, max]; `fallback` when absent (a missing one without it is an error). */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseIpv4, parseMac } from '@nexthop/addr';
 import { pcapFileHeader, readPcap } from '@nexthop/pcap';
-import { Captures } from '@nexthop/vr';
+import { CAPTURE_MAX_RUNNING, Captures } from '@nexthop/vr';
 import {
   ARP_LEN,
   ARP_OP_REPLY,
@@ -155,7 +155,7 @@ test('capture: snaplen truncates, stop ends a capture early, bad requests are re
 
 test('Captures: a waiting read wakes on a frame; beyond 8 MiB buffered, frames are dropped and counted', async () => {
   const captures = new Captures(() => 1_700_000_000_000);
-  const id = captures.start(2, 1000);
+  const id = captures.start(2, 1000)!;
   assert.equal(captures.on[2], 1);
   assert.equal(captures.on[0], 0);
   const frame = new Uint8Array(64).fill(9);
@@ -178,4 +178,18 @@ test('Captures: a waiting read wakes on a frame; beyond 8 MiB buffered, frames a
   assert.deepEqual(captures.stop(id), { frames: 33, dropped: 2 });
   assert.equal(captures.on[2], 0);
   assert.equal(await captures.read(id, 0), null);
+});
+
+test('Captures: at most CAPTURE_MAX_RUNNING at once; finished ones make room', async () => {
+  const captures = new Captures(() => 1_700_000_000_000);
+  const ids: number[] = [];
+  for (let i = 0; i < CAPTURE_MAX_RUNNING; i++) ids.push(captures.start(0, 1)!);
+  assert.equal(captures.on[0], CAPTURE_MAX_RUNNING);
+  assert.equal(captures.start(0, 1), null, 'one more is refused');
+  captures.frame(0, new Uint8Array(64), 0, 64);
+  // Each had a count of 1: all are finished, the next starts.
+  assert.equal(captures.on[0], 0);
+  const next = captures.start(0, 1);
+  assert.notEqual(next, null);
+  for (const id of [...ids, next!]) captures.stop(id);
 });

@@ -35,6 +35,12 @@ export class ApiUnreachableError extends Error {
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
+/**
+ * POSTs change things or parse large files, and nexthopd may rightly take long: an apply waits for
+ * every VR (up to 60 s each), a start for the VR to be ready. Giving up early would report a
+ * failure for a change that still goes through.
+ */
+const CHANGE_TIMEOUT_MS = 180_000;
 
 /** JSON over HTTP on nexthopd's Unix socket. */
 export class ApiClient {
@@ -47,11 +53,11 @@ export class ApiClient {
   }
 
   get<T>(path: string): Promise<T> {
-    return this.json<T>('GET', path, undefined);
+    return this.json<T>('GET', path, undefined, this.timeoutMs);
   }
 
   post<T>(path: string, body: unknown = {}): Promise<T> {
-    return this.json<T>('POST', path, body);
+    return this.json<T>('POST', path, body, Math.max(this.timeoutMs, CHANGE_TIMEOUT_MS));
   }
 
   /**
@@ -93,7 +99,7 @@ export class ApiClient {
     });
   }
 
-  private async json<T>(method: 'GET' | 'POST', path: string, body: unknown): Promise<T> {
+  private async json<T>(method: 'GET' | 'POST', path: string, body: unknown, timeoutMs: number): Promise<T> {
     const res = await new Promise<{ status: number; text: string }>((resolve, reject) => {
       const payload = body === undefined ? undefined : JSON.stringify(body);
       const req = httpRequest({
@@ -102,11 +108,13 @@ export class ApiClient {
         path,
         headers: { accept: 'application/json', ...(payload === undefined ? {} : jsonHeaders(payload)) },
       });
-      req.setTimeout(this.timeoutMs, () =>
+      req.setTimeout(timeoutMs, () =>
         req.destroy(
           new ApiUnreachableError(
             'timeout',
-            `nexthopd did not answer ${method} ${path} within ${this.timeoutMs} ms`,
+            method === 'POST'
+              ? `nexthopd did not answer ${method} ${path} within ${timeoutMs / 1000} s; it may still be at work (see 'nexthop show vrs', 'nexthop config show')`
+              : `nexthopd did not answer ${method} ${path} within ${timeoutMs} ms`,
           ),
         ),
       );

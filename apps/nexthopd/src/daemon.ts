@@ -193,7 +193,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           changed.push(router.name);
           logger.info({ vr: router.name, changes: lines }, 'VR reconfigured in place');
         } catch (err) {
-          failures.push(`VR ${router.name} rejected its change: ${(err as Error).message}`);
+          const code = (err as ApiFailure).code;
+          failures.push(
+            code === 'vr_timeout' || code === 'vr_unavailable'
+              ? `VR ${router.name} did not confirm its change (${(err as Error).message}); it runs the new section once it has taken it or restarts`
+              : `VR ${router.name} rejected its change: ${(err as Error).message}`,
+          );
         }
       }),
     );

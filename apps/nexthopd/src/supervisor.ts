@@ -118,6 +118,11 @@ export class VrSupervisor {
   private connecting = false;
   private misses = 0;
   private pendingApply = false;
+  /**
+   * config.apply calls in flight. A big one keeps the VR busy (it parses and installs synchronously):
+   * health checks it misses meanwhile do not count as a hang.
+   */
+  private applying = 0;
   private lastStatus: VrRuntimeStatus | null = null;
   /**
    * Each process's last line on stderr: a VR that cannot start says why there. Read when the reason
@@ -245,6 +250,7 @@ export class VrSupervisor {
       return [];
     }
     if (this.stateValue !== 'running') return [];
+    this.applying++;
     try {
       const result = (await this.call(
         'config.apply',
@@ -255,9 +261,16 @@ export class VrSupervisor {
       };
       return Array.isArray(result?.changes) ? result.changes : [];
     } catch (err) {
-      this.router = previous;
-      this.writeConfigFile();
+      // Only a refusal means the VR kept its old section. A VR that timed out or went away may have
+      // taken the new one, and a restarted VR reads the file: both keep the new section.
+      const code = (err as ApiFailure).code;
+      if (code !== 'vr_timeout' && code !== 'vr_unavailable') {
+        this.router = previous;
+        this.writeConfigFile();
+      }
       throw err;
+    } finally {
+      this.applying--;
     }
   }
 
@@ -395,6 +408,7 @@ export class VrSupervisor {
         this.misses = 0;
       } catch (err) {
         if (this.child !== child) return;
+        if (this.applying > 0) return;
         this.misses++;
         const code = (err as { code?: string }).code;
         if (code === 'closed' || code === 'io') {

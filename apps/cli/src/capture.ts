@@ -1,7 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { ControlClient, ControlError, controlSocketPath } from '@nexthop/control';
-import type { CaptureRequest } from '@nexthop/nexthopd';
+import { CAPTURE_DROPPED_TRAILER, type CaptureRequest } from '@nexthop/nexthopd';
 import {
   DEFAULT_SNAPLEN,
   PCAP_FILE_HEADER_LENGTH,
@@ -128,7 +128,11 @@ export async function runCapture(opts: CaptureOptions): Promise<CaptureResult> {
         if (stopRequested) stop();
         res.on('data', (chunk: Buffer) => {
           counter.push(chunk);
-          sink.write(chunk);
+          // A slow file or pipe: stop reading, and nexthopd and the VR hold back in turn.
+          if (!sink.write(chunk)) {
+            res.pause();
+            sink.once('drain', () => res.resume());
+          }
         });
         res.on('end', resolve);
         res.on('error', (err) =>
@@ -137,7 +141,8 @@ export async function runCapture(opts: CaptureOptions): Promise<CaptureResult> {
         res.on('aborted', () => resolve());
       });
       await closeSink(sink, opts.write);
-      return { frames: counter.records, dropped: 0 };
+      const dropped = Number(res.trailers[CAPTURE_DROPPED_TRAILER] ?? 0);
+      return { frames: counter.records, dropped: Number.isFinite(dropped) ? dropped : 0 };
     }
     return await captureFromVr(opts, () => stopRequested);
   } finally {

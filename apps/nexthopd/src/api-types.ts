@@ -72,6 +72,9 @@ export interface ApplyResult {
   readonly changes: readonly ConfigChange[];
 }
 
+/** HTTP trailer of a capture stream: frames the VR dropped because its capture buffer was full. */
+export const CAPTURE_DROPPED_TRAILER = 'x-nexthop-dropped';
+
 export interface CaptureRequest {
   readonly interface: string;
   /** Stop after this many frames (default 100, at most 1,000,000). */

@@ -9,13 +9,14 @@ import Fastify, {
 } from 'fastify';
 import type { Logger } from 'pino';
 import Type from 'typebox';
-import type {
-  ApplyResult,
-  CaptureRequest,
-  ConfigCurrent,
-  DiffResult,
-  ValidateResult,
-  VrStatus,
+import {
+  type ApplyResult,
+  CAPTURE_DROPPED_TRAILER,
+  type CaptureRequest,
+  type ConfigCurrent,
+  type DiffResult,
+  type ValidateResult,
+  type VrStatus,
 } from './api-types.ts';
 import { startCapture } from './capture.ts';
 import { ApiFailure } from './errors.ts';
@@ -352,6 +353,8 @@ export async function buildApi(backend: ApiBackend, options: ApiOptions): Promis
         body,
       );
       reply.raw.on('close', () => capture.abort());
+      // Frames the VR had to drop are only known at the end: a trailer carries them.
+      reply.trailer(CAPTURE_DROPPED_TRAILER, async () => String(capture.dropped()));
       return reply.type('application/vnd.tcpdump.pcap').send(capture.stream);
     },
   );

@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
 import { DEFAULT_SNAPLEN, pcapFileHeader } from '@nexthop/pcap';
 import type { CaptureRequest } from './api-types.ts';
@@ -26,6 +27,8 @@ export interface CaptureStream {
   stream: Readable;
   /** Ends the capture early (the client went away). */
   abort(): void;
+  /** Frames the VR could not keep (its buffer was full): known once the stream has ended. */
+  dropped(): number;
 }
 
 /**
@@ -43,17 +46,26 @@ export async function startCapture(call: VrCall, request: CaptureRequest): Promi
   const stream = new PassThrough();
   stream.write(pcapFileHeader(snaplen));
   let aborted = false;
+  let dropped = 0;
+  let wakeAborted: () => void = () => {};
+  const abortedPromise = new Promise<void>((resolve) => {
+    wakeAborted = resolve;
+  });
   const deadline = Date.now() + timeoutMs;
   void (async () => {
     try {
       while (!aborted && Date.now() < deadline) {
         const waitMs = Math.max(1, Math.min(READ_WAIT_MS, deadline - Date.now()));
         const read = (await call('capture.read', { id, waitMs }, waitMs + 2000)) as CaptureRead;
+        if (typeof read.dropped === 'number') dropped = read.dropped;
         for (const record of read.records ?? []) {
           if (aborted) break;
           stream.write(Buffer.from(record, 'base64'));
         }
         if (read.done === true) break;
+        // A slow reader: the VR keeps (up to its limit, then counts drops) while we wait, rather
+        // than this process buffering without bound.
+        if (stream.writableNeedDrain) await Promise.race([once(stream, 'drain'), abortedPromise]);
       }
     } catch {
       // The VR went away or stopped answering: the file ends with what came so far.
@@ -66,6 +78,8 @@ export async function startCapture(call: VrCall, request: CaptureRequest): Promi
     stream,
     abort: () => {
       aborted = true;
+      wakeAborted();
     },
+    dropped: () => dropped,
   };
 }

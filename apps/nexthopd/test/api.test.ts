@@ -171,6 +171,7 @@ describe('the management API over the Unix socket', () => {
     assert.equal(reply.body.readUInt32LE(20), 1);
     // The fake VR hands over 4 records of 60 bytes.
     assert.equal(reply.body.length, 24 + 4 * (16 + 60));
+    assert.equal(reply.trailers['x-nexthop-dropped'], '0', 'the trailer counts the frames the VR dropped');
     const missing = await http(sock, 'POST', '/vrs/red/capture', { interface: 'eth9' });
     assert.equal(missing.status, 404);
   });

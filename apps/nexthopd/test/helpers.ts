@@ -69,6 +69,7 @@ export async function startTestDaemon(text: string, timing = FAST_TIMING): Promi
 export interface HttpReply {
   status: number;
   headers: Record<string, string | string[] | undefined>;
+  trailers: Record<string, string | undefined>;
   body: Buffer;
   // biome-ignore lint/suspicious/noExplicitAny: tests read whatever shape the route documents
   json(): any;
@@ -99,6 +100,7 @@ export function http(
           resolve({
             status: res.statusCode ?? 0,
             headers: res.headers,
+            trailers: res.trailers,
             body: buf,
             json: () => JSON.parse(buf.toString('utf8')),
           });

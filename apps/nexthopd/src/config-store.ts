@@ -1,12 +1,18 @@
 import {
+  closeSync,
   existsSync,
+  fchmodSync,
+  fchownSync,
+  fsyncSync,
   mkdirSync,
+  openSync,
   readdirSync,
   readFileSync,
+  realpathSync,
   renameSync,
   statSync,
   unlinkSync,
-  writeFileSync,
+  writeSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { type ConfigError, type NexthopConfig, type ParseResult, parseConfig } from '@nexthop/config';
@@ -48,12 +54,44 @@ export function hostDeviceExists(device: string): boolean {
   return existsSync(`/sys/class/net/${device}`);
 }
 
-/** Writes a file so that readers see either the old or the new text, never half of it. */
+/**
+ * Writes a file so that readers see either the old or the new text, never half of it, and a crash
+ * leaves one of the two on disk. A symbolic link (a config kept elsewhere) is followed, so the link
+ * stays; the file keeps its mode and owner.
+ */
 export function writeFileAtomic(path: string, text: string): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
+  let target = path;
+  let previous: { mode: number; uid: number; gid: number } | null = null;
+  try {
+    target = realpathSync(path);
+    const st = statSync(target);
+    previous = { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
+  } catch {
+    // A new file.
+  }
+  const dir = dirname(target);
+  mkdirSync(dir, { recursive: true });
+  const tmp = `${target}.tmp-${process.pid}`;
+  const fd = openSync(tmp, 'w', previous?.mode ?? 0o644);
+  try {
+    writeSync(fd, text);
+    if (previous !== null) {
+      fchmodSync(fd, previous.mode);
+      if (previous.uid !== process.getuid?.() || previous.gid !== process.getgid?.()) {
+        fchownSync(fd, previous.uid, previous.gid);
+      }
+    }
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, target);
+  const dirFd = openSync(dir, 'r');
+  try {
+    fsyncSync(dirFd);
+  } finally {
+    closeSync(dirFd);
+  }
 }
 
 export class ConfigStore {

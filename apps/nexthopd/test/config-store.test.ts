@@ -1,9 +1,18 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  lstatSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ConfigStore, HISTORY_LIMIT } from '../src/config-store.ts';
+import { ConfigStore, HISTORY_LIMIT, writeFileAtomic } from '../src/config-store.ts';
 
 const textFor = (address: string) =>
   `routers:\n  red:\n    interfaces:\n      eth0: { driver: afpacket, device: dev1, addresses: [${address}] }\n`;
@@ -116,4 +125,20 @@ test('a missing file and no history: errors', () => {
   using s = setup(null);
   const loaded = s.store().load();
   assert.ok(!loaded.ok && /cannot read/.test(loaded.errors[0]!.message));
+});
+
+test('writing through a symbolic link keeps the link, the mode and the text whole', () => {
+  using s = setup(textFor('10.1.0.1/24'));
+  const real = join(s.dir, 'real.yaml');
+  writeFileSync(real, textFor('10.1.0.1/24'), { mode: 0o640 });
+  const link = join(s.dir, 'link.yaml');
+  symlinkSync(real, link);
+  writeFileAtomic(link, textFor('10.1.0.9/24'));
+  assert.ok(lstatSync(link).isSymbolicLink(), 'the link is still a link');
+  assert.equal(readFileSync(real, 'utf8'), textFor('10.1.0.9/24'));
+  assert.equal(statSync(real).mode & 0o777, 0o640);
+  assert.deepEqual(
+    readdirSync(s.dir).filter((f) => f.includes('.tmp-')),
+    [],
+  );
 });

@@ -146,6 +146,30 @@ export class VirtualRouter {
     this.stack.removeInterface(ifIndex, now);
   }
 
+  /** Closes an interface's link but keeps the interface (its device is about to be reopened). */
+  private releaseLink(ifIndex: number): void {
+    const link = this.links[ifIndex]!;
+    this.dirty[ifIndex] = 0;
+    this.linkIndex.delete(link);
+    this.closeLink(link);
+    this.links[ifIndex] = detachedLink(link.device);
+  }
+
+  /** Opens a released interface's link again; false (and logged) when that fails too. */
+  private reclaimLink(iface: InterfaceConfig): boolean {
+    const ifIndex = this.stack.interfaceIndex(iface.name);
+    try {
+      const link = this.open(iface);
+      this.links[ifIndex] = link;
+      this.linkIndex.set(link, ifIndex);
+      if (this.started) this.startLink(link);
+      return true;
+    } catch (err) {
+      this.logger.error({ err, interface: iface.name }, 'cannot reopen the interface after a failed apply');
+      return false;
+    }
+  }
+
   private closeLink(link: Link): void {
     try {
       link.close();
@@ -231,11 +255,23 @@ export class VirtualRouter {
         throw new ConfigApplyError((err as Error).message);
       }
     }
+    // A TAP device has one owner at a time: an interface replaced on the same TAP device lets it go
+    // before the new one opens it, and takes it back if the new one cannot open.
+    const handedOver = prev.interfaces.filter(
+      (i) =>
+        i.driver === 'tap' &&
+        !kept.some((k) => k.name === i.name) &&
+        fresh.some((f) => f.driver === 'tap' && f.device === i.device),
+    );
+    for (const iface of handedOver) this.releaseLink(this.stack.interfaceIndex(iface.name));
     let opened: Link[];
     try {
       opened = this.openLinks(fresh);
     } catch (err) {
-      throw new ConfigApplyError((err as Error).message);
+      const lost = handedOver.filter((iface) => !this.reclaimLink(iface));
+      const also =
+        lost.length === 0 ? '' : `; and ${lost.map((i) => i.name).join(', ')} could not be reopened`;
+      throw new ConfigApplyError(`${(err as Error).message}${also}`);
     }
 
     // From here on nothing fails.

@@ -36,6 +36,9 @@ export interface RouteInfo {
 
 export const DISTANCE = { local: 0, connected: 0, static: 1 } as const;
 
+/** Order among routes of equal distance to one prefix: deliver, forward, then discard. */
+const TIE_RANK: Record<RouteType, number> = { local: 0, broadcast: 0, unicast: 1, blackhole: 2, reject: 3 };
+
 interface Candidate {
   spec: RouteSpec;
   /** Interface the route resolves to, or -1 when it does not resolve. */
@@ -123,7 +126,7 @@ export class RouteTable {
     for (const c of list) {
       c.resolvedIf = this.resolve(c);
       if (c.resolvedIf < 0) continue;
-      if (best === undefined || c.spec.distance < best.spec.distance) best = c;
+      if (best === undefined || this.better(c, best)) best = c;
     }
     const current = this.installed.get(k);
     if (
@@ -155,6 +158,19 @@ export class RouteTable {
       this.fib.delete(network, length);
       this.installed.delete(k);
     }
+  }
+
+  /**
+   * The lower distance wins. A tie is broken by the routes themselves, never by the order they came
+   * in (a VR reconfigured in place must route as one started from the same config): a forwarding
+   * route before a discard route, then the lower gateway, then the interface name.
+   */
+  private better(a: Candidate, b: Candidate): boolean {
+    if (a.spec.distance !== b.spec.distance) return a.spec.distance < b.spec.distance;
+    const rank = (c: Candidate) => TIE_RANK[c.spec.type];
+    if (rank(a) !== rank(b)) return rank(a) < rank(b);
+    if (a.spec.via !== b.spec.via) return a.spec.via >>> 0 < b.spec.via >>> 0;
+    return this.links.interfaceName(a.resolvedIf) < this.links.interfaceName(b.resolvedIf);
   }
 
   list(): RouteInfo[] {

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { VrRuntimeStatus, VrSupervisor } from './supervisor.ts';
 
 // Prometheus metrics, gathered from every VR when scraped. Each VR gets its own time limit and
@@ -67,6 +67,8 @@ export class Metrics {
   private readonly drops: Counter;
 
   constructor() {
+    // nexthopd's own process (CPU, memory, event-loop lag), apart from the VRs'.
+    collectDefaultMetrics({ register: this.registry, prefix: 'nexthopd_' });
     const registers = [this.registry];
     const vr = ['vr'];
     const ifLabels = ['vr', 'interface'];

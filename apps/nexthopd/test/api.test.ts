@@ -135,6 +135,8 @@ describe('the management API over the Unix socket', () => {
       assert.ok(text.includes(line), `missing ${line} in\n${text}`);
     }
     assert.match(text, /nexthop_vr_start_time_seconds\{vr="red"\} \d+/);
+    // nexthopd's own process, apart from the VRs'.
+    assert.match(text, /^nexthopd_process_resident_memory_bytes \d+/m);
   });
 
   test('config: get, schema, validate, diff', async () => {

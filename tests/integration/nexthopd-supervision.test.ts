@@ -149,6 +149,40 @@ describe('nexthopd supervises two VRs', () => {
     assert.equal((await daemon.api('GET', '/vrs/green')).status, 404);
   });
 
+  test('VRs outlive a nexthopd that dies or leaves; the next one adopts them without a lost ping', async () => {
+    const before = [(await vrStatus(daemon, 'red')).pid!, (await vrStatus(daemon, 'blue')).pid!];
+    for (const leave of ['SIGKILL', 'SIGUSR2'] as const) {
+      const ping = topo.blue.h1.exec('ping', ['-n', '-c', '40', '-i', '0.05', '-W', '2', '10.2.0.2'], {
+        timeoutMs: 30_000,
+      });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      process.kill(daemon.pid, leave);
+      const base = daemon.base;
+      await waitFor(() => !processAlive(daemon.pid), { timeoutMs: 10_000, what: 'nexthopd to exit' });
+      assert.ok(before.every(processAlive), `the VRs run on after ${leave}`);
+      daemon = await startNexthopd(topo.r, null, { base });
+      const summary = parsePing((await ping).stdout);
+      assert.equal(summary.received, 40, `pings through blue lost while nexthopd was away (${leave})`);
+      assert.deepEqual(
+        [(await vrStatus(daemon, 'red')).pid, (await vrStatus(daemon, 'blue')).pid],
+        before,
+        `the VRs were adopted, not restarted (${leave})`,
+      );
+      assert.match(daemon.log(), /VR adopted/);
+    }
+    // The adopted VRs are supervised: one killed is restarted.
+    process.kill(before[0]!, 'SIGKILL');
+    await waitFor(
+      async () => {
+        const red = await vrStatus(daemon, 'red');
+        return red.state === 'running' && red.pid !== before[0];
+      },
+      { timeoutMs: 10_000, what: 'red to be restarted' },
+    );
+    assert.equal(await pingOnce(topo.red, '10.2.0.2', '1'), true);
+    assert.equal((await vrStatus(daemon, 'blue')).pid, before[1]);
+  });
+
   test('a restarted nexthopd brings the VRs back with the last applied config', async () => {
     const pids = [(await vrStatus(daemon, 'red')).pid, (await vrStatus(daemon, 'blue')).pid];
     assert.equal(await daemon.stop(), 0, daemon.log());

@@ -205,6 +205,13 @@ export async function startNexthopd(
   const apiSocket = join(runDir, 'nexthopd.sock');
   const cli = (args: readonly string[], o: { timeoutMs?: number } = {}) =>
     run(process.execPath, [CLI_MAIN, ...args, '--run-dir', runDir], { timeoutMs: o.timeoutMs ?? 30_000 });
+  const runningVrPids = async (): Promise<number[]> => {
+    const reply = await apiRequest({ socketPath: apiSocket }, 'GET', '/vrs', { timeoutMs: 2000 }).catch(
+      () => null,
+    );
+    if (reply === null || reply.status !== 200) return [];
+    return (reply.json() as { pid: number | null }[]).flatMap((v) => (v.pid === null ? [] : [v.pid]));
+  };
   const daemon: RunningDaemon = {
     pid: child.pid!,
     base,
@@ -221,14 +228,20 @@ export async function startNexthopd(
     api: (method, path, body) => apiRequest({ socketPath: apiSocket }, method, path, { body }),
     log: () => output,
     stop: async () => {
+      // VRs outlive a nexthopd that dies (the next one adopts them): the ones it ran are ended here
+      // too if SIGTERM did not take them along.
+      const vrPids = await runningVrPids();
+      let code: number | null;
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
         const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-        const code = await exited;
+        code = await exited;
         clearTimeout(timer);
-        return code;
+      } else {
+        code = await exited;
       }
-      return exited;
+      killLeftovers(vrPids);
+      return code;
     },
     removeDirs: () => rmSync(base, { recursive: true, force: true }),
   };
@@ -244,10 +257,22 @@ export async function startNexthopd(
       { timeoutMs: 20_000, intervalMs: 100, what: 'nexthopd and its VRs to run' },
     );
   } catch (err) {
+    killLeftovers(await runningVrPids());
     child.kill('SIGKILL');
     throw new Error(`${(err as Error).message}\n${output.slice(-4000)}`);
   }
   return daemon;
+}
+
+/** SIGKILLs the processes of the list that are still alive (VRs a test's nexthopd left). */
+export function killLeftovers(pids: readonly number[]): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Gone already, as it should be.
+    }
+  }
 }
 
 /** A VR's status row from the API. */

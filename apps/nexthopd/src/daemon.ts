@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import {
@@ -8,7 +8,7 @@ import {
   type ManagerConfig,
   type NexthopConfig,
 } from '@nexthop/config';
-import { socketAnswers } from '@nexthop/control';
+import { controlSocketPath, request, socketAnswers } from '@nexthop/control';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { type ApiBackend, buildApi } from './api.ts';
@@ -59,6 +59,42 @@ export interface Daemon {
   reload(): Promise<ApplyResult | null>;
   /** Stops every VR and the API. */
   close(): Promise<void>;
+  /**
+   * Stops the API and lets go of the VRs without stopping them (SIGUSR2): they keep forwarding, and
+   * the next nexthopd on this run directory adopts them.
+   */
+  detach(): Promise<void>;
+}
+
+/**
+ * VRs in the run directory that the configuration no longer has (it changed while no nexthopd
+ * ran): each is asked by its control socket for its pid and stopped.
+ */
+function stopStrayVrs(runDir: string, wanted: ReadonlySet<string>, logger: Logger): void {
+  let names: string[];
+  try {
+    names = readdirSync(runDir)
+      .filter((f) => f.endsWith('.ctl'))
+      .map((f) => f.slice(0, -4));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (wanted.has(name)) continue;
+    void request(controlSocketPath(runDir, name), 'status').then(
+      (status) => {
+        const pid = (status as { pid?: unknown })?.pid;
+        if (typeof pid !== 'number') return;
+        logger.warn({ vr: name, pid }, 'stopping a VR the configuration no longer has');
+        try {
+          process.kill(pid, 'SIGTERM');
+        } catch {
+          // Gone already.
+        }
+      },
+      () => {},
+    );
+  }
 }
 
 interface TcpListener {
@@ -379,7 +415,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 
   for (const router of store.current.config.routers) vrs.set(router.name, newSupervisor(router));
   // Not awaited: the caller installs its signal handlers (and the API answers) while VRs start.
-  const ready = Promise.all([...vrs.values()].map((vr) => vr.start())).then(() => {
+  // VRs a previous nexthopd left running are adopted, not restarted: their traffic goes on.
+  stopStrayVrs(options.runDir, new Set(vrs.keys()), logger);
+  const ready = Promise.all([...vrs.values()].map((vr) => vr.adoptOrStart())).then(() => {
     logger.info({ vrs: [...vrs.values()].map((vr) => `${vr.name}=${vr.state}`) }, 'VRs started');
   });
 
@@ -419,6 +457,16 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       for (const vr of vrs.values()) vr.dispose();
       await Promise.all([...apis, ...(tcp === null ? [] : [tcp.instance])].map((a) => a.close()));
       logger.info('nexthopd stopped');
+    },
+    detach: async () => {
+      if (closed) return;
+      closed = true;
+      for (const vr of vrs.values()) vr.dispose();
+      await Promise.all([...apis, ...(tcp === null ? [] : [tcp.instance])].map((a) => a.close()));
+      logger.info(
+        { vrs: [...vrs.values()].map((vr) => `${vr.name}=${vr.pid}`) },
+        'nexthopd left, its VRs run on',
+      );
     },
   };
 }

@@ -34,6 +34,18 @@ const program = new Command()
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
+    // SIGUSR2: leave without stopping the VRs (an upgrade or restart of nexthopd itself); the next
+    // nexthopd adopts them.
+    process.on('SIGUSR2', () => {
+      if (daemon === null || stopSignal !== null) return;
+      stopSignal = 'SIGUSR2';
+      const d = daemon;
+      d.logger.info('SIGUSR2: leaving the VRs running');
+      d.detach().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    });
     process.on('SIGHUP', () => {
       if (daemon === null) return;
       daemon.logger.info('SIGHUP: re-reading the configuration file');

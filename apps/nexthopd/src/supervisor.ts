@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Writable } from 'node:stream';
@@ -86,6 +86,39 @@ export function routerYaml(router: RouterConfig): string {
   return `${JSON.stringify({ routers: { [router.name]: router.raw } }, null, 1)}\n`;
 }
 
+/** How often an adopted VR (not our child: no exit event) is looked at. */
+const ADOPTED_POLL_MS = 100;
+
+interface AdoptedVr {
+  readonly pid: number;
+  readonly watch: NodeJS.Timeout;
+  /** Resolves once the process is gone. */
+  readonly exited: Promise<void>;
+}
+
+/**
+ * A process's start time (field 22 of proc(5) stat), or null when it is gone or a zombie: with the
+ * pid, it tells the process we adopted from a later one that reuses its pid.
+ */
+function processStartTime(pid: number): string | null {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return fields[0] === 'Z' || fields[0] === 'X' ? null : (fields[19] ?? null);
+}
+
+function signalPid(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
 /**
  * Keeps one VR process alive: spawns it, waits for it to be ready, checks its health, restarts it
  * with back-off when it dies or hangs. Every request to the VR has its own time limit, so a slow VR
@@ -130,6 +163,11 @@ export class VrSupervisor {
    */
   private readonly lastStderr = new WeakMap<ChildProcess, string>();
   private exitedChild: ChildProcess | null = null;
+  /**
+   * A VR this nexthopd did not start: one a previous nexthopd left running. It is watched by its
+   * pid (no exit event reaches a non-parent) and, once it exits, replaced by a child of our own.
+   */
+  private adopted: AdoptedVr | null = null;
   private readonly waiters = new Set<() => void>();
 
   constructor(options: VrSupervisorOptions) {
@@ -155,7 +193,7 @@ export class VrSupervisor {
   }
 
   get pid(): number | null {
-    return this.child?.pid ?? null;
+    return this.child?.pid ?? this.adopted?.pid ?? null;
   }
 
   /** When the current process became ready (epoch ms), or null. */
@@ -172,7 +210,7 @@ export class VrSupervisor {
     return {
       name: this.name,
       state: this.stateValue,
-      pid: this.child?.pid ?? null,
+      pid: this.pid,
       uptimeMs: running ? Date.now() - this.readyAt : null,
       restarts: this.restartCount,
       lastExit: this.exit,
@@ -192,7 +230,7 @@ export class VrSupervisor {
   /** Starts the VR when it is not running; resolves once it is ready, or has failed to start. */
   async start(): Promise<VrStatus> {
     this.wantRunning = true;
-    if (this.child === null) {
+    if (this.child === null && this.adopted === null) {
       this.clearRestartTimer();
       this.backoffMs = this.timing.backoffInitialMs;
       this.spawnVr();
@@ -205,6 +243,14 @@ export class VrSupervisor {
   async stop(): Promise<VrStatus> {
     this.wantRunning = false;
     this.clearRestartTimer();
+    const adopted = this.adopted;
+    if (adopted !== null) {
+      signalPid(adopted.pid, 'SIGTERM');
+      const kill = setTimeout(() => signalPid(adopted.pid, 'SIGKILL'), this.timing.stopGraceMs);
+      await adopted.exited;
+      clearTimeout(kill);
+      return this.status();
+    }
     const child = this.child;
     if (child === null) {
       this.stateValue = 'stopped';
@@ -290,6 +336,7 @@ export class VrSupervisor {
   /** Ends every timer; the process itself is left to stop(). */
   dispose(): void {
     this.wantRunning = false;
+    if (this.adopted !== null) clearInterval(this.adopted.watch);
     this.clearRestartTimer();
     this.clearStartTimers();
     this.clearHealth();
@@ -389,7 +436,7 @@ export class VrSupervisor {
   }
 
   private checkHealth(): void {
-    const child = this.child;
+    const child = this.child ?? this.adopted;
     if (this.stateValue !== 'running' || this.healthInFlight || child === null) return;
     this.healthInFlight = true;
     void (async () => {
@@ -407,7 +454,7 @@ export class VrSupervisor {
         )) as VrRuntimeStatus;
         this.misses = 0;
       } catch (err) {
-        if (this.child !== child) return;
+        if ((this.child ?? this.adopted) !== child) return;
         if (this.applying > 0) return;
         this.misses++;
         const code = (err as { code?: string }).code;
@@ -418,7 +465,8 @@ export class VrSupervisor {
         this.log.warn({ misses: this.misses, err: (err as Error).message }, 'VR health check failed');
         if (this.misses >= this.timing.healthMisses) {
           this.killReason = `hung: ${this.misses} health checks unanswered`;
-          child.kill('SIGKILL');
+          if (child === this.adopted) signalPid(child.pid, 'SIGKILL');
+          else (child as ChildProcess).kill('SIGKILL');
         }
       } finally {
         this.healthInFlight = false;
@@ -429,6 +477,11 @@ export class VrSupervisor {
   private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
     if (this.child !== child) return;
     this.child = null;
+    this.exitedChild = child;
+    this.afterExit(code, signal);
+  }
+
+  private afterExit(code: number | null, signal: NodeJS.Signals | null): void {
     this.clearStartTimers();
     this.clearHealth();
     this.client?.close();
@@ -446,7 +499,6 @@ export class VrSupervisor {
     if (uptimeMs >= this.timing.backoffResetMs) this.backoffMs = this.timing.backoffInitialMs;
     const delay = this.backoffMs;
     this.backoffMs = Math.min(this.backoffMs * 2, this.timing.backoffMaxMs);
-    this.exitedChild = child;
     this.reasonText =
       this.killReason ?? (signal !== null ? `killed by ${signal}` : `exited with code ${code}`);
     this.stateValue = 'restarting';
@@ -456,9 +508,78 @@ export class VrSupervisor {
     );
     this.restartTimer = setTimeout(() => {
       this.restartTimer = null;
-      if (this.wantRunning && this.child === null) this.spawnVr();
+      if (this.wantRunning && this.child === null && this.adopted === null) this.spawnVr();
     }, delay);
     this.wake();
+  }
+
+  /**
+   * Takes over a VR that a previous nexthopd left running, when one answers on the control socket:
+   * it keeps forwarding, gets this configuration's section in place, and is supervised from here
+   * on. Otherwise starts one. Resolves with the status either way.
+   */
+  async adoptOrStart(): Promise<VrStatus> {
+    if (await this.tryAdopt()) return this.status();
+    return this.start();
+  }
+
+  private async tryAdopt(): Promise<boolean> {
+    const path = controlSocketPath(this.options.runDir, this.name);
+    if (!existsSync(path)) return false;
+    let client: ControlClient | null = null;
+    try {
+      client = await ControlClient.connect(path, this.timing.healthTimeoutMs);
+      const status = (await client.call('status', {}, this.timing.healthTimeoutMs)) as VrRuntimeStatus;
+      const pid = status?.pid;
+      const started = typeof pid === 'number' ? processStartTime(pid) : null;
+      if (typeof pid !== 'number' || started === null) {
+        client.close();
+        return false;
+      }
+      this.wantRunning = true;
+      this.spawnedOnce = true;
+      this.writeConfigFile();
+      let exitedResolve: () => void = () => {};
+      const exited = new Promise<void>((resolve) => {
+        exitedResolve = resolve;
+      });
+      const adopted: AdoptedVr = {
+        pid,
+        exited,
+        watch: setInterval(() => {
+          if (processStartTime(pid) === started) return;
+          clearInterval(adopted.watch);
+          if (this.adopted !== adopted) return;
+          this.adopted = null;
+          this.exitedChild = null;
+          exitedResolve();
+          this.afterExit(null, null);
+        }, ADOPTED_POLL_MS),
+      };
+      this.adopted = adopted;
+      this.client = client;
+      this.lastStatus = status;
+      this.stateValue = 'running';
+      this.readyAt = Date.now() - (typeof status.uptimeMs === 'number' ? status.uptimeMs : 0);
+      this.healthTimer = setInterval(() => this.checkHealth(), this.timing.healthIntervalMs);
+      this.log.info({ pid }, 'VR adopted: it was running already');
+      // It may run an older section than this configuration's.
+      try {
+        const result = (await client.call(
+          'config.apply',
+          { text: routerYaml(this.router) },
+          this.timing.applyTimeoutMs,
+        )) as { changes?: string[] };
+        if ((result?.changes?.length ?? 0) > 0)
+          this.log.info({ changes: result.changes }, 'adopted VR brought up to date');
+      } catch (err) {
+        this.log.error({ err: (err as Error).message }, 'the adopted VR refused this configuration');
+      }
+      return true;
+    } catch {
+      client?.close();
+      return false;
+    }
   }
 
   /** Resolves when the VR is running, stopped or failed, or its start failed (it then restarts). */

@@ -78,8 +78,8 @@ function setNice(nice: number, logger: Logger): void {
 
 /**
  * Runs one VR in the foreground until SIGTERM or SIGINT. Started by nexthopd (an IPC channel is
- * there), it reports `{type: 'ready', pid}` once its control socket listens, and exits when the
- * channel goes away: a VR whose manager died is not left behind.
+ * there), it reports `{type: 'ready', pid}` once its control socket listens, and keeps forwarding
+ * when the channel goes away (a crashed manager); the next nexthopd adopts it.
  */
 export async function runVrProcess(options: VrProcessOptions): Promise<void> {
   const config = loadRouterConfig(options.configPath, options.name);
@@ -121,10 +121,11 @@ export async function runVrProcess(options: VrProcessOptions): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
   if (process.send !== undefined) {
-    process.on('disconnect', () => {
-      logger.warn('the manager went away (IPC channel closed)');
-      void stop('disconnect');
-    });
+    // Forwarding does not depend on the manager: a VR whose nexthopd died runs on, and the next
+    // nexthopd adopts it through its control socket (nexthopd stops its VRs itself when told to).
+    process.on('disconnect', () => logger.warn('the manager went away (IPC channel closed); running on'));
+    // Its stderr was a pipe to that manager: a write there must not take the VR down.
+    process.stderr.on('error', () => {});
     process.send({ type: 'ready', pid: process.pid });
   }
 }

@@ -12,6 +12,9 @@ import YAML from 'yaml';
 import { CAPTURE_DEFAULT_COUNT, CAPTURE_MAX_RUNNING } from './capture.ts';
 import { ConfigApplyError, VirtualRouter } from './router.ts';
 
+/** How often a VR whose manager went away looks whether any of its devices is still there. */
+const ORPHAN_CHECK_MS = 1000;
+
 /** The remote socket API's control socket of a VR (docs/remote-socket-protocol.md §1). */
 export function rsockSocketPath(runDir: string, vr: string): string {
   return join(runDir, `${vr}.sock`);
@@ -123,7 +126,21 @@ export async function runVrProcess(options: VrProcessOptions): Promise<void> {
   if (process.send !== undefined) {
     // Forwarding does not depend on the manager: a VR whose nexthopd died runs on, and the next
     // nexthopd adopts it through its control socket (nexthopd stops its VRs itself when told to).
-    process.on('disconnect', () => logger.warn('the manager went away (IPC channel closed); running on'));
+    process.on('disconnect', () => {
+      logger.warn('the manager went away (IPC channel closed); running on');
+      // Unless there is nothing left to route: with no manager and none of its devices (their
+      // namespace was torn down), a VR would only linger.
+      const gone = setInterval(() => {
+        const devices = vr.currentConfig.interfaces.flatMap((i) =>
+          i.device === undefined ? [] : [i.device],
+        );
+        if (devices.length > 0 && devices.every((d) => !hostDeviceExists(d))) {
+          clearInterval(gone);
+          void stop('no manager and none of its devices left');
+        }
+      }, ORPHAN_CHECK_MS);
+      gone.unref();
+    });
     // Its stderr was a pipe to that manager: a write there must not take the VR down.
     process.stderr.on('error', () => {});
     process.send({ type: 'ready', pid: process.pid });

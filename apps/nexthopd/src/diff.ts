@@ -1,9 +1,10 @@
-import type {
-  InterfaceConfig,
-  ManagerConfig,
-  NexthopConfig,
-  RouteConfig,
-  RouterConfig,
+import {
+  describeRoute,
+  type InterfaceConfig,
+  type ManagerConfig,
+  type NexthopConfig,
+  type RouterConfig,
+  routeKey,
 } from '@nexthop/config';
 import type { ConfigChange } from './api-types.ts';
 
@@ -26,19 +27,6 @@ export function canonicalJson(value: unknown): string {
 /** Whether two routers' sections say the same thing (the VR needs no `config.apply`). */
 export function sameRouter(a: RouterConfig, b: RouterConfig): boolean {
   return canonicalJson(a.raw) === canonicalJson(b.raw);
-}
-
-export function routeKey(r: RouteConfig): string {
-  return `${r.prefix.network}/${r.prefix.length} ${r.kind} ${r.via ?? '-'} ${r.interface ?? '-'} ${r.distance}`;
-}
-
-export function describeRoute(r: RouteConfig): string {
-  let text = `route ${r.prefixText}`;
-  if (r.kind === 'blackhole' || r.kind === 'reject') text += ` ${r.kind}`;
-  if (r.viaText !== undefined) text += ` via ${r.viaText}`;
-  if (r.interface !== undefined) text += ` dev ${r.interface}`;
-  if (r.distance !== 1) text += ` distance ${r.distance}`;
-  return text;
 }
 
 function describeInterface(i: InterfaceConfig): string {
@@ -105,8 +93,9 @@ export function diffRouter(a: RouterConfig, b: RouterConfig): ConfigChange[] {
 
   const oldRoutes = new Set(a.routes.map(routeKey));
   const newRoutes = new Set(b.routes.map(routeKey));
-  for (const r of a.routes) if (!newRoutes.has(routeKey(r))) add('remove', 'route', describeRoute(r));
-  for (const r of b.routes) if (!oldRoutes.has(routeKey(r))) add('add', 'route', describeRoute(r));
+  for (const r of a.routes)
+    if (!newRoutes.has(routeKey(r))) add('remove', 'route', `route ${describeRoute(r)}`);
+  for (const r of b.routes) if (!oldRoutes.has(routeKey(r))) add('add', 'route', `route ${describeRoute(r)}`);
 
   for (const d of recordChanges('services', a.services, b.services)) add('change', 'services', d);
   for (const d of recordChanges('access', a.access, b.access)) add('change', 'access', d);

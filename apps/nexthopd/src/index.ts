@@ -18,7 +18,6 @@ export {
 export {
   canonicalJson,
   changedRouters,
-  describeRoute,
   diffConfigs,
   diffRouter,
   MANAGER_VR,

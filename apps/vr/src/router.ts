@@ -1,10 +1,12 @@
 import { formatIpv4 } from '@nexthop/addr';
-import type {
-  InterfaceAddress,
-  InterfaceConfig,
-  RouteConfig,
-  RouterConfig,
-  ServicesConfig,
+import {
+  describeRoute,
+  type InterfaceAddress,
+  type InterfaceConfig,
+  type RouteConfig,
+  type RouterConfig,
+  routeKey,
+  type ServicesConfig,
 } from '@nexthop/config';
 import { openAfPacket } from '@nexthop/driver-afpacket';
 import { openTap } from '@nexthop/driver-tap';
@@ -529,24 +531,6 @@ function sameLink(a: InterfaceConfig, b: InterfaceConfig): boolean {
 
 function routeType(r: RouteConfig): 'unicast' | 'blackhole' | 'reject' {
   return r.kind === 'blackhole' ? 'blackhole' : r.kind === 'reject' ? 'reject' : 'unicast';
-}
-
-function prefixText(r: RouteConfig): string {
-  return `${formatIpv4(r.prefix.network)}/${r.prefix.length}`;
-}
-
-/** What identifies a configured route: two routes with the same key are the same route. */
-function routeKey(r: RouteConfig): string {
-  return `${prefixText(r)}|${r.kind}|${r.via ?? ''}|${r.interface ?? ''}|${r.distance}`;
-}
-
-function describeRoute(r: RouteConfig): string {
-  let text = prefixText(r);
-  if (r.kind === 'blackhole' || r.kind === 'reject') text += ` ${r.kind}`;
-  if (r.via !== undefined) text += ` via ${formatIpv4(r.via)}`;
-  if (r.interface !== undefined) text += ` dev ${r.interface}`;
-  if (r.distance !== 1) text += ` distance ${r.distance}`;
-  return text;
 }
 
 function addressKey(a: InterfaceAddress): string {

@@ -1,4 +1,5 @@
 export { configJsonSchema, formatConfigErrors, parseConfig } from './parse.ts';
+export { describeRoute, routeKey } from './routes.ts';
 export type { RawRouter } from './schema.ts';
 export { DEFAULT_QUOTAS } from './semantic.ts';
 export type {

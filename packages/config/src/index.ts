@@ -1,9 +1,10 @@
 export { configJsonSchema, formatConfigErrors, parseConfig } from './parse.ts';
 export { describeRoute, routeKey } from './routes.ts';
 export type { RawRouter } from './schema.ts';
-export { DEFAULT_QUOTAS } from './semantic.ts';
+export { DEFAULT_QUOTAS, isLoopbackHost } from './semantic.ts';
 export type {
   AccessConfig,
+  ApiFileProblem,
   ConfigError,
   DriverKind,
   InterfaceAddress,

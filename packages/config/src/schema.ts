@@ -134,14 +134,36 @@ export const ManagerSchema = Type.Object(
           tcp: Type.Optional(
             Type.String({
               pattern: `^${IPV4}:\\d{1,5}$`,
-              description: 'also serve the management API on this IPv4 address:port (bearer token required)',
+              description:
+                'also serve the management API on this IPv4 address:port (bearer token required; TLS required unless the address is in 127.0.0.0/8)',
             }),
           ),
           tokenFile: Type.Optional(
             Type.String({
               minLength: 1,
-              description: 'file holding the bearer token for the TCP listener (required with tcp)',
+              description:
+                'file holding the bearer token for the TCP listener (required with tcp): mode 0600 or stricter, owned by the user nexthopd runs as or root, at least 128 bits (32 hex digits or 22 base64 characters)',
             }),
+          ),
+          tls: Type.Optional(
+            Type.Object(
+              {
+                cert: Type.String({
+                  minLength: 1,
+                  description: 'PEM file of the certificate (and its chain) the TCP listener presents',
+                }),
+                key: Type.String({
+                  minLength: 1,
+                  description:
+                    'PEM file of the private key: mode 0600 or stricter, owned by the user nexthopd runs as or root',
+                }),
+              },
+              {
+                additionalProperties: false,
+                description:
+                  'serve the TCP listener over TLS (HTTPS); required unless it listens on loopback. Both files are read again at every apply and SIGHUP',
+              },
+            ),
           ),
         },
         { additionalProperties: false },

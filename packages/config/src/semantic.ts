@@ -270,35 +270,59 @@ export function checkAndNormalize(
       raw: JSON.parse(JSON.stringify(rawRouter)) as RawRouter,
     });
   }
-  return { config: { manager: normalizeManager(raw, issue), routers }, issues };
+  return { config: { manager: normalizeManager(raw, options, issue), routers }, issues };
+}
+
+/** Whether a TCP listener on this IPv4 address is reachable from this host only (127.0.0.0/8). */
+export function isLoopbackHost(host: string): boolean {
+  const addr = tryParseIpv4(host);
+  return addr !== undefined && addr >>> 24 === 127;
 }
 
 function normalizeManager(
   raw: RawConfig,
+  options: ParseOptions,
   issue: (segments: string[], message: string, atKey?: boolean) => void,
 ): ManagerConfig {
   const api = raw.manager?.api;
   if (api === undefined) return { api: {} };
+  const at = ['manager', 'api'];
+  let bad = false;
   let tcp: { host: string; port: number } | undefined;
   if (api.tcp !== undefined) {
     const colon = api.tcp.lastIndexOf(':');
     const host = api.tcp.slice(0, colon);
     const port = Number(api.tcp.slice(colon + 1));
-    if (tryParseIpv4(host) === undefined)
-      issue(['manager', 'api', 'tcp'], `'${host}' is not an IPv4 address`);
-    else if (port < 1 || port > 65535) issue(['manager', 'api', 'tcp'], `port ${port} is not in 1..65535`);
-    else tcp = { host, port };
+    if (tryParseIpv4(host) === undefined) {
+      issue([...at, 'tcp'], `'${host}' is not an IPv4 address`);
+      bad = true;
+    } else if (port < 1 || port > 65535) {
+      issue([...at, 'tcp'], `port ${port} is not in 1..65535`);
+      bad = true;
+    } else tcp = { host, port };
     if (api.tokenFile === undefined) {
+      issue(at, "a TCP listener needs 'tokenFile': requests over TCP must carry its bearer token");
+      bad = true;
+    }
+    // The token would cross the network in clear: off loopback, TLS or nothing.
+    if (tcp !== undefined && api.tls === undefined && !isLoopbackHost(tcp.host)) {
       issue(
-        ['manager', 'api'],
-        "a TCP listener needs 'tokenFile': requests over TCP must carry its bearer token",
+        [...at, 'tcp'],
+        `a TCP listener off loopback (${tcp.host} is not in 127.0.0.0/8) needs 'tls' with 'cert' and 'key': the bearer token must not cross the network in clear`,
       );
+      bad = true;
     }
   }
-  return {
+  const normalized: ManagerConfig = {
     api: {
       ...(tcp !== undefined ? { tcp } : {}),
       ...(api.tokenFile !== undefined ? { tokenFile: api.tokenFile } : {}),
+      ...(api.tls !== undefined ? { tls: { cert: api.tls.cert, key: api.tls.key } } : {}),
     },
   };
+  if (!bad && tcp !== undefined && options.checkApiFiles !== undefined) {
+    for (const problem of options.checkApiFiles(normalized.api))
+      issue([...at, ...problem.field], problem.message);
+  }
+  return normalized;
 }

@@ -100,7 +100,16 @@ export interface ManagerConfig {
   readonly api: {
     readonly tcp?: { readonly host: string; readonly port: number };
     readonly tokenFile?: string;
+    /** PEM files: the listener speaks HTTPS. Required off loopback. */
+    readonly tls?: { readonly cert: string; readonly key: string };
   };
+}
+
+/** A problem a host check found in a file that `manager.api` names. */
+export interface ApiFileProblem {
+  /** The field under `manager.api`: ['tokenFile'], ['tls', 'cert'] or ['tls', 'key']. */
+  readonly field: readonly string[];
+  readonly message: string;
 }
 
 export interface NexthopConfig {
@@ -120,6 +129,12 @@ export interface ParseOptions {
    * VRs inside one process only (tests, simulation), is refused.
    */
   readonly vrProcesses?: boolean;
+  /**
+   * Host check of the files a TCP listener needs (token file, TLS certificate and key): it reads
+   * them and returns what is wrong. Only called for a section that is otherwise valid and has a
+   * TCP listener. Without it the files are not looked at.
+   */
+  readonly checkApiFiles?: (api: ManagerConfig['api']) => readonly ApiFileProblem[];
 }
 
 export type ParseResult = { ok: true; config: NexthopConfig } | { ok: false; errors: ConfigError[] };

@@ -370,6 +370,55 @@ describe('parseConfig: errors name the path and the line', () => {
     assert.deepEqual(ok.config.routers[0]!.raw.routes, [{ prefix: '10.99.0.0/16', via: '10.2.0.2' }]);
   });
 
+  test('the manager section: a TCP listener off loopback needs TLS', () => {
+    const api = (line: string) => `manager:\n  api:\n${line}    tokenFile: /t\n${EXAMPLE}`;
+    expectError(api('    tcp: 192.0.2.1:9180\n'), 'manager.api.tcp', 3, /off loopback .* needs 'tls'/);
+    expectError(api('    tcp: 0.0.0.0:9180\n'), 'manager.api.tcp', 3, /needs 'tls'/);
+    for (const host of ['127.0.0.1', '127.1.2.3']) assert.ok(parseConfig(api(`    tcp: ${host}:9180\n`)).ok);
+    const tls = parseConfig(api('    tcp: 192.0.2.1:9180\n    tls: { cert: /c.pem, key: /k.pem }\n'));
+    assert.ok(tls.ok);
+    assert.deepEqual(tls.config.manager.api.tls, { cert: '/c.pem', key: '/k.pem' });
+    expectError(
+      api('    tcp: 192.0.2.1:9180\n    tls: { cert: /c.pem }\n'),
+      'manager.api.tls.key',
+      4,
+      /missing required field 'key'/,
+    );
+  });
+
+  test('the manager section: the host check of its files reports at the field', () => {
+    const text = `manager:\n  api:\n    tcp: 127.0.0.1:9180\n    tokenFile: /t\n    tls: { cert: /c, key: /k }\n${EXAMPLE}`;
+    const seen: unknown[] = [];
+    const r = parseConfig(text, {
+      checkApiFiles: (api) => {
+        seen.push(api);
+        return [
+          { field: ['tokenFile'], message: 'weak' },
+          { field: ['tls', 'key'], message: 'open to all' },
+        ];
+      },
+    });
+    assert.ok(!r.ok);
+    assert.deepEqual(
+      r.errors.map((e) => [e.path, e.line, e.message]),
+      [
+        ['manager.api.tokenFile', 4, 'weak'],
+        ['manager.api.tls.key', 5, 'open to all'],
+      ],
+    );
+    assert.deepEqual(seen, [
+      { tcp: { host: '127.0.0.1', port: 9180 }, tokenFile: '/t', tls: { cert: '/c', key: '/k' } },
+    ]);
+    // Not called without a listener, nor for a section that is already wrong.
+    const never = () => assert.fail('checkApiFiles called');
+    assert.ok(parseConfig(`manager:\n  api: { tokenFile: /t }\n${EXAMPLE}`, { checkApiFiles: never }).ok);
+    assert.ok(
+      !parseConfig(`manager:\n  api: { tcp: 10.0.0.1:1, tokenFile: /t }\n${EXAMPLE}`, {
+        checkApiFiles: never,
+      }).ok,
+    );
+  });
+
   test('a JSON document is the same config, read without the YAML parser', () => {
     const yaml = parseConfig(EXAMPLE);
     assert.ok(yaml.ok);

@@ -17,20 +17,14 @@ import {
   ACCEPT_NONBLOCK,
   AF_INET,
   CONNECT_UNSPEC,
-  DGRAM_HEADER_LENGTH,
-  DGRAM_PKTINFO,
   decode,
-  decodeDgramHeader,
   EOPNOTSUPP,
   EPROTO,
   encode,
-  encodeDgramHeader,
   IPPROTO_TCP,
   IPPROTO_UDP,
-  MAX_DGRAM_PAYLOAD,
   MAX_MESSAGE,
   type Message,
-  newDgramHeader,
   RSOCK_VERSION,
   SOCK_DGRAM,
   SOCK_STREAM,
@@ -42,17 +36,9 @@ import {
   STATE_SHUT_RD,
   STATE_SHUT_WR,
 } from '@nexthop/rsock-proto';
-import {
-  EV_ERROR,
-  EV_HANGUP,
-  EV_READABLE,
-  EV_WRITABLE,
-  errno,
-  RecvMeta,
-  SockAddr,
-  type SocketLayer,
-} from '@nexthop/stack';
+import { EV_ERROR, EV_HANGUP, EV_WRITABLE, errno, SockAddr, type SocketLayer } from '@nexthop/stack';
 import { decodeOption, encodeOption, isSoError, optionName } from './options.ts';
+import { DgramRelay, PAIR_READABLE, PAIR_WRITABLE, RELAY_CHUNK, RelayContext, StreamRelay } from './relay.ts';
 
 const {
   EACCES,
@@ -61,11 +47,9 @@ const {
   EALREADY,
   EBADF,
   ECONNRESET,
-  EDESTADDRREQ,
   EINVAL,
   EISCONN,
   EMFILE,
-  EMSGSIZE,
   ENFILE,
   ENOBUFS,
   ENOTCONN,
@@ -73,13 +57,8 @@ const {
   ESOCKTNOSUPPORT,
 } = errno;
 
-/** Bytes relayed per direction per wakeup and held per direction per socket at most. */
-const CHUNK = 64 * 1024;
 /** What a socket reserves of its client's and the VR's buffer budget. */
-const RESERVE = 2 * CHUNK;
-const CHUNKS_PER_WAKEUP = 8;
-const DGRAM_SLOT = 65536;
-const DGRAM_BATCH = 64;
+const RESERVE = 2 * RELAY_CHUNK;
 /** Requests read from one control connection per wakeup (the others get their turn). */
 const REQUESTS_PER_WAKEUP = 64;
 /** Replies a client may leave unread before it is disconnected. */
@@ -183,8 +162,6 @@ class RSock {
   pktinfo = false;
   /** SO_ERROR as the protocol reports it (positive errno, 0 none). */
   soError = 0;
-  /** The connection failed or was reset: the app reads EOF, its writes are discarded. */
-  dead = false;
   connectWait: Pending | null = null;
   readonly acceptWaits: Pending[] = [];
   /** Listener: connections taken from the stack, not yet ACCEPTed. */
@@ -192,26 +169,8 @@ class RSock {
   backlog = 0;
   peerAddr = 0;
   peerPort = 0;
-  // TCP relay state.
-  toApp: Uint8Array | null = null;
-  toAppOff = 0;
-  toAppLen = 0;
-  toStack: Uint8Array | null = null;
-  toStackOff = 0;
-  toStackLen = 0;
-  /** The stack's FIN has been passed on (our end shut for writing). */
-  stackEof = false;
-  /** The app's end of stream has been read. */
-  appEof = false;
-  appHungUp = false;
-  finSent = false;
-  // UDP: datagrams for the app that did not fit in the pair yet (header included).
-  held: Uint8Array | null = null;
-  heldDescs: Uint32Array | null = null;
-  heldFirst = 0;
-  heldCount = 0;
-  busy = false;
-  again = false;
+  /** Moves the data between the stack socket and the pair (set with the pair). */
+  relay: StreamRelay | DgramRelay | null = null;
   watchEvents = -1;
   constructor(id: number, fd: number, tcp: boolean) {
     this.id = id;
@@ -278,14 +237,10 @@ export class RsockServer {
   private readonly pairOut = new Int32Array(2);
   private readonly fileId = new Float64Array(2);
   private readonly oneFd = new Int32Array(1);
-  private readonly chunk = new Uint8Array(CHUNK);
-  private readonly dgramBuf = new Uint8Array(DGRAM_SLOT * DGRAM_BATCH);
-  private readonly dgramDescs = new Uint32Array(3 * DGRAM_BATCH);
-  private readonly sendDescs = new Uint32Array(2 * DGRAM_BATCH);
-  private readonly dgramState = new Int32Array(1);
-  private readonly dh = newDgramHeader();
-  private readonly recvMeta = new RecvMeta();
   private readonly addr = new SockAddr();
+  private readonly relays: RelayContext;
+  /** Relays that yielded with work left (pump answered true), run again from the event loop. */
+  private readonly runnable = new Set<RSock>();
 
   /** Listens on path (a stale socket file there is replaced); throws when it cannot. */
   static listen(path: string, options: RsockServerOptions): RsockServer {
@@ -297,6 +252,7 @@ export class RsockServer {
     this.o = options;
     this.so = options.sockets;
     this.u = loadUnix();
+    this.relays = new RelayContext(this.u, this.so, options.clock, this.c, (s) => this.destroy(s as RSock));
     const fd = this.u.unixListen(path, options.mode ?? 0o666, 128);
     if (fd < 0) throw new Error(`remote socket server: cannot listen on ${path}: ${errnoText(-fd)}`);
     this.listenFd = fd;
@@ -563,6 +519,7 @@ export class RsockServer {
     client.reserved += RESERVE;
     this.remoteSockets++;
     this.reserved += RESERVE;
+    s.relay = s.tcp ? new StreamRelay(this.relays, s) : new DgramRelay(this.relays, s);
     s.watch = u.unixWatch(s.pairFd, () => this.onPairReady(s));
     return appFd;
   }
@@ -768,9 +725,7 @@ export class RsockServer {
     // still relayed, then our read of EOF becomes the FIN (§7.1).
     if (rd) {
       s.shutRd = true;
-      s.toAppLen = 0;
-      s.stackEof = true;
-      this.u.unixShutdown(s.pairFd, 1);
+      s.relay?.shutRead();
     }
     if (wr) {
       s.shutWr = true;
@@ -818,7 +773,7 @@ export class RsockServer {
     this.pump(a);
   }
 
-  // ---- the data relay -------------------------------------------------------------------------
+  // ---- the data relay (relay.ts) -------------------------------------------------------------
 
   private onPairReady(s: RSock): void {
     if (s.closed) return;
@@ -830,299 +785,40 @@ export class RsockServer {
   }
 
   private pump(s: RSock): void {
-    if (s.closed || s.pairFd < 0) return;
-    if (s.busy) {
-      s.again = true;
-      return;
-    }
-    s.busy = true;
-    try {
-      let rounds = 0;
-      do {
-        s.again = false;
-        if (s.tcp) this.pumpStream(s);
-        else this.pumpDgram(s);
-      } while (s.again && !s.closed && ++rounds < 4);
-    } finally {
-      s.busy = false;
-    }
-    if (!s.closed) this.updateWatch(s);
+    if (s.closed || s.relay === null) return;
+    const more = s.relay.pump();
+    if (s.closed) return;
+    if (more) this.schedule(s);
+    this.updateWatch(s);
   }
 
-  private pumpStream(s: RSock): void {
-    const u = this.u;
-    const so = this.so;
-    const now = this.o.clock();
-    const buf = this.chunk;
-    // Stack → app.
-    for (let i = 0; i < CHUNKS_PER_WAKEUP && !s.closed; i++) {
-      if (s.toAppLen > 0) {
-        const n = u.unixWrite(s.pairFd, s.toApp!, s.toAppOff, s.toAppLen);
-        if (n === -EAGAIN) break;
-        if (n < 0) {
-          // The app's end is gone for reading; what it would have read is lost, as with close(2).
-          s.toAppLen = 0;
-          s.stackEof = true;
-          break;
-        }
-        this.c.rsock_bytes_to_apps += n;
-        s.toAppOff += n;
-        s.toAppLen -= n;
-        if (s.toAppLen > 0) break;
-        continue;
-      }
-      if (s.stackEof || s.dead) break;
-      // Only when readable: a recv that finds nothing re-queues the socket's event (a livelock).
-      if ((so.events(s.fd) & EV_READABLE) === 0) break;
-      const r = so.recv(s.fd, buf, 0, CHUNK, now);
-      if (r === -EAGAIN) break;
-      if (r === 0) {
-        s.stackEof = true;
-        u.unixShutdown(s.pairFd, 1);
-        break;
-      }
-      if (r < 0) {
-        s.soError = -r;
-        this.fail(s);
-        return;
-      }
-      const n = u.unixWrite(s.pairFd, buf, 0, r);
-      const sent = Math.max(n, 0);
-      this.c.rsock_bytes_to_apps += sent;
-      if (sent < r) {
-        if (n < 0 && n !== -EAGAIN) {
-          s.stackEof = true;
-          break;
-        }
-        if (s.toApp === null) s.toApp = new Uint8Array(CHUNK);
-        s.toApp.set(buf.subarray(sent, r), 0);
-        s.toAppOff = 0;
-        s.toAppLen = r - sent;
-        break;
-      }
-    }
-    // App → stack.
-    for (let i = 0; i < CHUNKS_PER_WAKEUP && !s.closed; i++) {
-      if (s.toStackLen > 0) {
-        if ((so.events(s.fd) & (EV_WRITABLE | EV_ERROR)) === 0) break;
-        const n = so.send(s.fd, s.toStack!, s.toStackOff, s.toStackLen, now);
-        if (n === -EAGAIN) break;
-        if (n < 0) {
-          s.toStackLen = 0;
-          s.soError = -n;
-          this.fail(s);
-          return;
-        }
-        this.c.rsock_bytes_from_apps += n;
-        s.toStackOff += n;
-        s.toStackLen -= n;
-        if (s.toStackLen > 0) break;
-        continue;
-      }
-      if (s.appEof) break;
-      const r = u.unixRead(s.pairFd, buf, 0, CHUNK);
-      if (r === -EAGAIN) break;
-      if (r <= 0) {
-        s.appEof = true;
-        s.appHungUp = r < 0 || u.unixHungUp(s.pairFd) === 1;
-        break;
-      }
-      if (s.dead) continue;
-      const n = so.send(s.fd, buf, 0, r, now);
-      if (n < 0 && n !== -EAGAIN) {
-        s.soError = -n;
-        this.fail(s);
-        return;
-      }
-      const sent = Math.max(n, 0);
-      this.c.rsock_bytes_from_apps += sent;
-      if (sent < r) {
-        if (s.toStack === null) s.toStack = new Uint8Array(CHUNK);
-        s.toStack.set(buf.subarray(sent, r), 0);
-        s.toStackOff = 0;
-        s.toStackLen = r - sent;
-        break;
-      }
-    }
-    if (s.appEof && s.toStackLen === 0 && !s.finSent) {
-      s.finSent = true;
-      if (s.appHungUp) {
-        this.destroy(s);
-        return;
-      }
-      if (!s.dead) so.shutdown(s.fd, 'write', now);
-    } else if (s.finSent && !s.appHungUp && u.unixHungUp(s.pairFd) === 1 && s.toAppLen === 0) {
-      this.destroy(s);
-    }
+  /** Runs s's relay again from the event loop: it yielded with work no wakeup will announce. */
+  private schedule(s: RSock): void {
+    this.runnable.add(s);
+    if (this.runnable.size === 1) setImmediate(this.runRunnable);
   }
 
-  private pumpDgram(s: RSock): void {
-    const u = this.u;
-    const so = this.so;
-    const now = this.o.clock();
-    // Stack → app: datagrams waiting from last time first.
-    if (s.heldCount > 0) {
-      const n = u.unixSendDgrams(s.pairFd, s.held!, s.heldDescs!, s.heldFirst, s.heldCount);
-      if (n === -EAGAIN) return this.pumpDgramFromApp(s, now);
-      if (n < 0) {
-        this.c.rsock_dgrams_dropped_to_apps += s.heldCount - s.heldFirst;
-        s.heldCount = 0;
-      } else {
-        this.c.rsock_dgrams_to_apps += n;
-        s.heldFirst += n;
-        if (s.heldFirst >= s.heldCount) s.heldCount = 0;
-        else return this.pumpDgramFromApp(s, now);
-      }
-    }
-    const buf = this.dgramBuf;
-    const descs = this.sendDescs;
-    const meta = this.recvMeta;
-    const h = this.dh;
-    let count = 0;
-    while (count < DGRAM_BATCH && (so.events(s.fd) & EV_READABLE) !== 0) {
-      const off = count * DGRAM_SLOT;
-      const r = so.recvFrom(s.fd, buf, off + DGRAM_HEADER_LENGTH, MAX_DGRAM_PAYLOAD, meta);
-      if (r === -EAGAIN || (r === 0 && s.shutRd)) break;
-      if (r < 0) {
-        // An ICMP error on a connected socket: it waits in SO_ERROR (§7.3).
-        s.soError = -r;
-        continue;
-      }
-      h.flags = s.pktinfo ? DGRAM_PKTINFO : 0;
-      h.peerAddr = meta.addr;
-      h.peerPort = meta.port;
-      h.ifindex = s.pktinfo && meta.ifIndex >= 0 ? meta.ifIndex + 1 : 0;
-      h.localAddr = s.pktinfo ? meta.dst : 0;
-      encodeDgramHeader(h, buf, off);
-      descs[2 * count] = off;
-      descs[2 * count + 1] = DGRAM_HEADER_LENGTH + r;
-      count++;
-    }
-    let first = 0;
-    while (first < count) {
-      const n = u.unixSendDgrams(s.pairFd, buf, descs, first, count);
-      if (n === -EMSGSIZE) {
-        this.c.rsock_dgrams_dropped_to_apps++;
-        first++;
-        continue;
-      }
-      if (n === -EAGAIN) break;
-      if (n < 0) {
-        this.c.rsock_dgrams_dropped_to_apps += count - first;
-        first = count;
-        break;
-      }
-      this.c.rsock_dgrams_to_apps += n;
-      first += n;
-      if (n === 0) break;
-    }
-    if (first < count) this.hold(s, first, count);
-    this.pumpDgramFromApp(s, now);
-  }
-
-  /** Keeps datagrams first..count-1 of the shared buffer until the pair has room (rare: a full pair). */
-  private hold(s: RSock, first: number, count: number): void {
-    let total = 0;
-    for (let i = first; i < count; i++) total += this.sendDescs[2 * i + 1]!;
-    const held = new Uint8Array(total);
-    const descs = new Uint32Array(2 * (count - first));
-    let at = 0;
-    for (let i = first; i < count; i++) {
-      const off = this.sendDescs[2 * i]!;
-      const len = this.sendDescs[2 * i + 1]!;
-      held.set(this.dgramBuf.subarray(off, off + len), at);
-      descs[2 * (i - first)] = at;
-      descs[2 * (i - first) + 1] = len;
-      at += len;
-    }
-    s.held = held;
-    s.heldDescs = descs;
-    s.heldFirst = 0;
-    s.heldCount = count - first;
-  }
-
-  private pumpDgramFromApp(s: RSock, now: number): void {
-    const u = this.u;
-    const so = this.so;
-    const buf = this.dgramBuf;
-    const descs = this.dgramDescs;
-    const h = this.dh;
-    for (let round = 0; round < 4 && !s.closed; round++) {
-      const n = u.unixRecvDgrams(s.pairFd, buf, DGRAM_SLOT, DGRAM_BATCH, descs, this.dgramState);
-      if (n < 0) {
-        if (n !== -EAGAIN) this.destroy(s);
-        return;
-      }
-      for (let i = 0; i < n; i++) {
-        const off = descs[3 * i]!;
-        const len = descs[3 * i + 1]!;
-        const at = descs[3 * i + 2] === 0 ? decodeDgramHeader(buf, off, len, h) : -1;
-        if (at < 0) {
-          this.c.rsock_dgrams_bad_from_apps++;
-          continue;
-        }
-        const payload = len - DGRAM_HEADER_LENGTH;
-        let r: number;
-        const pk = (h.flags & DGRAM_PKTINFO) !== 0;
-        if (h.peerAddr === 0 && h.peerPort === 0) {
-          if (!s.connected) {
-            s.soError = EDESTADDRREQ;
-            continue;
-          }
-          r = pk
-            ? so.sendTo(s.fd, buf, at, payload, 0, 0, now, h.localAddr, h.ifindex - 1)
-            : so.send(s.fd, buf, at, payload, now);
-        } else {
-          r = so.sendTo(
-            s.fd,
-            buf,
-            at,
-            payload,
-            h.peerAddr,
-            h.peerPort,
-            now,
-            pk ? h.localAddr : 0,
-            pk ? h.ifindex - 1 : -1,
-          );
-        }
-        if (r < 0) s.soError = -r;
-        else {
-          this.c.rsock_dgrams_from_apps++;
-          this.c.rsock_bytes_from_apps += payload;
-        }
-      }
-      if (this.dgramState[0] === 1) {
-        this.destroy(s);
-        return;
-      }
-      if (n < DGRAM_BATCH) return;
-    }
-  }
+  private readonly runRunnable = (): void => {
+    if (this.stopped) return;
+    const batch = [...this.runnable];
+    this.runnable.clear();
+    for (const s of batch) this.pump(s);
+    this.o.afterStackCall?.();
+  };
 
   /** The connection failed or was reset: the app reads EOF, its writes are discarded, SO_ERROR is set. */
   private fail(s: RSock): void {
-    if (s.dead) return;
-    s.dead = true;
-    s.toAppLen = 0;
-    s.toStackLen = 0;
-    if (!s.stackEof) {
-      s.stackEof = true;
-      this.u.unixShutdown(s.pairFd, 1);
-    }
-    s.again = true;
-    if (!s.busy) this.pump(s);
+    s.relay?.fail();
+    this.pump(s);
   }
 
   private updateWatch(s: RSock): void {
     if (s.watch === null) return;
     let ev = WATCH_HANGUP_ONLY;
-    if (s.listening || s.connecting || (s.tcp && !s.connected)) ev = WATCH_HANGUP_ONLY;
-    else if (s.tcp) {
-      if (!s.appEof && s.toStackLen === 0) ev |= WATCH_READABLE;
-      if (s.toAppLen > 0) ev |= WATCH_WRITABLE;
-    } else {
-      ev |= WATCH_READABLE;
-      if (s.heldCount > 0) ev |= WATCH_WRITABLE;
+    if (!s.listening && !s.connecting && (!s.tcp || s.connected) && s.relay !== null) {
+      const want = s.relay.interest();
+      if ((want & PAIR_READABLE) !== 0) ev |= WATCH_READABLE;
+      if ((want & PAIR_WRITABLE) !== 0) ev |= WATCH_WRITABLE;
     }
     if (ev !== s.watchEvents) {
       s.watchEvents = ev;
@@ -1156,9 +852,8 @@ export class RsockServer {
       this.remoteSockets--;
       this.reserved -= RESERVE;
     }
-    s.toApp = null;
-    s.toStack = null;
-    s.held = null;
+    s.relay = null;
+    this.runnable.delete(s);
   }
 
   // ---- replies --------------------------------------------------------------------------------

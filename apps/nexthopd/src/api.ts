@@ -18,11 +18,14 @@ import {
   type ValidateResult,
   type VrStatus,
 } from './api-types.ts';
+import type { AuthLimiter } from './auth-limiter.ts';
 import { startCapture } from './capture.ts';
 import { ApiFailure } from './errors.ts';
+import type { TlsFiles } from './secrets.ts';
 
 // The management API (docs/management-api.md). The same routes serve the Unix socket and the
-// optional TCP listener; only the latter asks for the bearer token.
+// optional TCP listener; only the latter asks for the bearer token (and may speak TLS), and limits
+// the failed authentications of each client address.
 
 /** What the API needs from the daemon; tests can hand in their own. */
 export interface ApiBackend {
@@ -50,11 +53,24 @@ export interface ApiBackend {
   metrics(): Promise<{ contentType: string; text: string }>;
 }
 
+/** What the TCP listener asks of a request before it runs. */
+export interface TcpAuth {
+  /** The bearer token; called per request, so that a re-read token file takes effect at once. */
+  token(): string;
+  /** Failed authentications per client address; shared by the listeners one after another. */
+  limiter: AuthLimiter;
+}
+
 export interface ApiOptions {
   logger: Logger;
   /** Require `Authorization: Bearer <token>` on every request (the TCP listener). */
-  token?: string;
+  auth?: TcpAuth;
+  /** Serve HTTPS with this certificate and key instead of HTTP (the TCP listener). */
+  tls?: TlsFiles;
 }
+
+/** A TLS client that has not finished its handshake by then is dropped. */
+export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 const ConfigErrorSchema = Type.Object(
   {
@@ -159,6 +175,15 @@ function sendFailure(reply: FastifyReply, failure: ApiFailure): FastifyReply {
 
 export async function buildApi(backend: ApiBackend, options: ApiOptions): Promise<FastifyInstance> {
   const app = Fastify({
+    ...(options.tls !== undefined
+      ? {
+          https: {
+            cert: options.tls.cert,
+            key: options.tls.key,
+            handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS,
+          },
+        }
+      : {}),
     loggerInstance: options.logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     // Applying 10,000 routes is a big YAML text.
@@ -197,11 +222,34 @@ export async function buildApi(backend: ApiBackend, options: ApiOptions): Promis
     sendFailure(reply, new ApiFailure(404, 'not_found', `no route ${req.method} ${req.url}`)),
   );
 
-  const token = options.token;
-  if (token !== undefined) {
+  const auth = options.auth;
+  if (auth !== undefined) {
     app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
-      if (!tokenMatches(req.headers.authorization, token)) {
-        await sendFailure(
+      // The peer of the TCP connection: no proxy header is believed.
+      const address = req.socket.remoteAddress ?? '';
+      const waitMs = auth.limiter.retryAfterMs(address);
+      if (waitMs > 0) {
+        const seconds = Math.ceil(waitMs / 1000);
+        reply.header('retry-after', String(seconds));
+        return sendFailure(
+          reply,
+          new ApiFailure(
+            429,
+            'too_many_failures',
+            `too many failed authentications from ${address}: try again in ${seconds} s`,
+          ),
+        );
+      }
+      if (!tokenMatches(req.headers.authorization, auth.token())) {
+        const lockMs = auth.limiter.fail(address);
+        if (lockMs > 0) {
+          options.logger.warn(
+            { address, lockMs, limit: auth.limiter.limits.limit, windowMs: auth.limiter.limits.windowMs },
+            'management API: too many failed authentications, the address is locked out',
+          );
+        }
+        reply.header('www-authenticate', 'Bearer');
+        return sendFailure(
           reply,
           new ApiFailure(401, 'unauthorized', 'this listener needs the header Authorization: Bearer <token>'),
         );

@@ -15,7 +15,14 @@ import {
   writeSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { type ConfigError, type NexthopConfig, type ParseResult, parseConfig } from '@nexthop/config';
+import {
+  type ConfigError,
+  type NexthopConfig,
+  type ParseOptions,
+  type ParseResult,
+  parseConfig,
+} from '@nexthop/config';
+import { checkApiFiles } from './secrets.ts';
 
 // The configuration's source of truth is the --config file; the state directory keeps the versions
 // that were applied (history/<version>.yaml) so that a broken file at start and `rollback` have
@@ -38,6 +45,8 @@ export interface ConfigStoreOptions {
   stateDir: string;
   /** Host check for afpacket devices; the default looks in /sys/class/net. */
   deviceExists?: (device: string) => boolean;
+  /** Host check of the TCP listener's token and TLS files; the default reads them (secrets.ts). */
+  checkApiFiles?: ParseOptions['checkApiFiles'];
 }
 
 export type LoadResult =
@@ -98,6 +107,7 @@ export class ConfigStore {
   readonly configPath: string;
   readonly stateDir: string;
   private readonly deviceExists: (device: string) => boolean;
+  private readonly checkApiFiles: NonNullable<ParseOptions['checkApiFiles']>;
   private readonly historyDir: string;
   private running: ConfigVersion | null = null;
 
@@ -105,23 +115,32 @@ export class ConfigStore {
     this.configPath = options.configPath;
     this.stateDir = options.stateDir;
     this.deviceExists = options.deviceExists ?? hostDeviceExists;
+    this.checkApiFiles = options.checkApiFiles ?? checkApiFiles;
     this.historyDir = join(options.stateDir, 'history');
   }
 
-  /** A new text, checked against this host too: a device that does not exist is an error. */
+  /**
+   * A new text, checked against this host too: a device that does not exist is an error, and so is
+   * a TCP listener's token or TLS file that cannot serve (weak, open to others, missing).
+   */
   parse(text: string): ParseResult {
-    return parseConfig(text, { deviceExists: this.deviceExists, vrProcesses: true });
+    return parseConfig(text, {
+      deviceExists: this.deviceExists,
+      checkApiFiles: this.checkApiFiles,
+      vrProcesses: true,
+    });
   }
 
   /**
-   * A text to start from: what the host lacks is not an error here, so that one router whose device
-   * is missing at boot does not keep every other router down. The strict parse's errors are then
-   * exactly the host's problems (the only difference between the two parses).
+   * A text to start from: a device the host lacks is not an error here, so that one router whose
+   * device is missing at boot does not keep every other router down. The strict parse's errors are
+   * then exactly the missing devices (the only difference between the two parses); the listener's
+   * files are checked by both.
    */
   private parseAtStart(text: string): { parsed: ParseResult; missing: ConfigError[] } {
     const strict = this.parse(text);
     if (strict.ok) return { parsed: strict, missing: [] };
-    const lenient = parseConfig(text, { vrProcesses: true });
+    const lenient = parseConfig(text, { checkApiFiles: this.checkApiFiles, vrProcesses: true });
     return { parsed: lenient, missing: lenient.ok ? strict.errors : [] };
   }
 

@@ -1,10 +1,12 @@
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
+import type { Server as TlsServer } from 'node:tls';
 import {
   type ConfigError,
   configJsonSchema,
   formatConfigErrors,
+  isLoopbackHost,
   type ManagerConfig,
   type NexthopConfig,
 } from '@nexthop/config';
@@ -21,10 +23,12 @@ import {
   type ValidateResult,
   type VrStatus,
 } from './api-types.ts';
+import { AuthLimiter, type AuthLimits } from './auth-limiter.ts';
 import { ConfigStore } from './config-store.ts';
 import { changedRouters, diffConfigs } from './diff.ts';
 import { ApiFailure } from './errors.ts';
 import { Metrics } from './metrics.ts';
+import { ApiFileError, readTlsFiles, readTokenFile, type TlsFiles } from './secrets.ts';
 import { DEFAULT_TIMING, type SupervisorTiming, type VrCommand, VrSupervisor } from './supervisor.ts';
 
 export interface DaemonOptions {
@@ -42,12 +46,16 @@ export interface DaemonOptions {
   deviceExists?: (device: string) => boolean;
   /** Where VR stdout lines go (default: the VRs write to nexthopd's own stdout). */
   vrStdout?: Writable | 'inherit';
+  /** Failed authentications on the TCP listener (default DEFAULT_AUTH_LIMITS). */
+  authLimits?: Partial<AuthLimits>;
 }
 
 export interface Daemon {
   readonly apiSocketPath: string;
   /** The TCP listener, when the configuration asks for one. */
   readonly tcpAddress: { host: string; port: number } | null;
+  /** Failed authentications on the TCP listener, per client address. */
+  readonly authLimiter: AuthLimiter;
   readonly store: ConfigStore;
   readonly logger: Logger;
   /** The backend behind the API routes (same calls without HTTP). */
@@ -100,6 +108,15 @@ function stopStrayVrs(runDir: string, wanted: ReadonlySet<string>, logger: Logge
 interface TcpListener {
   readonly instance: FastifyInstance;
   readonly address: { host: string; port: number };
+  /** The bearer token, swapped when its file is read again. */
+  token: string;
+  readonly tls: boolean;
+}
+
+/** What the TCP listener reads from its files. */
+interface TcpSecrets {
+  readonly token: string;
+  readonly tls: TlsFiles | undefined;
 }
 
 /** The configuration cannot run: the file is invalid and no applied version is stored. */
@@ -155,6 +172,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 
   let vrs = new Map<string, VrSupervisor>();
   let tcp: TcpListener | null = null;
+  // One for the daemon's life: moving the listener does not give an address its tries back.
+  const authLimiter = new AuthLimiter(options.authLimits);
   const metrics = new Metrics();
   const newSupervisor = (router: NexthopConfig['routers'][number]) =>
     new VrSupervisor({
@@ -196,8 +215,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   /** Moves the running VRs from `before` to `after`; untouched VRs are not contacted. */
   const applyConfig = async (before: NexthopConfig, after: NexthopConfig): Promise<ConfigChange[]> => {
     const changes = diffConfigs(before, after);
-    // The listener first: if the new one cannot open, nothing else has changed yet.
+    // The listener first: if the new one cannot open, nothing else has changed yet. An unchanged
+    // one reads its token and certificate again (a renewed certificate, a rotated token).
     if (changes.some((c) => c.kind === 'manager')) await switchTcp(before.manager.api, after.manager.api);
+    else refreshTcp(after.manager.api);
     const keep = new Set(after.routers.map((r) => r.name));
     const changed: string[] = [];
     const failures: string[] = [];
@@ -321,36 +342,54 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     }),
   };
 
-  function readToken(file: string): string {
-    let token: string;
+  /** The listener's token and TLS files, checked as the config check does; 409 when unusable. */
+  function readSecrets(api: ManagerConfig['api']): TcpSecrets {
     try {
-      token = readFileSync(file, 'utf8').trim();
+      if (api.tcp !== undefined && api.tls === undefined && !isLoopbackHost(api.tcp.host)) {
+        throw new ApiFileError(`${api.tcp.host} is not a loopback address: a listener there needs TLS`);
+      }
+      return {
+        token: readTokenFile(api.tokenFile!),
+        tls: api.tls !== undefined ? readTlsFiles(api.tls) : undefined,
+      };
     } catch (err) {
-      throw new ApiFailure(
-        409,
-        'apply_failed',
-        `cannot read the token file ${file}: ${(err as NodeJS.ErrnoException).code}. Nothing was changed.`,
-      );
+      if (!(err instanceof ApiFileError)) throw err;
+      throw new ApiFailure(409, 'apply_failed', `${err.message}. Nothing was changed.`);
     }
-    if (token === '') {
-      throw new ApiFailure(409, 'apply_failed', `${file} is empty: the TCP listener needs a token`);
-    }
-    return token;
   }
 
   /** The TCP listener of the management API, with its bearer token; null when not configured. */
   async function openTcp(api: ManagerConfig['api']): Promise<TcpListener | null> {
     if (api.tcp === undefined) return null;
-    const token = readToken(api.tokenFile!);
-    const instance = await buildApi(backend, { logger, token });
+    const secrets = readSecrets(api);
+    const listener: { token: string } = { token: secrets.token };
+    const instance = await buildApi(backend, {
+      logger,
+      auth: { token: () => listener.token, limiter: authLimiter },
+      ...(secrets.tls !== undefined ? { tls: secrets.tls } : {}),
+    });
     try {
       await instance.listen({ host: api.tcp.host, port: api.tcp.port });
     } catch (err) {
       await instance.close();
       throw err;
     }
-    logger.info({ tcp: api.tcp }, 'management API listening on TCP');
-    return { instance, address: api.tcp };
+    logger.info({ tcp: api.tcp, tls: secrets.tls !== undefined }, 'management API listening on TCP');
+    return Object.assign(listener, { instance, address: api.tcp, tls: secrets.tls !== undefined });
+  }
+
+  /**
+   * The running listener reads its token and TLS files again (same manager section): new requests
+   * need the new token, new connections get the new certificate. 409 when a file cannot be used;
+   * the listener then goes on with what it had.
+   */
+  function refreshTcp(api: ManagerConfig['api']): void {
+    if (tcp === null || api.tcp === undefined) return;
+    const secrets = readSecrets(api);
+    if (secrets.tls !== undefined && tcp.tls) {
+      (tcp.instance.server as unknown as TlsServer).setSecureContext(secrets.tls);
+    }
+    tcp.token = secrets.token;
   }
 
   /**
@@ -359,7 +398,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
    * when it came over TCP; a capture stream) finish on their own.
    */
   async function switchTcp(before: ManagerConfig['api'], after: ManagerConfig['api']): Promise<void> {
-    if (after.tcp !== undefined) readToken(after.tokenFile!);
+    if (after.tcp !== undefined) readSecrets(after);
     if (tcp !== null) {
       const server = tcp.instance.server;
       await new Promise<void>((resolve) => {
@@ -427,6 +466,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     get tcpAddress() {
       return tcp?.address ?? null;
     },
+    authLimiter,
     store,
     logger,
     backend,
@@ -441,8 +481,19 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         return Promise.resolve(null);
       }
       if (text === store.current.text) {
-        logger.info('reload: the config file is unchanged');
-        return Promise.resolve(null);
+        return serialized(async () => {
+          refreshTcp(store.current.config.manager.api);
+          logger.info(
+            "reload: the config file is unchanged; the TCP listener's token and TLS files were read again",
+          );
+          return null;
+        }).catch((err: unknown) => {
+          logger.error(
+            { err: (err as Error).message },
+            'reload: the TCP listener keeps its token and certificate',
+          );
+          return null;
+        });
       }
       return apply(text).catch((err: unknown) => {
         const failure = err as ApiFailure;

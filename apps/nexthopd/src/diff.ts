@@ -106,7 +106,8 @@ export function diffRouter(a: RouterConfig, b: RouterConfig): ConfigChange[] {
 
 function describeManager(m: ManagerConfig): string {
   const tcp = m.api.tcp === undefined ? 'off' : `${m.api.tcp.host}:${m.api.tcp.port}`;
-  return `manager api tcp ${tcp}${m.api.tokenFile !== undefined ? ` token ${m.api.tokenFile}` : ''}`;
+  const tls = m.api.tls === undefined ? '' : ` tls ${m.api.tls.cert} ${m.api.tls.key}`;
+  return `manager api tcp ${tcp}${tls}${m.api.tokenFile !== undefined ? ` token ${m.api.tokenFile}` : ''}`;
 }
 
 /**

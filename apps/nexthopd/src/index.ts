@@ -1,5 +1,6 @@
-export { type ApiBackend, type ApiOptions, buildApi } from './api.ts';
+export { type ApiBackend, type ApiOptions, buildApi, type TcpAuth, TLS_HANDSHAKE_TIMEOUT_MS } from './api.ts';
 export * from './api-types.ts';
+export { AuthLimiter, type AuthLimits, DEFAULT_AUTH_LIMITS } from './auth-limiter.ts';
 export { type CaptureStream, startCapture } from './capture.ts';
 export {
   ConfigStore,
@@ -25,6 +26,15 @@ export {
 } from './diff.ts';
 export { ApiFailure } from './errors.ts';
 export { Metrics, SCRAPE_TIMEOUT_MS } from './metrics.ts';
+export {
+  ApiFileError,
+  checkApiFiles,
+  readTlsFiles,
+  readTokenFile,
+  type TlsFiles,
+  TOKEN_MIN_BITS,
+  tokenProblem,
+} from './secrets.ts';
 export {
   DEFAULT_TIMING,
   routerYaml,

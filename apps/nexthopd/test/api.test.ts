@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
@@ -335,6 +336,10 @@ describe('supervision and configuration changes', () => {
   });
 });
 
+const TOKEN = randomBytes(16).toString('hex');
+const ROTATED = randomBytes(16).toString('base64url');
+const ANOTHER = randomBytes(32).toString('hex');
+
 describe('the TCP listener', () => {
   let t: TestDaemon;
   let port: number;
@@ -348,7 +353,7 @@ describe('the TCP listener', () => {
     });
     tokenDir = mkdtempSync(join(tmpdir(), 'nexthopd-token-'));
     const tokenFile = join(tokenDir, 'token');
-    writeFileSync(tokenFile, 's3cret-token\n');
+    writeFileSync(tokenFile, `${TOKEN}\n`, { mode: 0o600 });
     t = await startTestDaemon(
       `manager:\n  api: { tcp: 127.0.0.1:${port}, tokenFile: ${tokenFile} }\n${CONFIG}`,
     );
@@ -368,7 +373,7 @@ describe('the TCP listener', () => {
       401,
     );
     assert.equal((await http(target, 'GET', '/openapi.json')).status, 401);
-    const ok = await http(target, 'GET', '/vrs', undefined, { authorization: 'Bearer s3cret-token' });
+    const ok = await http(target, 'GET', '/vrs', undefined, { authorization: `Bearer ${TOKEN}` });
     assert.equal(ok.status, 200);
     assert.equal(ok.json().length, 2);
     // The Unix socket needs no token.
@@ -378,7 +383,7 @@ describe('the TCP listener', () => {
   test('an apply that arrives over TCP and moves the listener gets its answer', async () => {
     const target = { host: '127.0.0.1', port };
     const rotated = join(tokenDir, 'rotated');
-    writeFileSync(rotated, 'rotated-token\n');
+    writeFileSync(rotated, `${ROTATED}\n`, { mode: 0o600 });
     const text = `manager:\n  api: { tcp: 127.0.0.1:${port}, tokenFile: ${rotated} }\n${CONFIG}`;
     // Connections the old listener accepted stay its own until they end: this one ends with its answer.
     const applied = await http(
@@ -386,10 +391,10 @@ describe('the TCP listener', () => {
       'POST',
       '/config/apply',
       { text },
-      { authorization: 'Bearer s3cret-token', connection: 'close' },
+      { authorization: `Bearer ${TOKEN}`, connection: 'close' },
     );
     assert.equal(applied.status, 200, applied.body.toString());
-    const ok = await http(target, 'GET', '/vrs', undefined, { authorization: 'Bearer rotated-token' });
+    const ok = await http(target, 'GET', '/vrs', undefined, { authorization: `Bearer ${ROTATED}` });
     assert.equal(ok.status, 200);
     // The apply queue is free: the next apply (back to the first token) goes through.
     const back = `manager:\n  api: { tcp: 127.0.0.1:${port}, tokenFile: ${join(tokenDir, 'token')} }\n${CONFIG}`;
@@ -401,19 +406,20 @@ describe('the TCP listener', () => {
     const target = { host: '127.0.0.1', port };
     const sock = { socketPath: t.daemon.apiSocketPath };
     const newToken = join(tokenDir, 'token2');
-    writeFileSync(newToken, 'another-token\n');
+    writeFileSync(newToken, `${ANOTHER}\n`, { mode: 0o600 });
     const withNew = `manager:\n  api: { tcp: 127.0.0.1:${port}, tokenFile: ${newToken} }\n${CONFIG}`;
     const applied = await http(sock, 'POST', '/config/apply', { text: withNew });
     assert.equal(applied.status, 200, applied.body.toString());
     const auth = (token: string) => ({ authorization: `Bearer ${token}` });
-    assert.equal((await http(target, 'GET', '/vrs', undefined, auth('s3cret-token'))).status, 401);
-    assert.equal((await http(target, 'GET', '/vrs', undefined, auth('another-token'))).status, 200);
+    assert.equal((await http(target, 'GET', '/vrs', undefined, auth(TOKEN))).status, 401);
+    assert.equal((await http(target, 'GET', '/vrs', undefined, auth(ANOTHER))).status, 200);
     // A token file that cannot be read: refused, the running listener stays.
     const broken = `manager:\n  api: { tcp: 127.0.0.1:${port}, tokenFile: ${join(tokenDir, 'none')} }\n${CONFIG}`;
     const refused = await http(sock, 'POST', '/config/apply', { text: broken });
-    assert.equal(refused.status, 409);
-    assert.match(refused.json().error.message, /token file/);
-    assert.equal((await http(target, 'GET', '/vrs', undefined, auth('another-token'))).status, 200);
+    assert.equal(refused.status, 422);
+    assert.equal(refused.json().error.errors[0].path, 'manager.api.tokenFile');
+    assert.match(refused.json().error.message, /cannot read the token file .*ENOENT/);
+    assert.equal((await http(target, 'GET', '/vrs', undefined, auth(ANOTHER))).status, 200);
     assert.equal((await http(sock, 'POST', '/config/apply', { text: CONFIG })).status, 200);
     await assert.rejects(http(target, 'GET', '/health'), /ECONNREFUSED/);
     assert.equal(t.daemon.tcpAddress, null);

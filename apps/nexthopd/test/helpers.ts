@@ -1,10 +1,11 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { type Daemon, startDaemon } from '../src/daemon.ts';
+import { type Daemon, type DaemonOptions, startDaemon } from '../src/daemon.ts';
 import type { SupervisorTiming } from '../src/supervisor.ts';
 
 export const FAKE_VR = join(import.meta.dirname, 'fixtures', 'fake-vr.ts');
@@ -33,7 +34,11 @@ export interface TestDaemon {
 }
 
 /** nexthopd in this process, running fake VRs from `text`, in a fresh temporary directory. */
-export async function startTestDaemon(text: string, timing = FAST_TIMING): Promise<TestDaemon> {
+export async function startTestDaemon(
+  text: string,
+  timing = FAST_TIMING,
+  extra: Partial<DaemonOptions> = {},
+): Promise<TestDaemon> {
   const dir = mkdtempSync(join(tmpdir(), 'nexthopd-test-'));
   const configPath = join(dir, 'nexthop.yaml');
   writeFileSync(configPath, text);
@@ -49,6 +54,7 @@ export async function startTestDaemon(text: string, timing = FAST_TIMING): Promi
       // No real devices: every name exists except 'gone0'.
       deviceExists: (device) => device !== 'gone0',
       vrStdout: discard(),
+      ...extra,
     });
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
@@ -124,4 +130,38 @@ export async function until(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/**
+ * A self-signed certificate for 127.0.0.1 (and localhost) made by openssl: `<name>.crt` and
+ * `<name>.key` (mode 0600) in `dir`. The certificate is its own CA: a client pins it with `ca`.
+ */
+export function makeCertificate(dir: string, name: string): { cert: string; key: string } {
+  const cert = join(dir, `${name}.crt`);
+  const key = join(dir, `${name}.key`);
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      `/CN=nexthopd test ${name}`,
+      '-addext',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  chmodSync(key, 0o600);
+  return { cert, key };
 }

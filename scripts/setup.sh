@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 debian_packages=(
   iproute2 iputils-ping traceroute tcpdump netsniff-ng netcat-openbsd hping3
   build-essential python3 make g++ clang libclang-rt-14-dev
-  curl nginx-light iperf3 bird2
+  curl nginx-light iperf3 bird2 openssl
 )
 
 missing=()

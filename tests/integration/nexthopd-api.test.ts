@@ -1,6 +1,7 @@
 // Issue 5: what an operator sees — CLI tables and their JSON, the management API and its OpenAPI
 // document, the token on the TCP listener, packet capture, Prometheus metrics.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +22,8 @@ import {
 useNetnsCleanup();
 
 const API_PORT = 9180 + (process.pid % 500);
-const TOKEN = `t-${process.pid}-${Date.now()}`;
+/** 128 bits as 32 hex digits: nexthopd refuses a weaker token. */
+const TOKEN = randomBytes(16).toString('hex');
 
 /** For each `show` kind, the JSON fields whose values must appear in the matching table line. */
 const SHOWN_FIELDS: Record<string, string[]> = {

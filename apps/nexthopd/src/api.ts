@@ -85,7 +85,8 @@ const ErrorSchema = Type.Object(
   {
     error: Type.Object({
       code: Type.String({
-        description: 'not_found, invalid_config, vr_unavailable, unauthorized, bad_request, ...',
+        description:
+          'not_found, invalid_config, vr_unavailable, unauthorized, too_many_failures, bad_request, ...',
       }),
       message: Type.String(),
       errors: Type.Optional(Type.Array(ConfigErrorSchema)),

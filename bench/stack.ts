@@ -20,6 +20,8 @@ const packets = Number(process.argv[2] ?? 5_000_000);
 let transmitted = 0;
 let bytesOut = 0;
 const stack = new Stack({
+  // The simulator's habit: a fixed seed (a VR passes a CSPRNG source).
+  seed: 1,
   output: {
     transmit(_ifIndex, _buf, _off, len) {
       transmitted++;

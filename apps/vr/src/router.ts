@@ -15,6 +15,7 @@ import { SmallServices } from '@nexthop/services';
 import { Stack } from '@nexthop/stack';
 import type { Logger } from 'pino';
 import { Captures } from './capture.ts';
+import { CryptoRandom } from './random.ts';
 
 const CARRIER_POLL_MS = 500;
 
@@ -94,7 +95,8 @@ export class VirtualRouter {
         this.dirty[ifIndex] = 1;
       },
     };
-    this.stack = new Stack({ output });
+    // Secrets from the CSPRNG, drawn anew by every VR process: never a fixed seed (docs/ARCHITECTURE.md, TCP).
+    this.stack = new Stack({ output, random: new CryptoRandom() });
     const opened = this.openLinks(this.config.interfaces);
     for (let i = 0; i < opened.length; i++) this.attach(this.config.interfaces[i]!, opened[i]!);
   }

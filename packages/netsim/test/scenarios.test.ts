@@ -46,8 +46,8 @@ class Host implements FrameNode {
   readonly #script: { time: number; run: (now: number) => void }[] = [];
   #now = 0;
 
-  constructor(output: FrameOutput) {
-    this.stack = new Stack({ output });
+  constructor(output: FrameOutput, seed: number) {
+    this.stack = new Stack({ output, seed });
     this.stack.onIcmp = (event) => this.icmp.push({ ...event, time: this.#now });
   }
 
@@ -161,11 +161,11 @@ interface Topology {
 function topology(options: TopologyOptions): Topology {
   const { seed, midMtu = 1500, impairments = {} } = options;
   const sim = new Sim({ seed });
-  const a = sim.addNode('a', (out) => new Host(out));
-  const r1 = sim.addNode('r1', (output) => new Stack({ output }));
-  const r2 = sim.addNode('r2', (output) => new Stack({ output }));
-  const r3 = sim.addNode('r3', (output) => new Stack({ output }));
-  const b = sim.addNode('b', (out) => new Host(out));
+  const a = sim.addNode('a', (out) => new Host(out, 0xa));
+  const r1 = sim.addNode('r1', (output) => new Stack({ output, seed: 0x1 }));
+  const r2 = sim.addNode('r2', (output) => new Stack({ output, seed: 0x2 }));
+  const r3 = sim.addNode('r3', (output) => new Stack({ output, seed: 0x3 }));
+  const b = sim.addNode('b', (out) => new Host(out, 0xb));
   const tap = options.tapBeforeB === true ? sim.addNode('tap', (out) => new Tap(out)) : undefined;
   const links: Record<LinkName, SimLink> = {
     'a-r1': sim.connect('a', 0, 'r1', 0, { name: 'a-r1', impairments: impairments['a-r1'] }),

@@ -12,6 +12,7 @@ export {
   SocketLayer,
   UDP_MAX_PAYLOAD,
 } from './socket/layer.ts';
+export { type RandomSource, SeededRandom } from './socket/random.ts';
 export {
   EV_ERROR,
   EV_HANGUP,

@@ -89,6 +89,7 @@ import { DEFAULT_REASSEMBLY_LIMITS, Reassembler, type ReassemblyLimits } from '.
 import { DISTANCE, type RouteInfo, type RouteSpec, RouteTable } from './routes.ts';
 import { EADDRNOTAVAIL, EHOSTUNREACH, EINVAL, EMSGSIZE, ENETDOWN, ENETUNREACH } from './socket/errno.ts';
 import { SocketLayer } from './socket/layer.ts';
+import { type RandomSource, SeededRandom } from './socket/random.ts';
 import type { IpEnv } from './socket/types.ts';
 import { type TcpConfig, TcpEngine } from './tcp/index.ts';
 import { TokenBucket } from './token-bucket.ts';
@@ -102,7 +103,16 @@ export interface StackOptions {
   icmpErrorBurst?: number;
   /** TTL of packets the VR originates (RFC 1700 recommends 64). */
   defaultTtl?: number;
-  /** Seeds ephemeral ports, TCP ISNs and SYN-cookie secrets, so that a simulation replays. */
+  /**
+   * Where the stack's secrets (RFC 6528 ISN key, SYN-cookie keys, port-selection and timestamp
+   * keys) and random choices come from: the VR passes a CSPRNG-backed source. Exactly one of
+   * `random` and `seed` must be given; there is no default, so that no VR runs on a constant key.
+   */
+  random?: RandomSource;
+  /**
+   * Simulations and tests only: a `SeededRandom(seed)` instead of `random`, so that a run replays
+   * exactly. Predictable by design (anyone who knows the seed knows every ISN and port).
+   */
   seed?: number;
   tcp?: Partial<TcpConfig>;
 }
@@ -288,7 +298,10 @@ export class Stack implements FrameNode {
       interfaceName: (i) => this.ifaces[i]?.name ?? `if${i}`,
       interfaceUsable: (i) => this.ifaces[i]?.up === true,
     });
-    this.sockets = new SocketLayer(this.ipEnv(), { seed: options.seed });
+    if ((options.random === undefined) === (options.seed === undefined))
+      throw new Error('Stack: pass either `random` (a CSPRNG source) or `seed` (simulation, tests)');
+    const random: RandomSource = options.random ?? new SeededRandom(options.seed!);
+    this.sockets = new SocketLayer(this.ipEnv(), { random });
     this.tcp = new TcpEngine(
       {
         sendSegment: (buf, ipOff, tcpLen, src, dst, tos, ttl, now, segmentSize) =>
@@ -319,7 +332,7 @@ export class Stack implements FrameNode {
           return i < 0 ? 0 : this.ifaces[i]!.sourceFor(dst);
         },
         isLocalAddress: (addr) => this.isLocalAddress(addr),
-        random32: () => this.sockets.random32(),
+        random32: () => random.next32(),
         wake: (deadline) => this.arm(deadline),
         notify: (endpoint) => this.sockets.tcpNotify(endpoint),
       },

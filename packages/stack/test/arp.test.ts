@@ -56,7 +56,7 @@ test('RFC 826: a request for an address on the other interface is not answered (
 
 test('RFC 5227 §3: adding an address announces it with a gratuitous ARP', () => {
   const cap = new Capture();
-  const s = new Stack({ output: cap });
+  const s = new Stack({ output: cap, seed: 1 });
   const i = s.addInterface({ name: 'eth0', mac: R0_MAC, mtu: 1500 });
   s.addAddress(i, R0_IP, 24, 0);
   const out = cap.take();
@@ -72,7 +72,7 @@ test('RFC 5227 §3: adding an address announces it with a gratuitous ARP', () =>
 
 test('RFC 5227 §3: an address added while down is announced when the interface comes up', () => {
   const cap = new Capture();
-  const s = new Stack({ output: cap });
+  const s = new Stack({ output: cap, seed: 1 });
   const i = s.addInterface({ name: 'eth0', mac: R0_MAC, mtu: 1500, up: false });
   s.addAddress(i, R0_IP, 24, 0);
   s.addAddress(i, ip('192.168.7.1'), 24, 0);

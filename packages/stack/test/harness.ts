@@ -82,7 +82,10 @@ export function rig(
   maxSegmentOffload1 = 0,
 ): Rig {
   const cap = new Capture();
-  const stack = new Stack({ output: cap, ...options });
+  // A fixed seed unless the test brings its own randomness: runs replay.
+  const stack = new Stack(
+    options.random === undefined ? { output: cap, seed: 1, ...options } : { output: cap, ...options },
+  );
   const eth0 = stack.addInterface({ name: 'eth0', mac: R0_MAC, mtu: mtu0 });
   const eth1 = stack.addInterface({
     name: 'eth1',

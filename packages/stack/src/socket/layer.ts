@@ -39,7 +39,7 @@ import {
   EPIPE,
   EPROTONOSUPPORT,
 } from './errno.ts';
-import { SeededRandom } from './random.ts';
+import { below, type RandomSource } from './random.ts';
 import {
   EV_ERROR,
   EV_HANGUP,
@@ -74,7 +74,8 @@ const ALL_HOSTS = 0xe0000001;
 const TX_HEADROOM = ETH_HEADER_LEN;
 
 export interface SocketLayerOptions {
-  seed?: number;
+  /** The stack's random source (StackOptions.random or a SeededRandom of StackOptions.seed). */
+  random: RandomSource;
   /** Most open fds (EMFILE beyond). */
   maxSockets?: number;
 }
@@ -160,7 +161,6 @@ export class SocketLayer {
 
   private readonly env: IpEnv;
   private tcp: TcpEngine | null = null;
-  private readonly random: SeededRandom;
   private readonly maxSockets: number;
   private readonly socks: (Sock | undefined)[] = [];
   private readonly udpPorts = new Map<number, Sock[]>();
@@ -179,21 +179,15 @@ export class SocketLayer {
   /** UDP datagrams no socket wanted. */
   noPortDrops = 0;
 
-  constructor(env: IpEnv, options: SocketLayerOptions = {}) {
+  constructor(env: IpEnv, options: SocketLayerOptions) {
     this.env = env;
-    this.random = new SeededRandom(options.seed ?? 0x6e657874);
     this.maxSockets = options.maxSockets ?? MAX_SOCKETS;
-    this.nextEphemeral = this.random.below(EPHEMERAL_SPAN);
+    this.nextEphemeral = below(options.random, EPHEMERAL_SPAN);
   }
 
   /** Stream sockets need the TCP engine; the Stack attaches it once it exists. */
   attachTcp(engine: TcpEngine): void {
     this.tcp = engine;
-  }
-
-  /** The seeded PRNG (shared with TCP for ISNs and cookie secrets). */
-  random32(): number {
-    return this.random.next32();
   }
 
   // ---- the API -------------------------------------------------------------------------------

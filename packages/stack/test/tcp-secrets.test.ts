@@ -1,14 +1,22 @@
-// The stack's secrets and random choices (issue 9): ISNs an off-path attacker cannot predict, from
-// a random source the stack is handed.
+// The stack's secrets and random choices (issue 9): ISNs, ephemeral ports and timestamp offsets an
+// off-path attacker cannot predict.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { TCP_SYN } from '@nexthop/wire';
-import { type RandomSource, SeededRandom, Stack } from '../src/index.ts';
-import type { TcpConfig } from '../src/tcp/index.ts';
-import { Capture } from './harness.ts';
+import {
+  EPHEMERAL_FIRST,
+  EPHEMERAL_LAST,
+  type RandomSource,
+  SeededRandom,
+  SockAddr,
+  Stack,
+} from '../src/index.ts';
+import type { TcpConfig, TcpConnection } from '../src/tcp/index.ts';
+import { A_IP, B_IP, Capture, rig } from './harness.ts';
 import { A, B, Host } from './tcp-harness.ts';
 
 const PLAIN: Partial<TcpConfig> = { timestamps: false, sack: false, windowScaling: false };
+const PEER = 2222;
 
 /** Our ISN when the engine answers a SYN from B:srcPort to port 80 (the SYN-ACK's sequence number). */
 function isnAnswering(h: Host, srcPort: number, now: number): number {
@@ -23,6 +31,12 @@ function listening(seed: number, config: Partial<TcpConfig> = PLAIN): Host {
   const h = new Host(A, seed, config);
   h.engine.listen(0, 80, 64);
   return h;
+}
+
+function distinctDifferences(ports: number[]): number {
+  const d = new Set<number>();
+  for (let i = 1; i < ports.length; i++) d.add(ports[i]! - ports[i - 1]!);
+  return d.size;
 }
 
 describe('ISNs (RFC 6528)', () => {
@@ -57,5 +71,90 @@ describe('ISNs (RFC 6528)', () => {
     const s = new Stack({ output: cap, random: counting });
     assert.ok(draws >= 4, `keys drawn at start (${draws})`);
     assert.ok(s.sockets.socket('stream') >= 0);
+  });
+});
+
+describe('ephemeral ports (RFC 6056 Algorithm 4)', () => {
+  test('successive connections to one destination take ports that are no sequence', () => {
+    const h = new Host(A, 7, PLAIN);
+    const ports: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const c = h.engine.connect(A, 0, B, 80, 0) as TcpConnection;
+      ports.push(c.localPort);
+    }
+    for (const p of ports) assert.ok(p >= EPHEMERAL_FIRST && p <= EPHEMERAL_LAST, `${p} in range`);
+    assert.equal(new Set(ports).size, ports.length, 'no port twice');
+    assert.ok(distinctDifferences(ports) > 3, `differences vary: ${ports.join(' ')}`);
+  });
+
+  test('successive connections to different destinations take unrelated ports', () => {
+    const h = new Host(A, 8, PLAIN);
+    const ports: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const c = h.engine.connect(A, 0, (B + (i >> 1)) >>> 0, 80 + (i & 1), 0) as TcpConnection;
+      ports.push(c.localPort);
+    }
+    assert.equal(new Set(ports).size, ports.length);
+    assert.ok(distinctDifferences(ports) > 10, `differences vary: ${ports.join(' ')}`);
+  });
+
+  test('through the socket layer: TCP connects and connected UDP sockets, fixed by the seed, set by the secrets', () => {
+    const ports = (seed: number, type: 'stream' | 'dgram', dst: number) => {
+      const { stack } = rig({ seed });
+      const so = stack.sockets;
+      const sa = new SockAddr();
+      const out: number[] = [];
+      for (let i = 0; i < 12; i++) {
+        const fd = so.socket(type);
+        const r = so.connect(fd, dst, 80, 0);
+        assert.ok(r === 0 || r === -115, `connect: ${r}`);
+        so.localAddress(fd, sa);
+        out.push(sa.port);
+      }
+      return out;
+    };
+    for (const type of ['stream', 'dgram'] as const) {
+      const p = ports(3, type, A_IP);
+      for (const x of p) assert.ok(x >= EPHEMERAL_FIRST && x <= EPHEMERAL_LAST);
+      assert.equal(new Set(p).size, p.length, type);
+      assert.ok(distinctDifferences(p) > 3, `${type} ports are no sequence: ${p.join(' ')}`);
+      assert.deepEqual(ports(3, type, A_IP), p, 'the seed replays');
+      assert.notDeepEqual(ports(4, type, A_IP), p, 'other secrets, other ports');
+      const q = ports(3, type, B_IP);
+      assert.notEqual(q[0], p[0], 'another destination starts elsewhere');
+    }
+  });
+
+  test('a port in use is skipped: 4-tuples stay unique', () => {
+    const h = new Host(A, 9, PLAIN);
+    const seen = new Set<string>();
+    for (let i = 0; i < 200; i++) {
+      const c = h.engine.connect(A, 0, B, 80, 0) as TcpConnection;
+      const k = `${c.localPort}`;
+      assert.ok(!seen.has(k), `port ${k} twice`);
+      seen.add(k);
+    }
+  });
+});
+
+describe('timestamps (RFC 7323 §5.4)', () => {
+  test('each connection has its own TSval offset, a function of its 4-tuple and the secrets', () => {
+    const tsvals = (seed: number) => {
+      const h = new Host(A, seed, { sack: false, windowScaling: false });
+      const out: number[] = [];
+      for (let i = 0; i < 8; i++) {
+        h.engine.connect(A, 40000 + i, B, PEER, 1000);
+        const syn = h.take();
+        assert.equal(syn.length, 1);
+        out.push(syn[0]!.ts![0]);
+      }
+      return out;
+    };
+    const t = tsvals(11);
+    // Same clock for all: were the offset shared, every TSval would be the same.
+    assert.equal(new Set(t).size, t.length);
+    assert.deepEqual(tsvals(11), t);
+    const u = tsvals(12);
+    for (let i = 0; i < t.length; i++) assert.notEqual(t[i], u[i]);
   });
 });

@@ -39,7 +39,8 @@ import {
   EPIPE,
   EPROTONOSUPPORT,
 } from './errno.ts';
-import { below, type RandomSource } from './random.ts';
+import { EPHEMERAL_FIRST, EPHEMERAL_LAST, EPHEMERAL_SPAN, PortSelector } from './ports.ts';
+import type { RandomSource } from './random.ts';
 import {
   EV_ERROR,
   EV_HANGUP,
@@ -53,10 +54,7 @@ import {
   type SocketType,
 } from './types.ts';
 
-/** Ephemeral ports, as Linux's default net.ipv4.ip_local_port_range. */
-export const EPHEMERAL_FIRST = 32768;
-export const EPHEMERAL_LAST = 60999;
-const EPHEMERAL_SPAN = EPHEMERAL_LAST - EPHEMERAL_FIRST + 1;
+export { EPHEMERAL_FIRST, EPHEMERAL_LAST };
 
 /** Largest UDP payload: 65535 - 20 (IP) - 8 (UDP). */
 export const UDP_MAX_PAYLOAD = 65507;
@@ -161,6 +159,8 @@ export class SocketLayer {
 
   private readonly env: IpEnv;
   private tcp: TcpEngine | null = null;
+  /** Ephemeral UDP ports (TCP's come from the engine's selector). */
+  private readonly udpPortSelector: PortSelector;
   private readonly maxSockets: number;
   private readonly socks: (Sock | undefined)[] = [];
   private readonly udpPorts = new Map<number, Sock[]>();
@@ -169,7 +169,6 @@ export class SocketLayer {
   private readonly endpointSock = new Map<TcpConnection | TcpListener, Sock>();
   /** (group, ifIndex) memberships of all sockets, counted: what the VR as a host has joined. */
   private readonly groupRefs = new Map<number, number>();
-  private nextEphemeral: number;
   private readonly dirty: Sock[] = [];
   private flushing = false;
   private readonly txBuf = new Uint8Array(TX_HEADROOM + 65535 + 64);
@@ -181,8 +180,8 @@ export class SocketLayer {
 
   constructor(env: IpEnv, options: SocketLayerOptions) {
     this.env = env;
+    this.udpPortSelector = new PortSelector(options.random);
     this.maxSockets = options.maxSockets ?? MAX_SOCKETS;
-    this.nextEphemeral = below(options.random, EPHEMERAL_SPAN);
   }
 
   /** Stream sockets need the TCP engine; the Stack attaches it once it exists. */
@@ -256,16 +255,18 @@ export class SocketLayer {
     const local = this.env.isLocalAddress(addr);
     const ifIndex = local ? -1 : this.egressFor(s, addr, -1);
     if (ifIndex < 0 && !local) return ifIndex;
+    let src = 0;
+    if (!s.addrLocked && !isMulticastIpv4(addr) && addr !== 0xffffffff) {
+      src = local ? addr : this.env.sourceAddress(ifIndex, addr);
+      if (src === 0) return -EADDRNOTAVAIL;
+    }
     if (s.type === 'dgram' && !s.bound) {
-      const p = this.ephemeralPort(s, 0);
+      // The destination is known: the port is a keyed hash of it (RFC 6056 Algorithm 4).
+      const p = this.ephemeralPort(s, 0, src !== 0 ? src : s.localAddr, addr, port);
       if (p < 0) return p;
       this.setBound(s, 0, p);
     }
-    if (!s.addrLocked && !isMulticastIpv4(addr) && addr !== 0xffffffff) {
-      const src = local ? addr : this.env.sourceAddress(ifIndex, addr);
-      if (src === 0) return -EADDRNOTAVAIL;
-      s.localAddr = src;
-    }
+    if (src !== 0) s.localAddr = src;
     s.remoteAddr = addr;
     s.remotePort = s.type === 'raw' ? 0 : port;
     s.connected = true;
@@ -973,12 +974,19 @@ export class SocketLayer {
     return s.type === 'stream' && this.tcp !== null && this.tcp.portInUse(addr, port, reuse);
   }
 
-  private ephemeralPort(s: Sock, addr: number): number {
+  /**
+   * A free ephemeral port for s bound to addr. With a destination (connect) it is chosen by
+   * RFC 6056 Algorithm 4 over (fromAddr, remoteAddr, remotePort), else from a random start
+   * (ports.ts). TCP and UDP have a selector each, as they have a port space each.
+   */
+  private ephemeralPort(s: Sock, addr: number, fromAddr = 0, remoteAddr = 0, remotePort = 0): number {
+    const sel = s.type === 'stream' && this.tcp !== null ? this.tcp.portSelector : this.udpPortSelector;
+    if (remoteAddr !== 0) sel.begin(fromAddr, remoteAddr, remotePort);
+    else sel.beginAny();
     for (let i = 0; i < EPHEMERAL_SPAN; i++) {
-      const k = (this.nextEphemeral + i) % EPHEMERAL_SPAN;
-      const port = EPHEMERAL_FIRST + k;
+      const port = sel.candidate(i);
       if (!this.portTaken(s, addr, port, false)) {
-        this.nextEphemeral = (k + 1) % EPHEMERAL_SPAN;
+        sel.commit(i);
         return port;
       }
     }
@@ -1104,7 +1112,7 @@ export class SocketLayer {
       if (src === 0) return -EADDRNOTAVAIL;
     }
     if (!s.bound) {
-      const p = this.ephemeralPort(s, src);
+      const p = this.ephemeralPort(s, src, src, addr, port);
       if (p < 0) return p;
       this.setBound(s, 0, p);
     }

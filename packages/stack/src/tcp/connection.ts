@@ -101,7 +101,8 @@ export interface TcpHost {
   /** Largest aggregate (IP bytes) the route to dst takes for segmentation offload, 0 for none. */
   segmentOffloadFor(dst: number): number;
   isn(localAddr: number, localPort: number, remoteAddr: number, remotePort: number, now: number): number;
-  random32(): number;
+  /** RFC 7323 §5.4 TSval offset of a connection (a keyed hash of its 4-tuple). */
+  tsOffset(localAddr: number, localPort: number, remoteAddr: number, remotePort: number): number;
   arm(deadline: number): void;
   notify(c: TcpConnection): void;
   unlink(c: TcpConnection): void;
@@ -305,7 +306,7 @@ export class TcpConnection implements CongestionState {
     this.ringBase = this.sndNxt;
     this.recover = this.iss;
     this.highRxt = this.iss;
-    this.tsOffset = this.host.random32();
+    this.tsOffset = this.host.tsOffset(this.localAddr, this.localPort, this.remoteAddr, this.remotePort);
     const mtu = this.host.mtuFor(this.remoteAddr);
     this.pathMss = Math.min(mtu > 40 ? mtu - 40 : DEFAULT_MSS, this.cfg.mssClamp);
     this.advMss = this.pathMss;

@@ -18,6 +18,8 @@ import {
   ENETUNREACH,
   ENOPROTOOPT,
 } from '../socket/errno.ts';
+import { EPHEMERAL_SPAN, PortSelector } from '../socket/ports.ts';
+import type { RandomSource } from '../socket/random.ts';
 import { DEFAULT_TCP_CONFIG, EV_READABLE, type TcpConfig } from './config.ts';
 import {
   S_CLOSED,
@@ -61,6 +63,10 @@ export interface TcpEnv {
   /** Source address towards dst, 0 when there is no route. */
   sourceFor(dst: number): number;
   isLocalAddress(addr: number): boolean;
+  /**
+   * The stack's random source (a CSPRNG in the VR, seeded in simulations): the engine's keys are
+   * drawn from it when it is built, and it perturbs port choices.
+   */
   random32(): number;
   /** TCP armed a timer at this deadline (ms); poll(now) must run by then. */
   wake(deadline: number): void;
@@ -71,8 +77,6 @@ export interface TcpEnv {
 /** Options a listener hands to the connections it accepts (as Linux inherits them). */
 type Inherited = Array<[string, number]>;
 
-const EPHEMERAL_LOW = 32768;
-const EPHEMERAL_HIGH = 60999;
 /** SYN cookie time counter period (ms) and the MSS values a cookie can encode (3 bits). */
 const COOKIE_PERIOD = 64_000;
 const COOKIE_MSS = [536, 1220, 1440, 1460, 4312, 8960];
@@ -157,16 +161,23 @@ export class TcpEngine implements TcpHost {
   readonly stats = new TcpStats();
   readonly config: TcpConfig;
   private readonly env: TcpEnv;
+  private readonly random: RandomSource;
   /** localPort → (remoteAddr × 65536 + remotePort) → chain of connections (differing local address). */
   private readonly table = new Map<number, Map<number, TcpConnection>>();
   private readonly all = new Set<TcpConnection>();
   private readonly listeners = new Map<number, TcpListener[]>();
   private readonly seg = new TcpHeader();
   private readonly opts = new TcpOptions();
+  /** Ephemeral ports of active opens (RFC 6056 Algorithm 4); the socket layer uses it too. */
+  readonly portSelector: PortSelector;
+  /** RFC 6528 F() key, for the life of the engine (as Linux's net_secret). */
   private readonly isnKey0: number;
   private readonly isnKey1: number;
   private readonly cookieKey0: number;
   private readonly cookieKey1: number;
+  /** RFC 7323 §5.4 timestamp offset key. */
+  private readonly tsKey0: number;
+  private readonly tsKey1: number;
   private nextWake = Number.POSITIVE_INFINITY;
   private challengeSecond = -1;
   private challengeCount = 0;
@@ -174,10 +185,14 @@ export class TcpEngine implements TcpHost {
   constructor(env: TcpEnv, config: Partial<TcpConfig> = {}) {
     this.env = env;
     this.config = { ...DEFAULT_TCP_CONFIG, ...config };
-    this.isnKey0 = env.random32();
-    this.isnKey1 = env.random32();
+    this.isnKey0 = env.random32() | 0;
+    this.isnKey1 = env.random32() | 0;
     this.cookieKey0 = env.random32();
     this.cookieKey1 = env.random32();
+    this.tsKey0 = env.random32() | 0;
+    this.tsKey1 = env.random32() | 0;
+    this.random = { next32: () => env.random32() >>> 0 };
+    this.portSelector = new PortSelector(this.random);
   }
 
   // ---------------------------------------------------------------- TcpHost
@@ -208,8 +223,14 @@ export class TcpEngine implements TcpHost {
     return (f + Math.floor(now * 250)) >>> 0;
   }
 
-  random32(): number {
-    return this.env.random32() >>> 0;
+  /**
+   * RFC 7323 §5.4: a per-connection offset to TSval, so that timestamps reveal neither the
+   * uptime nor a clock shared by the connections (which would link them, and count a NAT's hosts).
+   * A keyed hash of the 4-tuple, as Linux (secure_tcp_ts_off): the same connection always gets
+   * the same offset, unrelated connections unrelated ones.
+   */
+  tsOffset(localAddr: number, localPort: number, remoteAddr: number, remotePort: number): number {
+    return hash4(this.tsKey0, this.tsKey1, localAddr, remoteAddr, (localPort << 16) | remotePort, 1);
   }
 
   arm(deadline: number): void {
@@ -569,13 +590,17 @@ export class TcpEngine implements TcpHost {
     return c;
   }
 
+  /** RFC 6056 Algorithm 4 (socket/ports.ts); a port is free when no listener or same 4-tuple has it. */
   private ephemeralPort(la: number, ra: number, rp: number): number {
-    const span = EPHEMERAL_HIGH - EPHEMERAL_LOW + 1;
-    const start = this.env.random32() % span;
-    for (let i = 0; i < span; i++) {
-      const p = EPHEMERAL_LOW + ((start + i) % span);
+    const sel = this.portSelector;
+    sel.begin(la, ra, rp);
+    for (let i = 0; i < EPHEMERAL_SPAN; i++) {
+      const p = sel.candidate(i);
       if (this.listeners.has(p)) continue;
-      if (this.find(la, p, ra, rp) === null) return p;
+      if (this.find(la, p, ra, rp) === null) {
+        sel.commit(i);
+        return p;
+      }
     }
     return -1;
   }

@@ -1,8 +1,8 @@
 // The stack's secrets and random choices (issue 9): ISNs, ephemeral ports and timestamp offsets an
-// off-path attacker cannot predict.
+// off-path attacker cannot predict, and SYN-cookie keys replaced every period.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { TCP_SYN } from '@nexthop/wire';
+import { TCP_ACK, TCP_SYN } from '@nexthop/wire';
 import {
   EPHEMERAL_FIRST,
   EPHEMERAL_LAST,
@@ -11,7 +11,7 @@ import {
   SockAddr,
   Stack,
 } from '../src/index.ts';
-import type { TcpConfig, TcpConnection } from '../src/tcp/index.ts';
+import { COOKIE_PERIOD, type TcpConfig, type TcpConnection, type TcpListener } from '../src/tcp/index.ts';
 import { A_IP, B_IP, Capture, rig } from './harness.ts';
 import { A, B, Host } from './tcp-harness.ts';
 
@@ -156,5 +156,51 @@ describe('timestamps (RFC 7323 §5.4)', () => {
     assert.deepEqual(tsvals(11), t);
     const u = tsvals(12);
     for (let i = 0; i < t.length; i++) assert.notEqual(t[i], u[i]);
+  });
+});
+
+describe('SYN cookies', () => {
+  /** A listener whose SYN queue (one entry) is full, so every further SYN gets a cookie. */
+  function flooded(seed: number): { h: Host; l: TcpListener } {
+    const h = new Host(A, seed, { ...PLAIN, synQueue: 1 });
+    const l = h.engine.listen(0, 80, 8) as TcpListener;
+    h.input({ srcPort: 1000, dstPort: 80, seq: 1, flags: TCP_SYN, mss: 1460 }, B, 0);
+    h.take();
+    return { h, l };
+  }
+
+  function cookie(h: Host, srcPort: number, now: number): number {
+    h.input({ srcPort, dstPort: 80, seq: 100, flags: TCP_SYN, mss: 1460 }, B, now);
+    const sa = h.take();
+    assert.equal(sa.length, 1);
+    return sa[0]!.seq;
+  }
+
+  const ackCookie = (h: Host, srcPort: number, isn: number, now: number) =>
+    h.input({ srcPort, dstPort: 80, seq: 101, ack: isn + 1, flags: TCP_ACK }, B, now);
+
+  test('a cookie minted before a rekey is accepted after it, and refused after a second one', () => {
+    const { h, l } = flooded(21);
+    const t0 = COOKIE_PERIOD - 1000;
+    const c1 = cookie(h, 1001, t0);
+    const c2 = cookie(h, 1002, t0);
+    assert.equal(h.engine.stats.synCookieRekeys, 1);
+    // One period later the keys have changed once: the previous key still validates.
+    assert.equal(ackCookie(h, 1001, c1, t0 + 2000), true);
+    assert.equal(h.engine.stats.synCookieRekeys, 2);
+    assert.equal(h.engine.stats.synCookiesAccepted, 1);
+    assert.equal(l.accept(h.now)?.state, 'ESTABLISHED');
+    // A fresh cookie keeps the listener in cookie mode; then a second rekey: c2's key is gone.
+    cookie(h, 1003, t0 + 2000);
+    assert.equal(ackCookie(h, 1002, c2, t0 + COOKIE_PERIOD + 2000), false);
+    assert.equal(h.engine.stats.synCookieRekeys, 3);
+    assert.equal(h.engine.stats.synCookiesAccepted, 1);
+    assert.equal(h.engine.stats.synCookiesRejected, 1);
+  });
+
+  test('the same SYN in the same period gets a cookie that depends on the secrets', () => {
+    const a = flooded(31);
+    const b = flooded(32);
+    assert.notEqual(cookie(a.h, 1001, 5000) & 0xffffff, cookie(b.h, 1001, 5000) & 0xffffff);
   });
 });

@@ -128,6 +128,8 @@ export class TcpStats {
   synCookiesSent = 0;
   synCookiesAccepted = 0;
   synCookiesRejected = 0;
+  /** SYN-cookie key replacements (one per COOKIE_PERIOD in which cookies were used). */
+  synCookieRekeys = 0;
   listenOverflows = 0;
   outOfOrderDropped = 0;
   sackRecoveries = 0;

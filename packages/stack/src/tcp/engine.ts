@@ -65,7 +65,8 @@ export interface TcpEnv {
   isLocalAddress(addr: number): boolean;
   /**
    * The stack's random source (a CSPRNG in the VR, seeded in simulations): the engine's keys are
-   * drawn from it when it is built, and it perturbs port choices.
+   * drawn from it when it is built (the SYN-cookie keys of each period when it begins), and it
+   * perturbs port choices.
    */
   random32(): number;
   /** TCP armed a timer at this deadline (ms); poll(now) must run by then. */
@@ -77,8 +78,12 @@ export interface TcpEnv {
 /** Options a listener hands to the connections it accepts (as Linux inherits them). */
 type Inherited = Array<[string, number]>;
 
-/** SYN cookie time counter period (ms) and the MSS values a cookie can encode (3 bits). */
-const COOKIE_PERIOD = 64_000;
+/**
+ * SYN cookie time counter period (ms), and the MSS values a cookie can encode (3 bits). The cookie
+ * keys are also replaced every period (see rekeyCookies): a cookie is valid in the period it was
+ * minted and the next one (Linux's MAX_SYNCOOKIE_AGE of two 60 s periods, rounded to a power of 2).
+ */
+export const COOKIE_PERIOD = 64_000;
 const COOKIE_MSS = [536, 1220, 1440, 1460, 4312, 8960];
 
 export class TcpListener {
@@ -173,11 +178,16 @@ export class TcpEngine implements TcpHost {
   /** RFC 6528 F() key, for the life of the engine (as Linux's net_secret). */
   private readonly isnKey0: number;
   private readonly isnKey1: number;
-  private readonly cookieKey0: number;
-  private readonly cookieKey1: number;
   /** RFC 7323 §5.4 timestamp offset key. */
   private readonly tsKey0: number;
   private readonly tsKey1: number;
+  /** SYN-cookie keys of the current and the previous period (COOKIE_PERIOD), NaN: none yet. */
+  private cookieGen = Number.NaN;
+  private cookieKey0 = 0;
+  private cookieKey1 = 0;
+  private prevCookieGen = Number.NaN;
+  private prevCookieKey0 = 0;
+  private prevCookieKey1 = 0;
   private nextWake = Number.POSITIVE_INFINITY;
   private challengeSecond = -1;
   private challengeCount = 0;
@@ -187,8 +197,6 @@ export class TcpEngine implements TcpHost {
     this.config = { ...DEFAULT_TCP_CONFIG, ...config };
     this.isnKey0 = env.random32() | 0;
     this.isnKey1 = env.random32() | 0;
-    this.cookieKey0 = env.random32();
-    this.cookieKey1 = env.random32();
     this.tsKey0 = env.random32() | 0;
     this.tsKey1 = env.random32() | 0;
     this.random = { next32: () => env.random32() >>> 0 };
@@ -434,15 +442,40 @@ export class TcpEngine implements TcpHost {
     for (const [name, value] of l.inherited) c.setOption(name, value);
   }
 
-  private cookieHash(
-    la: number,
-    lp: number,
-    ra: number,
-    rp: number,
-    peerIsn: number,
-    counter: number,
-  ): number {
-    return hash4(this.cookieKey0, this.cookieKey1 ^ counter, la, ra, (lp << 16) | rp, peerIsn) & 0xffffff;
+  /**
+   * Replaces the SYN-cookie keys when the period of `now` is a new one: the current key becomes the
+   * previous one and a fresh one is drawn, so that cookies minted just before the change still
+   * validate during the next period and none after that (Linux keeps its cookies for two periods
+   * the same way). Driven by the `now` of the segments that mint or check cookies: a period in which
+   * no cookie was involved simply never had a key. A jump of more than one period, or back in time,
+   * drops both keys.
+   */
+  private rekeyCookies(now: number): void {
+    const gen = Math.floor(now / COOKIE_PERIOD);
+    if (gen === this.cookieGen) return;
+    if (gen === this.cookieGen + 1) {
+      this.prevCookieGen = this.cookieGen;
+      this.prevCookieKey0 = this.cookieKey0;
+      this.prevCookieKey1 = this.cookieKey1;
+    } else this.prevCookieGen = Number.NaN;
+    this.cookieGen = gen;
+    this.cookieKey0 = this.env.random32() | 0;
+    this.cookieKey1 = this.env.random32() | 0;
+    this.stats.synCookieRekeys++;
+  }
+
+  /** The cookie's 24-bit keyed hash under the key of period `gen`, -1 when that key is gone. */
+  private cookieHash(la: number, lp: number, ra: number, rp: number, peerIsn: number, gen: number): number {
+    let k0: number;
+    let k1: number;
+    if (gen === this.cookieGen) {
+      k0 = this.cookieKey0;
+      k1 = this.cookieKey1;
+    } else if (gen === this.prevCookieGen) {
+      k0 = this.prevCookieKey0;
+      k1 = this.prevCookieKey1;
+    } else return -1;
+    return hash4(k0, k1 ^ gen, la, ra, (lp << 16) | rp, peerIsn) & 0xffffff;
   }
 
   /** Our ISN for a SYN cookie: 5 bits of time counter, 3 bits of MSS index, 24 bits of keyed hash. */
@@ -460,7 +493,8 @@ export class TcpEngine implements TcpHost {
     const limit = Math.min(peerMss, ours);
     let idx = 0;
     for (let i = 0; i < COOKIE_MSS.length; i++) if (COOKIE_MSS[i]! <= limit) idx = i;
-    const counter = Math.floor(now / COOKIE_PERIOD);
+    this.rekeyCookies(now);
+    const counter = this.cookieGen;
     const isn =
       (((counter & 0x1f) << 27) |
         (idx << 24) |
@@ -502,7 +536,8 @@ export class TcpEngine implements TcpHost {
     const cookie = (ack - 1) >>> 0;
     const idx = (cookie >>> 24) & 7;
     if (idx >= COOKIE_MSS.length) return 0;
-    const counter = Math.floor(now / COOKIE_PERIOD);
+    this.rekeyCookies(now);
+    const counter = this.cookieGen;
     const peerIsn = (seq - 1) >>> 0;
     for (let age = 0; age <= 1; age++) {
       const c = counter - age;

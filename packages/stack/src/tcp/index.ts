@@ -8,5 +8,5 @@ export {
   type TcpConfig,
 } from './config.ts';
 export { CC_CUBIC, CC_NEWRENO, STATE_NAMES, TcpConnection, type TcpInfo, TcpStats } from './connection.ts';
-export { type ConnectOptions, TcpEngine, type TcpEnv, TcpListener } from './engine.ts';
+export { COOKIE_PERIOD, type ConnectOptions, TcpEngine, type TcpEnv, TcpListener } from './engine.ts';
 export { ByteRing } from './ring.ts';

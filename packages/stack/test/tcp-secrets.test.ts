@@ -1,8 +1,9 @@
 // The stack's secrets and random choices (issue 9): ISNs, ephemeral ports and timestamp offsets an
-// off-path attacker cannot predict, and SYN-cookie keys replaced every period.
+// off-path attacker cannot predict, SYN-cookie keys replaced every period, and RFC 5961 §7
+// challenge ACKs limited per connection and by a randomised global budget.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { TCP_ACK, TCP_SYN } from '@nexthop/wire';
+import { TCP_ACK, TCP_RST, TCP_SYN } from '@nexthop/wire';
 import {
   EPHEMERAL_FIRST,
   EPHEMERAL_LAST,
@@ -16,6 +17,7 @@ import { A_IP, B_IP, Capture, rig } from './harness.ts';
 import { A, B, Host } from './tcp-harness.ts';
 
 const PLAIN: Partial<TcpConfig> = { timestamps: false, sack: false, windowScaling: false };
+const IRS = 5000;
 const PEER = 2222;
 
 /** Our ISN when the engine answers a SYN from B:srcPort to port 80 (the SYN-ACK's sequence number). */
@@ -202,5 +204,64 @@ describe('SYN cookies', () => {
     const a = flooded(31);
     const b = flooded(32);
     assert.notEqual(cookie(a.h, 1001, 5000) & 0xffffff, cookie(b.h, 1001, 5000) & 0xffffff);
+  });
+});
+
+describe('RFC 5961 §7 challenge ACKs', () => {
+  /** Connections from A:40000+i to B:PEER, each established. */
+  function established(h: Host, n: number): number[] {
+    const ports: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const port = 40000 + i;
+      const c = h.engine.connect(A, port, B, PEER, h.now) as TcpConnection;
+      const syn = h.take()[0]!;
+      h.input({
+        srcPort: PEER,
+        dstPort: port,
+        seq: IRS,
+        ack: syn.seq + 1,
+        flags: TCP_SYN | TCP_ACK,
+        mss: 1460,
+      });
+      h.take();
+      assert.equal(c.state, 'ESTABLISHED');
+      ports.push(port);
+    }
+    return ports;
+  }
+
+  /** A blind RST, in the window but not at RCV.NXT: it draws a challenge ACK unless limited. */
+  const blindRst = (h: Host, port: number, k: number, now: number) =>
+    h.input({ srcPort: PEER, dstPort: port, seq: IRS + 10 + k, flags: TCP_RST }, B, now);
+
+  test("a flood of RSTs and SYNs at one connection leaves another connection's challenge ACKs alone", () => {
+    const h = new Host(A, 41, { ...PLAIN, challengeAckLimit: 4 });
+    const [victim, other] = established(h, 2) as [number, number];
+    let sent = 0;
+    for (let k = 0; k < 1000; k++) {
+      const now = 100 + (k % 10);
+      blindRst(h, victim, k, now);
+      h.input({ srcPort: PEER, dstPort: victim, seq: IRS + 20 + k, flags: TCP_SYN }, B, now);
+      sent += h.take().length;
+    }
+    assert.equal(sent, 1, 'one challenge ACK for the whole flood');
+    blindRst(h, other, 0, 200);
+    const out = h.take();
+    assert.equal(out.length, 1, 'the other connection still answers');
+    assert.equal(out[0]!.dstPort, PEER);
+    assert.equal(out[0]!.ack, IRS + 1);
+  });
+
+  test('the global budget is drawn afresh each second, in [limit/2, 3·limit/2)', () => {
+    const limit = 10;
+    const h = new Host(A, 42, { ...PLAIN, challengeAckLimit: limit });
+    const ports = established(h, 40);
+    const perSecond: number[] = [];
+    for (let s = 1; s <= 20; s++) {
+      for (const p of ports) blindRst(h, p, s, s * 1000 + 1);
+      perSecond.push(h.take().length);
+    }
+    for (const n of perSecond) assert.ok(n >= limit / 2 && n < (3 * limit) / 2, `${n} per second`);
+    assert.ok(new Set(perSecond).size > 2, `budgets vary: ${perSecond.join(' ')}`);
   });
 });

@@ -428,27 +428,34 @@ describe('RFC 5961 and reset handling', () => {
       data: bytes('x'),
     });
     assert.equal(one(h).ack, IRS + 1);
-    h.input({
-      srcPort: PEER,
-      dstPort: LOCAL,
-      seq: IRS + 1,
-      ack: iss - 70_000,
-      flags: TCP_ACK,
-      data: bytes('x'),
-    });
+    // 500 ms later: one connection draws at most one challenge ACK per 500 ms.
+    h.input(
+      {
+        srcPort: PEER,
+        dstPort: LOCAL,
+        seq: IRS + 1,
+        ack: iss - 70_000,
+        flags: TCP_ACK,
+        data: bytes('x'),
+      },
+      B,
+      h.now + 500,
+    );
     assert.equal(one(h).ack, IRS + 1);
     assert.equal(recvText(c, h.now), -11);
   });
 
-  test('challenge ACKs are rate limited per second', () => {
+  test('challenge ACKs are rate limited per connection: one per 500 ms', () => {
     const h = new Host(A, 24, { ...PLAIN, challengeAckLimit: 3 });
     active(h);
     for (let i = 0; i < 10; i++)
       h.input({ srcPort: PEER, dstPort: LOCAL, seq: IRS + 50 + i, flags: TCP_RST }, B, 100);
-    assert.equal(h.take().length, 3);
-    h.input({ srcPort: PEER, dstPort: LOCAL, seq: IRS + 50, flags: TCP_RST }, B, 1100);
     assert.equal(h.take().length, 1);
-    assert.equal(h.engine.stats.challengeAcksSuppressed, 7);
+    h.input({ srcPort: PEER, dstPort: LOCAL, seq: IRS + 50, flags: TCP_RST }, B, 599);
+    none(h);
+    h.input({ srcPort: PEER, dstPort: LOCAL, seq: IRS + 50, flags: TCP_RST }, B, 600);
+    assert.equal(h.take().length, 1);
+    assert.equal(h.engine.stats.challengeAcksSuppressed, 10);
   });
 
   test('unacceptable segment (old sequence) → ACK with current state', () => {

@@ -29,8 +29,13 @@ export interface TcpConfig {
   windowScaling: boolean;
   timestamps: boolean;
   sack: boolean;
-  /** RFC 5961 §7: challenge ACKs per second for the whole engine. */
+  /**
+   * RFC 5961 §7: challenge ACKs per second for the whole engine, on average. Each second's budget
+   * is drawn at random in [limit/2, 3·limit/2) (Linux since 4.7, against CVE-2016-5696).
+   */
   challengeAckLimit: number;
+  /** RFC 5961 §7: least time (ms) between two challenge ACKs of one connection (Linux: 500). */
+  challengeAckInterval: number;
   ttl: number;
 }
 
@@ -57,6 +62,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   timestamps: true,
   sack: true,
   challengeAckLimit: 1000,
+  challengeAckInterval: 500,
   ttl: 64,
 };
 

@@ -106,6 +106,7 @@ export interface TcpHost {
   arm(deadline: number): void;
   notify(c: TcpConnection): void;
   unlink(c: TcpConnection): void;
+  /** RFC 5961 §7: the engine-wide challenge-ACK budget of this second allows one more. */
   allowChallengeAck(now: number): boolean;
   /** A passive connection completed its handshake; false when the accept queue is full. */
   established(c: TcpConnection): boolean;
@@ -120,6 +121,7 @@ export class TcpStats {
   timeouts = 0;
   fastRetransmits = 0;
   challengeAcks = 0;
+  /** Challenge ACKs not sent: the connection's own limit, or the engine's budget of the second. */
   challengeAcksSuppressed = 0;
   pawsRejected = 0;
   badSegments = 0;
@@ -201,6 +203,8 @@ export class TcpConnection implements CongestionState {
   private tsRecent = 0;
   private tsRecentAt = 0;
   private tsOffset = 0;
+  /** When this connection last passed its challenge-ACK limit (RFC 5961 §7). */
+  private lastChallengeAt = Number.NEGATIVE_INFINITY;
   private lastAckSent = 0;
   /** Peer's MSS and ours (from the route MTU); mss is what we send, before options. */
   private peerMss = DEFAULT_MSS;
@@ -579,8 +583,19 @@ export class TcpConnection implements CongestionState {
     this.emit(seq, TCP_RST, 0, now);
   }
 
-  /** RFC 5961 §7: challenge ACKs are rate limited engine-wide. */
+  /**
+   * RFC 5961 §7: challenge ACKs are rate limited, first per connection (at most one per
+   * `challengeAckInterval`, as Linux's per-socket tcp_invalid_ratelimit), so that a flood of
+   * forged RSTs/SYNs/ACKs aimed at one connection neither turns it into a reflector nor drains the
+   * budget of the others; then by the engine's randomised budget per second (allowChallengeAck,
+   * against the CVE-2016-5696 side channel).
+   */
   private challengeAck(now: number): void {
+    if (now - this.lastChallengeAt < this.cfg.challengeAckInterval) {
+      this.host.stats.challengeAcksSuppressed++;
+      return;
+    }
+    this.lastChallengeAt = now;
     if (this.host.allowChallengeAck(now)) {
       this.host.stats.challengeAcks++;
       this.sendAck(now);

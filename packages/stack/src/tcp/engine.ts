@@ -19,7 +19,7 @@ import {
   ENOPROTOOPT,
 } from '../socket/errno.ts';
 import { EPHEMERAL_SPAN, PortSelector } from '../socket/ports.ts';
-import type { RandomSource } from '../socket/random.ts';
+import { below, type RandomSource } from '../socket/random.ts';
 import { DEFAULT_TCP_CONFIG, EV_READABLE, type TcpConfig } from './config.ts';
 import {
   S_CLOSED,
@@ -66,7 +66,7 @@ export interface TcpEnv {
   /**
    * The stack's random source (a CSPRNG in the VR, seeded in simulations): the engine's keys are
    * drawn from it when it is built (the SYN-cookie keys of each period when it begins), and it
-   * perturbs port choices.
+   * perturbs port choices and draws the challenge-ACK budget of each second.
    */
   random32(): number;
   /** TCP armed a timer at this deadline (ms); poll(now) must run by then. */
@@ -189,8 +189,9 @@ export class TcpEngine implements TcpHost {
   private prevCookieKey0 = 0;
   private prevCookieKey1 = 0;
   private nextWake = Number.POSITIVE_INFINITY;
-  private challengeSecond = -1;
-  private challengeCount = 0;
+  /** RFC 5961 §7 global budget: the second it was drawn for and what is left of it. */
+  private challengeSecond = Number.NaN;
+  private challengeBudget = 0;
 
   constructor(env: TcpEnv, config: Partial<TcpConfig> = {}) {
     this.env = env;
@@ -252,14 +253,22 @@ export class TcpEngine implements TcpHost {
     this.env.notify(c);
   }
 
+  /**
+   * RFC 5961 §7: the engine-wide challenge-ACK budget, checked after the connection's own
+   * limit (TcpConnection.challengeAck). A fixed global count is a side channel shared by all
+   * connections: an off-path attacker who exhausts it and counts the challenge ACKs left for him
+   * learns whether his guessed 4-tuple and sequence number hit (CVE-2016-5696). So the budget is
+   * drawn afresh each second, as Linux since 4.7: limit/2 + a random value in [0, limit).
+   */
   allowChallengeAck(now: number): boolean {
     const second = Math.floor(now / 1000);
     if (second !== this.challengeSecond) {
       this.challengeSecond = second;
-      this.challengeCount = 0;
+      const limit = this.config.challengeAckLimit;
+      this.challengeBudget = limit > 0 ? ((limit + 1) >>> 1) + below(this.random, limit) : 0;
     }
-    if (this.challengeCount >= this.config.challengeAckLimit) return false;
-    this.challengeCount++;
+    if (this.challengeBudget <= 0) return false;
+    this.challengeBudget--;
     return true;
   }
 

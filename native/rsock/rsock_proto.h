@@ -38,6 +38,10 @@ enum rsock_type {
 };
 
 #define RSOCK_CONNECT_UNSPEC 1u
+/* §7.1: the client wrote RSOCK_CONNECT_FILLER_BYTES filler bytes to its end of the pair before this
+ * CONNECT; the server discards them when the outcome is known. With UNSPEC: the support probe. */
+#define RSOCK_CONNECT_FILLER 2u
+#define RSOCK_CONNECT_FILLER_BYTES 8192
 #define RSOCK_ACCEPT_NONBLOCK 1u
 #define RSOCK_DGRAM_PKTINFO 1u
 

@@ -34,6 +34,13 @@ export const REPLY_BIT = 0x8000;
 
 // Flag bits.
 export const CONNECT_UNSPEC = 1;
+/**
+ * CONNECT flag (§7.1): the client wrote CONNECT_FILLER_BYTES filler bytes to its end of the pair
+ * before the request; the server discards them when the outcome is known. With CONNECT_UNSPEC: the
+ * probe a client sends to learn whether the server knows the flag.
+ */
+export const CONNECT_FILLER = 2;
+export const CONNECT_FILLER_BYTES = 8192;
 export const ACCEPT_NONBLOCK = 1;
 export const DGRAM_PKTINFO = 1;
 

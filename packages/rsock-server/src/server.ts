@@ -16,6 +16,8 @@ import {
 import {
   ACCEPT_NONBLOCK,
   AF_INET,
+  CONNECT_FILLER,
+  CONNECT_FILLER_BYTES,
   CONNECT_UNSPEC,
   decode,
   EOPNOTSUPP,
@@ -641,6 +643,12 @@ export class RsockServer {
     return conn.uid === 0 || p.uids.includes(conn.uid) || p.gids.includes(conn.gid);
   }
 
+  /**
+   * TCP sockets whose CONNECT came with FILLER (§7.1): the client wrote CONNECT_FILLER_BYTES bytes to
+   * its end of the pair, which keep that end unwritable until the outcome is known.
+   */
+  private readonly filled = new WeakSet<RSock>();
+
   private connect(
     conn: Conn,
     s: RSock,
@@ -650,7 +658,14 @@ export class RsockServer {
     flags: number,
     now: number,
   ): void {
-    if ((flags & ~CONNECT_UNSPEC) !== 0) return this.error(conn, id, EINVAL, 'reserved CONNECT flags');
+    if ((flags & ~(CONNECT_UNSPEC | CONNECT_FILLER)) !== 0)
+      return this.error(conn, id, EINVAL, 'reserved CONNECT flags');
+    if ((flags & CONNECT_FILLER) !== 0) {
+      // FILLER with UNSPEC is the client's probe for the flag: nothing happens (§7.1).
+      if ((flags & CONNECT_UNSPEC) !== 0)
+        return addr === 0 && port === 0 ? this.ok(conn, id) : this.error(conn, id, EINVAL, '');
+      if (!s.tcp) return this.error(conn, id, EINVAL, 'FILLER is for TCP sockets');
+    }
     if ((flags & CONNECT_UNSPEC) !== 0) {
       if (s.tcp || addr !== 0 || port !== 0) return this.error(conn, id, EINVAL, '');
       this.so.connect(s.fd, 0, 0, now);
@@ -669,6 +684,7 @@ export class RsockServer {
     if (s.connected) return this.error(conn, id, EISCONN, '');
     s.connectWait = { conn, id };
     s.connecting = true;
+    if ((flags & CONNECT_FILLER) !== 0) this.filled.add(s);
     const r = this.so.connect(s.fd, addr, port, now);
     if (r === -errno.EINPROGRESS || r === 0) {
       s.bound = true;
@@ -679,6 +695,7 @@ export class RsockServer {
     s.connecting = false;
     s.connectWait = null;
     this.error(conn, id, -r, '');
+    if (this.filled.delete(s)) this.failFilled(s);
   }
 
   private connectProgress(s: RSock, events: number): void {
@@ -691,15 +708,43 @@ export class RsockServer {
     s.connecting = false;
     const w = s.connectWait;
     s.connectWait = null;
+    // The reply goes first, then the app's end changes (writable, or failed): a client that sees
+    // the change finds the reply already there (§7.1).
     if (e === 0) {
       s.connected = true;
       if (w !== null) this.ok(w.conn, w.id);
+      if (this.filled.delete(s)) this.discardFiller(s);
       this.pump(s);
       return;
     }
     s.soError = e;
     if (w !== null) this.error(w.conn, w.id, e, '');
-    this.fail(s);
+    if (this.filled.delete(s)) this.failFilled(s);
+    else this.fail(s);
+  }
+
+  /**
+   * Reads `count` FILLER bytes off the pair: all of them once the connection is up, and the app's
+   * end becomes writable (§7.1).
+   */
+  private discardFiller(s: RSock, count = CONNECT_FILLER_BYTES): void {
+    const scratch = new Uint8Array(count);
+    let left = count;
+    while (left > 0) {
+      const n = this.u.unixRead(s.pairFd, scratch, 0, left);
+      if (n <= 0) break; // the client wrote them before its CONNECT: never short, short only if it lied
+      left -= n;
+    }
+  }
+
+  /**
+   * A FILLER connect failed: all but the filler's last byte (a buffer of its own) are read, then the
+   * socket is closed with that byte unread. The app's end then polls as a failed kernel connect
+   * (POLLIN | POLLOUT | POLLERR | POLLHUP | POLLRDHUP), and the client answers for the socket (§7.1).
+   */
+  private failFilled(s: RSock): void {
+    this.discardFiller(s, CONNECT_FILLER_BYTES - 1);
+    this.destroy(s);
   }
 
   private shutdown(conn: Conn, s: RSock, id: number, how: number, now: number): void {

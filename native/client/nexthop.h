@@ -10,6 +10,15 @@
  * UDP descriptors carry a 20-byte header in front of every datagram (protocol §7.3): use
  * nexthop_sendto()/nexthop_recvfrom() on them, not read/write.
  *
+ * A non-blocking connect leaves the descriptor unwritable (poll, epoll, select, write) until the
+ * connection is made or has failed, as a kernel socket; nexthop_getsockopt(SO_ERROR) and a second
+ * nexthop_connect() then report the outcome as the kernel's would (protocol §7.1). shutdown() of a UDP
+ * socket leaves reception alone, as Linux's.
+ *
+ * NEXTHOP_RUN_DIR and NEXTHOP_VR are read once, at the first call. A run directory this process may
+ * not enter fails with EACCES ("permission denied: …" in nexthop_last_error()), a VR not running with
+ * ENETDOWN.
+ *
  * Thread safe; after fork the child opens its own control connection on first use, and descriptors
  * it does not know yet (inherited across exec, or dup'ed) are attached by proof of possession. */
 #ifndef NEXTHOP_H

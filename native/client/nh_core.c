@@ -9,12 +9,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+
+#ifndef SIOCOUTQ
+#define SIOCOUTQ 0x5411
+#endif
 
 #define NH_MAX_CONNS 8
 #define NH_VR_NAME_MAX 64
@@ -87,6 +94,7 @@ struct nh_conn {
   pid_t pid;       /* the process that opened fd */
   uint32_t next_id;
   int reader;      /* a thread is reading fd without the lock */
+  int filler;      /* does this generation's VR know CONNECT FILLER? 0 not asked yet, 1 yes, -1 no */
   struct nh_parked *parked;
   uint32_t abandoned[NH_MAX_ABANDONED]; /* ids whose replies nobody will take */
   int n_abandoned;
@@ -97,6 +105,11 @@ static struct nh_conn conns[NH_MAX_CONNS];
 static int n_conns;
 static uint32_t gen_counter;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+/* One collector of a non-blocking connect's reply per descriptor at a time (striped by number): two
+ * threads asking SO_ERROR at once must not both wait for the one reply. */
+#define NH_COLLECT_STRIPES 64
+static pthread_mutex_t collect_mu[NH_COLLECT_STRIPES];
+static pthread_once_t collect_once = PTHREAD_ONCE_INIT;
 
 static void free_parked(struct nh_conn *c) {
   while (c->parked != NULL) {
@@ -130,6 +143,8 @@ static void after_fork_child(void) {
     free_parked(c);
   }
   pthread_mutex_init(&table_mu, NULL);
+  /* A collector in another thread of the parent is not in the child: its stripe is free. */
+  for (int i = 0; i < NH_COLLECT_STRIPES; i++) pthread_mutex_init(&collect_mu[i], NULL);
 }
 
 static void install_atfork(void) { pthread_atfork(before_fork, after_fork_parent, after_fork_child); }
@@ -163,14 +178,31 @@ int nh_conn_index(const char *name) {
   return found;
 }
 
-const char *nh_default_vr(void) {
+/* ---- settings, read once ---- */
+
+static pthread_once_t settings_once = PTHREAD_ONCE_INIT;
+static char settings_vr[256];
+static char settings_run_dir[PATH_MAX];
+
+static void load_settings(void) {
   const char *vr = getenv("NEXTHOP_VR");
-  return vr != NULL && vr[0] != '\0' ? vr : NULL;
+  const char *d = getenv("NEXTHOP_RUN_DIR");
+  /* A value too long for the buffer stays too long (cut, but still over the limits below), so that
+   * calls fail with ENAMETOOLONG rather than reach another VR or directory. */
+  snprintf(settings_vr, sizeof settings_vr, "%s", vr != NULL ? vr : "");
+  snprintf(settings_run_dir, sizeof settings_run_dir, "%s", d != NULL && d[0] != '\0' ? d : "/run/nexthop");
+}
+
+void nh_load_settings(void) { pthread_once(&settings_once, load_settings); }
+
+const char *nh_default_vr(void) {
+  nh_load_settings();
+  return settings_vr[0] != '\0' ? settings_vr : NULL;
 }
 
 static const char *run_dir(void) {
-  const char *d = getenv("NEXTHOP_RUN_DIR");
-  return d != NULL && d[0] != '\0' ? d : "/run/nexthop";
+  nh_load_settings();
+  return settings_run_dir;
 }
 
 static void program_name(char *out, size_t cap) {
@@ -286,6 +318,16 @@ static int conn_open_locked(struct nh_conn *c) {
     if (errno == EINTR) continue;
     int e = errno;
     nh_sys_close(fd);
+    if (e == EACCES || e == EPERM) {
+      /* The run directory cannot be entered, or the socket file not written: the VR may well run. */
+      snprintf(last_message, sizeof last_message,
+               "permission denied: cannot reach %s (the run directory or the control socket of VR %s is not "
+               "accessible to this user)",
+               sa.sun_path, c->name);
+      if (nh_report_session_errors) fprintf(stderr, "nexthop: %s\n", last_message);
+      errno = EACCES;
+      return -1;
+    }
     set_message("VR %s is not running: cannot connect to %s", c->name, sa.sun_path);
     if (nh_report_session_errors) fprintf(stderr, "nexthop: %s (%s)\n", last_message, strerror(e));
     errno = ENETDOWN;
@@ -322,6 +364,7 @@ static int conn_open_locked(struct nh_conn *c) {
   c->gen = __atomic_add_fetch(&gen_counter, 1, __ATOMIC_RELAXED);
   c->next_id = 1;
   c->reader = 0;
+  c->filler = 0;
   return 0;
 broken:
   set_message("VR %s closed the control connection during the greeting%s", c->name, "");
@@ -509,6 +552,12 @@ void nh_opts_free(struct nh_opt *o) {
   }
 }
 
+/* Keeps the lock-free `hot` byte in step with the fields it summarises (table_mu held). */
+static void set_hot(struct nh_fd *s) {
+  uint8_t h = s->kind == NH_VR && (s->dgram || s->filled || s->connect_id != 0 || s->err_pending != 0);
+  __atomic_store_n(&s->hot, h, __ATOMIC_RELAXED);
+}
+
 static void clear_slot(struct nh_fd *s) {
   nh_opts_free(s->opts);
   memset(s, 0, sizeof *s);
@@ -542,18 +591,18 @@ void nh_fd_set(int fd, const struct nh_fd *e) {
     *s = *e;
     s->dev = st.st_dev;
     s->ino = st.st_ino;
+    set_hot(s);
   } else {
     nh_opts_free(e->opts);
   }
   pthread_mutex_unlock(&table_mu);
 }
 
-int nh_fd_maybe_vr_dgram(int fd) {
+int nh_fd_hot(int fd) {
   if (fd < 0 || fd >= NH_MAX_FD) return 0;
   struct nh_fd *page = __atomic_load_n(&pages[fd / NH_PAGE], __ATOMIC_ACQUIRE);
   if (page == NULL) return 0;
-  return __atomic_load_n(&page[fd % NH_PAGE].kind, __ATOMIC_RELAXED) == NH_VR &&
-         __atomic_load_n(&page[fd % NH_PAGE].dgram, __ATOMIC_RELAXED) != 0;
+  return __atomic_load_n(&page[fd % NH_PAGE].hot, __ATOMIC_RELAXED) != 0;
 }
 
 void nh_fd_forget(int fd) {
@@ -608,6 +657,9 @@ static int attach(int ci, int fd, struct nh_fd *e) {
   e->dgram = r.m.sock_type == SOCK_DGRAM;
   e->listening = (r.m.state & RSOCK_STATE_LISTENING) != 0;
   e->pktinfo = (r.m.state & RSOCK_STATE_PKTINFO) != 0;
+  e->tcp = (r.m.state & RSOCK_STATE_CONNECTED)    ? NH_TCP_CONNECTED
+           : (r.m.state & RSOCK_STATE_CONNECTING) ? NH_TCP_REMOTE
+                                                  : NH_TCP_NONE;
   e->conn = (uint16_t)ci;
   e->sock = r.m.socket;
   e->gen = gen;
@@ -755,33 +807,166 @@ static int is_nonblocking(int fd) {
   return fl >= 0 && (fl & O_NONBLOCK) != 0;
 }
 
-static void set_connect(int fd, uint32_t id, int result) {
+/* Updates fd's connect fields in the table (and e, the caller's copy) from e. */
+static void store_connect(int fd, struct nh_fd *e) {
   pthread_mutex_lock(&table_mu);
   struct nh_fd *s = slot(fd, 0);
-  if (s != NULL && s->kind == NH_VR) {
-    s->connect_id = id;
-    s->connect_result = result;
+  if (s != NULL && s->kind == NH_VR && s->sock == e->sock) {
+    s->tcp = e->tcp;
+    s->connect_id = e->connect_id;
+    s->connect_result = e->connect_result;
+    s->err_pending = e->err_pending;
+    s->filled = e->filled;
+    s->gone = e->gone;
+    s->sndbuf = e->sndbuf;
+    set_hot(s);
   }
   pthread_mutex_unlock(&table_mu);
 }
 
-/* Collects the reply of fd's in-flight non-blocking CONNECT. Returns 0 with *result (0 or an
- * errno), 1 if it has not arrived (!block), -1 with errno. */
-static int collect_connect(int fd, struct nh_fd *e, int block, int *result) {
+/* The app end's SO_SNDBUF as it was before the filler (the kernel doubles what it is given). */
+static void restore_sndbuf(int fd, int sndbuf) {
+  int half = sndbuf / 2;
+  if (half > 0) nh_sys_setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &half, sizeof half);
+}
+
+
+static void collect_init(void) {
+  for (int i = 0; i < NH_COLLECT_STRIPES; i++) pthread_mutex_init(&collect_mu[i], NULL);
+}
+
+/* Collects the reply of fd's in-flight non-blocking CONNECT into e (and the table): the outcome
+ * waits in connect_result for the next connect(), a failure in err_pending as the kernel's sk_err;
+ * a filled app end gets its SO_SNDBUF back. Returns 0 when collected (by this thread or another),
+ * 1 if it has not arrived (!block). */
+static int collect_connect(int fd, struct nh_fd *e, int block) {
+  pthread_once(&collect_once, collect_init);
+  pthread_mutex_t *stripe = &collect_mu[(unsigned)fd % NH_COLLECT_STRIPES];
+  if (block)
+    pthread_mutex_lock(stripe);
+  else if (pthread_mutex_trylock(stripe) != 0)
+    return 1;
+  struct nh_fd now;
+  if (nh_fd_get(fd, &now) == NH_VR && now.sock == e->sock && now.connect_id != e->connect_id) {
+    /* Another thread collected it: take the table's word. */
+    pthread_mutex_unlock(stripe);
+    *e = now;
+    return e->connect_id != 0;
+  }
   struct nh_conn *c = &conns[e->conn];
   struct nh_reply r;
   pthread_mutex_lock(&c->mu);
   int rc = wait_reply(c, e->connect_id, e->gen, &r.raw, block);
   pthread_mutex_unlock(&c->mu);
-  if (rc == 1) return 1;
+  if (rc == 1) {
+    pthread_mutex_unlock(stripe);
+    return 1;
+  }
+  int result;
   if (rc < 0) {
-    *result = errno;
+    result = errno;
   } else {
-    *result = finish_reply(&r) < 0 ? errno : 0;
+    result = finish_reply(&r) < 0 ? errno : 0;
     if (r.raw.fd >= 0) nh_sys_close(r.raw.fd);
   }
-  set_connect(fd, 0, 0);
   e->connect_id = 0;
+  e->connect_result = result;
+  if (result != 0) e->err_pending = result;
+  if (e->filled) {
+    restore_sndbuf(fd, e->sndbuf);
+    e->filled = 0;
+    e->gone = result != 0; /* the VR closed the socket (§7.1) */
+  }
+  store_connect(fd, e);
+  pthread_mutex_unlock(stripe);
+  return 0;
+}
+
+/* Has the VR decided the filled connect? It makes the app end writable or failed only after its
+ * reply is on the control connection (§7.1), so then the reply can be waited for. */
+static int filler_decided(int fd) {
+  struct pollfd p = {fd, POLLOUT, 0};
+  return poll(&p, 1, 0) == 1 && (p.revents & (POLLOUT | POLLERR | POLLHUP)) != 0;
+}
+
+/* The socket's pending error, taken (reported once). A socket the VR closed on failure also has
+ * the app end's own error (ECONNRESET, from the unread filler) cleared with it. */
+static int take_error(int fd, struct nh_fd *e) {
+  int err = e->err_pending;
+  e->err_pending = 0;
+  if (e->gone) {
+    int v;
+    socklen_t l = sizeof v;
+    nh_sys_getsockopt(fd, SOL_SOCKET, SO_ERROR, &v, &l);
+  }
+  store_connect(fd, e);
+  return err;
+}
+
+int nh_vr_stream_check(int fd, struct nh_fd *e) {
+  if (e->dgram) return 0;
+  if (e->connect_id != 0 && collect_connect(fd, e, 0) < 0) return -1;
+  if (e->err_pending != 0) {
+    errno = take_error(fd, e);
+    return -1;
+  }
+  return 0;
+}
+
+/* Does this generation's VR know CONNECT FILLER? Asked once per control connection with the probe
+ * (FILLER | UNSPEC, §7.1), on socket e. */
+static int filler_known(struct nh_fd *e) {
+  struct nh_conn *c = &conns[e->conn];
+  pthread_mutex_lock(&c->mu);
+  int known = c->gen == e->gen ? c->filler : 0;
+  pthread_mutex_unlock(&c->mu);
+  if (known != 0) return known > 0;
+  struct rsock_msg req = {0};
+  req.type = RSOCK_CONNECT;
+  req.socket = e->sock;
+  req.flags = RSOCK_CONNECT_UNSPEC | RSOCK_CONNECT_FILLER;
+  struct nh_reply r;
+  uint32_t gen;
+  int rc = call(e->conn, &req, -1, RSOCK_OK, &r, &gen);
+  if (rc < 0 && errno != EINVAL) return 0; /* the VR is gone or busy: ask again next time */
+  pthread_mutex_lock(&c->mu);
+  if (c->gen == gen) c->filler = rc == 0 ? 1 : -1;
+  pthread_mutex_unlock(&c->mu);
+  return rc == 0;
+}
+
+/* Writes the CONNECT FILLER bytes to the app end of a socket nobody has written to, then shrinks
+ * its SO_SNDBUF to the minimum (4608 bytes on Linux): with more bytes in flight than that, the end
+ * is neither writable to poll, epoll and select nor to write(2), until the VR reads them, which it
+ * does when the connect succeeds, or closes its end when it fails (§7.1). Returns 0 with *sndbuf
+ * (the size to restore), 1 when the end is not in a state to be filled (nothing written), -1 with
+ * errno when only part of the filler went (the pair is unusable). */
+static int fill(int fd, int *sndbuf) {
+  static const uint8_t zeros[RSOCK_CONNECT_FILLER_BYTES];
+  int queued = 0;
+  socklen_t l = sizeof *sndbuf;
+  if (ioctl(fd, SIOCOUTQ, &queued) < 0 || queued != 0) return 1;
+  if (nh_sys_getsockopt(fd, SOL_SOCKET, SO_SNDBUF, sndbuf, &l) < 0) return 1;
+  if (*sndbuf < 4 * (int)sizeof zeros) { /* room for the filler in one go, even on a small default */
+    int room = 4 * (int)sizeof zeros;
+    nh_sys_setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &room, sizeof room);
+  }
+  /* Two writes, so that the last byte is a buffer of its own: the VR leaves that one unread when
+   * the connect fails, which gives the end the kernel's failed-connect POLLERR once it closes. */
+  size_t done = 0;
+  while (done < sizeof zeros) {
+    size_t part = done < sizeof zeros - 1 ? sizeof zeros - 1 - done : 1;
+    ssize_t n = syscall(SYS_sendto, fd, zeros + done, part, MSG_DONTWAIT | MSG_NOSIGNAL, NULL, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && done == 0) {
+      restore_sndbuf(fd, *sndbuf);
+      return 1;
+    }
+    if (n < 0) return -1;
+    done += (size_t)n;
+  }
+  int one = 1;
+  nh_sys_setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &one, sizeof one);
   return 0;
 }
 
@@ -798,23 +983,54 @@ int nh_vr_connect(int fd, struct nh_fd *e, const struct sockaddr *addr, socklen_
   } else if (to_ep(addr, len, &req) < 0) {
     return -1;
   }
-  if (e->connect_id != 0) {
-    /* A second connect while one is in flight: EALREADY, or its outcome once known (as Linux). */
-    int result;
-    int rc = collect_connect(fd, e, 0, &result);
-    if (rc < 0) return -1;
-    if (rc == 1) {
+  if (!e->dgram) {
+    /* connect() after a non-blocking one, as Linux: EALREADY while in progress; once decided, 0 for
+     * success (EISCONN after that) or the error (ECONNABORTED if SO_ERROR took it already), and
+     * the socket is unconnected again. */
+    if (e->connect_id != 0 && collect_connect(fd, e, 0) < 0) return -1;
+    if (e->connect_id != 0) {
       errno = EALREADY;
       return -1;
     }
-    if (result != 0) {
-      errno = result;
+    if (e->tcp == NH_TCP_CONNECTING) {
+      if (e->connect_result == 0) {
+        e->tcp = NH_TCP_CONNECTED;
+        store_connect(fd, e);
+        return 0;
+      }
+      int err = e->err_pending != 0 ? take_error(fd, e) : ECONNABORTED;
+      e->tcp = NH_TCP_NONE;
+      store_connect(fd, e);
+      errno = err;
       return -1;
     }
-    return 0;
+    if (e->tcp == NH_TCP_CONNECTED) {
+      errno = EISCONN;
+      return -1;
+    }
+    if (e->gone) {
+      /* The VR closed the socket when its connect failed; a new attempt needs a new one, in place
+       * (the kernel reuses the socket; options set on the old one are not carried over). */
+      struct nh_fd ne;
+      int vfd = nh_vr_socket(e->conn, SOCK_STREAM, 0, &ne);
+      if (vfd < 0) return -1;
+      if (nh_vr_replace(fd, vfd, &ne) < 0) return -1;
+      *e = ne;
+      req.socket = e->sock;
+    }
   }
   struct nh_conn *c = &conns[e->conn];
-  if (!e->dgram && is_nonblocking(fd)) {
+  /* (A socket attached while connecting is asked plainly: the VR answers EALREADY or EISCONN.) */
+  if (!e->dgram && e->tcp != NH_TCP_REMOTE && is_nonblocking(fd)) {
+    int fresh = e->tcp == NH_TCP_NONE && !e->listening;
+    int sndbuf = 0;
+    int filled = 0;
+    if (fresh && filler_known(e)) {
+      int rc = fill(fd, &sndbuf);
+      if (rc < 0) return -1;
+      filled = rc == 0;
+    }
+    if (filled) req.flags |= RSOCK_CONNECT_FILLER;
     uint32_t id, gen;
     pthread_mutex_lock(&c->mu);
     int rc = send_locked(c, &req, -1, &id, &gen);
@@ -824,12 +1040,24 @@ int nh_vr_connect(int fd, struct nh_fd *e, const struct sockaddr *addr, socklen_
       errno = ENETDOWN;
       return -1;
     }
-    set_connect(fd, id, 0);
+    e->connect_id = id;
+    e->connect_result = 0;
+    e->tcp = NH_TCP_CONNECTING;
+    e->filled = (uint8_t)filled;
+    e->sndbuf = sndbuf;
+    store_connect(fd, e);
     errno = EINPROGRESS;
     return -1;
   }
   struct nh_reply r;
-  return call(e->conn, &req, -1, RSOCK_OK, &r, NULL);
+  int rc = call(e->conn, &req, -1, RSOCK_OK, &r, NULL);
+  if (!e->dgram && (rc == 0 || errno == EISCONN)) {
+    int err = errno;
+    e->tcp = NH_TCP_CONNECTED;
+    store_connect(fd, e);
+    errno = err;
+  }
+  return rc;
 }
 
 /* Listening ports this process closed lately. close(2) of a VR socket only closes the descriptor;
@@ -946,6 +1174,7 @@ int nh_vr_accept(int fd, struct nh_fd *e, struct sockaddr *addr, socklen_t *len,
     if (flags & SOCK_NONBLOCK) fcntl(nfd, F_SETFL, O_NONBLOCK);
     struct nh_fd ne = {0};
     ne.kind = NH_VR;
+    ne.tcp = NH_TCP_CONNECTED;
     ne.conn = e->conn;
     ne.sock = r.m.socket;
     ne.gen = gen;
@@ -982,12 +1211,13 @@ int nh_vr_getsockopt(int fd, struct nh_fd *e, int level, int name, void *value, 
     case SO_PROTOCOL: return put_int(value, len, e->dgram ? IPPROTO_UDP : IPPROTO_TCP);
     case SO_ACCEPTCONN: return put_int(value, len, e->listening);
     case SO_ERROR:
-      if (e->connect_id != 0) {
-        /* The program polled the fd writable (it is, from the start, §7.1) and asks how the
-         * non-blocking connect went: the answer is the CONNECT reply, so wait for it. */
-        int result;
-        if (collect_connect(fd, e, 1, &result) < 0) return -1;
-        return put_int(value, len, result);
+      if (!e->dgram && (e->connect_id != 0 || e->err_pending != 0 || e->gone)) {
+        /* A non-blocking connect's outcome is its CONNECT reply. With the filler the app end says
+         * when it is decided (0 before, as Linux); without it (an older VR) the end was writable
+         * from the start, so the reply is waited for. */
+        if (e->connect_id != 0) collect_connect(fd, e, !e->filled || filler_decided(fd));
+        if (e->connect_id != 0) return put_int(value, len, 0);
+        return put_int(value, len, e->err_pending != 0 ? take_error(fd, e) : 0);
       }
       break;
     default: break;
@@ -1050,6 +1280,27 @@ int nh_vr_shutdown(int fd, struct nh_fd *e, int how) {
     errno = EINVAL;
     return -1;
   }
+  if (e->dgram) {
+    /* Linux keeps a UDP socket receiving after any shutdown: SHUT_WR makes sends fail with EPIPE,
+     * SHUT_RD makes a receive that would wait return 0 instead. Unconnected, the call fails with
+     * ENOTCONN but takes effect all the same. Done here, without the VR: its end of the pair goes
+     * on relaying both ways (shutting the pair would end reception). */
+    uint8_t bits = how == SHUT_RD ? NH_SHUT_RD : how == SHUT_WR ? NH_SHUT_WR : NH_SHUT_RD | NH_SHUT_WR;
+    e->shut |= bits;
+    pthread_mutex_lock(&table_mu);
+    struct nh_fd *s = slot(fd, 0);
+    if (s != NULL && s->kind == NH_VR && s->sock == e->sock) s->shut |= bits;
+    pthread_mutex_unlock(&table_mu);
+    struct rsock_msg peer = {0};
+    peer.type = RSOCK_GETPEERNAME;
+    peer.socket = e->sock;
+    struct nh_reply pr;
+    return call(e->conn, &peer, -1, RSOCK_ADDR_OK, &pr, NULL) < 0 ? -1 : 0;
+  }
+  if (!e->listening && (e->tcp == NH_TCP_NONE || e->gone)) {
+    errno = ENOTCONN;
+    return -1;
+  }
   struct rsock_msg req = {0};
   req.type = RSOCK_SHUTDOWN;
   req.socket = e->sock;
@@ -1071,6 +1322,14 @@ int nh_vr_name(int fd, struct nh_fd *e, int peer, struct sockaddr *addr, socklen
   if (len == NULL || (int)*len < 0) {
     errno = EINVAL;
     return -1;
+  }
+  if (e->gone) { /* the connect failed and the VR closed the socket: unbound and unconnected now */
+    if (peer) {
+      errno = ENOTCONN;
+      return -1;
+    }
+    from_ep((const uint8_t[4]){0, 0, 0, 0}, 0, addr, len);
+    return 0;
   }
   struct rsock_msg req = {0};
   req.type = peer ? RSOCK_GETPEERNAME : RSOCK_GETSOCKNAME;
@@ -1117,6 +1376,10 @@ int nh_vr_close(int fd, struct nh_fd *e) {
 #define NH_IOV_STACK 16
 
 ssize_t nh_vr_sendmsg(int fd, struct nh_fd *e, const struct msghdr *msg, int flags) {
+  if (e->shut & NH_SHUT_WR) { /* as Linux's UDP after shutdown(SHUT_WR): no SIGPIPE */
+    errno = EPIPE;
+    return -1;
+  }
   struct rsock_dgram h = {0};
   if (msg->msg_name != NULL && msg->msg_namelen > 0) {
     struct rsock_msg ep = {0};
@@ -1190,11 +1453,19 @@ ssize_t nh_vr_recvmsg(int fd, struct nh_fd *e, struct msghdr *msg, int flags) {
   }
   ssize_t n;
   struct rsock_dgram h;
+  /* After shutdown(SHUT_RD) a receive that would wait returns 0 (Linux's UDP). */
+  int shut_rd = (e->shut & NH_SHUT_RD) && !(flags & MSG_DONTWAIT) && !is_nonblocking(fd);
   for (;;) {
     struct msghdr in = {0};
     in.msg_iov = iov;
     in.msg_iovlen = msg->msg_iovlen + 1;
-    n = nh_sys_recvmsg(fd, &in, (flags & (MSG_DONTWAIT | MSG_PEEK | MSG_WAITALL)) | MSG_TRUNC);
+    n = nh_sys_recvmsg(fd, &in, (flags & (MSG_DONTWAIT | MSG_PEEK | MSG_WAITALL)) | MSG_TRUNC | (shut_rd ? MSG_DONTWAIT : 0));
+    if (n < 0 && shut_rd && errno == EAGAIN) {
+      if (iov != stack_iov) free(iov);
+      msg->msg_flags = 0;
+      msg->msg_controllen = 0;
+      return 0;
+    }
     if (n < 0) break;
     if (n == 0 && !(in.msg_flags & MSG_TRUNC)) break; /* the VR closed its end: EOF */
     if (rsock_dgram_decode(hdr, (size_t)n, &h) < 0) {

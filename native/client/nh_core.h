@@ -30,16 +30,35 @@ struct nh_opt {
   unsigned char value[];
 };
 
+/* The TCP connect state of a VR socket, as the kernel's sock->state: what connect() answers. */
+enum nh_tcp_state {
+  NH_TCP_NONE = 0,   /* not connected (fresh, or a failed connect was reported) */
+  NH_TCP_CONNECTING, /* connect() said EINPROGRESS; the outcome, once collected, waits for connect() */
+  NH_TCP_CONNECTED,
+  NH_TCP_REMOTE,     /* attached while the VR had it connecting: the VR answers connect() */
+};
+
+/* UDP shutdown, emulated in the process (the VR's end keeps relaying, as Linux keeps receiving). */
+#define NH_SHUT_RD 1
+#define NH_SHUT_WR 2
+
 struct nh_fd {
   uint8_t kind;
   uint8_t dgram;     /* UDP (seqpacket pair with datagram headers) */
   uint8_t listening; /* accept reads a token first (§7.2) */
   uint8_t pktinfo;   /* IP_PKTINFO on: recvmsg adds the control message */
+  uint8_t hot;       /* data calls must come through here (nh_fd_hot); derived, kept by the table */
+  uint8_t tcp;       /* enum nh_tcp_state */
+  uint8_t filled;    /* the app end holds the CONNECT FILLER bytes and a shrunk SO_SNDBUF (§7.1) */
+  uint8_t gone;      /* the VR closed the socket when its FILLER connect failed */
+  uint8_t shut;      /* UDP: NH_SHUT_RD | NH_SHUT_WR */
   uint16_t conn;     /* index of the VR's control connection */
   uint32_t sock;     /* socket id */
   uint32_t gen;      /* generation of the control connection `sock` is attached on */
   uint32_t connect_id;  /* in-flight non-blocking CONNECT on generation gen, 0 if none */
-  int connect_result;   /* errno of a collected CONNECT reply not yet read through SO_ERROR */
+  int connect_result;   /* outcome of the collected non-blocking CONNECT: 0 or its errno */
+  int err_pending;      /* the socket's pending error, reported once, as the kernel's sk_err */
+  int sndbuf;           /* the app end's SO_SNDBUF before the filler */
   uint16_t bound_port;  /* the port given to a successful bind, 0 if none */
   dev_t dev;            /* identity of the open file, to notice a reused descriptor number */
   ino_t ino;
@@ -60,6 +79,9 @@ NH_HIDDEN int nh_sys_shutdown(int fd, int how);
 /* Index of the control connection of VR `name` (created on first use, not yet opened), or -1 with
  * errno (ENAMETOOLONG, ENFILE when too many VRs). */
 NH_HIDDEN int nh_conn_index(const char *name);
+/* Takes NEXTHOP_VR and NEXTHOP_RUN_DIR from the environment, once: the shim calls it from its
+ * constructor (programs such as nginx rewrite environ later), the library on first use. */
+NH_HIDDEN void nh_load_settings(void);
 /* The VR named by NEXTHOP_VR, or NULL. */
 NH_HIDDEN const char *nh_default_vr(void);
 
@@ -68,8 +90,10 @@ NH_HIDDEN enum nh_kind nh_fd_get(int fd, struct nh_fd *out);
 /* Stores e for fd (dev/ino taken from fstat now). Takes ownership of e->opts. */
 NH_HIDDEN void nh_fd_set(int fd, const struct nh_fd *e);
 NH_HIDDEN void nh_fd_forget(int fd);
-/* Without locking: might fd be a VR UDP socket? (a cheap filter for read/write; confirm with get) */
-NH_HIDDEN int nh_fd_maybe_vr_dgram(int fd);
+/* Without locking: might data calls on fd need the library? True for VR UDP sockets (datagram
+ * header) and VR TCP sockets whose connect outcome is pending or unreported. A cheap filter for
+ * read/write; confirm with get. */
+NH_HIDDEN int nh_fd_hot(int fd);
 NH_HIDDEN int nh_fd_add_opt(int fd, int level, int name, const void *value, socklen_t len);
 NH_HIDDEN struct nh_opt *nh_fd_take_opts(int fd);
 NH_HIDDEN void nh_opts_free(struct nh_opt *o);
@@ -97,6 +121,11 @@ NH_HIDDEN int nh_vr_name(int fd, struct nh_fd *e, int peer, struct sockaddr *add
 NH_HIDDEN int nh_vr_close(int fd, struct nh_fd *e);
 /* Forgets fd; abandons an uncollected non-blocking CONNECT reply. Does not close fd. */
 NH_HIDDEN void nh_vr_forget(int fd, struct nh_fd *e);
+
+/* Before a data call on a VR TCP socket: collects a pending connect outcome without waiting (and
+ * gives the app end its SO_SNDBUF back), and reports a pending error as the kernel would. 0, or -1
+ * with errno. */
+NH_HIDDEN int nh_vr_stream_check(int fd, struct nh_fd *e);
 
 /* UDP datagrams with the §7.3 header. */
 NH_HIDDEN ssize_t nh_vr_sendmsg(int fd, struct nh_fd *e, const struct msghdr *msg, int flags);

@@ -7,16 +7,24 @@
  * socket on the same descriptor number (dup3, keeping O_NONBLOCK and FD_CLOEXEC) and replays the
  * options set so far. Data then flows through the real descriptor, so read/write/poll/epoll/dup/fork
  * need nothing, except UDP: its datagrams carry a header (protocol §7.3), which sendto/recvfrom/
- * sendmsg/recvmsg/send/recv, and read/write on a *connected* UDP socket, add and strip. */
+ * sendmsg/recvmsg/send/recv/sendmmsg/recvmmsg, and read/write/readv/writev on a *connected* UDP
+ * socket, add and strip; and a TCP socket's non-blocking connect, whose outcome the data calls
+ * collect and report as the kernel would (§7.1 of the protocol).
+ *
+ * The settings (NEXTHOP_VR, NEXTHOP_RUN_DIR, NEXTHOP_EXEC_RULES) are read once, when the shim is
+ * loaded: programs such as nginx replace their environment before they fork their workers. */
 #include <dlfcn.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "nh_core.h"
@@ -47,6 +55,11 @@ static ssize_t (*real_send)(int, const void *, size_t, int);
 static ssize_t (*real_recv)(int, void *, size_t, int);
 static ssize_t (*real_read)(int, void *, size_t);
 static ssize_t (*real_write)(int, const void *, size_t);
+static ssize_t (*real_readv)(int, const struct iovec *, int);
+static ssize_t (*real_writev)(int, const struct iovec *, int);
+static int (*real_sendmmsg)(int, struct mmsghdr *, unsigned int, int);
+static int (*real_recvmmsg)(int, struct mmsghdr *, unsigned int, int, struct timespec *);
+static long (*real_syscall)(long, ...);
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static int active; /* NEXTHOP_VR is set */
@@ -138,6 +151,12 @@ static void init(void) {
   RESOLVE(recv);
   RESOLVE(read);
   RESOLVE(write);
+  RESOLVE(readv);
+  RESOLVE(writev);
+  RESOLVE(sendmmsg);
+  RESOLVE(recvmmsg);
+  if (real_syscall == NULL) RESOLVE(syscall);
+  nh_load_settings();
   active = nh_default_vr() != NULL;
   nh_report_session_errors = 1;
   parse_rules(getenv("NEXTHOP_EXEC_RULES"));
@@ -370,10 +389,11 @@ NH_EXPORT int close(int fd) {
   return real_close(fd);
 }
 
-/* A VR UDP socket's descriptor? Checked without the lock first: read/write come through here. */
-static int vr_dgram(int fd, struct nh_fd *e) {
-  if (!active || !nh_fd_maybe_vr_dgram(fd)) return 0;
-  if (nh_fd_get(fd, e) != NH_VR || !e->dgram) return 0;
+/* A descriptor whose data calls need the shim: a VR UDP socket (datagram header), or a VR TCP socket
+ * whose connect outcome is pending or unreported. Checked without the lock first: every read and
+ * write comes through here. 1 with *e filled, else 0. */
+static int hot(int fd, struct nh_fd *e) {
+  if (!active || !nh_fd_hot(fd)) return 0;
   return classify(fd, e) == NH_VR;
 }
 
@@ -418,14 +438,20 @@ NH_EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags, const s
   k = settle_send(fd, &e, k, to, tolen);
   if (k < 0) return -1;
   if (k == NH_VR && e.dgram) return dgram_send(fd, &e, buf, len, flags, to, tolen);
-  if (k == NH_VR) return real_send(fd, buf, len, flags); /* TCP ignores the address, as Linux */
+  if (k == NH_VR) { /* TCP ignores the address, as Linux */
+    if (nh_vr_stream_check(fd, &e) < 0) return -1;
+    return real_send(fd, buf, len, flags);
+  }
   return real_sendto(fd, buf, len, flags, to, tolen);
 }
 
 NH_EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags) {
   READY();
   struct nh_fd e;
-  if (vr_dgram(fd, &e)) return dgram_send(fd, &e, buf, len, flags, NULL, 0);
+  if (hot(fd, &e)) {
+    if (e.dgram) return dgram_send(fd, &e, buf, len, flags, NULL, 0);
+    if (nh_vr_stream_check(fd, &e) < 0) return -1;
+  }
   return real_send(fd, buf, len, flags);
 }
 
@@ -437,49 +463,186 @@ NH_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags) {
   k = settle_send(fd, &e, k, msg->msg_name, msg->msg_namelen);
   if (k < 0) return -1;
   if (k == NH_VR && e.dgram) return nh_vr_sendmsg(fd, &e, msg, flags);
-  if (k == NH_VR && msg->msg_name != NULL) {
-    struct msghdr m = *msg;
-    m.msg_name = NULL;
-    m.msg_namelen = 0;
-    return real_sendmsg(fd, &m, flags);
+  if (k == NH_VR) {
+    if (nh_vr_stream_check(fd, &e) < 0) return -1;
+    if (msg->msg_name != NULL) {
+      struct msghdr m = *msg;
+      m.msg_name = NULL;
+      m.msg_namelen = 0;
+      return real_sendmsg(fd, &m, flags);
+    }
   }
   return real_sendmsg(fd, msg, flags);
+}
+
+/* Linux takes at most UIO_MAXIOV messages per sendmmsg/recvmmsg call. */
+#define MMSG_MAX 1024
+
+/* One sendmsg per message, as the kernel's loop: the count sent, or -1 when the first failed. */
+NH_EXPORT int sendmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags) {
+  READY();
+  struct nh_fd e;
+  int k = classify(fd, &e);
+  if (k < 0) return -1;
+  if (n > 0 && v != NULL) k = settle_send(fd, &e, k, v[0].msg_hdr.msg_name, v[0].msg_hdr.msg_namelen);
+  if (k < 0) return -1;
+  if (k != NH_VR || !e.dgram) {
+    if (k == NH_VR && nh_vr_stream_check(fd, &e) < 0) return -1;
+    return real_sendmmsg(fd, v, n, flags);
+  }
+  if (n > MMSG_MAX) n = MMSG_MAX;
+  unsigned int i = 0;
+  for (; i < n; i++) {
+    ssize_t r = nh_vr_sendmsg(fd, &e, &v[i].msg_hdr, flags);
+    if (r < 0) {
+      if (i > 0) break;
+      return -1;
+    }
+    v[i].msg_len = (unsigned int)r;
+  }
+  return (int)i;
+}
+
+static int timespec_passed(const struct timespec *deadline) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return now.tv_sec > deadline->tv_sec || (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
+}
+
+/* As the kernel's: up to n datagrams, each receive waiting as the descriptor and flags say
+ * (MSG_WAITFORONE: only for the first); the timeout is looked at after each datagram. */
+NH_EXPORT int recvmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags, struct timespec *timeout) {
+  READY();
+  struct nh_fd e;
+  int h = hot(fd, &e);
+  if (h && !e.dgram && nh_vr_stream_check(fd, &e) < 0) return -1;
+  if (!h || !e.dgram) return real_recvmmsg(fd, v, n, flags, timeout);
+  if (timeout != NULL && (timeout->tv_sec < 0 || timeout->tv_nsec < 0 || timeout->tv_nsec >= 1000000000L)) {
+    errno = EINVAL;
+    return -1;
+  }
+  struct timespec deadline = {0, 0};
+  if (timeout != NULL) {
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += timeout->tv_sec;
+    deadline.tv_nsec += timeout->tv_nsec;
+    if (deadline.tv_nsec >= 1000000000L) {
+      deadline.tv_sec++;
+      deadline.tv_nsec -= 1000000000L;
+    }
+  }
+  if (n > MMSG_MAX) n = MMSG_MAX;
+  int each = flags & ~MSG_WAITFORONE;
+  unsigned int i = 0;
+  while (i < n) {
+    ssize_t r = nh_vr_recvmsg(fd, &e, &v[i].msg_hdr, each);
+    if (r < 0) {
+      if (i > 0) break;
+      return -1;
+    }
+    v[i].msg_len = (unsigned int)r;
+    i++;
+    if (flags & MSG_WAITFORONE) each |= MSG_DONTWAIT;
+    if (timeout != NULL && timespec_passed(&deadline)) break;
+  }
+  if (timeout != NULL) { /* the time left, as Linux writes it back */
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long long left = (long long)(deadline.tv_sec - now.tv_sec) * 1000000000LL + (deadline.tv_nsec - now.tv_nsec);
+    if (left < 0) left = 0;
+    timeout->tv_sec = (time_t)(left / 1000000000LL);
+    timeout->tv_nsec = (long)(left % 1000000000LL);
+  }
+  return (int)i;
 }
 
 NH_EXPORT ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *from, socklen_t *fromlen) {
   READY();
   struct nh_fd e;
-  if (vr_dgram(fd, &e)) return dgram_recv(fd, &e, buf, len, flags, from, fromlen);
+  if (hot(fd, &e)) {
+    if (e.dgram) return dgram_recv(fd, &e, buf, len, flags, from, fromlen);
+    if (nh_vr_stream_check(fd, &e) < 0) return -1;
+  }
   return real_recvfrom(fd, buf, len, flags, from, fromlen);
 }
 
 NH_EXPORT ssize_t recv(int fd, void *buf, size_t len, int flags) {
   READY();
   struct nh_fd e;
-  if (vr_dgram(fd, &e)) return dgram_recv(fd, &e, buf, len, flags, NULL, NULL);
+  if (hot(fd, &e)) {
+    if (e.dgram) return dgram_recv(fd, &e, buf, len, flags, NULL, NULL);
+    if (nh_vr_stream_check(fd, &e) < 0) return -1;
+  }
   return real_recv(fd, buf, len, flags);
 }
 
 NH_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags) {
   READY();
   struct nh_fd e;
-  if (vr_dgram(fd, &e)) return nh_vr_recvmsg(fd, &e, msg, flags);
+  if (hot(fd, &e)) {
+    if (e.dgram) return nh_vr_recvmsg(fd, &e, msg, flags);
+    if (nh_vr_stream_check(fd, &e) < 0) return -1;
+  }
   return real_recvmsg(fd, msg, flags);
 }
 
-/* read/write reach a UDP socket only when it is connected (nc -u): one datagram each. */
+/* read/write/readv/writev reach a UDP socket only when it is connected (nc -u): one datagram each. */
 NH_EXPORT ssize_t read(int fd, void *buf, size_t len) {
   READY();
   struct nh_fd e;
-  if (vr_dgram(fd, &e)) return dgram_recv(fd, &e, buf, len, 0, NULL, NULL);
+  if (hot(fd, &e)) {
+    if (e.dgram) return dgram_recv(fd, &e, buf, len, 0, NULL, NULL);
+    if (nh_vr_stream_check(fd, &e) < 0) return -1;
+  }
   return real_read(fd, buf, len);
 }
 
 NH_EXPORT ssize_t write(int fd, const void *buf, size_t len) {
   READY();
   struct nh_fd e;
-  if (vr_dgram(fd, &e)) return dgram_send(fd, &e, buf, len, 0, NULL, 0);
+  if (hot(fd, &e)) {
+    if (e.dgram) return dgram_send(fd, &e, buf, len, 0, NULL, 0);
+    if (nh_vr_stream_check(fd, &e) < 0) return -1;
+  }
   return real_write(fd, buf, len);
+}
+
+NH_EXPORT ssize_t readv(int fd, const struct iovec *iov, int n) {
+  READY();
+  struct nh_fd e;
+  if (hot(fd, &e)) {
+    if (e.dgram) {
+      if (n < 0 || n > MMSG_MAX) {
+        errno = EINVAL;
+        return -1;
+      }
+      struct msghdr mh = {0};
+      mh.msg_iov = (struct iovec *)iov;
+      mh.msg_iovlen = (size_t)n;
+      return nh_vr_recvmsg(fd, &e, &mh, 0);
+    }
+    if (nh_vr_stream_check(fd, &e) < 0) return -1;
+  }
+  return real_readv(fd, iov, n);
+}
+
+NH_EXPORT ssize_t writev(int fd, const struct iovec *iov, int n) {
+  READY();
+  struct nh_fd e;
+  if (hot(fd, &e)) {
+    if (e.dgram) {
+      if (n < 0 || n > MMSG_MAX) {
+        errno = EINVAL;
+        return -1;
+      }
+      struct msghdr mh = {0};
+      mh.msg_iov = (struct iovec *)iov;
+      mh.msg_iovlen = (size_t)n;
+      return nh_vr_sendmsg(fd, &e, &mh, 0);
+    }
+    if (nh_vr_stream_check(fd, &e) < 0) return -1;
+  }
+  return real_writev(fd, iov, n);
 }
 
 /* _FORTIFY_SOURCE builds call these instead of read/recv/recvfrom. */
@@ -497,4 +660,22 @@ NH_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t len, size_t buflen, i
                                  socklen_t *fromlen) {
   if (len > buflen) abort();
   return recvfrom(fd, buf, len, flags, from, fromlen);
+}
+
+/* libuv before 1.45 (Debian 12's, under dig and nslookup) makes sendmmsg and recvmmsg through
+ * syscall(2) rather than libc's functions: those two numbers are taken to the hooks above, every
+ * other call goes to libc's syscall() unchanged (this library's own raw calls among them). Like
+ * libc's, it reads six arguments whatever the call has, the last from the caller's stack: that
+ * read is not one AddressSanitizer may judge. */
+__attribute__((no_sanitize("address"))) NH_EXPORT long syscall(long number, ...) {
+  va_list ap;
+  va_start(ap, number);
+  long a[6];
+  for (int i = 0; i < 6; i++) a[i] = va_arg(ap, long);
+  va_end(ap);
+  if (number == SYS_sendmmsg) return sendmmsg((int)a[0], (struct mmsghdr *)a[1], (unsigned int)a[2], (int)a[3]);
+  if (number == SYS_recvmmsg)
+    return recvmmsg((int)a[0], (struct mmsghdr *)a[1], (unsigned int)a[2], (int)a[3], (struct timespec *)a[4]);
+  if (real_syscall == NULL) real_syscall = (long (*)(long, ...))dlsym(RTLD_NEXT, "syscall");
+  return real_syscall(number, a[0], a[1], a[2], a[3], a[4], a[5]);
 }

@@ -1,10 +1,11 @@
 // `nexthop exec <vr> -- program args`: runs a program with its IPv4 sockets inside a VR, through
 // the LD_PRELOAD shim (native/client/preload.c), in the spirit of `ip vrf exec`. The shim reads
-// NEXTHOP_VR, NEXTHOP_RUN_DIR and NEXTHOP_EXEC_RULES; the choice between kernel and VR is its own,
-// per socket, at connect/bind/sendto time.
+// NEXTHOP_VR, NEXTHOP_RUN_DIR and NEXTHOP_EXEC_RULES once, when it is loaded (so a program may
+// rewrite its environment); the choice between kernel and VR is its own, per socket, at
+// connect/bind/sendto time.
 import { spawn } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
-import { constants } from 'node:os';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 
 /** Where native/client/Makefile puts the shim. */
@@ -68,12 +69,7 @@ const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = [
 export async function runExec(options: ExecOptions): Promise<number> {
   if (!/^[A-Za-z0-9_.-]+$/.test(options.vr)) throw new ExecError(`'${options.vr}' is not a VR name`);
   const env = execEnvironment(options, process.env);
-  const socketPath = join(options.runDir, `${options.vr}.sock`);
-  if (!existsSync(socketPath) || !statSync(socketPath).isSocket()) {
-    throw new ExecError(
-      `VR '${options.vr}' is not running: no remote socket API at ${socketPath} (start it with \`nexthop vr\`, or give --run-dir)`,
-    );
-  }
+  checkControlSocket(options.runDir, options.vr);
   if (nonEmpty(process.env['NEXTHOP_PRELOAD']) === undefined && !existsSync(SHIM_PATH)) {
     throw new ExecError(`the LD_PRELOAD shim is not built (${SHIM_PATH}): run scripts/setup.sh`);
   }
@@ -103,10 +99,42 @@ export async function runExec(options: ExecOptions): Promise<number> {
   }
 }
 
+/**
+ * The VR's control socket must be there and reachable by this user: a run directory the user cannot
+ * enter (or a socket file they cannot write) is "permission denied", which is not "not running".
+ */
+function checkControlSocket(runDir: string, vr: string): void {
+  const socketPath = join(runDir, `${vr}.sock`);
+  const notRunning = new ExecError(
+    `VR '${vr}' is not running: no remote socket API at ${socketPath} (start it with \`nexthop vr\`, or give --run-dir)`,
+  );
+  let isSocket: boolean;
+  try {
+    isSocket = statSync(socketPath).isSocket();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM') {
+      throw new ExecError(
+        `permission denied: cannot enter the run directory ${runDir} to reach VR '${vr}' (${socketPath}); ` +
+          'run as a user who may, or ask for access to the directory',
+      );
+    }
+    throw notRunning;
+  }
+  if (!isSocket) throw notRunning;
+  try {
+    accessSync(socketPath, constants.W_OK);
+  } catch {
+    throw new ExecError(
+      `permission denied: cannot connect to ${socketPath} (VR '${vr}'): the control socket is not writable by this user`,
+    );
+  }
+}
+
 function nonEmpty(value: string | undefined): string | undefined {
   return value === '' ? undefined : value;
 }
 
 function signalNumber(signal: NodeJS.Signals): number | undefined {
-  return constants.signals[signal];
+  return osConstants.signals[signal];
 }

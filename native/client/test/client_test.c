@@ -15,8 +15,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -49,6 +54,8 @@ static struct fake_socket fake_sockets[256];
 static int n_fake_sockets;
 static uint32_t next_socket_id = 7;
 static int release_held_connect; /* CONNECT to port 9 waits for this */
+static int release_port8;        /* CONNECT to port 8 waits for this */
+static int fake_echo_dgrams;     /* UDP sockets made from now on answer each datagram (shim run) */
 static char fake_log[16384];     /* "socket connect setsockopt:6/1 ..." what the fake was asked */
 static int hellos;
 
@@ -130,23 +137,74 @@ static struct fake_socket *fake_by_id(uint32_t id) {
   return NULL;
 }
 
+/* CONNECT FILLER (§7.1): the bytes the client wrote before the request, read off once connected. */
+static void discard_filler(struct fake_socket *s) {
+  char buf[RSOCK_CONNECT_FILLER_BYTES];
+  size_t left = sizeof buf;
+  while (left > 0) {
+    ssize_t n = read(s->server_end, buf, left);
+    CHECK(n > 0);
+    left -= (size_t)n;
+  }
+}
+
+/* A failed FILLER connect: the VR closes the socket, its filler unread. */
+static void fail_filled(struct fake_socket *s) {
+  close(s->server_end);
+  s->server_end = -1;
+}
+
 struct held {
   int conn;
   uint32_t id;
+  int *release;
+  struct fake_socket *s;
+  int filled;
 };
 
 static void *held_connect(void *arg) {
   struct held *h = arg;
   pthread_mutex_lock(&fake_mu);
-  while (!release_held_connect) pthread_cond_wait(&fake_cv, &fake_mu);
+  while (!*h->release) pthread_cond_wait(&fake_cv, &fake_mu);
   pthread_mutex_unlock(&fake_mu);
-  reply_ok(h->conn, h->id);
+  reply_ok(h->conn, h->id); /* the reply first, then the app's end becomes writable (§7.1) */
+  if (h->filled) discard_filler(h->s);
   free(h);
   return NULL;
 }
 
+/* UDP echo (shim run): each datagram comes back from the peer it was sent to, with PKTINFO. */
+static void *echo_dgrams(void *arg) {
+  struct fake_socket *s = arg;
+  uint8_t buf[70000];
+  for (;;) {
+    ssize_t n = recv(s->server_end, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    struct rsock_dgram h;
+    CHECK(rsock_dgram_decode(buf, (size_t)n, &h) == RSOCK_DGRAM_HEADER_LEN);
+    if (h.peer_port == 0) { /* to the connected peer: 10.2.0.2:53 in these tests */
+      memcpy(h.peer, (uint8_t[]){10, 2, 0, 2}, 4);
+      h.peer_port = 53;
+    }
+    h.flags = RSOCK_DGRAM_PKTINFO;
+    h.ifindex = 3;
+    memcpy(h.local, (uint8_t[]){10, 2, 0, 1}, 4);
+    CHECK(rsock_dgram_encode(&h, buf, sizeof buf) == RSOCK_DGRAM_HEADER_LEN);
+    send(s->server_end, buf, (size_t)n, MSG_NOSIGNAL);
+  }
+  return NULL;
+}
+
+struct fake_peer {
+  int conn;
+  int old; /* speaks version 1 as it was before CONNECT FILLER: the flag is reserved, EINVAL */
+};
+
 static void *fake_conn(void *arg) {
-  int conn = (int)(intptr_t)arg;
+  struct fake_peer *peer = arg;
+  int conn = peer->conn;
+  int old = peer->old;
+  free(peer);
   for (;;) {
     uint8_t buf[RSOCK_MAX_MESSAGE];
     union {
@@ -185,27 +243,52 @@ static void *fake_conn(void *arg) {
       int app;
       struct fake_socket *s = new_fake_socket(m.sock_type == SOCK_DGRAM, &app);
       logf_("socket:%u", m.sock_type);
+      if (s->dgram && fake_echo_dgrams) {
+        pthread_t t;
+        pthread_create(&t, NULL, echo_dgrams, s);
+        pthread_detach(t);
+      }
       r.type = RSOCK_SOCKET_OK;
       r.socket = s->id;
       fake_send(conn, &r, app);
       close(app);
       break;
     }
-    case RSOCK_CONNECT:
-      logf_("connect:%u:%u.%u.%u.%u:%u", m.socket, m.addr[0], m.addr[1], m.addr[2], m.addr[3], m.port);
+    case RSOCK_CONNECT: {
+      int filled = (m.flags & RSOCK_CONNECT_FILLER) != 0;
+      if (filled && old) {
+        logf_("connect-reserved:%u", m.socket);
+        reply_error(conn, m.id, EINVAL, "reserved CONNECT flags");
+        break;
+      }
+      if (filled && (m.flags & RSOCK_CONNECT_UNSPEC)) {
+        logf_("probe:%u", m.socket);
+        reply_ok(conn, m.id);
+        break;
+      }
+      logf_("connect:%u:%u.%u.%u.%u:%u%s", m.socket, m.addr[0], m.addr[1], m.addr[2], m.addr[3], m.port,
+            filled ? ":filler" : "");
+      struct fake_socket *fs = fake_by_id(m.socket);
+      CHECK(fs != NULL);
       if (m.port == 1) {
         reply_error(conn, m.id, ECONNREFUSED, "refused");
-      } else if (m.port == 9) {
+        if (filled) fail_filled(fs);
+      } else if (m.port == 9 || m.port == 8) {
         struct held *h = malloc(sizeof *h);
         h->conn = conn;
         h->id = m.id;
+        h->release = m.port == 9 ? &release_held_connect : &release_port8;
+        h->s = fs;
+        h->filled = filled;
         pthread_t t;
         pthread_create(&t, NULL, held_connect, h);
         pthread_detach(t);
       } else {
         reply_ok(conn, m.id);
+        if (filled) discard_filler(fs);
       }
       break;
+    }
     case RSOCK_BIND:
       logf_("bind:%u:%u", m.socket, m.port);
       reply_ok(conn, m.id);
@@ -235,7 +318,7 @@ static void *fake_conn(void *arg) {
       break;
     case RSOCK_GETSOCKOPT: {
       logf_("getsockopt:%u:%u/%u", m.socket, m.level, m.name);
-      uint8_t v[4] = {42, 0, 0, 0};
+      uint8_t v[4] = {m.level == SOL_SOCKET && m.name == SO_ERROR ? 0 : 42, 0, 0, 0};
       r.type = RSOCK_OPT_OK;
       r.data.ptr = v;
       r.data.len = m.max_len < 4 ? (uint16_t)m.max_len : 4;
@@ -290,13 +373,21 @@ static void *fake_conn(void *arg) {
   return NULL;
 }
 
+struct fake_listen {
+  int fd;
+  int old;
+};
+
 static void *fake_listener(void *arg) {
-  int lfd = (int)(intptr_t)arg;
+  struct fake_listen *l = arg;
   for (;;) {
-    int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+    int c = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
     if (c < 0) continue;
+    struct fake_peer *peer = malloc(sizeof *peer);
+    peer->conn = c;
+    peer->old = l->old;
     pthread_t t;
-    pthread_create(&t, NULL, fake_conn, (void *)(intptr_t)c);
+    pthread_create(&t, NULL, fake_conn, peer);
     pthread_detach(t);
   }
   return NULL;
@@ -304,20 +395,30 @@ static void *fake_listener(void *arg) {
 
 static char run_dir[256];
 
-static void start_fake(void) {
-  snprintf(run_dir, sizeof run_dir, "/tmp/nexthop-client-test-%d", getpid());
-  mkdir(run_dir, 0700);
+/* VR `name` in run_dir; `old`: one that does not know CONNECT FILLER. */
+static void listen_fake(const char *name, int old) {
   struct sockaddr_un sa = {0};
   sa.sun_family = AF_UNIX;
-  snprintf(sa.sun_path, sizeof sa.sun_path, "%s/fake.sock", run_dir);
+  snprintf(sa.sun_path, sizeof sa.sun_path, "%s/%s.sock", run_dir, name);
   unlink(sa.sun_path);
   int lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
   CHECK(lfd >= 0);
   CHECK(bind(lfd, (struct sockaddr *)&sa, sizeof sa) == 0);
   CHECK(listen(lfd, 16) == 0);
+  static struct fake_listen ls[2];
+  struct fake_listen *l = &ls[old ? 1 : 0];
+  l->fd = lfd;
+  l->old = old;
   pthread_t t;
-  pthread_create(&t, NULL, fake_listener, (void *)(intptr_t)lfd);
+  pthread_create(&t, NULL, fake_listener, l);
   pthread_detach(t);
+}
+
+static void start_fake(void) {
+  snprintf(run_dir, sizeof run_dir, "/tmp/nexthop-client-test-%d", getpid());
+  mkdir(run_dir, 0700);
+  listen_fake("fake", 0);
+  listen_fake("old", 1);
   setenv("NEXTHOP_RUN_DIR", run_dir, 1);
 }
 
@@ -378,33 +479,151 @@ static void test_connect_and_names(void) {
   printf("ok connect, names, options, errors\n");
 }
 
+static short revents(int fd) {
+  struct pollfd p = {fd, POLLIN | POLLOUT | POLLRDHUP, 0};
+  CHECK(poll(&p, 1, 0) >= 0);
+  return p.revents;
+}
+
+static int select_writable(int fd, int ms) {
+  fd_set w;
+  FD_ZERO(&w);
+  FD_SET(fd, &w);
+  struct timeval tv = {0, ms * 1000};
+  CHECK(select(fd + 1, NULL, &w, NULL, &tv) >= 0);
+  return FD_ISSET(fd, &w);
+}
+
+static int epoll_out(int ep, int ms) {
+  struct epoll_event ev;
+  int n = epoll_wait(ep, &ev, 1, ms);
+  CHECK(n >= 0);
+  return n == 1 && (ev.events & EPOLLOUT);
+}
+
+static int so_error(int fd) {
+  int err = -1;
+  socklen_t len = sizeof err;
+  CHECK(nexthop_getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0);
+  return err;
+}
+
 static void test_nonblocking_connect(void) {
+  /* Refused: the app end turns writable and failed at once (the VR closed its end, §7.1), SO_ERROR
+   * tells why, a connect afterwards says ECONNABORTED (as Linux, once SO_ERROR took the error). */
   int fd = nexthop_socket("fake", SOCK_STREAM | SOCK_NONBLOCK, 0);
   CHECK(fd >= 0 && (fcntl(fd, F_GETFL) & O_NONBLOCK));
   struct sockaddr_in to = sin_of("10.2.0.2", 1);
   CHECK(nexthop_connect(fd, (struct sockaddr *)&to, sizeof to) == -1 && errno == EINPROGRESS);
   struct pollfd p = {fd, POLLOUT, 0};
   CHECK(poll(&p, 1, 5000) == 1);
-  int err = -1;
-  socklen_t len = sizeof err;
-  CHECK(nexthop_getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == ECONNREFUSED);
-  close(fd);
-  /* Success, and a second connect afterwards reports the outcome. */
-  fd = nexthop_socket("fake", SOCK_STREAM | SOCK_NONBLOCK, 0);
+  CHECK(log_has("probe:") && log_has(":1:filler "));
+  CHECK((p.revents & POLLOUT) && (p.revents & (POLLERR | POLLHUP)));
+  CHECK(so_error(fd) == ECONNREFUSED);
+  CHECK(so_error(fd) == 0);
+  CHECK(nexthop_connect(fd, (struct sockaddr *)&to, sizeof to) == -1 && errno == ECONNABORTED);
+  struct sockaddr_in me;
+  socklen_t len = sizeof me;
+  CHECK(nexthop_getpeername(fd, (struct sockaddr *)&me, &len) == -1 && errno == ENOTCONN);
+  /* A new attempt on the same descriptor, as the kernel allows: a new VR socket in its place. */
   to = sin_of("10.2.0.2", 80);
   CHECK(nexthop_connect(fd, (struct sockaddr *)&to, sizeof to) == -1 && errno == EINPROGRESS);
-  err = -1;
-  len = sizeof err;
-  CHECK(nexthop_getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0);
+  CHECK(poll(&p, 1, 5000) == 1 && p.revents == POLLOUT);
+  CHECK(so_error(fd) == 0);
+  close(fd);
+  /* Refused, and the next connect reports it (without SO_ERROR first). */
+  fd = nexthop_socket("fake", SOCK_STREAM | SOCK_NONBLOCK, 0);
+  to = sin_of("10.2.0.2", 1);
+  CHECK(nexthop_connect(fd, (struct sockaddr *)&to, sizeof to) == -1 && errno == EINPROGRESS);
+  CHECK(poll(&p, 1, 5000) == 1);
+  CHECK(nexthop_connect(fd, (struct sockaddr *)&to, sizeof to) == -1 && errno == ECONNREFUSED);
   close(fd);
   /* A connect whose reply nobody collects before close: the reply is dropped when it comes. */
   fd = nexthop_socket("fake", SOCK_STREAM | SOCK_NONBLOCK, 0);
+  to = sin_of("10.2.0.2", 80);
   CHECK(nexthop_connect(fd, (struct sockaddr *)&to, sizeof to) == -1 && errno == EINPROGRESS);
   close(fd);
   fd = nexthop_socket("fake", SOCK_STREAM, 0);
   CHECK(fd >= 0);
   close(fd);
-  printf("ok non-blocking connect: EINPROGRESS, SO_ERROR\n");
+  printf("ok non-blocking connect: EINPROGRESS, refused (POLLOUT|POLLHUP, SO_ERROR, ECONNABORTED)\n");
+}
+
+/* While the handshake lasts the descriptor is not writable to poll, epoll (level and edge) or
+ * select; when it completes it is, at once, and connect() says 0 then EISCONN, as Linux. */
+static void test_nonblocking_pending(void) {
+  int fd = nexthop_socket("fake", SOCK_STREAM | SOCK_NONBLOCK, 0);
+  CHECK(fd >= 0);
+  struct sockaddr_in to = sin_of("10.2.0.2", 8);
+  CHECK(nexthop_connect(fd, (struct sockaddr *)&to, sizeof to) == -1 && errno == EINPROGRESS);
+  int lt = epoll_create1(EPOLL_CLOEXEC), et = epoll_create1(EPOLL_CLOEXEC);
+  struct epoll_event ev = {.events = EPOLLOUT, .data.fd = fd};
+  CHECK(epoll_ctl(lt, EPOLL_CTL_ADD, fd, &ev) == 0);
+  ev.events = EPOLLOUT | EPOLLET;
+  CHECK(epoll_ctl(et, EPOLL_CTL_ADD, fd, &ev) == 0);
+  for (int i = 0; i < 3; i++) {
+    CHECK(revents(fd) == 0);
+    CHECK(!epoll_out(lt, 20) && !epoll_out(et, 0) && !select_writable(fd, 20));
+    CHECK(so_error(fd) == 0);
+    CHECK(nexthop_connect(fd, (struct sockaddr *)&to, sizeof to) == -1 && errno == EALREADY);
+    CHECK(write(fd, "x", 1) == -1 && errno == EAGAIN); /* as a TCP socket in SYN-SENT */
+  }
+  pthread_mutex_lock(&fake_mu);
+  release_port8 = 1;
+  pthread_cond_broadcast(&fake_cv);
+  pthread_mutex_unlock(&fake_mu);
+  CHECK(epoll_out(et, 5000));
+  CHECK(epoll_out(lt, 0) && select_writable(fd, 0) && revents(fd) == POLLOUT);
+  CHECK(nexthop_connect(fd, (struct sockaddr *)&to, sizeof to) == 0);
+  CHECK(nexthop_connect(fd, (struct sockaddr *)&to, sizeof to) == -1 && errno == EISCONN);
+  CHECK(so_error(fd) == 0);
+  /* The filler is gone and the send buffer is the kernel's default again. */
+  int sndbuf = 0;
+  socklen_t len = sizeof sndbuf;
+  CHECK(getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len) == 0 && sndbuf > 65536);
+  struct fake_socket *fs = &fake_sockets[n_fake_sockets - 1];
+  CHECK(write(fd, "hello", 5) == 5);
+  char buf[8];
+  CHECK(read(fs->server_end, buf, sizeof buf) == 5 && memcmp(buf, "hello", 5) == 0);
+  close(lt);
+  close(et);
+  close(fd);
+  printf("ok non-blocking connect in progress: not writable, EALREADY, SO_ERROR 0; then writable, 0, EISCONN\n");
+}
+
+/* A VR from before CONNECT FILLER: the app end is writable from the start and SO_ERROR waits for
+ * the outcome (the previous behaviour), and the VR never sees the flag on a real CONNECT. */
+static void test_old_vr(void) {
+  clear_log();
+  int fd = nexthop_socket("old", SOCK_STREAM | SOCK_NONBLOCK, 0);
+  CHECK(fd >= 0);
+  struct sockaddr_in to = sin_of("10.2.0.2", 1);
+  CHECK(nexthop_connect(fd, (struct sockaddr *)&to, sizeof to) == -1 && errno == EINPROGRESS);
+  CHECK(revents(fd) & POLLOUT);
+  CHECK(so_error(fd) == ECONNREFUSED);
+  CHECK(log_has("connect-reserved:") && log_has(":1 ") && !log_has(":filler "));
+  close(fd);
+  printf("ok a VR without CONNECT FILLER: previous behaviour\n");
+}
+
+/* A run directory the caller cannot enter is "permission denied", not "not running". */
+static void test_permission_denied(void) {
+  if (getuid() != 0) {
+    printf("skip permission denied (needs root to drop to nobody)\n");
+    return;
+  }
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0) _exit(3);
+    int fd = nexthop_socket("fake", SOCK_STREAM, 0);
+    if (fd >= 0 || errno != EACCES) _exit(1);
+    if (strstr(nexthop_last_error(), "permission denied") == NULL) _exit(2);
+    _exit(0);
+  }
+  int status;
+  CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  printf("ok a run directory nobody cannot enter: EACCES, permission denied\n");
 }
 
 static int held_fd;
@@ -601,6 +820,125 @@ static int shim_main(void) {
   return 0;
 }
 
+/* The second shim run: what programs do with data calls. The environment is gone, as in nginx's
+ * workers: the shim took its settings when it was loaded. */
+static int shim_data_main(void) {
+  clearenv();
+  char buf[64];
+  /* A non-blocking connect seen through poll and write only (no SO_ERROR): the app end has the
+   * filler's small send buffer until the first write, which gives it back. */
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  struct sockaddr_in to = sin_of("10.2.0.2", 80);
+  CHECK(connect(fd, (struct sockaddr *)&to, sizeof to) == -1 && errno == EINPROGRESS);
+  struct pollfd p = {fd, POLLOUT, 0};
+  CHECK(poll(&p, 1, 5000) == 1 && p.revents == POLLOUT);
+  int sndbuf = 0;
+  socklen_t len = sizeof sndbuf;
+  CHECK(syscall(SYS_getsockopt, fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len) == 0 && sndbuf < 16384);
+  CHECK(write(fd, "x", 1) == 1);
+  CHECK(syscall(SYS_getsockopt, fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len) == 0 && sndbuf > 65536);
+  close(fd);
+  /* Refused: the first read reports it, as Linux (then SO_ERROR has nothing more). */
+  fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  to = sin_of("10.2.0.2", 1);
+  CHECK(connect(fd, (struct sockaddr *)&to, sizeof to) == -1 && errno == EINPROGRESS);
+  CHECK(poll(&p, 1, 5000) == 1 && (p.revents & POLLOUT) && (p.revents & (POLLERR | POLLHUP)));
+  CHECK(read(fd, buf, 1) == -1 && errno == ECONNREFUSED);
+  int err = -1;
+  len = sizeof err;
+  CHECK(getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0);
+  close(fd);
+
+  /* UDP (the fake echoes from 10.2.0.2:53 with PKTINFO): readv/writev, several iovecs. */
+  int u = socket(AF_INET, SOCK_DGRAM, 0);
+  struct sockaddr_in dns = sin_of("10.2.0.2", 53);
+  CHECK(connect(u, (struct sockaddr *)&dns, sizeof dns) == 0);
+  struct iovec w[3] = {{"ab", 2}, {"", 0}, {"cde", 3}};
+  CHECK(writev(u, w, 3) == 5);
+  char r1[2], r2[8];
+  struct iovec r[2] = {{r1, sizeof r1}, {r2, sizeof r2}};
+  CHECK(readv(u, r, 2) == 5 && memcmp(r1, "ab", 2) == 0 && memcmp(r2, "cde", 3) == 0);
+  /* sendmmsg, then recvmmsg with MSG_WAITFORONE until all three are back, in order. */
+  struct mmsghdr mm[4];
+  struct iovec mi[4];
+  char payload[4][4] = {"m0", "m1", "m2", "m3"};
+  memset(mm, 0, sizeof mm);
+  for (int i = 0; i < 3; i++) {
+    mi[i] = (struct iovec){payload[i], 2};
+    mm[i].msg_hdr.msg_iov = &mi[i];
+    mm[i].msg_hdr.msg_iovlen = 1;
+  }
+  mm[1].msg_hdr.msg_name = &dns; /* an address on one of them, as sendto */
+  mm[1].msg_hdr.msg_namelen = sizeof dns;
+  CHECK(sendmmsg(u, mm, 3, 0) == 3 && mm[0].msg_len == 2 && mm[2].msg_len == 2);
+  int got = 0;
+  char in[4][8];
+  struct sockaddr_in from[4];
+  while (got < 3) {
+    memset(mm, 0, sizeof mm);
+    for (int i = 0; i < 4; i++) {
+      mi[i] = (struct iovec){in[i], sizeof in[i]};
+      mm[i].msg_hdr.msg_iov = &mi[i];
+      mm[i].msg_hdr.msg_iovlen = 1;
+      mm[i].msg_hdr.msg_name = &from[i];
+      mm[i].msg_hdr.msg_namelen = sizeof from[i];
+    }
+    struct timespec limit = {5, 0};
+    int n = recvmmsg(u, mm, 4, MSG_WAITFORONE, &limit);
+    CHECK(n >= 1 && got + n <= 3);
+    for (int i = 0; i < n; i++) {
+      CHECK(mm[i].msg_len == 2 && in[i][0] == 'm' && in[i][1] == '0' + got + i);
+      CHECK(mm[i].msg_hdr.msg_namelen == sizeof dns && from[i].sin_port == htons(53));
+    }
+    got += n;
+  }
+  /* sendmsg/recvmsg with several iovecs and IP_PKTINFO both ways. */
+  int one = 1;
+  CHECK(setsockopt(u, IPPROTO_IP, IP_PKTINFO, &one, sizeof one) == 0);
+  union {
+    struct cmsghdr h;
+    char b[CMSG_SPACE(sizeof(struct in_pktinfo)) + CMSG_SPACE(sizeof(int))];
+  } ctl;
+  memset(&ctl, 0, sizeof ctl);
+  struct msghdr mh = {0};
+  struct iovec two[2] = {{"pk", 2}, {"tinfo", 5}};
+  mh.msg_iov = two;
+  mh.msg_iovlen = 2;
+  mh.msg_control = ctl.b;
+  mh.msg_controllen = CMSG_SPACE(sizeof(struct in_pktinfo));
+  struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+  cm->cmsg_level = IPPROTO_IP;
+  cm->cmsg_type = IP_PKTINFO;
+  cm->cmsg_len = CMSG_LEN(sizeof(struct in_pktinfo));
+  CHECK(sendmsg(u, &mh, 0) == 7);
+  memset(&mh, 0, sizeof mh);
+  memset(&ctl, 0, sizeof ctl);
+  char a[3], b[8];
+  struct iovec rv[2] = {{a, sizeof a}, {b, sizeof b}};
+  mh.msg_iov = rv;
+  mh.msg_iovlen = 2;
+  mh.msg_control = ctl.b;
+  mh.msg_controllen = sizeof ctl.b;
+  CHECK(recvmsg(u, &mh, 0) == 7 && memcmp(a, "pkt", 3) == 0 && memcmp(b, "info", 4) == 0);
+  cm = CMSG_FIRSTHDR(&mh);
+  CHECK(cm != NULL && cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO);
+  struct in_pktinfo pi;
+  memcpy(&pi, CMSG_DATA(cm), sizeof pi);
+  CHECK(pi.ipi_ifindex == 3 && pi.ipi_addr.s_addr == htonl(0x0a020001));
+  /* shutdown(SHUT_WR) ends sending (EPIPE, no SIGPIPE), not receiving; after SHUT_RD a receive
+   * that would wait returns 0, a non-blocking one EAGAIN (Linux's UDP). */
+  CHECK(send(u, "late", 4, 0) == 4);
+  CHECK(shutdown(u, SHUT_WR) == 0);
+  CHECK(send(u, "x", 1, 0) == -1 && errno == EPIPE);
+  CHECK(recv(u, buf, sizeof buf, 0) == 4 && memcmp(buf, "late", 4) == 0);
+  CHECK(shutdown(u, SHUT_RD) == 0);
+  CHECK(recv(u, buf, sizeof buf, 0) == 0);
+  CHECK(recv(u, buf, sizeof buf, MSG_DONTWAIT) == -1 && errno == EAGAIN);
+  CHECK(shutdown(u, 7) == -1 && errno == EINVAL);
+  close(u);
+  return 0;
+}
+
 static int count(const char *hay, const char *needle) {
   int n = 0;
   for (const char *p = strstr(hay, needle); p != NULL; p = strstr(p + 1, needle)) n++;
@@ -608,9 +946,8 @@ static int count(const char *hay, const char *needle) {
 }
 
 int main(int argc, char **argv) {
-  if (getenv("NH_TEST_SHIM_CHILD") != NULL) {
-    return shim_main();
-  }
+  const char *child = getenv("NH_TEST_SHIM_CHILD");
+  if (child != NULL) return strcmp(child, "data") == 0 ? shim_data_main() : shim_main();
   if (argc < 2) {
     fprintf(stderr, "usage: %s <libnexthop-preload.so> [asan runtime]\n", argv[0]);
     return 2;
@@ -618,6 +955,9 @@ int main(int argc, char **argv) {
   start_fake();
   test_connect_and_names();
   test_nonblocking_connect();
+  test_nonblocking_pending();
+  test_old_vr();
+  test_permission_denied();
   test_threads();
   test_fork_attach();
   test_accept();
@@ -648,6 +988,20 @@ int main(int argc, char **argv) {
   CHECK(strstr(tcp, ":6/1 ") != NULL); /* TCP_NODELAY */
   CHECK(count(fake_log, "socket:2 ") == 2 && count(fake_log, "connect:") == 2);
   printf("ok shim: choice at connect/sendto, replay, loopback and --kernel rules, SO_BINDTODEVICE\n");
+
+  fake_echo_dgrams = 1;
+  pid = fork();
+  if (pid == 0) {
+    setenv("LD_PRELOAD", preload, 1);
+    setenv("NH_TEST_SHIM_CHILD", "data", 1);
+    setenv("NEXTHOP_VR", "fake", 1);
+    execv("/proc/self/exe", argv);
+    _exit(127);
+  }
+  CHECK(waitpid(pid, &status, 0) == pid);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  printf("ok shim with environ cleared: connect outcome through read/write, UDP readv/writev, mmsg, "
+         "PKTINFO, shutdown\n");
   printf("client_test: all passed\n");
   return 0;
 }

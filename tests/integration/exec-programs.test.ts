@@ -9,7 +9,7 @@
 // program under exec runs in h1 with its sockets in the VR: as a client it reaches h2 from the VR's
 // 10.2.0.1; as a server it listens in the VR, and kernel programs on h2 (10.2.0.2) and h1 (through
 // the VR's 10.1.0.1) connect to it. Each check looks at the result and at the address the other
-// side saw. Programs that fail today because of a known gap are marked `todo` with the cause.
+// side saw. Programs that fail because of a known gap are marked `todo` with the cause.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -591,10 +591,6 @@ ${temp}
 
   test('nginx with a master and 2 workers under exec serves curl https on h2', {
     ...T,
-    todo:
-      'nginx replaces environ (only TZ and `env` directives survive) before forking its workers; a ' +
-      "worker's first accept4 on the inherited listener opens a new control connection, finds no " +
-      'NEXTHOP_RUN_DIR and tries /run/nexthop/edge.sock (ENOENT), so accept4 fails with ENETDOWN in a loop',
   }, async () => {
     const { conf, access } = nginxTls('workers', 8444, true);
     const server = await vrServer(['nginx', '-p', path('nginx/workers'), '-c', conf], 8444);
@@ -847,10 +843,6 @@ ${temp}
 
   test('redis-cli under exec against redis-server on h2', {
     ...T,
-    todo:
-      'hiredis connects non-blocking, polls for POLLOUT and calls connect() again to learn the result; ' +
-      'the pair is writable at once, so the second connect() finds the CONNECT still in flight and fails ' +
-      'with EALREADY ("Could not connect to Redis at 10.2.0.2:6381: Operation already in progress")',
   }, async () => {
     const r = await client(['redis-cli', '-h', '10.2.0.2', '-p', '6381', 'set', 'via', 'exec']);
     assert.equal(r.stdout, 'OK\n', r.stderr);
@@ -901,11 +893,6 @@ ${temp}
 
   test('dig (UDP) under exec asks dnsmasq on h2', {
     ...T,
-    todo:
-      "dig's libuv (Debian 12: 1.44) sends the query with syscall(__NR_sendmmsg, ...), not libc's sendmmsg, " +
-      'so no sendmmsg hook sees it: the datagram goes onto the pair without its 20-byte header, the VR ' +
-      'takes the first bytes of the query as the header, nothing reaches h2 and dig times out (hooking ' +
-      'syscall() for __NR_sendmmsg/__NR_recvmmsg would reach it)',
   }, async () => {
     const r = await client(digArgs('10.2.0.2', 5301, false));
     assert.equal(r.stdout, `${DNS_ADDR}\n`, r.stdout + r.stderr);
@@ -950,12 +937,6 @@ ${temp}
 
   test('socat UDP under exec with its input at end of file', {
     ...T,
-    todo:
-      'at end of input socat calls shutdown(fd, SHUT_WR) on the connected UDP socket right after sendmsg() ' +
-      'of the datagram; the shim sends SHUTDOWN to the VR and shuts the write side of its end of the pair, ' +
-      'after which recvmsg() returns 0 (EOF) at once, so socat quits without the answer (Linux keeps ' +
-      'receiving after SHUT_WR on UDP); the SHUTDOWN request can also overtake the datagram still in the ' +
-      'pair, which then never leaves the VR',
   }, async () => {
     const s = await client(['socat', '-t', '2', '-', 'UDP:10.2.0.2:5353'], { input: 'eof1\n' });
     assert.equal(s.stdout, 'pong:eof1\n', s.stderr);

@@ -98,6 +98,12 @@ struct nh_conn {
   struct nh_parked *parked;
   uint32_t abandoned[NH_MAX_ABANDONED]; /* ids whose replies nobody will take */
   int n_abandoned;
+  /* Ids sent and not yet answered: a reply to anything else is a protocol violation, not a reply
+   * to park (a VR that sends replies nobody asked for would otherwise fill the parking list, and
+   * this process's descriptor table with the descriptors they carry). */
+  uint32_t *inflight;
+  int n_inflight;
+  int cap_inflight;
 };
 
 static pthread_mutex_t table_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -119,6 +125,33 @@ static void free_parked(struct nh_conn *c) {
     free(p);
   }
   c->n_abandoned = 0;
+  c->n_inflight = 0;
+}
+
+/* Records id as sent (c->mu held); -1 with ENOMEM. */
+static int inflight_add(struct nh_conn *c, uint32_t id) {
+  if (c->n_inflight == c->cap_inflight) {
+    int cap = c->cap_inflight == 0 ? 16 : 2 * c->cap_inflight;
+    uint32_t *a = realloc(c->inflight, (size_t)cap * sizeof *a);
+    if (a == NULL) {
+      errno = ENOMEM;
+      return -1;
+    }
+    c->inflight = a;
+    c->cap_inflight = cap;
+  }
+  c->inflight[c->n_inflight++] = id;
+  return 0;
+}
+
+/* Takes id off the in-flight list (c->mu held): 1 if it was there, 0 for an unsolicited reply. */
+static int inflight_take(struct nh_conn *c, uint32_t id) {
+  for (int i = c->n_inflight - 1; i >= 0; i--) {
+    if (c->inflight[i] != id) continue;
+    c->inflight[i] = c->inflight[--c->n_inflight];
+    return 1;
+  }
+  return 0;
 }
 
 static void before_fork(void) {
@@ -251,6 +284,11 @@ static ssize_t recv_message(int fd, struct nh_raw *raw, int flags) {
     raw->fd = -1;
     errno = EIO;
     return -1;
+  }
+  if (n == 0 && raw->fd >= 0) {
+    /* An empty message is no reply (and on a closed connection, none came): its descriptor with it. */
+    nh_sys_close(raw->fd);
+    raw->fd = -1;
   }
   raw->len = (size_t)n;
   return n;
@@ -433,7 +471,8 @@ static int wait_reply(struct nh_conn *c, uint32_t id, uint32_t gen, struct nh_ra
     }
     struct rsock_msg m;
     struct rsock_fault f;
-    if (n <= 0 || rsock_decode(p->raw.buf, p->raw.len, &m, &f) < 0 || (m.type & 0x8000) == 0) {
+    if (n <= 0 || rsock_decode(p->raw.buf, p->raw.len, &m, &f) < 0 || (m.type & 0x8000) == 0 ||
+        (c->gen == gen && !inflight_take(c, m.id))) {
       /* §8: a malformed reply breaks the connection; calls in flight fail with EIO. */
       int malformed = n > 0 || (n < 0 && e == EIO);
       if (p->raw.fd >= 0 && n > 0) nh_sys_close(p->raw.fd);
@@ -465,9 +504,13 @@ static int send_locked(struct nh_conn *c, struct rsock_msg *req, int passfd, uin
   if (conn_open_locked(c) < 0) return -1;
   if (++c->next_id == 0) c->next_id = 1;
   req->id = c->next_id;
+  if (inflight_add(c, req->id) < 0) return -1;
   if (send_message(c->fd, req, passfd) < 0) {
     int e = errno;
-    if (e == EINVAL) return -1;
+    if (e == EINVAL) {
+      inflight_take(c, req->id);
+      return -1;
+    }
     conn_fail(c);
     set_message("VR %s closed the control connection%s", c->name, "");
     errno = ENETDOWN;
@@ -513,6 +556,11 @@ static int call(int ci, struct rsock_msg *req, int passfd, uint16_t expect, stru
     if (r->raw.fd >= 0) nh_sys_close(r->raw.fd);
     errno = EIO;
     return -1;
+  }
+  if (r->raw.fd >= 0 && expect != RSOCK_SOCKET_OK && expect != RSOCK_ACCEPT_OK) {
+    /* §6: only SOCKET_OK and ACCEPT_OK carry a descriptor; any other is closed, not leaked. */
+    nh_sys_close(r->raw.fd);
+    r->raw.fd = -1;
   }
   return 0;
 }

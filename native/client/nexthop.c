@@ -55,7 +55,12 @@ NH_EXPORT int nexthop_listen(int fd, int backlog) {
 
 NH_EXPORT int nexthop_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags) {
   struct nh_fd e;
-  return vr_fd(fd, &e) < 0 ? -1 : nh_vr_accept(fd, &e, addr, len, flags);
+  if (vr_fd(fd, &e) < 0) {
+    /* A listener whose VR was restarted is re-created there (nh_vr_relisten), not failed. */
+    if (errno != ENOTCONN || nh_fd_get(fd, &e) != NH_VR || !e.listening || nh_vr_relisten(fd, &e) < 0)
+      return -1;
+  }
+  return nh_vr_accept(fd, &e, addr, len, flags);
 }
 
 NH_EXPORT int nexthop_accept(int fd, struct sockaddr *addr, socklen_t *len) {

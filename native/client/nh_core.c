@@ -11,6 +11,7 @@
 #include <string.h>
 #include <limits.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -31,6 +32,8 @@
 #define NH_MAX_PAYLOAD 65507
 
 int nh_report_session_errors;
+/* Set while a call retries by design (a listener waiting for its VR): no report per attempt. */
+static __thread int quiet_thread;
 
 /* ---- raw system calls ---- */
 
@@ -362,12 +365,12 @@ static int conn_open_locked(struct nh_conn *c) {
                "permission denied: cannot reach %s (the run directory or the control socket of VR %s is not "
                "accessible to this user)",
                sa.sun_path, c->name);
-      if (nh_report_session_errors) fprintf(stderr, "nexthop: %s\n", last_message);
+      if (nh_report_session_errors && !quiet_thread) fprintf(stderr, "nexthop: %s\n", last_message);
       errno = EACCES;
       return -1;
     }
     set_message("VR %s is not running: cannot connect to %s", c->name, sa.sun_path);
-    if (nh_report_session_errors) fprintf(stderr, "nexthop: %s (%s)\n", last_message, strerror(e));
+    if (nh_report_session_errors && !quiet_thread) fprintf(stderr, "nexthop: %s (%s)\n", last_message, strerror(e));
     errno = ENETDOWN;
     return -1;
   }
@@ -391,7 +394,7 @@ static int conn_open_locked(struct nh_conn *c) {
   if (rsock_decode(r.raw.buf, r.raw.len, &r.m, &f) < 0 || r.m.id != 1) goto broken;
   if (r.m.type == RSOCK_ERROR) {
     snprintf(last_message, sizeof last_message, "%.*s", (int)r.m.data.len, (const char *)r.m.data.ptr);
-    if (nh_report_session_errors) fprintf(stderr, "nexthop: VR %s: %s\n", c->name, last_message);
+    if (nh_report_session_errors && !quiet_thread) fprintf(stderr, "nexthop: VR %s: %s\n", c->name, last_message);
     nh_sys_close(fd);
     errno = r.m.err;
     return -1;
@@ -406,7 +409,7 @@ static int conn_open_locked(struct nh_conn *c) {
   return 0;
 broken:
   set_message("VR %s closed the control connection during the greeting%s", c->name, "");
-  if (nh_report_session_errors) fprintf(stderr, "nexthop: %s\n", last_message);
+  if (nh_report_session_errors && !quiet_thread) fprintf(stderr, "nexthop: %s\n", last_message);
   nh_sys_close(fd);
   errno = ENETDOWN;
   return -1;
@@ -798,6 +801,77 @@ int nh_vr_socket(int ci, int type, int protocol, struct nh_fd *e) {
   return r.raw.fd;
 }
 
+/* ---- epoll registrations of replaceable descriptors ---- */
+
+struct nh_epoll_reg {
+  int epfd;
+  int fd;
+  struct epoll_event ev;
+};
+
+static pthread_mutex_t epoll_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct nh_epoll_reg *epoll_regs;
+static int n_epoll_regs;
+static int cap_epoll_regs;
+
+static int sys_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev) {
+  return (int)syscall(SYS_epoll_ctl, epfd, op, fd, ev);
+}
+
+void nh_epoll_note(int epfd, int op, int fd, const struct epoll_event *ev) {
+  pthread_mutex_lock(&epoll_mu);
+  int at = -1;
+  for (int i = 0; i < n_epoll_regs; i++)
+    if (epoll_regs[i].epfd == epfd && epoll_regs[i].fd == fd) at = i;
+  if (op == EPOLL_CTL_DEL) {
+    if (at >= 0) epoll_regs[at] = epoll_regs[--n_epoll_regs];
+  } else if (ev != NULL && at >= 0) {
+    epoll_regs[at].ev = *ev;
+  } else if (ev != NULL && op == EPOLL_CTL_ADD) {
+    if (n_epoll_regs == cap_epoll_regs) {
+      int cap = cap_epoll_regs == 0 ? 16 : 2 * cap_epoll_regs;
+      struct nh_epoll_reg *a = realloc(epoll_regs, (size_t)cap * sizeof *a);
+      if (a == NULL) goto out; /* the registration is then not restored: as before this table */
+      epoll_regs = a;
+      cap_epoll_regs = cap;
+    }
+    epoll_regs[n_epoll_regs].epfd = epfd;
+    epoll_regs[n_epoll_regs].fd = fd;
+    epoll_regs[n_epoll_regs].ev = *ev;
+    n_epoll_regs++;
+  }
+out:
+  pthread_mutex_unlock(&epoll_mu);
+}
+
+void nh_epoll_forget(int fd) {
+  if (__atomic_load_n(&n_epoll_regs, __ATOMIC_RELAXED) == 0) return;
+  pthread_mutex_lock(&epoll_mu);
+  for (int i = n_epoll_regs - 1; i >= 0; i--)
+    if (epoll_regs[i].fd == fd || epoll_regs[i].epfd == fd) epoll_regs[i] = epoll_regs[--n_epoll_regs];
+  pthread_mutex_unlock(&epoll_mu);
+}
+
+/* Before target's open file is replaced: takes it out of the epoll sets (a copy of the old file
+ * kept elsewhere, by a child say, would otherwise stay registered under target's number). */
+static void epoll_unregister(int target) {
+  pthread_mutex_lock(&epoll_mu);
+  for (int i = 0; i < n_epoll_regs; i++)
+    if (epoll_regs[i].fd == target) sys_epoll_ctl(epoll_regs[i].epfd, EPOLL_CTL_DEL, target, NULL);
+  pthread_mutex_unlock(&epoll_mu);
+}
+
+/* After: registers the new file as the program had registered the old one. */
+static void epoll_reregister(int target) {
+  pthread_mutex_lock(&epoll_mu);
+  for (int i = 0; i < n_epoll_regs; i++) {
+    if (epoll_regs[i].fd != target) continue;
+    struct epoll_event ev = epoll_regs[i].ev;
+    sys_epoll_ctl(epoll_regs[i].epfd, EPOLL_CTL_ADD, target, &ev);
+  }
+  pthread_mutex_unlock(&epoll_mu);
+}
+
 int nh_vr_replace(int target, int vfd, struct nh_fd *e) {
   int fl = fcntl(target, F_GETFL);
   int fdfl = fcntl(target, F_GETFD);
@@ -809,12 +883,15 @@ int nh_vr_replace(int target, int vfd, struct nh_fd *e) {
     nh_sys_close(vfd);
     return -1;
   }
+  epoll_unregister(target);
   if (dup3(vfd, target, (fdfl & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
     nh_sys_close(vfd);
+    epoll_reregister(target);
     return -1;
   }
   nh_sys_close(vfd);
   nh_fd_set(target, e);
+  epoll_reregister(target);
   return 0;
 }
 
@@ -1157,9 +1234,13 @@ int nh_vr_bind(int fd, struct nh_fd *e, const struct sockaddr *addr, socklen_t l
   }
   if (rc < 0) return -1;
   e->bound_port = req.port;
+  memcpy(e->bound_addr, req.addr, 4);
   pthread_mutex_lock(&table_mu);
   struct nh_fd *s = slot(fd, 0);
-  if (s != NULL && s->kind == NH_VR) s->bound_port = req.port;
+  if (s != NULL && s->kind == NH_VR) {
+    s->bound_port = req.port;
+    memcpy(s->bound_addr, req.addr, 4);
+  }
   pthread_mutex_unlock(&table_mu);
   return 0;
 }
@@ -1172,9 +1253,13 @@ int nh_vr_listen(int fd, struct nh_fd *e, int backlog) {
   struct nh_reply r;
   if (call(e->conn, &req, -1, RSOCK_OK, &r, NULL) < 0) return -1;
   e->listening = 1;
+  e->backlog = req.backlog;
   pthread_mutex_lock(&table_mu);
   struct nh_fd *s = slot(fd, 0);
-  if (s != NULL && s->kind == NH_VR) s->listening = 1;
+  if (s != NULL && s->kind == NH_VR) {
+    s->listening = 1;
+    s->backlog = req.backlog;
+  }
   pthread_mutex_unlock(&table_mu);
   return 0;
 }
@@ -1208,6 +1293,11 @@ int nh_vr_accept(int fd, struct nh_fd *e, struct sockaddr *addr, socklen_t *len,
     struct nh_reply r;
     uint32_t gen;
     if (call(e->conn, &req, -1, RSOCK_ACCEPT_OK, &r, &gen) < 0) {
+      if (eof && conn_gen(e->conn) != e->gen) {
+        /* Not shut down: the VR itself went away. A server survives its restart. */
+        if (nh_vr_relisten(fd, e) < 0) return -1;
+        continue;
+      }
       if (errno == EAGAIN && eof) errno = EINVAL;
       if (errno == EAGAIN && !is_nonblocking(fd)) continue; /* a lost token (§7.2) */
       return -1;
@@ -1229,6 +1319,56 @@ int nh_vr_accept(int fd, struct nh_fd *e, struct sockaddr *addr, socklen_t *len,
     nh_fd_set(nfd, &ne);
     from_ep(r.m.addr, r.m.port, addr, len);
     return nfd;
+  }
+}
+
+static int control_socket_exists(int ci) {
+  char path[PATH_MAX + NH_VR_NAME_MAX + 8];
+  int n = snprintf(path, sizeof path, "%s/%s.sock", run_dir(), conns[ci].name);
+  struct stat st;
+  return n > 0 && (size_t)n < sizeof path && stat(path, &st) == 0;
+}
+
+static int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int nh_vr_relisten(int fd, struct nh_fd *e) {
+  struct sockaddr_in sin = {0};
+  sin.sin_family = AF_INET;
+  memcpy(&sin.sin_addr, e->bound_addr, 4);
+  sin.sin_port = htons(e->bound_port);
+  int block = !is_nonblocking(fd);
+  int64_t deadline = now_ms() + NH_RELISTEN_NONBLOCK_MS;
+  for (;;) {
+    struct nh_fd ne;
+    quiet_thread = 1;
+    int vfd = nh_vr_socket(e->conn, SOCK_STREAM, 0, &ne);
+    quiet_thread = 0;
+    if (vfd >= 0) {
+      if (nh_vr_bind(vfd, &ne, (struct sockaddr *)&sin, sizeof sin) == 0 &&
+          nh_vr_listen(vfd, &ne, (int)e->backlog) == 0) {
+        if (nh_vr_replace(fd, vfd, &ne) < 0) return -1;
+        *e = ne;
+        return 0;
+      }
+      int err = errno;
+      nh_sys_close(vfd); /* the VR closes that socket when it sees the hang-up */
+      errno = err;
+      return -1;
+    }
+    if (errno != ENETDOWN) return -1;
+    /* The VR is not back yet. Its socket file stays while it restarts (a VR that stopped removes
+     * it): wait for it then, not when it is gone for good. */
+    if (!control_socket_exists(e->conn)) return -1;
+    if (!block && now_ms() >= deadline) {
+      errno = EAGAIN;
+      return -1;
+    }
+    struct timespec pause = {0, 50 * 1000 * 1000};
+    nanosleep(&pause, NULL);
   }
 }
 

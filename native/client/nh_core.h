@@ -60,6 +60,8 @@ struct nh_fd {
   int err_pending;      /* the socket's pending error, reported once, as the kernel's sk_err */
   int sndbuf;           /* the app end's SO_SNDBUF before the filler */
   uint16_t bound_port;  /* the port given to a successful bind, 0 if none */
+  uint8_t bound_addr[4];   /* and its address (network order): a listener is re-created there */
+  uint32_t backlog;        /* a listener's backlog, for the same */
   dev_t dev;            /* identity of the open file, to notice a reused descriptor number */
   ino_t ino;
   struct nh_opt *opts; /* NH_INTENT only */
@@ -108,6 +110,24 @@ NH_HIDDEN int nh_vr_socket(int conn, int type, int protocol, struct nh_fd *e);
 /* Moves VR socket `vfd` onto descriptor `target` keeping target's O_NONBLOCK and FD_CLOEXEC, closes
  * vfd; records e for target. */
 NH_HIDDEN int nh_vr_replace(int target, int vfd, struct nh_fd *e);
+
+/* epoll registrations of descriptors the core may replace (nh_vr_replace: an undecided socket moved
+ * into the VR, a listener re-created after its VR restarted). Replacing the open file behind a
+ * descriptor drops it from every epoll set, so the shim notes what the program registered
+ * (epoll_ctl's op, after the kernel took it) and the core registers the new file again. */
+struct epoll_event;
+NH_HIDDEN void nh_epoll_note(int epfd, int op, int fd, const struct epoll_event *ev);
+/* fd was closed: forget its registrations, and those made in it if it was an epoll instance. */
+NH_HIDDEN void nh_epoll_forget(int fd);
+
+/* Listening socket fd whose VR went away (its pair reads end of file and its control connection is
+ * not the one it was created on): opens the same listener (address, port, backlog) in the VR that
+ * answers on the same control socket now, on the same descriptor, waiting for it to come back while
+ * its socket file exists. Blocking descriptors wait as long as that; non-blocking ones at most
+ * NH_RELISTEN_NONBLOCK_MS per call (then EAGAIN, and the next accept tries again). 0, or -1 with
+ * errno. Options set on the old listener are not replayed. */
+#define NH_RELISTEN_NONBLOCK_MS 2000
+NH_HIDDEN int nh_vr_relisten(int fd, struct nh_fd *e);
 
 /* The socket calls on a resolved VR socket; same contract as the libc calls. */
 NH_HIDDEN int nh_vr_connect(int fd, struct nh_fd *e, const struct sockaddr *addr, socklen_t len);

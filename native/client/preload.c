@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -60,6 +61,7 @@ static ssize_t (*real_writev)(int, const struct iovec *, int);
 static int (*real_sendmmsg)(int, struct mmsghdr *, unsigned int, int);
 static int (*real_recvmmsg)(int, struct mmsghdr *, unsigned int, int, struct timespec *);
 static long (*real_syscall)(long, ...);
+static int (*real_epoll_ctl)(int, int, int, struct epoll_event *);
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static int active; /* NEXTHOP_VR is set */
@@ -156,6 +158,7 @@ static void init(void) {
   RESOLVE(sendmmsg);
   RESOLVE(recvmmsg);
   if (real_syscall == NULL) RESOLVE(syscall);
+  RESOLVE(epoll_ctl);
   nh_load_settings();
   active = nh_default_vr() != NULL;
   nh_report_session_errors = 1;
@@ -278,10 +281,21 @@ NH_EXPORT int listen(int fd, int backlog) {
   return real_listen(fd, backlog);
 }
 
+/* classify for accept: a listener whose VR was restarted is no longer known there (ENOTCONN), and
+ * is re-created by accept (nh_vr_relisten) rather than failed. */
+static int classify_listener(int fd, struct nh_fd *e) {
+  int k = classify(fd, e);
+  if (k < 0 && errno == ENOTCONN && nh_fd_get(fd, e) == NH_VR && e->listening) {
+    if (nh_vr_relisten(fd, e) < 0) return -1;
+    return NH_VR;
+  }
+  return k;
+}
+
 NH_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags) {
   READY();
   struct nh_fd e;
-  int k = classify(fd, &e);
+  int k = classify_listener(fd, &e);
   if (k < 0) return -1;
   if (k == NH_VR) return nh_vr_accept(fd, &e, addr, len, flags);
   return real_accept4(fd, addr, len, flags);
@@ -290,7 +304,7 @@ NH_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags) 
 NH_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len) {
   READY();
   struct nh_fd e;
-  int k = classify(fd, &e);
+  int k = classify_listener(fd, &e);
   if (k < 0) return -1;
   if (k == NH_VR) return nh_vr_accept(fd, &e, addr, len, 0);
   return real_accept(fd, addr, len);
@@ -386,7 +400,22 @@ NH_EXPORT int close(int fd) {
     nh_vr_forget(fd, &e);
   else if (e.kind != NH_UNKNOWN)
     nh_fd_forget(fd);
+  nh_epoll_forget(fd);
   return real_close(fd);
+}
+
+/* Registrations of sockets the shim may move to another open file (into the VR at connect/bind, a
+ * listener re-created after a VR restart) are noted, so that the move keeps them. */
+NH_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev) {
+  READY();
+  int rc = real_epoll_ctl(epfd, op, fd, ev);
+  if (rc != 0 || !active) return rc;
+  int saved = errno;
+  struct nh_fd e;
+  enum nh_kind k = nh_fd_get(fd, &e);
+  if (k == NH_INTENT || k == NH_VR || op == EPOLL_CTL_DEL) nh_epoll_note(epfd, op, fd, ev);
+  errno = saved;
+  return rc;
 }
 
 /* A descriptor whose data calls need the shim: a VR UDP socket (datagram header), or a VR TCP socket

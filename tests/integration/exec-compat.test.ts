@@ -361,6 +361,59 @@ http {
     await server.exited;
   });
 
+  test('nginx as a reverse proxy: its upstream socket, registered in epoll before connect, moves into the VR and keeps its registration', async () => {
+    const conf = nginxConfig(8181);
+    dirs.push(conf.dir);
+    writeFileSync(
+      conf.conf,
+      `daemon off;
+master_process off;
+worker_processes 1;
+pid ${conf.dir}/nginx.pid;
+error_log ${conf.dir}/logs/error.log info;
+events { worker_connections 64; }
+http {
+  access_log ${conf.accessLog};
+  server {
+    listen 127.0.0.1:8181;
+    location / { proxy_pass http://10.2.0.2:80; }
+  }
+}
+`,
+    );
+    const before = (await vr.counters()).stats['rsock_bytes_to_apps'] ?? 0;
+    const server = await execInBackground(
+      topo.h1,
+      vr,
+      [],
+      ['nginx', '-p', conf.dir, '-c', conf.conf],
+      async () => {
+        const r = await topo.h1.exec('ss', ['-Hltn', 'sport = :8181']);
+        return r.stdout.includes(':8181');
+      },
+    );
+    started.push(server);
+    for (let i = 0; i < 3; i++) {
+      const r = await topo.h1.exec('curl', ['-sS', '--max-time', '10', 'http://127.0.0.1:8181/'], {
+        timeoutMs: 20_000,
+      });
+      assert.equal(
+        r.code,
+        0,
+        `${r.stderr}\n${readFileSync(join(conf.dir, 'logs/error.log'), 'utf8').slice(-1500)}`,
+      );
+      assert.equal(r.stdout, nginx.page);
+    }
+    const upstream = readFileSync(nginx.accessLog, 'utf8').trim().split('\n').slice(-3);
+    for (const line of upstream) assert.match(line, /^10\.2\.0\.1 /, 'h2 saw the VR as the client');
+    assert.ok(
+      ((await vr.counters()).stats['rsock_bytes_to_apps'] ?? 0) > before,
+      'the answers came through the VR',
+    );
+    server.child.kill('SIGTERM');
+    await server.exited;
+  });
+
   test('a run directory the user cannot enter is "permission denied", not "not running"', async () => {
     const runDir = mkdtempSync(join(tmpdir(), 'nexthop-private-'));
     dirs.push(runDir);

@@ -101,6 +101,8 @@ export const QuotasSchema = Type.Object(
     clientBufferedBytes: Type.Optional(Type.Integer({ minimum: 65536 })),
     sockets: Type.Optional(Type.Integer({ minimum: 1, maximum: 1048576 })),
     bufferedBytes: Type.Optional(Type.Integer({ minimum: 65536 })),
+    clientConnections: Type.Optional(Type.Integer({ minimum: 1, maximum: 65536 })),
+    connections: Type.Optional(Type.Integer({ minimum: 1, maximum: 65536 })),
   },
   { additionalProperties: false, description: 'limits of the remote socket API; a client is a uid' },
 );

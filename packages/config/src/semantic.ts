@@ -45,12 +45,19 @@ interface DeviceUse {
   iface: string;
 }
 
-/** 1,024 sockets a client as a process's default RLIMIT_NOFILE; relay buffers of 128 KiB a socket. */
+/**
+ * 1,024 sockets a client as a process's default RLIMIT_NOFILE. A socket's buffers are charged at what
+ * they can hold (docs/remote-socket-protocol.md §4): 640 KiB for TCP and 416 KiB for UDP at the
+ * default sizes, so 256 MiB is some 400 TCP sockets of one client at their fullest (raise it for a
+ * busy server). 64 control connections a client (one a process that talks to the VR), 1,024 in all.
+ */
 export const DEFAULT_QUOTAS: QuotasConfig = {
   clientSockets: 1024,
-  clientBufferedBytes: 1024 * 128 * 1024,
+  clientBufferedBytes: 256 * 1024 * 1024,
   sockets: 16384,
   bufferedBytes: 1024 * 1024 * 1024,
+  clientConnections: 64,
+  connections: 1024,
 };
 
 export function checkAndNormalize(

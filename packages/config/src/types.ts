@@ -70,12 +70,16 @@ export interface AccessConfig {
 export interface QuotasConfig {
   /** Sockets one client may hold (EMFILE beyond). */
   readonly clientSockets: number;
-  /** Relay buffer bytes one client's sockets may reserve (ENOBUFS beyond). */
+  /** Bytes of socket buffers (the stack's and the relay's) one client's sockets may hold (ENOBUFS beyond). */
   readonly clientBufferedBytes: number;
   /** Remote sockets in the whole VR (ENFILE beyond). */
   readonly sockets: number;
-  /** Relay buffer bytes in the whole VR (ENOBUFS beyond). */
+  /** Bytes of socket buffers of all remote sockets in the whole VR (ENOBUFS beyond). */
   readonly bufferedBytes: number;
+  /** Control connections one client may have open (refused at accept beyond). */
+  readonly clientConnections: number;
+  /** Control connections in the whole VR. */
+  readonly connections: number;
 }
 
 export interface RouterConfig {

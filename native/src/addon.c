@@ -33,6 +33,12 @@ static napi_value init(napi_env env, napi_value exports) {
       {"unixWatch", NULL, nh_unix_watch, NULL, NULL, NULL, napi_enumerable, NULL},
       {"unixWatchEvents", NULL, nh_unix_watch_events, NULL, NULL, NULL, napi_enumerable, NULL},
       {"unixWatchClose", NULL, nh_unix_watch_close, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unixSetPassRights", NULL, nh_unix_set_pass_rights, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unixCookie", NULL, nh_unix_cookie, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unixCloseDrained", NULL, nh_unix_close_drained, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unixCloseForeign", NULL, nh_unix_close_foreign, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unixCloserInit", NULL, nh_unix_closer_init, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unixCloserStats", NULL, nh_unix_closer_stats, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

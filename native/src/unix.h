@@ -20,5 +20,11 @@ napi_value nh_unix_recv_dgrams(napi_env env, napi_callback_info info);
 napi_value nh_unix_watch(napi_env env, napi_callback_info info);
 napi_value nh_unix_watch_events(napi_env env, napi_callback_info info);
 napi_value nh_unix_watch_close(napi_env env, napi_callback_info info);
+napi_value nh_unix_set_pass_rights(napi_env env, napi_callback_info info);
+napi_value nh_unix_cookie(napi_env env, napi_callback_info info);
+napi_value nh_unix_close_drained(napi_env env, napi_callback_info info);
+napi_value nh_unix_close_foreign(napi_env env, napi_callback_info info);
+napi_value nh_unix_closer_init(napi_env env, napi_callback_info info);
+napi_value nh_unix_closer_stats(napi_env env, napi_callback_info info);
 
 #endif

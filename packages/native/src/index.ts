@@ -3,8 +3,9 @@ export { ADDON_PATH, loadNative, openAfPacketRing } from './addon.ts';
 export type { DeviceInfo } from './device.ts';
 export { parseMac, readCarrier, readDeviceInfo } from './device.ts';
 export { copyBytes, DESC_STRIDE, FrameStage, maxFrameLength, stageFrame } from './stage.ts';
-export type { UnixNative, UnixWatch } from './unix.ts';
+export type { CloserStats, ForeignCloser, UnixNative, UnixWatch } from './unix.ts';
 export {
+  foreignCloser,
   loadUnix,
   RECV_CTRUNC,
   RECV_TRUNC,

@@ -26,15 +26,36 @@ export const RECV_CTRUNC = 2;
 
 export interface UnixNative {
   /**
-   * A non-blocking, close-on-exec SOCK_SEQPACKET listener at path with the given mode. A socket file
-   * nobody accepts on (a dead server's) is replaced; a live one is -EADDRINUSE; another kind of file
-   * is -EEXIST.
+   * A non-blocking, close-on-exec SOCK_SEQPACKET listener at path, created with the given mode (bound
+   * in a private directory, then renamed into place). A socket file nobody accepts on (a dead
+   * server's) is replaced; a live one is -EADDRINUSE; another kind of file is -EEXIST; a directory
+   * that is a symbolic link -ELOOP, not owned by root or us, or writable by others without the sticky
+   * bit, -EPERM. The listener and its connections refuse SCM_RIGHTS (see unixSetPassRights).
    */
   unixListen(path: string, mode: number, backlog: number): number;
   /** A SOCK_SEQPACKET connection to path (close-on-exec, non-blocking once connected). */
   unixConnect(path: string): number;
-  /** Accepts one connection (non-blocking, close-on-exec): out = [fd, pid, uid, gid] from SO_PEERCRED. */
-  unixAccept(listenFd: number, out: Float64Array): number;
+  /**
+   * Accepts one connection (non-blocking, close-on-exec) and reads nothing from it: out = [fd, pid,
+   * uid, gid] from SO_PEERCRED, then [copied, total] supplementary groups (SO_PEERGROUPS) of which
+   * the first `copied` are in groups. At -EMFILE/-ENFILE, out[0] = 1 when a connection was accepted
+   * and closed with the reserve descriptor (progress), 0 when there was no reserve.
+   */
+  unixAccept(listenFd: number, out: Float64Array, groups?: Uint32Array): number;
+  /** SO_PASSRIGHTS (Linux >= 6.16): 1 lets fd receive descriptors; -ENOPROTOOPT before 6.16. */
+  unixSetPassRights(fd: number, on: number): number;
+  /** out = SO_COOKIE as [low, high] 32-bit halves: never the same for two sockets while Linux runs. */
+  unixCookie(fd: number, out: Uint32Array): number;
+  /**
+   * Shuts fd for reading, reads what is queued (descriptors in it go to the closer threads) and
+   * closes it: for a socket a client may have passed descriptors to. Descriptors found, or -errno.
+   */
+  unixCloseDrained(fd: number): number;
+  /** Use foreignCloser(). */
+  unixCloseForeign(fd: number, tag: number): number;
+  unixCloserInit(onClosed: (tag: number) => void): void;
+  /** out = [waiting, closing, closed, kept open (queue full), threads]. */
+  unixCloserStats(out: Float64Array): void;
   /**
    * recvmsg (non-blocking, MSG_CMSG_CLOEXEC) of one message into buf[off, off+len): its length, 0 at
    * end of file. meta[0] = RECV_TRUNC | RECV_CTRUNC bits, meta[1] = descriptors received, meta[2..]
@@ -48,6 +69,10 @@ export interface UnixNative {
    * application's (blocking; whoever holds it sets O_NONBLOCK as the program wants).
    */
   unixSocketPair(type: number, out: Int32Array): number;
+  /**
+   * close(2) for descriptors this process made (a pair end on a kernel without SO_PASSRIGHTS is
+   * drained first). Never for one a client handed over: foreignCloser().
+   */
   unixClose(fd: number): number;
   unixShutdown(fd: number, how: number): number;
   /** Non-blocking read: bytes, 0 at end of file, or -errno. */
@@ -56,7 +81,7 @@ export interface UnixNative {
   unixWrite(fd: number, buf: Uint8Array, off: number, len: number): number;
   /** 1 when the peer is gone (POLLHUP), 0 when not: tells close from shutdown(SHUT_WR) after EOF. */
   unixHungUp(fd: number): number;
-  /** out = [st_dev, st_ino] of a socket; -ENOTSOCK for anything else. */
+  /** out = [st_dev, st_ino] of a socket; -ENOTSOCK for anything else. Not a proof of possession: unixCookie. */
   unixFileId(fd: number, out: Float64Array): number;
   /**
    * sendmmsg of datagrams first..count-1 ([offset, length] pairs in descs) in order, stopping where
@@ -86,4 +111,64 @@ export interface UnixNative {
 
 export function loadUnix(): UnixNative {
   return loadNative() as unknown as UnixNative;
+}
+
+export interface CloserStats {
+  /** Descriptors queued for a closer thread. */
+  waiting: number;
+  /** Being closed now (a thread is in close(2)). */
+  closing: number;
+  closed: number;
+  /** Left open because the queue was full. */
+  kept: number;
+  threads: number;
+}
+
+/**
+ * Closes descriptors that came from another process, whose close(2) may block (a TCP socket with
+ * SO_LINGER and unsent data, a FUSE file), on the addon's closer threads: never on the event loop.
+ */
+export interface ForeignCloser {
+  /**
+   * Queues fd; onClosed runs on the event loop once it is closed. false when the queue is full: fd
+   * then stays open for good and onClosed never runs.
+   */
+  close(fd: number, onClosed?: () => void): boolean;
+  stats(): CloserStats;
+}
+
+let closer: ForeignCloser | null = null;
+
+/** The process's closer (one set of threads for every server). */
+export function foreignCloser(): ForeignCloser {
+  if (closer !== null) return closer;
+  const u = loadUnix();
+  const waiting = new Map<number, () => void>();
+  let next = 1;
+  u.unixCloserInit((tag) => {
+    const f = waiting.get(tag);
+    waiting.delete(tag);
+    f?.();
+  });
+  const out = new Float64Array(5);
+  closer = {
+    close(fd, onClosed) {
+      let tag = 0;
+      if (onClosed !== undefined) {
+        do {
+          tag = next;
+          next = next >= 0xffffffff ? 1 : next + 1;
+        } while (waiting.has(tag));
+        waiting.set(tag, onClosed);
+      }
+      if (u.unixCloseForeign(fd, tag) === 1) return true;
+      waiting.delete(tag);
+      return false;
+    },
+    stats() {
+      u.unixCloserStats(out);
+      return { waiting: out[0]!, closing: out[1]!, closed: out[2]!, kept: out[3]!, threads: out[4]! };
+    },
+  };
+  return closer;
 }

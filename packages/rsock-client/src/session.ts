@@ -74,6 +74,8 @@ export class Session {
   broken = false;
   /** Sockets per client (the uid) the VR allows, from HELLO_OK. */
   maxSockets = 0;
+  /** HELLO_OK came: an ERROR with id 0 is no longer the answer to HELLO. */
+  private admitted = false;
   private readonly u: UnixNative = loadUnix();
   private fd = -1;
   private watch: UnixWatch | null = null;
@@ -117,6 +119,7 @@ export class Session {
       null,
     );
     if (r.message.kind === 'hello-ok') {
+      this.admitted = true;
       this.maxSockets = r.message.maxSockets;
       return;
     }
@@ -205,12 +208,15 @@ export class Session {
         return;
       }
       const m = d.message;
-      const w = this.waiting.get(m.id);
+      // An ERROR with id 0 before HELLO_OK is the VR refusing the connection at accept (§4): the
+      // answer to the HELLO, the one request in flight then.
+      const id = m.id === 0 && m.kind === 'error' && !this.admitted ? Math.min(...this.waiting.keys()) : m.id;
+      const w = this.waiting.get(id);
       if (w === undefined) {
         if (fd >= 0) this.u.unixClose(fd);
         continue;
       }
-      this.waiting.delete(m.id);
+      this.waiting.delete(id);
       const wantsFd = m.kind === 'socket-ok' || m.kind === 'accept-ok';
       if (!wantsFd && fd >= 0) {
         this.u.unixClose(fd);

@@ -6,4 +6,5 @@ export {
   type RsockQuotas,
   RsockServer,
   type RsockServerOptions,
+  type RsockUsage,
 } from './server.ts';

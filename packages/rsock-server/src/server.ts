@@ -2,7 +2,9 @@
 // whose clients open TCP and UDP sockets in the VR's stack, each relayed to a socketpair whose other
 // end the client holds as an ordinary descriptor.
 import { lstatSync, unlinkSync } from 'node:fs';
+import { dirname } from 'node:path';
 import {
+  foreignCloser,
   loadUnix,
   RECV_TRUNC,
   UNIX_SOCK_SEQPACKET,
@@ -19,6 +21,7 @@ import {
   CONNECT_FILLER,
   CONNECT_FILLER_BYTES,
   CONNECT_UNSPEC,
+  DGRAM_HEADER_LENGTH,
   decode,
   EOPNOTSUPP,
   EPROTO,
@@ -59,13 +62,30 @@ const {
   ESOCKTNOSUPPORT,
 } = errno;
 
-/** What a socket reserves of its client's and the VR's buffer budget. */
-const RESERVE = 2 * RELAY_CHUNK;
+/** Datagrams the UDP relay holds for a full pair at most (relay.ts): their headers are charged too. */
+const DGRAM_BATCH = 64;
+/**
+ * SO_RCVBUF/SO_SNDBUF a client other than root may ask for, before the stack doubles it: Linux's
+ * default net.core.rmem_max and wmem_max (socket(7)), which bound unprivileged sockets in the kernel.
+ */
+const UNPRIVILEGED_BUF_MAX = 212992;
+/** Root's bound: the stack's own (8 MiB once doubled). */
+const ROOT_BUF_MAX = 4 << 20;
+/** Time a new connection has to complete HELLO. */
+const HELLO_TIMEOUT_MS = 2000;
+/** Descriptors a client handed over that may wait for the closer threads before its requests wait. */
+const FOREIGN_FDS_PER_CLIENT = 64;
+/** Waiting ACCEPTs per listening socket, and requests waiting (ACCEPT, CONNECT) per connection. */
+const ACCEPT_WAITS_PER_SOCKET = 64;
+const WAITS_PER_CONN = 256;
+/** SO_PEERGROUPS room: NGROUPS_MAX. */
+const MAX_GROUPS = 65536;
 /** Requests read from one control connection per wakeup (the others get their turn). */
 const REQUESTS_PER_WAKEUP = 64;
 /** Replies a client may leave unread before it is disconnected. */
 const MAX_OUTBOX = 256;
 const MAX_BACKLOG = 4096;
+const USER_BACKLOG = 128;
 const ZERO = new Uint8Array(1);
 
 export interface RsockAccess {
@@ -77,9 +97,14 @@ export interface RsockAccess {
 
 export interface RsockQuotas {
   readonly clientSockets: number;
+  /** Buffer memory (stack socket buffers and relay buffers) one client's sockets may hold. */
   readonly clientBufferedBytes: number;
   readonly sockets: number;
   readonly bufferedBytes: number;
+  /** Control connections one client (uid) may have open; further ones are refused at accept. */
+  readonly clientConnections: number;
+  /** Control connections in the whole VR. */
+  readonly connections: number;
 }
 
 export interface RsockServerOptions {
@@ -96,7 +121,19 @@ export interface RsockServerOptions {
   afterStackCall?: () => void;
   /** Mode of the control socket file; 0666 (access is decided by credentials, §1). */
   mode?: number;
+  /** Time a new connection has to complete HELLO before it is closed (default 2000 ms). */
+  helloTimeoutMs?: number;
   log?: (message: string, fields: Record<string, unknown>) => void;
+}
+
+/** What the clients of a server hold (RsockServer.usage). */
+export interface RsockUsage {
+  sockets: number;
+  bufferedBytes: number;
+  connections: number;
+  /** Descriptors clients handed over that the closer threads have not closed yet. */
+  foreignFds: number;
+  clients: { uid: number; sockets: number; bufferedBytes: number; connections: number; foreignFds: number }[];
 }
 
 /** Who holds a VR socket, for `show sockets`. */
@@ -111,6 +148,10 @@ interface Client {
   uid: number;
   sockets: number;
   reserved: number;
+  /** Its control connections (authenticated or not). */
+  readonly conns: Set<Conn>;
+  /** Descriptors it handed over that the closer threads have not closed yet. */
+  foreign: number;
 }
 
 interface Pending {
@@ -128,18 +169,28 @@ class Conn {
   readonly pid: number;
   readonly uid: number;
   readonly gid: number;
+  /** Supplementary groups (SO_PEERGROUPS at connect time). */
+  readonly groups: readonly number[];
+  readonly client: Client;
   watch: UnixWatch | null = null;
   name = '';
   ready = false;
   closed = false;
   closeAfterFlush = false;
+  /** Not read while its client has too many descriptors waiting for the closer threads. */
+  paused = false;
+  helloTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Its requests waiting for an event (ACCEPT, CONNECT). */
+  waits = 0;
   readonly outbox: Outgoing[] = [];
   readonly attached = new Set<RSock>();
-  constructor(fd: number, pid: number, uid: number, gid: number) {
+  constructor(fd: number, pid: number, uid: number, gid: number, groups: readonly number[], client: Client) {
     this.fd = fd;
     this.pid = pid;
     this.uid = uid;
     this.gid = gid;
+    this.groups = groups;
+    this.client = client;
   }
 }
 
@@ -152,7 +203,10 @@ class RSock {
   creator = '';
   pairFd = -1;
   watch: UnixWatch | null = null;
-  fileKey = '';
+  /** SO_COOKIE of the application end, the proof ATTACH checks (§4). */
+  cookie = '';
+  /** Buffer bytes charged to its client (bufferCost). */
+  charge = 0;
   readonly conns = new Set<Conn>();
   closed = false;
   bound = false;
@@ -185,6 +239,18 @@ export interface RsockCounters {
   rsock_connections: number;
   rsock_sockets: number;
   rsock_access_refused: number;
+  /** Connections closed because a configuration change took their uid off the access list. */
+  rsock_access_revoked: number;
+  /** Connections refused at accept: the uid's or the VR's connection cap. */
+  rsock_connections_refused: number;
+  /** Connections closed because HELLO did not come in time. */
+  rsock_hello_timeouts: number;
+  /** Connections accepted and closed at once for want of a descriptor (EMFILE/ENFILE). */
+  rsock_accept_shed: number;
+  /** Descriptors clients handed over that are not theirs to hand (closed off the event loop). */
+  rsock_foreign_fds: number;
+  /** Of those, kept open because the closer's queue was full. */
+  rsock_foreign_fds_kept: number;
   rsock_quota_refused: number;
   rsock_malformed_requests: number;
   rsock_slow_clients_dropped: number;
@@ -212,7 +278,7 @@ export class RsockServer {
   private readonly clients = new Map<number, Client>();
   private readonly byId = new Map<number, RSock>();
   private readonly byFd = new Map<number, RSock>();
-  private readonly byFile = new Map<string, RSock>();
+  private readonly byCookie = new Map<string, RSock>();
   private nextId = 1;
   private remoteSockets = 0;
   private reserved = 0;
@@ -221,6 +287,12 @@ export class RsockServer {
     rsock_connections: 0,
     rsock_sockets: 0,
     rsock_access_refused: 0,
+    rsock_access_revoked: 0,
+    rsock_connections_refused: 0,
+    rsock_hello_timeouts: 0,
+    rsock_accept_shed: 0,
+    rsock_foreign_fds: 0,
+    rsock_foreign_fds_kept: 0,
     rsock_quota_refused: 0,
     rsock_malformed_requests: 0,
     rsock_slow_clients_dropped: 0,
@@ -234,10 +306,18 @@ export class RsockServer {
   // Shared scratch space: the server runs on one thread and never keeps these across calls.
   private readonly rbuf = new Uint8Array(MAX_MESSAGE);
   private readonly wbuf = new Uint8Array(MAX_MESSAGE);
-  private readonly meta = new Int32Array(2 + 16);
-  private readonly creds = new Float64Array(4);
+  /** Room for every descriptor a message can carry (SCM_MAX_FD): none is closed on this thread. */
+  private readonly meta = new Int32Array(2 + 253);
+  private readonly creds = new Float64Array(6);
+  private readonly groups = new Uint32Array(MAX_GROUPS);
   private readonly pairOut = new Int32Array(2);
-  private readonly fileId = new Float64Array(2);
+  private readonly cookieOut = new Uint32Array(2);
+  private readonly closer = foreignCloser();
+  /** The listener is not watched: out of descriptors with no reserve left (resumed when one closes). */
+  private acceptPaused = false;
+  /** Listeners whose client could not afford their next connection (taken again when quota frees). */
+  private readonly starved = new Set<RSock>();
+  private repumpQueued = false;
   private readonly oneFd = new Int32Array(1);
   private readonly addr = new SockAddr();
   private readonly relays: RelayContext;
@@ -256,7 +336,7 @@ export class RsockServer {
     this.u = loadUnix();
     this.relays = new RelayContext(this.u, this.so, options.clock, this.c, (s) => this.destroy(s as RSock));
     const fd = this.u.unixListen(path, options.mode ?? 0o666, 128);
-    if (fd < 0) throw new Error(`remote socket server: cannot listen on ${path}: ${errnoText(-fd)}`);
+    if (fd < 0) throw new Error(`remote socket server: cannot listen on ${path}: ${errnoText(-fd, path)}`);
     this.listenFd = fd;
     this.fileIno = lstatSync(path).ino;
     this.listenWatch = this.u.unixWatch(fd, () => this.onAcceptable());
@@ -269,13 +349,55 @@ export class RsockServer {
     return { ...this.c };
   }
 
+  /** What clients hold now, against the quotas (§4): every count is 0 once they are all gone. */
+  usage(): RsockUsage {
+    let foreign = 0;
+    const clients: RsockUsage['clients'] = [];
+    for (const c of this.clients.values()) {
+      foreign += c.foreign;
+      if (c.sockets === 0 && c.reserved === 0 && c.conns.size === 0 && c.foreign === 0) continue;
+      clients.push({
+        uid: c.uid,
+        sockets: c.sockets,
+        bufferedBytes: c.reserved,
+        connections: c.conns.size,
+        foreignFds: c.foreign,
+      });
+    }
+    return {
+      sockets: this.remoteSockets,
+      bufferedBytes: this.reserved,
+      connections: this.conns.size,
+      foreignFds: foreign,
+      clients,
+    };
+  }
+
   /**
-   * New access list and quotas (a configuration change): they decide the requests that come from
-   * now on; connections already admitted and sockets already held stay.
+   * New access list and quotas (a configuration change). Connections whose peer the new list refuses
+   * are closed at once, so they create nothing more; the sockets such a peer holds stay open, as an
+   * open file stays open after its mode changes. Quotas decide the requests from now on.
    */
   setPolicy(access: RsockAccess, quotas: RsockQuotas): void {
     this.o.access = access;
     this.o.quotas = quotas;
+    for (const conn of [...this.conns]) {
+      if (this.allowed(conn.uid, conn.gid, conn.groups)) continue;
+      this.c.rsock_access_revoked++;
+      this.o.log?.('remote socket client disconnected: no longer on the access list', {
+        pid: conn.pid,
+        uid: conn.uid,
+      });
+      this.closeConn(conn);
+    }
+  }
+
+  /** Whether a peer may use this VR: its uid, primary gid or a supplementary group is listed (§4). */
+  private allowed(uid: number, gid: number, groups: readonly number[]): boolean {
+    const a = this.o.access;
+    if (a.uids.includes(uid) || a.gids.includes(gid)) return true;
+    for (const g of groups) if (a.gids.includes(g)) return true;
+    return false;
   }
 
   /** The client holding stack fd, or null when it is not a remote socket (or not yet handed out). */
@@ -313,15 +435,78 @@ export class RsockServer {
 
   // ---- control connections --------------------------------------------------------------------
 
+  /**
+   * Accepts connections and decides on each before reading anything (§4): a peer off the access list
+   * or over the connection caps gets one ERROR with id 0 and is closed. An admitted one has until the
+   * HELLO deadline; its socket refuses descriptors until HELLO_OK.
+   */
   private onAcceptable(): void {
-    for (let i = 0; i < 64; i++) {
-      const r = this.u.unixAccept(this.listenFd, this.creds);
-      if (r < 0) break;
-      const conn = new Conn(this.creds[0]!, this.creds[1]!, this.creds[2]!, this.creds[3]!);
+    const cr = this.creds;
+    for (let i = 0; i < 64 && !this.stopped; i++) {
+      const r = this.u.unixAccept(this.listenFd, cr, this.groups);
+      if (r === -EMFILE || r === -ENFILE) {
+        if (cr[0] === 1) {
+          // One connection shed with the reserve descriptor: answered, not spun on.
+          this.c.rsock_accept_shed++;
+          continue;
+        }
+        // No reserve to shed with: stop watching until a descriptor of ours closes.
+        this.acceptPaused = true;
+        this.u.unixWatchEvents(this.listenWatch, 0);
+        return;
+      }
+      if (r < 0) return;
+      const fd = cr[0]!;
+      const pid = cr[1]!;
+      const uid = cr[2]!;
+      const gid = cr[3]!;
+      // Groups that did not fit (more than NGROUPS_MAX) count for nothing: refused rather than guessed.
+      const groups = Array.from(this.groups.subarray(0, cr[4]!));
+      const q = this.o.quotas;
+      let refusal = 0;
+      let why = '';
+      if (!this.allowed(uid, gid, groups)) {
+        this.c.rsock_access_refused++;
+        refusal = EACCES;
+        why = `uid ${uid} is not on the access list of VR ${this.o.vrName}`;
+        this.o.log?.('remote socket client refused', { pid, uid, gid });
+      } else if (this.conns.size >= q.connections) {
+        this.c.rsock_connections_refused++;
+        refusal = EAGAIN;
+        why = `VR ${this.o.vrName} has its maximum of ${q.connections} control connections`;
+      } else if ((this.clients.get(uid)?.conns.size ?? 0) >= q.clientConnections) {
+        this.c.rsock_connections_refused++;
+        refusal = EAGAIN;
+        why = `uid ${uid} has its maximum of ${q.clientConnections} control connections to VR ${this.o.vrName}`;
+      }
+      if (refusal !== 0) {
+        const n = encode({ kind: 'error', id: 0, errno: refusal, message: why }, this.wbuf, 0);
+        this.u.unixSendMsg(fd, this.wbuf, 0, n, null);
+        // Drained, not merely closed: what it sent is discarded (no descriptor can be among it), so
+        // its end reads the ERROR, then end of file, rather than ECONNRESET.
+        this.u.unixCloseDrained(fd);
+        continue;
+      }
+      const client = this.clientOf(uid);
+      const conn = new Conn(fd, pid, uid, gid, groups, client);
       this.conns.add(conn);
+      client.conns.add(conn);
+      conn.helloTimer = setTimeout(() => {
+        if (conn.closed || conn.ready) return;
+        this.c.rsock_hello_timeouts++;
+        this.closeConn(conn);
+      }, this.o.helloTimeoutMs ?? HELLO_TIMEOUT_MS);
+      conn.helloTimer.unref?.();
       conn.watch = this.u.unixWatch(conn.fd, (ready) => this.onConnReady(conn, ready));
       this.u.unixWatchEvents(conn.watch, WATCH_READABLE);
     }
+  }
+
+  /** A descriptor of ours closed: a listener paused at EMFILE may accept again. */
+  private resumeAccept(): void {
+    if (!this.acceptPaused || this.stopped) return;
+    this.acceptPaused = false;
+    this.u.unixWatchEvents(this.listenWatch, WATCH_READABLE);
   }
 
   private onConnReady(conn: Conn, ready: number): void {
@@ -335,6 +520,11 @@ export class RsockServer {
     const u = this.u;
     const meta = this.meta;
     for (let i = 0; i < REQUESTS_PER_WAKEUP && !conn.closed && !conn.closeAfterFlush; i++) {
+      if (conn.client.foreign >= FOREIGN_FDS_PER_CLIENT) {
+        // Its descriptors wait for the closer threads: nothing more is read until they are closed.
+        this.pauseConn(conn);
+        return;
+      }
       const n = u.unixRecvMsg(conn.fd, this.rbuf, 0, this.rbuf.length, meta);
       if (n === -EAGAIN) return;
       if (n <= 0) {
@@ -345,17 +535,50 @@ export class RsockServer {
       let fd = -1;
       for (let k = 0; k < nfds; k++) {
         if (k === 0 && nfds === 1) fd = meta[2]!;
-        else u.unixClose(meta[2 + k]!);
+        else this.closeForeign(conn.client, meta[2 + k]!);
       }
+      const kept = { fd };
       try {
-        this.handle(conn, n, (meta[0]! & RECV_TRUNC) !== 0, fd, nfds);
+        this.handle(conn, n, (meta[0]! & RECV_TRUNC) !== 0, kept, nfds);
       } finally {
-        if (fd >= 0) u.unixClose(fd);
+        // Whatever came with the request and was not proven ours is the client's: never closed here.
+        if (kept.fd >= 0) this.closeForeign(conn.client, kept.fd);
       }
     }
   }
 
-  private handle(conn: Conn, len: number, truncated: boolean, fd: number, nfds: number): void {
+  /**
+   * Closes a descriptor a client handed over on a closer thread (its close may block, §4); the
+   * client's requests are not read while FOREIGN_FDS_PER_CLIENT of them wait.
+   */
+  private closeForeign(client: Client, fd: number): void {
+    this.c.rsock_foreign_fds++;
+    client.foreign++;
+    const queued = this.closer.close(fd, () => {
+      client.foreign--;
+      if (client.foreign < FOREIGN_FDS_PER_CLIENT) for (const c of client.conns) this.resumeConn(c);
+    });
+    if (!queued) {
+      // The queue is full (closers stuck): the descriptor stays open for good rather than block.
+      this.c.rsock_foreign_fds_kept++;
+      client.foreign--;
+    }
+  }
+
+  private pauseConn(conn: Conn): void {
+    if (conn.paused || conn.closed || conn.watch === null) return;
+    conn.paused = true;
+    this.u.unixWatchEvents(conn.watch, conn.outbox.length > 0 ? WATCH_WRITABLE : 0);
+  }
+
+  private resumeConn(conn: Conn): void {
+    if (!conn.paused || conn.closed || conn.watch === null) return;
+    conn.paused = false;
+    this.u.unixWatchEvents(conn.watch, WATCH_READABLE | (conn.outbox.length > 0 ? WATCH_WRITABLE : 0));
+  }
+
+  /** kept.fd: the descriptor that came with the message; attach sets it to -1 once it closed it. */
+  private handle(conn: Conn, len: number, truncated: boolean, kept: { fd: number }, nfds: number): void {
     const b = this.rbuf;
     if (truncated) {
       this.c.rsock_malformed_requests++;
@@ -387,7 +610,7 @@ export class RsockServer {
         this.socket(conn, m.id, m.family, m.type, m.protocol);
         return;
       case 'attach':
-        this.attach(conn, m.id, fd, nfds);
+        this.attach(conn, m.id, kept, nfds);
         return;
       case 'bind':
       case 'connect':
@@ -413,10 +636,9 @@ export class RsockServer {
   }
 
   private hello(conn: Conn, id: number, min: number, max: number, name: string): void {
-    const a = this.o.access;
-    if (!a.uids.includes(conn.uid) && !a.gids.includes(conn.gid)) {
+    // Checked at accept (and at every policy change since): this is the same rule, once more.
+    if (!this.allowed(conn.uid, conn.gid, conn.groups)) {
       this.c.rsock_access_refused++;
-      this.o.log?.('remote socket client refused', { pid: conn.pid, uid: conn.uid, gid: conn.gid });
       this.fatal(conn, id, `uid ${conn.uid} is not on the access list of VR ${this.o.vrName}`, EACCES);
       return;
     }
@@ -431,7 +653,11 @@ export class RsockServer {
     }
     conn.ready = true;
     conn.name = name;
-    this.clientOf(conn.uid);
+    if (conn.helloTimer !== null) clearTimeout(conn.helloTimer);
+    conn.helloTimer = null;
+    // Authenticated: its requests may carry descriptors now (ATTACH). -ENOPROTOOPT: a kernel that
+    // cannot refuse them (before 6.16) took them all along; they are handled the same way.
+    this.u.unixSetPassRights(conn.fd, 1);
     this.reply(conn, {
       kind: 'hello-ok',
       id,
@@ -445,28 +671,43 @@ export class RsockServer {
   private clientOf(uid: number): Client {
     let c = this.clients.get(uid);
     if (c === undefined) {
-      c = { uid, sockets: 0, reserved: 0 };
+      c = { uid, sockets: 0, reserved: 0, conns: new Set(), foreign: 0 };
       this.clients.set(uid, c);
     }
     return c;
   }
 
-  /** -errno with a message when conn's client may not have one more socket, else 0. */
-  private quotaCheck(conn: Conn, id: number): boolean {
+  /**
+   * The buffer memory socket fd can hold, charged to its client (§4): the stack's buffers at their
+   * current sizes (TCP rings grow to the power of two at or above SO_RCVBUF/SO_SNDBUF; a UDP socket's
+   * receive ring is allocated at SO_RCVBUF) and the relay's (TCP: one chunk each way; UDP: a receive
+   * queue's worth of datagrams held for a full pair, with their headers).
+   */
+  private bufferCost(fd: number, tcp: boolean): number {
+    const rcv = Math.max(this.so.getOption(fd, 'SO_RCVBUF'), 0);
+    if (!tcp) return 2 * rcv + DGRAM_BATCH * DGRAM_HEADER_LENGTH;
+    const snd = Math.max(this.so.getOption(fd, 'SO_SNDBUF'), 0);
+    return ringStorage(rcv) + ringStorage(snd) + 2 * RELAY_CHUNK;
+  }
+
+  /**
+   * Whether conn's client may have one more socket holding `bytes` of buffers (sockets = 1) or grow
+   * one by `bytes` (sockets = 0); if not, the ERROR is sent and false returned.
+   */
+  private quotaCheck(conn: Conn, id: number, bytes: number, sockets = 1, client = conn.client): boolean {
     const q = this.o.quotas;
-    const client = this.clientOf(conn.uid);
     let e = 0;
     let why = '';
-    if (this.remoteSockets >= q.sockets) {
+    if (sockets > 0 && this.remoteSockets >= q.sockets) {
       e = ENFILE;
       why = `VR ${this.o.vrName} holds its maximum of ${q.sockets} remote sockets`;
-    } else if (client.sockets >= q.clientSockets) {
+    } else if (sockets > 0 && client.sockets >= q.clientSockets) {
       e = EMFILE;
-      why = `uid ${conn.uid} holds its quota of ${q.clientSockets} sockets in VR ${this.o.vrName}`;
-    } else if (client.reserved + RESERVE > q.clientBufferedBytes) {
+      why = `uid ${client.uid} holds its quota of ${q.clientSockets} sockets in VR ${this.o.vrName}`;
+    } else if (bytes > 0 && client.reserved + bytes > q.clientBufferedBytes) {
       e = ENOBUFS;
-      why = `uid ${conn.uid} has its quota of ${q.clientBufferedBytes} buffered bytes in VR ${this.o.vrName}`;
-    } else if (this.reserved + RESERVE > q.bufferedBytes) {
+      why = `uid ${client.uid} has its quota of ${q.clientBufferedBytes} buffered bytes in VR ${this.o.vrName}`;
+    } else if (bytes > 0 && this.reserved + bytes > q.bufferedBytes) {
       e = ENOBUFS;
       why = `VR ${this.o.vrName} is out of relay buffer budget (${q.bufferedBytes} bytes)`;
     }
@@ -483,12 +724,16 @@ export class RsockServer {
     const tcp = type === SOCK_STREAM;
     if (protocol !== 0 && protocol !== (tcp ? IPPROTO_TCP : IPPROTO_UDP))
       return this.error(conn, id, EPROTONOSUPPORT, `protocol ${protocol} with type ${type}`);
-    if (!this.quotaCheck(conn, id)) return;
     const fd = this.so.socket(tcp ? 'stream' : 'dgram');
     if (fd < 0) return this.error(conn, id, fd === -EMFILE ? ENFILE : -fd, 'the VR cannot open a socket');
+    const cost = this.bufferCost(fd, tcp);
+    if (!this.quotaCheck(conn, id, cost)) {
+      this.so.close(fd, this.o.clock());
+      return;
+    }
     const s = new RSock(this.nextId++, fd, tcp);
     this.byFd.set(fd, s);
-    const appFd = this.openPair(s, conn, id);
+    const appFd = this.openPair(s, conn, id, cost);
     if (appFd < 0) return;
     this.byId.set(s.id, s);
     s.conns.add(conn);
@@ -497,41 +742,48 @@ export class RsockServer {
     this.reply(conn, { kind: 'socket-ok', id, socket: s.id }, appFd);
   }
 
-  /** Gives s its pair and its owner; returns the app's end, or -1 after an ERROR reply (s gone). */
-  private openPair(s: RSock, conn: Conn, id: number): number {
+  /**
+   * Gives s its pair and its owner, charging `cost` buffer bytes to conn's client; returns the app's
+   * end, or -1 after an ERROR reply (s gone).
+   */
+  private openPair(s: RSock, conn: Conn, id: number, cost: number): number {
     const u = this.u;
     const r = u.unixSocketPair(s.tcp ? UNIX_SOCK_STREAM : UNIX_SOCK_SEQPACKET, this.pairOut);
     if (r < 0) {
       this.so.close(s.fd, this.o.clock());
       this.byFd.delete(s.fd);
       s.closed = true;
+      this.uncharge(s);
       this.error(conn, id, r === -EMFILE ? ENFILE : -r, 'the VR is out of descriptors');
       return -1;
     }
     s.pairFd = this.pairOut[0]!;
     const appFd = this.pairOut[1]!;
-    u.unixFileId(appFd, this.fileId);
-    s.fileKey = `${this.fileId[0]}:${this.fileId[1]}`;
-    this.byFile.set(s.fileKey, s);
-    const client = this.clientOf(conn.uid);
-    s.client = client;
+    // The proof of possession ATTACH checks: a cookie is never given to another socket (socket(7)),
+    // unlike (st_dev, st_ino), which anyone reads in /proc/net/unix and which are reused.
+    u.unixCookie(appFd, this.cookieOut);
+    s.cookie = `${this.cookieOut[1]}:${this.cookieOut[0]}`;
+    this.byCookie.set(s.cookie, s);
     s.pid = conn.pid;
     s.creator = conn.name;
-    client.sockets++;
-    client.reserved += RESERVE;
-    this.remoteSockets++;
-    this.reserved += RESERVE;
+    // A connection taken by its listener is charged already (pumpListener, handOver).
+    if (s.client === null) this.chargeTo(s, conn.client, cost);
     s.relay = s.tcp ? new StreamRelay(this.relays, s) : new DgramRelay(this.relays, s);
     s.watch = u.unixWatch(s.pairFd, () => this.onPairReady(s));
     return appFd;
   }
 
-  private attach(conn: Conn, id: number, fd: number, nfds: number): void {
+  private attach(conn: Conn, id: number, kept: { fd: number }, nfds: number): void {
+    const fd = kept.fd;
     if (nfds !== 1 || fd < 0) return this.error(conn, id, EBADF, 'ATTACH carries exactly one descriptor');
-    const r = this.u.unixFileId(fd, this.fileId);
-    const s = r < 0 ? undefined : this.byFile.get(`${this.fileId[0]}:${this.fileId[1]}`);
+    const r = this.u.unixCookie(fd, this.cookieOut);
+    const s = r < 0 ? undefined : this.byCookie.get(`${this.cookieOut[1]}:${this.cookieOut[0]}`);
     if (s === undefined || s.closed)
       return this.error(conn, id, EBADF, `the descriptor is not a socket of VR ${this.o.vrName}`);
+    // The application end of one of our pairs: only our end sends to it, never a descriptor, so its
+    // close releases no client file and may happen here.
+    this.u.unixClose(fd);
+    kept.fd = -1;
     s.conns.add(conn);
     conn.attached.add(s);
     let state = 0;
@@ -570,7 +822,9 @@ export class RsockServer {
       case 'listen': {
         if (!s.tcp) return this.error(conn, m.id, EOPNOTSUPP, 'listen on a datagram socket');
         if (s.connected || s.connecting) return this.error(conn, m.id, EINVAL, '');
-        const backlog = Math.max(1, Math.min(m.backlog, MAX_BACKLOG));
+        // Connections the stack holds for a listener are not charged until taken (pumpListener): a
+        // client other than root gets the backlog Linux's SOMAXCONN long had, 128.
+        const backlog = Math.max(1, Math.min(m.backlog, conn.uid === 0 ? MAX_BACKLOG : USER_BACKLOG));
         const r = so.listen(s.fd, backlog);
         if (r < 0) return this.error(conn, m.id, -r, '');
         s.listening = true;
@@ -585,9 +839,14 @@ export class RsockServer {
         if (!s.listening || s.shutRd) return this.error(conn, m.id, EINVAL, 'the socket is not listening');
         if ((m.flags & ~ACCEPT_NONBLOCK) !== 0)
           return this.error(conn, m.id, EINVAL, 'reserved ACCEPT flags');
+        // Connections the client's quota kept in the stack may be taken now.
+        if (s.ready.length === 0) this.pumpListener(s);
         if (s.ready.length > 0) return this.handOver(s, { conn, id: m.id });
         if ((m.flags & ACCEPT_NONBLOCK) !== 0) return this.error(conn, m.id, EAGAIN, '');
+        if (s.acceptWaits.length >= ACCEPT_WAITS_PER_SOCKET || this.acceptWaitsOf(conn) >= WAITS_PER_CONN)
+          return this.error(conn, m.id, ENOBUFS, 'too many ACCEPTs are waiting');
         s.acceptWaits.push({ conn, id: m.id });
+        conn.waits++;
         return;
       case 'shutdown':
         return this.shutdown(conn, s, m.id, m.how, now);
@@ -608,6 +867,8 @@ export class RsockServer {
         const v = decodeOption(name, m.value);
         if (v === null) return this.error(conn, m.id, EINVAL, 'option value of the wrong size');
         if (name === 'SO_LINGER' || name === 'SO_REUSEPORT') return this.ok(conn, m.id);
+        if (name === 'SO_RCVBUF' || name === 'SO_SNDBUF')
+          return this.setBuffer(conn, s, m.id, name, v as number, now);
         const r = so.setOption(s.fd, name, v, now);
         if (r < 0) return this.error(conn, m.id, -r, '');
         if (name === 'IP_PKTINFO') s.pktinfo = v !== 0;
@@ -638,9 +899,52 @@ export class RsockServer {
     }
   }
 
+  /**
+   * SO_RCVBUF/SO_SNDBUF: bounded as the kernel bounds them (root 4 MiB, others 212992 bytes, before
+   * the doubling), and what the new size can hold is charged to the socket's client: ENOBUFS, and the
+   * old size back, when that is over its quota.
+   */
+  private setBuffer(
+    conn: Conn,
+    s: RSock,
+    id: number,
+    name: 'SO_RCVBUF' | 'SO_SNDBUF',
+    value: number,
+    now: number,
+  ): void {
+    const so = this.so;
+    const asked = Math.min(value, conn.uid === 0 ? ROOT_BUF_MAX : UNPRIVILEGED_BUF_MAX);
+    const before = so.getOption(s.fd, name);
+    const r = so.setOption(s.fd, name, asked, now);
+    if (r < 0) return this.error(conn, id, -r, '');
+    const client = s.client;
+    if (client === null) return this.ok(conn, id);
+    const cost = this.bufferCost(s.fd, s.tcp);
+    const delta = cost - s.charge;
+    if (delta > 0 && !this.quotaCheck(conn, id, delta, 0, client)) {
+      so.setOption(s.fd, name, Math.floor(before / 2), now);
+      return;
+    }
+    s.charge = cost;
+    client.reserved += delta;
+    this.reserved += delta;
+    this.ok(conn, id);
+  }
+
+  /** ACCEPTs of conn waiting on its sockets (counted when conn.waits says the cap may be near). */
+  private acceptWaitsOf(conn: Conn): number {
+    if (conn.waits < WAITS_PER_CONN) return conn.waits;
+    let n = 0;
+    for (const s of conn.attached) for (const w of s.acceptWaits) if (w.conn === conn) n++;
+    conn.waits = n;
+    return n;
+  }
+
   private mayBindPrivileged(conn: Conn): boolean {
     const p = this.o.access.privilegedPorts;
-    return conn.uid === 0 || p.uids.includes(conn.uid) || p.gids.includes(conn.gid);
+    if (conn.uid === 0 || p.uids.includes(conn.uid) || p.gids.includes(conn.gid)) return true;
+    for (const g of conn.groups) if (p.gids.includes(g)) return true;
+    return false;
   }
 
   /**
@@ -782,10 +1086,19 @@ export class RsockServer {
 
   // ---- listeners ------------------------------------------------------------------------------
 
-  /** Takes ready connections from the stack (up to the backlog), hands them to waiters or tokens. */
+  /**
+   * Takes ready connections from the stack (up to the backlog), hands them to waiters or tokens. Each
+   * is charged to the listener's client when taken; while that client cannot afford one more, the
+   * rest wait in the stack (at most its backlog) and are taken when its quota frees.
+   */
   private pumpListener(s: RSock): void {
     const now = this.o.clock();
     while (!s.closed && s.ready.length < s.backlog) {
+      const client = s.client;
+      if (client !== null && !this.affords(client, this.bufferCost(s.fd, true))) {
+        this.starved.add(s);
+        break;
+      }
       const fd = this.so.accept(s.fd, now, this.addr);
       if (fd < 0) break;
       const a = new RSock(this.nextId++, fd, true);
@@ -794,6 +1107,11 @@ export class RsockServer {
       a.peerAddr = this.addr.addr;
       a.peerPort = this.addr.port;
       this.byFd.set(fd, a);
+      if (client !== null) {
+        a.pid = s.pid;
+        a.creator = s.creator;
+        this.chargeTo(a, client, this.bufferCost(fd, true));
+      }
       const w = s.acceptWaits.shift();
       s.ready.push(a);
       if (w !== undefined) this.handOver(s, w);
@@ -803,9 +1121,14 @@ export class RsockServer {
 
   private handOver(s: RSock, w: Pending): void {
     if (w.conn.closed) return;
-    if (!this.quotaCheck(w.conn, w.id)) return;
+    const first = s.ready[0]!;
+    if (first.client !== w.conn.client) {
+      // Accepted by another uid than the listener's (a passed listener): the charge moves to it.
+      if (!this.quotaCheck(w.conn, w.id, first.charge)) return;
+      this.uncharge(first);
+    }
     const a = s.ready.shift()!;
-    const appFd = this.openPair(a, w.conn, w.id);
+    const appFd = this.openPair(a, w.conn, w.id, a.charge || this.bufferCost(a.fd, true));
     if (appFd < 0) return;
     this.byId.set(a.id, a);
     a.conns.add(w.conn);
@@ -816,6 +1139,49 @@ export class RsockServer {
       appFd,
     );
     this.pump(a);
+  }
+
+  /** Whether client can have one more socket holding `bytes` (no reply: pumpListener's test). */
+  private affords(client: Client, bytes: number): boolean {
+    const q = this.o.quotas;
+    return (
+      this.remoteSockets < q.sockets &&
+      client.sockets < q.clientSockets &&
+      client.reserved + bytes <= q.clientBufferedBytes &&
+      this.reserved + bytes <= q.bufferedBytes
+    );
+  }
+
+  private chargeTo(s: RSock, client: Client, bytes: number): void {
+    s.client = client;
+    s.charge = bytes;
+    client.sockets++;
+    client.reserved += bytes;
+    this.remoteSockets++;
+    this.reserved += bytes;
+  }
+
+  /** Gives back what s holds of its client's quota (keeps s.charge: the bytes s would cost). */
+  private uncharge(s: RSock): void {
+    const client = s.client;
+    if (client === null) return;
+    s.client = null;
+    client.sockets--;
+    client.reserved -= s.charge;
+    this.remoteSockets--;
+    this.reserved -= s.charge;
+    if (this.starved.size > 0 && !this.repumpQueued) {
+      // Not from here (destroy may run inside a relay's pump): once the current work is done.
+      this.repumpQueued = true;
+      queueMicrotask(() => {
+        this.repumpQueued = false;
+        if (this.stopped) return;
+        const listeners = [...this.starved];
+        this.starved.clear();
+        for (const l of listeners) if (!l.closed) this.pumpListener(l);
+        this.o.afterStackCall?.();
+      });
+    }
   }
 
   // ---- the data relay (relay.ts) -------------------------------------------------------------
@@ -884,19 +1250,16 @@ export class RsockServer {
     this.so.close(s.fd, now);
     this.byFd.delete(s.fd);
     this.byId.delete(s.id);
-    if (s.fileKey !== '') this.byFile.delete(s.fileKey);
+    if (s.cookie !== '') this.byCookie.delete(s.cookie);
     for (const c of s.conns) c.attached.delete(s);
     s.conns.clear();
     if (s.watch !== null) this.u.unixWatchClose(s.watch);
     s.watch = null;
     if (s.pairFd >= 0) this.u.unixClose(s.pairFd);
     s.pairFd = -1;
-    if (s.client !== null) {
-      s.client.sockets--;
-      s.client.reserved -= RESERVE;
-      this.remoteSockets--;
-      this.reserved -= RESERVE;
-    }
+    this.uncharge(s);
+    this.starved.delete(s);
+    this.resumeAccept();
     s.relay = null;
     this.runnable.delete(s);
   }
@@ -974,9 +1337,14 @@ export class RsockServer {
     if (conn.closed) return;
     conn.closed = true;
     this.conns.delete(conn);
+    conn.client.conns.delete(conn);
+    if (conn.helloTimer !== null) clearTimeout(conn.helloTimer);
+    conn.helloTimer = null;
     if (conn.watch !== null) this.u.unixWatchClose(conn.watch);
     conn.watch = null;
-    this.u.unixClose(conn.fd);
+    // Its queue may hold descriptors the client passed: drained to the closer threads, then closed.
+    this.u.unixCloseDrained(conn.fd);
+    this.resumeAccept();
     for (const o of conn.outbox) if (o.fd >= 0) this.u.unixClose(o.fd);
     conn.outbox.length = 0;
     for (const s of conn.attached) {
@@ -989,10 +1357,25 @@ export class RsockServer {
   }
 }
 
-function errnoText(e: number): string {
-  return e === errno.EADDRINUSE
-    ? 'another server is listening there (EADDRINUSE)'
-    : e === 17
-      ? 'a file that is not a socket is in the way (EEXIST)'
-      : `errno ${e}`;
+/** The storage a stack TCP ring of this limit grows to at most (tcp/ring.ts: powers of two from 4096). */
+function ringStorage(limit: number): number {
+  let size = 4096;
+  while (size < limit) size *= 2;
+  return size;
+}
+
+function errnoText(e: number, path: string): string {
+  const dir = dirname(path);
+  switch (e) {
+    case errno.EADDRINUSE:
+      return 'another server is listening there (EADDRINUSE)';
+    case errno.EEXIST:
+      return 'a file that is not a socket is in the way (EEXIST)';
+    case errno.EPERM:
+      return `the directory ${dir} must be owned by root or by this user and writable by nobody else, unless sticky (EPERM)`;
+    case 40: // ELOOP
+      return `the directory ${dir} is a symbolic link (ELOOP)`;
+    default:
+      return `errno ${e}`;
+  }
 }

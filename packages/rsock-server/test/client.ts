@@ -50,7 +50,8 @@ export class TestClient {
     const out = new Uint8Array(MAX_MESSAGE);
     const n = encode(m, out);
     const r = this.u.unixSendMsg(this.fd, out, 0, n, fds);
-    if (r !== n) throw new Error(`send: ${r}`);
+    // EPIPE: the server refused the connection at accept and shut it; its ERROR (id 0) is still to read.
+    if (r !== n && r !== -32) throw new Error(`send: ${r}`);
   }
 
   request(body: Body<Message>, fds: Int32Array | null = null): Promise<Reply> {
@@ -90,8 +91,11 @@ export class TestClient {
       if ((this.meta[0]! & RECV_CTRUNC) !== 0) throw new Error('descriptor truncated');
       const d = decode(this.buf, 0, n);
       if (!d.ok) throw new Error(`malformed reply: ${d.reason}`);
-      const w = this.waiting.get(d.message.id);
-      this.waiting.delete(d.message.id);
+      // An ERROR with id 0 is the refusal at accept (§4): the answer to the HELLO waiting.
+      const id =
+        d.message.id === 0 && d.message.kind === 'error' ? Math.min(...this.waiting.keys()) : d.message.id;
+      const w = this.waiting.get(id);
+      this.waiting.delete(id);
       if (w === undefined) throw new Error(`unexpected reply ${JSON.stringify(d.message)}`);
       w({ message: d.message, fd });
     }

@@ -24,14 +24,18 @@ export interface World {
 
 export interface WorldOptions {
   uids?: number[];
+  gids?: number[];
   quotas?: Partial<RsockQuotas>;
+  helloTimeoutMs?: number;
 }
 
 const QUOTAS: RsockQuotas = {
   clientSockets: 64,
-  clientBufferedBytes: 64 * 128 * 1024,
+  clientBufferedBytes: 64 * 1024 * 1024,
   sockets: 1024,
   bufferedBytes: 1 << 30,
+  clientConnections: 64,
+  connections: 1024,
 };
 
 export function makeWorld(options: WorldOptions = {}): World {
@@ -74,12 +78,13 @@ export function makeWorld(options: WorldOptions = {}): World {
       sockets: stack.sockets,
       access: {
         uids: options.uids ?? [process.getuid!()],
-        gids: [],
+        gids: options.gids ?? [],
         privilegedPorts: { uids: [], gids: [] },
       },
       quotas: { ...QUOTAS, ...options.quotas },
       clock: () => Math.floor(performance.now()),
       afterStackCall: kick,
+      ...(options.helloTimeoutMs !== undefined ? { helloTimeoutMs: options.helloTimeoutMs } : {}),
     });
     stack.sockets.onSocketEvent = (fd, ev) => {
       server.onSocketEvent(fd, ev);

@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { Server as TlsServer } from 'node:tls';
@@ -10,7 +10,7 @@ import {
   type ManagerConfig,
   type NexthopConfig,
 } from '@nexthop/config';
-import { controlSocketPath, request, socketAnswers } from '@nexthop/control';
+import { controlSocketPath, ensureRunDir, listenSocketFile, request } from '@nexthop/control';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { type ApiBackend, buildApi } from './api.ts';
@@ -142,7 +142,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const timing: SupervisorTiming = { ...DEFAULT_TIMING, ...options.timing };
   const vrCommand = options.vrCommand ?? defaultVrCommand();
   const vrStdout = options.vrStdout ?? 'inherit';
-  mkdirSync(options.runDir, { recursive: true, mode: 0o755 });
+  // Sockets are created with their final mode in a directory only root or we can write to (§9).
+  ensureRunDir(options.runDir);
   mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
 
   const store = new ConfigStore({
@@ -427,14 +428,17 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 
   // The API first, so that `nexthop show vrs` sees VRs while they start.
   const apiSocketPath = join(options.runDir, API_SOCKET_NAME);
-  if (existsSync(apiSocketPath)) {
-    if (await socketAnswers(apiSocketPath)) throw new Error(`${apiSocketPath}: another nexthopd is running`);
-    unlinkSync(apiSocketPath);
-  }
   const apis: FastifyInstance[] = [];
   const unixApi = await buildApi(backend, { logger });
-  await unixApi.listen({ path: apiSocketPath });
-  chmodSync(apiSocketPath, 0o600);
+  // Mode 0600 from the start (bound in a private directory, then renamed into place).
+  const apiFile = await listenSocketFile(
+    apiSocketPath,
+    0o600,
+    async (tmp) => {
+      await unixApi.listen({ path: tmp });
+    },
+    `${apiSocketPath}: another nexthopd is running`,
+  );
   apis.push(unixApi);
   try {
     tcp = await openTcp(store.current.config.manager.api);
@@ -507,6 +511,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       await Promise.all([...vrs.values()].map((vr) => vr.stop()));
       for (const vr of vrs.values()) vr.dispose();
       await Promise.all([...apis, ...(tcp === null ? [] : [tcp.instance])].map((a) => a.close()));
+      apiFile.remove();
       logger.info('nexthopd stopped');
     },
     detach: async () => {
@@ -514,6 +519,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       closed = true;
       for (const vr of vrs.values()) vr.dispose();
       await Promise.all([...apis, ...(tcp === null ? [] : [tcp.instance])].map((a) => a.close()));
+      apiFile.remove();
       logger.info(
         { vrs: [...vrs.values()].map((vr) => `${vr.name}=${vr.pid}`) },
         'nexthopd left, its VRs run on',

@@ -1,8 +1,8 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import { formatConfigErrors, parseConfig, type RouterConfig } from '@nexthop/config';
-import { ControlRequestError, ControlServer, controlSocketPath } from '@nexthop/control';
+import { ControlRequestError, ControlServer, controlSocketPath, ensureRunDir } from '@nexthop/control';
 import type { LinkStats } from '@nexthop/interface';
 import { DEFAULT_SNAPLEN } from '@nexthop/pcap';
 import { type RsockOwner, RsockServer } from '@nexthop/rsock-server';
@@ -91,7 +91,8 @@ export async function runVrProcess(options: VrProcessOptions): Promise<void> {
   if (config.nice !== 0) setNice(config.nice, logger);
   const vr = new VirtualRouter({ config, logger });
   vr.start();
-  mkdirSync(options.runDir, { recursive: true, mode: 0o755 });
+  // Its sockets are created with their final mode in a directory only root or we can write to (§9).
+  ensureRunDir(options.runDir);
   const socketPath = controlSocketPath(options.runDir, config.name);
   const rsockPath = rsockSocketPath(options.runDir, config.name);
   const rsock = RsockServer.listen(rsockPath, {

@@ -1,5 +1,5 @@
-import { chmodSync, existsSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { listenSocketFile, type SocketFile } from './socket-file.ts';
 
 /**
  * The VR's control socket: one JSON object per line each way. A request is
@@ -17,31 +17,34 @@ const MAX_REQUEST_BYTES = 64 << 20;
 
 export class ControlServer {
   private readonly server: Server;
-  private readonly path: string;
   private readonly clients = new Set<Socket>();
+  private file: SocketFile | null = null;
 
-  private constructor(path: string, server: Server) {
-    this.path = path;
+  private constructor(server: Server) {
     this.server = server;
   }
 
+  /**
+   * Listens at path, a socket file of mode 0600 from the start in a run directory only its owner can
+   * write (socket-file.ts). A file left by a VR that died is replaced; a live one is an error.
+   */
   static async listen(path: string, handler: ControlHandler): Promise<ControlServer> {
-    if (existsSync(path)) {
-      // A socket file left by a VR that died; refuse if somebody still answers on it.
-      if (await socketAnswers(path)) throw new Error(`${path} is in use by a running VR`);
-      unlinkSync(path);
-    }
     const server = createServer();
-    const control = new ControlServer(path, server);
+    const control = new ControlServer(server);
     server.on('connection', (socket) => control.serve(socket, handler));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(path, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    chmodSync(path, 0o600);
+    control.file = await listenSocketFile(
+      path,
+      0o600,
+      (tmp) =>
+        new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(tmp, () => {
+            server.off('error', reject);
+            resolve();
+          });
+        }),
+      `${path} is in use by a running VR`,
+    );
     return control;
   }
 
@@ -91,11 +94,8 @@ export class ControlServer {
   async close(): Promise<void> {
     for (const c of this.clients) c.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
-    try {
-      unlinkSync(this.path);
-    } catch {
-      // Already gone.
-    }
+    // Only our own file: a newer VR may have replaced it.
+    this.file?.remove();
   }
 }
 

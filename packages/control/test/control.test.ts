@@ -1,5 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import {
+  chmodSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -8,6 +17,8 @@ import {
   type ControlError,
   ControlRequestError,
   ControlServer,
+  checkRunDir,
+  ensureRunDir,
   request,
 } from '@nexthop/control';
 
@@ -73,4 +84,45 @@ test('garbage lines get an error reply and do not kill the server', async () => 
   } finally {
     await server.close();
   }
+});
+
+test('the socket file is 0600 from the start, whatever the umask, and only its own file is removed', async () => {
+  const sub = join(dir, 'umask');
+  ensureRunDir(sub);
+  assert.equal(lstatSync(sub).mode & 0o7777, 0o755);
+  const path = join(sub, 'b.ctl');
+  const old = process.umask(0);
+  let server: ControlServer;
+  try {
+    server = await ControlServer.listen(path, () => 'ok');
+  } finally {
+    process.umask(old);
+  }
+  assert.equal(lstatSync(path).mode & 0o7777, 0o600);
+  // Nothing left of the private directory it was bound in.
+  assert.deepEqual(readdirSync(sub), ['b.ctl']);
+  assert.equal(await request(path, 'x'), 'ok');
+  await server.close();
+  assert.deepEqual(readdirSync(sub), []);
+});
+
+test('a run directory others can write, or a symbolic link, is refused; a sticky one is not', async () => {
+  const open = join(dir, 'open');
+  mkdirSync(open);
+  chmodSync(open, 0o777);
+  await assert.rejects(
+    ControlServer.listen(join(open, 'c.ctl'), () => 'ok'),
+    /group or others could replace/,
+  );
+  assert.throws(() => checkRunDir(open), /chmod go-w/);
+  chmodSync(open, 0o1777);
+  const server = await ControlServer.listen(join(open, 'c.ctl'), () => 'ok');
+  await server.close();
+  symlinkSync(open, join(dir, 'link'));
+  assert.throws(() => ensureRunDir(join(dir, 'link')), /symbolic link/);
+  writeFileSync(join(open, 'f.ctl'), 'x');
+  await assert.rejects(
+    ControlServer.listen(join(open, 'f.ctl'), () => 'ok'),
+    /not a socket/,
+  );
 });

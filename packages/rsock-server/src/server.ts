@@ -528,6 +528,8 @@ export class RsockServer {
       const n = u.unixRecvMsg(conn.fd, this.rbuf, 0, this.rbuf.length, meta);
       if (n === -EAGAIN) return;
       if (n <= 0) {
+        // End of file, or an empty message (malformed, §8): closed either way, with what came along.
+        for (let k = 0; n === 0 && k < meta[1]!; k++) this.closeForeign(conn.client, meta[2 + k]!);
         this.closeConn(conn);
         return;
       }

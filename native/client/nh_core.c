@@ -386,12 +386,15 @@ static int conn_open_locked(struct nh_conn *c) {
   struct nh_reply r;
   struct rsock_fault f;
   ssize_t n;
-  if (send_message(fd, &hello, -1) < 0) goto broken;
+  /* EPIPE: the VR refused us at accept and shut the connection; its ERROR (id 0) is still to read. */
+  if (send_message(fd, &hello, -1) < 0 && errno != EPIPE) goto broken;
   do n = recv_message(fd, &r.raw, 0);
   while (n < 0 && errno == EINTR);
   if (n <= 0) goto broken;
   if (r.raw.fd >= 0) nh_sys_close(r.raw.fd);
-  if (rsock_decode(r.raw.buf, r.raw.len, &r.m, &f) < 0 || r.m.id != 1) goto broken;
+  /* An ERROR with id 0 is the refusal at accept, sent before the HELLO was read (protocol §4). */
+  if (rsock_decode(r.raw.buf, r.raw.len, &r.m, &f) < 0 || (r.m.id != 1 && !(r.m.id == 0 && r.m.type == RSOCK_ERROR)))
+    goto broken;
   if (r.m.type == RSOCK_ERROR) {
     snprintf(last_message, sizeof last_message, "%.*s", (int)r.m.data.len, (const char *)r.m.data.ptr);
     if (nh_report_session_errors && !quiet_thread) fprintf(stderr, "nexthop: VR %s: %s\n", c->name, last_message);

@@ -8,8 +8,12 @@
 // Usage: node bench/exec.ts [iperf3 seconds, default 5] [round trips, default 10000] [connections,
 //        default 2000]   (root; not a test). BENCH_CPU_PROF=DIR writes the VR's V8 CPU profile there
 //        and prints its top functions (profiling slows the VR: use it for where the time goes, not
-//        for the figures).
-import { execFileSync } from 'node:child_process';
+//        for the figures). BENCH_TESTS=iperf,tcp-rr,udp-rr,tcp-crr (any of them, comma-separated) runs
+//        only those. BENCH_PERF=FILE records the VR with `perf record -g` (cpu-clock) over the latency
+//        tests into FILE, the VR started with --perf-prof so that `perf inject --jit` (run here, into
+//        FILE.jit) names JS frames even after V8 moved its code;
+//        BENCH_ATTACH='strace -c -f -p {pid}' runs any such command on the VR over those tests.
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,7 +30,7 @@ import {
 import { CLI_MAIN } from '../tests/lib/exec.ts';
 import { type RunningVr, startVr } from '../tests/lib/vr.ts';
 import { summarizeCpuProfile } from './lib/cpuprofile.ts';
-import { CLK_TCK, machineBusyTicks, processTicks } from './lib/proc.ts';
+import { CLK_TCK, machineBusyTicks, processTicksSplit } from './lib/proc.ts';
 
 const SECONDS = Number(process.argv[2] ?? 5);
 const ROUND_TRIPS = Number(process.argv[3] ?? 10_000);
@@ -35,6 +39,13 @@ const MESSAGE = 64;
 const IPERF_PORT = 5201;
 const RR_PORT = 7777;
 const PROFILE_DIR = process.env['BENCH_CPU_PROF'];
+const PERF_FILE = process.env['BENCH_PERF'];
+/** A command run on the VR over the latency tests, `{pid}` replaced by its pid (strace -c -p {pid}, …). */
+const ATTACH =
+  PERF_FILE !== undefined
+    ? `perf record -q -k mono -e cpu-clock -F 4000 -g -p {pid} -o ${PERF_FILE}`
+    : process.env['BENCH_ATTACH'];
+const TESTS = new Set((process.env['BENCH_TESTS'] ?? 'iperf,tcp-rr,udp-rr,tcp-crr').split(','));
 const ROOT = join(import.meta.dirname, '..');
 
 if (!(SECONDS >= 1 && SECONDS <= 30)) throw new Error('iperf3 seconds must be in [1, 30]');
@@ -48,6 +59,9 @@ interface Measured {
   result: Record<string, unknown>;
   machineCpuSeconds: number;
   vrCpuSeconds?: number;
+  /** The VR's main thread (the event loop: stack, relay, syscalls), user and system. */
+  vrMainUserSeconds?: number;
+  vrMainSysSeconds?: number;
   /** Non-zero deltas of the VR's rsock_* counters. */
   vrRsock?: Record<string, number>;
 }
@@ -60,12 +74,16 @@ interface Side {
   run(argv: readonly string[], timeoutMs: number): Promise<ExecResult>;
 }
 
+/** BENCH_RING_SLOTS=N sets the VR's receive rings (config ringSlots) instead of the driver default. */
+const RING_SLOTS = process.env['BENCH_RING_SLOTS'];
+
 function edgeConfig(topo: RoutedTopology): string {
+  const ring = RING_SLOTS === undefined ? '' : `, ringSlots: ${Number(RING_SLOTS)}`;
   return `routers:
   edge:
     interfaces:
-      eth0: { driver: afpacket, device: ${topo.r1If}, addresses: [10.1.0.1/24] }
-      eth1: { driver: afpacket, device: ${topo.r2If}, addresses: [10.2.0.1/24] }
+      eth0: { driver: afpacket, device: ${topo.r1If}, addresses: [10.1.0.1/24]${ring} }
+      eth1: { driver: afpacket, device: ${topo.r2If}, addresses: [10.2.0.1/24]${ring} }
 `;
 }
 
@@ -95,11 +113,11 @@ async function rsockCounters(vr: RunningVr): Promise<Record<string, number>> {
 async function measure(side: Side, argv: readonly string[], timeoutMs: number): Promise<Measured> {
   const vr = side.vr;
   const countersBefore = vr === undefined ? undefined : await rsockCounters(vr);
-  const ticksBefore = vr === undefined ? 0 : processTicks(vr.pid);
+  const ticksBefore = vr === undefined ? undefined : processTicksSplit(vr.pid);
   const busyBefore = machineBusyTicks();
   const r = await side.run(argv, timeoutMs);
   const busyAfter = machineBusyTicks();
-  const ticksAfter = vr === undefined ? 0 : processTicks(vr.pid);
+  const ticksAfter = vr === undefined ? undefined : processTicksSplit(vr.pid);
   if (r.code !== 0)
     throw new Error(
       `${side.path}: ${argv.join(' ')} failed (code ${r.code}):\n${r.stdout.slice(-2000)}\n${r.stderr}`,
@@ -109,8 +127,15 @@ async function measure(side: Side, argv: readonly string[], timeoutMs: number): 
     result: JSON.parse(json) as Record<string, unknown>,
     machineCpuSeconds: (busyAfter - busyBefore) / CLK_TCK,
   };
-  if (vr !== undefined && countersBefore !== undefined) {
-    out.vrCpuSeconds = (ticksAfter - ticksBefore) / CLK_TCK;
+  if (
+    vr !== undefined &&
+    countersBefore !== undefined &&
+    ticksBefore !== undefined &&
+    ticksAfter !== undefined
+  ) {
+    out.vrCpuSeconds = (ticksAfter.user + ticksAfter.sys - ticksBefore.user - ticksBefore.sys) / CLK_TCK;
+    out.vrMainUserSeconds = (ticksAfter.mainUser - ticksBefore.mainUser) / CLK_TCK;
+    out.vrMainSysSeconds = (ticksAfter.mainSys - ticksBefore.mainSys) / CLK_TCK;
     const after = await rsockCounters(vr);
     out.vrRsock = {};
     for (const [k, v] of Object.entries(after)) {
@@ -181,10 +206,17 @@ async function main(): Promise<void> {
     kernelTopo = await routedTopology({ kernelForwarding: true });
     vrTopo = await routedTopology();
     // The VR alone gets the profiler: NODE_OPTIONS is read when it starts and put back right after.
-    if (PROFILE_DIR !== undefined) process.env['NODE_OPTIONS'] = `--cpu-prof --cpu-prof-dir=${PROFILE_DIR}`;
+    const vrOptions: string[] = [];
+    if (PROFILE_DIR !== undefined) vrOptions.push('--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`);
+    if (PERF_FILE !== undefined) vrOptions.push('--perf-prof', '--interpreted-frames-native-stack');
+    if (vrOptions.length > 0) process.env['NODE_OPTIONS'] = vrOptions.join(' ');
+    // --perf-prof writes its JIT dump (and perf inject its .so files) in the VR's working directory.
+    const cwd = process.cwd();
+    if (PERF_FILE !== undefined) process.chdir(mkdtempSync(`${PERF_FILE}.jit-`));
     try {
       vr = await startVr(vrTopo.r, 'edge', edgeConfig(vrTopo));
     } finally {
+      process.chdir(cwd);
       if (savedNodeOptions === undefined) delete process.env['NODE_OPTIONS'];
       else process.env['NODE_OPTIONS'] = savedNodeOptions;
     }
@@ -226,30 +258,51 @@ async function main(): Promise<void> {
       '-J',
       ...(reverse ? ['-R'] : []),
     ];
-    const plan: { name: string; argv: string[]; timeoutMs: number }[] = [
-      { name: 'iperf3 h1 → h2', argv: iperf(false), timeoutMs: (SECONDS + 60) * 1000 },
-      { name: 'iperf3 -R h2 → h1', argv: iperf(true), timeoutMs: (SECONDS + 60) * 1000 },
+    const plan: { test: string; name: string; argv: string[]; timeoutMs: number }[] = [
+      { test: 'iperf', name: 'iperf3 h1 → h2', argv: iperf(false), timeoutMs: (SECONDS + 60) * 1000 },
+      { test: 'iperf', name: 'iperf3 -R h2 → h1', argv: iperf(true), timeoutMs: (SECONDS + 60) * 1000 },
       {
+        test: 'tcp-rr',
         name: `TCP request/response ${MESSAGE} B`,
         argv: [rr, 'tcp-rr', '10.2.0.2', String(RR_PORT), String(ROUND_TRIPS), String(MESSAGE)],
         timeoutMs: 120_000,
       },
       {
+        test: 'udp-rr',
         name: `UDP request/response ${MESSAGE} B`,
         argv: [rr, 'udp-rr', '10.2.0.2', String(RR_PORT), String(ROUND_TRIPS), String(MESSAGE)],
         timeoutMs: 240_000,
       },
       {
+        test: 'tcp-crr',
         name: 'TCP connect + 1 B each way + close',
         argv: [rr, 'tcp-crr', '10.2.0.2', String(RR_PORT), String(CONNECTIONS)],
         timeoutMs: 240_000,
       },
     ];
     const rows: Row[] = [];
+    let perf: ReturnType<typeof spawn> | undefined;
     for (const step of plan) {
+      if (!TESTS.has(step.test)) continue;
+      if (ATTACH !== undefined && perf === undefined && step.test !== 'iperf') {
+        // A profiler or tracer on the VR for the latency tests; stopped with SIGINT at the end.
+        perf = spawn('sh', ['-c', `exec ${ATTACH.replaceAll('{pid}', String(runningVr.pid))}`], {
+          stdio: 'inherit',
+        });
+        await new Promise((r) => setTimeout(r, 1000));
+      }
       const k = await measure(kernel, step.argv, step.timeoutMs);
       const v = await measure(viaVr, step.argv, step.timeoutMs);
       rows.push({ name: step.name, kernel: k, vr: v });
+    }
+    if (perf !== undefined) {
+      const done = new Promise((r) => perf!.once('exit', r));
+      perf.kill('SIGINT');
+      await done;
+      if (PERF_FILE !== undefined) {
+        execFileSync('perf', ['inject', '--jit', '-i', PERF_FILE, '-o', `${PERF_FILE}.jit`]);
+        console.log(`perf data of the VR over the latency tests: ${PERF_FILE}.jit (perf report -i …)`);
+      }
     }
     report(rows);
     if (PROFILE_DIR !== undefined) {
@@ -297,14 +350,14 @@ function report(rows: Row[]): void {
   }
   console.log('\nLatency (per round trip, µs; client timed around write..read):\n');
   console.log(
-    '| test | kernel median | VR median | VR / kernel median | kernel p99 | VR p99 | VR / kernel p99 | kernel min / max | VR min / max | lost kernel / VR | VR CPU µs per round trip |',
+    '| test | kernel median | VR median | VR / kernel median | kernel p99 | VR p99 | VR / kernel p99 | kernel min / max | VR min / max | lost kernel / VR | VR CPU µs per round trip | of which main thread user / sys |',
   );
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const row of rows.filter((r) => !r.name.startsWith('iperf3'))) {
     const k = row.kernel.result as unknown as LatencyJson;
     const v = row.vr.result as unknown as LatencyJson;
     console.log(
-      `| ${row.name} | ${fmt(k.median_us, 1)} | ${fmt(v.median_us, 1)} | **${(v.median_us / k.median_us).toFixed(2)}** | ${fmt(k.p99_us, 1)} | ${fmt(v.p99_us, 1)} | ${(v.p99_us / k.p99_us).toFixed(2)} | ${fmt(k.min_us, 1)} / ${fmt(k.max_us)} | ${fmt(v.min_us, 1)} / ${fmt(v.max_us)} | ${k.lost} / ${v.lost} | ${fmt((row.vr.vrCpuSeconds! * 1e6) / v.count, 1)} |`,
+      `| ${row.name} | ${fmt(k.median_us, 1)} | ${fmt(v.median_us, 1)} | **${(v.median_us / k.median_us).toFixed(2)}** | ${fmt(k.p99_us, 1)} | ${fmt(v.p99_us, 1)} | ${(v.p99_us / k.p99_us).toFixed(2)} | ${fmt(k.min_us, 1)} / ${fmt(k.max_us)} | ${fmt(v.min_us, 1)} / ${fmt(v.max_us)} | ${k.lost} / ${v.lost} | ${fmt((row.vr.vrCpuSeconds! * 1e6) / v.count, 1)} | ${fmt((row.vr.vrMainUserSeconds! * 1e6) / v.count, 1)} / ${fmt((row.vr.vrMainSysSeconds! * 1e6) / v.count, 1)} |`,
     );
   }
   const crr = rows.find((r) => r.name.startsWith('TCP connect'));
@@ -312,10 +365,12 @@ function report(rows: Row[]): void {
     const k = crr.kernel.result as unknown as LatencyJson;
     const v = crr.vr.result as unknown as LatencyJson;
     console.log('\nConnections per second (connect, 1 B each way, close; sequential):\n');
-    console.log('| kernel conn/s | VR conn/s | VR / kernel | VR CPU µs per connection | VR CPU share |');
-    console.log('|---|---|---|---|---|');
     console.log(
-      `| ${fmt(k.connections_per_s, 0)} | ${fmt(v.connections_per_s, 0)} | **${(v.connections_per_s! / k.connections_per_s!).toFixed(3)}** | ${fmt((crr.vr.vrCpuSeconds! * 1e6) / v.count, 0)} | ${fmt((100 * crr.vr.vrCpuSeconds!) / v.seconds)} % |`,
+      '| kernel conn/s | VR conn/s | VR / kernel | VR CPU µs per connection | of which main thread user / sys | VR CPU share |',
+    );
+    console.log('|---|---|---|---|---|---|');
+    console.log(
+      `| ${fmt(k.connections_per_s, 0)} | ${fmt(v.connections_per_s, 0)} | **${(v.connections_per_s! / k.connections_per_s!).toFixed(3)}** | ${fmt((crr.vr.vrCpuSeconds! * 1e6) / v.count, 0)} | ${fmt((crr.vr.vrMainUserSeconds! * 1e6) / v.count, 0)} / ${fmt((crr.vr.vrMainSysSeconds! * 1e6) / v.count, 0)} | ${fmt((100 * crr.vr.vrCpuSeconds!) / v.seconds)} % |`,
     );
   }
   console.log('\nVR rsock counters per test (non-zero deltas; VR CPU s includes the exec CLI handshake):\n');

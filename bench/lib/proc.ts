@@ -11,6 +11,27 @@ export function processTicks(pid: number): number {
   return Number(fields[11]) + Number(fields[12]);
 }
 
+/** utime and stime of a process and of its main thread (/proc/<pid>/task/<pid>/stat: the event loop). */
+export function processTicksSplit(pid: number): {
+  user: number;
+  sys: number;
+  mainUser: number;
+  mainSys: number;
+} {
+  const read = (path: string): string[] => {
+    const stat = readFileSync(path, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  };
+  const all = read(`/proc/${pid}/stat`);
+  const main = read(`/proc/${pid}/task/${pid}/stat`);
+  return {
+    user: Number(all[11]),
+    sys: Number(all[12]),
+    mainUser: Number(main[11]),
+    mainSys: Number(main[12]),
+  };
+}
+
 /** Ticks all CPUs spent not idle (the `cpu` line of /proc/stat minus idle and iowait). */
 export function machineBusyTicks(): number {
   const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;

@@ -1,6 +1,13 @@
 import { copyBytes } from '@nexthop/wire';
 
 const INITIAL_STORAGE = 4096;
+/**
+ * Initial-size storage given back by released rings, zeroed, for the next connection: a connection
+ * that opens, moves a few bytes and closes then allocates (and later collects) no buffer at all.
+ */
+const spare: Uint8Array[] = [];
+const MAX_SPARE = 256;
+const EMPTY = new Uint8Array(0);
 
 /**
  * A bounded byte queue. `limit` is the logical capacity (SO_SNDBUF/SO_RCVBUF); the storage is a
@@ -17,7 +24,7 @@ export class ByteRing {
 
   constructor(limit: number) {
     this.limit = limit;
-    this.mem = new Uint8Array(0);
+    this.mem = EMPTY;
     this.mask = -1;
   }
 
@@ -27,7 +34,10 @@ export class ByteRing {
 
   /** Frees the storage; the ring stays usable and empty. */
   release(): void {
-    this.mem = new Uint8Array(0);
+    const mem = this.mem;
+    // Zeroed on the way back: no connection ever sees another's bytes.
+    if (mem.length === INITIAL_STORAGE && spare.length < MAX_SPARE) spare.push(mem.fill(0));
+    this.mem = EMPTY;
     this.mask = -1;
     this.head = 0;
     this.length = 0;
@@ -38,10 +48,14 @@ export class ByteRing {
     if (size <= cap) return;
     let next = cap === 0 ? INITIAL_STORAGE : cap * 2;
     while (next < size) next *= 2;
-    const mem = new Uint8Array(next);
+    const mem = next === INITIAL_STORAGE && spare.length > 0 ? spare.pop()! : new Uint8Array(next);
     // Keep everything up to the logical limit (written out-of-order bytes included).
     const keep = Math.min(cap, Math.max(this.limit, this.length));
-    for (let i = 0; i < keep && cap > 0; i++) mem[i] = this.mem[(this.head + i) & this.mask]!;
+    if (keep > 0) {
+      const first = Math.min(keep, cap - this.head);
+      copyBytes(this.mem, this.head, mem, 0, first);
+      if (first < keep) copyBytes(this.mem, 0, mem, first, keep - first);
+    }
     this.mem = mem;
     this.mask = next - 1;
     this.head = 0;

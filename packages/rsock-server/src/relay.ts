@@ -122,8 +122,12 @@ abstract class Relay {
    *
    * A pump re-enters itself when the stack delivers this socket's event from inside a send or recv;
    * the inner call only marks `again` and the outer one loops, at most ROUNDS_PER_PUMP times.
+   *
+   * `pairReady` false: a stack event, not the pair's watch, woke us. Then the pair is not read on
+   * speculation (a read that nearly always finds nothing is a syscall per request): its watch is
+   * level-triggered and says when the app has written something.
    */
-  pump(): boolean {
+  pump(pairReady = true): boolean {
     if (this.s.closed || this.s.pairFd < 0) return false;
     if (this.busy) {
       this.again = true;
@@ -135,7 +139,7 @@ abstract class Relay {
       let rounds = 0;
       do {
         this.again = false;
-        more = this.step();
+        more = this.step(pairReady);
       } while (this.again && !this.s.closed && ++rounds < ROUNDS_PER_PUMP);
     } finally {
       this.busy = false;
@@ -144,7 +148,7 @@ abstract class Relay {
   }
 
   /** One pass both ways; true when it stopped on its budget rather than on a blocked side. */
-  protected abstract step(): boolean;
+  protected abstract step(pairReady: boolean): boolean;
   /** PAIR_READABLE | PAIR_WRITABLE: what the pair end must be watched for. */
   abstract interest(): number;
   /** Drops everything held for the app (its read side is shut). */
@@ -173,10 +177,10 @@ export class StreamRelay extends Relay {
   /** The connection failed or was reset: the app reads EOF, its writes are discarded. */
   dead = false;
 
-  protected step(): boolean {
+  protected step(pairReady: boolean): boolean {
     const more = this.toTheApp();
     if (this.s.closed) return false;
-    const more2 = this.fromTheApp();
+    const more2 = this.fromTheApp(pairReady);
     if (this.s.closed) return false;
     this.finish();
     return more || more2;
@@ -269,12 +273,18 @@ export class StreamRelay extends Relay {
     return this.toAppLen > 0 || (!this.stackEof && !this.dead && (so.events(s.fd) & EV_READABLE) !== 0);
   }
 
-  /** App → stack; true when the budget ran out with more to move. */
-  private fromTheApp(): boolean {
+  /**
+   * App → stack; true when the budget ran out with more to move. Reads the pair only when its watch
+   * fired or bytes held for the stack just went (the pair was full enough to hold some back), and
+   * stops after a short read: a stream socket hands over all it has, so the next read would find
+   * nothing (the level-triggered watch reports whatever arrives after).
+   */
+  private fromTheApp(pairReady: boolean): boolean {
     const { pair, so, c } = this.x;
     const s = this.s;
     const buf = this.x.chunk;
     const now = this.x.clock();
+    let readPair = pairReady;
     for (let i = 0; i < CHUNKS_PER_PUMP; i++) {
       if (this.toStackLen > 0) {
         if ((so.events(s.fd) & (EV_WRITABLE | EV_ERROR)) === 0) return false;
@@ -291,9 +301,10 @@ export class StreamRelay extends Relay {
         this.toStackOff += n;
         this.toStackLen -= n;
         if (this.toStackLen > 0) return false;
+        readPair = true;
         continue;
       }
-      if (this.appEof) return false;
+      if (this.appEof || !readPair) return false;
       const r = pair.unixRead(s.pairFd, buf, 0, RELAY_CHUNK);
       if (r === -EAGAIN) return false;
       if (r <= 0) {
@@ -318,6 +329,7 @@ export class StreamRelay extends Relay {
         this.toStackLen = r - sent;
         return false;
       }
+      if (r < RELAY_CHUNK) return false;
     }
     // The pair's readability is level-triggered, but a pass later is fairer than a spin now.
     return true;
@@ -355,10 +367,11 @@ export class DgramRelay extends Relay {
   private heldFirst = 0;
   private heldCount = 0;
 
-  protected step(): boolean {
+  protected step(pairReady: boolean): boolean {
     const more = this.toTheApp();
     if (this.s.closed) return false;
-    return this.fromTheApp() || more;
+    // Datagrams from the app wait in the pair, whose level-triggered watch reports them.
+    return (pairReady && this.fromTheApp()) || more;
   }
 
   interest(): number {

@@ -429,7 +429,7 @@ export class RsockServer {
     if (s.closed) return true;
     if (s.listening) this.pumpListener(s);
     else if (s.connectWait !== null || s.connecting) this.connectProgress(s, events);
-    else if (s.pairFd >= 0) this.pump(s);
+    else if (s.pairFd >= 0) this.pump(s, false);
     return true;
   }
 
@@ -1197,9 +1197,10 @@ export class RsockServer {
     this.o.afterStackCall?.();
   }
 
-  private pump(s: RSock): void {
+  /** pairReady false: woken by the stack, so the relay leaves the pair to its watch (relay.ts). */
+  private pump(s: RSock, pairReady = true): void {
     if (s.closed || s.relay === null) return;
-    const more = s.relay.pump();
+    const more = s.relay.pump(pairReady);
     if (s.closed) return;
     if (more) this.schedule(s);
     this.updateWatch(s);

@@ -223,12 +223,14 @@ function run(
     () => assert.fail('the app never hangs up here'),
   );
   const relay = new StreamRelay(ctx, s);
-  // The owner's side of the contract: pump answering true means "run me again".
+  // The owner's side of the contract: pump answering true means "run me again"; a pump the stack
+  // woke (pairReady false) leaves the pair to its watch.
   let deferred = false;
-  const pump = () => {
-    if (relay.pump()) deferred = true;
+  const pump = (pairReady = true) => {
+    if (relay.pump(pairReady)) deferred = true;
   };
-  m.onStackEvent = pump;
+  const stackEvent = () => pump(false);
+  m.onStackEvent = stackEvent;
   const downstream = new Stream(down); // network → app
   const upstream = new Stream(up); // app → network
   const scratch = new Uint8Array(1_000_000);
@@ -243,21 +245,21 @@ function run(
         if (n === 0) {
           if (downstream.sent === down && closes && !m.peerFin) {
             m.peerFin = true;
-            pump();
+            stackEvent();
             return true;
           }
           return false;
         }
         m.rq.push(scratch, 0, n);
         downstream.sent += n;
-        pump();
+        stackEvent();
         return true;
       }
       case 'net-drain': {
         const n = m.sq.take(scratch, 0, x.n);
         if (n === 0) return false;
         upstream.check(scratch, n);
-        pump();
+        stackEvent();
         return true;
       }
       case 'app-write': {

@@ -1,9 +1,9 @@
 export { decodeOption, encodeOption, optionName, type RsockOption } from './options.ts';
+export type { RsockQuotas } from './quota.ts';
 export {
   type RsockAccess,
   type RsockCounters,
   type RsockOwner,
-  type RsockQuotas,
   RsockServer,
   type RsockServerOptions,
   type RsockUsage,

@@ -34,7 +34,8 @@ const CHUNKS_PER_PUMP = 8;
 /** Re-entrant wakeups folded into one pump before it yields (see pump). */
 const ROUNDS_PER_PUMP = 4;
 const DGRAM_SLOT = 65536;
-const DGRAM_BATCH = 64;
+/** Datagrams moved per batch each way, and held at most for a full pair. */
+export const DGRAM_BATCH = 64;
 
 /** Interest in the pair end, as the owner's watch takes it. */
 export const PAIR_READABLE = 1;

@@ -21,7 +21,6 @@ import {
   CONNECT_FILLER,
   CONNECT_FILLER_BYTES,
   CONNECT_UNSPEC,
-  DGRAM_HEADER_LENGTH,
   decode,
   EOPNOTSUPP,
   EPROTO,
@@ -43,7 +42,8 @@ import {
 } from '@nexthop/rsock-proto';
 import { EV_ERROR, EV_HANGUP, EV_WRITABLE, errno, SockAddr, type SocketLayer } from '@nexthop/stack';
 import { decodeOption, encodeOption, isSoError, optionName } from './options.ts';
-import { DgramRelay, PAIR_READABLE, PAIR_WRITABLE, RELAY_CHUNK, RelayContext, StreamRelay } from './relay.ts';
+import { type Account, QuotaLedger, type RsockQuotas } from './quota.ts';
+import { DgramRelay, PAIR_READABLE, PAIR_WRITABLE, RelayContext, StreamRelay } from './relay.ts';
 
 const {
   EACCES,
@@ -63,7 +63,6 @@ const {
 } = errno;
 
 /** Datagrams the UDP relay holds for a full pair at most (relay.ts): their headers are charged too. */
-const DGRAM_BATCH = 64;
 /**
  * SO_RCVBUF/SO_SNDBUF a client other than root may ask for, before the stack doubles it: Linux's
  * default net.core.rmem_max and wmem_max (socket(7)), which bound unprivileged sockets in the kernel.
@@ -93,18 +92,6 @@ export interface RsockAccess {
   readonly gids: readonly number[];
   /** Who may bind ports below 1024 besides uid 0. */
   readonly privilegedPorts: { readonly uids: readonly number[]; readonly gids: readonly number[] };
-}
-
-export interface RsockQuotas {
-  readonly clientSockets: number;
-  /** Buffer memory (stack socket buffers and relay buffers) one client's sockets may hold. */
-  readonly clientBufferedBytes: number;
-  readonly sockets: number;
-  readonly bufferedBytes: number;
-  /** Control connections one client (uid) may have open; further ones are refused at accept. */
-  readonly clientConnections: number;
-  /** Control connections in the whole VR. */
-  readonly connections: number;
 }
 
 export interface RsockServerOptions {
@@ -144,10 +131,7 @@ export interface RsockOwner {
   client: string;
 }
 
-interface Client {
-  uid: number;
-  sockets: number;
-  reserved: number;
+interface Client extends Account {
   /** Its control connections (authenticated or not). */
   readonly conns: Set<Conn>;
   /** Descriptors it handed over that the closer threads have not closed yet. */
@@ -280,8 +264,7 @@ export class RsockServer {
   private readonly byFd = new Map<number, RSock>();
   private readonly byCookie = new Map<string, RSock>();
   private nextId = 1;
-  private remoteSockets = 0;
-  private reserved = 0;
+  private readonly ledger: QuotaLedger;
   private stopped = false;
   private readonly c: RsockCounters = {
     rsock_connections: 0,
@@ -334,6 +317,7 @@ export class RsockServer {
     this.o = options;
     this.so = options.sockets;
     this.u = loadUnix();
+    this.ledger = new QuotaLedger(options.quotas, options.vrName);
     this.relays = new RelayContext(this.u, this.so, options.clock, this.c, (s) => this.destroy(s as RSock));
     const fd = this.u.unixListen(path, options.mode ?? 0o666, 128);
     if (fd < 0) throw new Error(`remote socket server: cannot listen on ${path}: ${errnoText(-fd, path)}`);
@@ -345,7 +329,7 @@ export class RsockServer {
 
   counters(): RsockCounters {
     this.c.rsock_connections = this.conns.size;
-    this.c.rsock_sockets = this.remoteSockets;
+    this.c.rsock_sockets = this.ledger.sockets;
     return { ...this.c };
   }
 
@@ -365,8 +349,8 @@ export class RsockServer {
       });
     }
     return {
-      sockets: this.remoteSockets,
-      bufferedBytes: this.reserved,
+      sockets: this.ledger.sockets,
+      bufferedBytes: this.ledger.reserved,
       connections: this.conns.size,
       foreignFds: foreign,
       clients,
@@ -381,6 +365,7 @@ export class RsockServer {
   setPolicy(access: RsockAccess, quotas: RsockQuotas): void {
     this.o.access = access;
     this.o.quotas = quotas;
+    this.ledger.quotas = quotas;
     for (const conn of [...this.conns]) {
       if (this.allowed(conn.uid, conn.gid, conn.groups)) continue;
       this.c.rsock_access_revoked++;
@@ -680,42 +665,14 @@ export class RsockServer {
   }
 
   /**
-   * The buffer memory socket fd can hold, charged to its client (§4): the stack's buffers at their
-   * current sizes (TCP rings grow to the power of two at or above SO_RCVBUF/SO_SNDBUF; a UDP socket's
-   * receive ring is allocated at SO_RCVBUF) and the relay's (TCP: one chunk each way; UDP: a receive
-   * queue's worth of datagrams held for a full pair, with their headers).
-   */
-  private bufferCost(fd: number, tcp: boolean): number {
-    const rcv = Math.max(this.so.getOption(fd, 'SO_RCVBUF'), 0);
-    if (!tcp) return 2 * rcv + DGRAM_BATCH * DGRAM_HEADER_LENGTH;
-    const snd = Math.max(this.so.getOption(fd, 'SO_SNDBUF'), 0);
-    return ringStorage(rcv) + ringStorage(snd) + 2 * RELAY_CHUNK;
-  }
-
-  /**
    * Whether conn's client may have one more socket holding `bytes` of buffers (sockets = 1) or grow
    * one by `bytes` (sockets = 0); if not, the ERROR is sent and false returned.
    */
   private quotaCheck(conn: Conn, id: number, bytes: number, sockets = 1, client = conn.client): boolean {
-    const q = this.o.quotas;
-    let e = 0;
-    let why = '';
-    if (sockets > 0 && this.remoteSockets >= q.sockets) {
-      e = ENFILE;
-      why = `VR ${this.o.vrName} holds its maximum of ${q.sockets} remote sockets`;
-    } else if (sockets > 0 && client.sockets >= q.clientSockets) {
-      e = EMFILE;
-      why = `uid ${client.uid} holds its quota of ${q.clientSockets} sockets in VR ${this.o.vrName}`;
-    } else if (bytes > 0 && client.reserved + bytes > q.clientBufferedBytes) {
-      e = ENOBUFS;
-      why = `uid ${client.uid} has its quota of ${q.clientBufferedBytes} buffered bytes in VR ${this.o.vrName}`;
-    } else if (bytes > 0 && this.reserved + bytes > q.bufferedBytes) {
-      e = ENOBUFS;
-      why = `VR ${this.o.vrName} is out of relay buffer budget (${q.bufferedBytes} bytes)`;
-    }
-    if (e === 0) return true;
+    const no = this.ledger.refusal(client, bytes, sockets);
+    if (no === null) return true;
     this.c.rsock_quota_refused++;
-    this.error(conn, id, e, why);
+    this.error(conn, id, no.errno, no.why);
     return false;
   }
 
@@ -728,7 +685,7 @@ export class RsockServer {
       return this.error(conn, id, EPROTONOSUPPORT, `protocol ${protocol} with type ${type}`);
     const fd = this.so.socket(tcp ? 'stream' : 'dgram');
     if (fd < 0) return this.error(conn, id, fd === -EMFILE ? ENFILE : -fd, 'the VR cannot open a socket');
-    const cost = this.bufferCost(fd, tcp);
+    const cost = QuotaLedger.bufferCost(this.so, fd, tcp);
     if (!this.quotaCheck(conn, id, cost)) {
       this.so.close(fd, this.o.clock());
       return;
@@ -921,15 +878,14 @@ export class RsockServer {
     if (r < 0) return this.error(conn, id, -r, '');
     const client = s.client;
     if (client === null) return this.ok(conn, id);
-    const cost = this.bufferCost(s.fd, s.tcp);
+    const cost = QuotaLedger.bufferCost(this.so, s.fd, s.tcp);
     const delta = cost - s.charge;
     if (delta > 0 && !this.quotaCheck(conn, id, delta, 0, client)) {
       so.setOption(s.fd, name, Math.floor(before / 2), now);
       return;
     }
     s.charge = cost;
-    client.reserved += delta;
-    this.reserved += delta;
+    this.ledger.charge(client, delta, 0);
     this.ok(conn, id);
   }
 
@@ -1097,7 +1053,7 @@ export class RsockServer {
     const now = this.o.clock();
     while (!s.closed && s.ready.length < s.backlog) {
       const client = s.client;
-      if (client !== null && !this.affords(client, this.bufferCost(s.fd, true))) {
+      if (client !== null && !this.affords(client, QuotaLedger.bufferCost(this.so, s.fd, true))) {
         this.starved.add(s);
         break;
       }
@@ -1112,7 +1068,7 @@ export class RsockServer {
       if (client !== null) {
         a.pid = s.pid;
         a.creator = s.creator;
-        this.chargeTo(a, client, this.bufferCost(fd, true));
+        this.chargeTo(a, client, QuotaLedger.bufferCost(this.so, fd, true));
       }
       const w = s.acceptWaits.shift();
       s.ready.push(a);
@@ -1130,7 +1086,7 @@ export class RsockServer {
       this.uncharge(first);
     }
     const a = s.ready.shift()!;
-    const appFd = this.openPair(a, w.conn, w.id, a.charge || this.bufferCost(a.fd, true));
+    const appFd = this.openPair(a, w.conn, w.id, a.charge || QuotaLedger.bufferCost(this.so, a.fd, true));
     if (appFd < 0) return;
     this.byId.set(a.id, a);
     a.conns.add(w.conn);
@@ -1145,22 +1101,13 @@ export class RsockServer {
 
   /** Whether client can have one more socket holding `bytes` (no reply: pumpListener's test). */
   private affords(client: Client, bytes: number): boolean {
-    const q = this.o.quotas;
-    return (
-      this.remoteSockets < q.sockets &&
-      client.sockets < q.clientSockets &&
-      client.reserved + bytes <= q.clientBufferedBytes &&
-      this.reserved + bytes <= q.bufferedBytes
-    );
+    return this.ledger.refusal(client, bytes, 1) === null;
   }
 
   private chargeTo(s: RSock, client: Client, bytes: number): void {
     s.client = client;
     s.charge = bytes;
-    client.sockets++;
-    client.reserved += bytes;
-    this.remoteSockets++;
-    this.reserved += bytes;
+    this.ledger.charge(client, bytes, 1);
   }
 
   /** Gives back what s holds of its client's quota (keeps s.charge: the bytes s would cost). */
@@ -1168,10 +1115,7 @@ export class RsockServer {
     const client = s.client;
     if (client === null) return;
     s.client = null;
-    client.sockets--;
-    client.reserved -= s.charge;
-    this.remoteSockets--;
-    this.reserved -= s.charge;
+    this.ledger.charge(client, -s.charge, -1);
     if (this.starved.size > 0 && !this.repumpQueued) {
       // Not from here (destroy may run inside a relay's pump): once the current work is done.
       this.repumpQueued = true;
@@ -1358,13 +1302,6 @@ export class RsockServer {
     }
     conn.attached.clear();
   }
-}
-
-/** The storage a stack TCP ring of this limit grows to at most (tcp/ring.ts: powers of two from 4096). */
-function ringStorage(limit: number): number {
-  let size = 4096;
-  while (size < limit) size *= 2;
-  return size;
 }
 
 function errnoText(e: number, path: string): string {

@@ -1033,7 +1033,9 @@ static int take_error(int fd, struct nh_fd *e) {
 
 int nh_vr_stream_check(int fd, struct nh_fd *e) {
   if (e->dgram) return 0;
-  if (e->connect_id != 0 && collect_connect(fd, e, 0) < 0) return -1;
+  /* Once the app's end shows the outcome, the reply is already sent (§7.1): wait for it, even if
+   * another thread is the one reading the control connection. */
+  if (e->connect_id != 0 && collect_connect(fd, e, e->filled && filler_decided(fd)) < 0) return -1;
   if (e->err_pending != 0) {
     errno = take_error(fd, e);
     return -1;
@@ -1115,7 +1117,7 @@ int nh_vr_connect(int fd, struct nh_fd *e, const struct sockaddr *addr, socklen_
     /* connect() after a non-blocking one, as Linux: EALREADY while in progress; once decided, 0 for
      * success (EISCONN after that) or the error (ECONNABORTED if SO_ERROR took it already), and
      * the socket is unconnected again. */
-    if (e->connect_id != 0 && collect_connect(fd, e, 0) < 0) return -1;
+    if (e->connect_id != 0 && collect_connect(fd, e, e->filled && filler_decided(fd)) < 0) return -1;
     if (e->connect_id != 0) {
       errno = EALREADY;
       return -1;

@@ -9,7 +9,7 @@
 // program under exec runs in h1 with its sockets in the VR: as a client it reaches h2 from the VR's
 // 10.2.0.1; as a server it listens in the VR, and kernel programs on h2 (10.2.0.2) and h1 (through
 // the VR's 10.1.0.1) connect to it. Each check looks at the result and at the address the other
-// side saw. Programs that fail because of a known gap are marked `todo` with the cause.
+// side saw.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';

@@ -21,6 +21,7 @@ const EAGAIN = 11;
 const EMFILE = 24;
 const ECONNREFUSED = 111;
 const ECONNRESET = 104;
+const EPIPE = 32;
 
 export interface VrAddress {
   /** The VR's name: its control socket is `<runDir>/<vr>.sock`. */
@@ -163,6 +164,10 @@ export class Session {
       if (r === -EAGAIN) return;
       this.outbox.shift();
       if (r < 0) {
+        // Before HELLO_OK, EPIPE means the VR refused us at accept and shut the connection: its
+        // ERROR (id 0, §4) is still there to be read, and is the answer.
+        if (!this.admitted && (r === -EPIPE || r === -ECONNRESET)) this.readReplies();
+        if (this.broken) return;
         this.break(errnoError(-r, 'send', `control connection to VR ${this.vr} failed`));
         return;
       }

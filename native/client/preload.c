@@ -15,6 +15,7 @@
  * loaded: programs such as nginx replace their environment before they fork their workers. */
 #include <dlfcn.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -636,20 +637,23 @@ NH_EXPORT ssize_t write(int fd, const void *buf, size_t len) {
   return real_write(fd, buf, len);
 }
 
+/* readv/writev on a VR UDP socket: one datagram, as the kernel's (iovcnt above IOV_MAX is EINVAL). */
+static ssize_t dgram_iov(int fd, struct nh_fd *e, const struct iovec *iov, int n, int sending) {
+  if (n < 0 || n > IOV_MAX) {
+    errno = EINVAL;
+    return -1;
+  }
+  struct msghdr mh = {0};
+  mh.msg_iov = (struct iovec *)iov;
+  mh.msg_iovlen = (size_t)n;
+  return sending ? nh_vr_sendmsg(fd, e, &mh, 0) : nh_vr_recvmsg(fd, e, &mh, 0);
+}
+
 NH_EXPORT ssize_t readv(int fd, const struct iovec *iov, int n) {
   READY();
   struct nh_fd e;
   if (hot(fd, &e)) {
-    if (e.dgram) {
-      if (n < 0 || n > MMSG_MAX) {
-        errno = EINVAL;
-        return -1;
-      }
-      struct msghdr mh = {0};
-      mh.msg_iov = (struct iovec *)iov;
-      mh.msg_iovlen = (size_t)n;
-      return nh_vr_recvmsg(fd, &e, &mh, 0);
-    }
+    if (e.dgram) return dgram_iov(fd, &e, iov, n, 0);
     if (nh_vr_stream_check(fd, &e) < 0) return -1;
   }
   return real_readv(fd, iov, n);
@@ -659,16 +663,7 @@ NH_EXPORT ssize_t writev(int fd, const struct iovec *iov, int n) {
   READY();
   struct nh_fd e;
   if (hot(fd, &e)) {
-    if (e.dgram) {
-      if (n < 0 || n > MMSG_MAX) {
-        errno = EINVAL;
-        return -1;
-      }
-      struct msghdr mh = {0};
-      mh.msg_iov = (struct iovec *)iov;
-      mh.msg_iovlen = (size_t)n;
-      return nh_vr_sendmsg(fd, &e, &mh, 0);
-    }
+    if (e.dgram) return dgram_iov(fd, &e, iov, n, 1);
     if (nh_vr_stream_check(fd, &e) < 0) return -1;
   }
   return real_writev(fd, iov, n);

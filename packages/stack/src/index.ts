@@ -1,8 +1,22 @@
 export { ARP_STATE_NAMES, type ArpTimers, DEFAULT_ARP_TIMERS } from './arp-cache.ts';
 export { DEFAULT_REASSEMBLY_LIMITS, Reassembler, type ReassemblyLimits } from './reassembly.ts';
 export type { RouteInfo, RouteProtocol, RouteType } from './routes.ts';
-export * as errno from './socket/errno.ts';
-export { errnoName } from './socket/errno.ts';
+export * as errno from './sockapi/errno.ts';
+export { errnoName } from './sockapi/errno.ts';
+export { type RandomSource, SeededRandom } from './sockapi/random.ts';
+export {
+  EV_ERROR,
+  EV_HANGUP,
+  EV_READABLE,
+  EV_WRITABLE,
+  RecvMeta,
+  type ShutdownHow,
+  SOCKET_OPTIONS,
+  type SocketInfo,
+  type SocketOption,
+  type SocketType,
+} from './sockapi/types.ts';
+export type { IpEnv } from './socket/ip-env.ts';
 export {
   EPHEMERAL_FIRST,
   EPHEMERAL_LAST,
@@ -12,20 +26,6 @@ export {
   SocketLayer,
   UDP_MAX_PAYLOAD,
 } from './socket/layer.ts';
-export { type RandomSource, SeededRandom } from './socket/random.ts';
-export {
-  EV_ERROR,
-  EV_HANGUP,
-  EV_READABLE,
-  EV_WRITABLE,
-  type IpEnv,
-  RecvMeta,
-  type ShutdownHow,
-  SOCKET_OPTIONS,
-  type SocketInfo,
-  type SocketOption,
-  type SocketType,
-} from './socket/types.ts';
 export {
   type ArpInfo,
   type CountersInfo,

@@ -87,10 +87,10 @@ import {
 } from './arp-cache.ts';
 import { DEFAULT_REASSEMBLY_LIMITS, Reassembler, type ReassemblyLimits } from './reassembly.ts';
 import { DISTANCE, type RouteInfo, type RouteSpec, RouteTable } from './routes.ts';
-import { EADDRNOTAVAIL, EHOSTUNREACH, EINVAL, EMSGSIZE, ENETDOWN, ENETUNREACH } from './socket/errno.ts';
+import { EADDRNOTAVAIL, EHOSTUNREACH, EINVAL, EMSGSIZE, ENETDOWN, ENETUNREACH } from './sockapi/errno.ts';
+import { type RandomSource, SeededRandom } from './sockapi/random.ts';
+import type { IpEnv } from './socket/ip-env.ts';
 import { SocketLayer } from './socket/layer.ts';
-import { type RandomSource, SeededRandom } from './socket/random.ts';
-import type { IpEnv } from './socket/types.ts';
 import { type TcpConfig, TcpEngine } from './tcp/index.ts';
 import { TokenBucket } from './token-bucket.ts';
 

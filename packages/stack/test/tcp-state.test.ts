@@ -2,15 +2,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN } from '@nexthop/wire';
-import { ECONNREFUSED, ECONNRESET, EPIPE } from '../src/socket/errno.ts';
-import {
-  EV_HANGUP,
-  EV_READABLE,
-  EV_WRITABLE,
-  type TcpConfig,
-  type TcpConnection,
-  TcpListener,
-} from '../src/tcp/index.ts';
+import { ECONNREFUSED, ECONNRESET, EPIPE } from '../src/sockapi/errno.ts';
+import { EV_HANGUP, EV_READABLE, EV_WRITABLE } from '../src/sockapi/types.ts';
+import { type TcpConfig, type TcpConnection, TcpListener } from '../src/tcp/index.ts';
 import { A, B, Host, type Seg } from './tcp-harness.ts';
 
 const PLAIN: Partial<TcpConfig> = { timestamps: false, sack: false, windowScaling: false, msl: 1000 };

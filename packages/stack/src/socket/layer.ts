@@ -12,8 +12,6 @@ import {
   UDP_HEADER_LEN,
   writeUdp,
 } from '@nexthop/wire';
-import { type TcpConnection, type TcpEngine, TcpListener } from '../tcp/index.ts';
-import { DatagramQueue } from './dgram-queue.ts';
 import {
   EACCES,
   EADDRINUSE,
@@ -38,21 +36,23 @@ import {
   EOPNOTSUPP,
   EPIPE,
   EPROTONOSUPPORT,
-} from './errno.ts';
-import { EPHEMERAL_FIRST, EPHEMERAL_LAST, EPHEMERAL_SPAN, PortSelector } from './ports.ts';
-import type { RandomSource } from './random.ts';
+} from '../sockapi/errno.ts';
+import { EPHEMERAL_FIRST, EPHEMERAL_LAST, EPHEMERAL_SPAN, PortSelector } from '../sockapi/ports.ts';
+import type { RandomSource } from '../sockapi/random.ts';
 import {
   EV_ERROR,
   EV_HANGUP,
   EV_READABLE,
   EV_WRITABLE,
-  type IpEnv,
   RecvMeta,
   type ShutdownHow,
   type SocketInfo,
   type SocketOption,
   type SocketType,
-} from './types.ts';
+} from '../sockapi/types.ts';
+import { type TcpConnection, type TcpEngine, TcpListener } from '../tcp/index.ts';
+import { DatagramQueue } from './dgram-queue.ts';
+import type { IpEnv } from './ip-env.ts';
 
 export { EPHEMERAL_FIRST, EPHEMERAL_LAST };
 

@@ -65,5 +65,3 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   challengeAckInterval: 500,
   ttl: 64,
 };
-
-export { EV_ERROR, EV_HANGUP, EV_READABLE, EV_WRITABLE } from '../socket/types.ts';

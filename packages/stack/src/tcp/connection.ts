@@ -19,9 +19,10 @@ import {
   ENOTCONN,
   EPIPE,
   ETIMEDOUT,
-} from '../socket/errno.ts';
+} from '../sockapi/errno.ts';
+import { EV_ERROR, EV_HANGUP, EV_READABLE, EV_WRITABLE } from '../sockapi/types.ts';
 import { type CongestionControl, type CongestionState, makeCongestionControl } from './cc.ts';
-import { EV_ERROR, EV_HANGUP, EV_READABLE, EV_WRITABLE, type TcpConfig } from './config.ts';
+import type { TcpConfig } from './config.ts';
 import {
   OPT_NOP,
   OPT_SACK,

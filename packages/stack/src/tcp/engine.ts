@@ -17,10 +17,12 @@ import {
   EINVAL,
   ENETUNREACH,
   ENOPROTOOPT,
-} from '../socket/errno.ts';
-import { EPHEMERAL_SPAN, PortSelector } from '../socket/ports.ts';
-import { below, type RandomSource } from '../socket/random.ts';
-import { DEFAULT_TCP_CONFIG, EV_READABLE, type TcpConfig } from './config.ts';
+} from '../sockapi/errno.ts';
+import { hash4 } from '../sockapi/hash.ts';
+import { EPHEMERAL_SPAN, PortSelector } from '../sockapi/ports.ts';
+import { below, type RandomSource } from '../sockapi/random.ts';
+import { EV_READABLE } from '../sockapi/types.ts';
+import { DEFAULT_TCP_CONFIG, type TcpConfig } from './config.ts';
 import {
   S_CLOSED,
   S_TIME_WAIT,
@@ -31,7 +33,6 @@ import {
   TX_IP_OFF,
   TX_TCP_OFF,
 } from './connection.ts';
-import { hash4 } from './hash.ts';
 import { parseOptions, TcpOptions, writeMss } from './options.ts';
 
 export interface TcpEnv {

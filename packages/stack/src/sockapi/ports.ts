@@ -1,4 +1,4 @@
-import { hash4 } from '../tcp/hash.ts';
+import { hash4 } from './hash.ts';
 import { below, type RandomSource } from './random.ts';
 
 /** Ephemeral ports, as Linux's default net.ipv4.ip_local_port_range. */

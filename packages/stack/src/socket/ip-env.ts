@@ -1,0 +1,36 @@
+/**
+ * What the socket layer needs from the IP layer below it. Stack implements it; tests may fake it.
+ * Addresses are unsigned 32-bit numbers; results are >= 0 or -errno.
+ */
+export interface IpEnv {
+  /** Egress interface towards dst, restricted to `oif` when >= 0; -ENETUNREACH etc. when none. */
+  route(dst: number, oif: number): number;
+  /** The address to speak from on ifIndex towards dst, 0 if the interface has none. */
+  sourceAddress(ifIndex: number, dst: number): number;
+  isLocalAddress(addr: number): boolean;
+  /** The interface that has this address, -1 if none does. */
+  interfaceOfAddress(addr: number): number;
+  /** A directed (subnet) broadcast address of a connected subnet. */
+  isSubnetBroadcast(addr: number): boolean;
+  interfaceIndex(name: string): number;
+  interfaceName(ifIndex: number): string | null;
+  /**
+   * Sends a transport payload at buf[ipOff+20, ipOff+20+l4Len): the IP header is written at ipOff
+   * and the Ethernet header in the 14 bytes before it. `ifIndex` >= 0 forces the egress interface
+   * (multicast, bound device). Fragments unless `df`. Returns 0 or -errno.
+   */
+  output(
+    buf: Uint8Array,
+    ipOff: number,
+    l4Len: number,
+    protocol: number,
+    src: number,
+    dst: number,
+    tos: number,
+    ttl: number,
+    df: boolean,
+    ifIndex: number,
+    now: number,
+  ): number;
+  defaultTtl: number;
+}

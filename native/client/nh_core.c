@@ -640,9 +640,14 @@ void nh_fd_set(int fd, const struct nh_fd *e) {
   pthread_mutex_lock(&table_mu);
   struct nh_fd *s = slot(fd, 1);
   if (s != NULL && ok) {
-    struct nh_opt *keep = s->opts == e->opts ? NULL : s->opts;
-    nh_opts_free(keep);
+    /* Recorded options belong to the open file: a new state of the same socket keeps them. */
+    struct nh_opt *opts = e->opts;
+    if (opts == NULL && s->kind != NH_UNKNOWN && s->dev == st.st_dev && s->ino == st.st_ino)
+      opts = s->opts;
+    else if (s->opts != opts)
+      nh_opts_free(s->opts);
     *s = *e;
+    s->opts = opts;
     s->dev = st.st_dev;
     s->ino = st.st_ino;
     set_hot(s);
@@ -666,6 +671,9 @@ void nh_fd_forget(int fd) {
   pthread_mutex_unlock(&table_mu);
 }
 
+/* More distinct options than any program sets: past it, new ones are not kept for replay. */
+#define NH_MAX_KEPT_OPTS 64
+
 int nh_fd_add_opt(int fd, int level, int name, const void *value, socklen_t len) {
   if (len > 1024) return 0; /* nothing the VR knows is that large: not replayed */
   struct nh_opt *o = malloc(sizeof *o + len);
@@ -673,19 +681,34 @@ int nh_fd_add_opt(int fd, int level, int name, const void *value, socklen_t len)
   o->level = level;
   o->name = name;
   o->len = len;
+  o->next = NULL;
   if (len > 0) memcpy(o->value, value, len);
+  struct nh_opt *old = NULL;
   pthread_mutex_lock(&table_mu);
   struct nh_fd *s = slot(fd, 0);
-  if (s != NULL && s->kind == NH_INTENT) {
-    /* Appended: replayed in the order the program set them. */
+  if (s != NULL && (s->kind == NH_INTENT || s->kind == NH_VR)) {
+    /* The last value of each option, in the order the program last set them: a replay ends where
+     * the program's own calls did. */
     struct nh_opt **tail = &s->opts;
-    while (*tail != NULL) tail = &(*tail)->next;
-    o->next = NULL;
-    *tail = o;
-    o = NULL;
+    int count = 0;
+    while (*tail != NULL) {
+      if ((*tail)->level == level && (*tail)->name == name) {
+        old = *tail;
+        *tail = old->next;
+        old->next = NULL;
+        continue;
+      }
+      tail = &(*tail)->next;
+      count++;
+    }
+    if (count < NH_MAX_KEPT_OPTS) {
+      *tail = o;
+      o = NULL;
+    }
   }
   pthread_mutex_unlock(&table_mu);
   free(o);
+  free(old);
   return 0;
 }
 
@@ -1340,6 +1363,19 @@ static int64_t now_ms(void) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* SETSOCKOPT on e's VR socket, nothing recorded; 0 or -1 with errno. */
+static int set_option(struct nh_fd *e, int level, int name, const void *value, socklen_t len) {
+  struct rsock_msg req = {0};
+  req.type = RSOCK_SETSOCKOPT;
+  req.socket = e->sock;
+  req.level = (uint32_t)level;
+  req.name = (uint32_t)name;
+  req.data.ptr = value;
+  req.data.len = (uint16_t)len;
+  struct nh_reply r;
+  return call(e->conn, &req, -1, RSOCK_OK, &r, NULL);
+}
+
 int nh_vr_relisten(int fd, struct nh_fd *e) {
   struct sockaddr_in sin = {0};
   sin.sin_family = AF_INET;
@@ -1353,13 +1389,24 @@ int nh_vr_relisten(int fd, struct nh_fd *e) {
     int vfd = nh_vr_socket(e->conn, SOCK_STREAM, 0, &ne);
     quiet_thread = 0;
     if (vfd >= 0) {
+      /* The options the program set come first, as it set them before its bind (SO_REUSEADDR,
+       * SO_REUSEPORT and buffer sizes decide what bind and listen do). Best effort: each was
+       * accepted once by a VR of the same build. */
+      struct nh_opt *opts = nh_fd_take_opts(fd);
+      for (struct nh_opt *o = opts; o != NULL; o = o->next) set_option(&ne, o->level, o->name, o->value, o->len);
       if (nh_vr_bind(vfd, &ne, (struct sockaddr *)&sin, sizeof sin) == 0 &&
           nh_vr_listen(vfd, &ne, (int)e->backlog) == 0) {
-        if (nh_vr_replace(fd, vfd, &ne) < 0) return -1;
+        ne.opts = opts;
+        if (nh_vr_replace(fd, vfd, &ne) < 0) {
+          nh_opts_free(opts); /* it failed before the table took them */
+          return -1;
+        }
+        ne.opts = NULL; /* the table owns them now */
         *e = ne;
         return 0;
       }
       int err = errno;
+      nh_opts_free(opts);
       nh_sys_close(vfd); /* the VR closes that socket when it sees the hang-up */
       errno = err;
       return -1;
@@ -1453,6 +1500,9 @@ int nh_vr_setsockopt(int fd, struct nh_fd *e, int level, int name, const void *v
   req.data.len = (uint16_t)len;
   struct nh_reply r;
   if (call(e->conn, &req, -1, RSOCK_OK, &r, NULL) < 0) return -1;
+  /* A TCP socket that is not connected may become a listener, which a restarted VR gets again
+   * (nh_vr_relisten): what the program set on it then goes along. */
+  if (!e->dgram && e->tcp == NH_TCP_NONE) nh_fd_add_opt(fd, level, name, value, len);
   if (level == IPPROTO_IP && name == IP_PKTINFO) {
     int on = 0;
     if (len >= (socklen_t)sizeof(int))

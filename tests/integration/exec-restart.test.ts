@@ -1,9 +1,9 @@
 // Issue 9: servers under `nexthop exec` survive a restart of their VR. When the VR dies, each
 // listening socket's pair reads end of file; the program's next accept re-creates the listener in
 // the VR that comes back on the same control socket (same address, port and backlog, on the same
-// descriptor, its epoll registrations carried over) instead of failing. Connections established
-// before the restart are gone with the old VR: their peers get a reset. The servers are not
-// restarted themselves (same pids).
+// descriptor, its epoll registrations and the options the program set carried over) instead of
+// failing. Connections established before the restart are gone with the old VR: their peers get a
+// reset. The servers are not restarted themselves (same pids).
 //
 // h1 (servers under exec, sockets in the VR) — VR edge (10.1.0.1 | 10.2.0.1) — h2 (kernel clients).
 import assert from 'node:assert/strict';
@@ -31,6 +31,7 @@ def reap(*_):
 signal.signal(signal.SIGCHLD, reap)
 s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
 s.bind(('0.0.0.0', int(sys.argv[1])))
 s.listen(16)
 print('ready', flush=True)
@@ -39,9 +40,12 @@ while True:
         c, peer = s.accept()
     except InterruptedError:
         continue
+    # What the listener holds now: after a VR restart, the re-created one.
+    opts = b'reuse %d keepalive %d' % (s.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR) != 0,
+                                        s.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) != 0)
     if os.fork() == 0:
         s.close()
-        c.sendall(b'forked %d for %s\\n' % (os.getpid(), peer[0].encode()))
+        c.sendall(b'forked %d for %s %s\\n' % (os.getpid(), peer[0].encode(), opts))
         c.close()
         os._exit(0)
     c.close()
@@ -135,7 +139,10 @@ print(s.recv(10).decode())`,
     servers.push(aecho);
 
     assert.equal((await fromH2(['http://10.2.0.1:8080/'])).stdout, nginx.page);
-    assert.match((await fromH2(['telnet://10.2.0.1:7100'])).stdout, /^forked \d+ for 10\.2\.0\.2/);
+    assert.match(
+      (await fromH2(['telnet://10.2.0.1:7100'])).stdout,
+      /^forked \d+ for 10\.2\.0\.2 reuse 1 keepalive 1/,
+    );
     assert.equal(await echoOnce(7200), 'ping');
 
     // A connection established before the restart, held open from h2 until SIGUSR1.
@@ -174,7 +181,11 @@ except OSError as e:
       });
     t.diagnostic(`all three listening again ${Date.now() - killedAt} ms after the kill`);
     assert.equal((await fromH2(['http://10.2.0.1:8080/'])).stdout, nginx.page);
-    assert.match((await fromH2(['telnet://10.2.0.1:7100'])).stdout, /^forked \d+ for 10\.2\.0\.2/);
+    // The re-created listener has the options the program set on the old one before its bind.
+    assert.match(
+      (await fromH2(['telnet://10.2.0.1:7100'])).stdout,
+      /^forked \d+ for 10\.2\.0\.2 reuse 1 keepalive 1/,
+    );
     assert.equal(await echoOnce(7200), 'ping');
     // Twice more each: the listeners keep working, not just once.
     for (let i = 0; i < 2; i++) {

@@ -21,6 +21,8 @@ export const ENOSPC = 28;
 export const EPIPE = 32;
 export const ERANGE = 34;
 export const ENOSYS = 38;
+export const ENONET = 64;
+export const EPROTO = 71;
 export const ENOTSOCK = 88;
 export const EDESTADDRREQ = 89;
 export const EMSGSIZE = 90;
@@ -69,6 +71,8 @@ const NAMES: Record<number, string> = {
   [EPIPE]: 'EPIPE',
   [ERANGE]: 'ERANGE',
   [ENOSYS]: 'ENOSYS',
+  [ENONET]: 'ENONET',
+  [EPROTO]: 'EPROTO',
   [ENOTSOCK]: 'ENOTSOCK',
   [EDESTADDRREQ]: 'EDESTADDRREQ',
   [EMSGSIZE]: 'EMSGSIZE',

@@ -2,7 +2,6 @@ import { formatIpv4 } from '@nexthop/addr';
 import {
   copyBytes,
   ETH_HEADER_LEN,
-  ICMP_DEST_UNREACHABLE,
   IPPROTO_TCP,
   IPPROTO_UDP,
   IPV4_MIN_HEADER,
@@ -22,8 +21,6 @@ import {
   EBADF,
   ECONNREFUSED,
   EDESTADDRREQ,
-  EHOSTDOWN,
-  EHOSTUNREACH,
   EINPROGRESS,
   EINVAL,
   EISCONN,
@@ -37,6 +34,7 @@ import {
   EPIPE,
   EPROTONOSUPPORT,
 } from '../sockapi/errno.ts';
+import { icmpErrno } from '../sockapi/icmp-errors.ts';
 import { EPHEMERAL_FIRST, EPHEMERAL_LAST, EPHEMERAL_SPAN, PortSelector } from '../sockapi/ports.ts';
 import type { RandomSource } from '../sockapi/random.ts';
 import {
@@ -778,8 +776,8 @@ export class SocketLayer {
 
   /**
    * An ICMP error quoting one of our datagrams (quote: original IP header + at least 8 bytes).
-   * Hard errors reach connected UDP sockets as their pending error (RFC 1122 §4.1.3.3, and as Linux
-   * does without IP_RECVERR); TCP gets every error.
+   * Every error of the table in sockapi/icmp-errors.ts, soft or hard, reaches the connected UDP
+   * sockets it concerns as their pending error (RFC 1122 §4.1.3.3); TCP gets every error.
    */
   icmpError(
     type: number,
@@ -799,8 +797,8 @@ export class SocketLayer {
       this.flushEvents();
       return;
     }
-    if (protocol !== IPPROTO_UDP || type !== ICMP_DEST_UNREACHABLE) return;
-    const errno = unreachableErrno(code);
+    if (protocol !== IPPROTO_UDP) return;
+    const errno = icmpErrno(type, code);
     if (errno === 0) return;
     const qsrc = rd32(quote, qOff + 12);
     const qdst = rd32(quote, qOff + 16);
@@ -1164,35 +1162,6 @@ function listRemove(map: Map<number, Sock[]>, key: number, s: Sock): void {
   const i = list.indexOf(s);
   if (i >= 0) list.splice(i, 1);
   if (list.length === 0) map.delete(key);
-}
-
-/**
- * The errno a destination unreachable code means, 0 for the soft errors a UDP socket does not see
- * (fragmentation needed, source route failed, and the "administratively" codes 11/12 Linux treats
- * as soft): Linux's icmp_err_convert table.
- */
-function unreachableErrno(code: number): number {
-  switch (code) {
-    case 0:
-    case 6:
-    case 9:
-      return ENETUNREACH;
-    case 1:
-    case 8:
-    case 10:
-    case 13:
-    case 14:
-    case 15:
-      return EHOSTUNREACH;
-    case 2:
-      return ENOPROTOOPT;
-    case 3:
-      return ECONNREFUSED;
-    case 7:
-      return EHOSTDOWN;
-    default:
-      return 0;
-  }
 }
 
 /** The IP header a looped-back raw datagram is seen with (checksum left 0: it never hits a wire). */

@@ -1,5 +1,6 @@
 import {
   decodeTcp,
+  ICMP_DEST_UNREACHABLE,
   rd16,
   rd32,
   TCP_ACK,
@@ -7,18 +8,12 @@ import {
   TCP_RST,
   TCP_SYN,
   TcpHeader,
+  UNREACH_FRAG_NEEDED,
   writeTcp,
 } from '@nexthop/wire';
-import {
-  EADDRINUSE,
-  EADDRNOTAVAIL,
-  ECONNREFUSED,
-  EHOSTUNREACH,
-  EINVAL,
-  ENETUNREACH,
-  ENOPROTOOPT,
-} from '../sockapi/errno.ts';
+import { EADDRINUSE, EADDRNOTAVAIL, EINVAL, ENETUNREACH, ENOPROTOOPT } from '../sockapi/errno.ts';
 import { hash4 } from '../sockapi/hash.ts';
+import { icmpErrno, icmpIsHard } from '../sockapi/icmp-errors.ts';
 import { EPHEMERAL_SPAN, PortSelector } from '../sockapi/ports.ts';
 import { below, type RandomSource } from '../sockapi/random.ts';
 import { EV_READABLE } from '../sockapi/types.ts';
@@ -577,27 +572,12 @@ export class TcpEngine implements TcpHost {
     const seq = rd32(quote, qOff + ihl + 4);
     const c = this.find(src, sport, dst, dport);
     if (c === null) return;
-    if (type === 3) {
-      switch (code) {
-        case 4:
-          c.pathMtu(restOfHeader & 0xffff, seq, now);
-          return;
-        case 2:
-        case 3:
-          c.softOrHardError(ECONNREFUSED, true, seq, now);
-          return;
-        case 0:
-        case 6:
-        case 9:
-        case 11:
-          c.softOrHardError(ENETUNREACH, false, seq, now);
-          return;
-        default:
-          c.softOrHardError(EHOSTUNREACH, false, seq, now);
-          return;
-      }
+    if (type === ICMP_DEST_UNREACHABLE && code === UNREACH_FRAG_NEEDED) {
+      c.pathMtu(restOfHeader & 0xffff, seq, now);
+      return;
     }
-    if (type === 11) c.softOrHardError(EHOSTUNREACH, false, seq, now);
+    const errno = icmpErrno(type, code);
+    if (errno !== 0) c.softOrHardError(errno, icmpIsHard(type, code), seq, now);
   }
 
   // ---------------------------------------------------------------- user calls

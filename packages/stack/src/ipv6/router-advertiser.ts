@@ -46,7 +46,8 @@ export function defaultRaConfig(maxIntervalS = 600): RaConfig {
     maxIntervalS,
     // §6.2.1 gives MaxRtrAdvInterval itself below 9 s, which its own bound (≤ 0.75 × max) forbids:
     // the largest value the bound allows is taken instead.
-    minIntervalS: maxIntervalS >= 9 ? Math.floor(maxIntervalS / 3) : Math.max(3, Math.floor(0.75 * maxIntervalS)),
+    minIntervalS:
+      maxIntervalS >= 9 ? Math.floor(maxIntervalS / 3) : Math.max(3, Math.floor(0.75 * maxIntervalS)),
     managed: false,
     otherConfig: false,
     linkMtu: 0,

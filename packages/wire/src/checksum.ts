@@ -30,6 +30,31 @@ export function pseudoHeaderSum(src: number, dst: number, protocol: number, leng
 }
 
 /**
+ * Word sum of the IPv6 pseudo header for upper-layer checksums (RFC 8200 §8.1): source address,
+ * destination address (the final one when a Routing header is present), the 32-bit upper-layer
+ * packet length and the next header value in a zero-padded 32-bit word. Not folded.
+ *
+ * Family-neutral use: with `length` 0 this and `pseudoHeaderSum(src, dst, protocol, 0)` are the
+ * partial sums the *Pseudo codecs (decodeUdpPseudo, decodeTcpPseudo, decodeIcmpv6, ...) take; they
+ * add the length they know themselves (a one's complement sum is linear).
+ */
+export function pseudoHeaderSumIpv6(
+  src: Uint8Array,
+  srcOff: number,
+  dst: Uint8Array,
+  dstOff: number,
+  nextHeader: number,
+  length: number,
+): number {
+  let sum = nextHeader + (length >>> 16) + (length & 0xffff);
+  for (let i = 0; i < 16; i += 2) {
+    sum += (src[srcOff + i]! << 8) | src[srcOff + i + 1]!;
+    sum += (dst[dstOff + i]! << 8) | dst[dstOff + i + 1]!;
+  }
+  return sum;
+}
+
+/**
  * RFC 1624 eqn. 3: the new checksum after one 16-bit word of the covered data changes from
  * oldWord to newWord: HC' = ~(~HC + ~m + m').
  */

@@ -45,11 +45,47 @@ export const Drop = {
   TCP_TRUNCATED: 40,
   TCP_BAD_CHECKSUM: 41,
   IPV4_BROADCAST_FORWARD: 42,
+  // IPv6 fixed header (RFC 8200 §3).
+  IPV6_TRUNCATED: 43,
+  IPV6_BAD_VERSION: 44,
+  IPV6_BAD_PAYLOAD_LENGTH: 45,
+  // IPv6 extension header chain (RFC 8200 §4, RFC 7045, RFC 7112, RFC 8883).
+  IPV6_EXT_TRUNCATED: 46,
+  IPV6_EXT_TOO_MANY: 47,
+  IPV6_EXT_CHAIN_TOO_LONG: 48,
+  IPV6_HBH_NOT_FIRST: 49,
+  IPV6_UNKNOWN_NEXT_HEADER: 50,
+  IPV6_OPTION_BAD_LENGTH: 51,
+  IPV6_OPTION_TOO_MANY: 52,
+  IPV6_OPTION_BAD_PADDING: 53,
+  IPV6_UNKNOWN_OPTION: 54,
+  IPV6_FRAG_BAD_LENGTH: 55,
+  IPV6_FRAG_TOO_BIG: 56,
+  IPV6_FIRST_FRAGMENT_INCOMPLETE: 57,
+  // ICMPv6 (RFC 4443), UDP over IPv6 (RFC 8200 §8.1).
+  ICMPV6_TRUNCATED: 58,
+  ICMPV6_BAD_CHECKSUM: 59,
+  UDP_ZERO_CHECKSUM: 60,
+  // Neighbor Discovery (RFC 4861 §6.1, §7.1, §8.1).
+  NDP_BAD_HOP_LIMIT: 61,
+  NDP_BAD_CODE: 62,
+  NDP_TRUNCATED: 63,
+  NDP_BAD_OPTION_LENGTH: 64,
+  NDP_BAD_SOURCE: 65,
+  NDP_BAD_DESTINATION: 66,
+  NDP_BAD_TARGET: 67,
+  NDP_UNKNOWN_TYPE: 68,
+  // Multicast Listener Discovery (RFC 2710, RFC 3810 §5).
+  MLD_TRUNCATED: 69,
+  MLD_BAD_HOP_LIMIT: 70,
+  MLD_NO_ROUTER_ALERT: 71,
+  MLD_BAD_SOURCE: 72,
+  MLD_UNKNOWN_TYPE: 73,
 } as const;
 
 export type DropReason = (typeof Drop)[keyof typeof Drop];
 
-export const DROP_REASON_COUNT = 43;
+export const DROP_REASON_COUNT = 74;
 
 const names: string[] = new Array(DROP_REASON_COUNT).fill('');
 for (const [key, value] of Object.entries(Drop)) names[value] = key.toLowerCase();

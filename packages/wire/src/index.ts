@@ -8,7 +8,14 @@ export {
   writeArp,
 } from './arp.ts';
 export { bytesEqual, copyBytes, rd16, rd32, wr16, wr32 } from './bytes.ts';
-export { checksumAdjust, foldSum, internetChecksum, pseudoHeaderSum, sumWords } from './checksum.ts';
+export {
+  checksumAdjust,
+  foldSum,
+  internetChecksum,
+  pseudoHeaderSum,
+  pseudoHeaderSumIpv6,
+  sumWords,
+} from './checksum.ts';
 export { DROP_REASON_COUNT, Drop, type DropReason, dropReasonName } from './drop.ts';
 export {
   decodeEthernet,
@@ -65,9 +72,31 @@ export {
   refreshIpv4Checksum,
   writeIpv4Header,
 } from './ipv4.ts';
+export {
+  decodeIpv6,
+  IPPROTO_AH,
+  IPPROTO_DSTOPTS,
+  IPPROTO_ESP,
+  IPPROTO_FRAGMENT,
+  IPPROTO_HIP,
+  IPPROTO_HOPOPTS,
+  IPPROTO_ICMPV6,
+  IPPROTO_MOBILITY,
+  IPPROTO_NONE,
+  IPPROTO_ROUTING,
+  IPPROTO_SHIM6,
+  IPV6_HEADER_LEN,
+  IPV6_MIN_MTU,
+  IPV6_NEXT_HEADER_FIELD,
+  IPV6_PAYLOAD_LENGTH_FIELD,
+  Ipv6Header,
+  swapIpv6Addresses,
+  writeIpv6Header,
+} from './ipv6.ts';
 export { completePartialChecksum, FRAME_L4_CHECKSUM_GOOD, FRAME_SEGMENT_MASK } from './offload.ts';
 export {
   decodeTcp,
+  decodeTcpPseudo,
   TCP_ACK,
   TCP_CWR,
   TCP_ECE,
@@ -79,5 +108,6 @@ export {
   TCP_URG,
   TcpHeader,
   writeTcp,
+  writeTcpPseudo,
 } from './tcp.ts';
-export { decodeUdp, UDP_HEADER_LEN, UdpHeader, writeUdp } from './udp.ts';
+export { decodeUdp, decodeUdpPseudo, UDP_HEADER_LEN, UdpHeader, writeUdp, writeUdpPseudo } from './udp.ts';

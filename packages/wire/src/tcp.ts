@@ -46,13 +46,26 @@ export function decodeTcp(
   out: TcpHeader,
   verifyChecksum = true,
 ): number {
+  return decodeTcpPseudo(buf, off, len, pseudoHeaderSum(src, dst, IPPROTO_TCP, 0), out, verifyChecksum);
+}
+
+/**
+ * The family-neutral decodeTcp: `pseudo` is the pseudo-header sum without its length
+ * (`pseudoHeaderSum(src, dst, IPPROTO_TCP, 0)`, or `pseudoHeaderSumIpv6(..., IPPROTO_TCP, 0)` with
+ * the final destination, RFC 8200 §8.1); the segment length `len` is added here.
+ */
+export function decodeTcpPseudo(
+  buf: Uint8Array,
+  off: number,
+  len: number,
+  pseudo: number,
+  out: TcpHeader,
+  verifyChecksum = true,
+): number {
   if (len < TCP_MIN_HEADER) return Drop.TCP_TRUNCATED;
   const headerLength = (buf[off + 12]! >>> 4) * 4;
   if (headerLength < TCP_MIN_HEADER || headerLength > len) return Drop.TCP_TRUNCATED;
-  if (
-    verifyChecksum &&
-    foldSum(sumWords(buf, off, len, pseudoHeaderSum(src, dst, IPPROTO_TCP, len))) !== 0xffff
-  ) {
+  if (verifyChecksum && foldSum(sumWords(buf, off, len, pseudo + len)) !== 0xffff) {
     return Drop.TCP_BAD_CHECKSUM;
   }
   out.srcPort = rd16(buf, off);
@@ -92,6 +105,37 @@ export function writeTcp(
   dst: number,
   checksum = true,
 ): number {
+  return writeTcpPseudo(
+    buf,
+    off,
+    srcPort,
+    dstPort,
+    seq,
+    ack,
+    flags,
+    window,
+    headerLength,
+    dataLen,
+    pseudoHeaderSum(src, dst, IPPROTO_TCP, 0),
+    checksum,
+  );
+}
+
+/** The family-neutral writeTcp: `pseudo` is the pseudo-header sum without its length, as for decodeTcpPseudo. */
+export function writeTcpPseudo(
+  buf: Uint8Array,
+  off: number,
+  srcPort: number,
+  dstPort: number,
+  seq: number,
+  ack: number,
+  flags: number,
+  window: number,
+  headerLength: number,
+  dataLen: number,
+  pseudo: number,
+  checksum = true,
+): number {
   const len = headerLength + dataLen;
   wr16(buf, off, srcPort);
   wr16(buf, off + 2, dstPort);
@@ -102,12 +146,6 @@ export function writeTcp(
   wr16(buf, off + 14, window);
   wr16(buf, off + 16, 0);
   wr16(buf, off + 18, 0);
-  if (checksum) {
-    wr16(
-      buf,
-      off + 16,
-      ~foldSum(sumWords(buf, off, len, pseudoHeaderSum(src, dst, IPPROTO_TCP, len))) & 0xffff,
-    );
-  }
+  if (checksum) wr16(buf, off + 16, ~foldSum(sumWords(buf, off, len, pseudo + len)) & 0xffff);
   return len;
 }

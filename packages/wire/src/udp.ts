@@ -27,6 +27,25 @@ export function decodeUdp(
   out: UdpHeader,
   verifyChecksum = true,
 ): number {
+  return decodeUdpPseudo(buf, off, len, pseudoHeaderSum(src, dst, IPPROTO_UDP, 0), out, verifyChecksum, true);
+}
+
+/**
+ * The family-neutral decodeUdp: `pseudo` is the pseudo-header sum without its length
+ * (`pseudoHeaderSum(src, dst, IPPROTO_UDP, 0)`, or `pseudoHeaderSumIpv6(..., IPPROTO_UDP, 0)`); the
+ * UDP length is added here (RFC 8200 §8.1: protocols that carry their own length use it). A zero
+ * checksum field means "not computed" over IPv4 (RFC 768); over IPv6 pass `zeroChecksumOk` false:
+ * such datagrams are dropped as UDP_ZERO_CHECKSUM (RFC 8200 §8.1). Returns 0, or a Drop reason.
+ */
+export function decodeUdpPseudo(
+  buf: Uint8Array,
+  off: number,
+  len: number,
+  pseudo: number,
+  out: UdpHeader,
+  verifyChecksum = true,
+  zeroChecksumOk = true,
+): number {
   if (len < UDP_HEADER_LEN) return Drop.UDP_TRUNCATED;
   const length = rd16(buf, off + 4);
   if (length < UDP_HEADER_LEN || length > len) return Drop.UDP_TRUNCATED;
@@ -34,9 +53,9 @@ export function decodeUdp(
   out.dstPort = rd16(buf, off + 2);
   out.length = length;
   out.checksum = rd16(buf, off + 6);
-  if (verifyChecksum && out.checksum !== 0) {
-    const sum = sumWords(buf, off, length, pseudoHeaderSum(src, dst, IPPROTO_UDP, length));
-    if (foldSum(sum) !== 0xffff) return Drop.UDP_BAD_CHECKSUM;
+  if (out.checksum === 0) return zeroChecksumOk ? 0 : Drop.UDP_ZERO_CHECKSUM;
+  if (verifyChecksum && foldSum(sumWords(buf, off, length, pseudo + length)) !== 0xffff) {
+    return Drop.UDP_BAD_CHECKSUM;
   }
   return 0;
 }
@@ -54,12 +73,27 @@ export function writeUdp(
   src: number,
   dst: number,
 ): number {
+  return writeUdpPseudo(buf, off, srcPort, dstPort, dataLen, pseudoHeaderSum(src, dst, IPPROTO_UDP, 0));
+}
+
+/**
+ * The family-neutral writeUdp: `pseudo` is the pseudo-header sum without its length, as for
+ * decodeUdpPseudo. A computed 0 is sent as 0xffff over both families (RFC 768, RFC 8200 §8.1).
+ */
+export function writeUdpPseudo(
+  buf: Uint8Array,
+  off: number,
+  srcPort: number,
+  dstPort: number,
+  dataLen: number,
+  pseudo: number,
+): number {
   const length = UDP_HEADER_LEN + dataLen;
   wr16(buf, off, srcPort);
   wr16(buf, off + 2, dstPort);
   wr16(buf, off + 4, length);
   wr16(buf, off + 6, 0);
-  const sum = ~foldSum(sumWords(buf, off, length, pseudoHeaderSum(src, dst, IPPROTO_UDP, length))) & 0xffff;
+  const sum = ~foldSum(sumWords(buf, off, length, pseudo + length)) & 0xffff;
   wr16(buf, off + 6, sum === 0 ? 0xffff : sum);
   return length;
 }

@@ -1,11 +1,18 @@
-// Control messages of the remote socket protocol (docs/remote-socket-protocol.md §3–§5, §8).
+// Control messages of the remote socket protocol (docs/remote-socket-protocol.md §3–§5, §8, §13).
 // The encoding is canonical: every message decode accepts re-encodes to the same bytes.
+//
+// Two APIs share one implementation. `decodeControl`/`encodeControl` speak any version and carry
+// endpoints as `Endpoint` (ControlMessage); `decode`/`encode` are version 1 with the endpoint as
+// `addr`/`port` (Message), kept as they were for their existing callers.
 import {
+  AF_INET,
   EOPNOTSUPP,
   EPROTO,
   HEADER_LENGTH,
   MAX_MESSAGE,
   RSOCK_MAGIC,
+  RSOCK_MAX_VERSION,
+  RSOCK_MIN_VERSION,
   RSOCK_VERSION,
   T_ACCEPT,
   T_ACCEPT_OK,
@@ -29,6 +36,15 @@ import {
   T_SOCKET,
   T_SOCKET_OK,
 } from './constants.ts';
+import {
+  checkEndpoint,
+  decodeEndpoint,
+  ENDPOINT_FAMILY,
+  type Endpoint,
+  encodeEndpoint,
+  endpoint4,
+  newEndpoint,
+} from './endpoint.ts';
 import { isWellFormedUtf8 } from './utf8.ts';
 
 // Addresses are u32 values of a.b.c.d read big-endian (10.2.0.1 is 0x0a020001), as in @nexthop/addr.
@@ -180,6 +196,42 @@ export type Message =
 
 export type MessageKind = Message['kind'];
 
+// The version-neutral shapes of the four messages that carry an endpoint (§13.3). In version 1
+// the endpoint is always AF_INET; in version 2 it may be any family of §13.2.
+export interface BindEp {
+  kind: 'bind';
+  id: number;
+  socket: number;
+  ep: Endpoint;
+}
+export interface ConnectEp {
+  kind: 'connect';
+  id: number;
+  socket: number;
+  ep: Endpoint;
+  /** CONNECT_UNSPEC, CONNECT_FILLER: a u16 in version 1, a u32 in version 2. */
+  flags: number;
+}
+export interface AcceptOkEp {
+  kind: 'accept-ok';
+  id: number;
+  socket: number;
+  ep: Endpoint;
+}
+export interface AddrOkEp {
+  kind: 'addr-ok';
+  id: number;
+  ep: Endpoint;
+}
+
+/** A control message of any version: `Message` with the endpoint messages as `Endpoint`s. */
+export type ControlMessage =
+  | Exclude<Message, Bind | Connect | AcceptOk | AddrOk>
+  | BindEp
+  | ConnectEp
+  | AcceptOkEp
+  | AddrOkEp;
+
 export const TYPE_OF_KIND: Readonly<Record<MessageKind, number>> = {
   hello: T_HELLO,
   socket: T_SOCKET,
@@ -216,8 +268,23 @@ export type DecodeFault =
   | 'unknown-type'
   | 'body'
   | 'utf8'
+  | 'family'
   | 'reserved'
   | 'errno';
+
+/** Why a message did not decode, and what §8 says to do about it. */
+export interface DecodeFailure {
+  ok: false;
+  reason: DecodeFault;
+  /** The request id to put in the ERROR reply; 0 when the message is too short to carry one. */
+  id: number;
+  /** EPROTO, or EOPNOTSUPP for an unknown type. */
+  errno: number;
+  /** The connection is closed after the ERROR reply. */
+  fatal: boolean;
+}
+
+export type ControlDecodeResult = { ok: true; message: ControlMessage } | DecodeFailure;
 
 export type DecodeResult =
   | { ok: true; message: Message }
@@ -232,7 +299,7 @@ export type DecodeResult =
       fatal: boolean;
     };
 
-function fault(reason: DecodeFault, id: number): DecodeResult {
+function fault(reason: DecodeFault, id: number): DecodeFailure {
   const fatal = reason === 'short' || reason === 'magic' || reason === 'length' || reason === 'version';
   return { ok: false, reason, id, errno: reason === 'unknown-type' ? EOPNOTSUPP : EPROTO, fatal };
 }
@@ -245,6 +312,25 @@ function u32(b: Uint8Array, o: number): number {
 }
 function addrAt(b: Uint8Array, o: number): number {
   return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
+}
+
+/**
+ * The version a server picks from a client's HELLO range (§4, §13.1): the highest both speak, or 0
+ * when the ranges do not overlap (or the client's is empty): ERROR EPROTONOSUPPORT.
+ */
+export function negotiateVersion(
+  clientMin: number,
+  clientMax: number,
+  serverMin = RSOCK_MIN_VERSION,
+  serverMax = RSOCK_MAX_VERSION,
+): number {
+  if (clientMin > clientMax || serverMin > serverMax) return 0;
+  const v = Math.min(clientMax, serverMax);
+  return v >= Math.max(clientMin, serverMin) ? v : 0;
+}
+
+function checkVersion(version: number, fn: string): void {
+  if (version !== 1 && version !== 2) throw new RangeError(`${fn}: version ${version} is not 1 or 2`);
 }
 
 const utf8Decoder = new TextDecoder('utf-8', { ignoreBOM: true });
@@ -274,6 +360,15 @@ const FIXED_BODY: Readonly<Record<number, number>> = {
   [T_ATTACH_OK]: 16,
 };
 
+/** Version 2 changes only the bodies that carry an endpoint (§13.3). */
+const FIXED_BODY_V2: Readonly<Record<number, number>> = {
+  ...FIXED_BODY,
+  [T_BIND]: 32,
+  [T_CONNECT]: 36,
+  [T_ACCEPT_OK]: 32,
+  [T_ADDR_OK]: 28,
+};
+
 /** Offset in the body of the u16 length of a type's trailing string or blob, or -1. */
 function variableAt(type: number): number {
   switch (type) {
@@ -293,18 +388,26 @@ function variableAt(type: number): number {
 }
 
 /**
- * Decodes one control message occupying exactly `buf[off, off + len)`. Never throws on any bytes and
- * never reads outside that range.
+ * Decodes one control message of protocol `version` (1 or 2: the connection's, §4) occupying
+ * exactly `buf[off, off + len)`. A header with another version is the fatal `version` fault. Never
+ * throws on any bytes and never reads outside that range.
  */
-export function decode(buf: Uint8Array, off = 0, len = buf.length - off): DecodeResult {
-  if (off < 0 || len < 0 || off + len > buf.length) throw new RangeError('decode: range outside the buffer');
+export function decodeControl(
+  buf: Uint8Array,
+  off: number,
+  len: number,
+  version: number,
+): ControlDecodeResult {
+  checkVersion(version, 'decodeControl');
+  if (off < 0 || len < 0 || off + len > buf.length)
+    throw new RangeError('decodeControl: range outside the buffer');
   if (len < HEADER_LENGTH) return fault('short', len >= 12 ? u32(buf, off + 8) : 0);
   const id = u32(buf, off + 8);
   if (u32(buf, off) !== RSOCK_MAGIC) return fault('magic', id);
   if (len > MAX_MESSAGE || u32(buf, off + 12) !== len - HEADER_LENGTH) return fault('length', id);
-  if (u16(buf, off + 4) !== RSOCK_VERSION) return fault('version', id);
+  if (u16(buf, off + 4) !== version) return fault('version', id);
   const type = u16(buf, off + 6);
-  const fixed = FIXED_BODY[type];
+  const fixed = (version === 1 ? FIXED_BODY : FIXED_BODY_V2)[type];
   if (fixed === undefined) return fault('unknown-type', id);
   const b = off + HEADER_LENGTH;
   const bodyLen = len - HEADER_LENGTH;
@@ -320,6 +423,21 @@ export function decode(buf: Uint8Array, off = 0, len = buf.length - off): Decode
   if (type === T_HELLO || type === T_HELLO_OK || type === T_ERROR) {
     if (!isWellFormedUtf8(buf, varStart, varLen)) return fault('utf8', id);
     text = utf8Decoder.decode(buf.subarray(varStart, varStart + varLen));
+  }
+  // The endpoint of BIND, CONNECT, ACCEPT_OK (after the socket id) and ADDR_OK (first).
+  let ep: Endpoint | undefined;
+  let after = 0; // offset in the body of what follows the endpoint
+  if (type === T_BIND || type === T_CONNECT || type === T_ACCEPT_OK || type === T_ADDR_OK) {
+    const at = type === T_ADDR_OK ? b : b + 4;
+    if (version === 1) {
+      ep = endpoint4(addrAt(buf, at), u16(buf, at + 4));
+      after = at + 6;
+    } else {
+      ep = newEndpoint();
+      const r = decodeEndpoint(buf, at, ep);
+      if (r !== 0) return fault(r === ENDPOINT_FAMILY ? 'family' : 'reserved', id);
+      after = at + 28;
+    }
   }
   switch (type) {
     case T_HELLO:
@@ -359,28 +477,21 @@ export function decode(buf: Uint8Array, off = 0, len = buf.length - off): Decode
     case T_SOCKET_OK:
       return done({ kind: 'socket-ok', id, socket: u32(buf, b) });
     case T_BIND:
-      return done({ kind: 'bind', id, socket: u32(buf, b), addr: addrAt(buf, b + 4), port: u16(buf, b + 8) });
+      return done({ kind: 'bind', id, socket: u32(buf, b), ep: ep! });
     case T_CONNECT:
       return done({
         kind: 'connect',
         id,
         socket: u32(buf, b),
-        addr: addrAt(buf, b + 4),
-        port: u16(buf, b + 8),
-        flags: u16(buf, b + 10),
+        ep: ep!,
+        flags: version === 1 ? u16(buf, after) : u32(buf, after),
       });
     case T_LISTEN:
       return done({ kind: 'listen', id, socket: u32(buf, b), backlog: u32(buf, b + 4) });
     case T_ACCEPT:
       return done({ kind: 'accept', id, socket: u32(buf, b), flags: u32(buf, b + 4) });
     case T_ACCEPT_OK:
-      return done({
-        kind: 'accept-ok',
-        id,
-        socket: u32(buf, b),
-        addr: addrAt(buf, b + 4),
-        port: u16(buf, b + 8),
-      });
+      return done({ kind: 'accept-ok', id, socket: u32(buf, b), ep: ep! });
     case T_SHUTDOWN:
       return done({ kind: 'shutdown', id, socket: u32(buf, b), how: u32(buf, b + 4) });
     case T_CLOSE:
@@ -390,7 +501,7 @@ export function decode(buf: Uint8Array, off = 0, len = buf.length - off): Decode
     case T_GETPEERNAME:
       return done({ kind: 'getpeername', id, socket: u32(buf, b) });
     case T_ADDR_OK:
-      return done({ kind: 'addr-ok', id, addr: addrAt(buf, b), port: u16(buf, b + 4) });
+      return done({ kind: 'addr-ok', id, ep: ep! });
     case T_SETSOCKOPT:
       return done({
         kind: 'setsockopt',
@@ -428,8 +539,55 @@ export function decode(buf: Uint8Array, off = 0, len = buf.length - off): Decode
   }
 }
 
-function done(message: Message): DecodeResult {
+function done(message: ControlMessage): ControlDecodeResult {
   return { ok: true, message };
+}
+
+/** A version-1 ControlMessage in the `Message` shape (its endpoint is AF_INET). */
+export function toMessage(m: ControlMessage): Message {
+  switch (m.kind) {
+    case 'bind':
+    case 'accept-ok':
+      return { kind: m.kind, id: m.id, socket: m.socket, addr: m.ep.addr, port: m.ep.port };
+    case 'connect':
+      return {
+        kind: 'connect',
+        id: m.id,
+        socket: m.socket,
+        addr: m.ep.addr,
+        port: m.ep.port,
+        flags: m.flags,
+      };
+    case 'addr-ok':
+      return { kind: 'addr-ok', id: m.id, addr: m.ep.addr, port: m.ep.port };
+    default:
+      return m;
+  }
+}
+
+/** A `Message` as a ControlMessage: its addr/port become an AF_INET endpoint. */
+export function fromMessage(m: Message): ControlMessage {
+  switch (m.kind) {
+    case 'bind':
+    case 'accept-ok':
+      return { kind: m.kind, id: m.id, socket: m.socket, ep: endpoint4(m.addr, m.port) };
+    case 'connect':
+      return { kind: 'connect', id: m.id, socket: m.socket, ep: endpoint4(m.addr, m.port), flags: m.flags };
+    case 'addr-ok':
+      return { kind: 'addr-ok', id: m.id, ep: endpoint4(m.addr, m.port) };
+    default:
+      return m;
+  }
+}
+
+/**
+ * Decodes one version-1 control message occupying exactly `buf[off, off + len)`, endpoints as
+ * `addr`/`port`. Never throws on any bytes and never reads outside that range.
+ */
+export function decode(buf: Uint8Array, off = 0, len = buf.length - off): DecodeResult {
+  if (off < 0 || len < 0 || off + len > buf.length) throw new RangeError('decode: range outside the buffer');
+  const r = decodeControl(buf, off, len, RSOCK_VERSION);
+  return r.ok ? { ok: true, message: toMessage(r.message) } : r;
 }
 
 // Encoding. Values out of their field's range, strings that are not well-formed, and a buffer too
@@ -470,6 +628,19 @@ class Writer {
     this.buf[this.pos++] = (v >>> 8) & 0xff;
     this.buf[this.pos++] = v & 0xff;
   }
+  /** Version 1: AF_INET only, as addr then u16 port; version 2: the 28 bytes of §13.2. */
+  ep(ep: Endpoint, version: number, field: string): void {
+    if (version === 1) {
+      if (ep.family !== AF_INET) throw new RangeError(`encode: ${field} of family ${ep.family} in version 1`);
+      checkEndpoint(ep);
+      this.addr(ep.addr, field);
+      this.u16(ep.port, field);
+      return;
+    }
+    this.room(28);
+    encodeEndpoint(ep, this.buf, this.pos);
+    this.pos += 28;
+  }
   blob(v: Uint8Array, field: string): void {
     if (v.length > 0xffff) throw new RangeError(`encode: ${field} is longer than 65535 bytes`);
     this.u16(v.length, field);
@@ -493,11 +664,21 @@ class Writer {
 
 const utf8Encoder = new TextEncoder();
 
-/** Writes `m` at `out[off]` and returns its length in bytes. */
+/** Writes the version-1 message `m` at `out[off]` and returns its length in bytes. */
 export function encode(m: Message, out: Uint8Array, off = 0): number {
+  return encodeControl(fromMessage(m), RSOCK_VERSION, out, off);
+}
+
+/**
+ * Writes `m` as a message of protocol `version` (1 or 2) at `out[off]` and returns its length in
+ * bytes. An endpoint version 1 cannot carry (not AF_INET) is a RangeError, as is CONNECT flags
+ * above 0xffff in version 1.
+ */
+export function encodeControl(m: ControlMessage, version: number, out: Uint8Array, off = 0): number {
+  checkVersion(version, 'encodeControl');
   const w = new Writer(out, off);
   w.u32(RSOCK_MAGIC, 'magic');
-  w.u16(RSOCK_VERSION, 'version');
+  w.u16(version, 'version');
   w.u16(TYPE_OF_KIND[m.kind], 'type');
   w.u32(m.id, 'id');
   w.u32(0, 'body length');
@@ -538,14 +719,13 @@ export function encode(m: Message, out: Uint8Array, off = 0): number {
     case 'bind':
     case 'accept-ok':
       w.u32(m.socket, 'socket');
-      w.addr(m.addr, 'addr');
-      w.u16(m.port, 'port');
+      w.ep(m.ep, version, 'ep');
       break;
     case 'connect':
       w.u32(m.socket, 'socket');
-      w.addr(m.addr, 'addr');
-      w.u16(m.port, 'port');
-      w.u16(m.flags, 'flags');
+      w.ep(m.ep, version, 'ep');
+      if (version === 1) w.u16(m.flags, 'flags');
+      else w.u32(m.flags, 'flags');
       break;
     case 'listen':
       w.u32(m.socket, 'socket');
@@ -560,8 +740,7 @@ export function encode(m: Message, out: Uint8Array, off = 0): number {
       w.u32(m.how, 'how');
       break;
     case 'addr-ok':
-      w.addr(m.addr, 'addr');
-      w.u16(m.port, 'port');
+      w.ep(m.ep, version, 'ep');
       break;
     case 'setsockopt':
       w.u32(m.socket, 'socket');

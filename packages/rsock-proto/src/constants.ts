@@ -1,12 +1,30 @@
-// Numbers of the remote socket protocol, version 1 (docs/remote-socket-protocol.md).
+// Numbers of the remote socket protocol, versions 1 and 2 (docs/remote-socket-protocol.md).
 
+/**
+ * Version 1: the version `decode`, `encode` and the `Message` shapes speak, and the one every
+ * HELLO, and the HELLO_OK or ERROR answering it, carries in its header (§4, §9).
+ */
 export const RSOCK_VERSION = 1;
+/** Version 2 (§13): sockaddr-shaped endpoints, AF_INET6, the 64-byte datagram header. */
+export const RSOCK_VERSION_2 = 2;
+/** The range this codec speaks: what a client offers in HELLO, and a server's range to pick from. */
+export const RSOCK_MIN_VERSION = 1;
+export const RSOCK_MAX_VERSION = 2;
 /** The magic "NHRS" read as a little-endian u32. */
 export const RSOCK_MAGIC = 0x5352484e;
 export const HEADER_LENGTH = 16;
 export const MAX_MESSAGE = 4096;
 export const DGRAM_HEADER_LENGTH = 20;
+/** The datagram header of a UDP socket created on a version-2 connection (§13.5). */
+export const DGRAM_HEADER_LENGTH_V2 = 64;
+/** The largest UDP payload over IPv4 (65535 − 20 − 8). */
 export const MAX_DGRAM_PAYLOAD = 65507;
+/** The largest UDP payload over IPv6 without jumbograms (65535 − 8). */
+export const MAX_DGRAM_PAYLOAD_V6 = 65527;
+/** A version-2 endpoint on the wire (§13.2): the size of a `struct sockaddr_in6`. */
+export const ENDPOINT_LENGTH = 28;
+/** The bits of a version-2 endpoint's flowinfo that may be set: traffic class and flow label. */
+export const FLOWINFO_MASK = 0x0fffffff;
 
 // Message types (§5). Bit 15 marks a reply.
 export const T_HELLO = 0x0001;
@@ -52,9 +70,13 @@ export const STATE_CONNECTED = 1 << 3;
 export const STATE_SHUT_RD = 1 << 4;
 export const STATE_SHUT_WR = 1 << 5;
 export const STATE_PKTINFO = 1 << 6;
+/** Version 2: the socket's pair carries the 64-byte datagram header of §13.5 (UDP only). */
+export const STATE_DGRAM_V2 = 1 << 7;
 
 // Linux numbers the protocol carries (§5, "Option numbers and values").
+export const AF_UNSPEC = 0;
 export const AF_INET = 2;
+export const AF_INET6 = 10;
 export const SOCK_STREAM = 1;
 export const SOCK_DGRAM = 2;
 export const IPPROTO_IP = 0;
@@ -84,7 +106,25 @@ export const IP_MULTICAST_TTL = 33;
 export const IP_MULTICAST_LOOP = 34;
 export const IP_ADD_MEMBERSHIP = 35;
 export const IP_DROP_MEMBERSHIP = 36;
+// IPv6 (version 2, §13.7): linux/in6.h; RFC 3493 §5.2 names JOIN/LEAVE_GROUP, Linux spells them
+// ADD/DROP_MEMBERSHIP with the same numbers.
+export const IPPROTO_IPV6 = 41;
+export const IPV6_UNICAST_HOPS = 16;
+export const IPV6_MULTICAST_IF = 17;
+export const IPV6_MULTICAST_HOPS = 18;
+export const IPV6_MULTICAST_LOOP = 19;
+export const IPV6_ADD_MEMBERSHIP = 20;
+export const IPV6_JOIN_GROUP = 20;
+export const IPV6_DROP_MEMBERSHIP = 21;
+export const IPV6_LEAVE_GROUP = 21;
+export const IPV6_V6ONLY = 26;
+export const IPV6_RECVPKTINFO = 49;
+export const IPV6_PKTINFO = 50;
+export const IPV6_RECVTCLASS = 66;
+export const IPV6_TCLASS = 67;
 
 /** Linux EPROTO: "these bytes are not a valid message" (§8); absent from the stack's errno list. */
 export const EPROTO = 71;
 export const EOPNOTSUPP = 95;
+export const EPROTONOSUPPORT = 93;
+export const EAFNOSUPPORT = 97;

@@ -1,7 +1,8 @@
-// The description line of a decoded message (§11): what the golden vectors' `#=` lines hold, and a
-// compact form for logs. The C codec prints the same text.
-import type { Message } from './codec.ts';
-import type { DgramHeader } from './dgram.ts';
+// The description line of a decoded message (§11, §13.9): what the golden vectors' `#=` lines hold,
+// and a compact form for logs. The C codec prints the same text.
+import { type ControlMessage, fromMessage, type Message } from './codec.ts';
+import type { DgramHeader, DgramHeader2 } from './dgram.ts';
+import { describeEndpoint } from './endpoint.ts';
 
 function ip(a: number): string {
   return `${a >>> 24}.${(a >>> 16) & 0xff}.${(a >>> 8) & 0xff}.${a & 0xff}`;
@@ -14,8 +15,14 @@ function hexOf(b: Uint8Array, off = 0, len = b.length - off): string {
   return s;
 }
 
+/** The description of a version-1 message. */
 export function describeMessage(m: Message): string {
-  const head = `${m.kind} v=1 id=${m.id}`;
+  return describeControl(fromMessage(m), 1);
+}
+
+/** The description of a message of protocol `version` (the `v=` it prints). */
+export function describeControl(m: ControlMessage, version: number): string {
+  const head = `${m.kind} v=${version} id=${m.id}`;
   switch (m.kind) {
     case 'hello':
       return `${head} min=${m.minVersion} max=${m.maxVersion} flags=${m.flags} name="${m.clientName}"`;
@@ -34,19 +41,19 @@ export function describeMessage(m: Message): string {
     case 'getpeername':
       return `${head} socket=${m.socket}`;
     case 'bind':
-      return `${head} socket=${m.socket} local=${ip(m.addr)}:${m.port}`;
+      return `${head} socket=${m.socket} local=${describeEndpoint(m.ep)}`;
     case 'connect':
-      return `${head} socket=${m.socket} remote=${ip(m.addr)}:${m.port} flags=${m.flags}`;
+      return `${head} socket=${m.socket} remote=${describeEndpoint(m.ep)} flags=${m.flags}`;
     case 'listen':
       return `${head} socket=${m.socket} backlog=${m.backlog}`;
     case 'accept':
       return `${head} socket=${m.socket} flags=${m.flags}`;
     case 'accept-ok':
-      return `${head} socket=${m.socket} peer=${ip(m.addr)}:${m.port}`;
+      return `${head} socket=${m.socket} peer=${describeEndpoint(m.ep)}`;
     case 'shutdown':
       return `${head} socket=${m.socket} how=${m.how}`;
     case 'addr-ok':
-      return `${head} ep=${ip(m.addr)}:${m.port}`;
+      return `${head} ep=${describeEndpoint(m.ep)}`;
     case 'setsockopt':
       return `${head} socket=${m.socket} level=${m.level} name=${m.name} value=${hexOf(m.value)}`;
     case 'getsockopt':
@@ -62,5 +69,12 @@ export function describeDgram(h: DgramHeader, payload: Uint8Array, off: number, 
   return (
     `dgram flags=${h.flags} peer=${ip(h.peerAddr)}:${h.peerPort} ifindex=${h.ifindex} ` +
     `local=${ip(h.localAddr)} payload=${hexOf(payload, off, len)}`
+  );
+}
+
+export function describeDgram2(h: DgramHeader2, payload: Uint8Array, off: number, len: number): string {
+  return (
+    `dgram2 flags=${h.flags} peer=${describeEndpoint(h.peer)} ifindex=${h.ifindex} ` +
+    `local=${describeEndpoint(h.local)} payload=${hexOf(payload, off, len)}`
   );
 }

@@ -1,6 +1,13 @@
-// The header in front of every datagram on a UDP socket's seqpacket pair (§7.3). Per-packet code:
+// The header in front of every datagram on a UDP socket's seqpacket pair (§7.3, §13.5). Per-packet code:
 // decoding fills a caller-owned header object and allocates nothing.
-import { DGRAM_HEADER_LENGTH, DGRAM_PKTINFO } from './constants.ts';
+import {
+  AF_UNSPEC,
+  DGRAM_HEADER_LENGTH,
+  DGRAM_HEADER_LENGTH_V2,
+  DGRAM_PKTINFO,
+  ENDPOINT_LENGTH,
+} from './constants.ts';
+import { decodeEndpoint, ENDPOINT_FAMILY, type Endpoint, encodeEndpoint, newEndpoint } from './endpoint.ts';
 
 export interface DgramHeader {
   /** DGRAM_PKTINFO when ifindex and local are meaningful. */
@@ -69,4 +76,99 @@ export function encodeDgramHeader(h: DgramHeader, buf: Uint8Array, off: number):
   buf[off + 18] = (h.localAddr >>> 8) & 0xff;
   buf[off + 19] = h.localAddr & 0xff;
   return DGRAM_HEADER_LENGTH;
+}
+
+// Version 2 (§13.5): the 64-byte header of a UDP socket created on a version-2 connection, with
+// sockaddr-shaped endpoints. Same rules: caller-owned header, no allocation, never throws on bytes.
+
+export interface DgramHeader2 {
+  /** DGRAM_PKTINFO when ifindex and local are meaningful; without it both are zero. */
+  flags: number;
+  ifindex: number;
+  /** Source of a received datagram, destination of a sent one (AF_UNSPEC: the connected peer). */
+  peer: Endpoint;
+  /**
+   * With PKTINFO: the destination address and port of a received datagram; the source address
+   * asked for on a sent one (port 0; AF_UNSPEC = any address, only the interface asked for).
+   */
+  local: Endpoint;
+}
+
+export function newDgramHeader2(): DgramHeader2 {
+  return { flags: 0, ifindex: 0, peer: newEndpoint(), local: newEndpoint() };
+}
+
+/** An endpoint's family is not AF_UNSPEC, AF_INET or AF_INET6. */
+export const DGRAM_FAMILY = -4;
+
+/**
+ * Reads the 64-byte header of the datagram in `buf[off, off + len)` into `out`. Returns the
+ * payload's offset (off + 64) or a negative DGRAM_* reason; on failure `out` holds partial values.
+ * Never throws on any bytes, never reads outside the range, allocates nothing.
+ */
+export function decodeDgramHeader2(buf: Uint8Array, off: number, len: number, out: DgramHeader2): number {
+  if (off < 0 || len < 0 || off + len > buf.length)
+    throw new RangeError('decodeDgramHeader2: range outside the buffer');
+  if (len < DGRAM_HEADER_LENGTH_V2) return DGRAM_SHORT;
+  if ((buf[off]! | (buf[off + 1]! << 8)) !== DGRAM_HEADER_LENGTH_V2) return DGRAM_HEADER_LENGTH_WRONG;
+  const flags = buf[off + 2]! | (buf[off + 3]! << 8);
+  if ((flags & ~DGRAM_PKTINFO) !== 0) return DGRAM_RESERVED;
+  const ifindex =
+    (buf[off + 4]! | (buf[off + 5]! << 8) | (buf[off + 6]! << 16) | (buf[off + 7]! << 24)) >>> 0;
+  let r = decodeEndpoint(buf, off + 8, out.peer);
+  if (r === 0) r = decodeEndpoint(buf, off + 8 + ENDPOINT_LENGTH, out.local);
+  if (r !== 0) return r === ENDPOINT_FAMILY ? DGRAM_FAMILY : DGRAM_RESERVED;
+  // Without PKTINFO, ifindex and local are reserved: zero (local then decodes as AF_UNSPEC).
+  if (flags === 0 && (ifindex !== 0 || out.local.family !== AF_UNSPEC)) return DGRAM_RESERVED;
+  out.flags = flags;
+  out.ifindex = ifindex;
+  return off + DGRAM_HEADER_LENGTH_V2;
+}
+
+/**
+ * Writes the 64-byte header at `buf[off]`; the payload goes right after it. Returns 64. Unknown
+ * flags, an endpoint the wire cannot carry, or ifindex/local set without PKTINFO: RangeError.
+ */
+export function encodeDgramHeader2(h: DgramHeader2, buf: Uint8Array, off: number): number {
+  if (off < 0 || off + DGRAM_HEADER_LENGTH_V2 > buf.length)
+    throw new RangeError('encodeDgramHeader2: buffer too small');
+  if ((h.flags & ~DGRAM_PKTINFO) !== 0) throw new RangeError(`encodeDgramHeader2: unknown flags ${h.flags}`);
+  if (!Number.isInteger(h.ifindex) || h.ifindex < 0 || h.ifindex > 0xffffffff)
+    throw new RangeError(`encodeDgramHeader2: ifindex ${h.ifindex} is not a u32`);
+  if (h.flags === 0 && (h.ifindex !== 0 || h.local.family !== AF_UNSPEC))
+    throw new RangeError('encodeDgramHeader2: ifindex or local without PKTINFO');
+  encodeEndpoint(h.peer, buf, off + 8);
+  encodeEndpoint(h.local, buf, off + 8 + ENDPOINT_LENGTH);
+  buf[off] = DGRAM_HEADER_LENGTH_V2;
+  buf[off + 1] = 0;
+  buf[off + 2] = h.flags;
+  buf[off + 3] = 0;
+  buf[off + 4] = h.ifindex & 0xff;
+  buf[off + 5] = (h.ifindex >>> 8) & 0xff;
+  buf[off + 6] = (h.ifindex >>> 16) & 0xff;
+  buf[off + 7] = h.ifindex >>> 24;
+  return DGRAM_HEADER_LENGTH_V2;
+}
+
+/** The length of a datagram header in the layout of `version` (20 or 64). */
+export function dgramHeaderLength(version: number): number {
+  if (version === 1) return DGRAM_HEADER_LENGTH;
+  if (version === 2) return DGRAM_HEADER_LENGTH_V2;
+  throw new RangeError(`dgramHeaderLength: version ${version} is not 1 or 2`);
+}
+
+/** The name of a negative DGRAM_* reason, as the golden vectors spell it (§13.9). */
+export function dgramFaultName(reason: number): string {
+  switch (reason) {
+    case DGRAM_SHORT:
+      return 'short';
+    case DGRAM_HEADER_LENGTH_WRONG:
+      return 'header-length';
+    case DGRAM_RESERVED:
+      return 'reserved';
+    case DGRAM_FAMILY:
+      return 'family';
+    default:
+      return '?';
+  }
 }

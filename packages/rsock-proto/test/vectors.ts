@@ -6,6 +6,10 @@ export const GOLDEN_DIR = join(import.meta.dirname, '../../../tests/golden/rsock
 
 export interface Vector {
   file: string;
+  /** The file name without its version prefix: `bad-*`, `dgram-*` or a message. */
+  name: string;
+  /** The connection's version the bytes are decoded at: 2 for files named `v2-*`, else 1 (§13.9). */
+  version: number;
   bytes: Uint8Array;
   expect: string;
 }
@@ -22,6 +26,8 @@ export function loadVectors(): Vector[] {
       if (!/^([0-9a-fA-F]{2})*$/.test(hex)) throw new Error(`${file}: not whole hex bytes`);
       const bytes = new Uint8Array(hex.length / 2);
       for (let i = 0; i < bytes.length; i++) bytes[i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-      return { file, bytes, expect: expectLine.slice(2).trim() };
+      const version = file.startsWith('v2-') ? 2 : 1;
+      const name = version === 2 ? file.slice(3) : file;
+      return { file, name, version, bytes, expect: expectLine.slice(2).trim() };
     });
 }

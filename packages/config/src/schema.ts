@@ -10,10 +10,70 @@ export const DEVICE_NAME = '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$';
 /** A router name becomes a file name, so it is kept short and plain. */
 export const ROUTER_NAME = '^[a-z][a-z0-9-]{0,14}$';
 const IPV4 = '(?:\\d{1,3}\\.){3}\\d{1,3}';
+/** Loose on purpose: semantic.ts parses it (RFC 4291 §2.2) and says what is wrong. */
+const IPV6 = '[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*';
 
 export const DriverSchema = Type.Enum(['afpacket', 'tap', 'pipe'], {
   description: 'interface driver',
 });
+
+const Seconds = (minimum: number, maximum: number, description: string) =>
+  Type.Integer({ minimum, maximum, description });
+
+/** RFC 4861 §6.2.1 router configuration variables, RFC 8106 §5.1 DNS servers. */
+export const RaSchema = Type.Object(
+  {
+    interval: Type.Optional(
+      Seconds(4, 1800, 'MaxRtrAdvInterval: longest time between advertisements, s (600)'),
+    ),
+    minInterval: Type.Optional(Seconds(3, 1350, 'MinRtrAdvInterval: shortest, s (a third of interval)')),
+    lifetime: Type.Optional(
+      Seconds(0, 9000, 'router lifetime, s: 0 = not a default router; default 3 × interval'),
+    ),
+    managed: Type.Optional(Type.Boolean({ description: 'M flag: addresses from DHCPv6 (false)' })),
+    otherConfig: Type.Optional(Type.Boolean({ description: 'O flag: other settings from DHCPv6 (false)' })),
+    mtu: Type.Optional(Type.Integer({ minimum: 1280, maximum: 9000, description: 'MTU option (none)' })),
+    hopLimit: Type.Optional(Type.Integer({ minimum: 0, maximum: 255, description: 'cur hop limit (64)' })),
+    reachableTime: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 3600000, description: 'ms, 0 = unspecified' }),
+    ),
+    retransTimer: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 4294967295, description: 'ms, 0 = unspecified' }),
+    ),
+    prefixes: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            prefix: Type.String({
+              pattern: `^${IPV6}/\\d{1,3}$`,
+              description: 'an IPv6 prefix like 2001:db8:1::/64',
+            }),
+            onLink: Type.Optional(Type.Boolean({ description: 'L flag (true)' })),
+            autonomous: Type.Optional(Type.Boolean({ description: 'A flag: hosts form addresses (true)' })),
+            validLifetime: Type.Optional(Seconds(0, 4294967295, 's (2592000; 4294967295 = infinite)')),
+            preferredLifetime: Type.Optional(Seconds(0, 4294967295, 's (604800)')),
+          },
+          { additionalProperties: false },
+        ),
+        {
+          description:
+            'prefixes to advertise; default: every global IPv6 subnet of the interface, on-link, autonomous when a /64',
+        },
+      ),
+    ),
+    dns: Type.Optional(
+      Type.Array(Type.String({ pattern: `^${IPV6}$` }), {
+        maxItems: 8,
+        description: 'recursive DNS servers (RFC 8106 RDNSS option)',
+      }),
+    ),
+    dnsLifetime: Type.Optional(Seconds(0, 4294967295, 's (2 × interval)')),
+  },
+  {
+    additionalProperties: false,
+    description: 'send IPv6 Router Advertisements on this interface (RFC 4861 §6); absent: none are sent',
+  },
+);
 
 export const InterfaceSchema = Type.Object(
   {
@@ -27,8 +87,9 @@ export const InterfaceSchema = Type.Object(
     addresses: Type.Optional(
       Type.Array(
         Type.String({
-          pattern: `^${IPV4}/\\d{1,2}$`,
-          description: 'an IPv4 address with prefix length, like 10.1.0.1/24',
+          pattern: `^(?:${IPV4}/\\d{1,2}|${IPV6}/\\d{1,3})$`,
+          description:
+            'an IPv4 or IPv6 address with prefix length, like 10.1.0.1/24 or 2001:db8:1::1/64 (every interface also gets an IPv6 link-local address of its own)',
         }),
       ),
     ),
@@ -41,6 +102,7 @@ export const InterfaceSchema = Type.Object(
       }),
     ),
     promiscuous: Type.Optional(Type.Boolean({ default: true })),
+    ra: Type.Optional(RaSchema),
     ringSlots: Type.Optional(
       Type.Integer({
         minimum: 256,
@@ -56,10 +118,16 @@ export const InterfaceSchema = Type.Object(
 export const RouteSchema = Type.Object(
   {
     prefix: Type.String({
-      pattern: `^${IPV4}/\\d{1,2}$`,
-      description: 'an IPv4 prefix like 10.99.0.0/16',
+      pattern: `^(?:${IPV4}/\\d{1,2}|${IPV6}/\\d{1,3})$`,
+      description: 'an IPv4 or IPv6 prefix like 10.99.0.0/16 or 2001:db8:99::/48',
     }),
-    via: Type.Optional(Type.String({ pattern: `^${IPV4}$`, description: 'an IPv4 address like 10.2.0.2' })),
+    via: Type.Optional(
+      Type.String({
+        pattern: `^(?:${IPV4}|${IPV6})$`,
+        description:
+          'the gateway, of the prefix’s family: 10.2.0.2, 2001:db8:2::2, or a link-local fe80::… with `interface`',
+      }),
+    ),
     interface: Type.Optional(Type.String({ pattern: INTERFACE_NAME, description: 'an interface name' })),
     blackhole: Type.Optional(Type.Literal(true)),
     reject: Type.Optional(Type.Literal(true)),

@@ -1,5 +1,7 @@
 import {
   formatIpv4,
+  formatIpv6,
+  formatIpv6Prefix,
   formatPrefix,
   type Ipv4Prefix,
   ipv4Mask,
@@ -9,13 +11,16 @@ import {
 } from '@nexthop/addr';
 import type { RawIssue } from './messages.ts';
 import type { RawConfig, RawRouter } from './schema.ts';
+import { acceptAddress6, normalizeRa, parseAddress6, parseRoute6 } from './semantic6.ts';
 import type {
   InterfaceAddress,
+  InterfaceAddress6,
   InterfaceConfig,
   ManagerConfig,
   NexthopConfig,
   ParseOptions,
   QuotasConfig,
+  Route6Config,
   RouteConfig,
   RouteKind,
   RouterConfig,
@@ -75,6 +80,7 @@ export function checkAndNormalize(
     const base = ['routers', routerName];
     const interfaces: InterfaceConfig[] = [];
     const connected: { iface: string; index: number; addr: InterfaceAddress }[] = [];
+    const connected6: { iface: string; path: string; addr: InterfaceAddress6 }[] = [];
 
     for (const [ifName, rawIf] of Object.entries(rawRouter.interfaces)) {
       const ifPath = [...base, 'interfaces', ifName];
@@ -111,8 +117,15 @@ export function checkAndNormalize(
       }
 
       const addresses: InterfaceAddress[] = [];
+      const addresses6: InterfaceAddress6[] = [];
       nextAddress: for (const [index, text] of (rawIf.addresses ?? []).entries()) {
         const at = [...ifPath, 'addresses', String(index)];
+        if (text.includes(':')) {
+          const a = parseAddress6(text);
+          if (typeof a === 'string') issue(at, a);
+          else if (acceptAddress6(a, at, ifName, connected6, issue)) addresses6.push(a);
+          continue;
+        }
         const parsed = tryParsePrefix(text, true);
         if (typeof parsed === 'string') {
           issue(at, parsed);
@@ -176,11 +189,16 @@ export function checkAndNormalize(
           issue([...ifPath, 'ringSlots'], `${rawIf.ringSlots} is not a power of two`);
       }
 
+      const ra =
+        rawIf.ra === undefined ? undefined : normalizeRa(rawIf.ra, addresses6, [...ifPath, 'ra'], issue);
+
       interfaces.push({
         name: ifName,
         driver,
         ...(rawIf.device !== undefined ? { device: rawIf.device } : {}),
         addresses,
+        addresses6,
+        ...(ra !== undefined ? { ra } : {}),
         ...(rawIf.mtu !== undefined ? { mtu: rawIf.mtu } : {}),
         ...(mac !== undefined ? { mac, macText: rawIf.mac!.toLowerCase() } : {}),
         promiscuous: rawIf.promiscuous ?? true,
@@ -189,10 +207,27 @@ export function checkAndNormalize(
     }
 
     const routes: RouteConfig[] = [];
+    const routes6: Route6Config[] = [];
     /** Where each route (prefix, kind, gateway, interface) was first given. */
     const routeAt = new Map<string, number>();
     for (const [index, rawRoute] of (rawRouter.routes ?? []).entries()) {
       const at = [...base, 'routes', String(index)];
+      if (rawRoute.prefix.includes(':')) {
+        const r = parseRoute6(rawRoute, at, rawRouter.interfaces, issue);
+        if (r === undefined) continue;
+        const key = `${formatIpv6Prefix(r.prefix)} ${r.kind} ${r.via === undefined ? '' : formatIpv6(r.via)} ${r.interface ?? ''}`;
+        const first = routeAt.get(key);
+        if (first !== undefined) {
+          issue(
+            at,
+            `repeats routes.${first} (${rawRoute.prefix} the same way); a second route to a prefix needs another gateway or interface`,
+          );
+          continue;
+        }
+        routeAt.set(key, index);
+        routes6.push(r);
+        continue;
+      }
       let bad = false;
       const parsed = tryParsePrefix(rawRoute.prefix, false);
       if (typeof parsed === 'string') {
@@ -259,6 +294,7 @@ export function checkAndNormalize(
       name: routerName,
       interfaces,
       routes,
+      routes6,
       services: {
         echo: services.echo ?? false,
         discard: services.discard ?? false,

@@ -1,4 +1,4 @@
-import type { Ipv4Prefix } from '@nexthop/addr';
+import type { Ipv4Prefix, Ipv6Prefix } from '@nexthop/addr';
 import type { RawRouter } from './schema.ts';
 
 export type DriverKind = 'afpacket' | 'tap' | 'pipe';
@@ -21,12 +21,52 @@ export interface InterfaceAddress {
   readonly text: string;
 }
 
+export interface InterfaceAddress6 {
+  /** The interface's own address, 16 bytes (host bits kept). */
+  readonly address: Uint8Array;
+  readonly length: number;
+  /** The connected subnet. */
+  readonly prefix: Ipv6Prefix;
+  /** As written in the file, for display. */
+  readonly text: string;
+}
+
+export interface RaPrefixConfig {
+  readonly prefix: Ipv6Prefix;
+  readonly onLink: boolean;
+  readonly autonomous: boolean;
+  readonly validLifetime: number;
+  readonly preferredLifetime: number;
+}
+
+/** Router Advertisement settings of one interface (RFC 4861 §6.2.1; times as the RFC gives them). */
+export interface RaSettings {
+  readonly interval: number;
+  readonly minInterval: number;
+  readonly lifetime: number;
+  readonly managed: boolean;
+  readonly otherConfig: boolean;
+  /** 0: no MTU option. */
+  readonly mtu: number;
+  readonly hopLimit: number;
+  readonly reachableTime: number;
+  readonly retransTimer: number;
+  /** Explicit, or the interface's global subnets (RFC 4861 §6.2.1 AdvPrefixList default). */
+  readonly prefixes: readonly RaPrefixConfig[];
+  readonly dns: readonly Uint8Array[];
+  readonly dnsLifetime: number;
+}
+
 export interface InterfaceConfig {
   readonly name: string;
   readonly driver: DriverKind;
   /** Kernel interface (afpacket, tap) or pipe link name (pipe, optional). */
   readonly device?: string;
   readonly addresses: readonly InterfaceAddress[];
+  /** IPv6 addresses written in the file (the link-local one the VR forms itself is not among them). */
+  readonly addresses6: readonly InterfaceAddress6[];
+  /** Present when the interface sends Router Advertisements. */
+  readonly ra?: RaSettings;
   readonly mtu?: number;
   readonly mac?: Uint8Array;
   /** Lower-case colon form of `mac`. */
@@ -47,6 +87,17 @@ export interface RouteConfig {
   readonly viaText?: string;
   readonly interface?: string;
   /** Administrative distance; static routes default to 1. */
+  readonly distance: number;
+}
+
+export interface Route6Config {
+  readonly prefix: Ipv6Prefix;
+  readonly prefixText: string;
+  readonly kind: RouteKind;
+  readonly via?: Uint8Array;
+  readonly viaText?: string;
+  /** Required with a link-local gateway (RFC 4007 §6: its scope is one link). */
+  readonly interface?: string;
   readonly distance: number;
 }
 
@@ -87,6 +138,7 @@ export interface RouterConfig {
   /** In file order. */
   readonly interfaces: readonly InterfaceConfig[];
   readonly routes: readonly RouteConfig[];
+  readonly routes6: readonly Route6Config[];
   readonly services: ServicesConfig;
   readonly access: AccessConfig;
   readonly quotas: QuotasConfig;

@@ -173,7 +173,7 @@ describe('parseConfig: errors name the path and the line', () => {
       withLine(4, '      eth0: { driver: afpacket, device: veth-r1, addresses: [10.1.0.1] }'),
       'routers.edge.interfaces.eth0.addresses.0',
       4,
-      "must be an IPv4 address with prefix length, like 10.1.0.1/24 (got '10.1.0.1')",
+      'must be an IPv4 or IPv6 address with prefix length, like 10.1.0.1/24 or 2001:db8:1::1/64',
     );
     expectError(
       withLine(4, '      eth0: { driver: xdp, device: veth-r1 }'),

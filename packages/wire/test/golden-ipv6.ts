@@ -178,7 +178,7 @@ export const PACKET_TOO_BIG = hex(
   ].join(''),
 );
 
-/** `ping -6 -s 1600 2001:db8:1::2`: A's first fragment (offset 0, M, id 0x1a5e11ab), 1448 bytes. */
+/** `ping -6 -s 1600 2001:db8:1::2`: A's first fragment (offset 0, M, id 0x58f964a8), 1448 bytes. */
 export const FRAGMENT_FIRST = hex(
   [
     '02000000000b02000000000a86dd600410d305b02c4020010db800010000000000000000000120010db8000100000000',

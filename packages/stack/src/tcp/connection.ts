@@ -1,14 +1,15 @@
-import {
-  TCP_ACK,
-  TCP_FIN,
-  TCP_MIN_HEADER,
-  TCP_PSH,
-  TCP_RST,
-  TCP_SYN,
-  type TcpHeader,
-  wr32,
-  writeTcp,
-} from '@nexthop/wire';
+// One TCP connection (RFC 9293): the state machine of §3.3.2 and the segment arrival rules of
+// §3.10.7, the send and receive sequence spaces, and the decisions of what to send when (windows,
+// Nagle, congestion control, loss recovery). It composes the parts that keep their own state:
+//   states.ts      the state numbers and which states send or receive
+//   segment.ts     SegmentWriter: where segments are built (shared transmit buffer, header offsets)
+//   ooo.ts         OutOfOrderQueue: received ranges above RCV.NXT, and the SACK blocks for them
+//   scoreboard.ts  SackScoreboard: what the peer SACKed; RFC 6675 IsLost, SetPipe, NextSeg
+//   rtt.ts         RttEstimator: RFC 6298 SRTT/RTTVAR/RTO, Karn's rule, backoff
+//   timers.ts      TcpTimers: the retransmission, delayed-ACK, keepalive and close deadlines
+//   cc.ts          NewReno (RFC 6582) and CUBIC (RFC 9438) congestion control
+// The hot path (input, output, emit) allocates nothing, creates no closures and throws nothing.
+import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, type TcpHeader } from '@nexthop/wire';
 import {
   EAGAIN,
   ECONNREFUSED,
@@ -23,57 +24,33 @@ import {
 import { EV_ERROR, EV_HANGUP, EV_READABLE, EV_WRITABLE } from '../sockapi/types.ts';
 import { type CongestionControl, type CongestionState, makeCongestionControl } from './cc.ts';
 import type { TcpConfig } from './config.ts';
-import {
-  OPT_NOP,
-  OPT_SACK,
-  OPT_SACK_PERMITTED,
-  OPT_TIMESTAMP,
-  OPT_WSCALE,
-  type TcpOptions,
-  writeMss,
-  writeNopNopTimestamp,
-} from './options.ts';
+import type { TcpHost } from './host.ts';
+import { OutOfOrderQueue } from './ooo.ts';
+import type { TcpOptions } from './options.ts';
 import { ByteRing } from './ring.ts';
-import { addSeqRange, seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, seqMax, seqMin } from './seq.ts';
+import { RttEstimator } from './rtt.ts';
+import { DUP_THRESH, SackScoreboard } from './scoreboard.ts';
+import type { SegmentWriter } from './segment.ts';
+import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, seqMax, seqMin } from './seq.ts';
+import {
+  S_CLOSE_WAIT,
+  S_CLOSED,
+  S_CLOSING,
+  S_ESTABLISHED,
+  S_FIN_WAIT_1,
+  S_FIN_WAIT_2,
+  S_LAST_ACK,
+  S_SYN_RECEIVED,
+  S_SYN_SENT,
+  S_TIME_WAIT,
+  STATE_NAMES,
+  sendsSegments,
+} from './states.ts';
+import { TcpTimers } from './timers.ts';
 
-export const S_CLOSED = 0;
-export const S_LISTEN = 1;
-export const S_SYN_SENT = 2;
-export const S_SYN_RECEIVED = 3;
-export const S_ESTABLISHED = 4;
-export const S_FIN_WAIT_1 = 5;
-export const S_FIN_WAIT_2 = 6;
-export const S_CLOSE_WAIT = 7;
-export const S_CLOSING = 8;
-export const S_LAST_ACK = 9;
-export const S_TIME_WAIT = 10;
-
-export const STATE_NAMES = [
-  'CLOSED',
-  'LISTEN',
-  'SYN-SENT',
-  'SYN-RECEIVED',
-  'ESTABLISHED',
-  'FIN-WAIT-1',
-  'FIN-WAIT-2',
-  'CLOSE-WAIT',
-  'CLOSING',
-  'LAST-ACK',
-  'TIME-WAIT',
-];
-
-/** Offsets in the engine's transmit scratch: Ethernet (14) and IPv4 (20) headroom before TCP. */
-export const TX_IP_OFF = 14;
-export const TX_TCP_OFF = TX_IP_OFF + 20;
-
-/** Out-of-order ranges kept by the receiver, and SACKed ranges kept by the sender. */
-const MAX_OOO = 16;
-const MAX_SCOREBOARD = 32;
-const DUP_THRESH = 3;
 /** RFC 7323 §5.5: TS.Recent older than 24 days no longer rejects segments. */
 const PAWS_IDLE_MS = 24 * 24 * 3600 * 1000;
 const DEFAULT_MSS = 536;
-const IPV4_HEADER = 20;
 const PERSIST_MAX_MS = 60_000;
 /**
  * TSO aggregate bounds: at most this many IP bytes (Linux's GSO_LEGACY_MAX_SIZE less headroom), and
@@ -83,60 +60,6 @@ const PERSIST_MAX_MS = 60_000;
 const TSO_MAX_BYTES = 65535 - 14;
 const TSO_CWND_SHARE = 4;
 const TSO_MIN_SEGMENTS = 2;
-
-/** What a connection needs from its engine. */
-export interface TcpHost {
-  readonly tx: Uint8Array;
-  readonly stats: TcpStats;
-  /** `segmentSize` > 0: an aggregate of segments of that payload size, checksum not filled (TcpEnv). */
-  sendSegment(
-    tcpLen: number,
-    src: number,
-    dst: number,
-    tos: number,
-    ttl: number,
-    now: number,
-    segmentSize?: number,
-  ): number;
-  mtuFor(dst: number): number;
-  /** Largest aggregate (IP bytes) the route to dst takes for segmentation offload, 0 for none. */
-  segmentOffloadFor(dst: number): number;
-  isn(localAddr: number, localPort: number, remoteAddr: number, remotePort: number, now: number): number;
-  /** RFC 7323 §5.4 TSval offset of a connection (a keyed hash of its 4-tuple). */
-  tsOffset(localAddr: number, localPort: number, remoteAddr: number, remotePort: number): number;
-  arm(deadline: number): void;
-  notify(c: TcpConnection): void;
-  unlink(c: TcpConnection): void;
-  /** RFC 5961 §7: the engine-wide challenge-ACK budget of this second allows one more. */
-  allowChallengeAck(now: number): boolean;
-  /** A passive connection completed its handshake; false when the accept queue is full. */
-  established(c: TcpConnection): boolean;
-  /** A passive connection died before being accepted. */
-  embryoGone(c: TcpConnection): void;
-}
-
-export class TcpStats {
-  segmentsIn = 0;
-  segmentsOut = 0;
-  retransmits = 0;
-  timeouts = 0;
-  fastRetransmits = 0;
-  challengeAcks = 0;
-  /** Challenge ACKs not sent: the connection's own limit, or the engine's budget of the second. */
-  challengeAcksSuppressed = 0;
-  pawsRejected = 0;
-  badSegments = 0;
-  resetsSent = 0;
-  resetsReceived = 0;
-  synCookiesSent = 0;
-  synCookiesAccepted = 0;
-  synCookiesRejected = 0;
-  /** SYN-cookie key replacements (one per COOKIE_PERIOD in which cookies were used). */
-  synCookieRekeys = 0;
-  listenOverflows = 0;
-  outOfOrderDropped = 0;
-  sackRecoveries = 0;
-}
 
 export interface TcpInfo {
   state: string;
@@ -217,32 +140,19 @@ export class TcpConnection implements CongestionState {
 
   private readonly sendRing: ByteRing;
   private readonly recvRing: ByteRing;
-  private readonly oooStart = new Array<number>(MAX_OOO).fill(0);
-  private readonly oooEnd = new Array<number>(MAX_OOO).fill(0);
-  private oooCount = 0;
-  private oooLatest = 0;
-  private readonly sbStart = new Array<number>(MAX_SCOREBOARD).fill(0);
-  private readonly sbEnd = new Array<number>(MAX_SCOREBOARD).fill(0);
-  private sbCount = 0;
-
-  // Timers (ms deadlines, Infinity when off).
-  private rtoAt = Number.POSITIVE_INFINITY;
-  private delackAt = Number.POSITIVE_INFINITY;
-  private keepAt = Number.POSITIVE_INFINITY;
-  private closeAt = Number.POSITIVE_INFINITY;
+  /** Where this connection's segments are built (the engine's transmit buffer and its offsets). */
+  private readonly out: SegmentWriter;
+  /** Received data above RCV.NXT (RFC 9293 §3.10.7.4 seventh; RFC 2018 §4). */
+  private readonly ooo = new OutOfOrderQueue();
+  /** What the peer SACKed above SND.UNA (RFC 6675 §4). */
+  private readonly sb = new SackScoreboard();
+  private readonly timers: TcpTimers;
+  /** Zero-window probing (RFC 9293 §3.8.6.1) runs on the retransmission timer. */
   private persist = false;
   private probes = 0;
-
-  // RTT estimation (RFC 6298).
-  srtt = 0;
-  private hasRtt = false;
-  private rttvar = 0;
-  private rto: number;
-  private backoff = 0;
+  private readonly rtt: RttEstimator;
+  /** Retransmissions of the oldest segment without an acknowledgment of new data. */
   private retries = 0;
-  private rttTiming = false;
-  private rttSeq = 0;
-  private rttStart = 0;
   private synSentAt = 0;
 
   // Congestion control and loss recovery.
@@ -291,7 +201,9 @@ export class TcpConnection implements CongestionState {
     this.remotePort = remotePort;
     this.sendRing = new ByteRing(cfg.sendBuffer);
     this.recvRing = new ByteRing(cfg.recvBuffer);
-    this.rto = cfg.rtoInitial;
+    this.out = host.writer;
+    this.timers = new TcpTimers(host);
+    this.rtt = new RttEstimator(cfg.rtoInitial, cfg.rtoMin, cfg.rtoMax);
     this.keepIdle = cfg.keepIdle;
     this.keepInterval = cfg.keepInterval;
     this.keepCount = cfg.keepCount;
@@ -301,6 +213,11 @@ export class TcpConnection implements CongestionState {
 
   get state(): string {
     return STATE_NAMES[this.st]!;
+  }
+
+  /** Smoothed RTT (ms), as congestion control reads it. */
+  get srtt(): number {
+    return this.rtt.srtt;
   }
 
   // ---------------------------------------------------------------- opening
@@ -315,7 +232,8 @@ export class TcpConnection implements CongestionState {
     this.highRxt = this.iss;
     this.tsOffset = this.host.tsOffset(this.localAddr, this.localPort, this.remoteAddr, this.remotePort);
     const mtu = this.host.mtuFor(this.remoteAddr);
-    this.pathMss = Math.min(mtu > 40 ? mtu - 40 : DEFAULT_MSS, this.cfg.mssClamp);
+    const headers = this.out.headers;
+    this.pathMss = Math.min(mtu > headers ? mtu - headers : DEFAULT_MSS, this.cfg.mssClamp);
     this.advMss = this.pathMss;
     this.mss = Math.min(this.pathMss, DEFAULT_MSS);
     let scale = 0;
@@ -425,8 +343,8 @@ export class TcpConnection implements CongestionState {
   }
 
   private sackBlockCount(): number {
-    if (!this.sackOk || this.oooCount === 0) return 0;
-    return Math.min(this.oooCount, this.tsOk ? 3 : 4);
+    if (!this.sackOk || this.ooo.count === 0) return 0;
+    return Math.min(this.ooo.count, this.tsOk ? 3 : 4);
   }
 
   /** Bytes of options a non-SYN segment carries now. */
@@ -435,76 +353,22 @@ export class TcpConnection implements CongestionState {
     return (this.tsOk ? 12 : 0) + (n > 0 ? 4 + 8 * n : 0);
   }
 
-  private writeSackBlocks(b: Uint8Array, off: number, n: number): number {
-    b[off] = OPT_NOP;
-    b[off + 1] = OPT_NOP;
-    b[off + 2] = OPT_SACK;
-    b[off + 3] = 2 + 8 * n;
-    let p = off + 4;
-    // RFC 2018 §4: the block holding the most recent segment first, then the others.
-    let first = 0;
-    for (let i = 0; i < this.oooCount; i++) {
-      if (seqLe(this.oooStart[i]!, this.oooLatest) && seqLt(this.oooLatest, this.oooEnd[i]!)) first = i;
-    }
-    wr32(b, p, this.oooStart[first]!);
-    wr32(b, p + 4, this.oooEnd[first]!);
-    p += 8;
-    let written = 1;
-    for (let i = 0; i < this.oooCount && written < n; i++) {
-      if (i === first) continue;
-      wr32(b, p, this.oooStart[i]!);
-      wr32(b, p + 4, this.oooEnd[i]!);
-      p += 8;
-      written++;
-    }
-    return p - off;
-  }
-
   private emitSyn(withAck: boolean, now: number): void {
-    const b = this.host.tx;
-    let p = TX_TCP_OFF + TCP_MIN_HEADER;
-    p += writeMss(b, p, this.advMss);
     // Options on a SYN-ACK only when the SYN offered them (RFC 7323 §1.3, RFC 2018 §2).
-    const sack = withAck ? this.sackOk : this.cfg.sack;
-    const ts = withAck ? this.tsOk : this.cfg.timestamps;
     const ws = withAck ? this.peerOfferedScale : this.cfg.windowScaling;
-    if (sack && ts) {
-      b[p] = OPT_SACK_PERMITTED;
-      b[p + 1] = 2;
-      b[p + 2] = OPT_TIMESTAMP;
-      b[p + 3] = 10;
-      wr32(b, p + 4, (now + this.tsOffset) >>> 0);
-      wr32(b, p + 8, withAck ? this.tsRecent : 0);
-      p += 12;
-    } else if (ts) {
-      p += writeNopNopTimestamp(b, p, (now + this.tsOffset) >>> 0, withAck ? this.tsRecent : 0);
-    } else if (sack) {
-      b[p] = OPT_NOP;
-      b[p + 1] = OPT_NOP;
-      b[p + 2] = OPT_SACK_PERMITTED;
-      b[p + 3] = 2;
-      p += 4;
-    }
-    if (ws) {
-      b[p] = OPT_NOP;
-      b[p + 1] = OPT_WSCALE;
-      b[p + 2] = 3;
-      b[p + 3] = this.wantScale;
-      p += 4;
-    }
-    const hl = p - TX_TCP_OFF;
-    const flags = withAck ? TCP_SYN | TCP_ACK : TCP_SYN;
-    const len = writeTcp(
-      b,
-      TX_TCP_OFF,
+    const len = this.out.syn(
       this.localPort,
       this.remotePort,
       this.iss,
-      withAck ? this.rcvNxt : 0,
-      flags,
+      this.rcvNxt,
+      withAck,
       this.windowField(true),
-      hl,
-      0,
+      this.advMss,
+      withAck ? this.sackOk : this.cfg.sack,
+      withAck ? this.tsOk : this.cfg.timestamps,
+      (now + this.tsOffset) >>> 0,
+      withAck ? this.tsRecent : 0,
+      ws ? this.wantScale : -1,
       this.localAddr,
       this.remoteAddr,
     );
@@ -539,28 +403,21 @@ export class TcpConnection implements CongestionState {
    * aggregate of dataLen / segmentSize segments (rounded up) that the link cuts (TSO).
    */
   private emit(seq: number, flags: number, dataLen: number, now: number, segmentSize = 0): void {
-    const b = this.host.tx;
-    let p = TX_TCP_OFF + TCP_MIN_HEADER;
-    if (this.tsOk && (flags & TCP_RST) === 0) {
-      p += writeNopNopTimestamp(b, p, (now + this.tsOffset) >>> 0, this.tsRecent);
-    }
-    if ((flags & TCP_RST) === 0) {
-      const n = this.sackBlockCount();
-      if (n > 0) p += this.writeSackBlocks(b, p, n);
-    }
-    const hl = p - TX_TCP_OFF;
-    if (dataLen > 0) this.sendRing.peek(seqDiff(seq, this.ringBase), b, p, dataLen);
-    const wnd = (flags & TCP_RST) !== 0 ? 0 : this.windowField(false);
-    const len = writeTcp(
-      b,
-      TX_TCP_OFF,
+    const rst = (flags & TCP_RST) !== 0;
+    const len = this.out.segment(
       this.localPort,
       this.remotePort,
       seq,
       (flags & TCP_ACK) !== 0 ? this.rcvNxt : 0,
       flags,
-      wnd,
-      hl,
+      rst ? 0 : this.windowField(false),
+      this.tsOk && !rst,
+      (now + this.tsOffset) >>> 0,
+      this.tsRecent,
+      this.ooo,
+      rst ? 0 : this.sackBlockCount(),
+      this.sendRing,
+      seqDiff(seq, this.ringBase),
       dataLen,
       this.localAddr,
       this.remoteAddr,
@@ -570,7 +427,7 @@ export class TcpConnection implements CongestionState {
       this.lastAckSent = this.rcvNxt;
       this.ackNow = false;
       this.unackedSegs = 0;
-      this.delackAt = Number.POSITIVE_INFINITY;
+      this.timers.delackAt = Number.POSITIVE_INFINITY;
     }
     this.transmit(len, now, segmentSize, segmentSize > 0 ? Math.ceil(dataLen / segmentSize) : 1);
   }
@@ -605,57 +462,43 @@ export class TcpConnection implements CongestionState {
 
   // ---------------------------------------------------------------- timers
 
-  private currentRto(): number {
-    return Math.min(this.rto * 2 ** this.backoff, this.cfg.rtoMax);
-  }
-
   private armRto(now: number): void {
-    this.rtoAt = now + this.currentRto();
-    this.host.arm(this.rtoAt);
-  }
-
-  private armDelack(now: number): void {
-    if (this.delackAt !== Number.POSITIVE_INFINITY) return;
-    this.delackAt = now + this.cfg.delayedAck;
-    this.host.arm(this.delackAt);
+    this.timers.armRto(now + this.rtt.current());
   }
 
   private armKeepalive(now: number): void {
     if (!this.keepAlive) {
-      this.keepAt = Number.POSITIVE_INFINITY;
+      this.timers.keepAt = Number.POSITIVE_INFINITY;
       return;
     }
-    this.keepAt =
-      this.keepProbes === 0 ? this.lastRecvAt + this.keepIdle * 1000 : now + this.keepInterval * 1000;
-    this.host.arm(this.keepAt);
-  }
-
-  private armClose(deadline: number): void {
-    this.closeAt = deadline;
-    this.host.arm(deadline);
+    this.timers.armKeepalive(
+      this.keepProbes === 0 ? this.lastRecvAt + this.keepIdle * 1000 : now + this.keepInterval * 1000,
+    );
   }
 
   deadline(): number {
-    return Math.min(this.rtoAt, this.delackAt, this.keepAt, this.closeAt);
+    return this.timers.deadline();
   }
 
   onTimer(now: number): void {
-    if (this.closeAt <= now) {
-      this.closeAt = Number.POSITIVE_INFINITY;
-      this.finish(now);
+    const t = this.timers;
+    if (t.closeAt <= now) {
+      // TIME-WAIT or an orphan's FIN-WAIT-2 ran out.
+      t.closeAt = Number.POSITIVE_INFINITY;
+      this.toClosed(now);
       return;
     }
-    if (this.rtoAt <= now) {
-      this.rtoAt = Number.POSITIVE_INFINITY;
+    if (t.rtoAt <= now) {
+      t.rtoAt = Number.POSITIVE_INFINITY;
       this.onRetransmitTimer(now);
       if (this.st === S_CLOSED) return;
     }
-    if (this.delackAt <= now) {
-      this.delackAt = Number.POSITIVE_INFINITY;
+    if (t.delackAt <= now) {
+      t.delackAt = Number.POSITIVE_INFINITY;
       if (this.st >= S_ESTABLISHED) this.sendAck(now);
     }
-    if (this.keepAt <= now) {
-      this.keepAt = Number.POSITIVE_INFINITY;
+    if (t.keepAt <= now) {
+      t.keepAt = Number.POSITIVE_INFINITY;
       this.onKeepalive(now);
     }
   }
@@ -670,8 +513,8 @@ export class TcpConnection implements CongestionState {
         else this.fail(this.softError !== 0 ? this.softError : ETIMEDOUT, now);
         return;
       }
-      this.backoff++;
-      this.rttTiming = false;
+      this.rtt.backoff++;
+      this.rtt.timing = false;
       stats.retransmits++;
       this.retransmits++;
       this.emitSyn(this.st === S_SYN_RECEIVED, now);
@@ -697,12 +540,12 @@ export class TcpConnection implements CongestionState {
     this.recover = this.sndMax;
     this.highRxt = this.sndUna;
     this.sndNxt = this.sndUna;
-    this.rttTiming = false;
-    this.backoff++;
+    this.rtt.timing = false;
+    this.rtt.backoff++;
     // A receiver may renege on SACKed data (RFC 2018 §8); after repeated timeouts forget the scoreboard.
-    if (this.backoff >= 2) this.sbCount = 0;
+    if (this.rtt.backoff >= 2) this.sb.clear();
     this.output(now);
-    if (this.rtoAt === Number.POSITIVE_INFINITY) this.armRto(now);
+    if (this.timers.rtoAt === Number.POSITIVE_INFINITY) this.armRto(now);
   }
 
   /** RFC 9293 §3.8.6.1: probe a zero window with one byte beyond it, backing off. */
@@ -722,8 +565,7 @@ export class TcpConnection implements CongestionState {
       this.emit(this.sndUna, TCP_ACK, 1, now);
       if (seqLt(this.sndMax, seqAdd(this.sndUna, 1))) this.sndMax = seqAdd(this.sndUna, 1);
     } else this.emit(this.sndUna, TCP_ACK | TCP_FIN, 0, now);
-    this.rtoAt = now + Math.min(this.currentRto() * 2 ** Math.min(this.probes, 10), PERSIST_MAX_MS);
-    this.host.arm(this.rtoAt);
+    this.timers.armRto(now + Math.min(this.rtt.current() * 2 ** Math.min(this.probes, 10), PERSIST_MAX_MS));
   }
 
   private onKeepalive(now: number): void {
@@ -736,8 +578,7 @@ export class TcpConnection implements CongestionState {
     if (this.sndUna !== this.sndMax) {
       // Data outstanding: the retransmission timer watches the peer.
       this.keepProbes = 0;
-      this.keepAt = now + this.keepIdle * 1000;
-      this.host.arm(this.keepAt);
+      this.timers.armKeepalive(now + this.keepIdle * 1000);
       return;
     }
     if (this.keepProbes >= this.keepCount) {
@@ -760,16 +601,9 @@ export class TcpConnection implements CongestionState {
 
   private dropEmbryo(): void {
     this.st = S_CLOSED;
-    this.clearTimers();
+    this.timers.clear();
     this.host.embryoGone(this);
     this.host.unlink(this);
-  }
-
-  private clearTimers(): void {
-    this.rtoAt = Number.POSITIVE_INFINITY;
-    this.delackAt = Number.POSITIVE_INFINITY;
-    this.keepAt = Number.POSITIVE_INFINITY;
-    this.closeAt = Number.POSITIVE_INFINITY;
   }
 
   private toClosed(_now: number): void {
@@ -778,24 +612,19 @@ export class TcpConnection implements CongestionState {
       return;
     }
     this.st = S_CLOSED;
-    this.clearTimers();
+    this.timers.clear();
     this.sendRing.release();
     if (this.userClosed) this.recvRing.release();
     this.host.unlink(this);
     this.host.notify(this);
   }
 
-  /** TIME-WAIT or an orphan's FIN-WAIT-2 ran out. */
-  private finish(now: number): void {
-    this.toClosed(now);
-  }
-
   private enterTimeWait(now: number): void {
     this.st = S_TIME_WAIT;
-    this.rtoAt = Number.POSITIVE_INFINITY;
-    this.keepAt = Number.POSITIVE_INFINITY;
+    this.timers.rtoAt = Number.POSITIVE_INFINITY;
+    this.timers.keepAt = Number.POSITIVE_INFINITY;
     this.sendRing.release();
-    this.armClose(now + 2 * this.cfg.msl);
+    this.timers.armClose(now + 2 * this.cfg.msl);
     this.host.notify(this);
   }
 
@@ -811,7 +640,7 @@ export class TcpConnection implements CongestionState {
   /** Removes a TIME-WAIT entry for reuse of its 4-tuple. */
   reap(): void {
     this.st = S_CLOSED;
-    this.clearTimers();
+    this.timers.clear();
     this.host.unlink(this);
   }
 
@@ -857,9 +686,9 @@ export class TcpConnection implements CongestionState {
       this.maxSndWnd = seg.window;
       this.sndWl1 = seg.seq;
       this.sndWl2 = seg.ack;
-      this.rtoAt = Number.POSITIVE_INFINITY;
-      if (this.backoff === 0) this.rttSample(now - this.synSentAt);
-      this.backoff = 0;
+      this.timers.rtoAt = Number.POSITIVE_INFINITY;
+      if (this.rtt.backoff === 0) this.rtt.sample(now - this.synSentAt);
+      this.rtt.backoff = 0;
       this.retries = 0;
       this.st = S_ESTABLISHED;
       this.wasConnected = true;
@@ -878,22 +707,7 @@ export class TcpConnection implements CongestionState {
 
   /** A reset for a segment that had no ACK of ours (SEQ = SEG.ACK, no options). */
   private emitBareReset(seq: number, now: number): void {
-    const b = this.host.tx;
-    const len = writeTcp(
-      b,
-      TX_TCP_OFF,
-      this.localPort,
-      this.remotePort,
-      seq,
-      0,
-      TCP_RST,
-      0,
-      TCP_MIN_HEADER,
-      0,
-      this.localAddr,
-      this.remoteAddr,
-    );
-    this.transmit(len, now);
+    this.transmit(this.out.reset(this.localPort, this.remotePort, seq, this.localAddr, this.remoteAddr), now);
   }
 
   private rcvWindow(): number {
@@ -963,7 +777,7 @@ export class TcpConnection implements CongestionState {
       }
       if (syn) this.challengeAck(now);
       else this.ackNow = true;
-      if (this.st === S_TIME_WAIT && fin) this.armClose(now + 2 * this.cfg.msl);
+      if (this.st === S_TIME_WAIT && fin) this.timers.armClose(now + 2 * this.cfg.msl);
       return;
     }
     this.lastRecvAt = now;
@@ -1027,7 +841,7 @@ export class TcpConnection implements CongestionState {
         this.maxSndWnd = this.sndWnd;
         this.sndWl1 = seg.seq;
         this.sndWl2 = seg.ack;
-        if (this.backoff === 0 && !this.tsOk) this.rttSample(now - this.synSentAt);
+        if (this.rtt.backoff === 0 && !this.tsOk) this.rtt.sample(now - this.synSentAt);
         this.armKeepalive(now);
       } else {
         stats.resetsSent++;
@@ -1091,7 +905,7 @@ export class TcpConnection implements CongestionState {
     const newWnd = seg.window << this.sndScale;
     const wndChanged = newWnd !== this.sndWnd;
     let sackNew = false;
-    if (this.sackOk && o.sackCount > 0) sackNew = this.updateScoreboard(o);
+    if (this.sackOk && o.sackCount > 0) sackNew = this.sb.update(o, this.sndUna, this.sndMax);
 
     // Window update (RFC 9293 §3.10.7.4, fifth, ESTABLISHED).
     if (
@@ -1105,7 +919,7 @@ export class TcpConnection implements CongestionState {
       if (newWnd > this.maxSndWnd) this.maxSndWnd = newWnd;
       if (wasZero && newWnd > 0 && this.persist) {
         this.persist = false;
-        this.rtoAt = Number.POSITIVE_INFINITY;
+        this.timers.rtoAt = Number.POSITIVE_INFINITY;
         this.probes = 0;
         this.sndNxt = this.sndUna;
       }
@@ -1126,7 +940,7 @@ export class TcpConnection implements CongestionState {
     if (this.finQueued && this.finAcked) {
       if (this.st === S_FIN_WAIT_1) {
         this.st = S_FIN_WAIT_2;
-        if (this.userClosed) this.armClose(now + this.cfg.finWait2Timeout);
+        if (this.userClosed) this.timers.armClose(now + this.cfg.finWait2Timeout);
       } else if (this.st === S_CLOSING) this.enterTimeWait(now);
       else if (this.st === S_LAST_ACK) this.toClosed(now);
     }
@@ -1144,17 +958,17 @@ export class TcpConnection implements CongestionState {
     this.sndUna = ack;
     if (seqLt(this.sndNxt, ack)) this.sndNxt = ack;
     if (seqLt(this.highRxt, ack)) this.highRxt = ack;
-    this.pruneScoreboard();
+    this.sb.prune(this.sndUna);
 
     // RTT sample: timestamps (RFC 7323 §4.1) or one timed segment at a time (Karn's rule).
     if (this.tsOk && o.hasTimestamp && o.tsEcr !== 0) {
       const sample = seqDiff((now + this.tsOffset) >>> 0, o.tsEcr);
-      if (sample >= 0 && sample < 600_000) this.rttSample(sample);
-    } else if (this.rttTiming && seqGt(ack, this.rttSeq)) {
-      this.rttTiming = false;
-      this.rttSample(now - this.rttStart);
+      if (sample >= 0 && sample < 600_000) this.rtt.sample(sample);
+    } else if (this.rtt.timing && seqGt(ack, this.rtt.timedSeq)) {
+      this.rtt.timing = false;
+      this.rtt.sample(now - this.rtt.timedAt);
     }
-    this.backoff = 0;
+    this.rtt.backoff = 0;
     this.retries = 0;
 
     if (this.inRecovery) {
@@ -1174,7 +988,7 @@ export class TcpConnection implements CongestionState {
     this.dupAcks = 0;
 
     if (this.sndUna === this.sndMax) {
-      this.rtoAt = Number.POSITIVE_INFINITY;
+      this.timers.rtoAt = Number.POSITIVE_INFINITY;
       this.persist = false;
     } else if (!this.persist) this.armRto(now);
   }
@@ -1183,14 +997,21 @@ export class TcpConnection implements CongestionState {
     this.dupAcks++;
     const mss = this.effMss();
     if (this.sackOk) {
-      if (!this.inRecovery && (this.dupAcks >= DUP_THRESH || (sackNew && this.isLost(this.sndUna)))) {
+      if (
+        !this.inRecovery &&
+        (this.dupAcks >= DUP_THRESH || (sackNew && seqLt(this.sndUna, this.sb.lostEdge(this.sndUna, mss))))
+      ) {
         if (!seqGt(this.sndUna, this.recover) && this.recover !== this.iss) return;
         // RFC 6675 §5 steps (1)-(4).
         this.host.stats.sackRecoveries++;
         this.host.stats.fastRetransmits++;
         this.inRecovery = true;
         this.recover = this.sndMax;
-        this.ssthresh = this.cc.onCongestion(this, this.pipe(), now);
+        this.ssthresh = this.cc.onCongestion(
+          this,
+          this.sb.pipe(this.sndUna, this.sndMax, this.highRxt, mss),
+          now,
+        );
         this.cwnd = this.ssthresh;
         this.highRxt = this.sndUna;
         // The first lost segment goes out regardless of pipe (§5 step 4.1).
@@ -1231,7 +1052,7 @@ export class TcpConnection implements CongestionState {
   /** Retransmits one segment at seq (no further than the next SACKed block); returns its end. */
   private retransmitAt(seq: number, now: number): number {
     let max = this.effMss() - (this.optionBytes() - (this.tsOk ? 12 : 0));
-    const nextSacked = this.nextSackedStart(seq);
+    const nextSacked = this.sb.nextSackedStart(seq);
     if (nextSacked !== -1) max = Math.min(max, seqDiff(nextSacked, seq));
     const ringEnd = seqAdd(this.ringBase, this.sendRing.length);
     let len = Math.min(max, seqDiff(ringEnd, seq));
@@ -1253,52 +1074,25 @@ export class TcpConnection implements CongestionState {
       ring.writeAt(ring.length, buf, off, len);
       ring.commit(len);
       this.rcvNxt = seqAdd(this.rcvNxt, len);
-      const hadHoles = this.oooCount > 0;
-      if (hadHoles) this.mergeOoo();
+      const hadHoles = this.ooo.count > 0;
+      if (hadHoles) this.rcvNxt = this.ooo.merge(this.rcvNxt, ring);
       if (this.rcvFinPending && this.rcvFinSeq === this.rcvNxt) this.onFin(now);
       // RFC 5681 §4.2: ACK at once when filling a hole, else every second segment or on a timer.
       this.unackedSegs++;
       if (hadHoles || this.unackedSegs >= 2) this.ackNow = true;
-      else this.armDelack(now);
+      else this.timers.armDelack(now + this.cfg.delayedAck);
       return;
     }
     // Out of order: store in place, remember the range, and send a duplicate ACK with SACK now.
     const end = seqAdd(seq, len);
-    if (!this.addOoo(seq, end)) {
+    if (!this.ooo.add(seq, end)) {
       this.host.stats.outOfOrderDropped++;
       this.ackNow = true;
       return;
     }
     ring.writeAt(ring.length + at, buf, off, len);
-    this.oooLatest = seq;
+    this.ooo.latest = seq;
     this.ackNow = true;
-  }
-
-  private addOoo(s: number, e: number): boolean {
-    const n = addSeqRange(this.oooStart, this.oooEnd, this.oooCount, MAX_OOO, s, e);
-    if (n < 0) return false;
-    this.oooCount = n;
-    return true;
-  }
-
-  /** Moves ranges that now continue the in-order data into the readable part of the ring. */
-  private mergeOoo(): void {
-    let drop = 0;
-    while (drop < this.oooCount && seqLe(this.oooStart[drop]!, this.rcvNxt)) {
-      const end = this.oooEnd[drop]!;
-      if (seqGt(end, this.rcvNxt)) {
-        const n = seqDiff(end, this.rcvNxt);
-        this.recvRing.commit(n);
-        this.rcvNxt = end;
-      }
-      drop++;
-    }
-    if (drop === 0) return;
-    for (let k = 0; k + drop < this.oooCount; k++) {
-      this.oooStart[k] = this.oooStart[k + drop]!;
-      this.oooEnd[k] = this.oooEnd[k + drop]!;
-    }
-    this.oooCount -= drop;
   }
 
   private onFin(now: number): void {
@@ -1321,107 +1115,12 @@ export class TcpConnection implements CongestionState {
     }
   }
 
-  // ---------------------------------------------------------------- SACK scoreboard (RFC 6675)
-
-  private updateScoreboard(o: TcpOptions): boolean {
-    let changed = false;
-    for (let k = 0; k < o.sackCount; k++) {
-      let s = o.sackStart[k]!;
-      const e = o.sackEnd[k]!;
-      if (!seqLt(s, e) || seqLe(e, this.sndUna) || seqGt(e, this.sndMax)) continue;
-      if (seqLt(s, this.sndUna)) s = this.sndUna;
-      if (this.sbAdd(s, e)) changed = true;
-    }
-    return changed;
-  }
-
-  /** Adds [s, e) to the scoreboard; true when it covered anything new. */
-  private sbAdd(s: number, e: number): boolean {
-    const st = this.sbStart;
-    const en = this.sbEnd;
-    for (let i = 0; i < this.sbCount; i++) if (seqLe(st[i]!, s) && seqGe(en[i]!, e)) return false;
-    const n = addSeqRange(st, en, this.sbCount, MAX_SCOREBOARD, s, e);
-    if (n < 0) return false;
-    this.sbCount = n;
-    return true;
-  }
-
-  private pruneScoreboard(): void {
-    let drop = 0;
-    while (drop < this.sbCount && seqLe(this.sbEnd[drop]!, this.sndUna)) drop++;
-    if (drop > 0) {
-      for (let k = 0; k + drop < this.sbCount; k++) {
-        this.sbStart[k] = this.sbStart[k + drop]!;
-        this.sbEnd[k] = this.sbEnd[k + drop]!;
-      }
-      this.sbCount -= drop;
-    }
-    if (this.sbCount > 0 && seqLt(this.sbStart[0]!, this.sndUna)) this.sbStart[0] = this.sndUna;
-  }
-
-  /** If seq lies in a SACKed block, the block's end, else seq. */
-  private skipSacked(seq: number): number {
-    for (let i = 0; i < this.sbCount; i++) {
-      if (seqLe(this.sbStart[i]!, seq) && seqLt(seq, this.sbEnd[i]!)) return this.sbEnd[i]!;
-    }
-    return seq;
-  }
-
-  /** Start of the first SACKed block above seq, or -1. */
-  private nextSackedStart(seq: number): number {
-    for (let i = 0; i < this.sbCount; i++) if (seqGt(this.sbStart[i]!, seq)) return this.sbStart[i]!;
-    return -1;
-  }
-
-  /**
-   * RFC 6675 §4 IsLost: every unSACKed byte below the returned edge counts as lost (DupThresh
-   * SACKed blocks, or more than (DupThresh - 1) × SMSS SACKed bytes, lie above it).
-   */
-  private lostEdge(): number {
-    let bytes = 0;
-    const mss = this.effMss();
-    for (let i = this.sbCount - 1; i >= 0; i--) {
-      bytes += seqDiff(this.sbEnd[i]!, this.sbStart[i]!);
-      if (this.sbCount - i >= DUP_THRESH || bytes > (DUP_THRESH - 1) * mss) return this.sbStart[i]!;
-    }
-    return this.sndUna;
-  }
-
-  private isLost(seq: number): boolean {
-    return seqLt(seq, this.lostEdge());
-  }
-
-  private unsackedIn(a: number, b: number): number {
-    if (!seqLt(a, b)) return 0;
-    let n = seqDiff(b, a);
-    for (let i = 0; i < this.sbCount; i++) {
-      const s = seqMax(this.sbStart[i]!, a);
-      const e = seqMin(this.sbEnd[i]!, b);
-      if (seqLt(s, e)) n -= seqDiff(e, s);
-    }
-    return n;
-  }
-
-  /** RFC 6675 §4 SetPipe. */
-  private pipe(): number {
-    const all = this.unsackedIn(this.sndUna, this.sndMax);
-    const lostEdge = this.lostEdge();
-    const lostNotRetransmitted = this.unsackedIn(seqMax(this.highRxt, this.sndUna), lostEdge);
-    return all - lostNotRetransmitted;
-  }
-
   // ---------------------------------------------------------------- sending
 
   /** Sends what the windows, Nagle and the state allow, then a pending ACK. */
   output(now: number): void {
     const st = this.st;
-    if (
-      st !== S_ESTABLISHED &&
-      st !== S_CLOSE_WAIT &&
-      st !== S_FIN_WAIT_1 &&
-      st !== S_CLOSING &&
-      st !== S_LAST_ACK
-    ) {
+    if (!sendsSegments(st)) {
       if (this.ackNow && st >= S_ESTABLISHED) this.sendAck(now);
       return;
     }
@@ -1441,7 +1140,7 @@ export class TcpConnection implements CongestionState {
     const mssFull = this.effMss();
     const offload = this.host.segmentOffloadFor(this.remoteAddr);
     for (let guard = 0; guard < 1_000_000; guard++) {
-      if (this.sbCount > 0) this.sndNxt = this.skipSacked(this.sndNxt);
+      if (this.sb.count > 0) this.sndNxt = this.sb.skipSacked(this.sndNxt);
       const ringEnd = seqAdd(this.ringBase, this.sendRing.length);
       let avail = seqDiff(ringEnd, this.sndNxt);
       if (avail < 0) avail = 0;
@@ -1452,7 +1151,7 @@ export class TcpConnection implements CongestionState {
       let len = Math.min(avail, aggregateMax, Math.max(usable, 0));
       // An aggregate carries whole segments; a short tail goes on its own, under Nagle's rule.
       if (len > maxSeg) len -= len % maxSeg;
-      const nextSacked = this.sbCount > 0 ? this.nextSackedStart(this.sndNxt) : -1;
+      const nextSacked = this.sb.count > 0 ? this.sb.nextSackedStart(this.sndNxt) : -1;
       if (nextSacked !== -1 && seqDiff(nextSacked, this.sndNxt) < len) len = seqDiff(nextSacked, this.sndNxt);
       const finHere =
         this.finQueued && !this.finAcked && len === avail && seqAdd(this.sndNxt, len) === this.finSeq;
@@ -1461,8 +1160,7 @@ export class TcpConnection implements CongestionState {
           // RFC 9293 §3.8.6.1: zero window with data waiting: start the persist timer.
           this.persist = true;
           this.probes = 0;
-          this.rtoAt = now + Math.min(this.currentRto(), PERSIST_MAX_MS);
-          this.host.arm(this.rtoAt);
+          this.timers.armRto(now + Math.min(this.rtt.current(), PERSIST_MAX_MS));
         }
         return;
       }
@@ -1481,14 +1179,14 @@ export class TcpConnection implements CongestionState {
       if (retransmission) {
         this.host.stats.retransmits++;
         this.retransmits++;
-      } else if (!this.rttTiming && !this.tsOk && len > 0) {
-        this.rttTiming = true;
-        this.rttSeq = this.sndNxt;
-        this.rttStart = now;
+      } else if (!this.rtt.timing && !this.tsOk && len > 0) {
+        this.rtt.timing = true;
+        this.rtt.timedSeq = this.sndNxt;
+        this.rtt.timedAt = now;
       }
       this.sndNxt = seqAdd(this.sndNxt, len + (finHere ? 1 : 0));
       if (seqGt(this.sndNxt, this.sndMax)) this.sndMax = this.sndNxt;
-      if (this.rtoAt === Number.POSITIVE_INFINITY || this.persist) {
+      if (this.timers.rtoAt === Number.POSITIVE_INFINITY || this.persist) {
         this.persist = false;
         this.armRto(now);
       }
@@ -1503,8 +1201,8 @@ export class TcpConnection implements CongestionState {
    * unchanged by how segments were grouped on the way out).
    */
   private aggregateLimit(offload: number, maxSeg: number): number {
-    if (this.inRecovery || this.sbCount > 0 || this.sndNxt !== this.sndMax) return maxSeg;
-    const headers = IPV4_HEADER + TCP_MIN_HEADER + this.optionBytes();
+    if (this.inRecovery || this.sb.count > 0 || this.sndNxt !== this.sndMax) return maxSeg;
+    const headers = this.out.headers + this.optionBytes();
     const room = Math.min(offload, TSO_MAX_BYTES) - headers;
     const budget = Math.max(TSO_MIN_SEGMENTS * maxSeg, Math.floor(this.cwnd / TSO_CWND_SHARE));
     const segments = Math.floor(Math.min(room, budget) / maxSeg);
@@ -1514,11 +1212,12 @@ export class TcpConnection implements CongestionState {
   /** RFC 6675 §5 step (C): send while cwnd - pipe >= 1 SMSS, choosing segments by NextSeg. */
   private sackRecoverySend(now: number): void {
     const mss = this.effMss();
+    const sb = this.sb;
     for (let guard = 0; guard < 100_000; guard++) {
-      if (this.cwnd - this.pipe() < mss) return;
+      if (this.cwnd - sb.pipe(this.sndUna, this.sndMax, this.highRxt, mss) < mss) return;
       // NextSeg rule 1: the first lost, unSACKed, not yet retransmitted segment.
-      const lostEdge = this.lostEdge();
-      const s = this.skipSacked(seqMax(this.highRxt, this.sndUna));
+      const lostEdge = sb.lostEdge(this.sndUna, mss);
+      const s = sb.skipSacked(seqMax(this.highRxt, this.sndUna));
       if (seqLt(s, lostEdge)) {
         const end = this.retransmitAt(s, now);
         if (end === s) return;
@@ -1544,25 +1243,12 @@ export class TcpConnection implements CongestionState {
     }
   }
 
-  private rttSample(r: number): void {
-    const ms = Math.max(r, 0);
-    if (!this.hasRtt) {
-      this.hasRtt = true;
-      this.srtt = ms;
-      this.rttvar = ms / 2;
-    } else {
-      this.rttvar = 0.75 * this.rttvar + 0.25 * Math.abs(this.srtt - ms);
-      this.srtt = 0.875 * this.srtt + 0.125 * ms;
-    }
-    this.rto = Math.min(Math.max(this.srtt + Math.max(1, 4 * this.rttvar), this.cfg.rtoMin), this.cfg.rtoMax);
-  }
-
   // ---------------------------------------------------------------- ICMP
 
   /** RFC 1191 / RFC 5927: a smaller path MTU; shrink the MSS and resend what is in flight. */
   pathMtu(nextHopMtu: number, seq: number, now: number): void {
     if (!seqLe(this.sndUna, seq) || !seqLt(seq, this.sndMax)) return;
-    const mss = Math.max(Math.min(nextHopMtu - 40, this.peerMss), 88);
+    const mss = Math.max(Math.min(nextHopMtu - this.out.headers, this.peerMss), 88);
     if (mss >= this.mss) return;
     this.mss = mss;
     this.pathMss = mss;
@@ -1617,7 +1303,7 @@ export class TcpConnection implements CongestionState {
     const step = Math.min(this.recvRing.limit >>> 1, this.advMss);
     if (seqDiff(edge, this.rcvAdvEdge) >= step) {
       this.sendAck(now);
-      this.host.arm(this.deadline());
+      this.host.arm(this.timers.deadline());
     }
   }
 
@@ -1668,7 +1354,7 @@ export class TcpConnection implements CongestionState {
       return;
     }
     this.shutdown(true, true, now);
-    if (this.st === S_FIN_WAIT_2) this.armClose(now + this.cfg.finWait2Timeout);
+    if (this.st === S_FIN_WAIT_2) this.timers.armClose(now + this.cfg.finWait2Timeout);
   }
 
   /** Reset (RFC 9293 §3.10.5). */
@@ -1817,8 +1503,8 @@ export class TcpConnection implements CongestionState {
       state: this.state,
       sendQueue: this.sendRing.length,
       recvQueue: this.recvRing.length,
-      rttMs: this.srtt,
-      rtoMs: this.currentRto(),
+      rttMs: this.rtt.srtt,
+      rtoMs: this.rtt.current(),
       cwnd: this.cwnd,
       ssthresh: this.ssthresh,
       mss: this.effMss(),

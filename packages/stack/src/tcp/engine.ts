@@ -4,12 +4,10 @@ import {
   rd16,
   rd32,
   TCP_ACK,
-  TCP_MIN_HEADER,
   TCP_RST,
   TCP_SYN,
   TcpHeader,
   UNREACH_FRAG_NEEDED,
-  writeTcp,
 } from '@nexthop/wire';
 import { EADDRINUSE, EADDRNOTAVAIL, EINVAL, ENETUNREACH, ENOPROTOOPT } from '../sockapi/errno.ts';
 import { hash4 } from '../sockapi/hash.ts';
@@ -18,17 +16,11 @@ import { EPHEMERAL_SPAN, PortSelector } from '../sockapi/ports.ts';
 import { below, type RandomSource } from '../sockapi/random.ts';
 import { EV_READABLE } from '../sockapi/types.ts';
 import { DEFAULT_TCP_CONFIG, type TcpConfig } from './config.ts';
-import {
-  S_CLOSED,
-  S_TIME_WAIT,
-  STATE_NAMES,
-  TcpConnection,
-  type TcpHost,
-  TcpStats,
-  TX_IP_OFF,
-  TX_TCP_OFF,
-} from './connection.ts';
-import { parseOptions, TcpOptions, writeMss } from './options.ts';
+import { TcpConnection } from './connection.ts';
+import { type TcpHost, TcpStats } from './host.ts';
+import { parseOptions, TcpOptions } from './options.ts';
+import { SegmentWriter } from './segment.ts';
+import { S_CLOSED, S_TIME_WAIT, STATE_NAMES } from './states.ts';
 
 export interface TcpEnv {
   /**
@@ -157,8 +149,12 @@ export interface ConnectOptions {
   options?: Array<[string, number]>;
 }
 
+/** IPv4 behind Ethernet: what the engine leaves in front of the TCP header for the env to fill. */
+const LINK_HEADER = 14;
+const IPV4_HEADER = 20;
+
 export class TcpEngine implements TcpHost {
-  readonly tx = new Uint8Array(TX_TCP_OFF + 60 + 65536);
+  readonly writer = new SegmentWriter(LINK_HEADER, IPV4_HEADER);
   readonly stats = new TcpStats();
   readonly config: TcpConfig;
   private readonly env: TcpEnv;
@@ -211,7 +207,8 @@ export class TcpEngine implements TcpHost {
     now: number,
     segmentSize = 0,
   ): number {
-    return this.env.sendSegment(this.tx, TX_IP_OFF, tcpLen, src, dst, tos, ttl, now, segmentSize);
+    const w = this.writer;
+    return this.env.sendSegment(w.buf, w.ipOff, tcpLen, src, dst, tos, ttl, now, segmentSize);
   }
 
   mtuFor(dst: number): number {
@@ -494,7 +491,8 @@ export class TcpEngine implements TcpHost {
   ): void {
     const peerMss = o.mss > 0 ? o.mss : 536;
     const mtu = this.env.mtuFor(src);
-    const ours = Math.min(mtu > 40 ? mtu - 40 : 536, this.config.mssClamp);
+    const headers = this.writer.headers;
+    const ours = Math.min(mtu > headers ? mtu - headers : 536, this.config.mssClamp);
     const limit = Math.min(peerMss, ours);
     let idx = 0;
     for (let i = 0; i < COOKIE_MSS.length; i++) if (COOKIE_MSS[i]! <= limit) idx = i;
@@ -505,19 +503,20 @@ export class TcpEngine implements TcpHost {
         (idx << 24) |
         this.cookieHash(dst, seg.dstPort, src, seg.srcPort, seg.seq, counter)) >>>
       0;
-    const b = this.tx;
-    const hl = TCP_MIN_HEADER + writeMss(b, TX_TCP_OFF + TCP_MIN_HEADER, ours);
-    const len = writeTcp(
-      b,
-      TX_TCP_OFF,
+    // No state is kept, so no options but the MSS (the cookie encodes it).
+    const len = this.writer.syn(
       seg.dstPort,
       seg.srcPort,
       isn,
       (seg.seq + 1) >>> 0,
-      TCP_SYN | TCP_ACK,
+      true,
       Math.min(this.config.recvBuffer, 0xffff),
-      hl,
+      ours,
+      false,
+      false,
       0,
+      0,
+      -1,
       dst,
       src,
     );

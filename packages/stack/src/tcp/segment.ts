@@ -1,0 +1,168 @@
+// Where TCP segments are built: one transmit buffer per engine with room for the link and network
+// headers the host writes in front of the TCP header. The offsets are parameters of the writer, not
+// constants of TCP: IPv4 leaves 20 bytes for its header, IPv6 would leave 40, and the same engine
+// builds the segments (RFC 9293 §3.1 header, RFC 7323 §2-3 window scale and timestamps, RFC 2018
+// §2-4 SACK-permitted and SACK, RFC 9293 §3.7.1 MSS) after them. No allocation: every segment is
+// written into the same buffer and handed to the host before the next one is built.
+import { TCP_ACK, TCP_MIN_HEADER, TCP_RST, TCP_SYN, wr32, writeTcp } from '@nexthop/wire';
+import type { OutOfOrderQueue } from './ooo.ts';
+import {
+  OPT_NOP,
+  OPT_SACK_PERMITTED,
+  OPT_TIMESTAMP,
+  OPT_WSCALE,
+  writeMss,
+  writeNopNopTimestamp,
+} from './options.ts';
+import type { ByteRing } from './ring.ts';
+
+/** The largest TCP header (RFC 9293 §3.1: data offset 15 words). */
+const TCP_MAX_HEADER = 60;
+/** Room for the payload of the largest aggregate (TSO) a link may take. */
+const MAX_PAYLOAD = 65536;
+
+export class SegmentWriter {
+  readonly buf: Uint8Array;
+  /** Offset of the network header; the link header goes in the bytes before it. */
+  readonly ipOff: number;
+  /** Offset of the TCP header: ipOff + the network header's length. */
+  readonly tcpOff: number;
+  /** Network and TCP header bytes every segment carries before options: MTU - headers = MSS. */
+  readonly headers: number;
+
+  constructor(linkHeaderLength: number, netHeaderLength: number) {
+    this.ipOff = linkHeaderLength;
+    this.tcpOff = linkHeaderLength + netHeaderLength;
+    this.headers = netHeaderLength + TCP_MIN_HEADER;
+    this.buf = new Uint8Array(this.tcpOff + TCP_MAX_HEADER + MAX_PAYLOAD);
+  }
+
+  /**
+   * A SYN (or SYN-ACK with `withAck`): MSS, then SACK-permitted and timestamps as asked, then the
+   * window scale when `wscale` >= 0. Returns the TCP length.
+   */
+  syn(
+    localPort: number,
+    remotePort: number,
+    iss: number,
+    ack: number,
+    withAck: boolean,
+    window: number,
+    mss: number,
+    sackPermitted: boolean,
+    timestamps: boolean,
+    tsVal: number,
+    tsEcr: number,
+    wscale: number,
+    src: number,
+    dst: number,
+  ): number {
+    const b = this.buf;
+    let p = this.tcpOff + TCP_MIN_HEADER;
+    p += writeMss(b, p, mss);
+    if (sackPermitted && timestamps) {
+      b[p] = OPT_SACK_PERMITTED;
+      b[p + 1] = 2;
+      b[p + 2] = OPT_TIMESTAMP;
+      b[p + 3] = 10;
+      wr32(b, p + 4, tsVal);
+      wr32(b, p + 8, tsEcr);
+      p += 12;
+    } else if (timestamps) {
+      p += writeNopNopTimestamp(b, p, tsVal, tsEcr);
+    } else if (sackPermitted) {
+      b[p] = OPT_NOP;
+      b[p + 1] = OPT_NOP;
+      b[p + 2] = OPT_SACK_PERMITTED;
+      b[p + 3] = 2;
+      p += 4;
+    }
+    if (wscale >= 0) {
+      b[p] = OPT_NOP;
+      b[p + 1] = OPT_WSCALE;
+      b[p + 2] = 3;
+      b[p + 3] = wscale;
+      p += 4;
+    }
+    const flags = withAck ? TCP_SYN | TCP_ACK : TCP_SYN;
+    return writeTcp(
+      b,
+      this.tcpOff,
+      localPort,
+      remotePort,
+      iss,
+      withAck ? ack : 0,
+      flags,
+      window,
+      p - this.tcpOff,
+      0,
+      src,
+      dst,
+    );
+  }
+
+  /**
+   * A segment of a synchronized connection: the timestamp option when `timestamps`, `sackBlocks`
+   * SACK blocks from `ooo`, and `dataLen` bytes of `ring` from `ringOff`. With `fillChecksum` false
+   * the checksum is left for the link (an aggregate). Returns the TCP length.
+   */
+  segment(
+    localPort: number,
+    remotePort: number,
+    seq: number,
+    ack: number,
+    flags: number,
+    window: number,
+    timestamps: boolean,
+    tsVal: number,
+    tsEcr: number,
+    ooo: OutOfOrderQueue,
+    sackBlocks: number,
+    ring: ByteRing,
+    ringOff: number,
+    dataLen: number,
+    src: number,
+    dst: number,
+    fillChecksum: boolean,
+  ): number {
+    const b = this.buf;
+    let p = this.tcpOff + TCP_MIN_HEADER;
+    if (timestamps) p += writeNopNopTimestamp(b, p, tsVal, tsEcr);
+    if (sackBlocks > 0) p += ooo.writeSackOption(b, p, sackBlocks);
+    const hl = p - this.tcpOff;
+    if (dataLen > 0) ring.peek(ringOff, b, p, dataLen);
+    return writeTcp(
+      b,
+      this.tcpOff,
+      localPort,
+      remotePort,
+      seq,
+      ack,
+      flags,
+      window,
+      hl,
+      dataLen,
+      src,
+      dst,
+      fillChecksum,
+    );
+  }
+
+  /** A bare reset (no ACK, no options): the answer to a segment that had no ACK of ours. */
+  reset(localPort: number, remotePort: number, seq: number, src: number, dst: number): number {
+    return writeTcp(
+      this.buf,
+      this.tcpOff,
+      localPort,
+      remotePort,
+      seq,
+      0,
+      TCP_RST,
+      0,
+      TCP_MIN_HEADER,
+      0,
+      src,
+      dst,
+    );
+  }
+}

@@ -1,4 +1,4 @@
-/* Codec of the remote socket protocol, version 1: see rsock_proto.h and
+/* Codec of the remote socket protocol, versions 1 and 2: see rsock_proto.h and
  * docs/remote-socket-protocol.md. */
 #include "rsock_proto.h"
 
@@ -54,6 +54,81 @@ static const struct layout *layout_of(uint16_t type) {
   return NULL;
 }
 
+/* The types that carry an endpoint, and where it starts in the body. */
+static int has_ep(uint16_t type) {
+  return type == RSOCK_BIND || type == RSOCK_CONNECT || type == RSOCK_ACCEPT_OK || type == RSOCK_ADDR_OK;
+}
+
+static size_t ep_at(uint16_t type) { return type == RSOCK_ADDR_OK ? 0 : 4; }
+
+/* Version 2 changes only the bodies that carry an endpoint (§13.3): 6 bytes become 28, and CONNECT's
+ * flags a u32. */
+static size_t fixed_len(const struct layout *l, uint16_t version) {
+  if (version == 1 || !has_ep(l->type)) return l->fixed;
+  return l->type == RSOCK_CONNECT ? 36 : (size_t)l->fixed - 6 + RSOCK_EP_LEN;
+}
+
+static int all_zero(const uint8_t *p, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (p[i] != 0) return 0;
+  return 1;
+}
+
+int rsock_ep_decode(const uint8_t *p, struct rsock_ep *ep) {
+  uint16_t family = get16(p);
+  uint32_t flowinfo = get32(p + 4);
+  uint32_t scope_id = get32(p + 24);
+  switch (family) {
+  case RSOCK_AF_UNSPEC:
+    if (!all_zero(p + 2, RSOCK_EP_LEN - 2)) return RSOCK_EP_RESERVED;
+    break;
+  case RSOCK_AF_INET:
+    if (flowinfo != 0 || scope_id != 0 || !all_zero(p + 12, 12)) return RSOCK_EP_RESERVED;
+    break;
+  case RSOCK_AF_INET6:
+    if ((flowinfo & ~RSOCK_FLOWINFO_MASK) != 0) return RSOCK_EP_RESERVED;
+    break;
+  default:
+    return RSOCK_EP_BAD_FAMILY;
+  }
+  ep->family = family;
+  ep->port = get16(p + 2);
+  ep->flowinfo = flowinfo;
+  memcpy(ep->addr, p + 8, 16);
+  ep->scope_id = scope_id;
+  return 0;
+}
+
+static int ep_valid(const struct rsock_ep *ep) {
+  switch (ep->family) {
+  case RSOCK_AF_UNSPEC:
+    return ep->port == 0 && ep->flowinfo == 0 && ep->scope_id == 0 && all_zero(ep->addr, 16);
+  case RSOCK_AF_INET:
+    return ep->flowinfo == 0 && ep->scope_id == 0 && all_zero(ep->addr + 4, 12);
+  case RSOCK_AF_INET6:
+    return (ep->flowinfo & ~RSOCK_FLOWINFO_MASK) == 0;
+  default:
+    return 0;
+  }
+}
+
+int rsock_ep_encode(const struct rsock_ep *ep, uint8_t *p) {
+  if (!ep_valid(ep)) return -1;
+  put16(p, ep->family);
+  put16(p + 2, ep->port);
+  put32(p + 4, ep->flowinfo);
+  memcpy(p + 8, ep->addr, 16);
+  put32(p + 24, ep->scope_id);
+  return 0;
+}
+
+uint16_t rsock_negotiate(uint16_t client_min, uint16_t client_max) {
+  if (client_min > client_max) return 0;
+  uint16_t v = client_max < RSOCK_VERSION_MAX ? client_max : RSOCK_VERSION_MAX;
+  uint16_t lo = client_min > RSOCK_VERSION_MIN ? client_min : RSOCK_VERSION_MIN;
+  return v >= lo ? v : 0;
+}
+
 int rsock_utf8_valid(const uint8_t *s, size_t len) {
   size_t i = 0;
   while (i < len) {
@@ -97,6 +172,7 @@ const char *rsock_fault_name(enum rsock_fault_reason reason) {
   case RSOCK_F_UTF8: return "utf8";
   case RSOCK_F_RESERVED: return "reserved";
   case RSOCK_F_ERRNO: return "errno";
+  case RSOCK_F_FAMILY: return "family";
   }
   return "?";
 }
@@ -111,28 +187,52 @@ static int fail(struct rsock_fault *f, enum rsock_fault_reason reason, uint32_t 
 }
 
 int rsock_decode(const uint8_t *buf, size_t len, struct rsock_msg *m, struct rsock_fault *f) {
+  return rsock_decode_v(buf, len, RSOCK_VERSION, m, f);
+}
+
+int rsock_decode_v(const uint8_t *buf, size_t len, uint16_t version, struct rsock_msg *m,
+                   struct rsock_fault *f) {
   memset(m, 0, sizeof *m);
   memset(f, 0, sizeof *f);
+  if (version != 1 && version != 2) return fail(f, RSOCK_F_VERSION, 0);
   if (len < RSOCK_HEADER_LEN) return fail(f, RSOCK_F_SHORT, len >= 12 ? get32(buf + 8) : 0);
   uint32_t id = get32(buf + 8);
   if (memcmp(buf, MAGIC, 4) != 0) return fail(f, RSOCK_F_MAGIC, id);
   if (len > RSOCK_MAX_MESSAGE || get32(buf + 12) != len - RSOCK_HEADER_LEN)
     return fail(f, RSOCK_F_LENGTH, id);
-  if (get16(buf + 4) != RSOCK_VERSION) return fail(f, RSOCK_F_VERSION, id);
+  if (get16(buf + 4) != version) return fail(f, RSOCK_F_VERSION, id);
   uint16_t type = get16(buf + 6);
   const struct layout *l = layout_of(type);
   if (l == NULL) return fail(f, RSOCK_F_UNKNOWN_TYPE, id);
   const uint8_t *b = buf + RSOCK_HEADER_LEN;
   size_t body_len = len - RSOCK_HEADER_LEN;
+  size_t fixed = fixed_len(l, version);
   size_t var_len = 0;
   if (l->var_at >= 0) {
-    if (body_len < l->fixed) return fail(f, RSOCK_F_BODY, id);
+    if (body_len < fixed) return fail(f, RSOCK_F_BODY, id);
     var_len = get16(b + l->var_at);
     m->data.ptr = b + l->var_at + 2;
     m->data.len = (uint16_t)var_len;
   }
-  if (body_len != l->fixed + var_len) return fail(f, RSOCK_F_BODY, id);
+  if (body_len != fixed + var_len) return fail(f, RSOCK_F_BODY, id);
   if (l->text && !rsock_utf8_valid(m->data.ptr, var_len)) return fail(f, RSOCK_F_UTF8, id);
+  if (has_ep(type)) {
+    const uint8_t *e = b + ep_at(type);
+    if (version == 1) {
+      m->ep.family = RSOCK_AF_INET;
+      memcpy(m->ep.addr, e, 4);
+      m->ep.port = get16(e + 4);
+    } else {
+      int rc = rsock_ep_decode(e, &m->ep);
+      if (rc != 0) return fail(f, rc == RSOCK_EP_BAD_FAMILY ? RSOCK_F_FAMILY : RSOCK_F_RESERVED, id);
+    }
+    if (m->ep.family == RSOCK_AF_INET) {
+      memcpy(m->addr, m->ep.addr, 4);
+      m->port = m->ep.port;
+    }
+    if (type == RSOCK_CONNECT) m->flags = version == 1 ? get16(e + 6) : get32(e + RSOCK_EP_LEN);
+    if (type != RSOCK_ADDR_OK) m->socket = get32(b);
+  }
   m->type = type;
   m->id = id;
   switch (type) {
@@ -157,18 +257,6 @@ int rsock_decode(const uint8_t *buf, size_t len, struct rsock_msg *m, struct rso
     m->family = get16(b);
     m->sock_type = get16(b + 2);
     m->protocol = get32(b + 4);
-    break;
-  case RSOCK_BIND:
-  case RSOCK_CONNECT:
-  case RSOCK_ACCEPT_OK:
-    m->socket = get32(b);
-    memcpy(m->addr, b + 4, 4);
-    m->port = get16(b + 8);
-    if (type == RSOCK_CONNECT) m->flags = get16(b + 10);
-    break;
-  case RSOCK_ADDR_OK:
-    memcpy(m->addr, b, 4);
-    m->port = get16(b + 4);
     break;
   case RSOCK_LISTEN:
     m->socket = get32(b);
@@ -202,25 +290,42 @@ int rsock_decode(const uint8_t *buf, size_t len, struct rsock_msg *m, struct rso
     m->protocol = get32(b + 8);
     m->state = get32(b + 12);
     break;
-  default: /* RSOCK_OK, RSOCK_ATTACH, RSOCK_OPT_OK: nothing fixed */
+  default: /* RSOCK_OK, RSOCK_ATTACH, RSOCK_OPT_OK: nothing fixed; the endpoint types: done above */
     break;
   }
   return 0;
 }
 
+/* A version-1 message's endpoint, from addr/port, in ep. */
+static void ep_from_v1(struct rsock_msg *c) {
+  if (!has_ep(c->type)) return;
+  memset(&c->ep, 0, sizeof c->ep);
+  c->ep.family = RSOCK_AF_INET;
+  memcpy(c->ep.addr, c->addr, 4);
+  c->ep.port = c->port;
+}
+
 size_t rsock_encode(const struct rsock_msg *m, uint8_t *out, size_t cap) {
+  struct rsock_msg c = *m;
+  ep_from_v1(&c);
+  return rsock_encode_v(&c, RSOCK_VERSION, out, cap);
+}
+
+size_t rsock_encode_v(const struct rsock_msg *m, uint16_t version, uint8_t *out, size_t cap) {
+  if (version != 1 && version != 2) return 0;
   const struct layout *l = layout_of(m->type);
   if (l == NULL) return 0;
   size_t var_len = l->var_at >= 0 ? m->data.len : 0;
-  size_t total = RSOCK_HEADER_LEN + l->fixed + var_len;
+  size_t total = RSOCK_HEADER_LEN + fixed_len(l, version) + var_len;
   if (total > cap || total > RSOCK_MAX_MESSAGE) return 0;
   if (var_len > 0 && m->data.ptr == NULL) return 0;
   if (l->text && !rsock_utf8_valid(m->data.ptr, var_len)) return 0;
-  if (m->type == RSOCK_CONNECT && m->flags > 0xffff) return 0;
+  if (version == 1 && m->type == RSOCK_CONNECT && m->flags > 0xffff) return 0;
   if (m->type == RSOCK_ERROR && m->err <= 0) return 0;
+  if (has_ep(m->type) && (!ep_valid(&m->ep) || (version == 1 && m->ep.family != RSOCK_AF_INET))) return 0;
   memset(out, 0, total);
   memcpy(out, MAGIC, 4);
-  put16(out + 4, RSOCK_VERSION);
+  put16(out + 4, version);
   put16(out + 6, m->type);
   put32(out + 8, m->id);
   put32(out + 12, (uint32_t)(total - RSOCK_HEADER_LEN));
@@ -251,15 +356,19 @@ size_t rsock_encode(const struct rsock_msg *m, uint8_t *out, size_t cap) {
   case RSOCK_BIND:
   case RSOCK_CONNECT:
   case RSOCK_ACCEPT_OK:
-    put32(b, m->socket);
-    memcpy(b + 4, m->addr, 4);
-    put16(b + 8, m->port);
-    if (m->type == RSOCK_CONNECT) put16(b + 10, (uint16_t)m->flags);
+  case RSOCK_ADDR_OK: {
+    uint8_t *e = b + ep_at(m->type);
+    if (m->type != RSOCK_ADDR_OK) put32(b, m->socket);
+    if (version == 1) {
+      memcpy(e, m->ep.addr, 4);
+      put16(e + 4, m->ep.port);
+      if (m->type == RSOCK_CONNECT) put16(e + 6, (uint16_t)m->flags);
+    } else {
+      rsock_ep_encode(&m->ep, e);
+      if (m->type == RSOCK_CONNECT) put32(e + RSOCK_EP_LEN, m->flags);
+    }
     break;
-  case RSOCK_ADDR_OK:
-    memcpy(b, m->addr, 4);
-    put16(b + 4, m->port);
-    break;
+  }
   case RSOCK_LISTEN:
     put32(b, m->socket);
     put32(b + 4, m->backlog);
@@ -321,6 +430,71 @@ static void add_ep(struct line *ln, const char *key, const uint8_t a[4], uint16_
   add(ln, " %s=%u.%u.%u.%u:%u", key, a[0], a[1], a[2], a[3], port);
 }
 
+/* RFC 5952 §4: lowercase hex without leading zeros, the first longest run of two or more zero groups
+ * as "::"; IPv4-mapped addresses end in a dotted quad (§5). As formatAddr6 in the TS codec. */
+static void add_addr6(struct line *ln, const uint8_t *a) {
+  if (all_zero(a, 10) && a[10] == 0xff && a[11] == 0xff) {
+    add(ln, "::ffff:%u.%u.%u.%u", a[12], a[13], a[14], a[15]);
+    return;
+  }
+  int best = -1, best_len = 1, run = -1;
+  for (int i = 0; i <= 8; i++) {
+    if (i < 8 && a[2 * i] == 0 && a[2 * i + 1] == 0) {
+      if (run < 0) run = i;
+    } else if (run >= 0) {
+      if (i - run > best_len) {
+        best = run;
+        best_len = i - run;
+      }
+      run = -1;
+    }
+  }
+  int need_colon = 0;
+  for (int i = 0; i < 8; i++) {
+    if (i == best) {
+      add(ln, "::");
+      i += best_len - 1;
+      need_colon = 0;
+      continue;
+    }
+    add(ln, need_colon ? ":%x" : "%x", (unsigned)(a[2 * i] << 8 | a[2 * i + 1]));
+    need_colon = 1;
+  }
+}
+
+static void add_ep2(struct line *ln, const struct rsock_ep *ep) {
+  switch (ep->family) {
+  case RSOCK_AF_INET:
+    add(ln, "%u.%u.%u.%u:%u", ep->addr[0], ep->addr[1], ep->addr[2], ep->addr[3], ep->port);
+    break;
+  case RSOCK_AF_INET6:
+    add(ln, "[");
+    add_addr6(ln, ep->addr);
+    if (ep->scope_id != 0) add(ln, "%%%u", ep->scope_id);
+    add(ln, "]:%u", ep->port);
+    if (ep->flowinfo != 0) add(ln, ",flowinfo=%u", ep->flowinfo);
+    break;
+  case RSOCK_AF_UNSPEC:
+    add(ln, "unspec");
+    break;
+  default:
+    add(ln, "family%u", ep->family);
+    break;
+  }
+}
+
+static void add_kv_ep(struct line *ln, const char *key, const struct rsock_ep *ep) {
+  add(ln, " %s=", key);
+  add_ep2(ln, ep);
+}
+
+int rsock_ep_format(const struct rsock_ep *ep, char *out, size_t cap) {
+  struct line ln = {out, cap, 0};
+  if (cap > 0) out[0] = '\0';
+  add_ep2(&ln, ep);
+  return (int)ln.len;
+}
+
 static void add_hex(struct line *ln, const char *key, const uint8_t *p, size_t n) {
   add(ln, " %s=", key);
   if (n == 0) add(ln, "-");
@@ -355,9 +529,15 @@ static const char *kind_name(uint16_t type) {
 }
 
 int rsock_describe(const struct rsock_msg *m, char *out, size_t cap) {
+  struct rsock_msg c = *m;
+  ep_from_v1(&c);
+  return rsock_describe_v(&c, RSOCK_VERSION, out, cap);
+}
+
+int rsock_describe_v(const struct rsock_msg *m, uint16_t version, char *out, size_t cap) {
   struct line ln = {out, cap, 0};
   if (cap > 0) out[0] = '\0';
-  add(&ln, "%s v=%d id=%u", kind_name(m->type), RSOCK_VERSION, m->id);
+  add(&ln, "%s v=%u id=%u", kind_name(m->type), version, m->id);
   int text_len = m->data.len;
   const char *text = (const char *)m->data.ptr;
   switch (m->type) {
@@ -383,11 +563,11 @@ int rsock_describe(const struct rsock_msg *m, char *out, size_t cap) {
     break;
   case RSOCK_BIND:
     add(&ln, " socket=%u", m->socket);
-    add_ep(&ln, "local", m->addr, m->port);
+    add_kv_ep(&ln, "local", &m->ep);
     break;
   case RSOCK_CONNECT:
     add(&ln, " socket=%u", m->socket);
-    add_ep(&ln, "remote", m->addr, m->port);
+    add_kv_ep(&ln, "remote", &m->ep);
     add(&ln, " flags=%u", m->flags);
     break;
   case RSOCK_LISTEN:
@@ -398,13 +578,13 @@ int rsock_describe(const struct rsock_msg *m, char *out, size_t cap) {
     break;
   case RSOCK_ACCEPT_OK:
     add(&ln, " socket=%u", m->socket);
-    add_ep(&ln, "peer", m->addr, m->port);
+    add_kv_ep(&ln, "peer", &m->ep);
     break;
   case RSOCK_SHUTDOWN:
     add(&ln, " socket=%u how=%u", m->socket, m->how);
     break;
   case RSOCK_ADDR_OK:
-    add_ep(&ln, "ep", m->addr, m->port);
+    add_kv_ep(&ln, "ep", &m->ep);
     break;
   case RSOCK_SETSOCKOPT:
     add(&ln, " socket=%u level=%u name=%u", m->socket, m->level, m->name);
@@ -460,4 +640,54 @@ int rsock_dgram_describe(const struct rsock_dgram *h, const uint8_t *payload, si
   add(&ln, " ifindex=%u local=%u.%u.%u.%u", h->ifindex, h->local[0], h->local[1], h->local[2], h->local[3]);
   add_hex(&ln, "payload", payload, payload_len);
   return (int)ln.len;
+}
+
+int rsock_dgram2_decode(const uint8_t *buf, size_t len, struct rsock_dgram2 *h) {
+  if (len < RSOCK_DGRAM2_HEADER_LEN) return RSOCK_DGRAM_SHORT;
+  if (get16(buf) != RSOCK_DGRAM2_HEADER_LEN) return RSOCK_DGRAM_HEADER_LENGTH_WRONG;
+  uint16_t flags = get16(buf + 2);
+  if ((flags & ~RSOCK_DGRAM_PKTINFO) != 0) return RSOCK_DGRAM_RESERVED;
+  uint32_t ifindex = get32(buf + 4);
+  int rc = rsock_ep_decode(buf + 8, &h->peer);
+  if (rc == 0) rc = rsock_ep_decode(buf + 8 + RSOCK_EP_LEN, &h->local);
+  if (rc != 0) return rc == RSOCK_EP_BAD_FAMILY ? RSOCK_DGRAM_FAMILY : RSOCK_DGRAM_RESERVED;
+  /* Without PKTINFO, ifindex and local are reserved: zero (local then decodes as AF_UNSPEC). */
+  if (flags == 0 && (ifindex != 0 || h->local.family != RSOCK_AF_UNSPEC)) return RSOCK_DGRAM_RESERVED;
+  h->flags = flags;
+  h->ifindex = ifindex;
+  return RSOCK_DGRAM2_HEADER_LEN;
+}
+
+size_t rsock_dgram2_encode(const struct rsock_dgram2 *h, uint8_t *out, size_t cap) {
+  if (cap < RSOCK_DGRAM2_HEADER_LEN || (h->flags & ~RSOCK_DGRAM_PKTINFO) != 0) return 0;
+  if (h->flags == 0 && (h->ifindex != 0 || h->local.family != RSOCK_AF_UNSPEC)) return 0;
+  if (!ep_valid(&h->peer) || !ep_valid(&h->local)) return 0;
+  put16(out, RSOCK_DGRAM2_HEADER_LEN);
+  put16(out + 2, h->flags);
+  put32(out + 4, h->ifindex);
+  rsock_ep_encode(&h->peer, out + 8);
+  rsock_ep_encode(&h->local, out + 8 + RSOCK_EP_LEN);
+  return RSOCK_DGRAM2_HEADER_LEN;
+}
+
+int rsock_dgram2_describe(const struct rsock_dgram2 *h, const uint8_t *payload, size_t payload_len,
+                          char *out, size_t cap) {
+  struct line ln = {out, cap, 0};
+  if (cap > 0) out[0] = '\0';
+  add(&ln, "dgram2 flags=%u", h->flags);
+  add_kv_ep(&ln, "peer", &h->peer);
+  add(&ln, " ifindex=%u", h->ifindex);
+  add_kv_ep(&ln, "local", &h->local);
+  add_hex(&ln, "payload", payload, payload_len);
+  return (int)ln.len;
+}
+
+const char *rsock_dgram_fault_name(int reason) {
+  switch (reason) {
+  case RSOCK_DGRAM_SHORT: return "short";
+  case RSOCK_DGRAM_HEADER_LENGTH_WRONG: return "header-length";
+  case RSOCK_DGRAM_RESERVED: return "reserved";
+  case RSOCK_DGRAM_FAMILY: return "family";
+  }
+  return "?";
 }

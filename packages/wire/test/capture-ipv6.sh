@@ -18,6 +18,8 @@
 # Frames that Linux cannot be made to send (an RA, packets with odd extension headers) are built by
 # inject-ipv6.py and sent from B or A; what Linux answers to them, and that A's Linux accepted the
 # RA (its SLAAC address, MTU and default route are printed), is the check on them.
+# golden-ipv6.ts holds frames of one run; another run differs in flow labels, fragment ids, nonces
+# and timestamps, so a new capture means new constants, not a diff to apply.
 set -euo pipefail
 out=${1:?usage: capture-ipv6.sh OUTDIR}
 mkdir -p "$out"

@@ -250,7 +250,7 @@ describe('data and closing', () => {
     h.input({ srcPort: PEER, dstPort: LOCAL, seq: IRS + 1, ack: iss + 4, flags: TCP_ACK });
     const d2 = one(h);
     assert.equal(new TextDecoder().decode(d2.data), 'de');
-    c.setOption('TCP_NODELAY', 1);
+    c.nodelay = true;
     send(h, c, 'f');
     assert.equal(one(h).data.length, 1);
   });
@@ -721,10 +721,10 @@ describe('timers and recovery', () => {
   test('keepalive: probes after TCP_KEEPIDLE, ETIMEDOUT after TCP_KEEPCNT unanswered', () => {
     const h = new Host(A, 45, PLAIN);
     const { c, iss } = active(h);
-    c.setOption('SO_KEEPALIVE', 1);
-    c.setOption('TCP_KEEPIDLE', 10);
-    c.setOption('TCP_KEEPINTVL', 2);
-    c.setOption('TCP_KEEPCNT', 3);
+    c.setKeepalive(true);
+    c.setKeepIdle(10);
+    c.keepInterval = 2;
+    c.keepCount = 3;
     h.advance(9_999);
     none(h);
     h.advance(10_000);

@@ -1,3 +1,7 @@
+// The socket layer's API (SocketLayer): a BSD-shaped, non-blocking façade over the descriptors
+// (fd-table.ts), UDP sockets (udp.ts), raw sockets (raw.ts), multicast membership (multicast.ts),
+// socket options (options.ts) and the TCP engine's connections and listeners; here live the calls
+// themselves, port binding, the datagram send path with its loopback, and readiness events.
 import { formatIpv4 } from '@nexthop/addr';
 import {
   copyBytes,
@@ -27,8 +31,6 @@ import {
   EMFILE,
   EMSGSIZE,
   ENETUNREACH,
-  ENODEV,
-  ENOPROTOOPT,
   ENOTCONN,
   EOPNOTSUPP,
   EPIPE,
@@ -38,10 +40,6 @@ import { icmpErrno } from '../sockapi/icmp-errors.ts';
 import { EPHEMERAL_FIRST, EPHEMERAL_LAST, EPHEMERAL_SPAN, PortSelector } from '../sockapi/ports.ts';
 import type { RandomSource } from '../sockapi/random.ts';
 import {
-  EV_ERROR,
-  EV_HANGUP,
-  EV_READABLE,
-  EV_WRITABLE,
   RecvMeta,
   type ShutdownHow,
   type SocketInfo,
@@ -49,23 +47,23 @@ import {
   type SocketType,
 } from '../sockapi/types.ts';
 import { type TcpConnection, type TcpEngine, TcpListener } from '../tcp/index.ts';
-import { DatagramQueue } from './dgram-queue.ts';
+import { FdTable } from './fd-table.ts';
 import type { IpEnv } from './ip-env.ts';
+import { Multicast } from './multicast.ts';
+import { getOption, type OptionValue, setOption } from './options.ts';
+import { RawSockets, writeLoopHeader } from './raw.ts';
+import { type Sock, type SockAddr, SockLists } from './sock.ts';
+import { type SocketSink, UdpSockets } from './udp.ts';
 
+export type { Membership, OptionValue } from './options.ts';
+export { SockAddr } from './sock.ts';
 export { EPHEMERAL_FIRST, EPHEMERAL_LAST };
 
 /** Largest UDP payload: 65535 - 20 (IP) - 8 (UDP). */
 export const UDP_MAX_PAYLOAD = 65507;
 const RAW_MAX_PAYLOAD = 65535 - IPV4_MIN_HEADER;
 
-/** Linux's defaults (net.core.rmem_default / wmem_default). */
-const DEFAULT_BUF = 212992;
-const MIN_BUF = 2304;
-const MAX_BUF = 8 << 20;
-/** Datagrams a socket may hold however small they are. */
-const QUEUE_SLOTS = 1024;
 const MAX_SOCKETS = 65536;
-const ALL_HOSTS = 0xe0000001;
 
 const TX_HEADROOM = ETH_HEADER_LEN;
 
@@ -76,82 +74,12 @@ export interface SocketLayerOptions {
   maxSockets?: number;
 }
 
-/** An (address, port) pair filled by localAddress / peerAddress / accept. */
-export class SockAddr {
-  addr = 0;
-  port = 0;
-}
-
-/** A group joined on an interface (IP_ADD_MEMBERSHIP / IP_DROP_MEMBERSHIP). */
-export interface Membership {
-  group: number;
-  /** Interface name or index. */
-  interface: string | number;
-}
-
-export type OptionValue = number | string | Membership;
-
-class Sock {
-  readonly fd: number;
-  readonly type: SocketType;
-  readonly protocol: number;
-  open = true;
-  localAddr = 0;
-  localPort = 0;
-  remoteAddr = 0;
-  remotePort = 0;
-  bound = false;
-  /** bind() chose the address (connect may not replace it). */
-  addrLocked = false;
-  connected = false;
-  boundIf = -1;
-  reuseAddr = false;
-  keepAlive = 0;
-  broadcast = false;
-  pktinfo = false;
-  noDelay = 0;
-  keepIdle = 7200;
-  keepIntvl = 75;
-  keepCnt = 9;
-  rcvBuf = DEFAULT_BUF;
-  sndBuf = DEFAULT_BUF;
-  ttl = -1;
-  tos = 0;
-  mcastIf = -1;
-  mcastTtl = 1;
-  mcastLoop = true;
-  /** Pairs (group, ifIndex). */
-  readonly memberships: number[] = [];
-  /** Pending error, a positive errno (SO_ERROR). */
-  error = 0;
-  shutRd = false;
-  shutWr = false;
-  queue: DatagramQueue | null = null;
-  drops = 0;
-  conn: TcpConnection | null = null;
-  listener: TcpListener | null = null;
-  dirty = false;
-
-  constructor(fd: number, type: SocketType, protocol: number) {
-    this.fd = fd;
-    this.type = type;
-    this.protocol = protocol;
-    if (type !== 'stream') this.queue = new DatagramQueue(this.rcvBuf, QUEUE_SLOTS);
-  }
-
-  isMember(group: number, ifIndex: number): boolean {
-    const m = this.memberships;
-    for (let i = 0; i < m.length; i += 2) if (m[i] === group && m[i + 1] === ifIndex) return true;
-    return false;
-  }
-}
-
 /**
  * The VR's sockets: a BSD-shaped, non-blocking API over UDP, raw IP and the TCP engine. Calls return
  * >= 0 on success and -errno on failure; readiness is pushed to `onSocketEvent`. Sans-IO: it is
  * driven by the Stack (input, ICMP errors, poll) and by its users' calls, with `now` passed in.
  */
-export class SocketLayer {
+export class SocketLayer implements SocketSink {
   /** Readiness may have changed on fd; `events` is its current EV_* mask. */
   onSocketEvent: ((fd: number, events: number) => void) | null = null;
 
@@ -159,27 +87,32 @@ export class SocketLayer {
   private tcp: TcpEngine | null = null;
   /** Ephemeral UDP ports (TCP's come from the engine's selector). */
   private readonly udpPortSelector: PortSelector;
-  private readonly maxSockets: number;
-  private readonly socks: (Sock | undefined)[] = [];
-  private readonly udpPorts = new Map<number, Sock[]>();
-  private readonly streamPorts = new Map<number, Sock[]>();
-  private readonly rawProtocols = new Map<number, Sock[]>();
+  private readonly fds: FdTable;
+  private readonly udp: UdpSockets;
+  private readonly raw: RawSockets;
+  private readonly multicast: Multicast;
+  /** Bound stream sockets by local port (the engine keeps the connections themselves). */
+  private readonly streamPorts = new SockLists();
   private readonly endpointSock = new Map<TcpConnection | TcpListener, Sock>();
-  /** (group, ifIndex) memberships of all sockets, counted: what the VR as a host has joined. */
-  private readonly groupRefs = new Map<number, number>();
   private readonly dirty: Sock[] = [];
   private flushing = false;
   private readonly txBuf = new Uint8Array(TX_HEADROOM + 65535 + 64);
   private readonly scratchMeta = new RecvMeta();
   /** Datagrams refused because a socket's receive queue was full. */
   rxQueueDrops = 0;
-  /** UDP datagrams no socket wanted. */
-  noPortDrops = 0;
 
   constructor(env: IpEnv, options: SocketLayerOptions) {
     this.env = env;
     this.udpPortSelector = new PortSelector(options.random);
-    this.maxSockets = options.maxSockets ?? MAX_SOCKETS;
+    this.fds = new FdTable(options.maxSockets ?? MAX_SOCKETS);
+    this.multicast = new Multicast(env);
+    this.udp = new UdpSockets(this);
+    this.raw = new RawSockets(this, this.multicast);
+  }
+
+  /** UDP datagrams no socket wanted. */
+  get noPortDrops(): number {
+    return this.udp.noPortDrops;
   }
 
   /** Stream sockets need the TCP engine; the Stack attaches it once it exists. */
@@ -201,13 +134,10 @@ export class SocketLayer {
     } else if (type === 'raw') {
       if (proto <= 0 || proto > 255) return -EPROTONOSUPPORT;
     } else return -EAFNOSUPPORT;
-    let fd = 0;
-    while (fd < this.socks.length && this.socks[fd] !== undefined) fd++;
-    if (fd >= this.maxSockets) return -EMFILE;
-    const s = new Sock(fd, type, proto);
-    this.socks[fd] = s;
-    if (type === 'raw') listAdd(this.rawProtocols, proto, s);
-    return fd;
+    const s = this.fds.open(type, proto);
+    if (s === null) return -EMFILE;
+    if (type === 'raw') this.raw.protocols.add(proto, s);
+    return s.fd;
   }
 
   bind(fd: number, addr: number, port: number): number {
@@ -230,7 +160,7 @@ export class SocketLayer {
     if (p === 0) {
       p = this.ephemeralPort(s, addr);
       if (p < 0) return p;
-    } else if (this.portTaken(s, addr, p, s.reuseAddr)) return -EADDRINUSE;
+    } else if (this.portTaken(s, addr, p, s.opt.reuseAddr)) return -EADDRINUSE;
     this.setBound(s, addr, p);
     s.addrLocked = addr !== 0;
     return 0;
@@ -295,7 +225,7 @@ export class SocketLayer {
     const s = this.sock(fd);
     if (s === null) return -EBADF;
     if (s.listener === null) return -EINVAL;
-    if (s.error !== 0) return -this.takeError(s);
+    if (s.error !== 0) return -s.takeError();
     const c = s.listener.accept(now);
     if (c === null) return this.flushed(-EAGAIN);
     const nfd = this.socket('stream');
@@ -303,24 +233,14 @@ export class SocketLayer {
       c.abort(now);
       return this.flushed(nfd);
     }
-    const a = this.socks[nfd]!;
+    const a = this.fds.get(nfd)!;
     a.bound = true;
     a.localAddr = c.localAddr;
     a.localPort = c.localPort;
     a.remoteAddr = c.remoteAddr;
     a.remotePort = c.remotePort;
     a.connected = true;
-    // Accepted sockets inherit the listener's options, as on Linux.
-    a.noDelay = s.noDelay;
-    a.keepAlive = s.keepAlive;
-    a.keepIdle = s.keepIdle;
-    a.keepIntvl = s.keepIntvl;
-    a.keepCnt = s.keepCnt;
-    a.rcvBuf = s.rcvBuf;
-    a.sndBuf = s.sndBuf;
-    a.ttl = s.ttl;
-    a.tos = s.tos;
-    a.boundIf = s.boundIf;
+    a.opt.inherit(s.opt);
     this.attachConnection(a, c);
     if (peer !== undefined) {
       peer.addr = c.remoteAddr;
@@ -358,7 +278,7 @@ export class SocketLayer {
     const s = this.sock(fd);
     if (s === null) return -EBADF;
     if (s.type === 'stream') return this.send(fd, buf, off, len, now);
-    if (s.error !== 0) return -this.takeError(s);
+    if (s.error !== 0) return -s.takeError();
     if (s.shutWr) return -EPIPE;
     addr >>>= 0;
     src >>>= 0;
@@ -368,7 +288,7 @@ export class SocketLayer {
     if (isUdp && (port <= 0 || port > 65535)) return -EINVAL;
     const multicast = isMulticastIpv4(addr);
     const broadcast = addr === 0xffffffff || this.env.isSubnetBroadcast(addr);
-    if (broadcast && !s.broadcast) return -EACCES;
+    if (broadcast && !s.opt.broadcast) return -EACCES;
     if (isUdp && !s.bound) {
       const p = this.ephemeralPort(s, 0);
       if (p < 0) return p;
@@ -394,14 +314,15 @@ export class SocketLayer {
     const l4Len = isUdp ? writeUdp(t, l4Off, s.localPort, port, len, from, addr) : len;
     if (local) {
       // To one of the VR's own addresses: straight back up, as the loopback device would.
-      this.loopback(s, t, ipOff, l4Len, from, addr, now);
+      this.loopback(s, t, ipOff, l4Len, from, addr);
       return this.flushed(len);
     }
-    const ttl = multicast ? s.mcastTtl : s.ttl >= 0 ? s.ttl : this.env.defaultTtl;
-    const forcedIf = multicast || broadcast ? ifIndex : oif >= 0 ? oif : s.boundIf;
-    const r = this.env.output(t, ipOff, l4Len, s.protocol, from, addr, s.tos, ttl, false, forcedIf, now);
+    const o = s.opt;
+    const ttl = multicast ? o.mcastTtl : o.ttl >= 0 ? o.ttl : this.env.defaultTtl;
+    const forcedIf = multicast || broadcast ? ifIndex : oif >= 0 ? oif : o.boundIf;
+    const r = this.env.output(t, ipOff, l4Len, s.protocol, from, addr, o.tos, ttl, false, forcedIf, now);
     if (r < 0) return r;
-    if (multicast && s.mcastLoop) this.loopbackMulticast(t, ipOff, l4Len, s.protocol, from, addr, ifIndex);
+    if (multicast && o.mcastLoop) this.loopbackMulticast(t, ipOff, l4Len, s.protocol, from, addr, ifIndex);
     return this.flushed(len);
   }
 
@@ -420,7 +341,7 @@ export class SocketLayer {
     const s = this.sock(fd);
     if (s === null) return -EBADF;
     if (s.type === 'stream') return -EOPNOTSUPP;
-    if (s.error !== 0) return -this.takeError(s);
+    if (s.error !== 0) return -s.takeError();
     const n = s.queue!.shift(buf, off, len, meta);
     if (n < 0) return s.shutRd ? 0 : -EAGAIN;
     return n;
@@ -446,8 +367,7 @@ export class SocketLayer {
     const s = this.sock(fd);
     if (s === null) return -EBADF;
     s.open = false;
-    this.socks[fd] = undefined;
-    while (this.socks.length > 0 && this.socks[this.socks.length - 1] === undefined) this.socks.pop();
+    this.fds.free(fd);
     if (s.conn !== null) {
       this.endpointSock.delete(s.conn);
       s.conn.close(now);
@@ -456,147 +376,24 @@ export class SocketLayer {
       this.endpointSock.delete(s.listener);
       s.listener.close(now);
     }
-    if (s.bound && s.type !== 'raw')
-      listRemove(s.type === 'dgram' ? this.udpPorts : this.streamPorts, s.localPort, s);
-    if (s.type === 'raw') listRemove(this.rawProtocols, s.protocol, s);
-    const m = s.memberships;
-    for (let i = 0; i < m.length; i += 2) this.groupUnref(m[i]!, m[i + 1]!);
-    m.length = 0;
+    if (s.bound && s.type !== 'raw') this.portsOf(s).remove(s.localPort, s);
+    if (s.type === 'raw') this.raw.protocols.remove(s.protocol, s);
+    this.multicast.leaveAll(s);
     s.queue?.clear();
     return this.flushed(0);
   }
 
-  setOption(fd: number, name: SocketOption, value: OptionValue, now = 0): number {
+  /** setsockopt(2); `now` is unused (options take effect on the next segment or timer). */
+  setOption(fd: number, name: SocketOption, value: OptionValue, _now = 0): number {
     const s = this.sock(fd);
     if (s === null) return -EBADF;
-    const n = typeof value === 'number' ? value : 0;
-    switch (name) {
-      case 'SO_REUSEADDR':
-        s.reuseAddr = n !== 0;
-        return 0;
-      case 'SO_BROADCAST':
-        s.broadcast = n !== 0;
-        return 0;
-      case 'SO_KEEPALIVE':
-        s.keepAlive = n !== 0 ? 1 : 0;
-        return this.tcpOption(s, name, s.keepAlive, now);
-      case 'SO_RCVBUF':
-      case 'SO_SNDBUF': {
-        if (typeof value !== 'number' || n < 0) return -EINVAL;
-        // Linux doubles the value (room for bookkeeping) and reports the doubled size.
-        const size = Math.max(MIN_BUF, Math.min(MAX_BUF, n * 2));
-        if (name === 'SO_RCVBUF') {
-          s.rcvBuf = size;
-          s.queue?.resize(size);
-        } else s.sndBuf = size;
-        return this.tcpOption(s, name, size, now);
-      }
-      case 'SO_BINDTODEVICE': {
-        if (value === '' || value === -1) {
-          s.boundIf = -1;
-          return 0;
-        }
-        const i = this.interfaceOf(value);
-        if (i < 0) return -ENODEV;
-        s.boundIf = i;
-        return 0;
-      }
-      case 'SO_ERROR':
-      case 'SO_TYPE':
-        return -ENOPROTOOPT;
-      case 'TCP_NODELAY':
-      case 'TCP_KEEPIDLE':
-      case 'TCP_KEEPINTVL':
-      case 'TCP_KEEPCNT': {
-        if (s.type !== 'stream') return -EOPNOTSUPP;
-        if (typeof value !== 'number') return -EINVAL;
-        if (name === 'TCP_NODELAY') s.noDelay = n !== 0 ? 1 : 0;
-        else if (n < 1 || n > (name === 'TCP_KEEPCNT' ? 127 : 32767)) return -EINVAL;
-        else if (name === 'TCP_KEEPIDLE') s.keepIdle = n;
-        else if (name === 'TCP_KEEPINTVL') s.keepIntvl = n;
-        else s.keepCnt = n;
-        return this.tcpOption(s, name, name === 'TCP_NODELAY' ? s.noDelay : n, now);
-      }
-      case 'IP_TTL':
-        if (typeof value !== 'number' || n < -1 || n === 0 || n > 255) return -EINVAL;
-        s.ttl = n;
-        return this.tcpOption(s, name, n < 0 ? this.env.defaultTtl : n, now);
-      case 'IP_TOS':
-        if (typeof value !== 'number' || n < 0 || n > 255) return -EINVAL;
-        s.tos = n;
-        return this.tcpOption(s, name, n, now);
-      case 'IP_MULTICAST_IF': {
-        if (value === 0 || value === '') {
-          s.mcastIf = -1;
-          return 0;
-        }
-        const i = this.interfaceOf(value);
-        if (i < 0) return typeof value === 'number' ? -EADDRNOTAVAIL : -ENODEV;
-        s.mcastIf = i;
-        return 0;
-      }
-      case 'IP_MULTICAST_TTL':
-        if (typeof value !== 'number' || n < 0 || n > 255) return -EINVAL;
-        s.mcastTtl = n;
-        return 0;
-      case 'IP_MULTICAST_LOOP':
-        s.mcastLoop = n !== 0;
-        return 0;
-      case 'IP_ADD_MEMBERSHIP':
-      case 'IP_DROP_MEMBERSHIP':
-        return this.membership(s, name === 'IP_ADD_MEMBERSHIP', value);
-      case 'IP_PKTINFO':
-        s.pktinfo = n !== 0;
-        return 0;
-      default:
-        return -ENOPROTOOPT;
-    }
+    return setOption(s, name, value, this.env, this.multicast);
   }
 
   /** Option value; SO_ERROR takes the pending error (positive errno, 0 when none). */
   getOption(fd: number, name: SocketOption): number {
     const s = this.sock(fd);
-    if (s === null) return -EBADF;
-    switch (name) {
-      case 'SO_REUSEADDR':
-        return s.reuseAddr ? 1 : 0;
-      case 'SO_BROADCAST':
-        return s.broadcast ? 1 : 0;
-      case 'SO_KEEPALIVE':
-        return s.keepAlive;
-      case 'SO_RCVBUF':
-        return s.rcvBuf;
-      case 'SO_SNDBUF':
-        return s.sndBuf;
-      case 'SO_BINDTODEVICE':
-        return s.boundIf;
-      case 'SO_ERROR':
-        return this.takeError(s);
-      case 'SO_TYPE':
-        return s.type === 'stream' ? 1 : s.type === 'dgram' ? 2 : 3;
-      case 'TCP_NODELAY':
-        return s.type === 'stream' ? s.noDelay : -EOPNOTSUPP;
-      case 'TCP_KEEPIDLE':
-        return s.type === 'stream' ? s.keepIdle : -EOPNOTSUPP;
-      case 'TCP_KEEPINTVL':
-        return s.type === 'stream' ? s.keepIntvl : -EOPNOTSUPP;
-      case 'TCP_KEEPCNT':
-        return s.type === 'stream' ? s.keepCnt : -EOPNOTSUPP;
-      case 'IP_TTL':
-        return s.ttl >= 0 ? s.ttl : this.env.defaultTtl;
-      case 'IP_TOS':
-        return s.tos;
-      case 'IP_MULTICAST_IF':
-        return s.mcastIf;
-      case 'IP_MULTICAST_TTL':
-        return s.mcastTtl;
-      case 'IP_MULTICAST_LOOP':
-        return s.mcastLoop ? 1 : 0;
-      case 'IP_PKTINFO':
-        return s.pktinfo ? 1 : 0;
-      default:
-        return -ENOPROTOOPT;
-    }
+    return s === null ? -EBADF : getOption(s, name, this.env);
   }
 
   localAddress(fd: number, out: SockAddr): number {
@@ -619,20 +416,18 @@ export class SocketLayer {
   /** Current EV_* mask of fd, 0 for an fd that is not open. */
   events(fd: number): number {
     const s = this.sock(fd);
-    return s === null ? 0 : this.eventsOf(s);
+    return s === null ? 0 : s.events();
   }
 
   /** Open fds. */
   get size(): number {
-    let n = 0;
-    for (const s of this.socks) if (s !== undefined) n++;
-    return n;
+    return this.fds.size;
   }
 
   /** Every socket, and TCP connections no fd owns any more (closing, TIME-WAIT), like `ss -a`. */
   list(): SocketInfo[] {
     const rows: SocketInfo[] = [];
-    for (const s of this.socks) if (s !== undefined) rows.push(this.infoOf(s));
+    for (const s of this.fds) rows.push(this.infoOf(s));
     if (this.tcp !== null) {
       for (const e of this.tcp.endpoints()) {
         if (this.endpointSock.has(e)) continue;
@@ -664,7 +459,7 @@ export class SocketLayer {
     return {
       sockets_open: this.size,
       udp_rx_queue_full: this.rxQueueDrops,
-      udp_no_port: this.noPortDrops,
+      udp_no_port: this.udp.noPortDrops,
     };
   }
 
@@ -684,59 +479,7 @@ export class SocketLayer {
     dst: number,
     broadcast: boolean,
   ): boolean {
-    const srcPort = rd16(buf, udpOff);
-    const dstPort = rd16(buf, udpOff + 2);
-    const list = this.udpPorts.get(dstPort);
-    const dataOff = udpOff + UDP_HEADER_LEN;
-    const dataLen = udpLen - UDP_HEADER_LEN;
-    if (list === undefined) {
-      this.noPortDrops++;
-      return false;
-    }
-    if (!broadcast) {
-      // Unicast: the most specific socket wins (connected 4-tuple, then bound address, then wildcard).
-      let best: Sock | null = null;
-      let bestScore = -1;
-      for (let i = 0; i < list.length; i++) {
-        const s = list[i]!;
-        if (s.boundIf >= 0 && s.boundIf !== ifIndex) continue;
-        let score = 0;
-        if (s.localAddr !== 0) {
-          if (s.localAddr !== dst) continue;
-          score += 2;
-        }
-        if (s.connected) {
-          if (s.remoteAddr !== src || s.remotePort !== srcPort) continue;
-          score += 4;
-        }
-        if (s.boundIf >= 0) score += 1;
-        if (score > bestScore) {
-          best = s;
-          bestScore = score;
-        }
-      }
-      if (best === null) {
-        this.noPortDrops++;
-        return false;
-      }
-      this.enqueue(best, buf, dataOff, dataLen, src, srcPort, dst, ifIndex);
-      return true;
-    }
-    // Broadcast and multicast: every socket that wants it gets a copy.
-    const multicast = isMulticastIpv4(dst);
-    let taken = false;
-    for (let i = 0; i < list.length; i++) {
-      const s = list[i]!;
-      if (s.boundIf >= 0 && s.boundIf !== ifIndex) continue;
-      if (s.connected && (s.remoteAddr !== src || s.remotePort !== srcPort)) continue;
-      if (multicast) {
-        if (s.localAddr !== dst && !(s.localAddr === 0 && s.isMember(dst, ifIndex))) continue;
-      } else if (s.localAddr !== 0 && s.localAddr !== dst) continue;
-      this.enqueue(s, buf, dataOff, dataLen, src, srcPort, dst, ifIndex);
-      taken = true;
-    }
-    if (!taken) this.noPortDrops++;
-    return taken;
+    return this.udp.input(ifIndex, buf, udpOff, udpLen, src, dst, broadcast);
   }
 
   /**
@@ -752,26 +495,12 @@ export class SocketLayer {
     src: number,
     dst: number,
   ): boolean {
-    const list = this.rawProtocols.get(protocol);
-    if (list === undefined) return false;
-    const multicast = isMulticastIpv4(dst);
-    if (multicast && dst !== ALL_HOSTS && ifIndex >= 0 && !this.groupRefs.has(groupKey(dst, ifIndex)))
-      return false;
-    let taken = false;
-    for (let i = 0; i < list.length; i++) {
-      const s = list[i]!;
-      if (s.boundIf >= 0 && s.boundIf !== ifIndex) continue;
-      if (s.localAddr !== 0 && s.localAddr !== dst) continue;
-      if (s.connected && s.remoteAddr !== src) continue;
-      this.enqueue(s, buf, ipOff, ipLen, src, 0, dst, ifIndex);
-      taken = true;
-    }
-    return taken;
+    return this.raw.input(ifIndex, buf, ipOff, ipLen, protocol, src, dst);
   }
 
   /** Whether any raw socket listens for `protocol` (the stack then skips protocol unreachable). */
   hasRaw(protocol: number): boolean {
-    return this.rawProtocols.has(protocol);
+    return this.raw.has(protocol);
   }
 
   /**
@@ -802,17 +531,7 @@ export class SocketLayer {
     if (errno === 0) return;
     const qsrc = rd32(quote, qOff + 12);
     const qdst = rd32(quote, qOff + 16);
-    const sport = rd16(quote, qOff + hl);
-    const dport = rd16(quote, qOff + hl + 2);
-    const list = this.udpPorts.get(sport);
-    if (list === undefined) return;
-    for (let i = 0; i < list.length; i++) {
-      const s = list[i]!;
-      if (!s.connected || s.remoteAddr !== qdst || s.remotePort !== dport) continue;
-      if (s.localAddr !== 0 && s.localAddr !== qsrc) continue;
-      s.error = errno;
-      this.markDirty(s);
-    }
+    this.udp.icmpError(errno, qsrc, rd16(quote, qOff + hl), qdst, rd16(quote, qOff + hl + 2));
   }
 
   /** Called by the TCP engine's env when a connection's or listener's readiness may have changed. */
@@ -837,7 +556,7 @@ export class SocketLayer {
       for (let i = 0; i < d.length; i++) {
         const s = d[i]!;
         s.dirty = false;
-        if (s.open && this.onSocketEvent !== null) this.onSocketEvent(s.fd, this.eventsOf(s));
+        if (s.open && this.onSocketEvent !== null) this.onSocketEvent(s.fd, s.events());
       }
       d.length = 0;
     } finally {
@@ -848,7 +567,7 @@ export class SocketLayer {
   // ---- internals -----------------------------------------------------------------------------
 
   private sock(fd: number): Sock | null {
-    return this.socks[fd] ?? null;
+    return this.fds.get(fd);
   }
 
   private flushed(result: number): number {
@@ -856,37 +575,15 @@ export class SocketLayer {
     return result;
   }
 
-  private markDirty(s: Sock): void {
+  /** SocketSink: readiness of s may have changed; its event goes out at the next flush. */
+  markDirty(s: Sock): void {
     if (s.dirty) return;
     s.dirty = true;
     this.dirty.push(s);
   }
 
-  private takeError(s: Sock): number {
-    let e = s.error;
-    s.error = 0;
-    if (e === 0 && s.conn !== null) {
-      const t = s.conn.takeError();
-      e = t < 0 ? -t : t;
-    }
-    return e;
-  }
-
-  private eventsOf(s: Sock): number {
-    if (s.type === 'stream') {
-      let ev = s.conn !== null ? s.conn.events() : s.listener !== null ? s.listener.events() : EV_HANGUP;
-      if (s.error !== 0) ev |= EV_ERROR;
-      return ev;
-    }
-    let ev = 0;
-    if (s.queue!.count > 0 || s.shutRd || s.error !== 0) ev |= EV_READABLE;
-    if (!s.shutWr) ev |= EV_WRITABLE;
-    if (s.error !== 0) ev |= EV_ERROR;
-    if (s.shutRd && s.shutWr) ev |= EV_HANGUP;
-    return ev;
-  }
-
-  private enqueue(
+  /** SocketSink: a datagram for s's receive queue (dropped and counted when it is full). */
+  enqueue(
     s: Sock,
     buf: Uint8Array,
     off: number,
@@ -897,7 +594,6 @@ export class SocketLayer {
     ifIndex: number,
   ): void {
     if (!s.queue!.push(buf, off, len, src, port, dst, ifIndex)) {
-      s.drops++;
       this.rxQueueDrops++;
       return;
     }
@@ -937,7 +633,7 @@ export class SocketLayer {
         : '0.0.0.0:*',
       recvQ,
       sendQ,
-      interface: s.boundIf >= 0 ? this.env.interfaceName(s.boundIf) : null,
+      interface: s.opt.boundIf >= 0 ? this.env.interfaceName(s.opt.boundIf) : null,
     };
     if (listenInfo !== null) {
       row.synQueue = listenInfo.synQueue;
@@ -950,7 +646,11 @@ export class SocketLayer {
     s.localAddr = addr;
     s.localPort = port;
     s.bound = true;
-    listAdd(s.type === 'dgram' ? this.udpPorts : this.streamPorts, port, s);
+    this.portsOf(s).add(port, s);
+  }
+
+  private portsOf(s: Sock): SockLists {
+    return s.type === 'dgram' ? this.udp.ports : this.streamPorts;
   }
 
   /**
@@ -959,13 +659,14 @@ export class SocketLayer {
    * both (UDP; TCP unless one listens).
    */
   private portTaken(s: Sock, addr: number, port: number, reuse: boolean): boolean {
-    const list = (s.type === 'dgram' ? this.udpPorts : this.streamPorts).get(port);
+    const list = this.portsOf(s).get(port);
     if (list !== undefined) {
+      const boundIf = s.opt.boundIf;
       for (const t of list) {
         if (t === s) continue;
         if (t.localAddr !== 0 && addr !== 0 && t.localAddr !== addr) continue;
-        if (s.boundIf >= 0 && t.boundIf >= 0 && s.boundIf !== t.boundIf) continue;
-        if (reuse && t.reuseAddr && (s.type === 'dgram' || t.listener === null)) continue;
+        if (boundIf >= 0 && t.opt.boundIf >= 0 && boundIf !== t.opt.boundIf) continue;
+        if (reuse && t.opt.reuseAddr && (s.type === 'dgram' || t.listener === null)) continue;
         return true;
       }
     }
@@ -993,88 +694,35 @@ export class SocketLayer {
 
   /** Egress interface for a datagram from s to dst (multicast: IP_MULTICAST_IF first), or -errno. */
   private egressFor(s: Sock, dst: number, oif: number): number {
+    const o = s.opt;
     if (oif >= 0) return this.env.route(dst, oif);
     if (isMulticastIpv4(dst) || dst === 0xffffffff) {
-      if (isMulticastIpv4(dst) && s.mcastIf >= 0) return s.mcastIf;
-      if (s.boundIf >= 0) return s.boundIf;
+      if (isMulticastIpv4(dst) && o.mcastIf >= 0) return o.mcastIf;
+      if (o.boundIf >= 0) return o.boundIf;
       return this.env.route(dst, -1);
     }
-    return this.env.route(dst, s.boundIf);
-  }
-
-  private interfaceOf(value: OptionValue): number {
-    if (typeof value === 'string') return this.env.interfaceIndex(value);
-    if (typeof value === 'number') {
-      // An address (struct in_addr, as IP_MULTICAST_IF takes) names the interface that has it.
-      return value === 0 ? -1 : this.env.interfaceOfAddress(value >>> 0);
-    }
-    return -1;
-  }
-
-  private membership(s: Sock, add: boolean, value: OptionValue): number {
-    if (s.type === 'stream') return -EOPNOTSUPP;
-    if (typeof value !== 'object') return -EINVAL;
-    const group = value.group >>> 0;
-    if (!isMulticastIpv4(group)) return -EINVAL;
-    // Only link-local groups (RFC 5771 §4): the VR speaks no IGMP, so routed groups cannot be joined.
-    if (group >>> 8 !== 0xe00000) return -EOPNOTSUPP;
-    const ifIndex =
-      typeof value.interface === 'number'
-        ? this.env.interfaceName(value.interface) === null
-          ? -1
-          : value.interface
-        : this.env.interfaceIndex(value.interface);
-    if (ifIndex < 0) return -ENODEV;
-    const m = s.memberships;
-    let at = -1;
-    for (let i = 0; i < m.length; i += 2) if (m[i] === group && m[i + 1] === ifIndex) at = i;
-    if (add) {
-      if (at >= 0) return -EADDRINUSE;
-      m.push(group, ifIndex);
-      const k = groupKey(group, ifIndex);
-      this.groupRefs.set(k, (this.groupRefs.get(k) ?? 0) + 1);
-    } else {
-      if (at < 0) return -EADDRNOTAVAIL;
-      m.splice(at, 2);
-      this.groupUnref(group, ifIndex);
-    }
-    return 0;
-  }
-
-  private groupUnref(group: number, ifIndex: number): void {
-    const k = groupKey(group, ifIndex);
-    const n = (this.groupRefs.get(k) ?? 1) - 1;
-    if (n <= 0) this.groupRefs.delete(k);
-    else this.groupRefs.set(k, n);
+    return this.env.route(dst, o.boundIf);
   }
 
   /** Whether the VR has joined group on ifIndex (some socket holds a membership). */
   joined(group: number, ifIndex: number): boolean {
-    return group === ALL_HOSTS || this.groupRefs.has(groupKey(group, ifIndex));
+    return this.multicast.joined(group, ifIndex);
   }
 
-  private loopback(
-    s: Sock,
-    t: Uint8Array,
-    ipOff: number,
-    l4Len: number,
-    src: number,
-    dst: number,
-    now: number,
-  ): void {
+  private loopback(s: Sock, t: Uint8Array, ipOff: number, l4Len: number, src: number, dst: number): void {
     const l4Off = ipOff + IPV4_MIN_HEADER;
     let taken: boolean;
-    if (s.type === 'dgram') taken = this.udpInput(-1, t, l4Off, l4Len, src, dst, false);
+    if (s.type === 'dgram') taken = this.udp.input(-1, t, l4Off, l4Len, src, dst, false);
     else {
-      writeLoopHeader(t, ipOff, l4Len, s.protocol, src, dst, s.ttl >= 0 ? s.ttl : this.env.defaultTtl);
-      taken = this.rawInput(-1, t, ipOff, IPV4_MIN_HEADER + l4Len, s.protocol, src, dst);
+      const ttl = s.opt.ttl >= 0 ? s.opt.ttl : this.env.defaultTtl;
+      writeLoopHeader(t, ipOff, l4Len, s.protocol, src, dst, ttl);
+      taken = this.raw.input(-1, t, ipOff, IPV4_MIN_HEADER + l4Len, s.protocol, src, dst);
     }
     // What the port unreachable would have told a connected socket.
     if (!taken && s.type === 'dgram' && s.connected) {
       s.error = ECONNREFUSED;
       this.markDirty(s);
     }
-    void now;
   }
 
   /** IP_MULTICAST_LOOP: local members of the group on that interface get a copy (IP header in t). */
@@ -1087,8 +735,8 @@ export class SocketLayer {
     dst: number,
     ifIndex: number,
   ): void {
-    if (protocol === IPPROTO_UDP) this.udpInput(ifIndex, t, ipOff + IPV4_MIN_HEADER, l4Len, src, dst, true);
-    else this.rawInput(ifIndex, t, ipOff, IPV4_MIN_HEADER + l4Len, protocol, src, dst);
+    if (protocol === IPPROTO_UDP) this.udp.input(ifIndex, t, ipOff + IPV4_MIN_HEADER, l4Len, src, dst, true);
+    else this.raw.input(ifIndex, t, ipOff, IPV4_MIN_HEADER + l4Len, protocol, src, dst);
   }
 
   private streamConnect(s: Sock, addr: number, port: number, now: number): number {
@@ -1102,7 +750,7 @@ export class SocketLayer {
     if (addr === 0 || port <= 0 || port > 65535) return -EINVAL;
     if (isMulticastIpv4(addr) || addr === 0xffffffff) return -ENETUNREACH;
     const local = this.env.isLocalAddress(addr);
-    const ifIndex = local ? -1 : this.env.route(addr, s.boundIf);
+    const ifIndex = local ? -1 : this.env.route(addr, s.opt.boundIf);
     if (!local && ifIndex < 0) return ifIndex;
     let src = s.localAddr;
     if (src === 0) {
@@ -1127,71 +775,6 @@ export class SocketLayer {
   private attachConnection(s: Sock, c: TcpConnection): void {
     s.conn = c;
     this.endpointSock.set(c, s);
-    if (s.noDelay !== 0) c.setOption('TCP_NODELAY', 1);
-    if (s.keepAlive !== 0) c.setOption('SO_KEEPALIVE', 1);
-    c.setOption('TCP_KEEPIDLE', s.keepIdle);
-    c.setOption('TCP_KEEPINTVL', s.keepIntvl);
-    c.setOption('TCP_KEEPCNT', s.keepCnt);
-    if (s.rcvBuf !== DEFAULT_BUF) c.setOption('SO_RCVBUF', s.rcvBuf);
-    if (s.sndBuf !== DEFAULT_BUF) c.setOption('SO_SNDBUF', s.sndBuf);
-    if (s.ttl >= 0) c.setOption('IP_TTL', s.ttl);
-    if (s.tos !== 0) c.setOption('IP_TOS', s.tos);
+    s.opt.applyTo(c);
   }
-
-  private tcpOption(s: Sock, name: SocketOption, value: number, now: number): number {
-    void now;
-    if (s.conn === null) return 0;
-    const r = s.conn.setOption(name, value);
-    return r < 0 && r !== -ENOPROTOOPT ? r : 0;
-  }
-}
-
-function groupKey(group: number, ifIndex: number): number {
-  return (group & 0xfffffff) * 4096 + ifIndex;
-}
-
-function listAdd(map: Map<number, Sock[]>, key: number, s: Sock): void {
-  const list = map.get(key);
-  if (list === undefined) map.set(key, [s]);
-  else list.push(s);
-}
-
-function listRemove(map: Map<number, Sock[]>, key: number, s: Sock): void {
-  const list = map.get(key);
-  if (list === undefined) return;
-  const i = list.indexOf(s);
-  if (i >= 0) list.splice(i, 1);
-  if (list.length === 0) map.delete(key);
-}
-
-/** The IP header a looped-back raw datagram is seen with (checksum left 0: it never hits a wire). */
-function writeLoopHeader(
-  t: Uint8Array,
-  off: number,
-  l4Len: number,
-  protocol: number,
-  src: number,
-  dst: number,
-  ttl: number,
-): void {
-  t[off] = 0x45;
-  t[off + 1] = 0;
-  t[off + 2] = ((IPV4_MIN_HEADER + l4Len) >>> 8) & 255;
-  t[off + 3] = (IPV4_MIN_HEADER + l4Len) & 255;
-  t[off + 4] = 0;
-  t[off + 5] = 0;
-  t[off + 6] = 0x40;
-  t[off + 7] = 0;
-  t[off + 8] = ttl;
-  t[off + 9] = protocol;
-  t[off + 10] = 0;
-  t[off + 11] = 0;
-  t[off + 12] = src >>> 24;
-  t[off + 13] = (src >>> 16) & 255;
-  t[off + 14] = (src >>> 8) & 255;
-  t[off + 15] = src & 255;
-  t[off + 16] = dst >>> 24;
-  t[off + 17] = (dst >>> 16) & 255;
-  t[off + 18] = (dst >>> 8) & 255;
-  t[off + 19] = dst & 255;
 }

@@ -10,17 +10,7 @@
 //   cc.ts          NewReno (RFC 6582) and CUBIC (RFC 9438) congestion control
 // The hot path (input, output, emit) allocates nothing, creates no closures and throws nothing.
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, type TcpHeader } from '@nexthop/wire';
-import {
-  EAGAIN,
-  ECONNREFUSED,
-  ECONNRESET,
-  EINVAL,
-  EMSGSIZE,
-  ENOPROTOOPT,
-  ENOTCONN,
-  EPIPE,
-  ETIMEDOUT,
-} from '../sockapi/errno.ts';
+import { EAGAIN, ECONNREFUSED, ECONNRESET, EMSGSIZE, ENOTCONN, EPIPE, ETIMEDOUT } from '../sockapi/errno.ts';
 import { EV_ERROR, EV_HANGUP, EV_READABLE, EV_WRITABLE } from '../sockapi/types.ts';
 import { type CongestionControl, type CongestionState, makeCongestionControl } from './cc.ts';
 import type { TcpConfig } from './config.ts';
@@ -33,6 +23,7 @@ import { DUP_THRESH, SackScoreboard } from './scoreboard.ts';
 import type { SegmentWriter } from './segment.ts';
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, seqMax, seqMin } from './seq.ts';
 import {
+  canSendData,
   S_CLOSE_WAIT,
   S_CLOSED,
   S_CLOSING,
@@ -1277,7 +1268,7 @@ export class TcpConnection implements CongestionState {
     if (this.error !== 0) return -this.takeErrorRaw();
     if (this.finQueued || (this.st === S_CLOSED && this.wasConnected)) return -EPIPE;
     if (this.st === S_SYN_SENT || this.st === S_SYN_RECEIVED) return -EAGAIN;
-    if (this.st !== S_ESTABLISHED && this.st !== S_CLOSE_WAIT) return -ENOTCONN;
+    if (!canSendData(this.st)) return -ENOTCONN;
     if (len === 0) return 0;
     const n = this.sendRing.write(buf, off, len);
     if (n === 0) return -EAGAIN;
@@ -1385,117 +1376,42 @@ export class TcpConnection implements CongestionState {
     return 0;
   }
 
-  /** The pending error without clearing it (0 if none), and the last soft error. */
-  peekError(): number {
-    return this.error !== 0 ? -this.error : 0;
-  }
-
   events(): number {
     let ev = 0;
     if (this.error !== 0) ev |= EV_ERROR | EV_READABLE | EV_WRITABLE;
     if (this.recvRing.length > 0 || this.rcvFin || this.rcvShutdown) ev |= EV_READABLE;
-    if ((this.st === S_ESTABLISHED || this.st === S_CLOSE_WAIT) && !this.finQueued && this.sendRing.free > 0)
-      ev |= EV_WRITABLE;
+    if (canSendData(this.st) && !this.finQueued && this.sendRing.free > 0) ev |= EV_WRITABLE;
     if (this.st === S_CLOSED && this.wasConnected) ev |= EV_HANGUP | EV_READABLE | EV_WRITABLE;
     if (this.st === S_CLOSED && !this.wasConnected && this.error !== 0) ev |= EV_HANGUP;
     if ((this.rcvFin || this.rcvShutdown) && this.finQueued) ev |= EV_HANGUP;
     return ev;
   }
 
-  setOption(name: string, value: number): number {
-    switch (name) {
-      case 'TCP_NODELAY':
-        this.nodelay = value !== 0;
-        return 0;
-      case 'SO_KEEPALIVE':
-        this.keepAlive = value !== 0;
-        this.keepProbes = 0;
-        if (this.st === S_ESTABLISHED || this.st === S_CLOSE_WAIT) this.armKeepalive(this.lastRecvAt);
-        return 0;
-      case 'TCP_KEEPIDLE':
-        if (value < 1) return -EINVAL;
-        this.keepIdle = value;
-        if (this.keepAlive && (this.st === S_ESTABLISHED || this.st === S_CLOSE_WAIT))
-          this.armKeepalive(this.lastRecvAt);
-        return 0;
-      case 'TCP_KEEPINTVL':
-        if (value < 1) return -EINVAL;
-        this.keepInterval = value;
-        return 0;
-      case 'TCP_KEEPCNT':
-        if (value < 1) return -EINVAL;
-        this.keepCount = value;
-        return 0;
-      case 'SO_SNDBUF':
-        if (value < 1) return -EINVAL;
-        this.sendRing.limit = Math.max(value, this.sendRing.length, 2048);
-        return 0;
-      case 'SO_RCVBUF':
-        if (value < 1) return -EINVAL;
-        // The window already offered stays honoured: the limit never drops below it.
-        this.recvRing.limit = Math.max(value, 2048, this.recvRing.length + this.rcvWindow());
-        return 0;
-      case 'IP_TTL':
-        if (value < 1 || value > 255) return -EINVAL;
-        this.ttl = value;
-        return 0;
-      case 'IP_TOS':
-        this.tos = value & 0xff;
-        return 0;
-      case 'TCP_CONGESTION': {
-        const cc = makeCongestionControl(
-          value === CC_NEWRENO ? 'newreno' : value === CC_CUBIC ? 'cubic' : '',
-        );
-        if (cc === null) return -EINVAL;
-        this.cc = cc;
-        return 0;
-      }
-      default:
-        return -ENOPROTOOPT;
-    }
+  // ---------------------------------------------------------------- socket options
+  // Validated and applied by the socket layer (socket/options.ts); nodelay, keepInterval,
+  // keepCount, ttl and tos are plain fields.
+
+  /** SO_KEEPALIVE: starts (or stops) probing an idle connection (RFC 9293 §3.8.4). */
+  setKeepalive(on: boolean): void {
+    this.keepAlive = on;
+    this.keepProbes = 0;
+    if (canSendData(this.st)) this.armKeepalive(this.lastRecvAt);
   }
 
-  getOption(name: string): number {
-    switch (name) {
-      case 'TCP_NODELAY':
-        return this.nodelay ? 1 : 0;
-      case 'SO_KEEPALIVE':
-        return this.keepAlive ? 1 : 0;
-      case 'TCP_KEEPIDLE':
-        return this.keepIdle;
-      case 'TCP_KEEPINTVL':
-        return this.keepInterval;
-      case 'TCP_KEEPCNT':
-        return this.keepCount;
-      case 'SO_SNDBUF':
-        return this.sendRing.limit;
-      case 'SO_RCVBUF':
-        return this.recvRing.limit;
-      case 'IP_TTL':
-        return this.ttl;
-      case 'IP_TOS':
-        return this.tos;
-      case 'TCP_MAXSEG':
-        return this.effMss();
-      case 'TCP_CONGESTION':
-        return this.cc.name === 'newreno' ? CC_NEWRENO : CC_CUBIC;
-      case 'SO_ERROR':
-        return this.takeError();
-      default:
-        return -ENOPROTOOPT;
-    }
+  /** TCP_KEEPIDLE (s): the idle time before the first probe. */
+  setKeepIdle(seconds: number): void {
+    this.keepIdle = seconds;
+    if (this.keepAlive && canSendData(this.st)) this.armKeepalive(this.lastRecvAt);
   }
 
-  /** Name of the congestion control in use ('cubic' or 'newreno'). */
-  get congestion(): string {
-    return this.cc.name;
+  /** SO_SNDBUF: never below what the send ring holds. */
+  setSendBuffer(bytes: number): void {
+    this.sendRing.limit = Math.max(bytes, this.sendRing.length, 2048);
   }
 
-  setCongestion(name: string): number {
-    const cc = makeCongestionControl(name);
-    if (cc === null) return -EINVAL;
-    this.cc = cc;
-    return 0;
+  /** SO_RCVBUF: the window already offered stays honoured, so the limit never drops below it. */
+  setRecvBuffer(bytes: number): void {
+    this.recvRing.limit = Math.max(bytes, 2048, this.recvRing.length + this.rcvWindow());
   }
 
   info(): TcpInfo {
@@ -1514,12 +1430,4 @@ export class TcpConnection implements CongestionState {
       congestion: this.cc.name,
     };
   }
-
-  /** Soft error recorded from ICMP or routing, for SO_ERROR-like diagnostics. */
-  get lastSoftError(): number {
-    return this.softError;
-  }
 }
-
-export const CC_NEWRENO = 0;
-export const CC_CUBIC = 1;

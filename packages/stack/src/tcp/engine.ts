@@ -9,7 +9,7 @@ import {
   TcpHeader,
   UNREACH_FRAG_NEEDED,
 } from '@nexthop/wire';
-import { EADDRINUSE, EADDRNOTAVAIL, EINVAL, ENETUNREACH, ENOPROTOOPT } from '../sockapi/errno.ts';
+import { EADDRINUSE, EADDRNOTAVAIL, EINVAL, ENETUNREACH } from '../sockapi/errno.ts';
 import { hash4 } from '../sockapi/hash.ts';
 import { icmpErrno, icmpIsHard } from '../sockapi/icmp-errors.ts';
 import { EPHEMERAL_SPAN, PortSelector } from '../sockapi/ports.ts';
@@ -20,7 +20,7 @@ import { TcpConnection } from './connection.ts';
 import { type TcpHost, TcpStats } from './host.ts';
 import { parseOptions, TcpOptions } from './options.ts';
 import { SegmentWriter } from './segment.ts';
-import { S_CLOSED, S_TIME_WAIT, STATE_NAMES } from './states.ts';
+import { S_CLOSED, S_TIME_WAIT } from './states.ts';
 
 export interface TcpEnv {
   /**
@@ -63,9 +63,6 @@ export interface TcpEnv {
   notify(endpoint: TcpConnection | TcpListener): void;
 }
 
-/** Options a listener hands to the connections it accepts (as Linux inherits them). */
-type Inherited = Array<[string, number]>;
-
 /**
  * SYN cookie time counter period (ms), and the MSS values a cookie can encode (3 bits). The cookie
  * keys are also replaced every period (see rekeyCookies): a cookie is valid in the period it was
@@ -83,7 +80,6 @@ export class TcpListener {
   synCookiesSent = 0;
   lastCookieAt = Number.NEGATIVE_INFINITY;
   closed = false;
-  readonly inherited: Inherited = [];
   private readonly engine: TcpEngine;
 
   constructor(engine: TcpEngine, localAddr: number, localPort: number, backlog: number) {
@@ -108,29 +104,6 @@ export class TcpListener {
     return this.acceptQueue.length > 0 ? EV_READABLE : 0;
   }
 
-  /** Options for connections this listener will accept (TCP_NODELAY, SO_RCVBUF, ...). */
-  setOption(name: string, value: number): number {
-    const probe =
-      name === 'TCP_CONGESTION' ||
-      name.startsWith('TCP_') ||
-      name.startsWith('SO_') ||
-      name.startsWith('IP_');
-    if (!probe) return -ENOPROTOOPT;
-    for (const o of this.inherited) {
-      if (o[0] === name) {
-        o[1] = value;
-        return 0;
-      }
-    }
-    this.inherited.push([name, value]);
-    return 0;
-  }
-
-  getOption(name: string): number {
-    for (const o of this.inherited) if (o[0] === name) return o[1];
-    return -ENOPROTOOPT;
-  }
-
   close(now: number): void {
     this.engine.closeListener(this, now);
   }
@@ -142,11 +115,6 @@ export class TcpListener {
       synCookiesSent: this.synCookiesSent,
     };
   }
-}
-
-export interface ConnectOptions {
-  /** Socket options to apply before the SYN goes out (buffer sizes decide the window scale). */
-  options?: Array<[string, number]>;
 }
 
 /** IPv4 behind Ethernet: what the engine leaves in front of the TCP header for the env to fill. */
@@ -406,7 +374,6 @@ export class TcpEngine implements TcpHost {
         if (mss > 0) {
           this.stats.synCookiesAccepted++;
           const c = new TcpConnection(this, this.config, dst, seg.dstPort, src, seg.srcPort);
-          this.applyInherited(l, c);
           c.openFromCookie(seg, mss, now);
           c.listener = l;
           this.link(c);
@@ -432,16 +399,11 @@ export class TcpEngine implements TcpHost {
       return true;
     }
     const c = new TcpConnection(this, this.config, dst, seg.dstPort, src, seg.srcPort);
-    this.applyInherited(l, c);
     c.listener = l;
     l.embryos.add(c);
     this.link(c);
     c.openPassive(seg, o, now);
     return true;
-  }
-
-  private applyInherited(l: TcpListener, c: TcpConnection): void {
-    for (const [name, value] of l.inherited) c.setOption(name, value);
   }
 
   /**
@@ -587,7 +549,6 @@ export class TcpEngine implements TcpHost {
     remoteAddr: number,
     remotePort: number,
     now: number,
-    opts: ConnectOptions = {},
   ): TcpConnection | number {
     if (remoteAddr === 0 || remotePort === 0) return -EINVAL;
     if (this.env.mtuFor(remoteAddr) === 0) return -ENETUNREACH;
@@ -608,7 +569,6 @@ export class TcpEngine implements TcpHost {
       old.reap();
     }
     const c = new TcpConnection(this, this.config, la, lp, remoteAddr, remotePort);
-    if (opts.options !== undefined) for (const [n, v] of opts.options) c.setOption(n, v);
     this.link(c);
     c.openActive(now);
     return c;
@@ -698,9 +658,5 @@ export class TcpEngine implements TcpHost {
 
   get connectionCount(): number {
     return this.all.size;
-  }
-
-  stateNames(): readonly string[] {
-    return STATE_NAMES;
   }
 }

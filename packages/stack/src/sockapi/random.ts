@@ -28,11 +28,6 @@ export class SeededRandom implements RandomSource {
     z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
     return (z ^ (z >>> 16)) >>> 0;
   }
-
-  /** Uniform integer in [0, n) for n <= 2^32. */
-  below(n: number): number {
-    return below(this, n);
-  }
 }
 
 /** Uniform integer in [0, n) for n <= 2^32, from any source. */

@@ -8,7 +8,7 @@ import type { Membership } from './options.ts';
 import type { Sock } from './sock.ts';
 
 /** 224.0.0.1, which every host has joined on every interface (RFC 1112 §4). */
-export const ALL_HOSTS = 0xe0000001;
+const ALL_HOSTS = 0xe0000001;
 
 function groupKey(group: number, ifIndex: number): number {
   return (group & 0xfffffff) * 4096 + ifIndex;

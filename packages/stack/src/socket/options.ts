@@ -9,7 +9,7 @@ import type { Multicast } from './multicast.ts';
 import type { Sock } from './sock.ts';
 
 /** Linux's defaults (net.core.rmem_default / wmem_default), and the bounds SO_*BUF are kept in. */
-export const DEFAULT_BUF = 212992;
+const DEFAULT_BUF = 212992;
 const MIN_BUF = 2304;
 const MAX_BUF = 8 << 20;
 

@@ -27,7 +27,7 @@ function slowStart(s: CongestionState, acked: number): number {
   return acked - inc;
 }
 
-export class NewRenoCc implements CongestionControl {
+class NewRenoCc implements CongestionControl {
   readonly name = 'newreno';
   private bytesAcked = 0;
 
@@ -59,7 +59,7 @@ const CUBIC_BETA = 0.7;
 const CUBIC_ALPHA = (3 * (1 - CUBIC_BETA)) / (1 + CUBIC_BETA);
 
 /** CUBIC (RFC 9438), with windows kept in segments inside and bytes outside. */
-export class CubicCc implements CongestionControl {
+class CubicCc implements CongestionControl {
   readonly name = 'cubic';
   private wMax = 0;
   private k = 0;

@@ -24,6 +24,7 @@ import type { SegmentWriter } from './segment.ts';
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, seqMax, seqMin } from './seq.ts';
 import {
   canSendData,
+  receivesText,
   S_CLOSE_WAIT,
   S_CLOSED,
   S_CLOSING,
@@ -852,7 +853,7 @@ export class TcpConnection implements CongestionState {
     }
 
     // Seventh: segment text.
-    if (dataLen > 0 && (this.st === S_ESTABLISHED || this.st === S_FIN_WAIT_1 || this.st === S_FIN_WAIT_2)) {
+    if (dataLen > 0 && receivesText(this.st)) {
       if (this.userClosed) {
         // Data for a socket nobody will read again (Linux, RFC 2525 §2.17): reset.
         this.sendReset(this.sndNxt, now);
@@ -1289,7 +1290,7 @@ export class TcpConnection implements CongestionState {
   }
 
   private maybeWindowUpdate(now: number): void {
-    if (this.st !== S_ESTABLISHED && this.st !== S_FIN_WAIT_1 && this.st !== S_FIN_WAIT_2) return;
+    if (!receivesText(this.st)) return;
     const edge = seqAdd(this.rcvNxt, this.recvRing.free);
     const step = Math.min(this.recvRing.limit >>> 1, this.advMss);
     if (seqDiff(edge, this.rcvAdvEdge) >= step) {

@@ -193,6 +193,8 @@ export class Host {
     this.addr = addr;
     const rnd = mulberry32(seed);
     const env: TcpEnv = {
+      linkHeaderLength: 14,
+      netHeaderLength: 20,
       sendSegment: (buf, ipOff, tcpLen, src, dst, _tos, _ttl, now, segmentSize = 0) => {
         const whole = buf.slice(ipOff + 20, ipOff + 20 + tcpLen);
         if (segmentSize > 0) {

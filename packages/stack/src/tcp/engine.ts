@@ -24,8 +24,16 @@ import { S_CLOSED, S_TIME_WAIT } from './states.ts';
 
 export interface TcpEnv {
   /**
-   * Sends one segment: TCP header + payload at buf[ipOff + 20, ipOff + 20 + tcpLen), checksum filled;
-   * the env writes the IP header at ipOff and the Ethernet header in the 14 bytes before it.
+   * The headers the env writes in front of each segment, fixed for the env: the link header's room
+   * (Ethernet: 14) and the network header (IPv4 without options: 20; IPv6 would be 40). The engine
+   * builds its segments after them (SegmentWriter) and derives MSS from the MTU with them. Absent:
+   * Ethernet and IPv4.
+   */
+  readonly linkHeaderLength?: number;
+  readonly netHeaderLength?: number;
+  /**
+   * Sends one segment: TCP header + payload at buf[ipOff + netHeaderLength, ... + tcpLen), checksum
+   * filled; the env writes the network header at ipOff and the link header in the bytes before it.
    * With `segmentSize` > 0 it is an aggregate (only when segmentOffloadFor allowed one): the payload
    * stands for segments of that size, the checksum is not filled, and the env or its link cuts it
    * (Link.send). Returns 0 or -errno.
@@ -117,12 +125,12 @@ export class TcpListener {
   }
 }
 
-/** IPv4 behind Ethernet: what the engine leaves in front of the TCP header for the env to fill. */
-const LINK_HEADER = 14;
+/** IPv4 behind Ethernet, for an env that does not say (TcpEnv.linkHeaderLength/netHeaderLength). */
+const ETHERNET_HEADER = 14;
 const IPV4_HEADER = 20;
 
 export class TcpEngine implements TcpHost {
-  readonly writer = new SegmentWriter(LINK_HEADER, IPV4_HEADER);
+  readonly writer: SegmentWriter;
   readonly stats = new TcpStats();
   readonly config: TcpConfig;
   private readonly env: TcpEnv;
@@ -155,6 +163,10 @@ export class TcpEngine implements TcpHost {
 
   constructor(env: TcpEnv, config: Partial<TcpConfig> = {}) {
     this.env = env;
+    this.writer = new SegmentWriter(
+      env.linkHeaderLength ?? ETHERNET_HEADER,
+      env.netHeaderLength ?? IPV4_HEADER,
+    );
     this.config = { ...DEFAULT_TCP_CONFIG, ...config };
     this.isnKey0 = env.random32() | 0;
     this.isnKey1 = env.random32() | 0;

@@ -16,14 +16,31 @@
 // yielded after 8 chunks with ~500 KB readable in the VR socket and nothing left to wake it.
 import type { UnixNative } from '@nexthop/native';
 import {
+  AF_INET,
+  AF_UNSPEC,
+  clearEndpoint,
   DGRAM_HEADER_LENGTH,
+  DGRAM_HEADER_LENGTH_V2,
   DGRAM_PKTINFO,
   decodeDgramHeader,
+  decodeDgramHeader2,
   encodeDgramHeader,
+  encodeDgramHeader2,
   MAX_DGRAM_PAYLOAD,
+  MAX_DGRAM_PAYLOAD_V6,
   newDgramHeader,
+  newDgramHeader2,
 } from '@nexthop/rsock-proto';
-import { EV_ERROR, EV_READABLE, EV_WRITABLE, errno, RecvMeta, type SocketLayer } from '@nexthop/stack';
+import {
+  EV_ERROR,
+  EV_READABLE,
+  EV_WRITABLE,
+  errno,
+  RecvMeta,
+  SockAddr,
+  type SocketLayer,
+} from '@nexthop/stack';
+import { endpointOf, stackAddressOf } from './address.ts';
 
 const { EAGAIN, EDESTADDRREQ, EMSGSIZE } = errno;
 
@@ -33,7 +50,8 @@ export const RELAY_CHUNK = 64 * 1024;
 const CHUNKS_PER_PUMP = 8;
 /** Re-entrant wakeups folded into one pump before it yields (see pump). */
 const ROUNDS_PER_PUMP = 4;
-const DGRAM_SLOT = 65536;
+/** Room for the largest datagram with the larger (version-2) header, rounded to 8 bytes. */
+const DGRAM_SLOT = (DGRAM_HEADER_LENGTH_V2 + MAX_DGRAM_PAYLOAD_V6 + 7) & ~7;
 /** Datagrams moved per batch each way, and held at most for a full pair. */
 export const DGRAM_BATCH = 64;
 
@@ -47,7 +65,10 @@ export type RelayPair = Pick<
   'unixRead' | 'unixWrite' | 'unixShutdown' | 'unixHungUp' | 'unixSendDgrams' | 'unixRecvDgrams'
 >;
 /** The socket-layer calls the relay makes. */
-export type RelaySockets = Pick<SocketLayer, 'events' | 'recv' | 'send' | 'recvFrom' | 'sendTo' | 'shutdown'>;
+export type RelaySockets = Pick<
+  SocketLayer,
+  'events' | 'recv' | 'send' | 'recvFrom' | 'sendTo' | 'shutdown' | 'localAddress'
+>;
 
 export interface RelayCounters {
   rsock_bytes_to_apps: number;
@@ -88,7 +109,9 @@ export class RelayContext {
   readonly sendDescs = new Uint32Array(2 * DGRAM_BATCH);
   readonly recvState = new Int32Array(1);
   readonly dh = newDgramHeader();
+  readonly dh2 = newDgramHeader2();
   readonly meta = new RecvMeta();
+  readonly sa = new SockAddr();
 
   constructor(
     pair: RelayPair,
@@ -358,15 +381,31 @@ export class StreamRelay extends Relay {
 }
 
 /**
- * UDP: datagrams both ways over a SOCK_SEQPACKET pair, each behind the 20-byte datagram header
- * (§7.3). Datagrams the pair cannot take yet are held (copied out of the shared batch), the rest
- * wait in the stack's receive queue.
+ * UDP: datagrams both ways over a SOCK_SEQPACKET pair, each behind the datagram header of the
+ * socket's layout, fixed when it was created (§7.3: 20 bytes, version 1; §13.5: 64 bytes, version
+ * 2). Datagrams the pair cannot take yet are held (copied out of the shared batch), the rest wait in
+ * the stack's receive queue. Nothing is allocated per datagram: headers are decoded into and encoded
+ * from the context's scratch objects.
  */
 export class DgramRelay extends Relay {
+  /** The header layout is version 2 (64 bytes, endpoints of `family`). */
+  readonly v2: boolean;
+  /** The socket's address family (AF_INET; AF_INET6 once the stack has IPv6 sockets). */
+  readonly family: number;
+  private readonly headerLength: number;
+  private readonly maxPayload: number;
   private held: Uint8Array | null = null;
   private heldDescs: Uint32Array | null = null;
   private heldFirst = 0;
   private heldCount = 0;
+
+  constructor(x: RelayContext, s: RelayedSocket, version = 1, family = AF_INET) {
+    super(x, s);
+    this.v2 = version === 2;
+    this.family = family;
+    this.headerLength = this.v2 ? DGRAM_HEADER_LENGTH_V2 : DGRAM_HEADER_LENGTH;
+    this.maxPayload = family === AF_INET ? MAX_DGRAM_PAYLOAD : MAX_DGRAM_PAYLOAD_V6;
+  }
 
   protected step(pairReady: boolean): boolean {
     const more = this.toTheApp();
@@ -408,25 +447,33 @@ export class DgramRelay extends Relay {
     const buf = this.x.dgramBuf;
     const descs = this.x.sendDescs;
     const meta = this.x.meta;
-    const h = this.x.dh;
+    const hl = this.headerLength;
+    /** The local port PKTINFO reports in version 2, read once per batch (-1: not yet). */
+    let localPort = -1;
     let count = 0;
     while (count < DGRAM_BATCH && (so.events(s.fd) & EV_READABLE) !== 0) {
       const off = count * DGRAM_SLOT;
-      const r = so.recvFrom(s.fd, buf, off + DGRAM_HEADER_LENGTH, MAX_DGRAM_PAYLOAD, meta);
+      const r = so.recvFrom(s.fd, buf, off + hl, this.maxPayload, meta);
       if (r === -EAGAIN || (r === 0 && s.shutRd)) break;
       if (r < 0) {
         // An ICMP error on a connected socket: it waits in SO_ERROR (§7.3).
         s.soError = -r;
         continue;
       }
-      h.flags = s.pktinfo ? DGRAM_PKTINFO : 0;
-      h.peerAddr = meta.addr;
-      h.peerPort = meta.port;
-      h.ifindex = s.pktinfo && meta.ifIndex >= 0 ? meta.ifIndex + 1 : 0;
-      h.localAddr = s.pktinfo ? meta.dst : 0;
-      encodeDgramHeader(h, buf, off);
+      if (this.v2) {
+        if (s.pktinfo && localPort < 0) localPort = this.localPort();
+        this.header2(buf, off, localPort);
+      } else {
+        const h = this.x.dh;
+        h.flags = s.pktinfo ? DGRAM_PKTINFO : 0;
+        h.peerAddr = meta.addr;
+        h.peerPort = meta.port;
+        h.ifindex = s.pktinfo && meta.ifIndex >= 0 ? meta.ifIndex + 1 : 0;
+        h.localAddr = s.pktinfo ? meta.dst : 0;
+        encodeDgramHeader(h, buf, off);
+      }
       descs[2 * count] = off;
-      descs[2 * count + 1] = DGRAM_HEADER_LENGTH + r;
+      descs[2 * count + 1] = hl + r;
       count++;
     }
     let first = 0;
@@ -454,6 +501,24 @@ export class DgramRelay extends Relay {
     return count === DGRAM_BATCH && (so.events(s.fd) & EV_READABLE) !== 0;
   }
 
+  /** The socket's own port: a received datagram's destination port (§13.5 local endpoint). */
+  private localPort(): number {
+    return this.x.so.localAddress(this.s.fd, this.x.sa) === 0 ? this.x.sa.port : 0;
+  }
+
+  /** The 64-byte header of the datagram just received (meta), at buf[off]. */
+  private header2(buf: Uint8Array, off: number, localPort: number): void {
+    const h = this.x.dh2;
+    const meta = this.x.meta;
+    const pk = this.s.pktinfo;
+    h.flags = pk ? DGRAM_PKTINFO : 0;
+    h.ifindex = pk && meta.ifIndex >= 0 ? meta.ifIndex + 1 : 0;
+    endpointOf(meta.addr, meta.port, this.family, h.peer);
+    if (pk) endpointOf(meta.dst, localPort, this.family, h.local);
+    else clearEndpoint(h.local);
+    encodeDgramHeader2(h, buf, off);
+  }
+
   /** Keeps datagrams first..count-1 of the shared batch until the pair has room (rare: a full pair). */
   private hold(first: number, count: number): void {
     const all = this.x.sendDescs;
@@ -478,12 +543,12 @@ export class DgramRelay extends Relay {
 
   /** App → stack; true when the budget ran out (the pair's readability is level-triggered anyway). */
   private fromTheApp(): boolean {
-    const { pair, so, c } = this.x;
+    const { pair, c } = this.x;
     const s = this.s;
     const now = this.x.clock();
     const buf = this.x.dgramBuf;
     const descs = this.x.recvDescs;
-    const h = this.x.dh;
+    const hl = this.headerLength;
     for (let round = 0; round < 4; round++) {
       const n = pair.unixRecvDgrams(s.pairFd, buf, DGRAM_SLOT, DGRAM_BATCH, descs, this.x.recvState);
       if (n < 0) {
@@ -493,35 +558,17 @@ export class DgramRelay extends Relay {
       for (let i = 0; i < n && !s.closed; i++) {
         const off = descs[3 * i]!;
         const len = descs[3 * i + 1]!;
-        const at = descs[3 * i + 2] === 0 ? decodeDgramHeader(buf, off, len, h) : -1;
+        let at = -1;
+        if (descs[3 * i + 2] === 0)
+          at = this.v2
+            ? decodeDgramHeader2(buf, off, len, this.x.dh2)
+            : decodeDgramHeader(buf, off, len, this.x.dh);
         if (at < 0) {
           c.rsock_dgrams_bad_from_apps++;
           continue;
         }
-        const payload = len - DGRAM_HEADER_LENGTH;
-        const pk = (h.flags & DGRAM_PKTINFO) !== 0;
-        let r: number;
-        if (h.peerAddr === 0 && h.peerPort === 0) {
-          if (!s.connected) {
-            s.soError = EDESTADDRREQ;
-            continue;
-          }
-          r = pk
-            ? so.sendTo(s.fd, buf, at, payload, 0, 0, now, h.localAddr, h.ifindex - 1)
-            : so.send(s.fd, buf, at, payload, now);
-        } else {
-          r = so.sendTo(
-            s.fd,
-            buf,
-            at,
-            payload,
-            h.peerAddr,
-            h.peerPort,
-            now,
-            pk ? h.localAddr : 0,
-            pk ? h.ifindex - 1 : -1,
-          );
-        }
+        const payload = len - hl;
+        const r = this.v2 ? this.send2(buf, at, payload, now) : this.send1(buf, at, payload, now);
         if (r < 0) s.soError = -r;
         else {
           c.rsock_dgrams_from_apps++;
@@ -536,5 +583,57 @@ export class DgramRelay extends Relay {
       if (n < DGRAM_BATCH) return false;
     }
     return true;
+  }
+
+  /** Sends the payload at buf[at] as the 20-byte header in the context's dh says (§7.3). */
+  private send1(buf: Uint8Array, at: number, payload: number, now: number): number {
+    const { so } = this.x;
+    const s = this.s;
+    const h = this.x.dh;
+    const pk = (h.flags & DGRAM_PKTINFO) !== 0;
+    if (h.peerAddr === 0 && h.peerPort === 0) {
+      if (!s.connected) return -EDESTADDRREQ;
+      return pk
+        ? so.sendTo(s.fd, buf, at, payload, 0, 0, now, h.localAddr, h.ifindex - 1)
+        : so.send(s.fd, buf, at, payload, now);
+    }
+    return so.sendTo(
+      s.fd,
+      buf,
+      at,
+      payload,
+      h.peerAddr,
+      h.peerPort,
+      now,
+      pk ? h.localAddr : 0,
+      pk ? h.ifindex - 1 : -1,
+    );
+  }
+
+  /**
+   * Sends the payload at buf[at] as the 64-byte header in the context's dh2 says (§13.5): peer
+   * AF_UNSPEC is the connected peer; an endpoint the socket's family cannot use is EAFNOSUPPORT.
+   */
+  private send2(buf: Uint8Array, at: number, payload: number, now: number): number {
+    const { so, sa } = this.x;
+    const s = this.s;
+    const h = this.x.dh2;
+    const pk = (h.flags & DGRAM_PKTINFO) !== 0;
+    const ifIndex = pk ? h.ifindex - 1 : -1;
+    let src = 0;
+    if (pk && h.local.family !== AF_UNSPEC) {
+      const e = stackAddressOf(h.local, this.family, sa);
+      if (e !== 0) return -e;
+      src = sa.addr;
+    }
+    if (h.peer.family === AF_UNSPEC) {
+      if (!s.connected) return -EDESTADDRREQ;
+      return pk
+        ? so.sendTo(s.fd, buf, at, payload, 0, 0, now, src, ifIndex)
+        : so.send(s.fd, buf, at, payload, now);
+    }
+    const e = stackAddressOf(h.peer, this.family, sa);
+    if (e !== 0) return -e;
+    return so.sendTo(s.fd, buf, at, payload, sa.addr, sa.port, now, src, ifIndex);
   }
 }

@@ -18,36 +18,45 @@ import {
 import {
   ACCEPT_NONBLOCK,
   AF_INET,
+  AF_INET6,
+  AF_UNSPEC,
   CONNECT_FILLER,
   CONNECT_FILLER_BYTES,
   CONNECT_UNSPEC,
-  decode,
+  type ControlMessage,
+  decodeControl,
+  type Endpoint,
   EOPNOTSUPP,
   EPROTO,
   encode,
+  encodeControl,
   IPPROTO_TCP,
   IPPROTO_UDP,
   MAX_MESSAGE,
-  type Message,
+  negotiateVersion,
+  newEndpoint,
+  RSOCK_MAX_VERSION,
+  RSOCK_MIN_VERSION,
   RSOCK_VERSION,
   SOCK_DGRAM,
   SOCK_STREAM,
   STATE_BOUND,
   STATE_CONNECTED,
   STATE_CONNECTING,
+  STATE_DGRAM_V2,
   STATE_LISTENING,
   STATE_PKTINFO,
   STATE_SHUT_RD,
   STATE_SHUT_WR,
 } from '@nexthop/rsock-proto';
 import { EV_ERROR, EV_HANGUP, EV_WRITABLE, errno, SockAddr, type SocketLayer } from '@nexthop/stack';
+import { endpointOf, socketFamilyRefusal, stackAddressOf } from './address.ts';
 import { decodeOption, encodeOption, isSoError, optionName } from './options.ts';
 import { type Account, QuotaLedger, type RsockQuotas } from './quota.ts';
 import { DgramRelay, PAIR_READABLE, PAIR_WRITABLE, RelayContext, StreamRelay } from './relay.ts';
 
 const {
   EACCES,
-  EAFNOSUPPORT,
   EAGAIN,
   EALREADY,
   EBADF,
@@ -110,6 +119,12 @@ export interface RsockServerOptions {
   mode?: number;
   /** Time a new connection has to complete HELLO before it is closed (default 2000 ms). */
   helloTimeoutMs?: number;
+  /**
+   * The highest protocol version offered to clients (§9, §13.1): 2 (the default) or 1, which makes
+   * the server answer as a version-1 server would (for clients that misbehave on version 2, and to
+   * test clients against an older server).
+   */
+  maxVersion?: number;
   log?: (message: string, fields: Record<string, unknown>) => void;
 }
 
@@ -159,6 +174,8 @@ class Conn {
   watch: UnixWatch | null = null;
   name = '';
   ready = false;
+  /** The protocol version: 1 until HELLO_OK, then the one it chose (§4, §13.1). */
+  version = RSOCK_VERSION;
   closed = false;
   closeAfterFlush = false;
   /** Not read while its client has too many descriptors waiting for the closer threads. */
@@ -182,6 +199,13 @@ class RSock {
   readonly id: number;
   readonly fd: number;
   readonly tcp: boolean;
+  /** AF_INET (AF_INET6 once the stack has IPv6 sockets): its endpoints' family (§13.2). */
+  readonly family: number;
+  /**
+   * UDP: the datagram header layout of its pair, fixed at SOCKET by the connection's version
+   * (§13.5): 1 (20 bytes) or 2 (64 bytes). 1 for TCP, which has none.
+   */
+  readonly dgramVersion: number;
   client: Client | null = null;
   pid = 0;
   creator = '';
@@ -212,10 +236,12 @@ class RSock {
   /** Moves the data between the stack socket and the pair (set with the pair). */
   relay: StreamRelay | DgramRelay | null = null;
   watchEvents = -1;
-  constructor(id: number, fd: number, tcp: boolean) {
+  constructor(id: number, fd: number, tcp: boolean, family = AF_INET, dgramVersion = 1) {
     this.id = id;
     this.fd = fd;
     this.tcp = tcp;
+    this.family = family;
+    this.dgramVersion = tcp ? 1 : dgramVersion;
   }
 }
 
@@ -303,6 +329,8 @@ export class RsockServer {
   private repumpQueued = false;
   private readonly oneFd = new Int32Array(1);
   private readonly addr = new SockAddr();
+  /** The highest version HELLO may choose (options.maxVersion). */
+  private readonly maxVersion: number;
   private readonly relays: RelayContext;
   /** Relays that yielded with work left (pump answered true), run again from the event loop. */
   private readonly runnable = new Set<RSock>();
@@ -316,6 +344,12 @@ export class RsockServer {
     this.path = path;
     this.o = options;
     this.so = options.sockets;
+    const maxVersion = options.maxVersion ?? RSOCK_MAX_VERSION;
+    if (!Number.isInteger(maxVersion) || maxVersion < RSOCK_MIN_VERSION || maxVersion > RSOCK_MAX_VERSION)
+      throw new RangeError(
+        `remote socket server: maxVersion ${maxVersion} is not ${RSOCK_MIN_VERSION}…${RSOCK_MAX_VERSION}`,
+      );
+    this.maxVersion = maxVersion;
     this.u = loadUnix();
     this.ledger = new QuotaLedger(options.quotas, options.vrName);
     this.relays = new RelayContext(this.u, this.so, options.clock, this.c, (s) => this.destroy(s as RSock));
@@ -573,7 +607,7 @@ export class RsockServer {
       this.fatal(conn, id, 'message longer than 4096 bytes');
       return;
     }
-    const d = decode(b, 0, len);
+    const d = decodeControl(b, 0, len, conn.version);
     if (!d.ok) {
       this.c.rsock_malformed_requests++;
       if (d.fatal) this.fatal(conn, d.id, `malformed message (${d.reason})`);
@@ -629,11 +663,12 @@ export class RsockServer {
       this.fatal(conn, id, `uid ${conn.uid} is not on the access list of VR ${this.o.vrName}`, EACCES);
       return;
     }
-    if (min > RSOCK_VERSION || max < RSOCK_VERSION || min > max) {
+    const version = negotiateVersion(min, max, RSOCK_MIN_VERSION, this.maxVersion);
+    if (version === 0) {
       this.fatal(
         conn,
         id,
-        `VR ${this.o.vrName} speaks protocol versions ${RSOCK_VERSION} to ${RSOCK_VERSION}; the client offered ${min} to ${max}`,
+        `VR ${this.o.vrName} speaks protocol versions ${RSOCK_MIN_VERSION} to ${this.maxVersion}; the client offered ${min} to ${max}`,
         EPROTONOSUPPORT,
       );
       return;
@@ -645,14 +680,16 @@ export class RsockServer {
     // Authenticated: its requests may carry descriptors now (ATTACH). -ENOPROTOOPT: a kernel that
     // cannot refuse them (before 6.16) took them all along; they are handled the same way.
     this.u.unixSetPassRights(conn.fd, 1);
+    // HELLO_OK has header version 1 whatever it chooses (§13.1); what follows has the chosen one.
     this.reply(conn, {
       kind: 'hello-ok',
       id,
-      version: RSOCK_VERSION,
+      version,
       maxSockets: this.o.quotas.clientSockets,
       flags: 0,
       vrName: this.o.vrName,
     });
+    conn.version = version;
   }
 
   private clientOf(uid: number): Client {
@@ -677,7 +714,8 @@ export class RsockServer {
   }
 
   private socket(conn: Conn, id: number, family: number, type: number, protocol: number): void {
-    if (family !== AF_INET) return this.error(conn, id, EAFNOSUPPORT, 'only AF_INET');
+    const refusal = socketFamilyRefusal(family, conn.version);
+    if (refusal !== null) return this.error(conn, id, refusal.errno, refusal.why);
     if (type !== SOCK_STREAM && type !== SOCK_DGRAM)
       return this.error(conn, id, ESOCKTNOSUPPORT, 'only SOCK_STREAM and SOCK_DGRAM');
     const tcp = type === SOCK_STREAM;
@@ -690,7 +728,8 @@ export class RsockServer {
       this.so.close(fd, this.o.clock());
       return;
     }
-    const s = new RSock(this.nextId++, fd, tcp);
+    // A UDP socket's datagram header is the creating connection's for its life (§13.5).
+    const s = new RSock(this.nextId++, fd, tcp, family, conn.version);
     this.byFd.set(fd, s);
     const appFd = this.openPair(s, conn, id, cost);
     if (appFd < 0) return;
@@ -727,7 +766,9 @@ export class RsockServer {
     s.creator = conn.name;
     // A connection taken by its listener is charged already (pumpListener, handOver).
     if (s.client === null) this.chargeTo(s, conn.client, cost);
-    s.relay = s.tcp ? new StreamRelay(this.relays, s) : new DgramRelay(this.relays, s);
+    s.relay = s.tcp
+      ? new StreamRelay(this.relays, s)
+      : new DgramRelay(this.relays, s, s.dgramVersion, s.family);
     s.watch = u.unixWatch(s.pairFd, () => this.onPairReady(s));
     return appFd;
   }
@@ -743,6 +784,15 @@ export class RsockServer {
     // close releases no client file and may happen here.
     this.u.unixClose(fd);
     kept.fd = -1;
+    // A version-1 connection can speak neither an AF_INET6 socket's endpoints nor the 64-byte
+    // datagram header (§13.6).
+    if (conn.version < 2 && (s.family !== AF_INET || s.dgramVersion !== 1))
+      return this.error(
+        conn,
+        id,
+        EPROTONOSUPPORT,
+        `socket ${s.id} was created with protocol version 2; this connection speaks version ${conn.version}`,
+      );
     s.conns.add(conn);
     conn.attached.add(s);
     let state = 0;
@@ -753,31 +803,42 @@ export class RsockServer {
     if (s.shutRd) state |= STATE_SHUT_RD;
     if (s.shutWr) state |= STATE_SHUT_WR;
     if (s.pktinfo) state |= STATE_PKTINFO;
+    if (s.dgramVersion === 2) state |= STATE_DGRAM_V2;
     this.reply(conn, {
       kind: 'attach-ok',
       id,
       socket: s.id,
-      family: AF_INET,
+      family: s.family,
       type: s.tcp ? SOCK_STREAM : SOCK_DGRAM,
       protocol: s.tcp ? IPPROTO_TCP : IPPROTO_UDP,
       state,
     });
   }
 
-  private onSocket(conn: Conn, s: RSock, m: Message): void {
+  private onSocket(conn: Conn, s: RSock, m: ControlMessage): void {
     const so = this.so;
     const now = this.o.clock();
     switch (m.kind) {
       case 'bind': {
-        if (m.port !== 0 && m.port < 1024 && !this.mayBindPrivileged(conn))
-          return this.error(conn, m.id, EACCES, `uid ${conn.uid} may not bind port ${m.port} (below 1024)`);
-        const r = so.bind(s.fd, m.addr, m.port);
+        let addr = 0;
+        let port = 0;
+        // Linux's compatibility rule (inet_bind): AF_UNSPEC with the any address binds an AF_INET
+        // socket to any address (the wire's AF_UNSPEC endpoint is all zero, port included).
+        if (m.ep.family !== AF_UNSPEC || s.family !== AF_INET) {
+          const e = stackAddressOf(m.ep, s.family, this.addr);
+          if (e !== 0) return this.error(conn, m.id, e, familyMismatch(m.ep, s.family));
+          addr = this.addr.addr;
+          port = this.addr.port;
+        }
+        if (port !== 0 && port < 1024 && !this.mayBindPrivileged(conn))
+          return this.error(conn, m.id, EACCES, `uid ${conn.uid} may not bind port ${port} (below 1024)`);
+        const r = so.bind(s.fd, addr, port);
         if (r < 0) return this.error(conn, m.id, -r, '');
         s.bound = true;
         return this.ok(conn, m.id);
       }
       case 'connect':
-        return this.connect(conn, s, m.id, m.addr, m.port, m.flags, now);
+        return this.connect(conn, s, m.id, m.ep, m.flags, now);
       case 'listen': {
         if (!s.tcp) return this.error(conn, m.id, EOPNOTSUPP, 'listen on a datagram socket');
         if (s.connected || s.connecting) return this.error(conn, m.id, EINVAL, '');
@@ -818,7 +879,9 @@ export class RsockServer {
           m.kind === 'getsockname' ? so.localAddress(s.fd, this.addr) : so.peerAddress(s.fd, this.addr);
         if (r < 0) return this.error(conn, m.id, -r, '');
         if (m.kind === 'getpeername' && s.tcp && !s.connected) return this.error(conn, m.id, ENOTCONN, '');
-        return this.reply(conn, { kind: 'addr-ok', id: m.id, addr: this.addr.addr, port: this.addr.port });
+        const ep = newEndpoint();
+        endpointOf(this.addr.addr, this.addr.port, s.family, ep);
+        return this.reply(conn, { kind: 'addr-ok', id: m.id, ep });
       }
       case 'setsockopt': {
         const name = optionName(m.level, m.name);
@@ -911,30 +974,34 @@ export class RsockServer {
    */
   private readonly filled = new WeakSet<RSock>();
 
-  private connect(
-    conn: Conn,
-    s: RSock,
-    id: number,
-    addr: number,
-    port: number,
-    flags: number,
-    now: number,
-  ): void {
+  private connect(conn: Conn, s: RSock, id: number, ep: Endpoint, flags: number, now: number): void {
     if ((flags & ~(CONNECT_UNSPEC | CONNECT_FILLER)) !== 0)
       return this.error(conn, id, EINVAL, 'reserved CONNECT flags');
+    // UNSPEC's endpoint: AF_UNSPEC in version 2, 0.0.0.0:0 in version 1 (which has no other); in
+    // version 2 an AF_UNSPEC endpoint without UNSPEC is EINVAL (§13.3).
+    const unspec = conn.version === 1 ? ep.addr === 0 && ep.port === 0 : ep.family === AF_UNSPEC;
+    if (conn.version >= 2 && unspec && (flags & CONNECT_UNSPEC) === 0)
+      return this.error(conn, id, EINVAL, 'an AF_UNSPEC endpoint without UNSPEC');
     if ((flags & CONNECT_FILLER) !== 0) {
       // FILLER with UNSPEC is the client's probe for the flag: nothing happens (§7.1).
       if ((flags & CONNECT_UNSPEC) !== 0)
-        return addr === 0 && port === 0 ? this.ok(conn, id) : this.error(conn, id, EINVAL, '');
+        return unspec ? this.ok(conn, id) : this.error(conn, id, EINVAL, '');
       if (!s.tcp) return this.error(conn, id, EINVAL, 'FILLER is for TCP sockets');
     }
     if ((flags & CONNECT_UNSPEC) !== 0) {
-      if (s.tcp || addr !== 0 || port !== 0) return this.error(conn, id, EINVAL, '');
+      if (s.tcp || !unspec) return this.error(conn, id, EINVAL, '');
       this.so.connect(s.fd, 0, 0, now);
       s.connected = false;
       return this.ok(conn, id);
     }
     if (s.listening) return this.error(conn, id, EINVAL, '');
+    // As Linux, a TCP socket's state is checked before the address's family (inet_stream_connect).
+    if (s.tcp && s.connecting) return this.error(conn, id, EALREADY, '');
+    if (s.tcp && s.connected) return this.error(conn, id, EISCONN, '');
+    const e = stackAddressOf(ep, s.family, this.addr);
+    if (e !== 0) return this.error(conn, id, e, familyMismatch(ep, s.family));
+    const addr = this.addr.addr;
+    const port = this.addr.port;
     if (!s.tcp) {
       const r = this.so.connect(s.fd, addr, port, now);
       if (r < 0) return this.error(conn, id, -r, '');
@@ -942,8 +1009,6 @@ export class RsockServer {
       s.bound = true;
       return this.ok(conn, id);
     }
-    if (s.connecting) return this.error(conn, id, EALREADY, '');
-    if (s.connected) return this.error(conn, id, EISCONN, '');
     s.connectWait = { conn, id };
     s.connecting = true;
     if ((flags & CONNECT_FILLER) !== 0) this.filled.add(s);
@@ -1059,7 +1124,7 @@ export class RsockServer {
       }
       const fd = this.so.accept(s.fd, now, this.addr);
       if (fd < 0) break;
-      const a = new RSock(this.nextId++, fd, true);
+      const a = new RSock(this.nextId++, fd, true, s.family);
       a.connected = true;
       a.bound = true;
       a.peerAddr = this.addr.addr;
@@ -1091,11 +1156,9 @@ export class RsockServer {
     this.byId.set(a.id, a);
     a.conns.add(w.conn);
     w.conn.attached.add(a);
-    this.reply(
-      w.conn,
-      { kind: 'accept-ok', id: w.id, socket: a.id, addr: a.peerAddr, port: a.peerPort },
-      appFd,
-    );
+    const ep = newEndpoint();
+    endpointOf(a.peerAddr, a.peerPort, a.family, ep);
+    this.reply(w.conn, { kind: 'accept-ok', id: w.id, socket: a.id, ep }, appFd);
     this.pump(a);
   }
 
@@ -1228,13 +1291,13 @@ export class RsockServer {
     if (conn.outbox.length === 0) this.closeConn(conn);
   }
 
-  /** Sends m (with the app's end of a pair, which is then closed here), or queues it. */
-  private reply(conn: Conn, m: Message, fd = -1): void {
+  /** Sends m in conn's version (with the app's end of a pair, which is then closed here), or queues it. */
+  private reply(conn: Conn, m: ControlMessage, fd = -1): void {
     if (conn.closed) {
       if (fd >= 0) this.u.unixClose(fd);
       return;
     }
-    const len = encode(m, this.wbuf, 0);
+    const len = encodeControl(m, conn.version, this.wbuf, 0);
     if (conn.outbox.length === 0 && this.send(conn, this.wbuf.subarray(0, len), fd)) return;
     if (conn.closed) return;
     if (conn.outbox.length >= MAX_OUTBOX) {
@@ -1302,6 +1365,12 @@ export class RsockServer {
     }
     conn.attached.clear();
   }
+}
+
+/** The message of an EAFNOSUPPORT for an endpoint a socket of `family` cannot use (§13.3). */
+function familyMismatch(ep: Endpoint, family: number): string {
+  const name = (f: number) => (f === AF_INET ? 'AF_INET' : f === AF_INET6 ? 'AF_INET6' : `AF_UNSPEC`);
+  return `an ${name(ep.family)} endpoint on an ${name(family)} socket`;
 }
 
 function errnoText(e: number, path: string): string {

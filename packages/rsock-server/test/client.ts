@@ -1,17 +1,36 @@
 // A minimal client of the remote socket protocol for tests: the TS codec plus the native Unix calls.
+// It speaks version 1 unless opened with a higher maximum (§13.1); requests may be given in the
+// version-1 shape (addr/port) or with Endpoints, and replies come in both shapes.
 import { loadUnix, RECV_CTRUNC, type UnixWatch, WATCH_READABLE } from '@nexthop/native';
-import { decode, encode, MAX_MESSAGE, type Message, RSOCK_VERSION } from '@nexthop/rsock-proto';
+import {
+  type ControlMessage,
+  decodeControl,
+  encodeControl,
+  fromMessage,
+  MAX_MESSAGE,
+  type Message,
+  RSOCK_VERSION,
+  toMessage,
+} from '@nexthop/rsock-proto';
 
 export interface Reply {
+  /** The reply in the version-1 shape (an endpoint as addr/port: 0 for one that is not AF_INET). */
   message: Message;
+  /** The reply as decoded, endpoints as Endpoints. */
+  control: ControlMessage;
   /** The descriptor that came with it, or -1. */
   fd: number;
+  /** Its bytes. */
+  raw: Uint8Array;
 }
 
-type Body<M> = M extends Message ? Omit<M, 'id'> : never;
+type Body<M> = M extends unknown ? Omit<M, 'id'> : never;
+export type RequestBody = Body<Message> | Body<ControlMessage>;
 
 export class TestClient {
   readonly fd: number;
+  /** The connection's protocol version: 1 until HELLO_OK chose another. */
+  version = RSOCK_VERSION;
   private readonly u = loadUnix();
   private readonly watch: UnixWatch;
   private readonly waiting = new Map<number, (r: Reply) => void>();
@@ -29,15 +48,15 @@ export class TestClient {
     this.u.unixWatchEvents(this.watch, WATCH_READABLE);
   }
 
-  static async open(path: string, name = 'test'): Promise<{ client: TestClient; hello: Message }> {
+  /** Connects and says HELLO offering minVersion…maxVersion (1…1 by default). */
+  static async open(
+    path: string,
+    name = 'test',
+    maxVersion = RSOCK_VERSION,
+    minVersion = RSOCK_VERSION,
+  ): Promise<{ client: TestClient; hello: Message }> {
     const client = new TestClient(path);
-    const r = await client.request({
-      kind: 'hello',
-      minVersion: RSOCK_VERSION,
-      maxVersion: RSOCK_VERSION,
-      flags: 0,
-      clientName: name,
-    });
+    const r = await client.request({ kind: 'hello', minVersion, maxVersion, flags: 0, clientName: name });
     return { client, hello: r.message };
   }
 
@@ -46,22 +65,33 @@ export class TestClient {
     return this.u.unixSendMsg(this.fd, bytes, 0, bytes.length, fds);
   }
 
-  send(m: Message, fds: Int32Array | null = null): void {
+  /** Encodes m in the connection's version (or `version`). */
+  encode(m: Message | ControlMessage, version = this.version): Uint8Array {
     const out = new Uint8Array(MAX_MESSAGE);
-    const n = encode(m, out);
-    const r = this.u.unixSendMsg(this.fd, out, 0, n, fds);
-    // EPIPE: the server refused the connection at accept and shut it; its ERROR (id 0) is still to read.
-    if (r !== n && r !== -32) throw new Error(`send: ${r}`);
+    const c = 'addr' in m && !('ep' in m) ? fromMessage(m as Message) : (m as ControlMessage);
+    return out.subarray(0, encodeControl(c, version, out, 0));
   }
 
-  request(body: Body<Message>, fds: Int32Array | null = null): Promise<Reply> {
+  send(m: Message | ControlMessage, fds: Int32Array | null = null): void {
+    const out = this.encode(m);
+    const r = this.u.unixSendMsg(this.fd, out, 0, out.length, fds);
+    // EPIPE: the server refused the connection at accept and shut it; its ERROR (id 0) is still to read.
+    if (r !== out.length && r !== -32) throw new Error(`send: ${r}`);
+  }
+
+  request(body: RequestBody, fds: Int32Array | null = null): Promise<Reply> {
     const id = this.nextId++;
     const p = new Promise<Reply>((resolve, reject) => {
       if (this.closed) reject(new Error('control connection closed'));
       this.waiting.set(id, resolve);
     });
-    this.send({ ...body, id } as Message, fds);
+    this.send({ ...body, id } as Message | ControlMessage, fds);
     return p;
+  }
+
+  /** A fresh request id (for raw requests). */
+  newId(): number {
+    return this.nextId++;
   }
 
   /** Stops taking replies off the socket (a client that hangs or floods). */
@@ -89,15 +119,17 @@ export class TestClient {
       }
       const fd = this.meta[1]! > 0 ? this.meta[2]! : -1;
       if ((this.meta[0]! & RECV_CTRUNC) !== 0) throw new Error('descriptor truncated');
-      const d = decode(this.buf, 0, n);
+      // Every reply carries the connection's version, HELLO_OK included (it is sent while it is 1).
+      const d = decodeControl(this.buf, 0, n, this.version);
       if (!d.ok) throw new Error(`malformed reply: ${d.reason}`);
+      const c = d.message;
+      if (c.kind === 'hello-ok') this.version = c.version;
       // An ERROR with id 0 is the refusal at accept (§4): the answer to the HELLO waiting.
-      const id =
-        d.message.id === 0 && d.message.kind === 'error' ? Math.min(...this.waiting.keys()) : d.message.id;
+      const id = c.id === 0 && c.kind === 'error' ? Math.min(...this.waiting.keys()) : c.id;
       const w = this.waiting.get(id);
       this.waiting.delete(id);
-      if (w === undefined) throw new Error(`unexpected reply ${JSON.stringify(d.message)}`);
-      w({ message: d.message, fd });
+      if (w === undefined) throw new Error(`unexpected reply ${JSON.stringify(c)}`);
+      w({ message: toMessage(c), control: c, fd, raw: this.buf.slice(0, n) });
     }
   }
 
@@ -111,11 +143,23 @@ export class TestClient {
 }
 
 /** The errno of an ERROR reply, 0 for anything else. */
-export function errnoOf(r: Reply): number {
+export function errnoOf(r: { message: Message; fd?: number }): number {
   return r.message.kind === 'error' ? r.message.errno : 0;
 }
 
-export function expectKind<K extends Message['kind']>(r: Reply, kind: K): Extract<Message, { kind: K }> {
+export function expectKind<K extends Message['kind']>(
+  r: { message: Message; fd?: number },
+  kind: K,
+): Extract<Message, { kind: K }> {
   if (r.message.kind !== kind) throw new Error(`expected ${kind}, got ${JSON.stringify(r.message)}`);
   return r.message as Extract<Message, { kind: K }>;
+}
+
+/** The reply as decoded (endpoints as Endpoints), of the kind expected. */
+export function expectControl<K extends ControlMessage['kind']>(
+  r: Reply,
+  kind: K,
+): Extract<ControlMessage, { kind: K }> {
+  if (r.control.kind !== kind) throw new Error(`expected ${kind}, got ${JSON.stringify(r.control)}`);
+  return r.control as Extract<ControlMessage, { kind: K }>;
 }

@@ -1,6 +1,8 @@
 // Property: whatever one client sends — random and mutated request sequences, with and without
-// descriptors, on connections that say HELLO or not — the server never throws, answers a fresh HELLO
-// afterwards, and once the clients are gone holds no descriptor and no quota more than before.
+// descriptors, on connections that say HELLO or not, at protocol version 1 or 2, with datagrams of
+// either header layout written to the descriptors they got — the server never throws, answers a
+// fresh HELLO afterwards, and once the clients are gone holds no descriptor and no quota more than
+// before.
 // 10^5 sequences in all: most in-process (as root, batches of concurrent connections), the rest from
 // a process of an unprivileged uid (setpriv) against the same server. Fixed seeds.
 import assert from 'node:assert/strict';
@@ -55,7 +57,7 @@ test('random and mutated request sequences: no throw, a fresh HELLO answered, no
   process.on('uncaughtException', onThrow);
   try {
     // Warm up (the closer threads, the codec), then count.
-    await runSequence(w.a.path, { hello: true, steps: [] });
+    await runSequence(w.a.path, { hello: true, version: 2, steps: [] });
     await settled(w);
     const fdsBefore = fdCount();
     const t0 = performance.now();
@@ -105,7 +107,8 @@ test('random and mutated request sequences: no throw, a fresh HELLO answered, no
     const c = w.a.server.counters();
     t.diagnostic(
       `${IN_PROCESS_RUNS * BATCH} sequences in-process in ${((t1 - t0) / 1000).toFixed(1)} s, ${CHILD_RUNS * BATCH} as uid ${NOBODY}; ` +
-        `malformed ${c.rsock_malformed_requests}, foreign fds ${c.rsock_foreign_fds}, HELLO timeouts ${c.rsock_hello_timeouts}, quota refusals ${c.rsock_quota_refused}`,
+        `malformed ${c.rsock_malformed_requests}, foreign fds ${c.rsock_foreign_fds}, HELLO timeouts ${c.rsock_hello_timeouts}, quota refusals ${c.rsock_quota_refused}, ` +
+        `datagrams from apps ${c.rsock_dgrams_from_apps} (bad ${c.rsock_dgrams_bad_from_apps})`,
     );
   } finally {
     process.off('uncaughtException', onThrow);

@@ -1,5 +1,6 @@
 // Random and mutated request sequences for the remote socket server (property tests): what one
-// client process does on one control connection, with and without descriptors.
+// client process does on one control connection, with and without descriptors, at protocol version
+// 1 or 2 (§13), and the datagrams it writes to the descriptors it got.
 import { closeSync, openSync } from 'node:fs';
 import {
   loadUnix,
@@ -8,28 +9,63 @@ import {
   UNIX_SOCK_STREAM,
   WATCH_READABLE,
 } from '@nexthop/native';
-import { decode, encode, MAX_MESSAGE, type Message } from '@nexthop/rsock-proto';
+import {
+  AF_INET,
+  type ControlMessage,
+  DGRAM_PKTINFO,
+  decodeControl,
+  type Endpoint,
+  encodeControl,
+  encodeDgramHeader,
+  encodeDgramHeader2,
+  endpoint4,
+  endpoint6,
+  MAX_MESSAGE,
+  newDgramHeader,
+  newDgramHeader2,
+  newEndpoint,
+} from '@nexthop/rsock-proto';
 import fc from 'fast-check';
 
 const u = loadUnix();
 
-/** A request without its id; `socket` fields are references (see Ref). */
-type Body = Message extends infer M ? (M extends Message ? Omit<M, 'id'> : never) : never;
+/**
+ * A request without its id; `socket` fields are references (see Ref). Endpoints of any family: on a
+ * version-1 connection one that is not AF_INET goes as 0.0.0.0 with its port.
+ */
+type Body = ControlMessage extends infer M ? (M extends ControlMessage ? Omit<M, 'id'> : never) : never;
 
 /** Which descriptors go with a message. */
 export type FdKind = 'pair' | 'app' | 'devnull' | 'control';
 
 export type Step =
   /** A well-formed request; socket ids below 8 name the ids this sequence was given, in order. */
-  | { t: 'msg'; m: Body; fds: FdKind[] }
+  | { t: 'msg'; m: Body; fds: FdKind[]; otherVersion: boolean }
   /** A request with one byte changed, cut short, or with bytes after it. */
   | { t: 'mutated'; m: Body; at: number; xor: number; cut: number; tail: Uint8Array; fds: FdKind[] }
   | { t: 'bytes'; b: Uint8Array; fds: FdKind[] }
   /** Closes one of the application descriptors received so far (the VR sees the hang-up). */
-  | { t: 'closeApp'; which: number };
+  | { t: 'closeApp'; which: number }
+  /**
+   * Writes a datagram (a header of either layout, one byte changed) to one of the application
+   * descriptors received so far: what a UDP socket's relay reads, or bytes on a TCP stream.
+   */
+  | {
+      t: 'dgram';
+      which: number;
+      v2: boolean;
+      peer: Endpoint;
+      local: Endpoint | null;
+      ifindex: number;
+      payload: Uint8Array;
+      at: number;
+      xor: number;
+    };
 
 export interface Sequence {
   hello: boolean;
+  /** The highest version its HELLO offers (from 1): the server chooses it. */
+  version: 1 | 2;
   steps: Step[];
 }
 
@@ -41,6 +77,21 @@ const socketRef = fc.oneof(
 );
 const port = fc.oneof(fc.constantFrom(0, 80, 7000, 7001, 65535), fc.integer({ min: 0, max: 65535 }));
 const addr = fc.oneof(fc.constantFrom(...ADDRS), fc.integer({ min: 0, max: 0xffffffff }));
+const addr6 = fc.oneof(
+  fc.constant(new Uint8Array(16)),
+  fc.constant(Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 2)),
+  fc.uint8Array({ minLength: 16, maxLength: 16 }),
+);
+const ep: fc.Arbitrary<Endpoint> = fc.oneof(
+  { weight: 6, arbitrary: fc.tuple(addr, port).map(([a, p]) => endpoint4(a, p)) },
+  {
+    weight: 2,
+    arbitrary: fc
+      .tuple(addr6, port, fc.integer({ min: 0, max: 0x0fffffff }), fc.integer({ min: 0, max: 0xffffffff }))
+      .map(([a, p, f, sc]) => endpoint6(a, p, f, sc)),
+  },
+  { weight: 2, arbitrary: fc.constant(0).map(() => newEndpoint()) },
+);
 const smallFlags = fc.oneof(fc.constantFrom(0, 1, 2, 3), fc.integer({ min: 0, max: 0xffffffff }));
 const optLevel = fc.oneof(fc.constantFrom(0, 1, 6), fc.integer({ min: 0, max: 300 }));
 const optName = fc.oneof(
@@ -58,20 +109,19 @@ const body: fc.Arbitrary<Body> = fc.oneof(
     weight: 6,
     arbitrary: fc.record({
       kind: fc.constant('socket' as const),
-      family: fc.oneof(fc.constant(2), fc.integer({ min: 0, max: 65535 })),
+      family: fc.oneof(fc.constantFrom(2, 2, 10), fc.integer({ min: 0, max: 65535 })),
       type: fc.oneof(fc.constantFrom(1, 2), fc.integer({ min: 0, max: 65535 })),
       protocol: fc.oneof(fc.constantFrom(0, 6, 17), fc.integer({ min: 0, max: 0xffffffff })),
     }),
   },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('bind' as const), socket: socketRef, addr, port }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('bind' as const), socket: socketRef, ep }) },
   {
     weight: 3,
     arbitrary: fc.record({
       kind: fc.constant('connect' as const),
       socket: socketRef,
-      addr,
-      port,
-      flags: fc.oneof(fc.constantFrom(0, 1, 2, 3), fc.integer({ min: 0, max: 65535 })),
+      ep,
+      flags: fc.oneof(fc.constantFrom(0, 1, 2, 3), fc.integer({ min: 0, max: 0xffffffff })),
     }),
   },
   {
@@ -148,7 +198,18 @@ const fds = fc.oneof(
 );
 
 const step: fc.Arbitrary<Step> = fc.oneof(
-  { weight: 10, arbitrary: fc.record({ t: fc.constant('msg' as const), m: body, fds }) },
+  {
+    weight: 10,
+    arbitrary: fc.record({
+      t: fc.constant('msg' as const),
+      m: body,
+      fds,
+      otherVersion: fc.oneof(
+        { weight: 30, arbitrary: fc.constant(false) },
+        { weight: 1, arbitrary: fc.constant(true) },
+      ),
+    }),
+  },
   {
     weight: 3,
     arbitrary: fc.record({
@@ -166,10 +227,28 @@ const step: fc.Arbitrary<Step> = fc.oneof(
     arbitrary: fc.record({ t: fc.constant('bytes' as const), b: fc.uint8Array({ maxLength: 64 }), fds }),
   },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('closeApp' as const), which: fc.nat() }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      t: fc.constant('dgram' as const),
+      which: fc.nat(),
+      v2: fc.boolean(),
+      peer: ep,
+      local: fc.option(ep),
+      ifindex: fc.oneof(fc.constantFrom(0, 1, 2), fc.integer({ min: 0, max: 0xffffffff })),
+      payload: fc.uint8Array({ maxLength: 32 }),
+      at: fc.nat(),
+      xor: fc.oneof(
+        { weight: 2, arbitrary: fc.constant(0) },
+        { weight: 1, arbitrary: fc.integer({ min: 0, max: 255 }) },
+      ),
+    }),
+  },
 );
 
 export const sequenceArb: fc.Arbitrary<Sequence> = fc.record({
   hello: fc.oneof({ weight: 9, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+  version: fc.constantFrom(1 as const, 2 as const),
   steps: fc.array(step, { maxLength: 12 }),
 });
 
@@ -179,8 +258,10 @@ class Conn {
   private readonly watch;
   private readonly buf = new Uint8Array(MAX_MESSAGE);
   private readonly meta = new Int32Array(2 + 8);
-  private readonly waiting = new Map<number, (m: Message | null) => void>();
+  private readonly waiting = new Map<number, (m: ControlMessage | null) => void>();
   closed = false;
+  /** 1 until HELLO_OK chose another (its replies carry the chosen one from then on). */
+  version = 1;
   /** Application descriptors received (SOCKET_OK, ACCEPT_OK). */
   readonly apps: number[] = [];
   readonly ids: number[] = [];
@@ -203,7 +284,7 @@ class Conn {
   }
 
   /** The reply to id, or null when the connection closed first. */
-  reply(id: number): Promise<Message | null> {
+  reply(id: number): Promise<ControlMessage | null> {
     if (this.closed) return Promise.resolve(null);
     return new Promise((resolve) => this.waiting.set(id, resolve));
   }
@@ -217,10 +298,14 @@ class Conn {
         return;
       }
       const nfds = this.meta[1]!;
-      const d = decode(this.buf, 0, n);
-      if (!d.ok) throw new Error(`the server sent a malformed reply (${d.reason})`);
+      const d = decodeControl(this.buf, 0, n, this.version);
+      if (!d.ok) throw new Error(`the server sent a malformed reply (${d.reason}, version ${this.version})`);
       if ((this.meta[0]! & RECV_CTRUNC) !== 0) throw new Error('descriptors lost');
       const m = d.message;
+      if (m.kind === 'hello-ok') {
+        if (m.version !== 1 && m.version !== 2) throw new Error(`HELLO_OK chose version ${m.version}`);
+        this.version = m.version;
+      }
       for (let i = 0; i < nfds; i++) {
         const fd = this.meta[2 + i]!;
         if (i === 0 && (m.kind === 'socket-ok' || m.kind === 'accept-ok')) this.apps.push(fd);
@@ -252,6 +337,43 @@ function resolveRefs(m: Body, ids: number[]): Body {
 }
 
 const out = new Uint8Array(MAX_MESSAGE + 64);
+const dgramOut = new Uint8Array(64 + 64);
+
+/** m as conn's `version` carries it: version 1 has AF_INET endpoints and u16 CONNECT flags only. */
+function forVersion(m: Body, version: number): Body {
+  if (version !== 1 || !('ep' in m)) return m;
+  const e = m.ep.family === AF_INET ? m.ep : endpoint4(0, m.ep.port);
+  return m.kind === 'connect' ? { ...m, ep: e, flags: m.flags & 0xffff } : ({ ...m, ep: e } as Body);
+}
+
+/** The datagram of a `dgram` step: a header of its layout, then the payload, one byte xor'ed. */
+function datagram(st: Extract<Step, { t: 'dgram' }>): Uint8Array {
+  let hl: number;
+  if (st.v2) {
+    const h = newDgramHeader2();
+    h.peer = st.peer;
+    if (st.local !== null) {
+      h.flags = DGRAM_PKTINFO;
+      h.local = st.local;
+      h.ifindex = st.ifindex;
+    }
+    hl = encodeDgramHeader2(h, dgramOut, 0);
+  } else {
+    const h = newDgramHeader();
+    h.peerAddr = st.peer.family === AF_INET ? st.peer.addr : 0;
+    h.peerPort = st.peer.port;
+    if (st.local !== null) {
+      h.flags = DGRAM_PKTINFO;
+      h.localAddr = st.local.family === AF_INET ? st.local.addr : 0;
+      h.ifindex = st.ifindex;
+    }
+    hl = encodeDgramHeader(h, dgramOut, 0);
+  }
+  dgramOut.set(st.payload, hl);
+  const len = hl + st.payload.length;
+  dgramOut[st.at % len]! ^= st.xor;
+  return dgramOut.subarray(0, len);
+}
 
 /**
  * Runs one sequence against the server at path and closes everything it opened. Throws only when
@@ -266,8 +388,9 @@ export async function runSequence(path: string, seq: Sequence): Promise<void> {
   try {
     if (seq.hello) {
       const id = conn.newId();
-      const n = encode(
-        { kind: 'hello', id, minVersion: 1, maxVersion: 1, flags: 0, clientName: 'fuzz' },
+      const n = encodeControl(
+        { kind: 'hello', id, minVersion: 1, maxVersion: seq.version, flags: 0, clientName: 'fuzz' },
+        1,
         out,
       );
       conn.sendRaw(out.subarray(0, n), null);
@@ -277,6 +400,13 @@ export async function runSequence(path: string, seq: Sequence): Promise<void> {
       if (conn.closed) break;
       if (st.t === 'closeApp') {
         if (conn.apps.length > 0) u.unixClose(conn.apps.splice(st.which % conn.apps.length, 1)[0]!);
+        continue;
+      }
+      if (st.t === 'dgram') {
+        // Non-blocking: a full pair (or a stream end that is not read) refuses it.
+        const d = datagram(st);
+        if (conn.apps.length > 0)
+          u.unixSendMsg(conn.apps[st.which % conn.apps.length]!, d, 0, d.length, null);
         continue;
       }
       const fdList: number[] = [];
@@ -304,7 +434,10 @@ export async function runSequence(path: string, seq: Sequence): Promise<void> {
       let bytes: Uint8Array;
       if (st.t === 'bytes') bytes = st.b;
       else {
-        const n = encode({ ...resolveRefs(st.m, conn.ids), id } as Message, out);
+        // A message in the other version's header is the fatal `version` fault (§8, §13.1).
+        const version = st.t === 'msg' && st.otherVersion ? 3 - conn.version : conn.version;
+        const m = forVersion(resolveRefs(st.m, conn.ids), version);
+        const n = encodeControl({ ...m, id } as ControlMessage, version, out);
         bytes = out.subarray(0, n);
         if (st.t === 'mutated') {
           const b = new Uint8Array(n + st.tail.length);
@@ -321,7 +454,7 @@ export async function runSequence(path: string, seq: Sequence): Promise<void> {
     // taken (those that wait for an event, ACCEPT and CONNECT, may still wait: closing ends them).
     if (!conn.closed) {
       const id = conn.newId();
-      const n = encode({ kind: 'getsockname', id, socket: 0xfffffffe }, out);
+      const n = encodeControl({ kind: 'getsockname', id, socket: 0xfffffffe }, conn.version, out);
       conn.sendRaw(out.subarray(0, n), null);
       await Promise.race([conn.reply(id), new Promise((r) => setTimeout(r, 2000))]);
     }
@@ -341,11 +474,15 @@ export async function runSequence(path: string, seq: Sequence): Promise<void> {
 export async function answersHello(
   path: string,
   timeoutMs = 5000,
-): Promise<Message['kind'] | 'timeout' | 'closed'> {
+): Promise<ControlMessage['kind'] | 'timeout' | 'closed'> {
   const c = new Conn(path);
   try {
     const id = c.newId();
-    const n = encode({ kind: 'hello', id, minVersion: 1, maxVersion: 1, flags: 0, clientName: 'probe' }, out);
+    const n = encodeControl(
+      { kind: 'hello', id, minVersion: 1, maxVersion: 2, flags: 0, clientName: 'probe' },
+      1,
+      out,
+    );
     c.sendRaw(out.subarray(0, n), null);
     const r = await Promise.race([
       c.reply(id),

@@ -27,6 +27,8 @@ export interface WorldOptions {
   gids?: number[];
   quotas?: Partial<RsockQuotas>;
   helloTimeoutMs?: number;
+  /** The servers' highest protocol version (RsockServerOptions.maxVersion). */
+  maxVersion?: number;
 }
 
 const QUOTAS: RsockQuotas = {
@@ -85,6 +87,7 @@ export function makeWorld(options: WorldOptions = {}): World {
       clock: () => Math.floor(performance.now()),
       afterStackCall: kick,
       ...(options.helloTimeoutMs !== undefined ? { helloTimeoutMs: options.helloTimeoutMs } : {}),
+      ...(options.maxVersion !== undefined ? { maxVersion: options.maxVersion } : {}),
     });
     stack.sockets.onSocketEvent = (fd, ev) => {
       server.onSocketEvent(fd, ev);

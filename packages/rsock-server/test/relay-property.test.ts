@@ -5,8 +5,16 @@
 // network keeps draining, every byte arrives once, in order, and end of stream gets through.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DGRAM_HEADER_LENGTH } from '@nexthop/rsock-proto';
-import { EV_READABLE, EV_WRITABLE, errno, type RecvMeta } from '@nexthop/stack';
+import {
+  AF_INET,
+  DGRAM_HEADER_LENGTH,
+  DGRAM_HEADER_LENGTH_V2,
+  decodeDgramHeader,
+  decodeDgramHeader2,
+  newDgramHeader,
+  newDgramHeader2,
+} from '@nexthop/rsock-proto';
+import { EV_READABLE, EV_WRITABLE, errno, type RecvMeta, type SockAddr } from '@nexthop/stack';
 import fc from 'fast-check';
 import {
   DgramRelay,
@@ -164,6 +172,9 @@ class Model implements RelayPair, RelaySockets {
     throw new Error('not a datagram socket');
   }
   sendTo(): number {
+    throw new Error('not a datagram socket');
+  }
+  localAddress(): number {
     throw new Error('not a datagram socket');
   }
 }
@@ -351,11 +362,25 @@ test('stream relay: a large receive queue behind a pair that fills and drains is
   run(212_992, 2 << 20, 65_536, false, true, false, 1_000_000, 0, slowReads);
 });
 
-/** A seqpacket pair that takes `room` datagrams, and a UDP socket with a queue, for DgramRelay. */
+/**
+ * A seqpacket pair that takes `room` datagrams, and a UDP socket with a queue, for DgramRelay. The
+ * pair checks each datagram's header (of the socket's layout) as a client would.
+ */
 class DgramModel {
   readonly queue: number[] = [];
   readonly delivered: number[] = [];
   room = 0;
+  readonly headerLength: number;
+  private readonly h1 = newDgramHeader();
+  private readonly h2 = newDgramHeader2();
+  constructor(version: number) {
+    this.headerLength = version === 2 ? DGRAM_HEADER_LENGTH_V2 : DGRAM_HEADER_LENGTH;
+  }
+  localAddress(_fd: number, out: SockAddr): number {
+    out.addr = 0x0a020001;
+    out.port = 5353;
+    return 0;
+  }
   events(): number {
     return this.queue.length > 0 ? EV_READABLE | EV_WRITABLE : EV_WRITABLE;
   }
@@ -365,14 +390,31 @@ class DgramModel {
     new DataView(buf.buffer, buf.byteOffset).setUint32(off, seq);
     meta.addr = 0x0a020002;
     meta.port = 53;
+    meta.ifIndex = 2;
+    meta.dst = 0x0a020001;
     return 4;
   }
   unixSendDgrams(_fd: number, buf: Uint8Array, descs: Uint32Array, first: number, count: number): number {
     const n = Math.min(this.room, count - first);
     if (n === 0) return -EAGAIN;
     const view = new DataView(buf.buffer, buf.byteOffset);
-    for (let i = first; i < first + n; i++)
-      this.delivered.push(view.getUint32(descs[2 * i]! + DGRAM_HEADER_LENGTH));
+    for (let i = first; i < first + n; i++) {
+      const off = descs[2 * i]!;
+      const len = descs[2 * i + 1]!;
+      const at =
+        this.headerLength === DGRAM_HEADER_LENGTH_V2
+          ? decodeDgramHeader2(buf, off, len, this.h2)
+          : decodeDgramHeader(buf, off, len, this.h1);
+      assert.equal(at, off + this.headerLength, 'a datagram header the client cannot read');
+      if (this.headerLength === DGRAM_HEADER_LENGTH_V2) {
+        assert.equal(this.h2.peer.family, AF_INET);
+        assert.equal(this.h2.peer.addr, 0x0a020002);
+        assert.equal(this.h2.peer.port, 53);
+        // With PKTINFO: the interface (1-based) and the destination, the socket's own port.
+        if (this.h2.flags !== 0) assert.deepEqual([this.h2.ifindex, this.h2.local.port], [3, 5353]);
+      } else assert.equal(this.h1.peerAddr, 0x0a020002);
+      this.delivered.push(view.getUint32(at));
+    }
     this.room -= n;
     return n;
   }
@@ -386,8 +428,10 @@ test('datagram relay: a receive queue longer than one batch reaches the app with
     fc.property(
       fc.integer({ min: 1, max: 600 }),
       fc.array(fc.integer({ min: 0, max: 200 }), { minLength: 1, maxLength: 30 }),
-      (queued, rooms) => {
-        const m = new DgramModel();
+      fc.constantFrom(1, 2),
+      fc.boolean(),
+      (queued, rooms, version, pktinfo) => {
+        const m = new DgramModel(version);
         for (let i = 0; i < queued; i++) m.queue.push(i);
         const s: RelayedSocket = {
           fd: STACK_FD,
@@ -395,7 +439,7 @@ test('datagram relay: a receive queue longer than one batch reaches the app with
           closed: false,
           connected: false,
           shutRd: false,
-          pktinfo: false,
+          pktinfo,
           soError: 0,
         };
         const counters: RelayCounters = {
@@ -417,6 +461,7 @@ test('datagram relay: a receive queue longer than one batch reaches the app with
             () => {},
           ),
           s,
+          version,
         );
         // The datagrams arrived in one burst (one event, the first pump); from then on the relay runs
         // only when it asked to (pump answered true) or its watch fires (room in the pair).

@@ -214,9 +214,10 @@ export class Ipv6Fib {
 
   /**
    * Levels past /48 (no RIS prefix is longer): bytes 6..15, unrolled. A loop here, once inlined,
-   * would make the caller's lookup loop an outer loop, which V8 does not peel (it peels innermost
-   * loops only), and every typed-array check of the lookup would stay inside it (on the RIS
-   * table's keys, 10 rather than 17 M lookups/s).
+   * makes the caller's lookup loop an outer loop, which V8 does not peel (it peels innermost loops
+   * only), so the lookup's checks stay inside it. Measured with the single table, keys inside RIS
+   * prefixes, 6 alternating runs on the loaded machine: 20.5 M/s median (12-23) unrolled, 17.2
+   * (9-19) with loops.
    */
   private lookupDeepBytes(entry: number, buf: Uint8Array, off: number): number {
     const table = this.table;

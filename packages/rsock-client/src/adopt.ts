@@ -40,22 +40,25 @@ export function adoptDescriptor(socket: net.Socket, fd: number): void {
   if (!socket.isPaused()) socket.read(0);
 }
 
+/** An address as node:net reports it. */
+export interface NetAddress {
+  address: string;
+  port: number;
+  family: 'IPv4' | 'IPv6';
+}
+
 /** Sets the addresses node:net would read from a TCP handle (a Unix stream pair has none). */
-export function setAddresses(
-  socket: net.Socket,
-  local: { address: string; port: number } | null,
-  remote: { address: string; port: number } | null,
-): void {
+export function setAddresses(socket: net.Socket, local: NetAddress | null, remote: NetAddress | null): void {
   const set = (key: string, value: unknown) =>
     Object.defineProperty(socket, key, { value, configurable: true, enumerable: false, writable: true });
   if (local !== null) {
     set('localAddress', local.address);
     set('localPort', local.port);
-    set('localFamily', 'IPv4');
+    set('localFamily', local.family);
   }
   if (remote !== null) {
     set('remoteAddress', remote.address);
     set('remotePort', remote.port);
-    set('remoteFamily', 'IPv4');
+    set('remoteFamily', remote.family);
   }
 }

@@ -1,7 +1,8 @@
 // The control connection of this process to one VR (docs/remote-socket-protocol.md §1, §3, §4): opened
 // lazily, HELLO'd once, shared by every socket of the process in that VR, replies matched by id. When
 // it breaks (the VR died or sent garbage) every request in flight fails and the next call opens a new
-// one, so a restarted VR is picked up without the program doing anything.
+// one, so a restarted VR is picked up without the program doing anything. It offers protocol
+// versions 1…2 and speaks the one the VR chooses (§13.1): 2, or 1 with an older VR (IPv4 only).
 import { join } from 'node:path';
 import { DEFAULT_RUN_DIR } from '@nexthop/control';
 import {
@@ -12,7 +13,15 @@ import {
   WATCH_READABLE,
   WATCH_WRITABLE,
 } from '@nexthop/native';
-import { decode, encode, MAX_MESSAGE, type Message, RSOCK_VERSION } from '@nexthop/rsock-proto';
+import {
+  type ControlMessage,
+  decodeControl,
+  encodeControl,
+  MAX_MESSAGE,
+  RSOCK_MAX_VERSION,
+  RSOCK_MIN_VERSION,
+  RSOCK_VERSION,
+} from '@nexthop/rsock-proto';
 import { errnoError, type SocketError } from './errors.ts';
 
 const ENOENT = 2;
@@ -31,13 +40,14 @@ export interface VrAddress {
 }
 
 export interface Reply {
-  message: Message;
+  /** Endpoints as Endpoints, whatever the version (an AF_INET one in version 1). */
+  message: ControlMessage;
   /** The descriptor that came with a SOCKET_OK or ACCEPT_OK, or -1. */
   fd: number;
 }
 
-type Body<M> = M extends Message ? Omit<M, 'id'> : never;
-export type Request = Body<Message>;
+type Body<M> = M extends ControlMessage ? Omit<M, 'id'> : never;
+export type Request = Body<ControlMessage>;
 
 interface Waiting {
   resolve: (r: Reply) => void;
@@ -75,6 +85,12 @@ export class Session {
   broken = false;
   /** Sockets per client (the uid) the VR allows, from HELLO_OK. */
   maxSockets = 0;
+  /**
+   * The protocol version: 1 until HELLO_OK, then the one the VR chose. It decides what the
+   * session's new UDP sockets put in front of their datagrams (§13.5) and whether AF_INET6 can be
+   * asked for at all.
+   */
+  version = RSOCK_VERSION;
   /** HELLO_OK came: an ERROR with id 0 is no longer the answer to HELLO. */
   private admitted = false;
   private readonly u: UnixNative = loadUnix();
@@ -96,9 +112,15 @@ export class Session {
 
   /** Sends a request once the session is up and resolves with its reply (ERROR replies included). */
   async request(body: Request, fds: Int32Array | null = null): Promise<Reply> {
+    await this.ready();
+    return this.send(body, fds);
+  }
+
+  /** Opens the session (HELLO) if it is not yet, and resolves with the version it speaks. */
+  async ready(): Promise<number> {
     if (this.hello === null) this.hello = this.open();
     await this.hello;
-    return this.send(body, fds);
+    return this.version;
   }
 
   private async open(): Promise<void> {
@@ -112,16 +134,23 @@ export class Session {
     const r = await this.send(
       {
         kind: 'hello',
-        minVersion: RSOCK_VERSION,
-        maxVersion: RSOCK_VERSION,
+        minVersion: RSOCK_MIN_VERSION,
+        maxVersion: RSOCK_MAX_VERSION,
         flags: 0,
         clientName: `node ${process.pid}`,
       },
       null,
     );
     if (r.message.kind === 'hello-ok') {
+      const v = r.message.version;
+      if (v < RSOCK_MIN_VERSION || v > RSOCK_MAX_VERSION) {
+        const e = errnoError(EIO, 'connect', `VR ${this.vr} chose protocol version ${v}, not one offered`);
+        this.break(e);
+        throw e;
+      }
       this.admitted = true;
       this.maxSockets = r.message.maxSockets;
+      this.version = v;
       return;
     }
     const e =
@@ -149,7 +178,7 @@ export class Session {
     while (this.waiting.has(id) || id === 0) id = (id + 1) >>> 0;
     this.nextId = (id + 1) >>> 0;
     const bytes = new Uint8Array(MAX_MESSAGE);
-    const n = encode({ ...body, id } as Message, bytes);
+    const n = encodeControl({ ...body, id } as ControlMessage, this.version, bytes);
     const p = new Promise<Reply>((resolve, reject) => this.waiting.set(id, { resolve, reject }));
     this.outbox.push({ bytes: bytes.subarray(0, n), fds });
     this.flush();
@@ -206,7 +235,8 @@ export class Session {
       const fd = nfds > 0 ? this.meta[2]! : -1;
       // §6: a receiver closes every descriptor it did not expect.
       for (let i = 1; i < nfds; i++) this.u.unixClose(this.meta[2 + i]!);
-      const d = decode(this.rbuf, 0, n);
+      // Replies carry the session's version; HELLO_OK comes while it is still 1 (§13.1).
+      const d = decodeControl(this.rbuf, 0, n, this.version);
       if (!d.ok) {
         if (fd >= 0) this.u.unixClose(fd);
         this.break(errnoError(EIO, 'recv', `malformed reply from VR ${this.vr}: ${d.reason}`));

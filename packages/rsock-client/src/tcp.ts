@@ -1,11 +1,12 @@
 // TCP inside a VR for Node programs: connect() gives a net.Socket, createServer() something shaped like
 // net.Server. Every connection is the application end of a stream pair (§7.1) wrapped by node:net, so
-// its data never passes through this library.
+// its data never passes through this library. The address's text decides the socket's family: an
+// IPv6 one asks the VR for an AF_INET6 socket (protocol version 2, §13).
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
-import { formatIpv4, tryParseIpv4 } from '@nexthop/addr';
 import { loadUnix } from '@nexthop/native';
-import { ACCEPT_NONBLOCK, AF_INET, SOCK_STREAM } from '@nexthop/rsock-proto';
+import { ACCEPT_NONBLOCK, type Endpoint, SOCK_STREAM } from '@nexthop/rsock-proto';
+import { addressOf, anyEndpoint, type FamilyName, openSocket, parseEndpoint } from './address.ts';
 import { adoptDescriptor, setAddresses } from './adopt.ts';
 import { errnoError } from './errors.ts';
 import { replyError, type Session, sessionFor, type VrAddress } from './session.ts';
@@ -14,7 +15,10 @@ const EAGAIN = 11;
 const ECONNRESET = 104;
 
 export interface ConnectOptions extends VrAddress {
-  /** IPv4 address in dotted-quad form (names are not resolved: whose resolver would it be?). */
+  /**
+   * IPv4 address in dotted-quad form, or IPv6 text (names are not resolved: whose resolver would it
+   * be?). IPv6 is refused with EAFNOSUPPORT while the VR has no IPv6 sockets.
+   */
   host: string;
   port: number;
   localAddress?: string;
@@ -22,21 +26,18 @@ export interface ConnectOptions extends VrAddress {
   allowHalfOpen?: boolean;
 }
 
-function addrOf(text: string, what: string): number {
-  const a = tryParseIpv4(text);
-  if (a === undefined) throw new TypeError(`${what}: '${text}' is not an IPv4 address`);
-  return a;
-}
-
 function checkPort(port: number, what: string): void {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`${what}: bad port ${port}`);
 }
 
 /** The VR's answer to GETSOCKNAME, or null when it has none to give. */
-async function sockName(session: Session, socket: number): Promise<{ address: string; port: number } | null> {
+async function sockName(
+  session: Session,
+  socket: number,
+): Promise<{ address: string; family: FamilyName; port: number } | null> {
   const r = await session.request({ kind: 'getsockname', socket }).catch(() => null);
   if (r === null || r.message.kind !== 'addr-ok') return null;
-  return { address: formatIpv4(r.message.addr), port: r.message.port };
+  return addressOf(r.message.ep);
 }
 
 /**
@@ -45,9 +46,16 @@ async function sockName(session: Session, socket: number): Promise<{ address: st
  * process, ENOENT when the VR is not running…) otherwise. Writes before 'connect' are queued.
  */
 export function connect(options: ConnectOptions, onConnect?: () => void): net.Socket {
-  const addr = addrOf(options.host, 'connect');
   checkPort(options.port, 'connect');
-  const local = options.localAddress === undefined ? 0 : addrOf(options.localAddress, 'connect');
+  const remote = parseEndpoint(options.host, options.port, 'connect');
+  const localPort = options.localPort ?? 0;
+  checkPort(localPort, 'connect');
+  const local: Endpoint | null =
+    options.localAddress !== undefined
+      ? parseEndpoint(options.localAddress, localPort, 'connect')
+      : localPort !== 0
+        ? anyEndpoint(remote.family, localPort)
+        : null;
   const where = { address: options.host, port: options.port };
   const socket = new net.Socket({ allowHalfOpen: options.allowHalfOpen ?? false });
   // node:net queues writes while `connecting` and sends them on 'connect'.
@@ -68,8 +76,8 @@ export function connect(options: ConnectOptions, onConnect?: () => void): net.So
   };
   const run = async () => {
     const session = sessionFor(options);
-    const s = await session.request({ kind: 'socket', family: AF_INET, type: SOCK_STREAM, protocol: 0 });
-    if (s.message.kind !== 'socket-ok') return fail(replyError(s, 'socket'));
+    const s = await openSocket(session, remote.family, SOCK_STREAM);
+    if (s.message.kind !== 'socket-ok') return fail(replyError(s, 'socket', where));
     fd = s.fd;
     if (closed) {
       u.unixClose(fd);
@@ -77,21 +85,16 @@ export function connect(options: ConnectOptions, onConnect?: () => void): net.So
       return;
     }
     const id = s.message.socket;
-    if (local !== 0 || (options.localPort ?? 0) !== 0) {
-      const b = await session.request({
-        kind: 'bind',
-        socket: id,
-        addr: local,
-        port: options.localPort ?? 0,
-      });
+    if (local !== null) {
+      const b = await session.request({ kind: 'bind', socket: id, ep: local });
       if (b.message.kind !== 'ok') return fail(replyError(b, 'bind'));
     }
-    const c = await session.request({ kind: 'connect', socket: id, addr, port: options.port, flags: 0 });
+    const c = await session.request({ kind: 'connect', socket: id, ep: remote, flags: 0 });
     if (closed) return;
     if (c.message.kind !== 'ok') return fail(replyError(c, 'connect', where));
     const name = await sockName(session, id);
     if (closed) return;
-    setAddresses(socket, name, where);
+    setAddresses(socket, name, addressOf(remote));
     const mine = fd;
     // From here node:net owns the descriptor and closes it.
     fd = -1;
@@ -116,7 +119,7 @@ export class Server extends EventEmitter {
   private tokens: net.Socket | null = null;
   private socketId = 0;
   private session: Session | null = null;
-  private bound: { address: string; family: string; port: number } | null = null;
+  private bound: { address: string; family: FamilyName; port: number } | null = null;
   private closing = false;
   /** listen() failed (reported by 'error'); the server can listen again. */
   private failed = false;
@@ -139,18 +142,18 @@ export class Server extends EventEmitter {
     if (typeof backlog === 'function') done = backlog;
     else if (typeof backlog === 'number') b = backlog;
     checkPort(port, 'listen');
-    const addr = addrOf(h, 'listen');
+    const ep = parseEndpoint(h, port, 'listen');
     if (done !== undefined) this.once('listening', done);
-    this.start(addr, port, b).catch((e: Error) => this.emit('error', e));
+    this.start(ep, b).catch((e: Error) => this.emit('error', e));
     return this;
   }
 
-  private async start(addr: number, port: number, backlog: number): Promise<void> {
+  private async start(ep: Endpoint, backlog: number): Promise<void> {
     const session = sessionFor(this.options);
     this.session = session;
-    const where = { address: formatIpv4(addr), port };
-    const s = await session.request({ kind: 'socket', family: AF_INET, type: SOCK_STREAM, protocol: 0 });
-    if (s.message.kind !== 'socket-ok') throw replyError(s, 'socket');
+    const where = addressOf(ep);
+    const s = await openSocket(session, ep.family, SOCK_STREAM);
+    if (s.message.kind !== 'socket-ok') throw replyError(s, 'socket', where);
     const tokens = new net.Socket({ fd: s.fd, readable: true, writable: true, allowHalfOpen: true });
     this.tokens = tokens;
     tokens.on('error', () => {});
@@ -163,12 +166,11 @@ export class Server extends EventEmitter {
       tokens.destroy();
       return;
     }
-    const b = await session.request({ kind: 'bind', socket: this.socketId, addr, port });
+    const b = await session.request({ kind: 'bind', socket: this.socketId, ep });
     if (b.message.kind !== 'ok') throw this.abort(replyError(b, 'listen', where));
     const l = await session.request({ kind: 'listen', socket: this.socketId, backlog });
     if (l.message.kind !== 'ok') throw this.abort(replyError(l, 'listen', where));
-    const name = await sockName(session, this.socketId);
-    this.bound = { address: name?.address ?? where.address, family: 'IPv4', port: name?.port ?? port };
+    this.bound = (await sockName(session, this.socketId)) ?? where;
     tokens.on('data', (d: Buffer) => {
       for (let i = 0; i < d.length; i++) this.acceptOne();
     });
@@ -204,11 +206,7 @@ export class Server extends EventEmitter {
           socket.destroy();
           return;
         }
-        setAddresses(
-          socket,
-          this.bound === null ? null : { address: this.bound.address, port: this.bound.port },
-          { address: formatIpv4(r.message.addr), port: r.message.port },
-        );
+        setAddresses(socket, this.bound, addressOf(r.message.ep));
         this.emit('connection', socket);
       },
       (e: Error) => {

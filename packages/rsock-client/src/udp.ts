@@ -1,37 +1,51 @@
 // UDP inside a VR for Node programs, shaped like a node:dgram socket. Datagrams travel over the socket's
-// seqpacket pair behind the 20-byte header of §7.3, sent and received in batches (sendmmsg/recvmmsg).
+// seqpacket pair behind the datagram header, sent and received in batches (sendmmsg/recvmmsg): the
+// 20-byte header of §7.3 on a socket created while the session speaks version 1, the 64-byte one of
+// §13.5 on version 2 (the layout is the socket's for its life).
 import { EventEmitter } from 'node:events';
-import { formatIpv4, tryParseIpv4 } from '@nexthop/addr';
 import { loadUnix, type UnixNative, type UnixWatch, WATCH_READABLE, WATCH_WRITABLE } from '@nexthop/native';
 import {
   AF_INET,
-  DGRAM_HEADER_LENGTH,
+  AF_INET6,
+  clearEndpoint,
+  copyEndpoint,
+  DGRAM_HEADER_LENGTH_V2,
   decodeDgramHeader,
+  decodeDgramHeader2,
+  type Endpoint,
   encodeDgramHeader,
+  encodeDgramHeader2,
+  endpoint4,
   MAX_DGRAM_PAYLOAD,
+  MAX_DGRAM_PAYLOAD_V6,
   newDgramHeader,
+  newDgramHeader2,
   SOCK_DGRAM,
 } from '@nexthop/rsock-proto';
+import { addressOf, anyEndpoint, type FamilyName, openSocket, parseEndpoint } from './address.ts';
 import { errnoError } from './errors.ts';
 import { replyError, sessionFor, type VrAddress } from './session.ts';
 
 const EAGAIN = 11;
 const EMSGSIZE = 90;
+const EAFNOSUPPORT = 97;
 const ECONNRESET = 104;
 
-const SLOT = 65536;
+/** Room for the largest datagram behind the larger (version-2) header. */
+const SLOT = (DGRAM_HEADER_LENGTH_V2 + MAX_DGRAM_PAYLOAD_V6 + 7) & ~7;
 const BATCH = 16;
 /** Shared by every UDP socket of the process: datagrams are copied out before the next read. */
 let recvArena: { buf: Uint8Array; descs: Uint32Array; state: Int32Array } | null = null;
 const SEND_ARENA = 256 * 1024;
 
 export interface SocketOptions extends VrAddress {
-  type: 'udp4';
+  /** 'udp6' asks the VR for an AF_INET6 socket (EAFNOSUPPORT while the VR has no IPv6 sockets). */
+  type: 'udp4' | 'udp6';
 }
 
 export interface RemoteInfo {
   address: string;
-  family: 'IPv4';
+  family: FamilyName;
   port: number;
   size: number;
 }
@@ -39,7 +53,8 @@ export interface RemoteInfo {
 type SendCallback = (error: Error | null, bytes?: number) => void;
 
 interface Queued {
-  bytes: Uint8Array;
+  payload: Uint8Array;
+  peer: Endpoint;
   cb: SendCallback | undefined;
 }
 
@@ -54,20 +69,26 @@ export class Socket extends EventEmitter {
   private sendBuf: Uint8Array | null = null;
   private sendDescs: Uint32Array | null = null;
   private flushScheduled = false;
-  private bound: { address: string; family: 'IPv4'; port: number } | null = null;
+  private bound: { address: string; family: FamilyName; port: number } | null = null;
   private closed = false;
+  private readonly family: number;
+  /** The pair carries the 64-byte header (the session spoke version 2 at SOCKET). */
+  private v2 = false;
   private readonly header = newDgramHeader();
+  private readonly header2 = newDgramHeader2();
 
   constructor(options: SocketOptions, onMessage?: (msg: Buffer, rinfo: RemoteInfo) => void) {
     super();
-    if (options.type !== 'udp4') throw new TypeError(`createSocket: only 'udp4' is supported`);
+    if (options.type !== 'udp4' && options.type !== 'udp6')
+      throw new TypeError(`createSocket: type must be 'udp4' or 'udp6'`);
     this.options = options;
+    this.family = options.type === 'udp6' ? AF_INET6 : AF_INET;
     if (onMessage !== undefined) this.on('message', onMessage);
   }
 
   bind(port?: number | (() => void), address?: string | (() => void), cb?: () => void): this {
     let p = 0;
-    let a = '0.0.0.0';
+    let a = this.family === AF_INET6 ? '::' : '0.0.0.0';
     let done = cb;
     if (typeof port === 'function') done = port;
     else if (typeof port === 'number') p = port;
@@ -79,20 +100,19 @@ export class Socket extends EventEmitter {
     return this;
   }
 
-  private start(address: string, port: number): Promise<void> {
-    const addr = tryParseIpv4(address);
-    if (addr === undefined) throw new TypeError(`bind: '${address}' is not an IPv4 address`);
+  private start(address: string | null, port: number): Promise<void> {
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`bind: bad port ${port}`);
-    this.starting = this.open(addr, port).catch((e: Error) => {
+    const ep = address === null ? anyEndpoint(this.family, port) : parseEndpoint(address, port, 'bind');
+    this.starting = this.open(ep).catch((e: Error) => {
       this.failQueue(e);
       if (!this.closed) this.emit('error', e);
     });
     return this.starting;
   }
 
-  private async open(addr: number, port: number): Promise<void> {
+  private async open(ep: Endpoint): Promise<void> {
     const session = sessionFor(this.options);
-    const s = await session.request({ kind: 'socket', family: AF_INET, type: SOCK_DGRAM, protocol: 0 });
+    const s = await openSocket(session, this.family, SOCK_DGRAM);
     if (s.message.kind !== 'socket-ok') throw replyError(s, 'socket');
     if (this.closed) {
       this.u.unixClose(s.fd);
@@ -100,18 +120,17 @@ export class Socket extends EventEmitter {
     }
     this.fd = s.fd;
     this.socketId = s.message.socket;
+    // The session's version when the VR created the socket: its datagrams' header for good (§13.5).
+    this.v2 = session.version >= 2;
     this.watch = this.u.unixWatch(this.fd, (ready) => this.onReady(ready));
     this.u.unixWatchEvents(this.watch, WATCH_READABLE);
-    const where = { address: formatIpv4(addr), port };
-    const b = await session.request({ kind: 'bind', socket: this.socketId, addr, port });
+    const where = addressOf(ep);
+    const b = await session.request({ kind: 'bind', socket: this.socketId, ep });
     if (this.closed) return;
     if (b.message.kind !== 'ok') throw replyError(b, 'bind', where);
     const n = await session.request({ kind: 'getsockname', socket: this.socketId });
     if (this.closed) return;
-    this.bound =
-      n.message.kind === 'addr-ok'
-        ? { address: formatIpv4(n.message.addr), family: 'IPv4', port: n.message.port }
-        : { ...where, family: 'IPv4' };
+    this.bound = n.message.kind === 'addr-ok' ? addressOf(n.message.ep) : where;
     this.emit('listening');
     this.flush();
   }
@@ -141,28 +160,57 @@ export class Socket extends EventEmitter {
       cb = e as SendCallback | undefined;
     }
     if (this.closed) throw new Error('send: the socket is closed');
-    const peer = tryParseIpv4(address);
-    if (peer === undefined) throw new TypeError(`send: '${address}' is not an IPv4 address`);
     if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new RangeError(`send: bad port ${port}`);
-    if (data.length > MAX_DGRAM_PAYLOAD) {
-      const err = errnoError(EMSGSIZE, 'send', '', { address, port });
-      if (cb !== undefined) process.nextTick(cb, err);
-      else process.nextTick(() => this.emit('error', err));
+    const peer = parseEndpoint(address, port, 'send');
+    // An address the socket's family cannot take is the kernel's EAFNOSUPPORT (an IPv6 one on a
+    // udp4 socket); node:dgram would not send it either.
+    const refusal =
+      peer.family !== this.family
+        ? errnoError(
+            EAFNOSUPPORT,
+            'send',
+            `an ${addressOf(peer).family} address on a ${this.options.type} socket`,
+            {
+              address,
+              port,
+            },
+          )
+        : data.length > (this.family === AF_INET ? MAX_DGRAM_PAYLOAD : MAX_DGRAM_PAYLOAD_V6)
+          ? errnoError(EMSGSIZE, 'send', '', { address, port })
+          : null;
+    if (refusal !== null) {
+      if (cb !== undefined) process.nextTick(cb, refusal);
+      else process.nextTick(() => this.emit('error', refusal));
       return;
     }
-    const bytes = new Uint8Array(DGRAM_HEADER_LENGTH + data.length);
-    const h = this.header;
-    h.flags = 0;
-    h.peerAddr = peer;
-    h.peerPort = port;
-    h.ifindex = 0;
-    h.localAddr = 0;
-    encodeDgramHeader(h, bytes, 0);
-    bytes.set(data, DGRAM_HEADER_LENGTH);
-    this.queue.push({ bytes, cb });
+    // Copied now, as node:dgram does: the caller may reuse its buffer once send() returns.
+    this.queue.push({ payload: new Uint8Array(data), peer, cb });
     // Like node:dgram, sending binds to an ephemeral port first.
-    if (this.starting === null) this.start('0.0.0.0', 0);
+    if (this.starting === null) this.start(null, 0);
     else this.scheduleFlush();
+  }
+
+  /** Writes q's header (the socket's layout) and payload at buf[at]; returns the length. */
+  private encode(q: Queued, buf: Uint8Array, at: number): number {
+    let hl: number;
+    if (this.v2) {
+      const h = this.header2;
+      copyEndpoint(h.peer, q.peer);
+      h.flags = 0;
+      h.ifindex = 0;
+      clearEndpoint(h.local);
+      hl = encodeDgramHeader2(h, buf, at);
+    } else {
+      const h = this.header;
+      h.flags = 0;
+      h.peerAddr = q.peer.addr;
+      h.peerPort = q.peer.port;
+      h.ifindex = 0;
+      h.localAddr = 0;
+      hl = encodeDgramHeader(h, buf, at);
+    }
+    buf.set(q.payload, at + hl);
+    return hl + q.payload.length;
   }
 
   private scheduleFlush(): void {
@@ -188,11 +236,11 @@ export class Socket extends EventEmitter {
       let used = 0;
       while (count < BATCH && count < this.queue.length) {
         const q = this.queue[count]!;
-        if (used + q.bytes.length > buf.length) break;
-        buf.set(q.bytes, used);
+        if (used + DGRAM_HEADER_LENGTH_V2 + q.payload.length > buf.length) break;
+        const len = this.encode(q, buf, used);
         descs[2 * count] = used;
-        descs[2 * count + 1] = q.bytes.length;
-        used += q.bytes.length;
+        descs[2 * count + 1] = len;
+        used += len;
         count++;
       }
       const n = this.u.unixSendDgrams(this.fd, buf, descs, 0, count);
@@ -208,7 +256,7 @@ export class Socket extends EventEmitter {
         if (this.closed) return;
         continue;
       }
-      for (const q of this.queue.splice(0, n)) q.cb?.(null, q.bytes.length - DGRAM_HEADER_LENGTH);
+      for (const q of this.queue.splice(0, n)) q.cb?.(null, q.payload.length);
       if (this.closed) return;
     }
     if (this.watch !== null) this.u.unixWatchEvents(this.watch, WATCH_READABLE);
@@ -228,7 +276,6 @@ export class Socket extends EventEmitter {
       };
     }
     const { buf, descs, state } = recvArena;
-    const h = this.header;
     while (!this.closed) {
       state[0] = 0;
       const n = this.u.unixRecvDgrams(this.fd, buf, SLOT, BATCH, descs, state);
@@ -242,15 +289,15 @@ export class Socket extends EventEmitter {
         const len = descs[3 * i + 1]!;
         // A truncated datagram cannot be one the VR sent (its slot holds the largest): skip it.
         if (descs[3 * i + 2] !== 0) continue;
-        const at = decodeDgramHeader(buf, off, len, h);
+        const at = this.v2
+          ? decodeDgramHeader2(buf, off, len, this.header2)
+          : decodeDgramHeader(buf, off, len, this.header);
         if (at < 0) continue;
         const msg = Buffer.from(buf.subarray(at, off + len));
-        this.emit('message', msg, {
-          address: formatIpv4(h.peerAddr),
-          family: 'IPv4',
-          port: h.peerPort,
-          size: msg.length,
-        } satisfies RemoteInfo);
+        const from = this.v2
+          ? addressOf(this.header2.peer)
+          : addressOf(endpoint4(this.header.peerAddr, this.header.peerPort));
+        this.emit('message', msg, { ...from, size: msg.length } satisfies RemoteInfo);
       }
       if (state[0] === 1 || n === 0) {
         this.gone(
@@ -261,12 +308,15 @@ export class Socket extends EventEmitter {
     }
   }
 
-  /** The VR's end of the pair is gone: 'error', then 'close'. */
+  /**
+   * The VR's end of the pair is gone: 'error', then 'close'. Closed before 'error' is emitted, so
+   * that an 'error' nobody listens for (which throws) cannot leave the watch firing on the dead pair.
+   */
   private gone(e: Error): void {
     if (this.closed) return;
     this.failQueue(e);
-    this.emit('error', e);
     this.close();
+    this.emit('error', e);
   }
 
   private failQueue(e: Error): void {
@@ -289,7 +339,7 @@ export class Socket extends EventEmitter {
     return this;
   }
 
-  address(): { address: string; family: 'IPv4'; port: number } {
+  address(): { address: string; family: FamilyName; port: number } {
     if (this.bound === null) throw new Error('address: the socket is not bound');
     return this.bound;
   }

@@ -53,7 +53,8 @@ export type Step =
   | {
       t: 'dgram';
       which: number;
-      v2: boolean;
+      /** The header of the connection's version (its new UDP sockets' layout), or of the other. */
+      ownLayout: boolean;
       peer: Endpoint;
       local: Endpoint | null;
       ifindex: number;
@@ -114,6 +115,8 @@ const body: fc.Arbitrary<Body> = fc.oneof(
       protocol: fc.oneof(fc.constantFrom(0, 6, 17), fc.integer({ min: 0, max: 0xffffffff })),
     }),
   },
+  // A UDP socket as it should be asked for: the datagram steps need some to write to.
+  { weight: 2, arbitrary: fc.constant({ kind: 'socket' as const, family: 2, type: 2, protocol: 0 }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('bind' as const), socket: socketRef, ep }) },
   {
     weight: 3,
@@ -232,7 +235,10 @@ const step: fc.Arbitrary<Step> = fc.oneof(
     arbitrary: fc.record({
       t: fc.constant('dgram' as const),
       which: fc.nat(),
-      v2: fc.boolean(),
+      ownLayout: fc.oneof(
+        { weight: 3, arbitrary: fc.constant(true) },
+        { weight: 1, arbitrary: fc.constant(false) },
+      ),
       peer: ep,
       local: fc.option(ep),
       ifindex: fc.oneof(fc.constantFrom(0, 1, 2), fc.integer({ min: 0, max: 0xffffffff })),
@@ -347,9 +353,9 @@ function forVersion(m: Body, version: number): Body {
 }
 
 /** The datagram of a `dgram` step: a header of its layout, then the payload, one byte xor'ed. */
-function datagram(st: Extract<Step, { t: 'dgram' }>): Uint8Array {
+function datagram(st: Extract<Step, { t: 'dgram' }>, version: number): Uint8Array {
   let hl: number;
-  if (st.v2) {
+  if ((version === 2) === st.ownLayout) {
     const h = newDgramHeader2();
     h.peer = st.peer;
     if (st.local !== null) {
@@ -404,7 +410,7 @@ export async function runSequence(path: string, seq: Sequence): Promise<void> {
       }
       if (st.t === 'dgram') {
         // Non-blocking: a full pair (or a stream end that is not read) refuses it.
-        const d = datagram(st);
+        const d = datagram(st, conn.version);
         if (conn.apps.length > 0)
           u.unixSendMsg(conn.apps[st.which % conn.apps.length]!, d, 0, d.length, null);
         continue;

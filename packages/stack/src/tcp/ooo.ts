@@ -8,10 +8,12 @@ import { addSeqRange, seqDiff, seqGt, seqLe, seqLt } from './seq.ts';
 
 /** Out-of-order ranges kept; a segment that would need more is dropped (and counted). */
 const MAX_OOO = 16;
+/** Until the first out-of-order segment: most connections never see one, and allocate nothing. */
+const NONE: number[] = [];
 
 export class OutOfOrderQueue {
-  private readonly start = new Array<number>(MAX_OOO).fill(0);
-  private readonly end = new Array<number>(MAX_OOO).fill(0);
+  private start = NONE;
+  private end = NONE;
   /** Ranges held; 0 when the data so far came in order. */
   count = 0;
   /** Sequence number of the latest out-of-order segment stored: its block is reported first. */
@@ -19,6 +21,10 @@ export class OutOfOrderQueue {
 
   /** Remembers [s, e) as held; false when there is no room for another range. */
   add(s: number, e: number): boolean {
+    if (this.start === NONE) {
+      this.start = new Array<number>(MAX_OOO).fill(0);
+      this.end = new Array<number>(MAX_OOO).fill(0);
+    }
     const n = addSeqRange(this.start, this.end, this.count, MAX_OOO, s, e);
     if (n < 0) return false;
     this.count = n;

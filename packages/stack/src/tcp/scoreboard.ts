@@ -9,9 +9,12 @@ const MAX_SCOREBOARD = 32;
 /** RFC 6675 §2 DupThresh (and RFC 5681's three duplicate ACKs). */
 export const DUP_THRESH = 3;
 
+/** Until the first SACK block: most connections never see one, and allocate nothing. */
+const NONE: number[] = [];
+
 export class SackScoreboard {
-  private readonly start = new Array<number>(MAX_SCOREBOARD).fill(0);
-  private readonly end = new Array<number>(MAX_SCOREBOARD).fill(0);
+  private start = NONE;
+  private end = NONE;
   /** Ranges held; 0 when nothing is SACKed. */
   count = 0;
 
@@ -35,6 +38,10 @@ export class SackScoreboard {
 
   /** Adds [s, e); true when it covered anything new. */
   private add(s: number, e: number): boolean {
+    if (this.start === NONE) {
+      this.start = new Array<number>(MAX_SCOREBOARD).fill(0);
+      this.end = new Array<number>(MAX_SCOREBOARD).fill(0);
+    }
     const st = this.start;
     const en = this.end;
     for (let i = 0; i < this.count; i++) if (seqLe(st[i]!, s) && seqGe(en[i]!, e)) return false;

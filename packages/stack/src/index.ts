@@ -1,5 +1,6 @@
-export { ARP_STATE_NAMES, type ArpTimers, DEFAULT_ARP_TIMERS } from './arp-cache.ts';
-export { DEFAULT_REASSEMBLY_LIMITS, Reassembler, type ReassemblyLimits } from './reassembly.ts';
+export { DEFAULT_REASSEMBLY_LIMITS, Reassembler, type ReassemblyLimits } from './ipv4/reassembly.ts';
+export { type ArpTimers, DEFAULT_ARP_TIMERS } from './neighbour/arp.ts';
+export { NEIGHBOUR_STATE_NAMES, type NeighbourTimers } from './neighbour/cache.ts';
 export type { RouteInfo, RouteProtocol, RouteType } from './routes.ts';
 export * as errno from './sockapi/errno.ts';
 export { errnoName } from './sockapi/errno.ts';

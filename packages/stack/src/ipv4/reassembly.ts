@@ -95,10 +95,6 @@ export class Reassembler {
     return this.datagrams.size;
   }
 
-  get memoryBytes(): number {
-    return this.bytesHeld;
-  }
-
   /**
    * Adds one fragment: the IP packet at buf[off, off+len) with header length hl, fragment offset
    * (bytes) and MF flag already decoded. On completion returns a fresh packet (header + payload).

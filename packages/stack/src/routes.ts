@@ -201,10 +201,6 @@ export class RouteTable {
     }
     return out;
   }
-
-  get size(): number {
-    return this.candidates.size;
-  }
 }
 
 function sameRoute(a: RouteSpec, b: RouteSpec): boolean {

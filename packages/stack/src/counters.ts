@@ -21,6 +21,32 @@ export const Stat = {
   SEGMENTS_CREATED: 15,
   /** TCP aggregates handed to a link whole (forwarded or the VR's own), for it to segment. */
   AGGREGATES_OFFLOADED: 16,
+  // IPv6: the counterparts of the IPv4 stats above, and Neighbor Discovery, DAD, RAs and MLD.
+  IPV6_FORWARDED: 17,
+  IPV6_DELIVERED: 18,
+  ICMPV6_RECEIVED: 19,
+  ICMPV6_ERRORS_SENT: 20,
+  ECHO6_REPLIES_SENT: 21,
+  ECHO6_REQUESTS_SENT: 22,
+  IPV6_FRAGMENTS_RECEIVED: 23,
+  IPV6_REASSEMBLED: 24,
+  /** Link-scoped multicast for a group the VR did not join (another node's, on a shared link). */
+  IPV6_MULTICAST_IGNORED: 25,
+  NS_SENT: 26,
+  NA_SENT: 27,
+  NA_RECEIVED: 28,
+  /** NDP messages not for us or with nothing to act on (§7.2.3, §7.2.5), as ARP_IGNORED. */
+  NDP_IGNORED: 29,
+  NDP_QUEUED: 30,
+  RS_RECEIVED: 31,
+  RA_RECEIVED: 32,
+  RA_SENT: 33,
+  REDIRECTS_SENT: 34,
+  DAD_PREFERRED: 35,
+  DAD_DUPLICATES: 36,
+  MLD_REPORTS_SENT: 37,
+  MLD_IGNORED: 38,
+  IPV6_FRAGMENTS_CREATED: 39,
 } as const;
 export const STAT_NAMES = Object.keys(Stat).map((k) => k.toLowerCase());
 

@@ -9,6 +9,7 @@ import {
   IF_TX_FRAMES,
   type Interface,
 } from './interfaces.ts';
+import type { Address6Info } from './ipv6/control.ts';
 import { NEIGHBOUR_STATE_NAMES, type NeighbourCache, NUD_INCOMPLETE } from './neighbour/cache.ts';
 
 // What `show` prints, built from the stack's state on request; nothing here runs per packet.
@@ -20,6 +21,8 @@ export interface InterfaceInfo {
   mtu: number;
   up: boolean;
   addresses: string[];
+  /** IPv6 addresses with their DAD state (RFC 4862 §5.4), link-local first. */
+  addresses6: Address6Info[];
   rxFrames: number;
   rxBytes: number;
   txFrames: number;
@@ -42,7 +45,10 @@ export interface CountersInfo {
 }
 
 /** The live interfaces (removed ones are left out), in index order. */
-export function showInterfaces(ifaces: readonly Interface[]): InterfaceInfo[] {
+export function showInterfaces(
+  ifaces: readonly Interface[],
+  addresses6: (ifIndex: number) => Address6Info[],
+): InterfaceInfo[] {
   return ifaces
     .filter((i) => !i.removed)
     .map((i) => ({
@@ -52,6 +58,7 @@ export function showInterfaces(ifaces: readonly Interface[]): InterfaceInfo[] {
       mtu: i.mtu,
       up: i.up,
       addresses: i.addresses.map((a) => `${formatIpv4(a.address)}/${a.length}`),
+      addresses6: addresses6(i.index),
       rxFrames: i.counters[IF_RX_FRAMES]!,
       rxBytes: i.counters[IF_RX_BYTES]!,
       txFrames: i.counters[IF_TX_FRAMES]!,

@@ -1,21 +1,27 @@
 import { ipv4Mask } from '@nexthop/addr';
-import { Ipv4Fib } from '@nexthop/fib';
+import { Ipv4Fib, Ipv6Fib, type Ipv6FibOptions } from '@nexthop/fib';
 import type { FrameNode, FrameOutput } from '@nexthop/interface';
 import {
   Drop,
   ETH_HEADER_LEN,
   ETHERTYPE_ARP,
   ETHERTYPE_IPV4,
+  ETHERTYPE_IPV6,
   ETHERTYPE_QINQ,
   ETHERTYPE_VLAN,
   FRAME_L4_CHECKSUM_GOOD,
   FRAME_SEGMENT_MASK,
   ICMP_DEST_UNREACHABLE,
   ICMP_TIME_EXCEEDED,
+  ICMPV6_DEST_UNREACHABLE,
+  ICMPV6_TIME_EXCEEDED,
   IPPROTO_TCP,
+  Ipv6Header,
   rd16,
   TIME_EXCEEDED_REASSEMBLY,
+  TIME_EXCEEDED6_REASSEMBLY,
   UNREACH_HOST,
+  UNREACH6_ADDRESS,
 } from '@nexthop/wire';
 import { Counters } from './counters.ts';
 import { Egress } from './egress.ts';
@@ -34,8 +40,21 @@ import { Forwarder } from './ipv4/forward.ts';
 import { Ipv4Input } from './ipv4/input.ts';
 import { LocalOutput } from './ipv4/output.ts';
 import { DEFAULT_REASSEMBLY_LIMITS, Reassembler, type ReassemblyLimits } from './ipv4/reassembly.ts';
+import { DEFAULT_IPV6_SETTINGS, Ipv6Control, type NeighborInfo } from './ipv6/control.ts';
+import { Delivery6 } from './ipv6/deliver.ts';
+import { Forwarder6 } from './ipv6/forward.ts';
+import { Icmpv6Errors } from './ipv6/icmpv6-errors.ts';
+import { type Icmpv6Event, Icmpv6Input } from './ipv6/icmpv6-input.ts';
+import { Ipv6Input } from './ipv6/input.ts';
+import type { Ipv6Interface } from './ipv6/interface6.ts';
+import { Output6 } from './ipv6/output.ts';
+import { DEFAULT_REASSEMBLY6_LIMITS, Reassembler6, type Reassembly6Limits } from './ipv6/reassembly.ts';
+import type { RaConfig } from './ipv6/router-advertiser.ts';
+import { RouteTable6, sameGateway } from './ipv6/routes.ts';
+import type { Prf } from './ipv6/stable-iid.ts';
 import { LinkOutput, TX_HEADROOM } from './link.ts';
 import { Arp, type ArpTimers, DEFAULT_ARP_TIMERS } from './neighbour/arp.ts';
+import { DEFAULT_NDP_TIMERS, Ndp, type NdpTimers } from './neighbour/ndp.ts';
 import { DISTANCE, type RouteInfo, type RouteSpec, RouteTable } from './routes.ts';
 import { RxState } from './rx.ts';
 import {
@@ -56,6 +75,8 @@ import { Wake } from './wake.ts';
 export { Stat } from './counters.ts';
 export type { IcmpEvent } from './icmp/input.ts';
 export type { InterfaceAddress, InterfaceSpec } from './interfaces.ts';
+export type { Address6Info, NeighborInfo } from './ipv6/control.ts';
+export type { Icmpv6Event } from './ipv6/icmpv6-input.ts';
 export type { ArpInfo, CountersInfo, InterfaceInfo } from './show.ts';
 
 export interface StackOptions {
@@ -79,6 +100,28 @@ export interface StackOptions {
    */
   seed?: number;
   tcp?: Partial<TcpConfig>;
+  /**
+   * RFC 7217's F(): a keyed pseudo-random function (the VR passes HMAC-SHA-256 with its secret) from
+   * which each interface's link-local identifier is drawn (`stableInterfaceId`), stable across
+   * restarts and saying nothing of the MAC. Absent: the modified EUI-64 of the MAC (RFC 4291 App. A).
+   */
+  prf?: (data: Uint8Array) => Uint8Array;
+  /** Neighbor Discovery's timers and bounds (RFC 4861 §10, RFC 6583 §6). */
+  ndp?: Partial<NdpTimers>;
+  /** RFC 4862 DupAddrDetectTransmits (default 1; 0: addresses are preferred at once, no DAD). */
+  dadTransmits?: number;
+  /** IPv6 reassembly bounds (RFC 8200 §4.5: 60 s). */
+  reassembly6?: Partial<Reassembly6Limits>;
+  /** Hop limit of IPv6 packets the VR originates (default: defaultTtl, else 64). */
+  defaultHopLimit?: number;
+  /** Sizes of the IPv6 FIB's group pools (the defaults hold a full Internet table). */
+  fib6?: Ipv6FibOptions;
+  /**
+   * IPv6 on every interface from the start. Absent, IPv6 comes on with the first IPv6
+   * configuration (addAddress6, addStaticRoute6, setRouterAdvertisements): a stack configured for
+   * IPv4 alone sends no IPv6 (no DAD, no MLD) and counts IPv6 frames as an unknown EtherType.
+   */
+  ipv6?: boolean;
 }
 
 /**
@@ -89,6 +132,7 @@ export interface StackOptions {
  */
 export class Stack implements FrameNode {
   readonly fib = new Ipv4Fib();
+  readonly fib6: Ipv6Fib;
   /** The VR's sockets (UDP, raw IP, TCP through the engine). */
   readonly sockets: SocketLayer;
   readonly tcp: TcpEngine;
@@ -106,6 +150,16 @@ export class Stack implements FrameNode {
   private readonly icmpEcho: IcmpEcho;
   private readonly icmp: IcmpInput;
   private readonly ipv4: Ipv4Input;
+  private readonly routes6: RouteTable6;
+  private readonly ndp: Ndp;
+  private readonly v6: Ipv6Control;
+  private readonly output6: Output6;
+  private readonly reassembler6: Reassembler6;
+  private readonly icmpv6Errors: Icmpv6Errors;
+  private readonly icmpv6: Icmpv6Input;
+  private readonly ipv6: Ipv6Input;
+  /** IPv6 is on: every live interface has its IPv6 side (link-local address, groups, DAD). */
+  private ipv6On = false;
 
   constructor(options: StackOptions) {
     if ((options.random === undefined) === (options.seed === undefined))
@@ -147,6 +201,67 @@ export class Stack implements FrameNode {
     );
     const forwarder = new Forwarder(rx, this.egress, this.icmpErrors, counters);
     this.ipv4 = new Ipv4Input(rx, ifaces, this.egress, delivery, forwarder, this.icmpErrors, counters);
+
+    // IPv6 (docs/ARCHITECTURE.md: the IPv6 path mirrors the IPv4 one, module for module).
+    this.fib6 = new Ipv6Fib(options.fib6);
+    this.routes6 = new RouteTable6(this.fib6, {
+      connectedInterface: (addr) => this.v6.connectedInterface(addr),
+      interfaceName: (i) => ifaces.name(i) ?? `if${i}`,
+      interfaceUsable: (i) => ifaces.list[i]?.up === true,
+    });
+    const v6list: (Ipv6Interface | undefined)[] = [];
+    this.ndp = new Ndp({ ...DEFAULT_NDP_TIMERS, ...options.ndp }, ifaces, v6list, link, counters, wake);
+    this.v6 = new Ipv6Control(
+      ifaces,
+      this.routes6,
+      this.ndp,
+      link,
+      counters,
+      wake,
+      random,
+      (options.prf as Prf | undefined) ?? null,
+      {
+        ...DEFAULT_IPV6_SETTINGS,
+        ...(options.dadTransmits === undefined ? {} : { dadTransmits: options.dadTransmits }),
+      },
+      v6list,
+    );
+    this.output6 = new Output6(
+      this.fib6,
+      ifaces,
+      v6list,
+      this.ndp,
+      link,
+      counters,
+      options.defaultHopLimit ?? options.defaultTtl ?? 64,
+    );
+    this.icmpv6Errors = new Icmpv6Errors(
+      this.output6,
+      counters,
+      new TokenBucket(options.icmpErrorRate ?? 200, options.icmpErrorBurst ?? 100),
+    );
+    this.reassembler6 = new Reassembler6({ ...DEFAULT_REASSEMBLY6_LIMITS, ...options.reassembly6 });
+    const h6 = new Ipv6Header();
+    this.icmpv6 = new Icmpv6Input(this.ndp, this.output6, this.v6, counters);
+    const delivery6 = new Delivery6(
+      rx,
+      h6,
+      this.reassembler6,
+      this.icmpv6,
+      this.icmpv6Errors,
+      counters,
+      wake,
+    );
+    const forwarder6 = new Forwarder6(rx, h6, this.output6, this.ndp, this.icmpv6Errors, counters);
+    this.ipv6 = new Ipv6Input(h6, v6list, this.output6, delivery6, forwarder6, counters);
+    if (options.ipv6 === true) this.enableIpv6();
+  }
+
+  /** Turns IPv6 on: each live interface gets its link-local address (DAD at the next poll). */
+  private enableIpv6(): void {
+    if (this.ipv6On) return;
+    this.ipv6On = true;
+    for (const ifc of this.ifaces.list) if (!ifc.removed) this.v6.addInterface(ifc);
   }
 
   /** The IP layer as the socket layer sees it. */
@@ -200,10 +315,28 @@ export class Stack implements FrameNode {
     this.icmp.onIcmp = listener;
   }
 
+  /** Receives ICMPv6 messages addressed to the VR other than echo, NDP and MLD (tools, tests). */
+  get onIcmp6(): ((event: Icmpv6Event) => void) | null {
+    return this.icmpv6.onIcmp6;
+  }
+
+  set onIcmp6(listener: ((event: Icmpv6Event) => void) | null) {
+    this.icmpv6.onIcmp6 = listener;
+  }
+
   // ---- configuration -------------------------------------------------------------------------
 
+  /**
+   * Adds an interface. With IPv6 on (StackOptions.ipv6), it gets its link-local address at once
+   * (fe80::/64 with an RFC 7217 identifier from `StackOptions.prf`, else the modified EUI-64 of its
+   * MAC, RFC 4291 App. A), tentative: DAD and the MLD report of its groups start at the next poll
+   * (the stack has no `now` here); on a duplicate, RFC 7217 §6's next identifier, up to
+   * IDGEN_RETRIES times.
+   */
   addInterface(spec: InterfaceSpec): number {
-    return this.ifaces.add(spec);
+    const index = this.ifaces.add(spec);
+    if (this.ipv6On) this.v6.addInterface(this.ifaces.get(index));
+    return index;
   }
 
   /**
@@ -218,6 +351,7 @@ export class Stack implements FrameNode {
     if (ifc.removed) return;
     this.setUp(ifIndex, false, now);
     for (const a of [...ifc.addresses]) this.removeAddress(ifIndex, a.address);
+    this.v6.removeInterface(ifIndex, now);
     ifc.removed = true;
     this.routes.refresh();
     this.wake.arm(now);
@@ -243,7 +377,9 @@ export class Stack implements FrameNode {
     if (ifc.up === up || (up && ifc.removed)) return;
     ifc.up = up;
     if (!up) this.count.drops[Drop.INTERFACE_DOWN]! += this.arp.neighbours.flushInterface(ifIndex);
+    this.count.drops[Drop.INTERFACE_DOWN]! += this.v6.setUp(ifIndex, up, now);
     this.routes.refresh();
+    this.routes6.refresh();
     if (up) for (const a of ifc.addresses) this.arp.announce(ifc, a.address);
     this.wake.arm(now);
   }
@@ -368,6 +504,104 @@ export class Stack implements FrameNode {
     );
   }
 
+  // ---- IPv6 configuration ----------------------------------------------------------------------
+
+  /**
+   * Adds an IPv6 address (16 bytes) with its prefix length to an interface. It starts tentative and
+   * runs Duplicate Address Detection (RFC 4862 §5.4; joined to its solicited-node group first, with
+   * an MLDv2 report): until DAD makes it preferred it is neither a source nor answered for, and
+   * packets to it are dropped. Its connected route (the /length, for a global address) and its
+   * local /128 are installed at once, as Linux does: the link is on-link whether or not our address
+   * on it proves unique. A link-local address (fe80::/10) adds no route. Adding an address the
+   * interface has is a no-op; a multicast, unspecified or loopback address is a RangeError.
+   */
+  addAddress6(ifIndex: number, address: Uint8Array, length: number, now: number): void {
+    this.ifaces.get(ifIndex);
+    this.enableIpv6();
+    this.v6.addAddress(ifIndex, address, length, now);
+  }
+
+  /**
+   * Removes an IPv6 address (with the length it was added with): its routes (the connected one when
+   * no other address of the interface is on the prefix), its group and its neighbours that are no
+   * longer on-link. Returns whether it was there.
+   */
+  removeAddress6(ifIndex: number, address: Uint8Array, length: number, now: number): boolean {
+    this.ifaces.get(ifIndex);
+    return this.ipv6On && this.v6.removeAddress(ifIndex, address, length, now);
+  }
+
+  /**
+   * Adds a static IPv6 route. `via` absent with an interface is a directly connected route; a
+   * global `via` must be on a connected prefix (of `ifIndex` when given); a link-local `via`
+   * requires `ifIndex` (RFC 4291 §2.5.6: it means something on one link only; a RangeError without
+   * it). `type` blackhole drops silently, reject answers Destination Unreachable code 6 (RFC 4443
+   * §3.1, "reject route to destination").
+   */
+  addStaticRoute6(route: {
+    network: Uint8Array;
+    length: number;
+    via?: Uint8Array;
+    ifIndex?: number;
+    type?: 'unicast' | 'blackhole' | 'reject';
+    distance?: number;
+  }): void {
+    this.enableIpv6();
+    this.routes6.add({
+      network: route.network,
+      length: route.length,
+      protocol: 'static',
+      type: route.type ?? 'unicast',
+      via: route.via === undefined || isUnspecified(route.via) ? null : route.via,
+      ifIndex: route.ifIndex ?? -1,
+      distance: route.distance ?? DISTANCE.static,
+    });
+  }
+
+  /**
+   * Removes the static IPv6 routes of a prefix; with `match`, only those whose given fields all equal
+   * it (as removeStaticRoute). Returns whether any went.
+   */
+  removeStaticRoute6(
+    network: Uint8Array,
+    length: number,
+    match?: {
+      via?: Uint8Array;
+      ifIndex?: number;
+      type?: 'unicast' | 'blackhole' | 'reject';
+      distance?: number;
+    },
+  ): boolean {
+    const m = match ?? {};
+    const via = m.via === undefined || isUnspecified(m.via) ? null : m.via;
+    return (
+      this.routes6.remove(
+        network,
+        length,
+        (s) =>
+          s.protocol === 'static' &&
+          (m.via === undefined || sameGateway(s.via, via)) &&
+          (m.ifIndex === undefined || s.ifIndex === m.ifIndex) &&
+          (m.type === undefined || s.type === m.type) &&
+          (m.distance === undefined || s.distance === m.distance),
+      ) > 0
+    );
+  }
+
+  /**
+   * Starts, changes or (null) stops Router Advertisements on an interface (RFC 4861 §6.2: timing by
+   * RouterAdvertiser, answers to Router Solicitations, final advertisements with router lifetime 0
+   * on stop, §6.2.5). They go to ff02::1 from the interface's link-local address with hop limit 255
+   * and carry its link-layer address, the MTU, the prefixes and the DNS servers (RFC 8106) of the
+   * config. A config that breaks RFC 4861 §6.2.1's bounds is a RangeError (checkRaConfig).
+   */
+  setRouterAdvertisements(ifIndex: number, config: RaConfig | null, now: number): void {
+    this.ifaces.get(ifIndex);
+    if (config === null && !this.ipv6On) return;
+    this.enableIpv6();
+    this.v6.setRouterAdvertisements(ifIndex, config, now);
+  }
+
   // ---- the FrameNode contract ----------------------------------------------------------------
 
   /**
@@ -410,6 +644,7 @@ export class Stack implements FrameNode {
     const type = rd16(buf, off + 12);
     if (type === ETHERTYPE_IPV4) this.ipv4.input(ifc, buf, off, len, now);
     else if (type === ETHERTYPE_ARP) this.arp.input(ifc, buf, off, len, now);
+    else if (type === ETHERTYPE_IPV6 && this.ipv6On) this.ipv6.input(ifc, buf, off, len, now);
     else if (type === ETHERTYPE_VLAN || type === ETHERTYPE_QINQ) counters.rxDrop(ifc, Drop.ETH_VLAN_TAGGED);
     else counters.rxDrop(ifc, Drop.ETH_UNKNOWN_TYPE);
   }
@@ -451,7 +686,51 @@ export class Stack implements FrameNode {
         );
     }
     wake.arm(this.reassembler.nextDeadline());
+    this.poll6(now);
     return wake.at;
+  }
+
+  /** IPv6's timers: DAD, RAs, MLD reports, neighbours (RFC 4861 §7.3) and reassembly (RFC 8200 §4.5). */
+  private poll6(now: number): void {
+    const wake = this.wake;
+    this.v6.poll(now);
+    const ndp = this.ndp;
+    const failed = ndp.neighbours.expire(now);
+    for (let i = 0; i < failed.length; i++) {
+      const p = failed[i]!;
+      this.count.drops[Drop.NDP_RESOLUTION_FAILED]! += 1;
+      // RFC 4443 §3.1 code 3: the neighbour did not answer (RFC 4861 §7.2.2).
+      this.icmpv6Errors.send(
+        p,
+        TX_HEADROOM,
+        p.length - TX_HEADROOM,
+        ICMPV6_DEST_UNREACHABLE,
+        UNREACH6_ADDRESS,
+        0,
+        false,
+        -1,
+        now,
+      );
+    }
+    ndp.sweep();
+    for (const expired of this.reassembler6.expire(now)) {
+      this.count.drops[Drop.IPV6_REASSEMBLY_TIMEOUT]! += 1;
+      const first = expired.first;
+      // RFC 8200 §4.5: Time Exceeded code 1, only when the first fragment had arrived.
+      if (first !== null)
+        this.icmpv6Errors.send(
+          first,
+          0,
+          first.length,
+          ICMPV6_TIME_EXCEEDED,
+          TIME_EXCEEDED6_REASSEMBLY,
+          0,
+          false,
+          expired.ifIndex,
+          now,
+        );
+    }
+    wake.arm(this.reassembler6.nextDeadline());
   }
 
   /** Earliest deadline without running anything. */
@@ -476,13 +755,34 @@ export class Stack implements FrameNode {
 
   // ---- observation ---------------------------------------------------------------------------
 
-  /** The live interfaces (removed ones are left out), in index order. */
+  /**
+   * The live interfaces (removed ones are left out), in index order; `addresses6` lists the IPv6
+   * addresses with their DAD state, link-local first.
+   */
   interfaces(): InterfaceInfo[] {
-    return showInterfaces(this.ifaces.list);
+    return showInterfaces(this.ifaces.list, (i) => this.v6.addresses(i));
   }
 
+  /** IPv4 routes, then IPv6 routes (prefix in RFC 5952 text, `2001:db8::/32`), each by prefix. */
   routeList(): RouteInfo[] {
-    return this.routes.list();
+    return [...this.routes.list(), ...this.routes6.list()];
+  }
+
+  /** ARP and NDP entries together (as `ip neigh` shows them): IPv4 first, by interface and address. */
+  neighbors(now: number): NeighborInfo[] {
+    const v4: NeighborInfo[] = this.arpEntries(now).map((e) => ({
+      family: 4,
+      address: e.address,
+      mac: e.mac,
+      interface: e.interface,
+      state: e.state,
+      ageMs: e.ageMs,
+    }));
+    const v6 = this.v6.neighbors(now);
+    v6.sort((a, b) =>
+      a.interface === b.interface ? (a.address < b.address ? -1 : 1) : a.interface < b.interface ? -1 : 1,
+    );
+    return [...v4, ...v6];
   }
 
   arpEntries(now: number): ArpInfo[] {
@@ -505,6 +805,11 @@ export class Stack implements FrameNode {
   statCount(stat: number): number {
     return this.count.stats[stat]!;
   }
+}
+
+function isUnspecified(a: Uint8Array): boolean {
+  for (let i = 0; i < 16; i++) if (a[i] !== 0) return false;
+  return true;
 }
 
 function macIs(buf: Uint8Array, off: number, mac: Uint8Array): boolean {

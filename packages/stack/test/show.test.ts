@@ -24,6 +24,7 @@ test('show: interfaces() reports configuration and per-interface frame counters'
       mtu: 1500,
       up: false,
       addresses: ['10.0.1.1/24'],
+      addresses6: [],
       rxFrames: 3,
       rxBytes: 60 + frame.length + 5,
       // Gratuitous ARP at configuration time, then the ARP reply.
@@ -38,6 +39,7 @@ test('show: interfaces() reports configuration and per-interface frame counters'
       mtu: 9000,
       up: true,
       addresses: ['10.0.2.1/24', '172.16.0.1/30'],
+      addresses6: [],
       rxFrames: 1,
       rxBytes: 60,
       // Gratuitous ARPs for both addresses, the ARP reply, the forwarded frame.

@@ -81,11 +81,50 @@ export const Drop = {
   MLD_NO_ROUTER_ALERT: 71,
   MLD_BAD_SOURCE: 72,
   MLD_UNKNOWN_TYPE: 73,
+  // The stack's IPv6 (RFC 8200, RFC 4291, RFC 4443, RFC 4861, RFC 4862).
+  /** A multicast or loopback source (RFC 4291 §2.5.3, §2.7), or :: in transit (§2.5.2). */
+  IPV6_BAD_SOURCE: 74,
+  /** Loopback, unspecified or interface-local multicast destination on a link (RFC 4291 §2.5.3, §2.7). */
+  IPV6_BAD_DESTINATION: 75,
+  /** Unicast to an address not ours, sent to a link-layer group address. */
+  IPV6_NOT_FOR_US: 76,
+  IPV6_HOP_LIMIT_EXCEEDED: 77,
+  IPV6_NO_ROUTE: 78,
+  IPV6_BLACKHOLE: 79,
+  IPV6_REJECT: 80,
+  /** Larger than the egress MTU: routers never fragment (RFC 8200 §5); Packet Too Big sent. */
+  IPV6_PACKET_TOO_BIG: 81,
+  /** Link-local source or destination that would leave its link (RFC 4291 §2.5.6). */
+  IPV6_LINK_LOCAL_SCOPE: 82,
+  /** A multicast packet for a group the VR did not join: there is no multicast routing. */
+  IPV6_MULTICAST_NOT_FORWARDED: 83,
+  /** To one of our addresses that is tentative or duplicate (RFC 4862 §5.4). */
+  IPV6_TENTATIVE_ADDRESS: 84,
+  /** A Routing header with Segments Left ≠ 0 addressed to us (RFC 8200 §4.4, RFC 5095 §3). */
+  IPV6_ROUTING_HEADER: 85,
+  IPV6_REASSEMBLY_TIMEOUT: 86,
+  /** Overlapping fragments discard the whole datagram (RFC 5722 §4), or inconsistent lengths. */
+  IPV6_REASSEMBLY_OVERLAP: 87,
+  IPV6_REASSEMBLY_MEMORY: 88,
+  NDP_RESOLUTION_FAILED: 89,
+  NDP_QUEUE_FULL: 90,
+  /** Too many neighbours being resolved at once (RFC 6583 §6). */
+  NDP_TABLE_FULL: 91,
+  ICMPV6_RATE_LIMITED: 92,
+  ICMPV6_UNHANDLED_TYPE: 93,
+  /** The VR has no usable address to send from (all tentative, or none of the scope). */
+  IPV6_NO_SOURCE_ADDRESS: 94,
+  /** An upper layer the stack does not yet speak over IPv6 (TCP). */
+  IPV6_NO_TRANSPORT: 95,
+  /** A Fragment header inside a reassembled packet (RFC 8200 §4.1: at most one). */
+  IPV6_NESTED_FRAGMENT: 96,
+  /** A Neighbor Discovery message in fragments is ignored (RFC 6980 §5). */
+  NDP_FRAGMENTED: 97,
 } as const;
 
 export type DropReason = (typeof Drop)[keyof typeof Drop];
 
-export const DROP_REASON_COUNT = 74;
+export const DROP_REASON_COUNT = 98;
 
 const names: string[] = new Array(DROP_REASON_COUNT).fill('');
 for (const [key, value] of Object.entries(Drop)) names[value] = key.toLowerCase();

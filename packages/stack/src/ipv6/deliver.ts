@@ -1,0 +1,260 @@
+import {
+  Drop,
+  decodeIpv6,
+  decodeIpv6Extensions,
+  decodeTcpPseudo,
+  decodeUdpPseudo,
+  ETH_HEADER_LEN,
+  ICMPV6_DEST_UNREACHABLE,
+  ICMPV6_PARAMETER_PROBLEM,
+  IPPROTO_ICMPV6,
+  IPPROTO_NONE,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  Ipv6Extensions,
+  type Ipv6Header,
+  PARAM_PROBLEM_HEADER_FIELD,
+  PARAM_PROBLEM_NEXT_HEADER,
+  pseudoHeaderSumIpv6,
+  TcpHeader,
+  UdpHeader,
+  UNREACH6_PORT,
+} from '@nexthop/wire';
+import { type Counters, Stat } from '../counters.ts';
+import type { Interface } from '../interfaces.ts';
+import type { RxState } from '../rx.ts';
+import type { Wake } from '../wake.ts';
+import type { Icmpv6Errors } from './icmpv6-errors.ts';
+import type { Icmpv6Input } from './icmpv6-input.ts';
+import type { Ipv6Interface } from './interface6.ts';
+import { REASM_COMPLETE, REASM_INCOMPLETE, REASM_MEMORY, type Reassembler6 } from './reassembly.ts';
+
+/**
+ * Delivery of IPv6 packets addressed to the VR (RFC 8200 §4): the extension header chain walked and
+ * checked (wire.decodeIpv6Extensions, bounded), Routing headers refused while segments are left,
+ * fragments reassembled, then the upper layer: ICMPv6 (echo, Neighbor Discovery, MLD), UDP and TCP
+ * (no IPv6 sockets yet: UDP is answered port unreachable, TCP counted), and a Parameter Problem for
+ * a Next Header nobody here knows.
+ */
+export class Delivery6 {
+  private readonly rx: RxState;
+  private readonly h: Ipv6Header;
+  private readonly reassembler: Reassembler6;
+  private readonly icmp: Icmpv6Input;
+  private readonly errors: Icmpv6Errors;
+  private readonly counters: Counters;
+  private readonly wake: Wake;
+  private readonly ext = new Ipv6Extensions();
+  private readonly udp = new UdpHeader();
+  private readonly tcp = new TcpHeader();
+  /** The unicast address the packet was sent to (ours): where answers come from (RFC 4443 §2.2). */
+  private readonly local = new Uint8Array(16);
+
+  constructor(
+    rx: RxState,
+    h: Ipv6Header,
+    reassembler: Reassembler6,
+    icmp: Icmpv6Input,
+    errors: Icmpv6Errors,
+    counters: Counters,
+    wake: Wake,
+  ) {
+    this.rx = rx;
+    this.h = h;
+    this.reassembler = reassembler;
+    this.icmp = icmp;
+    this.errors = errors;
+    this.counters = counters;
+    this.wake = wake;
+  }
+
+  /**
+   * The packet `h` describes, at buf[ipOff..], is for the VR: to one of its usable addresses, or to
+   * a group it joined on `ifc` (`multicast`).
+   */
+  input(
+    ifc: Interface,
+    ifc6: Ipv6Interface,
+    buf: Uint8Array,
+    ipOff: number,
+    multicast: boolean,
+    reassembled: boolean,
+    now: number,
+  ): void {
+    const h = this.h;
+    const ext = this.ext;
+    const counters = this.counters;
+    const r = decodeIpv6Extensions(buf, ipOff, h.totalLength, ext);
+    if (r !== 0) {
+      if (ext.problemCode >= 0) this.problem(ifc, buf, ipOff, ext.problemCode, ext.pointer, now);
+      return counters.rxDrop(ifc, r);
+    }
+    if (ext.routingOffset >= 0 && ext.segmentsLeft !== 0) {
+      // RFC 8200 §4.4: a Routing header type this node does not process, with segments left, is a
+      // code 0 Parameter Problem at its type field. No type is processed here: type 0 is
+      // deprecated (RFC 5095 §3), type 2 is Mobile IPv6's, 3 RPL's, 4 the SRH of RFC 8754.
+      this.problem(ifc, buf, ipOff, PARAM_PROBLEM_HEADER_FIELD, ext.routingOffset + 2 - ipOff, now);
+      return counters.rxDrop(ifc, Drop.IPV6_ROUTING_HEADER);
+    }
+    if (ext.isFragment) {
+      if (reassembled) return counters.rxDrop(ifc, Drop.IPV6_NESTED_FRAGMENT);
+      return this.fragment(ifc, ifc6, buf, ipOff, multicast, now);
+    }
+    // An atomic fragment (offset 0, M clear) was walked through as a whole packet (RFC 8021 §4.4,
+    // RFC 6946 §4): no reassembly state.
+    this.upper(ifc, ifc6, buf, ipOff, multicast, reassembled, now);
+  }
+
+  /** RFC 8200 §4.5: a fragment joins its packet; the whole packet is delivered when complete. */
+  private fragment(
+    ifc: Interface,
+    ifc6: Ipv6Interface,
+    buf: Uint8Array,
+    ipOff: number,
+    multicast: boolean,
+    now: number,
+  ): void {
+    const ext = this.ext;
+    const counters = this.counters;
+    counters.stats[Stat.IPV6_FRAGMENTS_RECEIVED]! += 1;
+    const reassembler = this.reassembler;
+    const r = reassembler.add(
+      buf,
+      ipOff,
+      this.h.totalLength,
+      ext.fragmentHeaderOffset,
+      ext.fragmentFieldOffset,
+      ext.fragmentOffset,
+      ext.moreFragments,
+      ext.fragmentId,
+      ifc.index,
+      now,
+    );
+    if (r === REASM_INCOMPLETE) {
+      this.wake.arm(reassembler.nextDeadline());
+      return;
+    }
+    if (r !== REASM_COMPLETE)
+      return counters.rxDrop(
+        ifc,
+        r === REASM_MEMORY ? Drop.IPV6_REASSEMBLY_MEMORY : Drop.IPV6_REASSEMBLY_OVERLAP,
+      );
+    counters.stats[Stat.IPV6_REASSEMBLED]! += 1;
+    // What the driver said of the last fragment says nothing of the whole packet.
+    this.rx.l4ChecksumGood = false;
+    const packet = reassembler.packet;
+    decodeIpv6(packet, 0, reassembler.length, this.h);
+    this.input(ifc, ifc6, packet, 0, multicast, true, now);
+  }
+
+  private upper(
+    ifc: Interface,
+    ifc6: Ipv6Interface,
+    buf: Uint8Array,
+    ipOff: number,
+    multicast: boolean,
+    reassembled: boolean,
+    now: number,
+  ): void {
+    const h = this.h;
+    const ext = this.ext;
+    const counters = this.counters;
+    counters.stats[Stat.IPV6_DELIVERED]! += 1;
+    switch (ext.protocol) {
+      case IPPROTO_ICMPV6:
+        return this.icmp.input(
+          ifc,
+          ifc6,
+          h,
+          buf,
+          reassembled ? -1 : ipOff - ETH_HEADER_LEN,
+          ext.payloadOffset,
+          ext.payloadLength,
+          multicast,
+          ext.routerAlert,
+          now,
+        );
+      case IPPROTO_NONE:
+        // RFC 8200 §4.7: nothing follows; delivered, and that is all.
+        return;
+      case IPPROTO_UDP: {
+        const pseudo = pseudoHeaderSumIpv6(buf, h.srcOffset, buf, h.dstOffset, IPPROTO_UDP, 0);
+        const u = this.udp;
+        const r = decodeUdpPseudo(
+          buf,
+          ext.payloadOffset,
+          ext.payloadLength,
+          pseudo,
+          u,
+          !this.rx.l4ChecksumGood,
+          false,
+        );
+        if (r !== 0) return counters.rxDrop(ifc, r);
+        // No UDP socket speaks IPv6 yet: every port is closed (RFC 4443 §3.1 code 4), unicast only.
+        if (!multicast) this.error(ifc, buf, ipOff, ICMPV6_DEST_UNREACHABLE, UNREACH6_PORT, 0, now);
+        else counters.stats[Stat.IPV6_MULTICAST_IGNORED]! += 1;
+        return;
+      }
+      case IPPROTO_TCP: {
+        const pseudo = pseudoHeaderSumIpv6(buf, h.srcOffset, buf, h.dstOffset, IPPROTO_TCP, 0);
+        const r = decodeTcpPseudo(
+          buf,
+          ext.payloadOffset,
+          ext.payloadLength,
+          pseudo,
+          this.tcp,
+          !this.rx.l4ChecksumGood,
+        );
+        if (r !== 0) return counters.rxDrop(ifc, r);
+        // TCP over IPv6 comes with the IPv6 sockets; until then no reset is made here.
+        return counters.rxDrop(ifc, Drop.IPV6_NO_TRANSPORT);
+      }
+      default:
+        // RFC 8200 §4: an unrecognised Next Header is a code 1 Parameter Problem at that field.
+        this.problem(ifc, buf, ipOff, PARAM_PROBLEM_NEXT_HEADER, ext.protocolFieldOffset - ipOff, now);
+        counters.rxDrop(ifc, Drop.IPV6_UNKNOWN_NEXT_HEADER);
+    }
+  }
+
+  /** RFC 4443 §3.4; to a group only code 2 is answered (§2.4 (e.2), applied by Icmpv6Errors). */
+  private problem(
+    ifc: Interface,
+    buf: Uint8Array,
+    ipOff: number,
+    code: number,
+    pointer: number,
+    now: number,
+  ): void {
+    this.error(ifc, buf, ipOff, ICMPV6_PARAMETER_PROBLEM, code, pointer, now);
+  }
+
+  private error(
+    ifc: Interface,
+    buf: Uint8Array,
+    ipOff: number,
+    type: number,
+    code: number,
+    rest: number,
+    now: number,
+  ): void {
+    const h = this.h;
+    let source: Uint8Array | null = null;
+    if (buf[h.dstOffset] !== 0xff) {
+      const local = this.local;
+      for (let i = 0; i < 16; i++) local[i] = buf[h.dstOffset + i]!;
+      source = local;
+    }
+    this.errors.send(
+      buf,
+      ipOff,
+      h.totalLength,
+      type,
+      code,
+      rest >>> 0,
+      this.rx.linkBroadcast,
+      ifc.index,
+      now,
+      source,
+    );
+  }
+}

@@ -27,6 +27,7 @@ import {
   B_IP6,
   B_MAC,
   feed6,
+  fixIcmp6,
   formatIpv6,
   icmp6,
   icmp6Frame,
@@ -397,4 +398,86 @@ test('a stack configured for IPv4 alone sends no IPv6 and counts IPv6 frames as 
   // The first IPv6 configuration turns it on: the link-local address appears.
   stack.addStaticRoute6({ network: ip6('2001:db8:99::'), length: 48, type: 'blackhole' });
   assert.equal(stack.interfaces()[0]!.addresses6[0]!.address, formatIpv6(R0_LL));
+});
+
+test('RFC 4861 §6.2.4: unsolicited RAs, the first three at most 16 s apart, then every MinRtrAdvInterval..MaxRtrAdvInterval', () => {
+  const r = rig6();
+  const config = {
+    maxIntervalS: 60,
+    minIntervalS: 20,
+    managed: false,
+    otherConfig: false,
+    linkMtu: 0,
+    reachableTimeMs: 0,
+    retransTimerMs: 0,
+    curHopLimit: 64,
+    defaultLifetimeS: 180,
+    prefixes: [],
+    dnsServers: [],
+    dnsLifetimeS: 0,
+  };
+  r.stack.setRouterAdvertisements(r.eth1, config, 0);
+  const times: number[] = [];
+  let now = 0;
+  while (times.length < 6) {
+    now = r.stack.poll(now);
+    for (const s of r.cap.take()) {
+      if (parse6(s.bytes).icmp?.type !== ICMPV6_ROUTER_ADVERTISEMENT) continue;
+      assert.equal(s.ifIndex, r.eth1);
+      times.push(now);
+    }
+  }
+  const gaps = times.slice(1).map((t, i) => t - times[i]!);
+  for (const g of gaps.slice(0, 2)) assert.ok(g <= 16_000, `initial gap ${g}`);
+  for (const g of gaps.slice(3)) assert.ok(g >= 20_000 && g <= 60_000, `gap ${g}`);
+  assert.equal(r.stack.statCount(Stat.RA_SENT), 6);
+});
+
+test('RFC 3810 §6.2: an MLD query is answered within its delay by a report of our groups (not ff02::1)', () => {
+  const r = rig6();
+  const q = new Uint8Array(28);
+  q[0] = 130;
+  q[4] = 0x03;
+  q[5] = 0xe8; // 1000 ms
+  const src = ip6('fe80::a');
+  // Hop-by-Hop with Router Alert (RFC 2711), as every MLD message carries.
+  const hbh = new Uint8Array([58, 0, 5, 2, 0, 0, 1, 0]);
+  const msg = q.slice();
+  const frame = (() => {
+    const ipv6 = new Uint8Array(40 + 8 + 28);
+    ipv6[0] = 0x60;
+    ipv6[5] = 36;
+    ipv6[6] = 0;
+    ipv6[7] = 1;
+    ipv6.set(src, 8);
+    ipv6.set(ALL_NODES, 24);
+    ipv6.set(hbh, 40);
+    ipv6.set(fixIcmp6(src, ALL_NODES, msg), 48);
+    const f = new Uint8Array(14 + ipv6.length);
+    f.set([0x33, 0x33, 0, 0, 0, 1], 0);
+    f.set(A_MAC, 6);
+    f[12] = 0x86;
+    f[13] = 0xdd;
+    f.set(ipv6, 14);
+    return f;
+  })();
+  feed6(r, r.eth0, frame, 100);
+  assert.deepEqual(r.cap.take(), []);
+  const due = r.stack.nextDeadline();
+  assert.ok(due >= 100 && due <= 1100, `report due at ${due}`);
+  r.stack.poll(due);
+  const out = r.cap.take();
+  assert.equal(out.length, 1);
+  const f = parse6(out[0]!.bytes);
+  assert.equal(f.ipDst, 'ff02::16');
+  assert.equal(f.ipSrc, formatIpv6(R0_LL));
+  const report = f.payload.subarray(8);
+  assert.equal(report[0], ICMPV6_MLDV2_REPORT);
+  const groups: string[] = [];
+  for (let i = 0, p = 8; i < rd16(report, 6); i++, p += 20) {
+    assert.equal(report[p], 2, 'MODE_IS_EXCLUDE');
+    groups.push(formatIpv6(report, p + 4));
+  }
+  // Both addresses of eth0 end in 00:00:01: one solicited-node group, joined twice, reported once.
+  assert.deepEqual(groups.sort(), ['ff02::1:ff00:1', 'ff02::2']);
 });

@@ -234,6 +234,7 @@ export class Stack implements FrameNode {
       link,
       counters,
       options.defaultHopLimit ?? options.defaultTtl ?? 64,
+      random,
     );
     this.icmpv6Errors = new Icmpv6Errors(
       this.output6,

@@ -153,3 +153,36 @@ test('a reassembled UDP datagram to a closed port is answered port unreachable; 
   const e = onlyIcmp6(r.cap.take(), ICMPV6_DEST_UNREACHABLE);
   assert.equal(e.icmp!.code, 4);
 });
+
+test('RFC 8200 §4.5: an echo reply larger than the link leaves in fragments (the VR as a source), each within the MTU', () => {
+  const r = ready();
+  const req = echoRequest(3000);
+  const frags = fragments(IPPROTO_ICMPV6, req, [
+    [0, 1400],
+    [1400, 1400],
+    [2800, req.length - 2800],
+  ]);
+  for (const f of frags) feed6(r, r.eth0, f, 2);
+  const out = r.cap.take().map((s) => parse6(s.bytes));
+  assert.equal(out.length, 3);
+  let id = -1;
+  const whole = new Uint8Array(req.length);
+  let seen = 0;
+  for (const f of out) {
+    assert.ok(f.packet.length <= 1500);
+    assert.equal(f.nextHeader, IPPROTO_FRAGMENT);
+    const h = f.payload;
+    assert.equal(h[0], IPPROTO_ICMPV6);
+    const word = (h[2]! << 8) | h[3]!;
+    const fid = ((h[4]! << 24) | (h[5]! << 16) | (h[6]! << 8) | h[7]!) >>> 0;
+    if (id < 0) id = fid;
+    assert.equal(fid, id, 'one Identification');
+    whole.set(h.subarray(8), word & 0xfff8);
+    seen += h.length - 8;
+    assert.equal((word & 1) === 1, f !== out[out.length - 1]);
+  }
+  assert.equal(seen, req.length);
+  assert.equal(whole[0], 129, 'an echo reply');
+  assert.deepEqual(whole.subarray(8), req.subarray(8));
+  assert.equal(r.stack.statCount(Stat.IPV6_FRAGMENTS_CREATED), 3);
+});

@@ -1,6 +1,17 @@
 import { ipv6MulticastMac } from '@nexthop/addr';
 import { type Ipv6Fib, NH_FORWARD, NH_LOCAL, NH_REJECT } from '@nexthop/fib';
-import { copyBytes, Drop, ETH_HEADER_LEN, ETHERTYPE_IPV6, writeEthernet } from '@nexthop/wire';
+import {
+  copyBytes,
+  Drop,
+  ETH_HEADER_LEN,
+  ETHERTYPE_IPV6,
+  IPPROTO_FRAGMENT,
+  IPV6_HEADER_LEN,
+  IPV6_MIN_MTU,
+  wr16,
+  wr32,
+  writeEthernet,
+} from '@nexthop/wire';
 import { type Counters, Stat } from '../counters.ts';
 import {
   ROUTE_BLACKHOLE,
@@ -15,6 +26,7 @@ import type { Interface, InterfaceTable } from '../interfaces.ts';
 import { type LinkOutput, packetBuffer, TX_HEADROOM } from '../link.ts';
 import { NUD_INCOMPLETE } from '../neighbour/cache.ts';
 import type { Ndp } from '../neighbour/ndp.ts';
+import type { RandomSource } from '../sockapi/random.ts';
 import type { Ipv6Interface } from './interface6.ts';
 
 export {
@@ -48,6 +60,9 @@ export class Output6 {
   private readonly link: LinkOutput;
   private readonly counters: Counters;
   private readonly groupMac = new Uint8Array(6);
+  private readonly random: RandomSource;
+  /** Where fragments of the VR's own packets are built. */
+  private readonly fragmentBuf = packetBuffer();
 
   constructor(
     fib: Ipv6Fib,
@@ -57,7 +72,9 @@ export class Output6 {
     link: LinkOutput,
     counters: Counters,
     defaultHopLimit: number,
+    random: RandomSource,
   ) {
+    this.random = random;
     this.fib = fib;
     this.ifaces = ifaces;
     this.v6 = v6;
@@ -147,10 +164,7 @@ export class Output6 {
         drops[Drop.INTERFACE_DOWN]! += 1;
         return false;
       }
-      if (ipLen > out.mtu) {
-        drops[Drop.IPV6_PACKET_TOO_BIG]! += 1;
-        return false;
-      }
+      if (ipLen > out.mtu) return this.fragment(out, multicast ? null : buf, dst, buf, ipOff, ipLen, now);
       if (multicast) this.toGroup(out, buf, ipOff, ipLen);
       else this.toNeighbour(out, buf, dst, buf, ipOff, ipLen, now);
       return true;
@@ -165,11 +179,52 @@ export class Output6 {
       return false;
     }
     const out = this.out!;
-    if (ipLen > out.mtu) {
-      drops[Drop.IPV6_PACKET_TOO_BIG]! += 1;
+    if (ipLen > out.mtu) return this.fragment(out, this.nextHop, 0, buf, ipOff, ipLen, now);
+    this.toNeighbour(out, this.nextHop, 0, buf, ipOff, ipLen, now);
+    return true;
+  }
+
+  /**
+   * The VR's own packet (a bare IPv6 header, no extension headers: what the stack builds) larger
+   * than the link: fragments as a source makes them (RFC 8200 §4.5), each within the MTU, the
+   * Identification drawn at random (RFC 7739 §5). Routers never fragment what they forward; this is
+   * only for what the VR originates (echo replies to large requests). `neighbour` null: to the group.
+   */
+  private fragment(
+    out: Interface,
+    neighbour: Uint8Array | null,
+    neighbourOff: number,
+    buf: Uint8Array,
+    ipOff: number,
+    ipLen: number,
+    now: number,
+  ): boolean {
+    if (out.mtu < IPV6_MIN_MTU) {
+      this.counters.drops[Drop.IPV6_PACKET_TOO_BIG]! += 1;
       return false;
     }
-    this.toNeighbour(out, this.nextHop, 0, buf, ipOff, ipLen, now);
+    const nextHeader = buf[ipOff + 6]!;
+    const payload = ipLen - IPV6_HEADER_LEN;
+    const chunkMax = (out.mtu - IPV6_HEADER_LEN - 8) & ~7;
+    const id = this.random.next32();
+    const f = this.fragmentBuf;
+    const o = TX_HEADROOM;
+    for (let done = 0; done < payload; ) {
+      const chunk = Math.min(chunkMax, payload - done);
+      const more = done + chunk < payload;
+      copyBytes(buf, ipOff, f, o, IPV6_HEADER_LEN);
+      f[o + 6] = IPPROTO_FRAGMENT;
+      wr16(f, o + 4, 8 + chunk);
+      f[o + 40] = nextHeader;
+      f[o + 41] = 0;
+      wr16(f, o + 42, done | (more ? 1 : 0));
+      wr32(f, o + 44, id);
+      copyBytes(buf, ipOff + IPV6_HEADER_LEN + done, f, o + 48, chunk);
+      this.counters.stats[Stat.IPV6_FRAGMENTS_CREATED]! += 1;
+      if (neighbour === null) this.toGroup(out, f, o, 48 + chunk);
+      else this.toNeighbour(out, neighbour, neighbourOff, f, o, 48 + chunk, now);
+      done += chunk;
+    }
     return true;
   }
 

@@ -701,6 +701,7 @@ export class Stack implements FrameNode {
       const p = failed[i]!;
       this.count.drops[Drop.NDP_RESOLUTION_FAILED]! += 1;
       // RFC 4443 §3.1 code 3: the neighbour did not answer (RFC 4861 §7.2.2).
+      // The packet's source, when link-local, is on the interface the neighbour was sought on.
       this.icmpv6Errors.send(
         p,
         TX_HEADROOM,
@@ -709,7 +710,7 @@ export class Stack implements FrameNode {
         UNREACH6_ADDRESS,
         0,
         false,
-        -1,
+        ndp.neighbours.unreachableIf[i]!,
         now,
       );
     }

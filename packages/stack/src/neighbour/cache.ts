@@ -99,6 +99,8 @@ export class NeighbourCache<A> {
   private queued = 0;
   /** What expire() hands back: packets whose neighbour did not answer (reused between calls). */
   private readonly unreachable: Uint8Array[] = [];
+  /** The interface of each packet in what expire() handed back (same order, same lifetime). */
+  readonly unreachableIf: number[] = [];
 
   constructor(timers: NeighbourTimers, solicitor: Solicitor<A>, wake: Wake) {
     this.timers = timers;
@@ -196,6 +198,7 @@ export class NeighbourCache<A> {
   expire(now: number): readonly Uint8Array[] {
     const unreachable = this.unreachable;
     unreachable.length = 0;
+    this.unreachableIf.length = 0;
     const timers = this.timers;
     for (const t of this.byInterface) {
       if (t === undefined) continue;
@@ -215,7 +218,11 @@ export class NeighbourCache<A> {
             break;
           case NUD_INCOMPLETE:
             if (e.solicitations < timers.maxMulticastSolicit) this.solicit(e, null, now);
-            else for (const p of this.remove(e)) unreachable.push(p);
+            else
+              for (const p of this.remove(e)) {
+                unreachable.push(p);
+                this.unreachableIf.push(e.ifIndex);
+              }
             break;
           case NUD_PROBE:
             if (e.solicitations < timers.maxUnicastSolicit) this.solicit(e, e.linkAddress, now);

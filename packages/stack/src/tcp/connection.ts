@@ -2,21 +2,31 @@
 // §3.10.7, the send and receive sequence spaces, and the decisions of what to send when (windows,
 // Nagle, congestion control, loss recovery). It composes the parts that keep their own state:
 //   states.ts      the state numbers and which states send or receive
-//   segment.ts     SegmentWriter: where segments are built (shared transmit buffer, header offsets)
+//   segment.ts     SegmentWriter: where segments are built (shared transmit buffer, header offsets),
+//                  and the SYN and reset segments (data segments: emit, for speed)
 //   ooo.ts         OutOfOrderQueue: received ranges above RCV.NXT, and the SACK blocks for them
 //   scoreboard.ts  SackScoreboard: what the peer SACKed; RFC 6675 IsLost, SetPipe, NextSeg
 //   rtt.ts         RttEstimator: RFC 6298 SRTT/RTTVAR/RTO, Karn's rule, backoff
 //   timers.ts      TcpTimers: the retransmission, delayed-ACK, keepalive and close deadlines
 //   cc.ts          NewReno (RFC 6582) and CUBIC (RFC 9438) congestion control
 // The hot path (input, output, emit) allocates nothing, creates no closures and throws nothing.
-import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, type TcpHeader } from '@nexthop/wire';
+import {
+  TCP_ACK,
+  TCP_FIN,
+  TCP_MIN_HEADER,
+  TCP_PSH,
+  TCP_RST,
+  TCP_SYN,
+  type TcpHeader,
+  writeTcp,
+} from '@nexthop/wire';
 import { EAGAIN, ECONNREFUSED, ECONNRESET, EMSGSIZE, ENOTCONN, EPIPE, ETIMEDOUT } from '../sockapi/errno.ts';
 import { EV_ERROR, EV_HANGUP, EV_READABLE, EV_WRITABLE } from '../sockapi/types.ts';
 import { type CongestionControl, type CongestionState, makeCongestionControl } from './cc.ts';
 import type { TcpConfig } from './config.ts';
 import type { TcpHost } from './host.ts';
 import { OutOfOrderQueue } from './ooo.ts';
-import type { TcpOptions } from './options.ts';
+import { type TcpOptions, writeNopNopTimestamp } from './options.ts';
 import { ByteRing } from './ring.ts';
 import { RttEstimator } from './rtt.ts';
 import { DUP_THRESH, SackScoreboard } from './scoreboard.ts';
@@ -392,24 +402,34 @@ export class TcpConnection implements CongestionState {
 
   /**
    * Sends one segment; data comes from the send ring at `seq`. With `segmentSize` > 0 it is an
-   * aggregate of dataLen / segmentSize segments (rounded up) that the link cuts (TSO).
+   * aggregate of dataLen / segmentSize segments (rounded up) that the link cuts (TSO). Built here,
+   * in the writer's buffer after its headers, rather than by a SegmentWriter method: this is the
+   * data path, and the extra 17-argument call measured 2-3% of a round trip.
    */
   private emit(seq: number, flags: number, dataLen: number, now: number, segmentSize = 0): void {
     const rst = (flags & TCP_RST) !== 0;
-    const len = this.out.segment(
+    const w = this.out;
+    const b = w.buf;
+    const tcpOff = w.tcpOff;
+    let p = tcpOff + TCP_MIN_HEADER;
+    if (this.tsOk && !rst) p += writeNopNopTimestamp(b, p, (now + this.tsOffset) >>> 0, this.tsRecent);
+    if (!rst) {
+      const n = this.sackBlockCount();
+      if (n > 0) p += this.ooo.writeSackOption(b, p, n);
+    }
+    const hl = p - tcpOff;
+    if (dataLen > 0) this.sendRing.peek(seqDiff(seq, this.ringBase), b, p, dataLen);
+    const wnd = rst ? 0 : this.windowField(false);
+    const len = writeTcp(
+      b,
+      tcpOff,
       this.localPort,
       this.remotePort,
       seq,
       (flags & TCP_ACK) !== 0 ? this.rcvNxt : 0,
       flags,
-      rst ? 0 : this.windowField(false),
-      this.tsOk && !rst,
-      (now + this.tsOffset) >>> 0,
-      this.tsRecent,
-      this.ooo,
-      rst ? 0 : this.sackBlockCount(),
-      this.sendRing,
-      seqDiff(seq, this.ringBase),
+      wnd,
+      hl,
       dataLen,
       this.localAddr,
       this.remoteAddr,

@@ -73,6 +73,11 @@ export class Egress implements NextHopOutput {
     return out.up ? ROUTE_OK : ROUTE_DOWN;
   }
 
+  /** Whether route()'s flow hash can matter: only a FIB with ECMP groups spreads flows. */
+  get spreadsFlows(): boolean {
+    return this.fib.groupsInUse > 0;
+  }
+
   /** The interface a packet to `dst` would leave by, up or not (to choose a source address). */
   interfaceTowards(dst: number): Interface | null {
     const r = this.route(dst, 0, -1);

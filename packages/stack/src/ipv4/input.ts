@@ -71,7 +71,9 @@ export class Ipv4Input {
     if (isMartianSource(h.src)) return this.counters.rxDrop(ifc, Drop.IPV4_MARTIAN_SOURCE);
     const dst = h.dst;
     if (dst === 0xffffffff || isMulticastIpv4(dst)) return this.delivery.input(ifc, buf, ipOff, true, now);
-    const route = this.egress.route(dst, this.flowHashOf(buf, ipOff), -1);
+    // The flow hash only picks a member of an ECMP group (RFC 2992): without one it is not made.
+    const egress = this.egress;
+    const route = egress.route(dst, egress.spreadsFlows ? this.flowHashOf(buf, ipOff) : 0, -1);
     if (route === ROUTE_LOCAL)
       return this.delivery.input(ifc, buf, ipOff, this.ifaces.broadcasts.has(dst), now);
     // From here on the packet is in transit (RFC 1812 §5.2).

@@ -16,6 +16,7 @@ import {
   ICMPV6_DEST_UNREACHABLE,
   ICMPV6_TIME_EXCEEDED,
   IPPROTO_TCP,
+  IPV4_MIN_HEADER,
   Ipv6Header,
   rd16,
   TIME_EXCEEDED_REASSEMBLY,
@@ -293,12 +294,13 @@ export class Stack implements FrameNode {
     };
     return new TcpEngine(
       {
+        linkHeaderLength: TX_HEADROOM,
+        netHeaderLength: IPV4_MIN_HEADER,
         sendSegment: (buf, ipOff, tcpLen, src, dst, tos, ttl, now, segmentSize) =>
           output.transport(buf, ipOff, tcpLen, IPPROTO_TCP, src, dst, tos, ttl, true, -1, now, segmentSize),
         mtuFor: (dst) => egressTowards(dst)?.mtu ?? 0,
         segmentOffloadFor: (dst) => egressTowards(dst)?.maxSegmentOffload ?? 0,
         sourceFor: (dst) => egressTowards(dst)?.sourceFor(dst) ?? 0,
-        isLocalAddress: (addr) => ifaces.isLocalAddress(addr),
         random32: () => random.next32(),
         wake: (deadline) => wake.arm(deadline),
         notify: (endpoint) => sockets.tcpNotify(endpoint),

@@ -211,7 +211,6 @@ export class Host {
       mtuFor: () => this.mtu,
       segmentOffloadFor: () => this.segmentOffload,
       sourceFor: () => this.addr,
-      isLocalAddress: (a) => a === this.addr,
       random32: () => Math.floor(rnd() * 4294967296) >>> 0,
       wake: (d) => {
         if (d < this.wakeAt) this.wakeAt = d;

@@ -18,7 +18,6 @@ function engineWith(linkHeaderLength: number, netHeaderLength: number) {
     },
     mtuFor: () => 1500,
     sourceFor: () => A,
-    isLocalAddress: (a) => a === A,
     random32: () => (r = (Math.imul(r, 1103515245) + 12345) >>> 0),
     wake: () => {},
     notify: () => {},

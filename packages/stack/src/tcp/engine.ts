@@ -26,11 +26,10 @@ export interface TcpEnv {
   /**
    * The headers the env writes in front of each segment, fixed for the env: the link header's room
    * (Ethernet: 14) and the network header (IPv4 without options: 20; IPv6 would be 40). The engine
-   * builds its segments after them (SegmentWriter) and derives MSS from the MTU with them. Absent:
-   * Ethernet and IPv4.
+   * builds its segments after them (SegmentWriter) and derives MSS from the MTU with them.
    */
-  readonly linkHeaderLength?: number;
-  readonly netHeaderLength?: number;
+  readonly linkHeaderLength: number;
+  readonly netHeaderLength: number;
   /**
    * Sends one segment: TCP header + payload at buf[ipOff + netHeaderLength, ... + tcpLen), checksum
    * filled; the env writes the network header at ipOff and the link header in the bytes before it.
@@ -58,7 +57,6 @@ export interface TcpEnv {
   segmentOffloadFor?(dst: number): number;
   /** Source address towards dst, 0 when there is no route. */
   sourceFor(dst: number): number;
-  isLocalAddress(addr: number): boolean;
   /**
    * The stack's random source (a CSPRNG in the VR, seeded in simulations): the engine's keys are
    * drawn from it when it is built (the SYN-cookie keys of each period when it begins), and it
@@ -125,10 +123,6 @@ export class TcpListener {
   }
 }
 
-/** IPv4 behind Ethernet, for an env that does not say (TcpEnv.linkHeaderLength/netHeaderLength). */
-const ETHERNET_HEADER = 14;
-const IPV4_HEADER = 20;
-
 export class TcpEngine implements TcpHost {
   readonly writer: SegmentWriter;
   readonly stats = new TcpStats();
@@ -163,10 +157,7 @@ export class TcpEngine implements TcpHost {
 
   constructor(env: TcpEnv, config: Partial<TcpConfig> = {}) {
     this.env = env;
-    this.writer = new SegmentWriter(
-      env.linkHeaderLength ?? ETHERNET_HEADER,
-      env.netHeaderLength ?? IPV4_HEADER,
-    );
+    this.writer = new SegmentWriter(env.linkHeaderLength, env.netHeaderLength);
     this.config = { ...DEFAULT_TCP_CONFIG, ...config };
     this.isnKey0 = env.random32() | 0;
     this.isnKey1 = env.random32() | 0;

@@ -1,5 +1,5 @@
 import type { VrStatus } from '@nexthop/nexthopd';
-import type { ShowArp, ShowCounters, ShowInterface, ShowRoute, ShowSocket } from '@nexthop/vr';
+import type { ShowArp, ShowCounters, ShowInterface, ShowNeighbor, ShowRoute, ShowSocket } from '@nexthop/vr';
 
 /** Human output in the manner of iproute2: aligned columns, one object a line. */
 
@@ -44,7 +44,10 @@ function interfaceRow(i: ShowInterface): (string | number)[] {
     i.txFrames,
     i.txBytes,
     i.rxDrops,
-    i.addresses.join(' '),
+    [
+      ...i.addresses,
+      ...i.addresses6.map((a) => `${a.address}/${a.length}${a.state === 'preferred' ? '' : ` (${a.state})`}`),
+    ].join(' '),
   ];
 }
 
@@ -85,6 +88,25 @@ function arpLine(a: ShowArp): string {
   words.push(a.state);
   if (a.queued > 0) words.push(`queued ${a.queued}`);
   return words.join(' ');
+}
+
+/** Like `ip neigh`: IPv4 (ARP) and IPv6 (NDP) neighbours, one a line. */
+export function formatNeighbors(rows: ShowNeighbor[]): string {
+  return rows.map(neighborLine).join('\n');
+}
+
+function neighborLine(n: ShowNeighbor): string {
+  const words = [n.address, 'dev', n.interface];
+  if (n.mac !== null) words.push('lladdr', n.mac);
+  words.push(n.state);
+  return words.join(' ');
+}
+
+export function formatNeighborsByVr(rows: VrRow<ShowNeighbor>[]): string {
+  return table(
+    ['VR', 'NEIGHBOR'],
+    rows.map((r) => [r.vr, neighborLine(r)]),
+  );
 }
 
 /** Every stack counter, the drop reasons that occurred, and each driver's own counters. */

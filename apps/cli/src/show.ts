@@ -10,6 +10,8 @@ import {
   formatCountersByVr,
   formatInterfaces,
   formatInterfacesByVr,
+  formatNeighbors,
+  formatNeighborsByVr,
   formatRoutes,
   formatRoutesByVr,
   formatSockets,
@@ -20,7 +22,7 @@ import {
 } from './format.ts';
 
 /** What a VR answers itself (control method `show.<what>`, API `GET /vrs/:vr/<what>`). */
-export const VR_SHOWABLE = ['interfaces', 'routes', 'arp', 'sockets', 'counters'] as const;
+export const VR_SHOWABLE = ['interfaces', 'routes', 'arp', 'neighbors', 'sockets', 'counters'] as const;
 export type VrShowable = (typeof VR_SHOWABLE)[number];
 export const SHOWABLE = ['vrs', ...VR_SHOWABLE] as const;
 
@@ -40,6 +42,7 @@ const SINGLE: Record<VrShowable, (data: never) => string> = {
   interfaces: formatInterfaces,
   routes: formatRoutes,
   arp: formatArp,
+  neighbors: formatNeighbors,
   sockets: formatSockets,
   counters: formatCounters,
 };
@@ -48,6 +51,7 @@ const MULTI: Record<Exclude<VrShowable, 'counters'>, (rows: VrRow<never>[]) => s
   interfaces: formatInterfacesByVr,
   routes: formatRoutesByVr,
   arp: formatArpByVr,
+  neighbors: formatNeighborsByVr,
   sockets: formatSocketsByVr,
 };
 

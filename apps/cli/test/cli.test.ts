@@ -51,7 +51,7 @@ test('show: a VR that is not running, and something that cannot be shown', () =>
   assert.equal(bad.code, 2);
   assert.match(
     bad.stderr,
-    /cannot show 'flowers': choose one of vrs, interfaces, routes, arp, sockets, counters/,
+    /cannot show 'flowers': choose one of vrs, interfaces, routes, arp, neighbors, sockets, counters/,
   );
 });
 

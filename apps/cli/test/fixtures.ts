@@ -58,6 +58,7 @@ export function iface(name: string, rx: number, addresses: string[]): ShowInterf
     mtu: 1500,
     up: true,
     addresses,
+    addresses6: [{ address: 'fe80::1', length: 64, state: 'preferred' }],
     rxFrames: rx,
     rxBytes: rx * 100,
     txFrames: 1,

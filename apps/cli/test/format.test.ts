@@ -7,6 +7,8 @@ import {
   formatCountersByVr,
   formatInterfaces,
   formatInterfacesByVr,
+  formatNeighbors,
+  formatNeighborsByVr,
   formatRoutes,
   formatRoutesByVr,
   formatSockets,
@@ -67,6 +69,40 @@ test('one VR: interfaces and sockets are tables, routes and neighbours iproute2 
     '10.1.0.0/24 dev eth0 proto connected scope link\n10.99.0.0/16 via 10.1.0.2 dev eth0 proto static distance 1',
   );
   assert.equal(formatArp([arp('10.1.0.2', 'eth0')]), '10.1.0.2 dev eth0 lladdr 02:00:00:00:00:09 reachable');
+  assert.equal(
+    formatNeighbors([
+      {
+        family: 4,
+        address: '10.1.0.2',
+        interface: 'eth0',
+        mac: '02:00:00:00:00:09',
+        state: 'reachable',
+        ageMs: 5,
+      },
+      { family: 6, address: '2001:db8:1::2', interface: 'eth0', mac: null, state: 'incomplete', ageMs: 1 },
+    ]),
+    '10.1.0.2 dev eth0 lladdr 02:00:00:00:00:09 reachable\n2001:db8:1::2 dev eth0 incomplete',
+  );
+  assert.match(
+    formatNeighborsByVr(
+      tagRows([
+        {
+          vr: 'blue',
+          rows: [
+            {
+              family: 6,
+              address: 'fe80::2',
+              interface: 'eth1',
+              mac: '02:00:00:00:00:02',
+              state: 'stale',
+              ageMs: 1,
+            },
+          ],
+        },
+      ]),
+    ),
+    /\nblue +fe80::2 dev eth1 lladdr 02:00:00:00:00:02 stale$/,
+  );
   assert.match(formatSockets([socket('0.0.0.0:179')]), /\ntcp +LISTEN +0 +0 +0\.0\.0\.0:179 +\*:\* +3 +\*$/);
 });
 

@@ -153,6 +153,7 @@ const SHOW_ROUTES = [
   ['interfaces', 'show.interfaces', 'the VR interfaces with their counters (show.interfaces)'],
   ['routes', 'show.routes', 'the VR forwarding table (show.routes)'],
   ['arp', 'show.arp', 'the VR ARP cache (show.arp)'],
+  ['neighbors', 'show.neighbors', 'the VR neighbours of both families, ARP and NDP (show.neighbors)'],
   ['sockets', 'show.sockets', 'the VR sockets (show.sockets)'],
 ] as const;
 

@@ -60,6 +60,7 @@ describe('the management API over the Unix socket', () => {
       '/vrs/{vr}/capture',
       '/vrs/{vr}/counters',
       '/vrs/{vr}/interfaces',
+      '/vrs/{vr}/neighbors',
       '/vrs/{vr}/restart',
       '/vrs/{vr}/routes',
       '/vrs/{vr}/sockets',

@@ -17,6 +17,7 @@ export {
   type ShowArp,
   type ShowCounters,
   type ShowInterface,
+  type ShowNeighbor,
   type ShowRoute,
   type ShowSocket,
   type VrProcessOptions,

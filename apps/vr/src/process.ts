@@ -170,6 +170,8 @@ export type ShowInterface = InterfaceInfo & {
 };
 export type ShowRoute = RouteInfo;
 export type ShowArp = ArpInfo;
+/** A neighbour of either family: ARP and NDP entries in one list, as `ip neigh` shows them. */
+export type ShowNeighbor = ReturnType<VirtualRouter['stack']['neighbors']>[number];
 /** A socket row; `owner` names the remote client holding it (remote sockets only). */
 export type ShowSocket = SocketInfo & { owner?: RsockOwner };
 export interface ShowCounters {
@@ -240,6 +242,8 @@ export async function answer(
       return vr.stack.routeList();
     case 'show.arp':
       return vr.stack.arpEntries(now);
+    case 'show.neighbors':
+      return vr.stack.neighbors(now);
     case 'show.sockets':
       return vr.stack.sockets.list().map((row): ShowSocket => {
         const owner = row.fd >= 0 && rsock !== undefined ? rsock.ownerOf(row.fd) : null;

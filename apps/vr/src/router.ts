@@ -15,6 +15,16 @@ import { SmallServices } from '@nexthop/services';
 import { Stack } from '@nexthop/stack';
 import type { Logger } from 'pino';
 import { Captures } from './capture.ts';
+import {
+  addRoute6,
+  applyAdditions6,
+  applyRemovals6,
+  describeRoute6,
+  removeRoute6,
+  route6Key,
+  stableAddressPrf,
+  startInterface6,
+} from './ipv6.ts';
 import { CryptoRandom } from './random.ts';
 
 const CARRIER_POLL_MS = 500;
@@ -96,7 +106,11 @@ export class VirtualRouter {
       },
     };
     // Secrets from the CSPRNG, drawn anew by every VR process: never a fixed seed (docs/ARCHITECTURE.md, TCP).
-    this.stack = new Stack({ output, random: new CryptoRandom() });
+    this.stack = new Stack({
+      output,
+      random: new CryptoRandom(),
+      prf: stableAddressPrf(this.name, this.logger),
+    });
     const opened = this.openLinks(this.config.interfaces);
     for (let i = 0; i < opened.length; i++) this.attach(this.config.interfaces[i]!, opened[i]!);
   }
@@ -192,8 +206,10 @@ export class VirtualRouter {
     this.stack.sockets.onSocketEvent = (fd, events) => this.dispatchSocketEvent(fd, events);
     this.config.interfaces.forEach((iface, ifIndex) => {
       for (const a of iface.addresses) this.stack.addAddress(ifIndex, a.address, a.length, now);
+      startInterface6(this.stack, ifIndex, iface, now);
     });
     for (const r of this.config.routes) this.addRoute(r);
+    for (const r of this.config.routes6) addRoute6(this.stack, r);
     this.startServices(now);
     this.checkCarriers();
     this.flush();
@@ -293,6 +309,14 @@ export class VirtualRouter {
       this.removeRoute(r);
       if (leaving) changes.push(`route ${describeRoute(r)} removed`);
     }
+    const oldRoutes6 = new Map(prev.routes6.map((r) => [route6Key(r), r]));
+    const newRoutes6 = new Map(next.routes6.map((r) => [route6Key(r), r]));
+    for (const [key, r] of oldRoutes6) {
+      const leaving = !newRoutes6.has(key);
+      if (!leaving && !(r.interface !== undefined && gone.has(r.interface))) continue;
+      removeRoute6(this.stack, r);
+      if (leaving) changes.push(`route ${describeRoute6(r)} removed`);
+    }
     for (const iface of prev.interfaces) {
       if (!gone.has(iface.name)) continue;
       this.detach(this.stack.interfaceIndex(iface.name), now);
@@ -319,6 +343,7 @@ export class VirtualRouter {
         this.stack.removeAddress(ifIndex, a.address);
         changes.push(`address ${addressKey(a)} on ${iface.name} removed`);
       }
+      applyRemovals6(this.stack, ifIndex, oldIfs.get(iface.name)!, iface, now, changes);
     }
     for (const iface of kept) {
       const ifIndex = this.stack.interfaceIndex(iface.name);
@@ -328,11 +353,13 @@ export class VirtualRouter {
         this.stack.addAddress(ifIndex, a.address, a.length, now);
         changes.push(`address ${addressKey(a)} on ${iface.name} added`);
       }
+      applyAdditions6(this.stack, ifIndex, oldIfs.get(iface.name)!, iface, now, changes);
     }
     fresh.forEach((iface, i) => {
       const link = opened[i]!;
       const ifIndex = this.attach(iface, link);
       for (const a of iface.addresses) this.stack.addAddress(ifIndex, a.address, a.length, now);
+      startInterface6(this.stack, ifIndex, iface, now);
       if (this.started) this.startLink(link);
       const what = `${iface.driver}:${iface.device ?? ''}`;
       changes.push(
@@ -346,6 +373,12 @@ export class VirtualRouter {
       if (!arriving && !(r.interface !== undefined && gone.has(r.interface))) continue;
       this.addRoute(r);
       if (arriving) changes.push(`route ${describeRoute(r)} added`);
+    }
+    for (const [key, r] of newRoutes6) {
+      const arriving = !oldRoutes6.has(key);
+      if (!arriving && !(r.interface !== undefined && gone.has(r.interface))) continue;
+      addRoute6(this.stack, r);
+      if (arriving) changes.push(`route ${describeRoute6(r)} added`);
     }
     this.config = next;
     if (!sameServices(prev.services, next.services)) {

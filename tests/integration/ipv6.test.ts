@@ -1,0 +1,162 @@
+// Issue 10's first acceptance: IPv6 through the VR between real Linux hosts.
+//   h1 (only link-local; learns 2001:db8:1::/64 and its default route from the VR's RAs)
+//   — VR (2001:db8:1::1/64 | 2001:db8:2::1/64, eth1's MTU 1280) —
+//   h2 (2001:db8:2::2/64 configured, default via 2001:db8:2::1)
+// The router namespace's kernel has IPv6 off on the VR's devices: everything IPv6 that crosses, and
+// every answer from 2001:db8:…::1, is the VR's.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { parsePing, type RoutedTopology, routedTopology, waitFor } from '@nexthop/netns';
+import { useNetnsCleanup } from '../lib/cleanup.ts';
+import { type RunningVr, startVr } from '../lib/vr.ts';
+
+useNetnsCleanup();
+
+function config(topo: RoutedTopology): string {
+  return `routers:
+  edge:
+    interfaces:
+      eth0: { driver: afpacket, device: ${topo.r1If}, addresses: [10.1.0.1/24, 2001:db8:1::1/64], ra: { interval: 10, dns: ["2001:db8:1::53"] } }
+      eth1: { driver: afpacket, device: ${topo.r2If}, addresses: [10.2.0.1/24, 2001:db8:2::1/64], mtu: 1280 }
+    routes:
+      - { prefix: 2001:db8:99::/48, via: 2001:db8:2::2 }
+`;
+}
+
+interface Neighbor {
+  family: 4 | 6;
+  address: string;
+  mac: string | null;
+  interface: string;
+  state: string;
+}
+
+describe('IPv6 through the VR', () => {
+  let topo: RoutedTopology;
+  let vr: RunningVr;
+  let h1Global = '';
+
+  before(async () => {
+    topo = await routedTopology();
+    // h1 autoconfigures (the defaults of a Linux host: accept_ra 1, autoconf 1, forwarding 0); h2 is
+    // configured by hand, so the VR has to resolve it by NDP on its own.
+    await topo.h1.sysctl({
+      [`net.ipv6.conf.${topo.h1If}.accept_ra`]: '1',
+      [`net.ipv6.conf.${topo.h1If}.autoconf`]: '1',
+    });
+    await topo.h2.sysctl({ [`net.ipv6.conf.${topo.h2If}.accept_ra`]: '0' });
+    await topo.h2.execOk('ip', ['-6', 'addr', 'add', '2001:db8:2::2/64', 'dev', topo.h2If, 'nodad']);
+    await topo.h2.execOk('ip', ['-6', 'addr', 'add', '2001:db8:99::9/128', 'dev', 'lo']);
+    await topo.h2.execOk('ip', ['-6', 'route', 'add', 'default', 'via', '2001:db8:2::1']);
+    vr = await startVr(topo.r, 'edge', config(topo));
+  });
+
+  after(async () => {
+    await vr?.stop();
+    await topo?.destroy();
+  });
+
+  test('h1, with only a link-local address, gets an address and a default route from the RA', async () => {
+    await waitFor(
+      async () => {
+        const out = await topo.h1.execOk('ip', [
+          '-6',
+          '-o',
+          'addr',
+          'show',
+          'dev',
+          topo.h1If,
+          'scope',
+          'global',
+        ]);
+        const m = /inet6 (2001:db8:1:0:[0-9a-f:]+)\/64/.exec(out);
+        if (m !== null) h1Global = m[1]!;
+        return m !== null && !out.includes('tentative');
+      },
+      { timeoutMs: 20_000, what: 'h1 to form an address from 2001:db8:1::/64' },
+    );
+    const routes = await topo.h1.execOk('ip', ['-6', 'route', 'show', 'default']);
+    assert.match(routes, /default via fe80::[0-9a-f:]+ dev \S+ proto ra/, routes);
+    // The VR's link-local address is the router: hosts route through it, not a global one (RFC 4861 §4.2).
+    const neigh = await topo.h1.execOk('ip', ['-6', 'neigh', 'show', 'dev', topo.h1If]);
+    assert.match(neigh, /fe80::[0-9a-f:]+ lladdr [0-9a-f:]+ router/, neigh);
+  });
+
+  test('ping -6 from h1 crosses the VR to h2 and to the prefix routed behind it', async () => {
+    for (const target of ['2001:db8:2::2', '2001:db8:99::9']) {
+      const r = await topo.h1.exec('ping', ['-6', '-n', '-c', '5', '-i', '0.05', '-W', '2', target], {
+        timeoutMs: 30_000,
+      });
+      assert.equal(parsePing(r.stdout).received, 5, `${target}\n${r.stdout}${r.stderr}`);
+    }
+    // Both VR addresses, and its link-local one on h1's link, answer.
+    for (const target of ['2001:db8:1::1', '2001:db8:2::1']) {
+      const r = await topo.h1.exec('ping', ['-6', '-n', '-c', '3', '-i', '0.05', '-W', '2', target], {
+        timeoutMs: 30_000,
+      });
+      assert.equal(parsePing(r.stdout).received, 3, `${target}\n${r.stdout}`);
+    }
+    const router = /default via (fe80::[0-9a-f:]+)/.exec(
+      await topo.h1.execOk('ip', ['-6', 'route', 'show', 'default']),
+    )![1]!;
+    const ll = await topo.h1.exec(
+      'ping',
+      ['-6', '-n', '-c', '3', '-i', '0.05', '-W', '2', `${router}%${topo.h1If}`],
+      {
+        timeoutMs: 30_000,
+      },
+    );
+    assert.equal(parsePing(ll.stdout).received, 3, ll.stdout);
+  });
+
+  test('traceroute -6 shows the VR, then h2', async () => {
+    const r = await topo.h1.exec(
+      'traceroute',
+      ['-6', '-n', '-q', '1', '-w', '2', '-m', '5', '2001:db8:2::2'],
+      {
+        timeoutMs: 30_000,
+      },
+    );
+    const hops = r.stdout
+      .split('\n')
+      .slice(1)
+      .map((l) => l.trim().split(/\s+/)[1] ?? null)
+      .filter((h) => h !== null);
+    assert.deepEqual(hops, ['2001:db8:1::1', '2001:db8:2::2'], r.stdout);
+  });
+
+  test('tracepath -6 learns the 1280-byte MTU of the far link from the VR’s Packet Too Big', async () => {
+    const r = await topo.h1.exec('tracepath', ['-6', '-n', '-m', '5', '2001:db8:2::2'], {
+      timeoutMs: 30_000,
+    });
+    assert.match(r.stdout, /pmtu 1280/, r.stdout);
+    assert.match(r.stdout, /reached/, r.stdout);
+    // And a ping that does not fit gets the same answer without fragmenting anything.
+    const big = await topo.h1.exec(
+      'ping',
+      ['-6', '-n', '-c', '1', '-W', '2', '-M', 'do', '-s', '1400', '2001:db8:2::2'],
+      {
+        timeoutMs: 20_000,
+      },
+    );
+    assert.match(big.stdout + big.stderr, /mtu ?[=:]? ?1280|Packet too big/i, big.stdout + big.stderr);
+  });
+
+  test('show neighbors lists the NDP entries next to the ARP ones; h2 knows the VR', async () => {
+    await topo.h1.exec('ping', ['-n', '-c', '1', '-W', '2', '10.2.0.2'], { timeoutMs: 10_000 });
+    const rows = (await vr.call('show.neighbors')) as Neighbor[];
+    const h2 = rows.find((n) => n.family === 6 && n.address === '2001:db8:2::2');
+    assert.ok(h2 !== undefined && h2.mac !== null && h2.interface === 'eth1', JSON.stringify(rows));
+    assert.ok(
+      rows.some((n) => n.family === 6 && n.address === h1Global && n.interface === 'eth0'),
+      JSON.stringify(rows),
+    );
+    assert.ok(
+      rows.some((n) => n.family === 4 && n.address === '10.2.0.2'),
+      JSON.stringify(rows),
+    );
+    // h2 learned the VR's link-layer address from the VR's own solicitation (RFC 4861 §7.2.3).
+    const neigh = await topo.h2.execOk('ip', ['-6', 'neigh', 'show', '2001:db8:2::1']);
+    assert.match(neigh, /lladdr [0-9a-f:]+/, neigh);
+  });
+});

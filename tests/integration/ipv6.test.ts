@@ -5,8 +5,19 @@
 // The router namespace's kernel has IPv6 off on the VR's devices: everything IPv6 that crosses, and
 // every answer from 2001:db8:…::1, is the VR's.
 import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { parsePing, type RoutedTopology, routedTopology, waitFor } from '@nexthop/netns';
+import {
+  type BackgroundProcess,
+  parsePing,
+  type RoutedTopology,
+  routedTopology,
+  startInBackground,
+  waitFor,
+} from '@nexthop/netns';
 import { useNetnsCleanup } from '../lib/cleanup.ts';
 import { type RunningVr, startVr } from '../lib/vr.ts';
 
@@ -51,9 +62,17 @@ describe('IPv6 through the VR', () => {
     vr = await startVr(topo.r, 'edge', config(topo));
   });
 
+  const servers: BackgroundProcess[] = [];
+  const www = mkdtempSync(join(tmpdir(), 'nexthop-ipv6-'));
+
   after(async () => {
+    for (const s of servers) {
+      s.child.kill('SIGTERM');
+      await s.exited;
+    }
     await vr?.stop();
     await topo?.destroy();
+    rmSync(www, { recursive: true, force: true });
   });
 
   test('h1, with only a link-local address, gets an address and a default route from the RA', async () => {
@@ -140,6 +159,34 @@ describe('IPv6 through the VR', () => {
       },
     );
     assert.match(big.stdout + big.stderr, /mtu ?[=:]? ?1280|Packet too big/i, big.stdout + big.stderr);
+  });
+
+  test('curl over IPv6 across the VR, both ways: 4 MB each, intact (TCP with the hosts’ offloads)', async () => {
+    const file = randomBytes(4 * 1024 * 1024);
+    writeFileSync(join(www, 'big'), file);
+    const digest = createHash('sha256').update(file).digest('hex');
+    for (const [ns, port] of [
+      [topo.h2, 8602],
+      [topo.h1, 8601],
+    ] as const) {
+      servers.push(
+        await startInBackground(
+          ns,
+          'python3',
+          ['-m', 'http.server', '--bind', '::', '--directory', www, String(port)],
+          async () => (await ns.exec('ss', ['-Htln', `sport = :${port}`])).stdout.includes(`:${port}`),
+        ),
+      );
+    }
+    for (const [from, url] of [
+      [topo.h1, 'http://[2001:db8:2::2]:8602/big'],
+      [topo.h2, `http://[${h1Global}]:8601/big`],
+    ] as const) {
+      const r = await from.exec('sh', ['-c', `curl -sS -g --max-time 20 '${url}' | sha256sum`], {
+        timeoutMs: 30_000,
+      });
+      assert.equal(r.stdout.split(' ')[0], digest, `${url}: ${r.stderr}`);
+    }
   });
 
   test('show neighbors lists the NDP entries next to the ARP ones; h2 knows the VR', async () => {

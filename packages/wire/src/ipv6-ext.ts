@@ -304,9 +304,25 @@ export function decodeIpv6Extensions(
     out.protocolFieldOffset = field;
     return problem(out, Drop.IPV6_UNKNOWN_NEXT_HEADER, PARAM_PROBLEM_NEXT_HEADER, field, off);
   }
+  // RFC 7112 §5: the chain a first fragment must hold ends with the upper-layer header itself.
+  if (firstFragment && end - p < upperHeaderLength(nh)) return truncated(out, true);
   // ESP (RFC 4303 §2: all after its header is encrypted) and No Next Header (RFC 8200 §4.7) end
   // the walk like an upper-layer protocol would: the caller sees them in `protocol`.
   return done(out, nh, field, p, end, off);
+}
+
+/** Bytes of the upper-layer headers whose fields a router or firewall reads (ports, type/code). */
+function upperHeaderLength(protocol: number): number {
+  switch (protocol) {
+    case 6:
+      return 20; // TCP (RFC 9293 §3.1), without options
+    case 17:
+      return 8; // UDP (RFC 768)
+    case 58:
+      return 4; // ICMPv6 type, code, checksum (RFC 4443 §2.1)
+    default:
+      return 0;
+  }
 }
 
 function truncated(out: Ipv6Extensions, firstFragment: boolean): number {

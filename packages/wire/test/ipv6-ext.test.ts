@@ -276,6 +276,23 @@ describe('decodeIpv6Extensions: headers', () => {
     );
   });
 
+  it('holds a first fragment to its upper-layer header too: TCP 20, UDP 8, ICMPv6 4 bytes (RFC 7112 §5)', () => {
+    for (const [protocol, need] of [
+      [6, 20],
+      [17, 8],
+      [IPPROTO_ICMPV6, 4],
+    ] as const) {
+      // Fragments before the last are 8n bytes long (RFC 8200 §4.5): the largest 8n short of `need`.
+      const frag = [protocol, 0, 0, 1, 0, 0, 0, 7];
+      const short = walkPacket(packet(IPPROTO_FRAGMENT, frag, new Array((need - 1) & ~7).fill(0)));
+      assert.equal(short[0], Drop.IPV6_FIRST_FRAGMENT_INCOMPLETE, `protocol ${protocol}`);
+      assert.deepEqual([short[1].problemCode, short[1].pointer], [PARAM_PROBLEM_INCOMPLETE_CHAIN, 0]);
+      // Enough, or a later fragment, or the last piece of a datagram: walked as before.
+      assert.equal(walkPacket(packet(IPPROTO_FRAGMENT, frag, new Array((need + 7) & ~7).fill(0)))[0], 0);
+      assert.equal(walkPacket(packet(IPPROTO_FRAGMENT, [protocol, 0, 0, 0, 0, 0, 0, 7], []))[0], 0);
+    }
+  });
+
   it('drops fragments whose length is not 8n before the last (RFC 8200 §4.5: code 0, pointer 4)', () => {
     const frag = [IPPROTO_ICMPV6, 0, 0, 1, 1, 2, 3, 4];
     const [r, ext] = walkPacket(packet(IPPROTO_FRAGMENT, frag, new Array(13).fill(0)));
@@ -525,7 +542,9 @@ describe('decodeIpv6Extensions on random valid chains (property)', () => {
               );
             else bytes.push(next, h.words - 2, 0, 0, ...new Array(h.words * 4 - 4).fill(0xaa));
           }
-          const payload = new Array(8 * payloadLen).fill(0x11);
+          // A first fragment carries the upper-layer header whole (RFC 7112 §5): 24 bytes cover TCP's.
+          const first = list.some((h) => h.kind === 'frag' && h.more);
+          const payload = new Array(8 * (first ? Math.max(3, payloadLen) : payloadLen)).fill(0x11);
           fc.pre(bytes.length <= IPV6_EXT_MAX_CHAIN && list.length <= IPV6_EXT_MAX_HEADERS);
           const p = packet(list.length > 0 ? types[0]! : upper, bytes, payload);
           const ext = new Ipv6Extensions();

@@ -19,6 +19,8 @@ import {
   waitFor,
 } from '@nexthop/netns';
 import { useNetnsCleanup } from '../lib/cleanup.ts';
+import { malformedIpv6, validEcho6 } from '../lib/malformed6.ts';
+import { sendFrames } from '../lib/rawsend.ts';
 import { type RunningVr, startVr } from '../lib/vr.ts';
 
 useNetnsCleanup();
@@ -187,6 +189,42 @@ describe('IPv6 through the VR', () => {
       });
       assert.equal(r.stdout.split(' ')[0], digest, `${url}: ${r.stderr}`);
     }
+  });
+
+  test('malformed IPv6 from h1 is dropped and counted by reason; the VR keeps forwarding', async () => {
+    const interfaces = (await vr.call('show.interfaces')) as { name: string; mac: string }[];
+    const ends = {
+      dstMac: interfaces.find((i) => i.name === 'eth0')!.mac,
+      srcMac: (await topo.h1.execOk('cat', [`/sys/class/net/${topo.h1If}/address`])).trim(),
+      src: h1Global,
+      far: '2001:db8:2::2',
+      vr: '2001:db8:1::1',
+    };
+    const cases = malformedIpv6(ends);
+    assert.ok(cases.length >= 12);
+    for (const { name, frames, reason } of cases) {
+      const before = (await vr.counters()).drops[reason];
+      assert.notEqual(before, undefined, `no drop reason ${reason}`);
+      for (const frame of frames) {
+        const [result] = await sendFrames(topo.h1, topo.h1If, [frame]);
+        assert.equal(result?.sent, frame.length, `${name} was sent`);
+      }
+      await waitFor(async () => (await vr.counters()).drops[reason]! > before!, {
+        timeoutMs: 3000,
+        what: `${reason} to count '${name}' (${JSON.stringify(Object.fromEntries(Object.entries((await vr.counters()).drops).filter(([, v]) => v > 0)))})`,
+      });
+    }
+    const forwarded = (await vr.counters()).stats['ipv6_forwarded']!;
+    await sendFrames(topo.h1, topo.h1If, [validEcho6(ends)]);
+    await waitFor(async () => (await vr.counters()).stats['ipv6_forwarded']! > forwarded, {
+      timeoutMs: 3000,
+      what: 'the valid frame to be forwarded',
+    });
+    const r = await topo.h1.exec('ping', ['-6', '-n', '-c', '3', '-i', '0.05', '-W', '2', '2001:db8:2::2'], {
+      timeoutMs: 20_000,
+    });
+    assert.equal(parsePing(r.stdout).received, 3, r.stdout);
+    assert.ok(process.kill(vr.pid, 0), 'the VR process is still alive');
   });
 
   test('show neighbors lists the NDP entries next to the ARP ones; h2 knows the VR', async () => {

@@ -1,18 +1,29 @@
-// IPv4 forwarding benchmark: 64-byte UDP frames h1 → router → h2, the router being either the Linux
-// kernel of the router namespace or a nexthop VR process, at the same offered loads in the same run.
+// IPv4 forwarding benchmark (IPv6 with BENCH_FAMILY=6, below): 64-byte UDP frames h1 → router → h2,
+// the router being either the Linux kernel of the router namespace or a nexthop VR process, at the
+// same offered loads in the same run.
 // Two trafgen generators, one per core, send from h1; we count what h2's veth received.
 // Usage: node bench/forward.ts [seconds per run] [loads, e.g. 50k,200k,max]   (root; not a test)
 // BENCH_RING_SLOTS=N runs the VR with N-slot receive rings, BENCH_VR_NICE=N at that niceness. BENCH_DEBUG=1 also prints every per-link counter of the VR (e.g. the driver's transmit errno counts).
+// BENCH_FAMILY=6 measures IPv6 instead: 78-byte frames (14 Ethernet + 40 IPv6 + 8 UDP + 16 payload)
+// 2001:db8:1::2 → 2001:db8:2::2 over the same topology; the kernel router gets IPv6 addresses and
+// net.ipv6.conf.all.forwarding=1, the VR 2001:db8:1::1/64 and 2001:db8:2::1/64, and both resolve h2 by NDP.
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cleanupOnExit, type RoutedTopology, routedTopology, runOk } from '@nexthop/netns';
+import { cleanupOnExit, type RoutedTopology, routedTopology, runOk, waitFor } from '@nexthop/netns';
 import { type RunningVr, startVr } from '../tests/lib/vr.ts';
-import { runGenerator, udpFrameConfig } from './lib/trafgen.ts';
+import { runGenerator, udp6FrameConfig, udpFrameConfig } from './lib/trafgen.ts';
 
 const SECONDS = Number(process.argv[2] ?? 5);
 const LOADS = (process.argv[3] ?? '50k,200k,max').split(',').map((s) => s.trim());
-const FRAME_LENGTH = 64;
+/** BENCH_FAMILY=6 forwards IPv6 (78-byte frames: the 64-byte frame's 16-byte payload behind a 40-byte header). */
+const FAMILY = process.env['BENCH_FAMILY'] === undefined ? 4 : Number(process.env['BENCH_FAMILY']);
+if (FAMILY !== 4 && FAMILY !== 6) throw new Error('BENCH_FAMILY must be 4 or 6');
+const FRAME_LENGTH = FAMILY === 6 ? 78 : 64;
+/** The VR's stack-wide counter of forwarded packets for the family (`show counters`). */
+const FORWARDED_STAT = FAMILY === 6 ? 'ipv6_forwarded' : 'forwarded';
+/** The IPv6 plan (BENCH_FAMILY=6): h1 and h2 at ::2, the router (kernel or VR) at ::1 of each /64. */
+const V6 = { h1: '2001:db8:1::2', h2: '2001:db8:2::2', r1: '2001:db8:1::1', r2: '2001:db8:2::1' };
 const GENERATOR_CPUS = [0, 1];
 /** Packets per generator for the unpaced point: a bound, not a target; the time bound stops it. */
 const MAX_POINT_PACKETS = 50_000_000;
@@ -84,9 +95,15 @@ async function sample(topo: RoutedTopology, vr: RunningVr | undefined): Promise<
   const [h1Tx, h1TxDropped] = await readStats(topo.h1, topo.h1If, ['tx_packets', 'tx_dropped']);
   const [h2Rx] = await readStats(topo.h2, topo.h2If, ['rx_packets']);
   const [r2TxDropped] = await readStats(topo.r, topo.r2If, ['tx_dropped']);
-  const snmp = await topo.h2.execOk('cat', ['/proc/net/snmp']);
-  const icmp = snmp.split('\n').filter((l) => l.startsWith('Icmp:'));
-  const h2IcmpOut = Number(icmp[1]!.split(' ')[icmp[0]!.split(' ').indexOf('OutMsgs')]);
+  let h2IcmpOut: number;
+  if (FAMILY === 6) {
+    const snmp6 = await topo.h2.execOk('cat', ['/proc/net/snmp6']);
+    h2IcmpOut = Number(/^Icmp6OutMsgs\s+(\d+)/m.exec(snmp6)?.[1] ?? Number.NaN);
+  } else {
+    const snmp = await topo.h2.execOk('cat', ['/proc/net/snmp']);
+    const icmp = snmp.split('\n').filter((l) => l.startsWith('Icmp:'));
+    h2IcmpOut = Number(icmp[1]!.split(' ')[icmp[0]!.split(' ').indexOf('OutMsgs')]);
+  }
   let vrTicks = 0;
   let vrForwarded = 0;
   let vrRxDropsKernel = 0;
@@ -102,7 +119,7 @@ async function sample(topo: RoutedTopology, vr: RunningVr | undefined): Promise<
         { rxFrames: number; rxDropsKernel: number; txFrames: number; txDropsFull: number }
       >;
     };
-    vrForwarded = c.stats['forwarded'] ?? 0;
+    vrForwarded = c.stats[FORWARDED_STAT] ?? 0;
     vrRaw = c.links as unknown as Record<string, Record<string, number>>;
     for (const [name, l] of Object.entries(c.links)) {
       vrLinks[name] = [l.rxFrames, l.rxDropsKernel, l.txFrames, l.txDropsFull];
@@ -222,13 +239,41 @@ const RING_SLOTS = process.env['BENCH_RING_SLOTS'];
 const VR_NICE = process.env['BENCH_VR_NICE'];
 
 function vrConfig(topo: RoutedTopology): string {
+  const v6 = (addr: string): string => (FAMILY === 6 ? `, ${addr}/64` : '');
   const ring = RING_SLOTS === undefined ? '' : `, ringSlots: ${Number(RING_SLOTS)}`;
   return `routers:
   bench:
     interfaces:
-      eth0: { driver: afpacket, device: ${topo.r1If}, addresses: [10.1.0.1/24]${ring} }
-      eth1: { driver: afpacket, device: ${topo.r2If}, addresses: [10.2.0.1/24]${ring} }
+      eth0: { driver: afpacket, device: ${topo.r1If}, addresses: [10.1.0.1/24${v6(V6.r1)}]${ring} }
+      eth1: { driver: afpacket, device: ${topo.r2If}, addresses: [10.2.0.1/24${v6(V6.r2)}]${ring} }
 `;
+}
+
+/**
+ * IPv6 on the hosts (addresses without DAD, default routes via the router's ::1, no RAs taken) and,
+ * for the kernel, on the router namespace: routedTopology leaves IPv6 off on the router's veth ends,
+ * which is right for the VR; the kernel gets it back with addresses and forwarding.
+ */
+async function setUpIpv6(topo: RoutedTopology, system: 'kernel' | 'VR'): Promise<void> {
+  // UDP to the closed port: h2's ICMPv6 port unreachable, rate-limited as for IPv4 (see main()).
+  await topo.h2.sysctl({ 'net.ipv6.icmp.ratelimit': '60000' });
+  for (const [ns, dev, addr, gw] of [
+    [topo.h1, topo.h1If, V6.h1, V6.r1],
+    [topo.h2, topo.h2If, V6.h2, V6.r2],
+  ] as const) {
+    await ns.sysctl({ [`net.ipv6.conf.${dev}.accept_ra`]: '0' });
+    await ns.execOk('ip', ['-6', 'addr', 'add', `${addr}/64`, 'dev', dev, 'nodad']);
+    await ns.execOk('ip', ['-6', 'route', 'add', 'default', 'via', gw]);
+  }
+  if (system === 'kernel') {
+    await topo.r.sysctl({
+      [`net.ipv6.conf.${topo.r1If}.disable_ipv6`]: '0',
+      [`net.ipv6.conf.${topo.r2If}.disable_ipv6`]: '0',
+      'net.ipv6.conf.all.forwarding': '1',
+    });
+    await topo.r.execOk('ip', ['-6', 'addr', 'add', `${V6.r1}/64`, 'dev', topo.r1If, 'nodad']);
+    await topo.r.execOk('ip', ['-6', 'addr', 'add', `${V6.r2}/64`, 'dev', topo.r2If, 'nodad']);
+  }
 }
 
 async function measureSystem(system: 'kernel' | 'VR', dir: string): Promise<PointResult[]> {
@@ -239,12 +284,21 @@ async function measureSystem(system: 'kernel' | 'VR', dir: string): Promise<Poin
     // reading (and spending one of the two cores), h2 keeps the port closed and its ICMP per-peer
     // rate limit (per namespace) is raised to one message a minute; we count h2's ICMP out.
     await topo.h2.sysctl({ 'net.ipv4.icmp_ratelimit': '60000' });
+    if (FAMILY === 6) await setUpIpv6(topo, system);
     if (system === 'VR') {
       vr = await startVr(topo.r, 'bench', vrConfig(topo));
       if (VR_NICE !== undefined) await runOk('renice', ['-n', String(Number(VR_NICE)), '-p', String(vr.pid)]);
     }
     // Resolves ARP in the router (and h2's way back) before anything is counted.
-    await topo.h1.execOk('ping', ['-n', '-c', '3', '-i', '0.2', '-W', '2', topo.h2Addr], {
+    // (For IPv6, NDP: the router's neighbour entry for h2 and h2's for the router. The fresh
+    // link-local addresses are still tentative for a second or two, so first wait for one answer.)
+    if (FAMILY === 6)
+      await waitFor(
+        async () => (await topo.h1.exec('ping', ['-n', '-6', '-c', '1', '-W', '1', V6.h2])).code === 0,
+        { timeoutMs: 20_000, intervalMs: 200, what: `ping -6 ${V6.h2} from h1` },
+      );
+    const pingArgs = FAMILY === 6 ? ['-6', V6.h2] : [topo.h2Addr];
+    await topo.h1.execOk('ping', ['-n', '-c', '3', '-i', '0.2', '-W', '2', ...pingArgs], {
       timeoutMs: 15_000,
     });
     const routerMac =
@@ -254,14 +308,14 @@ async function measureSystem(system: 'kernel' | 'VR', dir: string): Promise<Poin
             (i) => i.name === 'eth0',
           )!.mac;
     const h1Mac = (await topo.h1.execOk('cat', [`/sys/class/net/${topo.h1If}/address`])).trim();
-    const configPath = join(dir, `udp64-${system}.cfg`);
+    const configPath = join(dir, `udp${FRAME_LENGTH}-${system}.cfg`);
     writeFileSync(
       configPath,
-      udpFrameConfig({
+      (FAMILY === 6 ? udp6FrameConfig : udpFrameConfig)({
         dstMac: routerMac,
         srcMac: h1Mac,
-        srcIp: topo.h1Addr,
-        dstIp: topo.h2Addr,
+        srcIp: FAMILY === 6 ? V6.h1 : topo.h1Addr,
+        dstIp: FAMILY === 6 ? V6.h2 : topo.h2Addr,
         srcPort: 40000,
         dstPort: DISCARD_PORT,
         frameLength: FRAME_LENGTH,
@@ -289,10 +343,10 @@ async function main(): Promise<void> {
     const kernel = await measureSystem('kernel', dir);
     const vr = await measureSystem('VR', dir);
     console.log(
-      `IPv4 forwarding, ${FRAME_LENGTH}-byte UDP frames h1 → router → h2, 2 trafgen generators (CPUs ${GENERATOR_CPUS.join(', ')}), ${SECONDS} s per point, node ${process.version}`,
+      `IPv${FAMILY} forwarding, ${FRAME_LENGTH}-byte UDP frames h1 → router → h2, 2 trafgen generators (CPUs ${GENERATOR_CPUS.join(', ')}), ${SECONDS} s per point, node ${process.version}`,
     );
     console.log(
-      '\n| offered load | system | offered pkts | forwarded pkts | loss % | forwarded pps | veth backlog drops | VR CPU µs/pkt | VR CPU share | VR `forwarded` | VR rxDropsKernel |',
+      `\n| offered load | system | offered pkts | forwarded pkts | loss % | forwarded pps | veth backlog drops | VR CPU µs/pkt | VR CPU share | VR \`${FORWARDED_STAT}\` | VR rxDropsKernel |`,
     );
     console.log('|---|---|---|---|---|---|---|---|---|---|---|');
     for (const r of [...kernel, ...vr]) {

@@ -1,5 +1,5 @@
 // trafgen (netsniff-ng) as a packet generator for the benchmarks: the packet config for one 64-byte
-// IPv4/UDP frame, and generators pinned to one CPU each, bounded in packets and time.
+// IPv4/UDP frame (or an IPv6/UDP one), and generators pinned to one CPU each, bounded in packets and time.
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { type Netns, run, waitFor } from '@nexthop/netns';
@@ -180,4 +180,43 @@ export async function runGenerator(options: GeneratorOptions): Promise<Generator
   } finally {
     for (const t of timers) clearTimeout(t);
   }
+}
+
+const IPV6_LEN = 40;
+
+/** The 16 bytes of an IPv6 address (`::` shorthand allowed, no embedded IPv4), as trafgen bytes. */
+function ip6Bytes(ip: string): string {
+  const halves = ip.split('::');
+  if (halves.length > 2) throw new Error(`bad IPv6 ${ip}`);
+  const groups = (s: string | undefined): string[] => (s === undefined || s === '' ? [] : s.split(':'));
+  const head = groups(halves[0]);
+  const tail = groups(halves[1]);
+  const fill = halves.length === 2 ? 8 - head.length - tail.length : 0;
+  const all = [...head, ...Array<string>(Math.max(0, fill)).fill('0'), ...tail];
+  if (all.length !== 8 || all.some((g) => !/^[0-9a-fA-F]{1,4}$/.test(g))) throw new Error(`bad IPv6 ${ip}`);
+  return all.map((g) => u16(Number.parseInt(g, 16))).join(', ');
+}
+
+/**
+ * The IPv6 counterpart of udpFrameConfig: Ethernet, a 40-byte IPv6 header (no extension headers,
+ * hop limit 64, flow label 0) and UDP; trafgen fills in the UDP checksum over the IPv6
+ * pseudo-header (csumudp6), which IPv6 makes mandatory.
+ */
+export function udp6FrameConfig(spec: UdpFrameSpec): string {
+  const payload = spec.frameLength - ETH_LEN - IPV6_LEN - UDP_LEN;
+  if (payload < 0)
+    throw new Error(`frame length ${spec.frameLength} is below ${ETH_LEN + IPV6_LEN + UDP_LEN}`);
+  return `{
+  ${macBytes(spec.dstMac)},
+  ${macBytes(spec.srcMac)},
+  0x86, 0xdd,
+  0x60, 0x00, 0x00, 0x00,
+  ${u16(UDP_LEN + payload)}, 17, 64,
+  ${ip6Bytes(spec.srcIp)},
+  ${ip6Bytes(spec.dstIp)},
+  ${u16(spec.srcPort)}, ${u16(spec.dstPort)},
+  ${u16(UDP_LEN + payload)}, csumudp6(14, 54),
+  fill(0x5a, ${payload})
+}
+`;
 }

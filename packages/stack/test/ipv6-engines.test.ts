@@ -93,7 +93,7 @@ describe('Router Advertisements (RFC 4861 §6.2)', () => {
     assert.match(problems, /preferred lifetime/);
     assert.match(problems, /\/64/);
     assert.throws(
-      () => new RouterAdvertiser({ ...defaultRaConfig(), maxIntervalS: 1 }, Math.random, { sendRa() {} }),
+      () => new RouterAdvertiser({ ...defaultRaConfig(), maxIntervalS: 1 }, seeded(1), { sendRa() {} }),
     );
   });
 
@@ -271,10 +271,10 @@ describe('Duplicate Address Detection (RFC 4862 §5.4)', () => {
   test('bad settings are refused', () => {
     const sink = { sendProbe() {}, stateChanged() {} };
     assert.throws(
-      () => new DuplicateAddressDetector({ transmits: -1, retransTimerMs: 1000, random: Math.random, sink }),
+      () => new DuplicateAddressDetector({ transmits: -1, retransTimerMs: 1000, random: seeded(1), sink }),
     );
     assert.throws(
-      () => new DuplicateAddressDetector({ transmits: 1, retransTimerMs: 5, random: Math.random, sink }),
+      () => new DuplicateAddressDetector({ transmits: 1, retransTimerMs: 5, random: seeded(1), sink }),
     );
   });
 });

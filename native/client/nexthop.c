@@ -15,6 +15,14 @@ static int vr_fd(int fd, struct nh_fd *e) {
 }
 
 NH_EXPORT int nexthop_socket(const char *vr, int type, int protocol) {
+  return nexthop_socket_family(vr, AF_INET, type, protocol);
+}
+
+NH_EXPORT int nexthop_socket_family(const char *vr, int family, int type, int protocol) {
+  if (family != AF_INET && family != AF_INET6) {
+    errno = EAFNOSUPPORT;
+    return -1;
+  }
   int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
   if (base != SOCK_STREAM && base != SOCK_DGRAM) {
     errno = ESOCKTNOSUPPORT;
@@ -23,7 +31,7 @@ NH_EXPORT int nexthop_socket(const char *vr, int type, int protocol) {
   int ci = nh_conn_index(vr);
   if (ci < 0) return -1;
   struct nh_fd e;
-  int fd = nh_vr_socket(ci, type, protocol, &e);
+  int fd = nh_vr_socket(ci, family, type, protocol, &e);
   if (fd < 0) return -1;
   if (!(type & SOCK_CLOEXEC)) fcntl(fd, F_SETFD, 0);
   if (type & SOCK_NONBLOCK) fcntl(fd, F_SETFL, O_NONBLOCK);

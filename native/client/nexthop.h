@@ -7,8 +7,16 @@
  * the control protocol for it; they return what the kernel's call would (0 / -1 with errno, or a
  * descriptor), with the VR's errno values.
  *
- * UDP descriptors carry a 20-byte header in front of every datagram (protocol §7.3): use
- * nexthop_sendto()/nexthop_recvfrom() on them, not read/write.
+ * UDP descriptors carry a header in front of every datagram (protocol §7.3, 20 bytes; §13.5, 64 bytes
+ * on a VR speaking protocol version 2): use nexthop_sendto()/nexthop_recvfrom() on them, not
+ * read/write.
+ *
+ * IPv6: the library offers protocol versions 1 and 2 and uses what the VR chooses. With version 2,
+ * nexthop_socket_family(AF_INET6) makes a dual-stack socket (IPV6_V6ONLY 0 unless set), and every
+ * call taking or giving a struct sockaddr takes a sockaddr_in6 on it (scope id for link-local
+ * addresses, IPv4 peers as IPv4-mapped addresses, as Linux); a VR speaking only version 1 answers
+ * AF_INET6 with EAFNOSUPPORT. Level IPPROTO_IPV6 options (IPV6_V6ONLY, IPV6_RECVPKTINFO, ...) go to
+ * the VR like any other.
  *
  * A non-blocking connect leaves the descriptor unwritable (poll, epoll, select, write) until the
  * connection is made or has failed, as a kernel socket; nexthop_getsockopt(SO_ERROR) and a second
@@ -35,6 +43,10 @@ extern "C" {
 /* type: SOCK_STREAM or SOCK_DGRAM, optionally | SOCK_NONBLOCK | SOCK_CLOEXEC. Family is AF_INET. */
 int nexthop_socket(const char *vr, int type, int protocol);
 
+/* As nexthop_socket, of family AF_INET or AF_INET6 (EAFNOSUPPORT for others, and for AF_INET6 when
+ * the VR speaks only protocol version 1). Added with protocol version 2. */
+int nexthop_socket_family(const char *vr, int family, int type, int protocol);
+
 /* Tells the library that fd is a socket of `vr` (NULL: NEXTHOP_VR) it has not seen yet, e.g. one
  * inherited across exec. Other calls do this by themselves with NEXTHOP_VR. 0, or -1 with EBADF when
  * fd is not a socket of that VR. */
@@ -51,7 +63,8 @@ int nexthop_shutdown(int fd, int how);
 int nexthop_getsockname(int fd, struct sockaddr *addr, socklen_t *len);
 int nexthop_getpeername(int fd, struct sockaddr *addr, socklen_t *len);
 
-/* UDP: one datagram. dest NULL = the connected peer. */
+/* UDP: one datagram. dest NULL = the connected peer. On an AF_INET6 socket dest may be a
+ * sockaddr_in6 or (dual-stack) a sockaddr_in; src is always a sockaddr_in6. */
 ssize_t nexthop_sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *dest,
                        socklen_t dest_len);
 ssize_t nexthop_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *src, socklen_t *src_len);

@@ -30,6 +30,7 @@
 #define NH_MAX_FD (1 << 20)
 #define NH_MAX_ABANDONED 64
 #define NH_MAX_PAYLOAD 65507
+#define NH_MAX_PAYLOAD6 65527
 
 int nh_report_session_errors;
 /* Set while a call retries by design (a listener waiting for its VR): no report per attempt. */
@@ -75,6 +76,7 @@ struct nh_raw {
   uint8_t buf[RSOCK_MAX_MESSAGE];
   size_t len;
   int fd; /* the descriptor it carried, or -1 */
+  uint16_t version; /* the protocol version of the connection it came on */
 };
 
 struct nh_parked {
@@ -94,6 +96,7 @@ struct nh_conn {
   pthread_cond_t cv;
   int fd;          /* -1: not open */
   uint32_t gen;    /* changes on every open: ids attached on an older one are void */
+  uint16_t version; /* the protocol version HELLO_OK chose for this generation (§13.1) */
   pid_t pid;       /* the process that opened fd */
   uint32_t next_id;
   int reader;      /* a thread is reading fd without the lock */
@@ -297,9 +300,16 @@ static ssize_t recv_message(int fd, struct nh_raw *raw, int flags) {
   return n;
 }
 
-static int send_message(int fd, const struct rsock_msg *m, int passfd) {
+static int send_message(int fd, const struct rsock_msg *m, int passfd, uint16_t version) {
   uint8_t buf[RSOCK_MAX_MESSAGE];
-  size_t len = rsock_encode(m, buf, sizeof buf);
+  struct rsock_msg v1;
+  if (version == 1 && m->type == RSOCK_CONNECT && m->ep.family == RSOCK_AF_UNSPEC) {
+    /* Version 1 has no AF_UNSPEC endpoint: CONNECT UNSPEC carries 0.0.0.0:0 (§5). */
+    v1 = *m;
+    v1.ep.family = RSOCK_AF_INET;
+    m = &v1;
+  }
+  size_t len = rsock_encode_v(m, version, buf, sizeof buf);
   if (len == 0) {
     errno = EINVAL;
     return -1;
@@ -379,15 +389,16 @@ static int conn_open_locked(struct nh_conn *c) {
   struct rsock_msg hello = {0};
   hello.type = RSOCK_HELLO;
   hello.id = 1;
-  hello.min_version = RSOCK_VERSION;
-  hello.max_version = RSOCK_VERSION;
+  /* Both versions are offered; HELLO and its answer have a version-1 header whatever is chosen. */
+  hello.min_version = RSOCK_VERSION_MIN;
+  hello.max_version = RSOCK_VERSION_MAX;
   hello.data.ptr = (const uint8_t *)name;
   hello.data.len = (uint16_t)strlen(name);
   struct nh_reply r;
   struct rsock_fault f;
   ssize_t n;
   /* EPIPE: the VR refused us at accept and shut the connection; its ERROR (id 0) is still to read. */
-  if (send_message(fd, &hello, -1) < 0 && errno != EPIPE) goto broken;
+  if (send_message(fd, &hello, -1, RSOCK_VERSION) < 0 && errno != EPIPE) goto broken;
   do n = recv_message(fd, &r.raw, 0);
   while (n < 0 && errno == EINTR);
   if (n <= 0) goto broken;
@@ -402,8 +413,10 @@ static int conn_open_locked(struct nh_conn *c) {
     errno = r.m.err;
     return -1;
   }
-  if (r.m.type != RSOCK_HELLO_OK || r.m.version != RSOCK_VERSION) goto broken;
+  if (r.m.type != RSOCK_HELLO_OK || r.m.version < RSOCK_VERSION_MIN || r.m.version > RSOCK_VERSION_MAX)
+    goto broken;
   c->fd = fd;
+  c->version = r.m.version;
   c->pid = getpid();
   c->gen = __atomic_add_fetch(&gen_counter, 1, __ATOMIC_RELAXED);
   c->next_id = 1;
@@ -458,6 +471,7 @@ static int wait_reply(struct nh_conn *c, uint32_t id, uint32_t gen, struct nh_ra
     }
     c->reader = 1;
     int fd = c->fd;
+    uint16_t version = c->version;
     struct nh_parked *p = malloc(sizeof *p);
     if (p == NULL) {
       c->reader = 0;
@@ -467,6 +481,7 @@ static int wait_reply(struct nh_conn *c, uint32_t id, uint32_t gen, struct nh_ra
     pthread_mutex_unlock(&c->mu);
     ssize_t n = recv_message(fd, &p->raw, block ? 0 : MSG_DONTWAIT);
     int e = errno;
+    p->raw.version = version;
     pthread_mutex_lock(&c->mu);
     c->reader = 0;
     pthread_cond_broadcast(&c->cv);
@@ -477,7 +492,7 @@ static int wait_reply(struct nh_conn *c, uint32_t id, uint32_t gen, struct nh_ra
     }
     struct rsock_msg m;
     struct rsock_fault f;
-    if (n <= 0 || rsock_decode(p->raw.buf, p->raw.len, &m, &f) < 0 || (m.type & 0x8000) == 0 ||
+    if (n <= 0 || rsock_decode_v(p->raw.buf, p->raw.len, version, &m, &f) < 0 || (m.type & 0x8000) == 0 ||
         (c->gen == gen && !inflight_take(c, m.id))) {
       /* §8: a malformed reply breaks the connection; calls in flight fail with EIO. */
       int malformed = n > 0 || (n < 0 && e == EIO);
@@ -511,7 +526,7 @@ static int send_locked(struct nh_conn *c, struct rsock_msg *req, int passfd, uin
   if (++c->next_id == 0) c->next_id = 1;
   req->id = c->next_id;
   if (inflight_add(c, req->id) < 0) return -1;
-  if (send_message(c->fd, req, passfd) < 0) {
+  if (send_message(c->fd, req, passfd, c->version) < 0) {
     int e = errno;
     if (e == EINVAL) {
       inflight_take(c, req->id);
@@ -530,7 +545,7 @@ static int send_locked(struct nh_conn *c, struct rsock_msg *req, int passfd, uin
 /* Turns a raw reply into *r; an ERROR becomes -1 with its errno and message. */
 static int finish_reply(struct nh_reply *r) {
   struct rsock_fault f;
-  if (rsock_decode(r->raw.buf, r->raw.len, &r->m, &f) < 0) {
+  if (rsock_decode_v(r->raw.buf, r->raw.len, r->raw.version, &r->m, &f) < 0) {
     if (r->raw.fd >= 0) nh_sys_close(r->raw.fd);
     errno = EIO;
     return -1;
@@ -729,9 +744,16 @@ static int attach(int ci, int fd, struct nh_fd *e) {
   struct nh_reply r;
   uint32_t gen;
   if (call(ci, &req, fd, RSOCK_ATTACH_OK, &r, &gen) < 0) return -1;
+  if (r.m.family != AF_INET && !(r.m.family == AF_INET6 && r.raw.version >= RSOCK_VERSION_2)) {
+    errno = EIO; /* no socket this connection could speak for */
+    return -1;
+  }
   memset(e, 0, sizeof *e);
   e->kind = NH_VR;
+  e->family = (uint8_t)r.m.family;
   e->dgram = r.m.sock_type == SOCK_DGRAM;
+  /* A UDP socket keeps the header of the connection that created it (§13.5, §13.6). */
+  e->dgram_v2 = e->dgram && r.raw.version >= RSOCK_VERSION_2 && (r.m.state & RSOCK_STATE_DGRAM_V2) != 0;
   e->listening = (r.m.state & RSOCK_STATE_LISTENING) != 0;
   e->pktinfo = (r.m.state & RSOCK_STATE_PKTINFO) != 0;
   e->tcp = (r.m.state & RSOCK_STATE_CONNECTED)    ? NH_TCP_CONNECTED
@@ -795,7 +817,9 @@ int nh_resolve(int fd, const char *vr, struct nh_fd *e) {
   }
   for (int ci = first; ci <= last; ci++) {
     if (attach(ci, fd, e) == 0) return 1;
-    if (errno != EBADF) return -1;
+    /* EPROTONOSUPPORT: a version-1 connection cannot speak that socket (an AF_INET6 one, §13.6);
+     * left to the kernel, as one the VR does not know. */
+    if (errno != EBADF && errno != EPROTONOSUPPORT) return -1;
   }
   /* Not a socket of these VRs (§4): the kernel's. */
   struct nh_fd kernel = {0};
@@ -804,10 +828,33 @@ int nh_resolve(int fd, const char *vr, struct nh_fd *e) {
   return 0;
 }
 
-int nh_vr_socket(int ci, int type, int protocol, struct nh_fd *e) {
+int nh_conn_version(int ci) {
+  struct nh_conn *c = &conns[ci];
+  pthread_mutex_lock(&c->mu);
+  int rc = conn_open_locked(c);
+  int v = rc == 0 ? c->version : -1;
+  pthread_mutex_unlock(&c->mu);
+  return v;
+}
+
+int nh_vr_socket(int ci, int family, int type, int protocol, struct nh_fd *e) {
+  if (family != AF_INET && family != AF_INET6) {
+    errno = EAFNOSUPPORT;
+    return -1;
+  }
+  if (family == AF_INET6) {
+    /* Only version 2 has IPv6 endpoints (§13): a version-1 VR has no AF_INET6 sockets. */
+    int v = nh_conn_version(ci);
+    if (v < 0) return -1;
+    if (v < RSOCK_VERSION_2) {
+      set_message("VR %s speaks remote socket protocol version 1: no IPv6 sockets%s", conns[ci].name, "");
+      errno = EAFNOSUPPORT;
+      return -1;
+    }
+  }
   struct rsock_msg req = {0};
   req.type = RSOCK_SOCKET;
-  req.family = AF_INET;
+  req.family = (uint16_t)family;
   req.sock_type = (uint16_t)(type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC));
   req.protocol = (uint32_t)protocol;
   struct nh_reply r;
@@ -820,7 +867,9 @@ int nh_vr_socket(int ci, int type, int protocol, struct nh_fd *e) {
   }
   memset(e, 0, sizeof *e);
   e->kind = NH_VR;
+  e->family = (uint8_t)family;
   e->dgram = req.sock_type == SOCK_DGRAM;
+  e->dgram_v2 = e->dgram && r.raw.version >= RSOCK_VERSION_2;
   e->conn = (uint16_t)ci;
   e->sock = r.m.socket;
   e->gen = gen;
@@ -921,36 +970,98 @@ int nh_vr_replace(int target, int vfd, struct nh_fd *e) {
   return 0;
 }
 
-static int to_ep(const struct sockaddr *addr, socklen_t len, struct rsock_msg *m) {
-  if (addr == NULL || len < (socklen_t)sizeof(sa_family_t)) {
+/* Which call an address is given to: the kernel checks them differently (protocol §13.3). */
+enum ep_use { EP_BIND, EP_CONNECT, EP_SEND };
+
+/* Does this IPv6 address need a scope id (link-local unicast, interface- or link-local multicast)?
+ * Linux ignores sin6_scope_id for the others. */
+static int needs_scope(const uint8_t a[16]) {
+  if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) return 1;
+  return a[0] == 0xff && (a[1] & 0x0f) <= 2;
+}
+
+/* The program's address for a call on socket e, as a version-2 endpoint (AF_INET sockets: always
+ * AF_INET, which version 1 carries too). Lengths and families are checked as the kernel checks them
+ * for the socket's family: shorter than a sockaddr_in (AF_INET), or than RFC 2133's 24-byte
+ * sockaddr_in6 (AF_INET6), is EINVAL; then another family is EAFNOSUPPORT, except an AF_INET
+ * destination of an AF_INET6 UDP socket, which the VR takes as IPv4-mapped (or refuses when the
+ * socket is IPV6_V6ONLY). 0, or -1 with errno. */
+static int to_ep(const struct nh_fd *e, const struct sockaddr *addr, socklen_t len, enum ep_use use,
+                 struct rsock_ep *ep) {
+  memset(ep, 0, sizeof *ep);
+  if (addr == NULL || (int)len < (int)sizeof(sa_family_t)) {
     errno = EINVAL;
     return -1;
   }
-  if (addr->sa_family != AF_INET) {
+  int v4 = e->family != AF_INET6 || (addr->sa_family == AF_INET && e->dgram && use != EP_BIND);
+  if (v4) {
+    if (len < (socklen_t)sizeof(struct sockaddr_in)) {
+      errno = EINVAL;
+      return -1;
+    }
+    if (addr->sa_family != AF_INET) {
+      errno = EAFNOSUPPORT;
+      return -1;
+    }
+    struct sockaddr_in sin;
+    memcpy(&sin, addr, sizeof sin);
+    ep->family = RSOCK_AF_INET;
+    memcpy(ep->addr, &sin.sin_addr, 4);
+    ep->port = ntohs(sin.sin_port);
+    return 0;
+  }
+  if (len < 24) { /* SIN6_LEN_RFC2133: the sockaddr_in6 without sin6_scope_id */
+    errno = EINVAL;
+    return -1;
+  }
+  if (addr->sa_family != AF_INET6) {
     errno = EAFNOSUPPORT;
     return -1;
   }
-  if (len < (socklen_t)sizeof(struct sockaddr_in)) {
-    errno = EINVAL;
-    return -1;
-  }
-  struct sockaddr_in sin;
-  memcpy(&sin, addr, sizeof sin);
-  memcpy(m->addr, &sin.sin_addr, 4);
-  m->port = ntohs(sin.sin_port);
+  struct sockaddr_in6 sin6;
+  memset(&sin6, 0, sizeof sin6);
+  memcpy(&sin6, addr, len < (socklen_t)sizeof sin6 ? (size_t)len : sizeof sin6);
+  ep->family = RSOCK_AF_INET6;
+  ep->port = ntohs(sin6.sin6_port);
+  ep->flowinfo = ntohl(sin6.sin6_flowinfo) & RSOCK_FLOWINFO_MASK;
+  memcpy(ep->addr, &sin6.sin6_addr, 16);
+  if (needs_scope(ep->addr)) ep->scope_id = sin6.sin6_scope_id;
   return 0;
 }
 
-/* Writes an AF_INET address to (addr, *len) truncating as the kernel does; *len = full size. */
-static void from_ep(const uint8_t a[4], uint16_t port, struct sockaddr *addr, socklen_t *len) {
+/* Writes endpoint ep as a sockaddr of an AF_INET or AF_INET6 socket (`family`) to (addr, *len),
+ * truncating as the kernel does; *len = the full size. An AF_INET6 socket sees IPv4 peers as
+ * IPv4-mapped addresses (as the VR reports them anyway); AF_UNSPEC is the family's any address. */
+static void from_ep(const struct rsock_ep *ep, int family, struct sockaddr *addr, socklen_t *len) {
   if (addr == NULL || len == NULL) return;
-  struct sockaddr_in sin = {0};
-  sin.sin_family = AF_INET;
-  memcpy(&sin.sin_addr, a, 4);
-  sin.sin_port = htons(port);
-  socklen_t n = *len < (socklen_t)sizeof sin ? *len : (socklen_t)sizeof sin;
-  memcpy(addr, &sin, n);
-  *len = sizeof sin;
+  union {
+    struct sockaddr_in v4;
+    struct sockaddr_in6 v6;
+  } u;
+  memset(&u, 0, sizeof u);
+  socklen_t full;
+  if (family == AF_INET6 || ep->family == RSOCK_AF_INET6) {
+    u.v6.sin6_family = AF_INET6;
+    if (ep->family == RSOCK_AF_INET6) {
+      memcpy(&u.v6.sin6_addr, ep->addr, 16);
+      u.v6.sin6_flowinfo = htonl(ep->flowinfo);
+      u.v6.sin6_scope_id = ep->scope_id;
+    } else if (ep->family == RSOCK_AF_INET) {
+      static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+      memcpy(&u.v6.sin6_addr, mapped, 12);
+      memcpy((uint8_t *)&u.v6.sin6_addr + 12, ep->addr, 4);
+    }
+    u.v6.sin6_port = htons(ep->port);
+    full = sizeof u.v6;
+  } else {
+    u.v4.sin_family = AF_INET;
+    if (ep->family == RSOCK_AF_INET) memcpy(&u.v4.sin_addr, ep->addr, 4);
+    u.v4.sin_port = htons(ep->port);
+    full = sizeof u.v4;
+  }
+  socklen_t n = *len < full ? *len : full;
+  memcpy(addr, &u, n);
+  *len = full;
 }
 
 static int is_nonblocking(int fd) {
@@ -1133,7 +1244,7 @@ int nh_vr_connect(int fd, struct nh_fd *e, const struct sockaddr *addr, socklen_
       return -1;
     }
     req.flags = RSOCK_CONNECT_UNSPEC;
-  } else if (to_ep(addr, len, &req) < 0) {
+  } else if (to_ep(e, addr, len, EP_CONNECT, &req.ep) < 0) {
     return -1;
   }
   if (!e->dgram) {
@@ -1165,7 +1276,7 @@ int nh_vr_connect(int fd, struct nh_fd *e, const struct sockaddr *addr, socklen_
       /* The VR closed the socket when its connect failed; a new attempt needs a new one, in place
        * (the kernel reuses the socket; options set on the old one are not carried over). */
       struct nh_fd ne;
-      int vfd = nh_vr_socket(e->conn, SOCK_STREAM, 0, &ne);
+      int vfd = nh_vr_socket(e->conn, e->family, SOCK_STREAM, 0, &ne);
       if (vfd < 0) return -1;
       if (nh_vr_replace(fd, vfd, &ne) < 0) return -1;
       *e = ne;
@@ -1247,30 +1358,33 @@ static int closed_lately(uint16_t port) {
   return found;
 }
 
-int nh_vr_bind(int fd, struct nh_fd *e, const struct sockaddr *addr, socklen_t len) {
+/* BIND to endpoint ep, remembered for a listener's re-creation. */
+static int bind_ep(int fd, struct nh_fd *e, const struct rsock_ep *ep) {
   struct rsock_msg req = {0};
   req.type = RSOCK_BIND;
   req.socket = e->sock;
-  if (to_ep(addr, len, &req) < 0) return -1;
+  req.ep = *ep;
   struct nh_reply r;
   int rc;
   for (int attempt = 0;; attempt++) {
     rc = call(e->conn, &req, -1, RSOCK_OK, &r, NULL);
-    if (rc == 0 || errno != EADDRINUSE || req.port == 0 || attempt >= 40 || !closed_lately(req.port)) break;
+    if (rc == 0 || errno != EADDRINUSE || ep->port == 0 || attempt >= 40 || !closed_lately(ep->port)) break;
     struct timespec pause = {0, 5 * 1000 * 1000}; /* 40 x 5 ms at most */
     nanosleep(&pause, NULL);
   }
   if (rc < 0) return -1;
-  e->bound_port = req.port;
-  memcpy(e->bound_addr, req.addr, 4);
+  e->bound = *ep;
   pthread_mutex_lock(&table_mu);
   struct nh_fd *s = slot(fd, 0);
-  if (s != NULL && s->kind == NH_VR) {
-    s->bound_port = req.port;
-    memcpy(s->bound_addr, req.addr, 4);
-  }
+  if (s != NULL && s->kind == NH_VR) s->bound = *ep;
   pthread_mutex_unlock(&table_mu);
   return 0;
+}
+
+int nh_vr_bind(int fd, struct nh_fd *e, const struct sockaddr *addr, socklen_t len) {
+  struct rsock_ep ep;
+  if (to_ep(e, addr, len, EP_BIND, &ep) < 0) return -1;
+  return bind_ep(fd, e, &ep);
 }
 
 int nh_vr_listen(int fd, struct nh_fd *e, int backlog) {
@@ -1344,8 +1458,9 @@ int nh_vr_accept(int fd, struct nh_fd *e, struct sockaddr *addr, socklen_t *len,
     ne.conn = e->conn;
     ne.sock = r.m.socket;
     ne.gen = gen;
+    ne.family = e->family;
     nh_fd_set(nfd, &ne);
-    from_ep(r.m.addr, r.m.port, addr, len);
+    from_ep(&r.m.ep, e->family, addr, len);
     return nfd;
   }
 }
@@ -1377,16 +1492,13 @@ static int set_option(struct nh_fd *e, int level, int name, const void *value, s
 }
 
 int nh_vr_relisten(int fd, struct nh_fd *e) {
-  struct sockaddr_in sin = {0};
-  sin.sin_family = AF_INET;
-  memcpy(&sin.sin_addr, e->bound_addr, 4);
-  sin.sin_port = htons(e->bound_port);
+  struct rsock_ep bound = e->bound;
   int block = !is_nonblocking(fd);
   int64_t deadline = now_ms() + NH_RELISTEN_NONBLOCK_MS;
   for (;;) {
     struct nh_fd ne;
     quiet_thread = 1;
-    int vfd = nh_vr_socket(e->conn, SOCK_STREAM, 0, &ne);
+    int vfd = nh_vr_socket(e->conn, e->family, SOCK_STREAM, 0, &ne);
     quiet_thread = 0;
     if (vfd >= 0) {
       /* The options the program set come first, as it set them before its bind (SO_REUSEADDR,
@@ -1394,7 +1506,7 @@ int nh_vr_relisten(int fd, struct nh_fd *e) {
        * accepted once by a VR of the same build. */
       struct nh_opt *opts = nh_fd_take_opts(fd);
       for (struct nh_opt *o = opts; o != NULL; o = o->next) set_option(&ne, o->level, o->name, o->value, o->len);
-      if (nh_vr_bind(vfd, &ne, (struct sockaddr *)&sin, sizeof sin) == 0 &&
+      if (bind_ep(vfd, &ne, &bound) == 0 &&
           nh_vr_listen(vfd, &ne, (int)e->backlog) == 0) {
         ne.opts = opts;
         if (nh_vr_replace(fd, vfd, &ne) < 0) {
@@ -1447,7 +1559,7 @@ int nh_vr_getsockopt(int fd, struct nh_fd *e, int level, int name, void *value, 
   if (level == SOL_SOCKET) {
     switch (name) {
     case SO_TYPE: return put_int(value, len, e->dgram ? SOCK_DGRAM : SOCK_STREAM);
-    case SO_DOMAIN: return put_int(value, len, AF_INET);
+    case SO_DOMAIN: return put_int(value, len, e->family == AF_INET6 ? AF_INET6 : AF_INET);
     case SO_PROTOCOL: return put_int(value, len, e->dgram ? IPPROTO_UDP : IPPROTO_TCP);
     case SO_ACCEPTCONN: return put_int(value, len, e->listening);
     case SO_ERROR:
@@ -1503,7 +1615,9 @@ int nh_vr_setsockopt(int fd, struct nh_fd *e, int level, int name, const void *v
   /* A TCP socket that is not connected may become a listener, which a restarted VR gets again
    * (nh_vr_relisten): what the program set on it then goes along. */
   if (!e->dgram && e->tcp == NH_TCP_NONE) nh_fd_add_opt(fd, level, name, value, len);
-  if (level == IPPROTO_IP && name == IP_PKTINFO) {
+  /* The option that makes received datagrams carry PKTINFO (§13.5) on the socket's family. */
+  if (e->family == AF_INET6 ? level == IPPROTO_IPV6 && name == IPV6_RECVPKTINFO
+                            : level == IPPROTO_IP && name == IP_PKTINFO) {
     int on = 0;
     if (len >= (socklen_t)sizeof(int))
       memcpy(&on, value, sizeof on);
@@ -1571,7 +1685,8 @@ int nh_vr_name(int fd, struct nh_fd *e, int peer, struct sockaddr *addr, socklen
       errno = ENOTCONN;
       return -1;
     }
-    from_ep((const uint8_t[4]){0, 0, 0, 0}, 0, addr, len);
+    struct rsock_ep none = {0};
+    from_ep(&none, e->family, addr, len);
     return 0;
   }
   struct rsock_msg req = {0};
@@ -1579,12 +1694,12 @@ int nh_vr_name(int fd, struct nh_fd *e, int peer, struct sockaddr *addr, socklen
   req.socket = e->sock;
   struct nh_reply r;
   if (call(e->conn, &req, -1, RSOCK_ADDR_OK, &r, NULL) < 0) return -1;
-  from_ep(r.m.addr, r.m.port, addr, len);
+  from_ep(&r.m.ep, e->family, addr, len);
   return 0;
 }
 
 void nh_vr_forget(int fd, struct nh_fd *e) {
-  if (e->kind == NH_VR && e->listening && e->bound_port != 0) remember_closed_listener(e->bound_port);
+  if (e->kind == NH_VR && e->listening && e->bound.port != 0) remember_closed_listener(e->bound.port);
   if (e->kind == NH_VR && e->connect_id != 0) {
     struct nh_conn *c = &conns[e->conn];
     pthread_mutex_lock(&c->mu);
@@ -1618,43 +1733,119 @@ int nh_vr_close(int fd, struct nh_fd *e) {
 
 #define NH_IOV_STACK 16
 
+static const uint8_t v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+/* Does control message cm, with `need` bytes of data, lie inside msg's control buffer? */
+static int cmsg_holds(const struct msghdr *msg, const struct cmsghdr *cm, size_t need) {
+  const char *end = (const char *)msg->msg_control + msg->msg_controllen;
+  return cm->cmsg_len >= CMSG_LEN(need) && (const char *)CMSG_DATA(cm) + need <= end;
+}
+
+/* A datagram header in one form: version 2's, which holds version 1's. */
+static size_t dgram_encode(const struct nh_fd *e, const struct rsock_dgram2 *h, uint8_t *out) {
+  if (e->dgram_v2) return rsock_dgram2_encode(h, out, RSOCK_DGRAM2_HEADER_LEN);
+  /* Version 1 carries IPv4 only; only AF_INET sockets have it. */
+  if (h->peer.family == RSOCK_AF_INET6 || h->local.family == RSOCK_AF_INET6) return 0;
+  struct rsock_dgram h1 = {0};
+  h1.flags = h->flags;
+  memcpy(h1.peer, h->peer.addr, 4);
+  h1.peer_port = h->peer.port;
+  h1.ifindex = h->ifindex;
+  memcpy(h1.local, h->local.addr, 4);
+  return rsock_dgram_encode(&h1, out, RSOCK_DGRAM_HEADER_LEN);
+}
+
+/* Reads the header of a datagram of n bytes (hdr holds its first bytes). 0, or -1 when malformed. */
+static int dgram_decode(const struct nh_fd *e, const uint8_t *hdr, size_t n, struct rsock_dgram2 *h) {
+  memset(h, 0, sizeof *h);
+  if (e->dgram_v2) {
+    if (n > RSOCK_DGRAM2_HEADER_LEN) n = RSOCK_DGRAM2_HEADER_LEN;
+    return rsock_dgram2_decode(hdr, n, h) == RSOCK_DGRAM2_HEADER_LEN ? 0 : -1;
+  }
+  if (n > RSOCK_DGRAM_HEADER_LEN) n = RSOCK_DGRAM_HEADER_LEN;
+  struct rsock_dgram h1;
+  if (rsock_dgram_decode(hdr, n, &h1) != RSOCK_DGRAM_HEADER_LEN) return -1;
+  h->flags = h1.flags;
+  h->ifindex = h1.ifindex;
+  h->peer.family = RSOCK_AF_INET;
+  memcpy(h->peer.addr, h1.peer, 4);
+  h->peer.port = h1.peer_port;
+  h->local.family = RSOCK_AF_INET;
+  memcpy(h->local.addr, h1.local, 4);
+  return 0;
+}
+
+static int all_zero(const uint8_t *p, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (p[i] != 0) return 0;
+  return 1;
+}
+
 ssize_t nh_vr_sendmsg(int fd, struct nh_fd *e, const struct msghdr *msg, int flags) {
   if (e->shut & NH_SHUT_WR) { /* as Linux's UDP after shutdown(SHUT_WR): no SIGPIPE */
     errno = EPIPE;
     return -1;
   }
-  struct rsock_dgram h = {0};
+  if (msg->msg_iovlen > IOV_MAX) {
+    errno = EMSGSIZE;
+    return -1;
+  }
+  if (msg->msg_iovlen > 0 && msg->msg_iov == NULL) {
+    errno = EFAULT;
+    return -1;
+  }
+  struct rsock_dgram2 h = {0};
   if (msg->msg_name != NULL && msg->msg_namelen > 0) {
-    struct rsock_msg ep = {0};
     const struct sockaddr *sa = msg->msg_name;
-    if (sa->sa_family != AF_UNSPEC) {
-      if (to_ep(sa, msg->msg_namelen, &ep) < 0) return -1;
-      memcpy(h.peer, ep.addr, 4);
-      h.peer_port = ep.port;
-      if (h.peer_port == 0) { /* as Linux: no port, no datagram */
+    if (msg->msg_namelen < (socklen_t)sizeof(sa_family_t) || sa->sa_family != AF_UNSPEC) {
+      if (to_ep(e, sa, msg->msg_namelen, EP_SEND, &h.peer) < 0) return -1;
+      if (h.peer.port == 0) { /* as Linux: no port, no datagram */
         errno = EINVAL;
         return -1;
       }
     }
   }
-  for (struct cmsghdr *cm = CMSG_FIRSTHDR(msg); cm != NULL; cm = CMSG_NXTHDR((struct msghdr *)msg, cm)) {
-    if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO &&
-        cm->cmsg_len >= CMSG_LEN(sizeof(struct in_pktinfo))) {
-      struct in_pktinfo pi;
-      memcpy(&pi, CMSG_DATA(cm), sizeof pi);
-      h.flags = RSOCK_DGRAM_PKTINFO;
-      h.ifindex = (uint32_t)pi.ipi_ifindex;
-      memcpy(h.local, &pi.ipi_spec_dst, 4);
+  if (msg->msg_control != NULL && msg->msg_controllen >= sizeof(struct cmsghdr)) {
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(msg); cm != NULL; cm = CMSG_NXTHDR((struct msghdr *)msg, cm)) {
+      if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO && cmsg_holds(msg, cm, sizeof(struct in_pktinfo))) {
+        struct in_pktinfo pi;
+        memcpy(&pi, CMSG_DATA(cm), sizeof pi);
+        h.flags = RSOCK_DGRAM_PKTINFO;
+        h.ifindex = (uint32_t)pi.ipi_ifindex;
+        memset(&h.local, 0, sizeof h.local);
+        if (!e->dgram_v2 || pi.ipi_spec_dst.s_addr != 0) { /* version 2: AF_UNSPEC = any address */
+          h.local.family = RSOCK_AF_INET;
+          memcpy(h.local.addr, &pi.ipi_spec_dst, 4);
+        }
+      } else if (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_PKTINFO && e->dgram_v2 &&
+                 cmsg_holds(msg, cm, sizeof(struct in6_pktinfo))) {
+        struct in6_pktinfo pi;
+        memcpy(&pi, CMSG_DATA(cm), sizeof pi);
+        h.flags = RSOCK_DGRAM_PKTINFO;
+        h.ifindex = pi.ipi6_ifindex;
+        memset(&h.local, 0, sizeof h.local);
+        if (!all_zero((const uint8_t *)&pi.ipi6_addr, 16)) {
+          h.local.family = RSOCK_AF_INET6;
+          memcpy(h.local.addr, &pi.ipi6_addr, 16);
+        }
+      }
     }
   }
+  size_t max = e->family == AF_INET6 ? NH_MAX_PAYLOAD6 : NH_MAX_PAYLOAD;
   size_t total = 0;
-  for (size_t i = 0; i < msg->msg_iovlen; i++) total += msg->msg_iov[i].iov_len;
-  if (total > NH_MAX_PAYLOAD) {
-    errno = EMSGSIZE;
+  for (size_t i = 0; i < msg->msg_iovlen; i++) {
+    if (msg->msg_iov[i].iov_len > max - total) {
+      errno = EMSGSIZE;
+      return -1;
+    }
+    total += msg->msg_iov[i].iov_len;
+  }
+  uint8_t hdr[RSOCK_DGRAM2_HEADER_LEN];
+  size_t hlen = dgram_encode(e, &h, hdr);
+  if (hlen == 0) {
+    errno = EINVAL;
     return -1;
   }
-  uint8_t hdr[RSOCK_DGRAM_HEADER_LEN];
-  rsock_dgram_encode(&h, hdr, sizeof hdr);
   struct iovec stack_iov[NH_IOV_STACK];
   struct iovec *iov = stack_iov;
   if (msg->msg_iovlen + 1 > NH_IOV_STACK) {
@@ -1662,12 +1853,11 @@ ssize_t nh_vr_sendmsg(int fd, struct nh_fd *e, const struct msghdr *msg, int fla
     if (iov == NULL) return -1;
   }
   iov[0].iov_base = hdr;
-  iov[0].iov_len = sizeof hdr;
+  iov[0].iov_len = hlen;
   for (size_t i = 0; i < msg->msg_iovlen; i++) iov[i + 1] = msg->msg_iov[i];
   struct msghdr out = {0};
   out.msg_iov = iov;
   out.msg_iovlen = msg->msg_iovlen + 1;
-  (void)e;
   ssize_t n = nh_sys_sendmsg(fd, &out, (flags & (MSG_DONTWAIT | MSG_NOSIGNAL)) | MSG_NOSIGNAL);
   int err = errno;
   if (iov != stack_iov) free(iov);
@@ -1679,8 +1869,54 @@ ssize_t nh_vr_sendmsg(int fd, struct nh_fd *e, const struct msghdr *msg, int fla
   return (ssize_t)total;
 }
 
+/* Writes the PKTINFO control message of a received datagram for socket e: IP_PKTINFO (AF_INET) or
+ * IPV6_PKTINFO (AF_INET6, IPv4 destinations as IPv4-mapped). Returns the space used, 0 when it does
+ * not fit (MSG_CTRUNC). */
+static size_t put_pktinfo(const struct nh_fd *e, const struct rsock_dgram2 *h, struct msghdr *msg) {
+  size_t need = e->family == AF_INET6 ? sizeof(struct in6_pktinfo) : sizeof(struct in_pktinfo);
+  if (msg->msg_controllen < CMSG_SPACE(need)) return 0;
+  struct cmsghdr *cm = (struct cmsghdr *)msg->msg_control;
+  if (e->family == AF_INET6) {
+    struct in6_pktinfo pi;
+    memset(&pi, 0, sizeof pi);
+    pi.ipi6_ifindex = h->ifindex;
+    if (h->local.family == RSOCK_AF_INET6) {
+      memcpy(&pi.ipi6_addr, h->local.addr, 16);
+    } else if (h->local.family == RSOCK_AF_INET) {
+      memcpy(&pi.ipi6_addr, v4_mapped, 12);
+      memcpy((uint8_t *)&pi.ipi6_addr + 12, h->local.addr, 4);
+    }
+    cm->cmsg_level = IPPROTO_IPV6;
+    cm->cmsg_type = IPV6_PKTINFO;
+    cm->cmsg_len = CMSG_LEN(sizeof pi);
+    memcpy(CMSG_DATA(cm), &pi, sizeof pi);
+  } else {
+    struct in_pktinfo pi;
+    memset(&pi, 0, sizeof pi);
+    pi.ipi_ifindex = (int)h->ifindex;
+    if (h->local.family == RSOCK_AF_INET) {
+      memcpy(&pi.ipi_spec_dst, h->local.addr, 4);
+      memcpy(&pi.ipi_addr, h->local.addr, 4);
+    }
+    cm->cmsg_level = IPPROTO_IP;
+    cm->cmsg_type = IP_PKTINFO;
+    cm->cmsg_len = CMSG_LEN(sizeof pi);
+    memcpy(CMSG_DATA(cm), &pi, sizeof pi);
+  }
+  return CMSG_SPACE(need);
+}
+
 ssize_t nh_vr_recvmsg(int fd, struct nh_fd *e, struct msghdr *msg, int flags) {
-  uint8_t hdr[RSOCK_DGRAM_HEADER_LEN];
+  if (msg->msg_iovlen > IOV_MAX) {
+    errno = EMSGSIZE;
+    return -1;
+  }
+  if (msg->msg_iovlen > 0 && msg->msg_iov == NULL) {
+    errno = EFAULT;
+    return -1;
+  }
+  size_t hlen = e->dgram_v2 ? RSOCK_DGRAM2_HEADER_LEN : RSOCK_DGRAM_HEADER_LEN;
+  uint8_t hdr[RSOCK_DGRAM2_HEADER_LEN];
   struct iovec stack_iov[NH_IOV_STACK];
   struct iovec *iov = stack_iov;
   if (msg->msg_iovlen + 1 > NH_IOV_STACK) {
@@ -1688,14 +1924,14 @@ ssize_t nh_vr_recvmsg(int fd, struct nh_fd *e, struct msghdr *msg, int flags) {
     if (iov == NULL) return -1;
   }
   iov[0].iov_base = hdr;
-  iov[0].iov_len = sizeof hdr;
+  iov[0].iov_len = hlen;
   size_t cap = 0;
   for (size_t i = 0; i < msg->msg_iovlen; i++) {
     iov[i + 1] = msg->msg_iov[i];
     cap += msg->msg_iov[i].iov_len;
   }
   ssize_t n;
-  struct rsock_dgram h;
+  struct rsock_dgram2 h;
   /* After shutdown(SHUT_RD) a receive that would wait returns 0 (Linux's UDP). */
   int shut_rd = (e->shut & NH_SHUT_RD) && !(flags & MSG_DONTWAIT) && !is_nonblocking(fd);
   for (;;) {
@@ -1711,7 +1947,7 @@ ssize_t nh_vr_recvmsg(int fd, struct nh_fd *e, struct msghdr *msg, int flags) {
     }
     if (n < 0) break;
     if (n == 0 && !(in.msg_flags & MSG_TRUNC)) break; /* the VR closed its end: EOF */
-    if (rsock_dgram_decode(hdr, (size_t)n, &h) < 0) {
+    if (dgram_decode(e, hdr, (size_t)n, &h) < 0) {
       if (flags & MSG_PEEK) { /* drop the bad one so the next peek sees the next datagram */
         struct msghdr drop = {0};
         nh_sys_recvmsg(fd, &drop, MSG_DONTWAIT);
@@ -1726,28 +1962,17 @@ ssize_t nh_vr_recvmsg(int fd, struct nh_fd *e, struct msghdr *msg, int flags) {
     errno = err;
     return n;
   }
-  size_t payload = (size_t)n - RSOCK_DGRAM_HEADER_LEN;
+  size_t payload = (size_t)n - hlen;
   msg->msg_flags = payload > cap ? MSG_TRUNC : 0;
   if (msg->msg_name != NULL) {
     socklen_t l = msg->msg_namelen;
-    from_ep(h.peer, h.peer_port, msg->msg_name, &l);
+    from_ep(&h.peer, e->family, msg->msg_name, &l);
     msg->msg_namelen = l;
   }
   size_t used = 0;
-  if (e->pktinfo && (h.flags & RSOCK_DGRAM_PKTINFO) && msg->msg_control != NULL &&
-      msg->msg_controllen >= CMSG_SPACE(sizeof(struct in_pktinfo))) {
-    struct cmsghdr *cm = (struct cmsghdr *)msg->msg_control;
-    cm->cmsg_level = IPPROTO_IP;
-    cm->cmsg_type = IP_PKTINFO;
-    cm->cmsg_len = CMSG_LEN(sizeof(struct in_pktinfo));
-    struct in_pktinfo pi = {0};
-    pi.ipi_ifindex = (int)h.ifindex;
-    memcpy(&pi.ipi_spec_dst, h.local, 4);
-    memcpy(&pi.ipi_addr, h.local, 4);
-    memcpy(CMSG_DATA(cm), &pi, sizeof pi);
-    used = CMSG_SPACE(sizeof(struct in_pktinfo));
-  } else if (e->pktinfo && (h.flags & RSOCK_DGRAM_PKTINFO) && msg->msg_control != NULL) {
-    msg->msg_flags |= MSG_CTRUNC;
+  if (e->pktinfo && (h.flags & RSOCK_DGRAM_PKTINFO) && msg->msg_control != NULL) {
+    used = put_pktinfo(e, &h, msg);
+    if (used == 0) msg->msg_flags |= MSG_CTRUNC;
   }
   msg->msg_controllen = used;
   if (flags & MSG_TRUNC) return (ssize_t)payload;

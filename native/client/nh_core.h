@@ -17,7 +17,7 @@
 enum nh_kind {
   NH_UNKNOWN = 0, /* never seen: may be a VR socket inherited across exec or dup'ed */
   NH_KERNEL,      /* a kernel socket (chosen, or ATTACH said it is not the VR's) */
-  NH_INTENT,      /* shim: a kernel AF_INET socket whose kernel-or-VR choice is not made yet */
+  NH_INTENT,      /* shim: a kernel AF_INET/AF_INET6 socket whose kernel-or-VR choice is not made yet */
   NH_VR,          /* a VR socket: `sock` is its id on control connection `conn` of generation `gen` */
 };
 
@@ -46,7 +46,10 @@ struct nh_fd {
   uint8_t kind;
   uint8_t dgram;     /* UDP (seqpacket pair with datagram headers) */
   uint8_t listening; /* accept reads a token first (§7.2) */
-  uint8_t pktinfo;   /* IP_PKTINFO on: recvmsg adds the control message */
+  uint8_t pktinfo;   /* IP_PKTINFO (AF_INET) or IPV6_RECVPKTINFO (AF_INET6) on: recvmsg adds the control
+                        message */
+  uint8_t family;    /* AF_INET or AF_INET6 */
+  uint8_t dgram_v2;  /* UDP: the pair carries the 64-byte datagram header (protocol §13.5) */
   uint8_t hot;       /* data calls must come through here (nh_fd_hot); derived, kept by the table */
   uint8_t tcp;       /* enum nh_tcp_state */
   uint8_t filled;    /* the app end holds the CONNECT FILLER bytes and a shrunk SO_SNDBUF (§7.1) */
@@ -59,8 +62,8 @@ struct nh_fd {
   int connect_result;   /* outcome of the collected non-blocking CONNECT: 0 or its errno */
   int err_pending;      /* the socket's pending error, reported once, as the kernel's sk_err */
   int sndbuf;           /* the app end's SO_SNDBUF before the filler */
-  uint16_t bound_port;  /* the port given to a successful bind, 0 if none */
-  uint8_t bound_addr[4];   /* and its address (network order): a listener is re-created there */
+  struct rsock_ep bound; /* what a successful bind was given (port 0 if none): a listener is
+                            re-created there */
   uint32_t backlog;        /* a listener's backlog, for the same */
   dev_t dev;            /* identity of the open file, to notice a reused descriptor number */
   ino_t ino;
@@ -105,8 +108,11 @@ NH_HIDDEN void nh_opts_free(struct nh_opt *o);
  * VR to ask about a descriptor never seen (NULL: NEXTHOP_VR; none: not a VR socket). */
 NH_HIDDEN int nh_resolve(int fd, const char *vr, struct nh_fd *e);
 
-/* A new VR socket: returns its descriptor (close-on-exec, blocking) and fills *e, or -1. */
-NH_HIDDEN int nh_vr_socket(int conn, int type, int protocol, struct nh_fd *e);
+/* A new VR socket of `family` (AF_INET, or AF_INET6 when the connection speaks protocol version 2:
+ * else EAFNOSUPPORT): returns its descriptor (close-on-exec, blocking) and fills *e, or -1. */
+NH_HIDDEN int nh_vr_socket(int conn, int family, int type, int protocol, struct nh_fd *e);
+/* The protocol version control connection `conn` speaks (opening it if needed), or -1 with errno. */
+NH_HIDDEN int nh_conn_version(int conn);
 /* Moves VR socket `vfd` onto descriptor `target` keeping target's O_NONBLOCK and FD_CLOEXEC, closes
  * vfd; records e for target. */
 NH_HIDDEN int nh_vr_replace(int target, int vfd, struct nh_fd *e);
@@ -147,7 +153,7 @@ NH_HIDDEN void nh_vr_forget(int fd, struct nh_fd *e);
  * with errno. */
 NH_HIDDEN int nh_vr_stream_check(int fd, struct nh_fd *e);
 
-/* UDP datagrams with the §7.3 header. */
+/* UDP datagrams with the §7.3 header, or §13.5's on a socket created on a version-2 connection. */
 NH_HIDDEN ssize_t nh_vr_sendmsg(int fd, struct nh_fd *e, const struct msghdr *msg, int flags);
 NH_HIDDEN ssize_t nh_vr_recvmsg(int fd, struct nh_fd *e, struct msghdr *msg, int flags);
 

@@ -1,8 +1,9 @@
 /* libnexthop-preload.so: runs unmodified programs with their sockets inside a VR (`nexthop exec`).
  *
- * Only setup calls are hooked. socket(AF_INET, stream|dgram) makes a kernel socket and remembers the
- * intent; the kernel-or-VR choice is taken at connect, bind or sendto from NEXTHOP_EXEC_RULES
- * (longest prefix wins; loopback stays on the kernel, the rest goes to the VR NEXTHOP_VR) or
+ * Only setup calls are hooked. socket(AF_INET or AF_INET6, stream|dgram) makes a kernel socket and
+ * remembers the intent; the kernel-or-VR choice is taken at connect, bind or sendto from
+ * NEXTHOP_EXEC_RULES (exec_rules.h: IPv4 and IPv6 prefixes, longest prefix wins; 127/8 and ::1 stay
+ * on the kernel, the rest goes to the VR NEXTHOP_VR; IPv4-mapped addresses go by the IPv4 rules) or
  * earlier by setsockopt(SO_BINDTODEVICE, "nexthop:<vr>" | "kernel"). Choosing the VR puts a VR
  * socket on the same descriptor number (dup3, keeping O_NONBLOCK and FD_CLOEXEC) and replays the
  * options set so far. Data then flows through the real descriptor, so read/write/poll/epoll/dup/fork
@@ -29,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "exec_rules.h"
 #include "nh_core.h"
 
 #ifndef SO_BINDTODEVICE
@@ -67,69 +69,9 @@ static int (*real_epoll_ctl)(int, int, int, struct epoll_event *);
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static int active; /* NEXTHOP_VR is set */
 
-/* ---- rules: destination or bind prefix -> kernel or VR ---- */
+/* ---- rules: destination or bind prefix -> kernel or VR (exec_rules.c) ---- */
 
-#define MAX_RULES 64
-
-struct rule {
-  uint32_t net; /* host order */
-  int len;
-  int vr;
-  int builtin;
-};
-
-static struct rule rules[MAX_RULES];
-static int n_rules;
-
-static void add_rule(uint32_t net, int len, int vr, int builtin) {
-  if (n_rules >= MAX_RULES) return;
-  uint32_t mask = len == 0 ? 0 : 0xffffffffu << (32 - len);
-  rules[n_rules++] = (struct rule){net & mask, len, vr, builtin};
-}
-
-/* NEXTHOP_EXEC_RULES: "kernel:10.2.0.0/24,vr:10.0.0.0/8" (written by `nexthop exec`). */
-static void parse_rules(const char *s) {
-  add_rule(0x7f000000u, 8, 0, 1); /* loopback stays on the kernel */
-  add_rule(0, 0, 1, 1);           /* the rest: the VR */
-  if (s == NULL) return;
-  char buf[4096];
-  snprintf(buf, sizeof buf, "%s", s);
-  char *save = NULL;
-  for (char *tok = strtok_r(buf, ", \t\n", &save); tok != NULL; tok = strtok_r(NULL, ", \t\n", &save)) {
-    int vr;
-    if (strncmp(tok, "kernel:", 7) == 0) {
-      vr = 0;
-      tok += 7;
-    } else if (strncmp(tok, "vr:", 3) == 0) {
-      vr = 1;
-      tok += 3;
-    } else {
-      fprintf(stderr, "nexthop: ignoring the rule '%s' (want kernel:CIDR or vr:CIDR)\n", tok);
-      continue;
-    }
-    unsigned a, b, c, d, len = 32;
-    char extra;
-    int n = sscanf(tok, "%u.%u.%u.%u/%u%c", &a, &b, &c, &d, &len, &extra);
-    if ((n != 4 && n != 5) || a > 255 || b > 255 || c > 255 || d > 255 || len > 32) {
-      fprintf(stderr, "nexthop: ignoring the rule '%s' (not an IPv4 prefix)\n", tok);
-      continue;
-    }
-    add_rule((a << 24) | (b << 16) | (c << 8) | d, (int)len, vr, 0);
-  }
-}
-
-/* 1: the VR, 0: the kernel. Longest prefix wins; at equal length the user's rule beats a built-in. */
-static int wants_vr(const struct sockaddr_in *sin) {
-  uint32_t a = ntohl(sin->sin_addr.s_addr);
-  const struct rule *best = NULL;
-  for (int i = 0; i < n_rules; i++) {
-    const struct rule *r = &rules[i];
-    uint32_t mask = r->len == 0 ? 0 : 0xffffffffu << (32 - r->len);
-    if ((a & mask) != r->net) continue;
-    if (best == NULL || r->len > best->len || (r->len == best->len && best->builtin && !r->builtin)) best = r;
-  }
-  return best != NULL && best->vr;
-}
+static struct nh_rules rules;
 
 #define RESOLVE(name) real_##name = (__typeof__(real_##name))dlsym(RTLD_NEXT, #name)
 
@@ -163,7 +105,7 @@ static void init(void) {
   nh_load_settings();
   active = nh_default_vr() != NULL;
   nh_report_session_errors = 1;
-  parse_rules(getenv("NEXTHOP_EXEC_RULES"));
+  nh_rules_parse(&rules, getenv("NEXTHOP_EXEC_RULES"), stderr);
 }
 
 __attribute__((constructor)) static void preload_init(void) { pthread_once(&init_once, init); }
@@ -192,11 +134,13 @@ static int choose_vr(int fd, struct nh_fd *e, const char *vr) {
   int ci = nh_conn_index(vr);
   if (ci < 0) return -1;
   struct nh_fd ve;
-  int vfd = nh_vr_socket(ci, e->dgram ? SOCK_DGRAM : SOCK_STREAM, 0, &ve);
+  int vfd = nh_vr_socket(ci, e->family == AF_INET6 ? AF_INET6 : AF_INET, e->dgram ? SOCK_DGRAM : SOCK_STREAM, 0, &ve);
   if (vfd < 0) {
-    if (errno == EACCES || errno == ENETDOWN)
-      fprintf(stderr, "nexthop: %s: cannot open a socket in VR %s: %s\n", program_invocation_short_name, vr,
-              nh_last_message()[0] != '\0' ? nh_last_message() : strerror(errno));
+    static int told_v6;
+    int v6_refused = errno == EAFNOSUPPORT && e->family == AF_INET6;
+    if (errno == EACCES || errno == ENETDOWN || (v6_refused && !__atomic_exchange_n(&told_v6, 1, __ATOMIC_RELAXED)))
+      fprintf(stderr, "nexthop: %s: cannot open %sa socket in VR %s: %s\n", program_invocation_short_name,
+              v6_refused ? "an IPv6 " : "", vr, nh_last_message()[0] != '\0' ? nh_last_message() : strerror(errno));
     return -1;
   }
   struct nh_opt *opts = nh_fd_take_opts(fd);
@@ -216,12 +160,16 @@ static int choose_vr(int fd, struct nh_fd *e, const char *vr) {
 }
 
 /* The choice for an undecided socket at connect/bind/sendto to addr: 1 VR (e updated), 0 kernel,
- * -1 error. Non-IPv4 addresses leave the choice open. */
+ * -1 error. An address the socket's family cannot take (another family, too short) leaves the
+ * choice open: the kernel's call answers it. An AF_INET6 socket goes by its IPv6 address, an
+ * IPv4-mapped one by the IPv4 rules, and so does the AF_INET destination of a dual-stack UDP socket. */
 static int settle(int fd, struct nh_fd *e, const struct sockaddr *addr, socklen_t len) {
-  if (addr == NULL || len < (socklen_t)sizeof(struct sockaddr_in) || addr->sa_family != AF_INET) return 0;
-  struct sockaddr_in sin;
-  memcpy(&sin, addr, sizeof sin);
-  if (!wants_vr(&sin)) {
+  if (addr == NULL || len < (socklen_t)sizeof(sa_family_t)) return 0;
+  int fam = addr->sa_family;
+  if (e->family == AF_INET6 ? !(fam == AF_INET6 || (fam == AF_INET && e->dgram)) : fam != AF_INET) return 0;
+  int want = nh_rules_wants_vr(&rules, addr, len);
+  if (want < 0) return 0;
+  if (!want) {
     make_kernel(fd);
     return 0;
   }
@@ -233,13 +181,14 @@ static int settle(int fd, struct nh_fd *e, const struct sockaddr *addr, socklen_
 NH_EXPORT int socket(int domain, int type, int protocol) {
   READY();
   int fd = real_socket(domain, type, protocol);
-  if (fd < 0 || !active || domain != AF_INET) return fd;
+  if (fd < 0 || !active || (domain != AF_INET && domain != AF_INET6)) return fd;
   int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
   int udp = base == SOCK_DGRAM && (protocol == 0 || protocol == IPPROTO_UDP);
   int tcp = base == SOCK_STREAM && (protocol == 0 || protocol == IPPROTO_TCP);
   if (!udp && !tcp) return fd;
   struct nh_fd e = {0};
   e.kind = NH_INTENT;
+  e.family = (uint8_t)domain;
   e.dgram = (uint8_t)udp;
   nh_fd_set(fd, &e);
   return fd;

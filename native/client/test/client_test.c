@@ -46,6 +46,8 @@ struct fake_socket {
   dev_t dev;
   ino_t ino;
   int dgram;
+  int family;   /* AF_INET or AF_INET6 */
+  int dgram_v2; /* created on a version-2 connection: 64-byte datagram headers (§13.5) */
 };
 
 static pthread_mutex_t fake_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -58,6 +60,8 @@ static int release_port8;        /* CONNECT to port 8 waits for this */
 static int fake_echo_dgrams;     /* UDP sockets made from now on answer each datagram (shim run) */
 static char fake_log[16384];     /* "socket connect setsockopt:6/1 ..." what the fake was asked */
 static int hellos;
+/* The protocol version of the connection the calling fake thread serves (§13.1). */
+static __thread uint16_t conn_version = 1;
 
 static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void logf_(const char *fmt, ...) {
@@ -74,7 +78,7 @@ static void logf_(const char *fmt, ...) {
 
 static void fake_send(int conn, struct rsock_msg *m, int fd) {
   uint8_t buf[RSOCK_MAX_MESSAGE];
-  size_t len = rsock_encode(m, buf, sizeof buf);
+  size_t len = rsock_encode_v(m, conn_version, buf, sizeof buf);
   CHECK(len > 0);
   struct iovec iov = {buf, len};
   union {
@@ -114,7 +118,7 @@ static void reply_error(int conn, uint32_t id, int err, const char *text) {
   fake_send(conn, &r, -1);
 }
 
-static struct fake_socket *new_fake_socket(int dgram, int *app_end) {
+static struct fake_socket *new_fake_socket(int dgram, int family, int *app_end) {
   int sv[2];
   CHECK(socketpair(AF_UNIX, (dgram ? SOCK_SEQPACKET : SOCK_STREAM) | SOCK_CLOEXEC, 0, sv) == 0);
   struct stat st;
@@ -126,6 +130,8 @@ static struct fake_socket *new_fake_socket(int dgram, int *app_end) {
   s->dev = st.st_dev;
   s->ino = st.st_ino;
   s->dgram = dgram;
+  s->family = family;
+  s->dgram_v2 = dgram && conn_version >= 2;
   pthread_mutex_unlock(&fake_mu);
   *app_end = sv[1];
   return s;
@@ -160,6 +166,7 @@ struct held {
   int *release;
   struct fake_socket *s;
   int filled;
+  uint16_t version; /* of the connection the reply goes on */
 };
 
 static void *held_connect(void *arg) {
@@ -167,6 +174,7 @@ static void *held_connect(void *arg) {
   pthread_mutex_lock(&fake_mu);
   while (!*h->release) pthread_cond_wait(&fake_cv, &fake_mu);
   pthread_mutex_unlock(&fake_mu);
+  conn_version = h->version;
   reply_ok(h->conn, h->id); /* the reply first, then the app's end becomes writable (§7.1) */
   if (h->filled) discard_filler(h->s);
   free(h);
@@ -180,6 +188,30 @@ static void *echo_dgrams(void *arg) {
   for (;;) {
     ssize_t n = recv(s->server_end, buf, sizeof buf, 0);
     if (n <= 0) break;
+    if (s->dgram_v2) { /* the same with the 64-byte header: 10.2.0.2:53 or [2001:db8::2]:53 */
+      struct rsock_dgram2 h2;
+      CHECK(rsock_dgram2_decode(buf, (size_t)n, &h2) == RSOCK_DGRAM2_HEADER_LEN);
+      if (h2.peer.family == RSOCK_AF_UNSPEC) {
+        h2.peer.family = (uint16_t)s->family;
+        if (s->family == AF_INET6)
+          inet_pton(AF_INET6, "2001:db8::2", h2.peer.addr);
+        else
+          memcpy(h2.peer.addr, (uint8_t[]){10, 2, 0, 2}, 4);
+        h2.peer.port = 53;
+      }
+      h2.flags = RSOCK_DGRAM_PKTINFO;
+      h2.ifindex = 3;
+      memset(&h2.local, 0, sizeof h2.local);
+      h2.local.family = (uint16_t)s->family;
+      if (s->family == AF_INET6)
+        inet_pton(AF_INET6, "2001:db8::1", h2.local.addr);
+      else
+        memcpy(h2.local.addr, (uint8_t[]){10, 2, 0, 1}, 4);
+      h2.local.port = 53;
+      CHECK(rsock_dgram2_encode(&h2, buf, sizeof buf) == RSOCK_DGRAM2_HEADER_LEN);
+      send(s->server_end, buf, (size_t)n, MSG_NOSIGNAL);
+      continue;
+    }
     struct rsock_dgram h;
     CHECK(rsock_dgram_decode(buf, (size_t)n, &h) == RSOCK_DGRAM_HEADER_LEN);
     if (h.peer_port == 0) { /* to the connected peer: 10.2.0.2:53 in these tests */
@@ -193,6 +225,20 @@ static void *echo_dgrams(void *arg) {
     send(s->server_end, buf, (size_t)n, MSG_NOSIGNAL);
   }
   return NULL;
+}
+
+/* Is buf a HELLO (type 0x0001 at offset 6, §3)? It is read at version 1 whatever the connection's. */
+static int m_is_hello(const uint8_t *buf, size_t n) { return n >= 8 && buf[6] == 0x01 && buf[7] == 0x00; }
+
+/* The fake's addresses: 10.2.0.1 / 2001:db8::1 for itself (self), 10.2.0.2 / 2001:db8::2 for peers. */
+static void fake_ep(struct rsock_ep *ep, int family, int self, uint16_t port) {
+  memset(ep, 0, sizeof *ep);
+  ep->family = (uint16_t)family;
+  ep->port = port;
+  if (family == AF_INET6)
+    inet_pton(AF_INET6, self ? "2001:db8::1" : "2001:db8::2", ep->addr);
+  else
+    memcpy(ep->addr, self ? (uint8_t[]){10, 2, 0, 1} : (uint8_t[]){10, 2, 0, 2}, 4);
 }
 
 struct fake_peer {
@@ -224,25 +270,41 @@ static void *fake_conn(void *arg) {
     if (cm != NULL && cm->cmsg_type == SCM_RIGHTS) memcpy(&passed, CMSG_DATA(cm), sizeof passed);
     struct rsock_msg m;
     struct rsock_fault f;
-    CHECK(rsock_decode(buf, (size_t)n, &m, &f) == 0);
+    /* HELLO has a version-1 header whatever follows (§13.1). */
+    CHECK(rsock_decode_v(buf, (size_t)n, m_is_hello(buf, (size_t)n) ? 1 : conn_version, &m, &f) == 0);
     struct rsock_msg r = {0};
     r.id = m.id;
     switch (m.type) {
-    case RSOCK_HELLO:
+    case RSOCK_HELLO: {
       pthread_mutex_lock(&fake_mu);
       hellos++;
       pthread_mutex_unlock(&fake_mu);
+      /* "old" is a version-1 VR; the others pick as a version-2 server does. */
+      uint16_t chosen = old ? (m.min_version <= 1 ? 1 : 0) : rsock_negotiate(m.min_version, m.max_version);
+      CHECK(chosen != 0);
+      logf_("hello:%u-%u:%u", m.min_version, m.max_version, chosen);
       r.type = RSOCK_HELLO_OK;
-      r.version = 1;
+      r.version = chosen;
       r.max_sockets = 1024;
       r.data.ptr = (const uint8_t *)"fake";
       r.data.len = 4;
+      conn_version = 1;
       fake_send(conn, &r, -1);
+      conn_version = chosen;
       break;
+    }
     case RSOCK_SOCKET: {
+      if (m.family != AF_INET && !(m.family == AF_INET6 && conn_version >= 2)) {
+        logf_("socket-refused:%u", m.family);
+        reply_error(conn, m.id, EAFNOSUPPORT, "address family not supported");
+        break;
+      }
       int app;
-      struct fake_socket *s = new_fake_socket(m.sock_type == SOCK_DGRAM, &app);
-      logf_("socket:%u", m.sock_type);
+      struct fake_socket *s = new_fake_socket(m.sock_type == SOCK_DGRAM, m.family, &app);
+      if (m.family == AF_INET6)
+        logf_("socket6:%u", m.sock_type);
+      else
+        logf_("socket:%u", m.sock_type);
       if (s->dgram && fake_echo_dgrams) {
         pthread_t t;
         pthread_create(&t, NULL, echo_dgrams, s);
@@ -266,20 +328,22 @@ static void *fake_conn(void *arg) {
         reply_ok(conn, m.id);
         break;
       }
-      logf_("connect:%u:%u.%u.%u.%u:%u%s", m.socket, m.addr[0], m.addr[1], m.addr[2], m.addr[3], m.port,
-            filled ? ":filler" : "");
+      char ep[96];
+      rsock_ep_format(&m.ep, ep, sizeof ep);
+      logf_("connect:%u:%s%s", m.socket, ep, filled ? ":filler" : "");
       struct fake_socket *fs = fake_by_id(m.socket);
       CHECK(fs != NULL);
-      if (m.port == 1) {
+      if (m.ep.port == 1) {
         reply_error(conn, m.id, ECONNREFUSED, "refused");
         if (filled) fail_filled(fs);
-      } else if (m.port == 9 || m.port == 8) {
+      } else if (m.ep.port == 9 || m.ep.port == 8) {
         struct held *h = malloc(sizeof *h);
         h->conn = conn;
         h->id = m.id;
-        h->release = m.port == 9 ? &release_held_connect : &release_port8;
+        h->release = m.ep.port == 9 ? &release_held_connect : &release_port8;
         h->s = fs;
         h->filled = filled;
+        h->version = conn_version;
         pthread_t t;
         pthread_create(&t, NULL, held_connect, h);
         pthread_detach(t);
@@ -289,22 +353,26 @@ static void *fake_conn(void *arg) {
       }
       break;
     }
-    case RSOCK_BIND:
-      logf_("bind:%u:%u", m.socket, m.port);
+    case RSOCK_BIND: {
+      char ep[96];
+      rsock_ep_format(&m.ep, ep, sizeof ep);
+      logf_("bind:%u:%s", m.socket, ep);
       reply_ok(conn, m.id);
       break;
+    }
     case RSOCK_LISTEN:
       logf_("listen:%u", m.socket);
       reply_ok(conn, m.id);
       break;
     case RSOCK_ACCEPT: {
       logf_("accept:%u:%u", m.socket, m.flags);
+      struct fake_socket *ls = fake_by_id(m.socket);
+      int family = ls != NULL ? ls->family : AF_INET;
       int app;
-      struct fake_socket *s = new_fake_socket(0, &app);
+      struct fake_socket *s = new_fake_socket(0, family, &app);
       r.type = RSOCK_ACCEPT_OK;
       r.socket = s->id;
-      memcpy(r.addr, (uint8_t[]){10, 2, 0, 2}, 4);
-      r.port = 51000;
+      fake_ep(&r.ep, family, 0, 51000);
       fake_send(conn, &r, app);
       close(app);
       break;
@@ -329,8 +397,9 @@ static void *fake_conn(void *arg) {
     case RSOCK_GETPEERNAME:
       logf_("%s:%u", m.type == RSOCK_GETSOCKNAME ? "getsockname" : "getpeername", m.socket);
       r.type = RSOCK_ADDR_OK;
-      memcpy(r.addr, m.type == RSOCK_GETSOCKNAME ? (uint8_t[]){10, 2, 0, 1} : (uint8_t[]){10, 2, 0, 2}, 4);
-      r.port = m.type == RSOCK_GETSOCKNAME ? 40000 : 80;
+      struct fake_socket *ns = fake_by_id(m.socket);
+      int self = m.type == RSOCK_GETSOCKNAME;
+      fake_ep(&r.ep, ns != NULL ? ns->family : AF_INET, self, self ? 40000 : 80);
       fake_send(conn, &r, -1);
       break;
     case RSOCK_SHUTDOWN:
@@ -356,12 +425,16 @@ static void *fake_conn(void *arg) {
         reply_error(conn, m.id, EBADF, "not a socket of this VR");
         break;
       }
+      if (conn_version < 2 && (found->family == AF_INET6 || found->dgram_v2)) { /* §13.6 */
+        reply_error(conn, m.id, EPROTONOSUPPORT, "a version-2 socket");
+        break;
+      }
       r.type = RSOCK_ATTACH_OK;
       r.socket = found->id;
-      r.family = AF_INET;
+      r.family = (uint16_t)found->family;
       r.sock_type = found->dgram ? SOCK_DGRAM : SOCK_STREAM;
       r.protocol = found->dgram ? 17 : 6;
-      r.state = RSOCK_STATE_CONNECTED;
+      r.state = RSOCK_STATE_CONNECTED | (found->dgram_v2 ? RSOCK_STATE_DGRAM_V2 : 0);
       fake_send(conn, &r, -1);
       break;
     }
@@ -473,6 +546,7 @@ static void test_connect_and_names(void) {
   CHECK(nexthop_connect(fd2, (struct sockaddr *)&to, sizeof to) == -1 && errno == ECONNREFUSED);
   CHECK(nexthop_connect(fd2, NULL, 0) == -1 && errno == EINVAL);
   CHECK(close(fd) == 0 && close(fd2) == 0);
+  CHECK(log_has("hello:1-2:2 ")); /* both versions offered; a version-2 VR picks 2 */
   int notours = socket(AF_INET, SOCK_STREAM, 0);
   CHECK(nexthop_getsockname(notours, (struct sockaddr *)&me, &len) == -1 && errno == ENOTSOCK);
   close(notours);
@@ -604,6 +678,7 @@ static void test_old_vr(void) {
   CHECK(revents(fd) & POLLOUT);
   CHECK(so_error(fd) == ECONNREFUSED);
   CHECK(log_has("connect-reserved:") && log_has(":1 ") && !log_has(":filler "));
+  CHECK(log_has("hello:1-2:1 ")); /* a version-1 VR: version 1, IPv4 as before */
   close(fd);
   printf("ok a VR without CONNECT FILLER: previous behaviour\n");
 }
@@ -725,34 +800,174 @@ static void test_accept(void) {
   printf("ok accept: token first, then ACCEPT NONBLOCK\n");
 }
 
-static void test_udp(void) {
-  int u = nexthop_socket("fake", SOCK_DGRAM, 0);
+/* UDP on a version-1 VR ("old": the 20-byte header of §7.3) and a version-2 one ("fake": 64 bytes,
+ * §13.5): the same datagrams both ways. */
+static void test_udp(const char *vr, int v2) {
+  int u = nexthop_socket(vr, SOCK_DGRAM, 0);
   CHECK(u >= 0);
   struct fake_socket *fs = &fake_sockets[n_fake_sockets - 1];
+  CHECK(fs->dgram_v2 == v2);
   struct sockaddr_in to = sin_of("10.2.0.2", 53);
   CHECK(nexthop_sendto(u, "q", 1, 0, (struct sockaddr *)&to, sizeof to) == 1);
   uint8_t buf[128];
   ssize_t n = read(fs->server_end, buf, sizeof buf);
-  static const uint8_t want[] = {0x14, 0, 0, 0, 10, 2, 0, 2, 53, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 'q'};
-  CHECK(n == sizeof want && memcmp(buf, want, sizeof want) == 0);
-  struct rsock_dgram h = {0};
-  h.flags = RSOCK_DGRAM_PKTINFO;
-  memcpy(h.peer, (uint8_t[]){10, 2, 0, 2}, 4);
-  h.peer_port = 53;
-  h.ifindex = 3;
-  memcpy(h.local, (uint8_t[]){10, 2, 0, 1}, 4);
-  CHECK(rsock_dgram_encode(&h, buf, sizeof buf) == 20);
-  memcpy(buf + 20, "answer", 6);
-  CHECK(write(fs->server_end, buf, 26) == 26);
+  if (v2) {
+    uint8_t want[RSOCK_DGRAM2_HEADER_LEN + 1] = {0x40, 0, 0, 0, 0, 0, 0, 0, 2, 0, 53, 0, 0, 0, 0, 0, 10, 2, 0, 2};
+    want[RSOCK_DGRAM2_HEADER_LEN] = 'q';
+    CHECK(n == sizeof want && memcmp(buf, want, sizeof want) == 0);
+  } else {
+    static const uint8_t want[] = {0x14, 0, 0, 0, 10, 2, 0, 2, 53, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 'q'};
+    CHECK(n == sizeof want && memcmp(buf, want, sizeof want) == 0);
+  }
+  size_t hlen;
+  if (v2) {
+    struct rsock_dgram2 h = {0};
+    h.flags = RSOCK_DGRAM_PKTINFO;
+    fake_ep(&h.peer, AF_INET, 0, 53);
+    h.ifindex = 3;
+    fake_ep(&h.local, AF_INET, 1, 53);
+    hlen = rsock_dgram2_encode(&h, buf, sizeof buf);
+    CHECK(hlen == RSOCK_DGRAM2_HEADER_LEN);
+  } else {
+    struct rsock_dgram h = {0};
+    h.flags = RSOCK_DGRAM_PKTINFO;
+    memcpy(h.peer, (uint8_t[]){10, 2, 0, 2}, 4);
+    h.peer_port = 53;
+    h.ifindex = 3;
+    memcpy(h.local, (uint8_t[]){10, 2, 0, 1}, 4);
+    hlen = rsock_dgram_encode(&h, buf, sizeof buf);
+    CHECK(hlen == RSOCK_DGRAM_HEADER_LEN);
+  }
+  memcpy(buf + hlen, "answer", 6);
+  CHECK(write(fs->server_end, buf, hlen + 6) == (ssize_t)(hlen + 6));
   char got[3];
   struct sockaddr_in from;
   socklen_t len = sizeof from;
   /* Truncated like the kernel: 3 bytes of 6, MSG_TRUNC reports the datagram's length. */
   CHECK(nexthop_recvfrom(u, got, sizeof got, MSG_TRUNC, (struct sockaddr *)&from, &len) == 6);
+  CHECK(len == sizeof from);
   CHECK(memcmp(got, "ans", 3) == 0 && from.sin_port == htons(53) && from.sin_addr.s_addr == htonl(0x0a020002));
   CHECK(nexthop_sendto(u, buf, 70000, 0, (struct sockaddr *)&to, sizeof to) == -1 && errno == EMSGSIZE);
+  /* An AF_INET6 destination on an AF_INET socket: EAFNOSUPPORT, as Linux; a short one EINVAL. */
+  struct sockaddr_in6 six = {0};
+  six.sin6_family = AF_INET6;
+  six.sin6_port = htons(53);
+  CHECK(nexthop_sendto(u, "q", 1, 0, (struct sockaddr *)&six, sizeof six) == -1 && errno == EAFNOSUPPORT);
+  CHECK(nexthop_sendto(u, "q", 1, 0, (struct sockaddr *)&to, 8) == -1 && errno == EINVAL);
   close(u);
-  printf("ok UDP datagram header both ways\n");
+  printf("ok UDP datagram header both ways, protocol version %d\n", v2 ? 2 : 1);
+}
+
+static struct sockaddr_in6 sin6_of(const char *ip, int port, uint32_t scope) {
+  struct sockaddr_in6 s = {0};
+  s.sin6_family = AF_INET6;
+  s.sin6_port = htons((uint16_t)port);
+  s.sin6_scope_id = scope;
+  CHECK(inet_pton(AF_INET6, ip, &s.sin6_addr) == 1);
+  return s;
+}
+
+/* Version 2 negotiated, and IPv6 sockets through the library (§13); a version-1 VR refuses them. */
+static void test_ipv6(void) {
+  clear_log();
+  CHECK(nexthop_socket_family("old", AF_INET6, SOCK_STREAM, 0) == -1 && errno == EAFNOSUPPORT);
+  CHECK(!log_has("socket-refused:") && !log_has("socket6:")); /* the library knew: nothing asked */
+  CHECK(nexthop_socket_family("fake", AF_UNIX, SOCK_STREAM, 0) == -1 && errno == EAFNOSUPPORT);
+
+  int fd = nexthop_socket_family("fake", AF_INET6, SOCK_STREAM, 0);
+  CHECK(fd >= 0 && log_has("socket6:1"));
+  int domain = 0;
+  socklen_t len = sizeof domain;
+  CHECK(nexthop_getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == 0 && domain == AF_INET6);
+  int one = 1;
+  CHECK(nexthop_setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) == 0);
+  CHECK(log_has(":41/26 "));
+  /* The kernel's checks: a sockaddr_in is too short for an AF_INET6 socket (EINVAL), 24 bytes are
+   * enough (RFC 2133), another family of the right size is EAFNOSUPPORT. */
+  struct sockaddr_in v4 = sin_of("10.2.0.2", 80);
+  CHECK(nexthop_connect(fd, (struct sockaddr *)&v4, sizeof v4) == -1 && errno == EINVAL);
+  struct sockaddr_in6 to = sin6_of("2001:db8::2", 80, 0);
+  to.sin6_family = AF_INET;
+  CHECK(nexthop_connect(fd, (struct sockaddr *)&to, sizeof to) == -1 && errno == EAFNOSUPPORT);
+  to = sin6_of("2001:db8::2", 80, 7); /* a global address: the scope id is ignored, as Linux */
+  CHECK(nexthop_connect(fd, (struct sockaddr *)&to, 24) == 0);
+  CHECK(log_has("connect:") && log_has(":[2001:db8::2]:80 "));
+  struct sockaddr_in6 me;
+  len = sizeof me;
+  CHECK(nexthop_getsockname(fd, (struct sockaddr *)&me, &len) == 0);
+  struct sockaddr_in6 want = sin6_of("2001:db8::1", 40000, 0);
+  CHECK(len == sizeof me && memcmp(&me, &want, sizeof me) == 0);
+  struct sockaddr_in small;
+  len = sizeof small;
+  CHECK(nexthop_getpeername(fd, (struct sockaddr *)&small, &len) == 0 && len == sizeof(struct sockaddr_in6));
+  CHECK(small.sin_family == AF_INET6 && small.sin_port == htons(80));
+  close(fd);
+  /* A link-local destination keeps its scope id and flow label. */
+  fd = nexthop_socket_family("fake", AF_INET6, SOCK_STREAM, 0);
+  to = sin6_of("fe80::2", 8080, 3);
+  to.sin6_flowinfo = htonl(0x12345);
+  CHECK(nexthop_connect(fd, (struct sockaddr *)&to, sizeof to) == 0);
+  CHECK(log_has(":[fe80::2%3]:8080,flowinfo=74565 "));
+  close(fd);
+
+  /* A dual-stack listener on [::]. */
+  int l = nexthop_socket_family("fake", AF_INET6, SOCK_STREAM, 0);
+  struct sockaddr_in6 any = sin6_of("::", 8080, 0);
+  CHECK(nexthop_bind(l, (struct sockaddr *)&v4, sizeof v4) == -1 && errno == EINVAL);
+  CHECK(nexthop_bind(l, (struct sockaddr *)&any, sizeof any) == 0);
+  CHECK(log_has("bind:") && log_has(":[::]:8080 "));
+  CHECK(nexthop_listen(l, 4) == 0);
+  struct fake_socket *ls = &fake_sockets[n_fake_sockets - 1];
+  CHECK(write(ls->server_end, "", 1) == 1);
+  struct sockaddr_in6 peer;
+  len = sizeof peer;
+  int c = nexthop_accept(l, (struct sockaddr *)&peer, &len);
+  want = sin6_of("2001:db8::2", 51000, 0);
+  CHECK(c >= 0 && len == sizeof peer && memcmp(&peer, &want, sizeof peer) == 0);
+  CHECK(nexthop_getsockopt(c, SOL_SOCKET, SO_DOMAIN, &domain, &len) == 0 && domain == AF_INET6);
+  close(c);
+  close(l);
+
+  /* UDP, 64-byte headers: an IPv6 destination, an IPv4 one (dual-stack: the VR maps it), a link-local
+   * sender with its scope and IPV6_PKTINFO. */
+  int u = nexthop_socket_family("fake", AF_INET6, SOCK_DGRAM, 0);
+  CHECK(u >= 0);
+  struct fake_socket *fs = &fake_sockets[n_fake_sockets - 1];
+  CHECK(fs->dgram_v2 && fs->family == AF_INET6);
+  to = sin6_of("2001:db8::2", 53, 0);
+  CHECK(nexthop_sendto(u, "q6", 2, 0, (struct sockaddr *)&to, sizeof to) == 2);
+  uint8_t buf[256];
+  struct rsock_dgram2 h;
+  ssize_t n = read(fs->server_end, buf, sizeof buf);
+  CHECK(n == RSOCK_DGRAM2_HEADER_LEN + 2 && rsock_dgram2_decode(buf, (size_t)n, &h) == RSOCK_DGRAM2_HEADER_LEN);
+  CHECK(h.peer.family == AF_INET6 && h.peer.port == 53 && memcmp(h.peer.addr, &to.sin6_addr, 16) == 0);
+  CHECK(nexthop_sendto(u, "q4", 2, 0, (struct sockaddr *)&v4, sizeof v4) == 2);
+  n = read(fs->server_end, buf, sizeof buf);
+  CHECK(n == RSOCK_DGRAM2_HEADER_LEN + 2 && rsock_dgram2_decode(buf, (size_t)n, &h) == RSOCK_DGRAM2_HEADER_LEN);
+  CHECK(h.peer.family == AF_INET && h.peer.port == 80 && memcmp(h.peer.addr, (uint8_t[]){10, 2, 0, 2}, 4) == 0);
+  CHECK(nexthop_sendto(u, "q", 1, 0, (struct sockaddr *)&v4, 12) == -1 && errno == EINVAL);
+  CHECK(nexthop_setsockopt(u, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one) == 0);
+  memset(&h, 0, sizeof h);
+  h.flags = RSOCK_DGRAM_PKTINFO;
+  h.ifindex = 3;
+  h.peer.family = AF_INET6;
+  h.peer.port = 547;
+  h.peer.scope_id = 3;
+  inet_pton(AF_INET6, "fe80::2", h.peer.addr);
+  h.local.family = AF_INET6;
+  h.local.port = 546;
+  inet_pton(AF_INET6, "ff02::1:2", h.local.addr);
+  CHECK(rsock_dgram2_encode(&h, buf, sizeof buf) == RSOCK_DGRAM2_HEADER_LEN);
+  memcpy(buf + RSOCK_DGRAM2_HEADER_LEN, "dhcp", 4);
+  CHECK(write(fs->server_end, buf, RSOCK_DGRAM2_HEADER_LEN + 4) == RSOCK_DGRAM2_HEADER_LEN + 4);
+  char got[8];
+  len = sizeof peer;
+  CHECK(nexthop_recvfrom(u, got, sizeof got, 0, (struct sockaddr *)&peer, &len) == 4);
+  want = sin6_of("fe80::2", 547, 3);
+  CHECK(len == sizeof peer && memcmp(&peer, &want, sizeof peer) == 0 && memcmp(got, "dhcp", 4) == 0);
+  close(u);
+  printf("ok IPv6 through the library: version 2 negotiated, a version-1 VR refuses AF_INET6, sockaddr_in6 "
+         "both ways (lengths, scope, flow label, [::] listener, accept), 64-byte UDP headers\n");
 }
 
 /* ---- the shim, in a re-executed copy of this program ---- */
@@ -963,7 +1178,9 @@ int main(int argc, char **argv) {
   test_threads();
   test_fork_attach();
   test_accept();
-  test_udp();
+  test_udp("old", 0);
+  test_udp("fake", 1);
+  test_ipv6();
   /* The shim reads NEXTHOP_VR at load: the child sets it before main, through the environment. */
   char preload[1024];
   snprintf(preload, sizeof preload, "%s%s%s", argc > 2 ? argv[2] : "", argc > 2 ? " " : "", argv[1]);

@@ -1,8 +1,16 @@
 // Test harness for the TCP engine: a virtual clock, an in-memory link between engines with seeded
-// loss, reordering and duplication, and helpers to build and read segments by hand.
+// loss, reordering and duplication, and helpers to build and read segments by hand. Generic in the
+// address family as the engine is (A: number for IPv4, the default; Uint8Array for IPv6); the
+// checksums of what the engines send are checked here with the wire's pseudo-header sums, not with
+// the family object under test.
 import assert from 'node:assert/strict';
 import {
-  decodeTcp,
+  decodeTcpPseudo,
+  IPPROTO_TCP,
+  pseudoHeaderSum,
+  pseudoHeaderSumIpv6,
+  rd16,
+  rd32,
   TCP_ACK,
   TCP_FIN,
   TCP_PSH,
@@ -11,13 +19,37 @@ import {
   TcpHeader,
   wr16,
   wr32,
-  writeTcp,
+  writeTcpPseudo,
 } from '@nexthop/wire';
-import { type TcpConfig, TcpConnection, TcpEngine, type TcpEnv, type TcpListener } from '../src/tcp/index.ts';
+import {
+  TCP_IPV4,
+  type TcpAddressFamily,
+  type TcpConfig,
+  TcpConnection,
+  TcpEngine,
+  type TcpEnv,
+  type TcpListener,
+} from '../src/tcp/index.ts';
 import { parseOptions, TcpOptions } from '../src/tcp/options.ts';
 
 export const A = 0x0a000001;
 export const B = 0x0a000002;
+
+/** IPv4 as the default family of the generic helpers (A = number). */
+function ipv4<A>(): TcpAddressFamily<A> {
+  return TCP_IPV4 as unknown as TcpAddressFamily<A>;
+}
+
+/** The pseudo-header sum without length, from the wire's functions (independent of the family object). */
+export function pseudoOf<A>(family: TcpAddressFamily<A>, src: A, dst: A): number {
+  if (family.name === 'ipv4') return pseudoHeaderSum(src as number, dst as number, IPPROTO_TCP, 0);
+  return pseudoHeaderSumIpv6(src as Uint8Array, 0, dst as Uint8Array, 0, IPPROTO_TCP, 0);
+}
+
+/** The network header's length an env of the family writes (IPv4 without options, IPv6 fixed). */
+export function netHeaderOf<A>(family: TcpAddressFamily<A>): number {
+  return family.name === 'ipv4' ? 20 : 40;
+}
 
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
@@ -30,9 +62,9 @@ export function mulberry32(seed: number): () => number {
   };
 }
 
-export interface Seg {
-  src: number;
-  dst: number;
+export interface Seg<A = number> {
+  src: A;
+  dst: A;
   srcPort: number;
   dstPort: number;
   seq: number;
@@ -58,9 +90,15 @@ export function flagString(f: number): string {
   return s;
 }
 
-export function readSeg(bytes: Uint8Array, src: number, dst: number, at: number): Seg {
+export function readSeg<A = number>(
+  bytes: Uint8Array,
+  src: A,
+  dst: A,
+  at: number,
+  family: TcpAddressFamily<A> = ipv4(),
+): Seg<A> {
   const h = new TcpHeader();
-  const r = decodeTcp(bytes, 0, bytes.length, src, dst, h, true);
+  const r = decodeTcpPseudo(bytes, 0, bytes.length, pseudoOf(family, src, dst), h, true);
   if (r !== 0) throw new Error(`bad segment out: ${r}`);
   const o = new TcpOptions();
   if (!parseOptions(bytes, h.optionsOffset, h.optionsLength, o)) throw new Error('bad options out');
@@ -101,7 +139,12 @@ export interface BuildSeg {
 }
 
 /** Builds a segment with the options asked for; returns its bytes. */
-export function buildSeg(s: BuildSeg, src: number, dst: number): Uint8Array {
+export function buildSeg<A = number>(
+  s: BuildSeg,
+  src: A,
+  dst: A,
+  family: TcpAddressFamily<A> = ipv4(),
+): Uint8Array {
   const opts: number[] = [];
   if (s.mss !== undefined) opts.push(2, 4, s.mss >>> 8, s.mss & 0xff);
   if (s.sackOk) opts.push(1, 1, 4, 2);
@@ -127,7 +170,7 @@ export function buildSeg(s: BuildSeg, src: number, dst: number): Uint8Array {
   const buf = new Uint8Array(hl + data.length);
   buf.set(opts, 20);
   buf.set(data, hl);
-  writeTcp(
+  writeTcpPseudo(
     buf,
     0,
     s.srcPort,
@@ -138,8 +181,7 @@ export function buildSeg(s: BuildSeg, src: number, dst: number): Uint8Array {
     s.window ?? 65535,
     hl,
     data.length,
-    src,
-    dst,
+    pseudoOf(family, src, dst),
   );
   return buf;
 }
@@ -151,7 +193,7 @@ export { wr16 };
  * the header repeated, sequence numbers advancing, FIN and PSH on the last segment only, CWR on the
  * first only, every checksum computed afresh (the aggregate's own is not filled).
  */
-export function cutAggregate(tcp: Uint8Array, size: number, src: number, dst: number): Uint8Array[] {
+export function cutAggregate(tcp: Uint8Array, size: number, pseudo: number): Uint8Array[] {
   const hl = (tcp[12]! >>> 4) * 4;
   const payload = tcp.length - hl;
   const seq0 = ((tcp[4]! << 24) | (tcp[5]! << 16) | (tcp[6]! << 8) | tcp[7]!) >>> 0;
@@ -168,18 +210,19 @@ export function cutAggregate(tcp: Uint8Array, size: number, src: number, dst: nu
     const ack = ((tcp[8]! << 24) | (tcp[9]! << 16) | (tcp[10]! << 8) | tcp[11]!) >>> 0;
     const srcPort = (tcp[0]! << 8) | tcp[1]!;
     const dstPort = (tcp[2]! << 8) | tcp[3]!;
-    writeTcp(seg, 0, srcPort, dstPort, (seq0 + done) >>> 0, ack, flags, window, hl, n, src, dst);
+    writeTcpPseudo(seg, 0, srcPort, dstPort, (seq0 + done) >>> 0, ack, flags, window, hl, n, pseudo);
     out.push(seg);
   }
   return out;
 }
 
 /** One engine with an env that records every segment it sends. */
-export class Host {
-  readonly addr: number;
-  readonly engine: TcpEngine;
-  readonly sent: Seg[] = [];
-  readonly notified: Array<TcpConnection | TcpListener> = [];
+export class Host<A = number> {
+  readonly addr: A;
+  readonly family: TcpAddressFamily<A>;
+  readonly engine: TcpEngine<A>;
+  readonly sent: Seg<A>[] = [];
+  readonly notified: Array<TcpConnection<A> | TcpListener<A>> = [];
   mtu = 1500;
   /** What the env reports as the link's maxSegmentOffload (0: TCP sends MSS-sized segments only). */
   segmentOffload = 0;
@@ -187,23 +230,32 @@ export class Host {
   aggregates = 0;
   wakeAt = Number.POSITIVE_INFINITY;
   now = 0;
-  deliver: ((bytes: Uint8Array, src: number, dst: number, now: number) => void) | null = null;
+  deliver: ((bytes: Uint8Array, src: A, dst: A, now: number) => void) | null = null;
+  /** What the env saw of each segment: traffic class / TOS and hop limit / TTL (last one sent). */
+  lastTos = -1;
+  lastTtl = -1;
 
-  constructor(addr: number, seed: number, config: Partial<TcpConfig> = {}) {
+  constructor(addr: A, seed: number, config: Partial<TcpConfig> = {}, family: TcpAddressFamily<A> = ipv4()) {
     this.addr = addr;
+    this.family = family;
     const rnd = mulberry32(seed);
-    const env: TcpEnv = {
+    const net = netHeaderOf(family);
+    const env: TcpEnv<A> = {
+      family,
       linkHeaderLength: 14,
-      netHeaderLength: 20,
-      sendSegment: (buf, ipOff, tcpLen, src, dst, _tos, _ttl, now, segmentSize = 0) => {
-        const whole = buf.slice(ipOff + 20, ipOff + 20 + tcpLen);
+      netHeaderLength: net,
+      sendSegment: (buf, ipOff, tcpLen, src, dst, tos, ttl, now, segmentSize = 0) => {
+        this.lastTos = tos;
+        this.lastTtl = ttl;
+        const whole = buf.slice(ipOff + net, ipOff + net + tcpLen);
         if (segmentSize > 0) {
           assert.ok(this.segmentOffload > 0, 'aggregate sent towards a link that cannot take it');
-          assert.ok(20 + tcpLen <= this.segmentOffload, 'aggregate larger than the link takes');
+          assert.ok(net + tcpLen <= this.segmentOffload, 'aggregate larger than the link takes');
           this.aggregates++;
         }
-        for (const bytes of segmentSize > 0 ? cutAggregate(whole, segmentSize, src, dst) : [whole]) {
-          this.sent.push(readSeg(bytes, src, dst, now));
+        const pseudo = pseudoOf(family, src, dst);
+        for (const bytes of segmentSize > 0 ? cutAggregate(whole, segmentSize, pseudo) : [whole]) {
+          this.sent.push(readSeg(bytes, src, dst, now, family));
           if (this.deliver !== null) this.deliver(bytes, src, dst, now);
         }
         return 0;
@@ -222,10 +274,10 @@ export class Host {
     this.engine = new TcpEngine(env, config);
   }
 
-  /** Feeds a hand-built segment from `src`; returns what input() returned. */
-  input(s: BuildSeg, src = B, now = this.now): boolean {
+  /** Feeds a hand-built segment from `src` (IPv4 default: B); returns what input() returned. */
+  input(s: BuildSeg, src: A = B as A, now = this.now): boolean {
     this.now = now;
-    const bytes = buildSeg(s, src, this.addr);
+    const bytes = buildSeg(s, src, this.addr, this.family);
     return this.engine.input(bytes, 0, bytes.length, src, this.addr, 0, now);
   }
 
@@ -241,7 +293,7 @@ export class Host {
     this.engine.poll(t);
   }
 
-  take(): Seg[] {
+  take(): Seg<A>[] {
     return this.sent.splice(0, this.sent.length);
   }
 }
@@ -256,26 +308,34 @@ export interface LinkOptions {
   rate?: number;
 }
 
-interface InFlight {
+interface InFlight<A> {
   at: number;
   order: number;
   bytes: Uint8Array;
-  src: number;
-  dst: number;
+  src: A;
+  dst: A;
   /** Set for an ICMP fragmentation-needed going back to src with this next-hop MTU. */
   icmpMtu?: number;
 }
 
+/** The family and the two hosts' addresses of a Pair (default: IPv4, A and B). */
+export interface PairAddresses<A> {
+  family: TcpAddressFamily<A>;
+  a: A;
+  b: A;
+}
+
 /** Two hosts joined by a lossy link with a virtual clock. */
-export class Pair {
-  readonly a: Host;
-  readonly b: Host;
+export class Pair<A = number> {
+  readonly a: Host<A>;
+  readonly b: Host<A>;
   now = 0;
-  private queue: InFlight[] = [];
+  private queue: InFlight<A>[] = [];
   private order = 0;
   private readonly rnd: () => number;
   private readonly link: LinkOptions;
-  private busyUntil = new Map<number, number>();
+  private readonly family: TcpAddressFamily<A>;
+  private busyUntil = new Map<Host<A>, number>();
   dropped = 0;
   delivered = 0;
   unmatched = 0;
@@ -284,20 +344,32 @@ export class Pair {
   pathMtu = 0;
   icmpSent = 0;
 
-  constructor(link: LinkOptions, ca: Partial<TcpConfig> = {}, cb: Partial<TcpConfig> = {}) {
+  constructor(
+    link: LinkOptions,
+    ca: Partial<TcpConfig> = {},
+    cb: Partial<TcpConfig> = {},
+    addrs: PairAddresses<A> = { family: ipv4(), a: A as A, b: B as A },
+  ) {
     this.link = link;
+    this.family = addrs.family;
     this.rnd = mulberry32(link.seed);
-    this.a = new Host(A, link.seed * 7 + 1, ca);
-    this.b = new Host(B, link.seed * 13 + 5, cb);
-    this.a.deliver = (bytes, src, dst, now) => this.send(bytes, src, dst, now);
-    this.b.deliver = (bytes, src, dst, now) => this.send(bytes, src, dst, now);
+    this.a = new Host(addrs.a, link.seed * 7 + 1, ca, addrs.family);
+    this.b = new Host(addrs.b, link.seed * 13 + 5, cb, addrs.family);
+    this.a.deliver = (bytes, src, dst, now) => this.send(this.a, bytes, src, dst, now);
+    this.b.deliver = (bytes, src, dst, now) => this.send(this.b, bytes, src, dst, now);
   }
 
-  private send(bytes: Uint8Array, src: number, dst: number, now: number): void {
-    const h = src === A ? this.a : this.b;
+  /** The host that has `addr`, if any (a segment to another address goes nowhere). */
+  private hostOf(addr: A): Host<A> | null {
+    if (this.family.equals(addr, this.a.addr)) return this.a;
+    if (this.family.equals(addr, this.b.addr)) return this.b;
+    return null;
+  }
+
+  private send(h: Host<A>, bytes: Uint8Array, src: A, dst: A, now: number): void {
     if (!this.keepLog) h.sent.length = 0;
     const l = this.link;
-    if (this.pathMtu > 0 && bytes.length + 20 > this.pathMtu) {
+    if (this.pathMtu > 0 && bytes.length + netHeaderOf(this.family) > this.pathMtu) {
       this.icmpSent++;
       this.push({
         at: now + (l.delay ?? 5) / 2,
@@ -315,8 +387,8 @@ export class Pair {
     }
     let start = now;
     if (l.rate !== undefined && l.rate > 0) {
-      start = Math.max(now, this.busyUntil.get(src) ?? 0);
-      this.busyUntil.set(src, start + (bytes.length + 40) / l.rate);
+      start = Math.max(now, this.busyUntil.get(h) ?? 0);
+      this.busyUntil.set(h, start + (bytes.length + 40) / l.rate);
     }
     let at = start + (l.delay ?? 5);
     if (l.reorder !== undefined && this.rnd() < l.reorder) at += 1 + this.rnd() * 10;
@@ -325,7 +397,7 @@ export class Pair {
       this.push({ at: at + this.rnd() * 3, order: this.order++, bytes, src, dst });
   }
 
-  private push(f: InFlight): void {
+  private push(f: InFlight<A>): void {
     const q = this.queue;
     let i = q.length;
     while (i > 0 && (q[i - 1]!.at > f.at || (q[i - 1]!.at === f.at && q[i - 1]!.order > f.order))) i--;
@@ -351,20 +423,27 @@ export class Pair {
       while (this.queue.length > 0 && this.queue[0]!.at <= this.now) {
         const f = this.queue.shift()!;
         if (f.icmpMtu !== undefined) {
-          // RFC 792: the quote is the IP header and the first 8 bytes of the TCP segment.
-          const q = new Uint8Array(28);
-          q[0] = 0x45;
-          q[9] = 6;
-          wr32(q, 12, f.src);
-          wr32(q, 16, f.dst);
-          q.set(f.bytes.subarray(0, 8), 20);
-          const from = f.src === A ? this.a : this.b;
-          from.engine.icmpError(3, 4, f.icmpMtu, q, 0, 28, this.now);
+          const from = this.hostOf(f.src)!;
+          if (this.family.name === 'ipv4') {
+            // RFC 792: the quote is the IP header and the first 8 bytes of the TCP segment.
+            const q = new Uint8Array(28);
+            q[0] = 0x45;
+            q[9] = 6;
+            wr32(q, 12, f.src as number);
+            wr32(q, 16, f.dst as number);
+            q.set(f.bytes.subarray(0, 8), 20);
+            (from.engine as unknown as TcpEngine).icmpError(3, 4, f.icmpMtu, q, 0, 28, this.now);
+          } else {
+            // RFC 4443 §3.2: what the IPv6 layer hands TCP after parsing a Packet Too Big's quote.
+            const b = f.bytes;
+            from.engine.packetTooBig(f.src, rd16(b, 0), f.dst, rd16(b, 2), rd32(b, 4), f.icmpMtu, this.now);
+          }
           continue;
         }
-        const h = f.dst === A ? this.a : this.b;
+        const h = this.hostOf(f.dst);
         this.delivered++;
-        if (!h.engine.input(f.bytes, 0, f.bytes.length, f.src, f.dst, 0, this.now)) this.unmatched++;
+        if (h === null || !h.engine.input(f.bytes, 0, f.bytes.length, f.src, f.dst, 0, this.now))
+          this.unmatched++;
       }
       for (const h of [this.a, this.b]) {
         if (h.wakeAt <= this.now) {

@@ -3,13 +3,14 @@
 // the TCP header sits 40 bytes after ipOff and the MSS leaves room for it.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { TcpEngine, type TcpEnv } from '../src/tcp/index.ts';
+import { TCP_IPV4, TcpEngine, type TcpEnv } from '../src/tcp/index.ts';
 import { A, B, readSeg } from './tcp-harness.ts';
 
 function engineWith(linkHeaderLength: number, netHeaderLength: number) {
   const sent: Array<{ ipOff: number; bytes: Uint8Array }> = [];
   let r = 1;
   const env: TcpEnv = {
+    family: TCP_IPV4,
     linkHeaderLength,
     netHeaderLength,
     sendSegment: (buf, ipOff, tcpLen) => {

@@ -18,7 +18,7 @@ import {
   TCP_RST,
   TCP_SYN,
   type TcpHeader,
-  writeTcp,
+  writeTcpPseudo,
 } from '@nexthop/wire';
 import { EAGAIN, ECONNREFUSED, ECONNRESET, EMSGSIZE, ENOTCONN, EPIPE, ETIMEDOUT } from '../sockapi/errno.ts';
 import { EV_ERROR, EV_HANGUP, EV_READABLE, EV_WRITABLE } from '../sockapi/types.ts';
@@ -78,19 +78,25 @@ export interface TcpInfo {
   congestion: string;
 }
 
-export class TcpConnection implements CongestionState {
-  readonly localAddr: number;
+export class TcpConnection<A = number> implements CongestionState {
+  readonly localAddr: A;
   readonly localPort: number;
-  readonly remoteAddr: number;
+  readonly remoteAddr: A;
   readonly remotePort: number;
-  /** Bucket chain in the engine's demultiplexing table. */
-  nextInBucket: TcpConnection | null = null;
+  /**
+   * The pseudo-header sum of every segment this connection sends (RFC 9293 §3.1, RFC 8200 §8.1),
+   * without the length: computed once, since an IPv6 one costs 16 additions.
+   */
+  readonly pseudo: number;
+  /** Bucket chain in the engine's demultiplexing table, and this connection's key there. */
+  nextInBucket: TcpConnection<A> | null = null;
+  bucketKey = 0;
   linked = false;
   /** Set while a passive connection is in its listener's SYN or accept queue. */
   listener: object | null = null;
 
   st = S_CLOSED;
-  private readonly host: TcpHost;
+  private readonly host: TcpHost<A>;
   private readonly cfg: TcpConfig;
 
   // Send sequence space (RFC 9293 §3.3.1).
@@ -188,11 +194,11 @@ export class TcpConnection implements CongestionState {
   retransmits = 0;
 
   constructor(
-    host: TcpHost,
+    host: TcpHost<A>,
     cfg: TcpConfig,
-    localAddr: number,
+    localAddr: A,
     localPort: number,
-    remoteAddr: number,
+    remoteAddr: A,
     remotePort: number,
   ) {
     this.host = host;
@@ -201,6 +207,7 @@ export class TcpConnection implements CongestionState {
     this.localPort = localPort;
     this.remoteAddr = remoteAddr;
     this.remotePort = remotePort;
+    this.pseudo = host.family.pseudoSum(localAddr, remoteAddr);
     this.sendRing = new ByteRing(cfg.sendBuffer);
     this.recvRing = new ByteRing(cfg.recvBuffer);
     this.out = host.writer;
@@ -371,8 +378,7 @@ export class TcpConnection implements CongestionState {
       (now + this.tsOffset) >>> 0,
       withAck ? this.tsRecent : 0,
       ws ? this.wantScale : -1,
-      this.localAddr,
-      this.remoteAddr,
+      this.pseudo,
     );
     if (withAck) {
       this.lastAckSent = this.rcvNxt;
@@ -420,7 +426,7 @@ export class TcpConnection implements CongestionState {
     const hl = p - tcpOff;
     if (dataLen > 0) this.sendRing.peek(seqDiff(seq, this.ringBase), b, p, dataLen);
     const wnd = rst ? 0 : this.windowField(false);
-    const len = writeTcp(
+    const len = writeTcpPseudo(
       b,
       tcpOff,
       this.localPort,
@@ -431,8 +437,7 @@ export class TcpConnection implements CongestionState {
       wnd,
       hl,
       dataLen,
-      this.localAddr,
-      this.remoteAddr,
+      this.pseudo,
       segmentSize === 0,
     );
     if ((flags & TCP_ACK) !== 0) {
@@ -719,7 +724,7 @@ export class TcpConnection implements CongestionState {
 
   /** A reset for a segment that had no ACK of ours (SEQ = SEG.ACK, no options). */
   private emitBareReset(seq: number, now: number): void {
-    this.transmit(this.out.reset(this.localPort, this.remotePort, seq, this.localAddr, this.remoteAddr), now);
+    this.transmit(this.out.reset(this.localPort, this.remotePort, seq, this.pseudo), now);
   }
 
   private rcvWindow(): number {
@@ -1257,10 +1262,16 @@ export class TcpConnection implements CongestionState {
 
   // ---------------------------------------------------------------- ICMP
 
-  /** RFC 1191 / RFC 5927: a smaller path MTU; shrink the MSS and resend what is in flight. */
+  /**
+   * RFC 1191 / RFC 5927, RFC 8201 for IPv6: a smaller path MTU; shrink the MSS and resend what is
+   * in flight. The MTU is taken as at least the family's minimum (IPv6: 1280, RFC 8201 §4: a node
+   * MUST NOT reduce its estimate below it; IPv4's 68 is under the MSS floor of 88 and changes
+   * nothing), so a forged or broken Packet Too Big cannot make us send tiny segments.
+   */
   pathMtu(nextHopMtu: number, seq: number, now: number): void {
     if (!seqLe(this.sndUna, seq) || !seqLt(seq, this.sndMax)) return;
-    const mss = Math.max(Math.min(nextHopMtu - this.out.headers, this.peerMss), 88);
+    const mtu = Math.max(nextHopMtu, this.host.family.minMtu);
+    const mss = Math.max(Math.min(mtu - this.out.headers, this.peerMss), 88);
     if (mss >= this.mss) return;
     this.mss = mss;
     this.pathMss = mss;
@@ -1272,7 +1283,10 @@ export class TcpConnection implements CongestionState {
     }
   }
 
-  /** An ICMP unreachable or time exceeded for this connection (RFC 1122 §4.2.3.9, RFC 5927). */
+  /**
+   * An ICMP or ICMPv6 error for this connection (RFC 1122 §4.2.3.9, RFC 4443 §3.1/§3.3, RFC 5927):
+   * a hard one ends a connection still in SYN-SENT, a soft one is kept for a timeout to report.
+   */
   softOrHardError(errno: number, hard: boolean, seq: number, now: number): void {
     if (!seqLe(this.sndUna, seq) || !seqLt(seq, this.sndMax)) return;
     if (hard && this.st === S_SYN_SENT) {

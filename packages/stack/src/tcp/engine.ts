@@ -1,5 +1,5 @@
 import {
-  decodeTcp,
+  decodeTcpPseudo,
   ICMP_DEST_UNREACHABLE,
   rd16,
   rd32,
@@ -10,22 +10,27 @@ import {
   UNREACH_FRAG_NEEDED,
 } from '@nexthop/wire';
 import { EADDRINUSE, EADDRNOTAVAIL, EINVAL, ENETUNREACH } from '../sockapi/errno.ts';
-import { hash4 } from '../sockapi/hash.ts';
 import { icmpErrno, icmpIsHard } from '../sockapi/icmp-errors.ts';
 import { EPHEMERAL_SPAN, PortSelector } from '../sockapi/ports.ts';
 import { below, type RandomSource } from '../sockapi/random.ts';
 import { EV_READABLE } from '../sockapi/types.ts';
 import { DEFAULT_TCP_CONFIG, type TcpConfig } from './config.ts';
 import { TcpConnection } from './connection.ts';
+import type { TcpAddressFamily } from './family.ts';
 import { type TcpHost, TcpStats } from './host.ts';
 import { parseOptions, TcpOptions } from './options.ts';
 import { SegmentWriter } from './segment.ts';
 import { S_CLOSED, S_TIME_WAIT } from './states.ts';
 
-export interface TcpEnv {
+export interface TcpEnv<A = number> {
+  /**
+   * The family of the addresses this env hands the engine and takes from it (TCP_IPV4: numbers,
+   * TCP_IPV6: 16-byte arrays). One engine serves one family; a dual-stack host runs two.
+   */
+  readonly family: TcpAddressFamily<A>;
   /**
    * The headers the env writes in front of each segment, fixed for the env: the link header's room
-   * (Ethernet: 14) and the network header (IPv4 without options: 20; IPv6 would be 40). The engine
+   * (Ethernet: 14) and the network header (IPv4 without options: 20; IPv6: 40). The engine
    * builds its segments after them (SegmentWriter) and derives MSS from the MTU with them.
    */
   readonly linkHeaderLength: number;
@@ -35,28 +40,29 @@ export interface TcpEnv {
    * filled; the env writes the network header at ipOff and the link header in the bytes before it.
    * With `segmentSize` > 0 it is an aggregate (only when segmentOffloadFor allowed one): the payload
    * stands for segments of that size, the checksum is not filled, and the env or its link cuts it
-   * (Link.send). Returns 0 or -errno.
+   * (Link.send). For IPv6, `tos` is the traffic class and `ttl` the hop limit. `src` and `dst` are
+   * the connection's own (never to be modified). Returns 0 or -errno.
    */
   sendSegment(
     buf: Uint8Array,
     ipOff: number,
     tcpLen: number,
-    src: number,
-    dst: number,
+    src: A,
+    dst: A,
     tos: number,
     ttl: number,
     now: number,
     segmentSize?: number,
   ): number;
   /** MTU of the route towards dst, 0 when there is no route. */
-  mtuFor(dst: number): number;
+  mtuFor(dst: A): number;
   /**
    * Largest TCP aggregate (IP bytes) the egress link towards dst segments itself, 0 when it cannot
    * (or there is no route). Absent: 0.
    */
-  segmentOffloadFor?(dst: number): number;
-  /** Source address towards dst, 0 when there is no route. */
-  sourceFor(dst: number): number;
+  segmentOffloadFor?(dst: A): number;
+  /** Source address towards dst, `family.any` when there is no route. */
+  sourceFor(dst: A): A;
   /**
    * The stack's random source (a CSPRNG in the VR, seeded in simulations): the engine's keys are
    * drawn from it when it is built (the SYN-cookie keys of each period when it begins), and it
@@ -66,7 +72,7 @@ export interface TcpEnv {
   /** TCP armed a timer at this deadline (ms); poll(now) must run by then. */
   wake(deadline: number): void;
   /** Readiness of a connection or listener may have changed. */
-  notify(endpoint: TcpConnection | TcpListener): void;
+  notify(endpoint: TcpConnection<A> | TcpListener<A>): void;
 }
 
 /**
@@ -77,18 +83,18 @@ export interface TcpEnv {
 export const COOKIE_PERIOD = 64_000;
 const COOKIE_MSS = [536, 1220, 1440, 1460, 4312, 8960];
 
-export class TcpListener {
-  readonly localAddr: number;
+export class TcpListener<A = number> {
+  readonly localAddr: A;
   readonly localPort: number;
   backlog: number;
-  readonly embryos = new Set<TcpConnection>();
-  readonly acceptQueue: TcpConnection[] = [];
+  readonly embryos = new Set<TcpConnection<A>>();
+  readonly acceptQueue: TcpConnection<A>[] = [];
   synCookiesSent = 0;
   lastCookieAt = Number.NEGATIVE_INFINITY;
   closed = false;
-  private readonly engine: TcpEngine;
+  private readonly engine: TcpEngine<A>;
 
-  constructor(engine: TcpEngine, localAddr: number, localPort: number, backlog: number) {
+  constructor(engine: TcpEngine<A>, localAddr: A, localPort: number, backlog: number) {
     this.engine = engine;
     this.localAddr = localAddr;
     this.localPort = localPort;
@@ -99,7 +105,7 @@ export class TcpListener {
     return this.closed ? 'CLOSED' : 'LISTEN';
   }
 
-  accept(_now: number): TcpConnection | null {
+  accept(_now: number): TcpConnection<A> | null {
     const c = this.acceptQueue.shift();
     if (c === undefined) return null;
     c.listener = null;
@@ -123,16 +129,22 @@ export class TcpListener {
   }
 }
 
-export class TcpEngine implements TcpHost {
+export class TcpEngine<A = number> implements TcpHost<A> {
   readonly writer: SegmentWriter;
   readonly stats = new TcpStats();
   readonly config: TcpConfig;
-  private readonly env: TcpEnv;
+  readonly family: TcpAddressFamily<A>;
+  private readonly env: TcpEnv<A>;
   private readonly random: RandomSource;
-  /** localPort → (remoteAddr × 65536 + remotePort) → chain of connections (differing local address). */
-  private readonly table = new Map<number, Map<number, TcpConnection>>();
-  private readonly all = new Set<TcpConnection>();
-  private readonly listeners = new Map<number, TcpListener[]>();
+  /**
+   * localPort → family.tableKey(remoteAddr, remotePort) → chain of connections. IPv4's key is exact
+   * (remoteAddr × 65536 + remotePort: the chain differs in local address only); IPv6's is a keyed
+   * hash, so its chain may also hold other remotes. Either way a chain is searched on all of the
+   * 4-tuple.
+   */
+  private readonly table = new Map<number, Map<number, TcpConnection<A>>>();
+  private readonly all = new Set<TcpConnection<A>>();
+  private readonly listeners = new Map<number, TcpListener<A>[]>();
   private readonly seg = new TcpHeader();
   private readonly opts = new TcpOptions();
   /** Ephemeral ports of active opens (RFC 6056 Algorithm 4); the socket layer uses it too. */
@@ -143,6 +155,12 @@ export class TcpEngine implements TcpHost {
   /** RFC 7323 §5.4 timestamp offset key. */
   private readonly tsKey0: number;
   private readonly tsKey1: number;
+  /**
+   * The key of the demultiplexing table's hash (family.keyedTable: IPv6), and of the digest of an
+   * address for RFC 6056's port choice. 0 for IPv4, whose keys are exact.
+   */
+  private readonly tableKey0: number = 0;
+  private readonly tableKey1: number = 0;
   /** SYN-cookie keys of the current and the previous period (COOKIE_PERIOD), NaN: none yet. */
   private cookieGen = Number.NaN;
   private cookieKey0 = 0;
@@ -155,8 +173,9 @@ export class TcpEngine implements TcpHost {
   private challengeSecond = Number.NaN;
   private challengeBudget = 0;
 
-  constructor(env: TcpEnv, config: Partial<TcpConfig> = {}) {
+  constructor(env: TcpEnv<A>, config: Partial<TcpConfig> = {}) {
     this.env = env;
+    this.family = env.family;
     this.writer = new SegmentWriter(env.linkHeaderLength, env.netHeaderLength);
     this.config = { ...DEFAULT_TCP_CONFIG, ...config };
     this.isnKey0 = env.random32() | 0;
@@ -165,14 +184,19 @@ export class TcpEngine implements TcpHost {
     this.tsKey1 = env.random32() | 0;
     this.random = { next32: () => env.random32() >>> 0 };
     this.portSelector = new PortSelector(this.random);
+    // Drawn last, and only when used, so that an IPv4 engine draws the very words it drew before.
+    if (env.family.keyedTable) {
+      this.tableKey0 = env.random32() | 0;
+      this.tableKey1 = env.random32() | 0;
+    }
   }
 
   // ---------------------------------------------------------------- TcpHost
 
   sendSegment(
     tcpLen: number,
-    src: number,
-    dst: number,
+    src: A,
+    dst: A,
     tos: number,
     ttl: number,
     now: number,
@@ -182,17 +206,24 @@ export class TcpEngine implements TcpHost {
     return this.env.sendSegment(w.buf, w.ipOff, tcpLen, src, dst, tos, ttl, now, segmentSize);
   }
 
-  mtuFor(dst: number): number {
+  mtuFor(dst: A): number {
     return this.env.mtuFor(dst);
   }
 
-  segmentOffloadFor(dst: number): number {
+  segmentOffloadFor(dst: A): number {
     return this.env.segmentOffloadFor?.(dst) ?? 0;
   }
 
-  /** RFC 6528: ISN = M + F(4-tuple, secret), M a 4 µs clock. */
-  isn(localAddr: number, localPort: number, remoteAddr: number, remotePort: number, now: number): number {
-    const f = hash4(this.isnKey0, this.isnKey1, localAddr, remoteAddr, (localPort << 16) | remotePort, 0);
+  /** RFC 6528: ISN = M + F(4-tuple, secret), M a 4 µs clock; F over the full addresses. */
+  isn(localAddr: A, localPort: number, remoteAddr: A, remotePort: number, now: number): number {
+    const f = this.family.hashTuple(
+      this.isnKey0,
+      this.isnKey1,
+      localAddr,
+      remoteAddr,
+      (localPort << 16) | remotePort,
+      0,
+    );
     return (f + Math.floor(now * 250)) >>> 0;
   }
 
@@ -202,8 +233,15 @@ export class TcpEngine implements TcpHost {
    * A keyed hash of the 4-tuple, as Linux (secure_tcp_ts_off): the same connection always gets
    * the same offset, unrelated connections unrelated ones.
    */
-  tsOffset(localAddr: number, localPort: number, remoteAddr: number, remotePort: number): number {
-    return hash4(this.tsKey0, this.tsKey1, localAddr, remoteAddr, (localPort << 16) | remotePort, 1);
+  tsOffset(localAddr: A, localPort: number, remoteAddr: A, remotePort: number): number {
+    return this.family.hashTuple(
+      this.tsKey0,
+      this.tsKey1,
+      localAddr,
+      remoteAddr,
+      (localPort << 16) | remotePort,
+      1,
+    );
   }
 
   arm(deadline: number): void {
@@ -213,7 +251,7 @@ export class TcpEngine implements TcpHost {
     }
   }
 
-  notify(c: TcpConnection): void {
+  notify(c: TcpConnection<A>): void {
     this.env.notify(c);
   }
 
@@ -236,8 +274,8 @@ export class TcpEngine implements TcpHost {
     return true;
   }
 
-  established(c: TcpConnection): boolean {
-    const l = c.listener as TcpListener | null;
+  established(c: TcpConnection<A>): boolean {
+    const l = c.listener as TcpListener<A> | null;
     if (l === null) return true;
     if (l.acceptQueue.length >= l.backlog) {
       this.stats.listenOverflows++;
@@ -249,47 +287,54 @@ export class TcpEngine implements TcpHost {
     return true;
   }
 
-  embryoGone(c: TcpConnection): void {
-    const l = c.listener as TcpListener | null;
+  embryoGone(c: TcpConnection<A>): void {
+    const l = c.listener as TcpListener<A> | null;
     if (l !== null) l.embryos.delete(c);
     c.listener = null;
   }
 
   // ---------------------------------------------------------------- demultiplexing
 
-  private find(
-    localAddr: number,
-    localPort: number,
-    remoteAddr: number,
-    remotePort: number,
-  ): TcpConnection | null {
+  /** The connection of a 4-tuple (addresses possibly the caller's scratch: only compared). */
+  private find(localAddr: A, localPort: number, remoteAddr: A, remotePort: number): TcpConnection<A> | null {
     const m = this.table.get(localPort);
     if (m === undefined) return null;
-    let c = m.get(remoteAddr * 65536 + remotePort) ?? null;
-    while (c !== null && c.localAddr !== localAddr) c = c.nextInBucket;
+    const fam = this.family;
+    let c = m.get(fam.tableKey(this.tableKey0, this.tableKey1, remoteAddr, remotePort)) ?? null;
+    while (
+      c !== null &&
+      !(
+        fam.equals(c.localAddr, localAddr) &&
+        c.remotePort === remotePort &&
+        fam.equals(c.remoteAddr, remoteAddr)
+      )
+    ) {
+      c = c.nextInBucket;
+    }
     return c;
   }
 
-  private link(c: TcpConnection): void {
+  private link(c: TcpConnection<A>): void {
     let m = this.table.get(c.localPort);
     if (m === undefined) {
       m = new Map();
       this.table.set(c.localPort, m);
     }
-    const key = c.remoteAddr * 65536 + c.remotePort;
+    const key = this.family.tableKey(this.tableKey0, this.tableKey1, c.remoteAddr, c.remotePort);
+    c.bucketKey = key;
     c.nextInBucket = m.get(key) ?? null;
     m.set(key, c);
     this.all.add(c);
     c.linked = true;
   }
 
-  unlink(c: TcpConnection): void {
+  unlink(c: TcpConnection<A>): void {
     if (!c.linked) return;
     c.linked = false;
     this.all.delete(c);
     const m = this.table.get(c.localPort);
     if (m === undefined) return;
-    const key = c.remoteAddr * 65536 + c.remotePort;
+    const key = c.bucketKey;
     let p = m.get(key) ?? null;
     if (p === c) {
       if (c.nextInBucket === null) m.delete(key);
@@ -302,13 +347,15 @@ export class TcpEngine implements TcpHost {
     if (m.size === 0) this.table.delete(c.localPort);
   }
 
-  private findListener(addr: number, port: number): TcpListener | null {
+  private findListener(addr: A, port: number): TcpListener<A> | null {
     const ls = this.listeners.get(port);
     if (ls === undefined) return null;
-    let any: TcpListener | null = null;
-    for (const l of ls) {
-      if (l.localAddr === addr) return l;
-      if (l.localAddr === 0) any = l;
+    const fam = this.family;
+    let any: TcpListener<A> | null = null;
+    for (let i = 0; i < ls.length; i++) {
+      const l = ls[i]!;
+      if (fam.equals(l.localAddr, addr)) return l;
+      if (fam.isAny(l.localAddr)) any = l;
     }
     return any;
   }
@@ -318,19 +365,22 @@ export class TcpEngine implements TcpHost {
   /**
    * A segment for a local address (IP validated, checksum not yet). Returns false when no
    * connection or listener takes it, so that the stack answers with a reset (RFC 9293 §3.10.7.1).
+   * `src` and `dst` may be the caller's scratch, reused for the next segment: what is kept of them
+   * (a new connection's addresses) is family.keep()'s copy.
    */
   input(
     buf: Uint8Array,
     tcpOff: number,
     tcpLen: number,
-    src: number,
-    dst: number,
+    src: A,
+    dst: A,
     _tos: number,
     now: number,
     checksumVerified = false,
   ): boolean {
     const seg = this.seg;
-    if (decodeTcp(buf, tcpOff, tcpLen, src, dst, seg, !checksumVerified) !== 0) {
+    const pseudo = checksumVerified ? 0 : this.family.pseudoSum(src, dst);
+    if (decodeTcpPseudo(buf, tcpOff, tcpLen, pseudo, seg, !checksumVerified) !== 0) {
       this.stats.badSegments++;
       return true;
     }
@@ -360,12 +410,12 @@ export class TcpEngine implements TcpHost {
 
   /** RFC 9293 §3.10.7.2, with a bounded SYN queue and SYN cookies. */
   private listenInput(
-    l: TcpListener,
+    l: TcpListener<A>,
     seg: TcpHeader,
     o: TcpOptions,
     buf: Uint8Array,
-    src: number,
-    dst: number,
+    src: A,
+    dst: A,
     now: number,
   ): boolean {
     const f = seg.flags;
@@ -376,7 +426,15 @@ export class TcpEngine implements TcpHost {
         const mss = this.checkCookie(dst, seg.dstPort, src, seg.srcPort, seg.seq, seg.ack, now);
         if (mss > 0) {
           this.stats.synCookiesAccepted++;
-          const c = new TcpConnection(this, this.config, dst, seg.dstPort, src, seg.srcPort);
+          const fam = this.family;
+          const c = new TcpConnection(
+            this,
+            this.config,
+            fam.keep(dst),
+            seg.dstPort,
+            fam.keep(src),
+            seg.srcPort,
+          );
           c.openFromCookie(seg, mss, now);
           c.listener = l;
           this.link(c);
@@ -401,7 +459,8 @@ export class TcpEngine implements TcpHost {
       else this.stats.listenOverflows++;
       return true;
     }
-    const c = new TcpConnection(this, this.config, dst, seg.dstPort, src, seg.srcPort);
+    const fam = this.family;
+    const c = new TcpConnection(this, this.config, fam.keep(dst), seg.dstPort, fam.keep(src), seg.srcPort);
     c.listener = l;
     l.embryos.add(c);
     this.link(c);
@@ -432,7 +491,7 @@ export class TcpEngine implements TcpHost {
   }
 
   /** The cookie's 24-bit keyed hash under the key of period `gen`, -1 when that key is gone. */
-  private cookieHash(la: number, lp: number, ra: number, rp: number, peerIsn: number, gen: number): number {
+  private cookieHash(la: A, lp: number, ra: A, rp: number, peerIsn: number, gen: number): number {
     let k0: number;
     let k1: number;
     if (gen === this.cookieGen) {
@@ -442,18 +501,11 @@ export class TcpEngine implements TcpHost {
       k0 = this.prevCookieKey0;
       k1 = this.prevCookieKey1;
     } else return -1;
-    return hash4(k0, k1 ^ gen, la, ra, (lp << 16) | rp, peerIsn) & 0xffffff;
+    return this.family.hashTuple(k0, k1 ^ gen, la, ra, (lp << 16) | rp, peerIsn) & 0xffffff;
   }
 
   /** Our ISN for a SYN cookie: 5 bits of time counter, 3 bits of MSS index, 24 bits of keyed hash. */
-  private sendCookie(
-    l: TcpListener,
-    seg: TcpHeader,
-    o: TcpOptions,
-    src: number,
-    dst: number,
-    now: number,
-  ): void {
+  private sendCookie(l: TcpListener<A>, seg: TcpHeader, o: TcpOptions, src: A, dst: A, now: number): void {
     const peerMss = o.mss > 0 ? o.mss : 536;
     const mtu = this.env.mtuFor(src);
     const headers = this.writer.headers;
@@ -482,8 +534,7 @@ export class TcpEngine implements TcpHost {
       0,
       0,
       -1,
-      dst,
-      src,
+      this.family.pseudoSum(dst, src),
     );
     l.synCookiesSent++;
     l.lastCookieAt = now;
@@ -493,15 +544,7 @@ export class TcpEngine implements TcpHost {
   }
 
   /** The MSS a valid cookie encodes, or 0. */
-  private checkCookie(
-    la: number,
-    lp: number,
-    ra: number,
-    rp: number,
-    seq: number,
-    ack: number,
-    now: number,
-  ): number {
+  private checkCookie(la: A, lp: number, ra: A, rp: number, seq: number, ack: number, now: number): number {
     const cookie = (ack - 1) >>> 0;
     const idx = (cookie >>> 24) & 7;
     if (idx >= COOKIE_MSS.length) return 0;
@@ -516,7 +559,11 @@ export class TcpEngine implements TcpHost {
     return 0;
   }
 
-  /** An ICMP error quoting one of our segments (quote = its IP header and at least 8 bytes). */
+  /**
+   * An ICMP (IPv4) error quoting one of our segments (quote = its IP header and at least 8 bytes):
+   * parses the quote and hands the error on to packetTooBig or transportError. Only an IPv4
+   * engine takes these; the IPv6 layer parses ICMPv6 errors itself and calls those two.
+   */
   icmpError(
     type: number,
     code: number,
@@ -526,39 +573,79 @@ export class TcpEngine implements TcpHost {
     qLen: number,
     now: number,
   ): void {
-    if (qLen < 20) return;
+    if (this.family.name !== 'ipv4' || qLen < 20) return;
     const ihl = (quote[qOff]! & 0x0f) * 4;
     if (ihl < 20 || qLen < ihl + 8 || quote[qOff + 9] !== 6) return;
-    const src = rd32(quote, qOff + 12);
-    const dst = rd32(quote, qOff + 16);
+    // The family is IPv4, so A is number.
+    const src = rd32(quote, qOff + 12) as A;
+    const dst = rd32(quote, qOff + 16) as A;
     const sport = rd16(quote, qOff + ihl);
     const dport = rd16(quote, qOff + ihl + 2);
     const seq = rd32(quote, qOff + ihl + 4);
-    const c = this.find(src, sport, dst, dport);
-    if (c === null) return;
     if (type === ICMP_DEST_UNREACHABLE && code === UNREACH_FRAG_NEEDED) {
-      c.pathMtu(restOfHeader & 0xffff, seq, now);
+      this.packetTooBig(src, sport, dst, dport, seq, restOfHeader & 0xffff, now);
       return;
     }
     const errno = icmpErrno(type, code);
-    if (errno !== 0) c.softOrHardError(errno, icmpIsHard(type, code), seq, now);
+    if (errno !== 0) this.transportError(src, sport, dst, dport, seq, errno, icmpIsHard(type, code), now);
+  }
+
+  /**
+   * An error about one of our segments, from ICMP or ICMPv6 (RFC 4443 §3.1 destination
+   * unreachable, §3.3 time exceeded, §3.4 parameter problem), already turned into an errno and
+   * hard or soft (RFC 1122 §4.2.3.9; the socket layer's tables): `local`/`remote` and the ports
+   * are those of the quoted segment (its source is us), `seq` its sequence number, which must be
+   * in flight (RFC 5927 §4.1) or the error is ignored. A hard error ends a connection in SYN-SENT,
+   * any other is kept as the soft error a timeout reports.
+   */
+  transportError(
+    local: A,
+    localPort: number,
+    remote: A,
+    remotePort: number,
+    seq: number,
+    errno: number,
+    hard: boolean,
+    now: number,
+  ): void {
+    const c = this.find(local, localPort, remote, remotePort);
+    if (c !== null) c.softOrHardError(errno, hard, seq, now);
+  }
+
+  /**
+   * A fragmentation-needed (RFC 1191) or Packet Too Big (RFC 4443 §3.2, RFC 8201) about one of
+   * our segments, as for transportError, with the next-hop MTU it reports. The MSS shrinks to fit,
+   * never below what the family's minimum MTU allows (IPv6: 1280).
+   */
+  packetTooBig(
+    local: A,
+    localPort: number,
+    remote: A,
+    remotePort: number,
+    seq: number,
+    mtu: number,
+    now: number,
+  ): void {
+    const c = this.find(local, localPort, remote, remotePort);
+    if (c !== null) c.pathMtu(mtu, seq, now);
   }
 
   // ---------------------------------------------------------------- user calls
 
   connect(
-    localAddr: number,
+    localAddr: A,
     localPort: number,
-    remoteAddr: number,
+    remoteAddr: A,
     remotePort: number,
     now: number,
-  ): TcpConnection | number {
-    if (remoteAddr === 0 || remotePort === 0) return -EINVAL;
+  ): TcpConnection<A> | number {
+    const fam = this.family;
+    if (fam.isAny(remoteAddr) || remotePort === 0) return -EINVAL;
     if (this.env.mtuFor(remoteAddr) === 0) return -ENETUNREACH;
     let la = localAddr;
-    if (la === 0) {
+    if (fam.isAny(la)) {
       la = this.env.sourceFor(remoteAddr);
-      if (la === 0) return -ENETUNREACH;
+      if (fam.isAny(la)) return -ENETUNREACH;
     }
     let lp = localPort;
     if (lp === 0) {
@@ -571,16 +658,21 @@ export class TcpEngine implements TcpHost {
       if (old.st !== S_TIME_WAIT) return -EADDRNOTAVAIL;
       old.reap();
     }
-    const c = new TcpConnection(this, this.config, la, lp, remoteAddr, remotePort);
+    // The caller's arrays may be reused after the call (IPv6); the connection keeps copies.
+    const c = new TcpConnection(this, this.config, fam.keep(la), lp, fam.keep(remoteAddr), remotePort);
     this.link(c);
     c.openActive(now);
     return c;
   }
 
   /** RFC 6056 Algorithm 4 (socket/ports.ts); a port is free when no listener or same 4-tuple has it. */
-  private ephemeralPort(la: number, ra: number, rp: number): number {
+  private ephemeralPort(la: A, ra: A, rp: number): number {
     const sel = this.portSelector;
-    sel.begin(la, ra, rp);
+    const fam = this.family;
+    // IPv6 addresses enter RFC 6056's F and G as keyed digests of all their bits.
+    const k0 = this.tableKey0;
+    const k1 = this.tableKey1;
+    sel.begin(fam.digest(k0, k1, la), fam.digest(k0, k1, ra), rp);
     for (let i = 0; i < EPHEMERAL_SPAN; i++) {
       const p = sel.candidate(i);
       if (this.listeners.has(p)) continue;
@@ -592,19 +684,21 @@ export class TcpEngine implements TcpHost {
     return -1;
   }
 
-  listen(localAddr: number, localPort: number, backlog: number): TcpListener | number {
+  listen(localAddr: A, localPort: number, backlog: number): TcpListener<A> | number {
     if (localPort === 0) return -EINVAL;
+    const fam = this.family;
     const ls = this.listeners.get(localPort) ?? [];
     for (const l of ls) {
-      if (l.localAddr === 0 || localAddr === 0 || l.localAddr === localAddr) return -EADDRINUSE;
+      if (fam.isAny(l.localAddr) || fam.isAny(localAddr) || fam.equals(l.localAddr, localAddr))
+        return -EADDRINUSE;
     }
-    const l = new TcpListener(this, localAddr, localPort, backlog);
+    const l = new TcpListener(this, fam.keep(localAddr), localPort, backlog);
     ls.push(l);
     this.listeners.set(localPort, ls);
     return l;
   }
 
-  closeListener(l: TcpListener, now: number): void {
+  closeListener(l: TcpListener<A>, now: number): void {
     if (l.closed) return;
     l.closed = true;
     const ls = this.listeners.get(l.localPort);
@@ -624,16 +718,19 @@ export class TcpEngine implements TcpHost {
   }
 
   /** Whether (addr, port) is taken, for bind(); reuseAddr lets TIME-WAIT connections be ignored. */
-  portInUse(localAddr: number, localPort: number, reuseAddr: boolean): boolean {
+  portInUse(localAddr: A, localPort: number, reuseAddr: boolean): boolean {
+    const fam = this.family;
+    const anyLocal = fam.isAny(localAddr);
     const ls = this.listeners.get(localPort);
     if (ls !== undefined) {
-      for (const l of ls) if (l.localAddr === 0 || localAddr === 0 || l.localAddr === localAddr) return true;
+      for (const l of ls)
+        if (fam.isAny(l.localAddr) || anyLocal || fam.equals(l.localAddr, localAddr)) return true;
     }
     const m = this.table.get(localPort);
     if (m === undefined) return false;
     for (const head of m.values()) {
-      for (let c: TcpConnection | null = head; c !== null; c = c.nextInBucket) {
-        if (localAddr !== 0 && c.localAddr !== localAddr) continue;
+      for (let c: TcpConnection<A> | null = head; c !== null; c = c.nextInBucket) {
+        if (!anyLocal && !fam.equals(c.localAddr, localAddr)) continue;
         if (reuseAddr && c.st === S_TIME_WAIT) continue;
         return true;
       }
@@ -654,7 +751,7 @@ export class TcpEngine implements TcpHost {
     return next;
   }
 
-  *endpoints(): Iterable<TcpConnection | TcpListener> {
+  *endpoints(): Iterable<TcpConnection<A> | TcpListener<A>> {
     for (const ls of this.listeners.values()) yield* ls;
     yield* this.all;
   }

@@ -1,37 +1,40 @@
 // What a connection sees of its engine (TcpHost), and the engine's counters.
 import type { TcpConnection } from './connection.ts';
+import type { TcpAddressFamily } from './family.ts';
 import type { SegmentWriter } from './segment.ts';
 
 /** What a connection needs from its engine: transmission, routes, keys, timers and its queues. */
-export interface TcpHost {
+export interface TcpHost<A = number> {
   /** The engine's transmit buffer, with the offsets of the headers the env writes in front. */
   readonly writer: SegmentWriter;
+  /** The addresses' family: pseudo-header sums, the smallest path MTU. */
+  readonly family: TcpAddressFamily<A>;
   readonly stats: TcpStats;
   /** `segmentSize` > 0: an aggregate of segments of that payload size, checksum not filled (TcpEnv). */
   sendSegment(
     tcpLen: number,
-    src: number,
-    dst: number,
+    src: A,
+    dst: A,
     tos: number,
     ttl: number,
     now: number,
     segmentSize?: number,
   ): number;
-  mtuFor(dst: number): number;
+  mtuFor(dst: A): number;
   /** Largest aggregate (IP bytes) the route to dst takes for segmentation offload, 0 for none. */
-  segmentOffloadFor(dst: number): number;
-  isn(localAddr: number, localPort: number, remoteAddr: number, remotePort: number, now: number): number;
+  segmentOffloadFor(dst: A): number;
+  isn(localAddr: A, localPort: number, remoteAddr: A, remotePort: number, now: number): number;
   /** RFC 7323 §5.4 TSval offset of a connection (a keyed hash of its 4-tuple). */
-  tsOffset(localAddr: number, localPort: number, remoteAddr: number, remotePort: number): number;
+  tsOffset(localAddr: A, localPort: number, remoteAddr: A, remotePort: number): number;
   arm(deadline: number): void;
-  notify(c: TcpConnection): void;
-  unlink(c: TcpConnection): void;
+  notify(c: TcpConnection<A>): void;
+  unlink(c: TcpConnection<A>): void;
   /** RFC 5961 §7: the engine-wide challenge-ACK budget of this second allows one more. */
   allowChallengeAck(now: number): boolean;
   /** A passive connection completed its handshake; false when the accept queue is full. */
-  established(c: TcpConnection): boolean;
+  established(c: TcpConnection<A>): boolean;
   /** A passive connection died before being accepted. */
-  embryoGone(c: TcpConnection): void;
+  embryoGone(c: TcpConnection<A>): void;
 }
 
 export class TcpStats {

@@ -6,8 +6,10 @@
 // written into the same buffer and handed to the host before the next one is built. SYNs and bare
 // resets are built here; the data and ACK segments of the hot path are built by
 // TcpConnection.emit in the same buffer, after the same offsets (a call here cost 2-3% of a round
-// trip), with the SACK blocks from OutOfOrderQueue.writeSackOption.
-import { TCP_ACK, TCP_MIN_HEADER, TCP_RST, TCP_SYN, wr32, writeTcp } from '@nexthop/wire';
+// trip), with the SACK blocks from OutOfOrderQueue.writeSackOption. Addresses do not reach the
+// writer: the checksum takes the pseudo-header sum of the family (TcpAddressFamily.pseudoSum),
+// which a connection computes once.
+import { TCP_ACK, TCP_MIN_HEADER, TCP_RST, TCP_SYN, wr32, writeTcpPseudo } from '@nexthop/wire';
 import {
   OPT_NOP,
   OPT_SACK_PERMITTED,
@@ -40,7 +42,8 @@ export class SegmentWriter {
 
   /**
    * A SYN (or SYN-ACK with `withAck`): MSS, then SACK-permitted and timestamps as asked, then the
-   * window scale when `wscale` >= 0. Returns the TCP length.
+   * window scale when `wscale` >= 0. `pseudo`: the pseudo-header sum without the length. Returns the
+   * TCP length.
    */
   syn(
     localPort: number,
@@ -55,8 +58,7 @@ export class SegmentWriter {
     tsVal: number,
     tsEcr: number,
     wscale: number,
-    src: number,
-    dst: number,
+    pseudo: number,
   ): number {
     const b = this.buf;
     let p = this.tcpOff + TCP_MIN_HEADER;
@@ -86,7 +88,7 @@ export class SegmentWriter {
       p += 4;
     }
     const flags = withAck ? TCP_SYN | TCP_ACK : TCP_SYN;
-    return writeTcp(
+    return writeTcpPseudo(
       b,
       this.tcpOff,
       localPort,
@@ -97,14 +99,13 @@ export class SegmentWriter {
       window,
       p - this.tcpOff,
       0,
-      src,
-      dst,
+      pseudo,
     );
   }
 
   /** A bare reset (no ACK, no options): the answer to a segment that had no ACK of ours. */
-  reset(localPort: number, remotePort: number, seq: number, src: number, dst: number): number {
-    return writeTcp(
+  reset(localPort: number, remotePort: number, seq: number, pseudo: number): number {
+    return writeTcpPseudo(
       this.buf,
       this.tcpOff,
       localPort,
@@ -115,8 +116,7 @@ export class SegmentWriter {
       0,
       TCP_MIN_HEADER,
       0,
-      src,
-      dst,
+      pseudo,
     );
   }
 }

@@ -17,6 +17,7 @@ import {
   ICMPV6_TIME_EXCEEDED,
   IPPROTO_TCP,
   IPV4_MIN_HEADER,
+  IPV6_HEADER_LEN,
   Ipv6Header,
   rd16,
   TIME_EXCEEDED_REASSEMBLY,
@@ -53,6 +54,7 @@ import { DEFAULT_REASSEMBLY6_LIMITS, Reassembler6, type Reassembly6Limits } from
 import type { RaConfig } from './ipv6/router-advertiser.ts';
 import { RouteTable6, sameGateway } from './ipv6/routes.ts';
 import type { Prf } from './ipv6/stable-iid.ts';
+import { Transport6 } from './ipv6/transport.ts';
 import { LinkOutput, TX_HEADROOM } from './link.ts';
 import { Arp, type ArpTimers, DEFAULT_ARP_TIMERS } from './neighbour/arp.ts';
 import { DEFAULT_NDP_TIMERS, Ndp, type NdpTimers } from './neighbour/ndp.ts';
@@ -69,7 +71,7 @@ import {
 import { type RandomSource, SeededRandom } from './sockapi/random.ts';
 import type { IpEnv } from './socket/ip-env.ts';
 import { SocketLayer } from './socket/layer.ts';
-import { type TcpConfig, TcpEngine } from './tcp/index.ts';
+import { TCP_IPV4, TCP_IPV6, type TcpConfig, TcpEngine } from './tcp/index.ts';
 import { TokenBucket } from './token-bucket.ts';
 import { Wake } from './wake.ts';
 
@@ -137,6 +139,8 @@ export class Stack implements FrameNode {
   /** The VR's sockets (UDP, raw IP, TCP through the engine). */
   readonly sockets: SocketLayer;
   readonly tcp: TcpEngine;
+  /** TCP over IPv6: the same engine code, with 16-byte addresses (tcp/family.ts). */
+  readonly tcp6: TcpEngine<Uint8Array>;
 
   private readonly count = new Counters();
   private readonly wake = new Wake();
@@ -245,6 +249,11 @@ export class Stack implements FrameNode {
     this.reassembler6 = new Reassembler6({ ...DEFAULT_REASSEMBLY6_LIMITS, ...options.reassembly6 });
     const h6 = new Ipv6Header();
     this.icmpv6 = new Icmpv6Input(this.ndp, this.output6, this.v6, counters);
+    const transport6 = new Transport6(this.output6, v6list, counters);
+    this.tcp6 = this.tcpEngine6(random, options.tcp, transport6);
+    this.sockets.attachTcp6(this.tcp6, transport6);
+    this.icmpv6.onTransportError = (type, code, rest, quote, qOff, qLen, now) =>
+      this.sockets.icmpv6Error(type, code, rest, quote, qOff, qLen, now);
     const delivery6 = new Delivery6(
       rx,
       h6,
@@ -253,6 +262,8 @@ export class Stack implements FrameNode {
       this.icmpv6Errors,
       counters,
       wake,
+      this.tcp6,
+      transport6,
     );
     const forwarder6 = new Forwarder6(rx, h6, this.output6, this.ndp, this.icmpv6Errors, counters);
     this.ipv6 = new Ipv6Input(h6, v6list, this.output6, delivery6, forwarder6, counters);
@@ -294,6 +305,7 @@ export class Stack implements FrameNode {
     };
     return new TcpEngine(
       {
+        family: TCP_IPV4,
         linkHeaderLength: TX_HEADROOM,
         netHeaderLength: IPV4_MIN_HEADER,
         sendSegment: (buf, ipOff, tcpLen, src, dst, tos, ttl, now, segmentSize) =>
@@ -301,6 +313,34 @@ export class Stack implements FrameNode {
         mtuFor: (dst) => egressTowards(dst)?.mtu ?? 0,
         segmentOffloadFor: (dst) => egressTowards(dst)?.maxSegmentOffload ?? 0,
         sourceFor: (dst) => egressTowards(dst)?.sourceFor(dst) ?? 0,
+        random32: () => random.next32(),
+        wake: (deadline) => wake.arm(deadline),
+        notify: (endpoint) => sockets.tcpNotify(endpoint),
+      },
+      config,
+    );
+  }
+
+  /**
+   * TCP over IPv6 sees Transport6: the IPv6 header in front of each segment, the route's MTU and
+   * source. No segmentation offload: the IPv6 engine sends segments within the MTU.
+   */
+  private tcpEngine6(
+    random: RandomSource,
+    config: Partial<TcpConfig> | undefined,
+    transport: Transport6,
+  ): TcpEngine<Uint8Array> {
+    const { wake, sockets } = this;
+    return new TcpEngine<Uint8Array>(
+      {
+        family: TCP_IPV6,
+        linkHeaderLength: TX_HEADROOM,
+        netHeaderLength: IPV6_HEADER_LEN,
+        sendSegment: (buf, ipOff, tcpLen, src, dst, trafficClass, hopLimit, now) =>
+          transport.send(buf, ipOff, tcpLen, IPPROTO_TCP, src, dst, trafficClass, hopLimit, -1, now),
+        mtuFor: (dst) => transport.mtuFor(dst),
+        segmentOffloadFor: () => 0,
+        sourceFor: (dst) => transport.sourceFor(dst),
         random32: () => random.next32(),
         wake: (deadline) => wake.arm(deadline),
         notify: (endpoint) => sockets.tcpNotify(endpoint),

@@ -24,6 +24,7 @@ import fc from 'fast-check';
 import {
   A_IP6,
   A_MAC,
+  ALL_NODES,
   B_IP6,
   B_MAC,
   eth6,
@@ -34,6 +35,7 @@ import {
   ip6,
   ipv6Packet,
   learn6,
+  mac,
   naFrame,
   nsFrame,
   parse6,
@@ -268,9 +270,20 @@ const cases: Case[] = [
     answer: [ICMPV6_PARAMETER_PROBLEM, 1],
   },
   {
-    reason: Drop.IPV6_NO_TRANSPORT,
-    note: 'TCP to us (no IPv6 TCP yet)',
-    frame: () => toR(IPPROTO_TCP, tcp6()),
+    reason: Drop.TCP_NOT_UNICAST,
+    note: 'TCP to all-nodes (RFC 9293 §3.9.1: TCP is unicast)',
+    frame: () =>
+      eth6(
+        mac('33:33:00:00:00:01'),
+        A_MAC,
+        ipv6Packet({
+          src: A_IP6,
+          dst: ALL_NODES,
+          nextHeader: IPPROTO_TCP,
+          payload: tcp6(ALL_NODES),
+          hopLimit: 64,
+        }),
+      ),
   },
   {
     reason: Drop.ICMPV6_TRUNCATED,
@@ -399,7 +412,7 @@ const cases: Case[] = [
   },
 ];
 
-function tcp6(): Uint8Array {
+function tcp6(dst = R0_IP6): Uint8Array {
   const t = new Uint8Array(20);
   wr16(t, 0, 1234);
   wr16(t, 2, 22);
@@ -411,7 +424,7 @@ function tcp6(): Uint8Array {
     for (let i = 0; i < b.length; i += 2) s += (b[i]! << 8) | (b[i + 1] ?? 0);
   };
   add(A_IP6);
-  add(R0_IP6);
+  add(dst);
   s += 20 + IPPROTO_TCP;
   add(t);
   while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);

@@ -114,8 +114,8 @@ export const Drop = {
   ICMPV6_UNHANDLED_TYPE: 93,
   /** The VR has no usable address to send from (all tentative, or none of the scope). */
   IPV6_NO_SOURCE_ADDRESS: 94,
-  /** An upper layer the stack does not yet speak over IPv6 (TCP). */
-  IPV6_NO_TRANSPORT: 95,
+  /** A TCP segment to a multicast or broadcast address (RFC 9293 §3.9.1, RFC 1122 §4.2.3.10: TCP is unicast). */
+  TCP_NOT_UNICAST: 95,
   /** A Fragment header inside a reassembled packet (RFC 8200 §4.1: at most one). */
   IPV6_NESTED_FRAGMENT: 96,
   /** A Neighbor Discovery message in fragments is ignored (RFC 6980 §5). */

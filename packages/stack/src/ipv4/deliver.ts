@@ -144,7 +144,7 @@ export class Delivery {
         const r = decodeTcp(buf, ipOff + hl, payloadLen, h.src, h.dst, this.tcpIn, !rx.l4ChecksumGood);
         if (r !== 0) return this.counters.rxDrop(ifc, r);
         // RFC 1122 §4.2.3.10: TCP never answers a broadcast or multicast.
-        if (broadcast || rx.linkBroadcast) return;
+        if (broadcast || rx.linkBroadcast) return this.counters.rxDrop(ifc, Drop.TCP_NOT_UNICAST);
         if (this.tcp.input(buf, ipOff + hl, payloadLen, h.src, h.dst, h.tos, now, true)) return;
         // No connection or listener (RFC 9293 §3.10.7.1).
         this.reset(now);

@@ -1,4 +1,5 @@
 import {
+  copyBytes,
   Drop,
   decodeIpv6,
   decodeIpv6Extensions,
@@ -23,18 +24,20 @@ import {
 import { type Counters, Stat } from '../counters.ts';
 import type { Interface } from '../interfaces.ts';
 import type { RxState } from '../rx.ts';
+import type { TcpEngine } from '../tcp/index.ts';
 import type { Wake } from '../wake.ts';
 import type { Icmpv6Errors } from './icmpv6-errors.ts';
 import type { Icmpv6Input } from './icmpv6-input.ts';
 import type { Ipv6Interface } from './interface6.ts';
 import { REASM_COMPLETE, REASM_INCOMPLETE, REASM_MEMORY, type Reassembler6 } from './reassembly.ts';
+import type { Transport6 } from './transport.ts';
 
 /**
  * Delivery of IPv6 packets addressed to the VR (RFC 8200 §4): the extension header chain walked and
  * checked (wire.decodeIpv6Extensions, bounded), Routing headers refused while segments are left,
  * fragments reassembled, then the upper layer: ICMPv6 (echo, Neighbor Discovery, MLD), UDP and TCP
- * (no IPv6 sockets yet: UDP is answered port unreachable, TCP counted), and a Parameter Problem for
- * a Next Header nobody here knows.
+ * (no UDP socket speaks IPv6 yet: answered port unreachable), TCP (the IPv6 engine, or a reset), and
+ * a Parameter Problem for a Next Header nobody here knows.
  */
 export class Delivery6 {
   private readonly rx: RxState;
@@ -46,9 +49,13 @@ export class Delivery6 {
   private readonly wake: Wake;
   private readonly ext = new Ipv6Extensions();
   private readonly udp = new UdpHeader();
-  private readonly tcp = new TcpHeader();
+  private readonly tcpIn = new TcpHeader();
+  private readonly tcp: TcpEngine<Uint8Array>;
+  private readonly transport: Transport6;
   /** The unicast address the packet was sent to (ours): where answers come from (RFC 4443 §2.2). */
   private readonly local = new Uint8Array(16);
+  /** The source of the packet: the engine's input addresses are copies, reused per segment. */
+  private readonly peer = new Uint8Array(16);
 
   constructor(
     rx: RxState,
@@ -58,7 +65,11 @@ export class Delivery6 {
     errors: Icmpv6Errors,
     counters: Counters,
     wake: Wake,
+    tcp: TcpEngine<Uint8Array>,
+    transport: Transport6,
   ) {
+    this.tcp = tcp;
+    this.transport = transport;
     this.rx = rx;
     this.h = h;
     this.reassembler = reassembler;
@@ -197,17 +208,26 @@ export class Delivery6 {
       }
       case IPPROTO_TCP: {
         const pseudo = pseudoHeaderSumIpv6(buf, h.srcOffset, buf, h.dstOffset, IPPROTO_TCP, 0);
+        const seg = this.tcpIn;
         const r = decodeTcpPseudo(
           buf,
           ext.payloadOffset,
           ext.payloadLength,
           pseudo,
-          this.tcp,
+          seg,
           !this.rx.l4ChecksumGood,
         );
         if (r !== 0) return counters.rxDrop(ifc, r);
-        // TCP over IPv6 comes with the IPv6 sockets; until then no reset is made here.
-        return counters.rxDrop(ifc, Drop.IPV6_NO_TRANSPORT);
+        // RFC 9293 §3.9.1 (and RFC 1122 §4.2.3.10): TCP is unicast.
+        if (multicast) return counters.rxDrop(ifc, Drop.TCP_NOT_UNICAST);
+        const src = this.peer;
+        const dst = this.local;
+        copyBytes(buf, h.srcOffset, src, 0, 16);
+        copyBytes(buf, h.dstOffset, dst, 0, 16);
+        if (this.tcp.input(buf, ext.payloadOffset, ext.payloadLength, src, dst, h.trafficClass, now, true))
+          return;
+        this.transport.reset(seg, src, dst, ifc.index, now);
+        return;
       }
       default:
         // RFC 8200 §4: an unrecognised Next Header is a code 1 Parameter Problem at that field.

@@ -56,6 +56,21 @@ export interface MldListener {
  */
 export class Icmpv6Input {
   onIcmp6: ((event: Icmpv6Event) => void) | null = null;
+  /**
+   * Errors (RFC 4443 §2.4 (a): "MUST notify the upper-layer process") go to the transports: the
+   * quoted packet at quote[qOff, qOff+qLen) names the connection or socket (the socket layer).
+   */
+  onTransportError:
+    | ((
+        type: number,
+        code: number,
+        restOfHeader: number,
+        quote: Uint8Array,
+        qOff: number,
+        qLen: number,
+        now: number,
+      ) => void)
+    | null = null;
   private readonly ndp: Ndp;
   private readonly output: Output6;
   private readonly mld: MldListener;
@@ -119,6 +134,8 @@ export class Icmpv6Input {
       return;
     }
     const error = isIcmpv6Error(type);
+    if (error && this.onTransportError !== null)
+      this.onTransportError(type, m.code, m.restOfHeader, buf, m.bodyOffset, m.bodyLength, now);
     if (this.onIcmp6 !== null) {
       this.onIcmp6({
         ifIndex: ifc.index,
@@ -132,8 +149,8 @@ export class Icmpv6Input {
       });
       return;
     }
-    // RFC 4443 §2.4 (b): unknown informational messages are dropped; errors (no IPv6 socket takes
-    // them yet) and echo replies nobody waits for are counted as received.
+    // RFC 4443 §2.4 (b): unknown informational messages are dropped; errors (given to the
+    // transports above) and echo replies nobody waits for are counted as received.
     if (type !== ICMPV6_ECHO_REPLY && !error) counters.rxDrop(ifc, Drop.ICMPV6_UNHANDLED_TYPE);
   }
 

@@ -17,8 +17,16 @@
 // a connection that is still opening on a hard error and otherwise keeps the error to report if the
 // connection times out; UDP (RFC 1122 §4.1.3.3: "MUST pass to the application layer all ICMP error
 // messages") makes any of them the pending error of a connected socket.
-import { ICMP_DEST_UNREACHABLE, ICMP_PARAMETER_PROBLEM, ICMP_TIME_EXCEEDED } from '@nexthop/wire';
 import {
+  ICMP_DEST_UNREACHABLE,
+  ICMP_PARAMETER_PROBLEM,
+  ICMP_TIME_EXCEEDED,
+  ICMPV6_DEST_UNREACHABLE,
+  ICMPV6_PARAMETER_PROBLEM,
+  ICMPV6_TIME_EXCEEDED,
+} from '@nexthop/wire';
+import {
+  EACCES,
   ECONNREFUSED,
   EHOSTDOWN,
   EHOSTUNREACH,
@@ -63,4 +71,30 @@ export function icmpErrno(type: number, code: number): number {
 /** Whether an ICMP error (type, code) with a non-zero icmpErrno is hard (RFC 1122 §4.2.3.9). */
 export function icmpIsHard(type: number, code: number): boolean {
   return type === ICMP_DEST_UNREACHABLE && code >= 0 && code < 16 && ((UNREACH_HARD >>> code) & 1) === 1;
+}
+
+/**
+ * ICMPv6 Destination Unreachable codes 0..6 (RFC 4443 §3.1, RFC 4443 codes 5-6): errno, as Linux's
+ * icmpv6_err_convert. No route (0) and the address/neighbour failures (2, 3) are the routing hints
+ * of RFC 1122's codes 0 and 1: soft. Prohibited by policy (1, 5, 6) and port unreachable (4) state a
+ * lasting condition: hard.
+ */
+const UNREACH6_ERRNO = [ENETUNREACH, EACCES, EHOSTUNREACH, EHOSTUNREACH, ECONNREFUSED, EACCES, EACCES];
+const UNREACH6_HARD = 0b111_0010;
+
+/**
+ * The errno an ICMPv6 error (type, code) reports, 0 when it is none a transport reports. Packet Too
+ * Big (type 2) is path MTU information (RFC 8201), which TCP handles itself, as ICMP's code 4.
+ */
+export function icmpv6Errno(type: number, code: number): number {
+  if (type === ICMPV6_DEST_UNREACHABLE) return code >= 0 && code < 7 ? UNREACH6_ERRNO[code]! : 0;
+  if (type === ICMPV6_TIME_EXCEEDED) return EHOSTUNREACH;
+  if (type === ICMPV6_PARAMETER_PROBLEM) return EPROTO;
+  return 0;
+}
+
+/** Whether an ICMPv6 error with a non-zero icmpv6Errno is hard (Parameter Problem is, as in Linux). */
+export function icmpv6IsHard(type: number, code: number): boolean {
+  if (type === ICMPV6_PARAMETER_PROBLEM) return true;
+  return type === ICMPV6_DEST_UNREACHABLE && code >= 0 && code < 7 && ((UNREACH6_HARD >>> code) & 1) === 1;
 }

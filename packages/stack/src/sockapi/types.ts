@@ -32,6 +32,9 @@ export const SOCKET_OPTIONS = [
   'IP_ADD_MEMBERSHIP',
   'IP_DROP_MEMBERSHIP',
   'IP_PKTINFO',
+  'IPV6_V6ONLY',
+  'IPV6_UNICAST_HOPS',
+  'IPV6_TCLASS',
 ] as const;
 export type SocketOption = (typeof SOCKET_OPTIONS)[number];
 

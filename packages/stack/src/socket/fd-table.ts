@@ -15,11 +15,11 @@ export class FdTable {
   }
 
   /** A new socket on the lowest free fd; null when `max` are open (EMFILE). */
-  open(type: SocketType, protocol: number): Sock | null {
+  open(type: SocketType, protocol: number, family: 4 | 6 = 4): Sock | null {
     let fd = 0;
     while (fd < this.socks.length && this.socks[fd] !== undefined) fd++;
     if (fd >= this.max) return null;
-    const s = new Sock(fd, type, protocol);
+    const s = new Sock(fd, type, protocol, family);
     this.socks[fd] = s;
     return s;
   }

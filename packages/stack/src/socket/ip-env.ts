@@ -34,3 +34,10 @@ export interface IpEnv {
   ): number;
   defaultTtl: number;
 }
+
+/** What AF_INET6 sockets need from the IPv6 layer (Transport6 implements it). */
+export interface Ip6Env {
+  isLocalAddress(addr: Uint8Array): boolean;
+  /** The source towards dst (RFC 6724), the unspecified address when there is no route. */
+  sourceFor(dst: Uint8Array): Uint8Array;
+}

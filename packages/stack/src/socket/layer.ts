@@ -2,10 +2,10 @@
 // (fd-table.ts), UDP sockets (udp.ts), raw sockets (raw.ts), multicast membership (multicast.ts),
 // socket options (options.ts) and the TCP engine's connections and listeners; here live the calls
 // themselves, port binding, the datagram send path with its loopback, and readiness events.
-import { formatIpv4 } from '@nexthop/addr';
 import {
   copyBytes,
   ETH_HEADER_LEN,
+  ICMPV6_PACKET_TOO_BIG,
   IPPROTO_TCP,
   IPPROTO_UDP,
   IPV4_MIN_HEADER,
@@ -36,7 +36,7 @@ import {
   EPIPE,
   EPROTONOSUPPORT,
 } from '../sockapi/errno.ts';
-import { icmpErrno } from '../sockapi/icmp-errors.ts';
+import { icmpErrno, icmpv6Errno, icmpv6IsHard } from '../sockapi/icmp-errors.ts';
 import { EPHEMERAL_FIRST, EPHEMERAL_LAST, EPHEMERAL_SPAN, PortSelector } from '../sockapi/ports.ts';
 import type { RandomSource } from '../sockapi/random.ts';
 import {
@@ -46,13 +46,24 @@ import {
   type SocketOption,
   type SocketType,
 } from '../sockapi/types.ts';
-import { type TcpConnection, type TcpEngine, TcpListener } from '../tcp/index.ts';
+import { type TcpEngine, TcpListener } from '../tcp/index.ts';
 import { FdTable } from './fd-table.ts';
-import type { IpEnv } from './ip-env.ts';
+import {
+  addressesMeet,
+  coversIpv4,
+  coversIpv6,
+  foldIpv6,
+  formatEndpoint,
+  isUnspecifiedIpv6,
+  isV4MappedIpv6,
+  mapIpv4,
+  unmapIpv4,
+} from './inet6.ts';
+import type { Ip6Env, IpEnv } from './ip-env.ts';
 import { Multicast } from './multicast.ts';
 import { getOption, type OptionValue, setOption } from './options.ts';
 import { RawSockets, writeLoopHeader } from './raw.ts';
-import { type Sock, type SockAddr, SockLists } from './sock.ts';
+import { type AnyTcpConnection, type Sock, type SockAddr, SockLists } from './sock.ts';
 import { type SocketSink, UdpSockets } from './udp.ts';
 
 export type { Membership, OptionValue } from './options.ts';
@@ -85,6 +96,9 @@ export class SocketLayer implements SocketSink {
 
   private readonly env: IpEnv;
   private tcp: TcpEngine | null = null;
+  /** The IPv6 engine and network layer, once the stack has IPv6 (AF_INET6 sockets need both). */
+  private tcp6: TcpEngine<Uint8Array> | null = null;
+  private env6: Ip6Env | null = null;
   /** Ephemeral UDP ports (TCP's come from the engine's selector). */
   private readonly udpPortSelector: PortSelector;
   private readonly fds: FdTable;
@@ -93,7 +107,13 @@ export class SocketLayer implements SocketSink {
   private readonly multicast: Multicast;
   /** Bound stream sockets by local port (the engine keeps the connections themselves). */
   private readonly streamPorts = new SockLists();
-  private readonly endpointSock = new Map<TcpConnection | TcpListener, Sock>();
+  private readonly endpointSock = new Map<
+    AnyTcpConnection | TcpListener<number> | TcpListener<Uint8Array>,
+    Sock
+  >();
+  /** The addresses of the ICMPv6 error being handled (the engine copies what it keeps). */
+  private readonly quoteSrc6 = new Uint8Array(16);
+  private readonly quoteDst6 = new Uint8Array(16);
   private readonly dirty: Sock[] = [];
   private flushing = false;
   private readonly txBuf = new Uint8Array(TX_HEADROOM + 65535 + 64);
@@ -120,10 +140,21 @@ export class SocketLayer implements SocketSink {
     this.tcp = engine;
   }
 
+  /** AF_INET6 stream sockets need the IPv6 engine and the IPv6 layer; the Stack attaches both. */
+  attachTcp6(engine: TcpEngine<Uint8Array>, env6: Ip6Env): void {
+    this.tcp6 = engine;
+    this.env6 = env6;
+  }
+
   // ---- the API -------------------------------------------------------------------------------
 
-  socket(type: SocketType, protocol = 0): number {
+  /**
+   * A new socket of `family` (4: AF_INET, 6: AF_INET6). AF_INET6 has stream sockets only, for
+   * now: its datagram and raw sockets are refused with EAFNOSUPPORT.
+   */
+  socket(type: SocketType, protocol = 0, family: 4 | 6 = 4): number {
     let proto = protocol;
+    if (family === 6 && (type !== 'stream' || this.tcp6 === null)) return -EAFNOSUPPORT;
     if (type === 'stream') {
       if (proto !== 0 && proto !== IPPROTO_TCP) return -EPROTONOSUPPORT;
       if (this.tcp === null) return -EPROTONOSUPPORT;
@@ -134,7 +165,7 @@ export class SocketLayer implements SocketSink {
     } else if (type === 'raw') {
       if (proto <= 0 || proto > 255) return -EPROTONOSUPPORT;
     } else return -EAFNOSUPPORT;
-    const s = this.fds.open(type, proto);
+    const s = this.fds.open(type, proto, family);
     if (s === null) return -EMFILE;
     if (type === 'raw') this.raw.protocols.add(proto, s);
     return s.fd;
@@ -143,6 +174,44 @@ export class SocketLayer implements SocketSink {
   bind(fd: number, addr: number, port: number): number {
     const s = this.sock(fd);
     if (s === null) return -EBADF;
+    if (s.family !== 4) return -EAFNOSUPPORT;
+    return this.bindInet(s, addr, port);
+  }
+
+  /**
+   * bind(2) of an AF_INET6 socket. A v4-mapped address makes it an IPv4 socket (refused with
+   * IPV6_V6ONLY, EINVAL as Linux); :: without IPV6_V6ONLY takes both families (RFC 3493 §5.3).
+   */
+  bind6(fd: number, addr: Uint8Array, port: number): number {
+    const s = this.sock(fd);
+    if (s === null) return -EBADF;
+    if (s.family !== 6) return -EAFNOSUPPORT;
+    if (isV4MappedIpv6(addr)) {
+      if (s.v6only) return -EINVAL;
+      if (s.bound || s.conn !== null) return -EINVAL;
+      s.mapped = true;
+      const r = this.bindInet(s, unmapIpv4(addr), port);
+      if (r < 0) s.mapped = false;
+      return r;
+    }
+    if (s.bound || s.conn !== null || s.listener !== null || s.listener6 !== null) return -EINVAL;
+    if (port < 0 || port > 65535) return -EINVAL;
+    if (!isUnspecifiedIpv6(addr) && !this.env6!.isLocalAddress(addr)) return -EADDRNOTAVAIL;
+    // The port check looks at the address the socket is about to take.
+    s.localAddr6.set(addr);
+    let p = port;
+    if (p === 0) p = this.ephemeralPort(s, 0);
+    else if (this.portTaken(s, 0, p, s.opt.reuseAddr)) p = -EADDRINUSE;
+    if (p < 0) {
+      s.localAddr6.fill(0);
+      return p;
+    }
+    this.setBound(s, 0, p);
+    s.addrLocked = !isUnspecifiedIpv6(addr);
+    return 0;
+  }
+
+  private bindInet(s: Sock, addr: number, port: number): number {
     if (s.bound || s.conn !== null || s.listener !== null) return -EINVAL;
     addr >>>= 0;
     if (port < 0 || port > 65535) return -EINVAL;
@@ -169,6 +238,30 @@ export class SocketLayer implements SocketSink {
   connect(fd: number, addr: number, port: number, now: number): number {
     const s = this.sock(fd);
     if (s === null) return -EBADF;
+    if (s.family !== 4) return -EAFNOSUPPORT;
+    return this.connectInet(s, addr, port, now);
+  }
+
+  /**
+   * connect(2) of an AF_INET6 socket: to a v4-mapped address it connects over IPv4 (ENETUNREACH
+   * with IPV6_V6ONLY, as Linux), else over IPv6.
+   */
+  connect6(fd: number, addr: Uint8Array, port: number, now: number): number {
+    const s = this.sock(fd);
+    if (s === null) return -EBADF;
+    if (s.family !== 6) return -EAFNOSUPPORT;
+    if (isV4MappedIpv6(addr)) {
+      if (s.v6only) return -ENETUNREACH;
+      // A socket bound to a specific IPv6 address cannot speak IPv4.
+      if (!s.mapped && s.addrLocked) return -EAFNOSUPPORT;
+      s.mapped = true;
+      return this.connectInet(s, unmapIpv4(addr), port, now);
+    }
+    if (s.mapped) return -EAFNOSUPPORT;
+    return this.flushed(this.streamConnect6(s, addr, port, now));
+  }
+
+  private connectInet(s: Sock, addr: number, port: number, now: number): number {
     addr >>>= 0;
     if (s.type === 'stream') return this.flushed(this.streamConnect(s, addr, port, now));
     if (addr === 0 && port === 0) {
@@ -207,16 +300,28 @@ export class SocketLayer implements SocketSink {
     if (s === null) return -EBADF;
     if (s.type !== 'stream' || this.tcp === null) return -EOPNOTSUPP;
     if (s.conn !== null) return -EINVAL;
-    if (s.listener !== null) return 0;
+    if (s.listener !== null || s.listener6 !== null) return 0;
     if (!s.bound) {
       const p = this.ephemeralPort(s, 0);
       if (p < 0) return p;
       this.setBound(s, 0, p);
     }
-    const l = this.tcp.listen(s.localAddr, s.localPort, Math.max(1, Math.min(backlog, 4096)));
-    if (typeof l === 'number') return l;
-    s.listener = l;
-    this.endpointSock.set(l, s);
+    const n = Math.max(1, Math.min(backlog, 4096));
+    if (coversIpv6(s)) {
+      const l6 = this.tcp6!.listen(s.localAddr6.slice(), s.localPort, n);
+      if (typeof l6 === 'number') return l6;
+      s.listener6 = l6;
+      this.endpointSock.set(l6, s);
+    }
+    if (coversIpv4(s)) {
+      const l = this.tcp.listen(s.localAddr, s.localPort, n);
+      if (typeof l === 'number') {
+        if (s.listener6 !== null) this.closeListeners(s, 0);
+        return l;
+      }
+      s.listener = l;
+      this.endpointSock.set(l, s);
+    }
     return 0;
   }
 
@@ -224,28 +329,37 @@ export class SocketLayer implements SocketSink {
   accept(fd: number, now: number, peer?: SockAddr): number {
     const s = this.sock(fd);
     if (s === null) return -EBADF;
-    if (s.listener === null) return -EINVAL;
+    if (s.listener === null && s.listener6 === null) return -EINVAL;
     if (s.error !== 0) return -s.takeError();
-    const c = s.listener.accept(now);
+    // A dual-stack socket takes from its two queues in turn, so that neither family starves.
+    let c: AnyTcpConnection | null = null;
+    const v6First = s.acceptFromV6First;
+    if (v6First) c = s.listener6?.accept(now) ?? s.listener?.accept(now) ?? null;
+    else c = s.listener?.accept(now) ?? s.listener6?.accept(now) ?? null;
     if (c === null) return this.flushed(-EAGAIN);
-    const nfd = this.socket('stream');
+    s.acceptFromV6First = !v6First;
+    const nfd = this.socket('stream', 0, s.family);
     if (nfd < 0) {
       c.abort(now);
       return this.flushed(nfd);
     }
     const a = this.fds.get(nfd)!;
     a.bound = true;
-    a.localAddr = c.localAddr;
+    if (typeof c.localAddr === 'number') {
+      a.localAddr = c.localAddr;
+      a.remoteAddr = c.remoteAddr as number;
+      a.mapped = s.family === 6;
+    } else {
+      a.localAddr6.set(c.localAddr);
+      a.remoteAddr6.set(c.remoteAddr as Uint8Array);
+    }
     a.localPort = c.localPort;
-    a.remoteAddr = c.remoteAddr;
     a.remotePort = c.remotePort;
     a.connected = true;
     a.opt.inherit(s.opt);
+    a.v6only = s.v6only;
     this.attachConnection(a, c);
-    if (peer !== undefined) {
-      peer.addr = c.remoteAddr;
-      peer.port = c.remotePort;
-    }
+    if (peer !== undefined) this.fillAddress(a, a.remoteAddr, a.remoteAddr6, a.remotePort, peer);
     return this.flushed(nfd);
   }
 
@@ -372,10 +486,7 @@ export class SocketLayer implements SocketSink {
       this.endpointSock.delete(s.conn);
       s.conn.close(now);
     }
-    if (s.listener !== null) {
-      this.endpointSock.delete(s.listener);
-      s.listener.close(now);
-    }
+    this.closeListeners(s, now);
     if (s.bound && s.type !== 'raw') this.portsOf(s).remove(s.localPort, s);
     if (s.type === 'raw') this.raw.protocols.remove(s.protocol, s);
     this.multicast.leaveAll(s);
@@ -399,8 +510,7 @@ export class SocketLayer implements SocketSink {
   localAddress(fd: number, out: SockAddr): number {
     const s = this.sock(fd);
     if (s === null) return -EBADF;
-    out.addr = s.localAddr;
-    out.port = s.type === 'raw' ? 0 : s.localPort;
+    this.fillAddress(s, s.localAddr, s.localAddr6, s.type === 'raw' ? 0 : s.localPort, out);
     return 0;
   }
 
@@ -408,9 +518,18 @@ export class SocketLayer implements SocketSink {
     const s = this.sock(fd);
     if (s === null) return -EBADF;
     if (!s.connected) return -ENOTCONN;
-    out.addr = s.remoteAddr;
-    out.port = s.remotePort;
+    this.fillAddress(s, s.remoteAddr, s.remoteAddr6, s.remotePort, out);
     return 0;
+  }
+
+  /** An endpoint of s in its family's form: AF_INET6 sockets that talk IPv4 give v4-mapped addresses. */
+  private fillAddress(s: Sock, a4: number, a6: Uint8Array, port: number, out: SockAddr): void {
+    out.family = s.family;
+    out.port = port;
+    out.addr = a4;
+    if (s.family === 4) return;
+    if (s.mapped) mapIpv4(a4, out.addr6);
+    else out.addr6.set(a6);
   }
 
   /** Current EV_* mask of fd, 0 for an fd that is not open. */
@@ -428,30 +547,40 @@ export class SocketLayer implements SocketSink {
   list(): SocketInfo[] {
     const rows: SocketInfo[] = [];
     for (const s of this.fds) rows.push(this.infoOf(s));
-    if (this.tcp !== null) {
-      for (const e of this.tcp.endpoints()) {
-        if (this.endpointSock.has(e)) continue;
-        const l = e instanceof TcpListener;
-        const row: SocketInfo = {
-          fd: -1,
-          type: 'stream',
-          protocol: IPPROTO_TCP,
-          state: l ? 'LISTEN' : e.state,
-          local: `${formatIpv4(e.localAddr)}:${e.localPort}`,
-          peer: l ? '0.0.0.0:*' : `${formatIpv4(e.remoteAddr)}:${e.remotePort}`,
-          recvQ: l ? e.info().pending : e.info().recvQueue,
-          sendQ: l ? e.backlog : e.info().sendQueue,
-          interface: null,
-        };
-        if (l) {
-          const i = e.info();
-          row.synQueue = i.synQueue;
-          row.synCookiesSent = i.synCookiesSent;
-        }
-        rows.push(row);
-      }
-    }
+    if (this.tcp !== null) for (const e of this.tcp.endpoints()) this.orphanRow(e, rows);
+    if (this.tcp6 !== null) for (const e of this.tcp6.endpoints()) this.orphanRow(e, rows);
     return rows;
+  }
+
+  /** A row for a connection or listener no fd owns (closing, TIME-WAIT). */
+  private orphanRow(
+    e: AnyTcpConnection | TcpListener<number> | TcpListener<Uint8Array>,
+    rows: SocketInfo[],
+  ): void {
+    if (this.endpointSock.has(e)) return;
+    const l = e instanceof TcpListener;
+    const v6 = typeof e.localAddr !== 'number';
+    const at = (a: number | Uint8Array, port: string): string =>
+      typeof a === 'number'
+        ? formatEndpoint(4, a, this.quoteSrc6, false, port)
+        : formatEndpoint(6, 0, a, false, port);
+    const row: SocketInfo = {
+      fd: -1,
+      type: 'stream',
+      protocol: IPPROTO_TCP,
+      state: l ? 'LISTEN' : e.state,
+      local: at(e.localAddr, String(e.localPort)),
+      peer: l ? (v6 ? '[::]:*' : '0.0.0.0:*') : at(e.remoteAddr, String(e.remotePort)),
+      recvQ: l ? e.info().pending : e.info().recvQueue,
+      sendQ: l ? e.backlog : e.info().sendQueue,
+      interface: null,
+    };
+    if (l) {
+      const i = e.info();
+      row.synQueue = i.synQueue;
+      row.synCookiesSent = i.synCookiesSent;
+    }
+    rows.push(row);
   }
 
   /** Counters for `show counters`. */
@@ -534,15 +663,48 @@ export class SocketLayer implements SocketSink {
     this.udp.icmpError(errno, qsrc, rd16(quote, qOff + hl), qdst, rd16(quote, qOff + hl + 2));
   }
 
+  /**
+   * An ICMPv6 error quoting one of our packets (RFC 4443 §2.4 (a)): the quote is the IPv6 header
+   * and what followed it. Our segments carry no extension headers, so a quote whose Next Header is
+   * not TCP is none of TCP's. Packet Too Big is path MTU information (RFC 8201 §4).
+   */
+  icmpv6Error(
+    type: number,
+    code: number,
+    restOfHeader: number,
+    quote: Uint8Array,
+    qOff: number,
+    qLen: number,
+    now: number,
+  ): void {
+    const tcp6 = this.tcp6;
+    if (tcp6 === null || qLen < 40 + 8 || quote[qOff + 6] !== IPPROTO_TCP) return;
+    const src = this.quoteSrc6;
+    const dst = this.quoteDst6;
+    copyBytes(quote, qOff + 8, src, 0, 16);
+    copyBytes(quote, qOff + 24, dst, 0, 16);
+    const sport = rd16(quote, qOff + 40);
+    const dport = rd16(quote, qOff + 42);
+    const seq = rd32(quote, qOff + 44);
+    if (type === ICMPV6_PACKET_TOO_BIG)
+      tcp6.packetTooBig(src, sport, dst, dport, seq, restOfHeader >>> 0, now);
+    else {
+      const errno = icmpv6Errno(type, code);
+      if (errno !== 0) tcp6.transportError(src, sport, dst, dport, seq, errno, icmpv6IsHard(type, code), now);
+    }
+    this.flushEvents();
+  }
+
   /** Called by the TCP engine's env when a connection's or listener's readiness may have changed. */
-  tcpNotify(endpoint: TcpConnection | TcpListener): void {
+  tcpNotify(endpoint: AnyTcpConnection | TcpListener<number> | TcpListener<Uint8Array>): void {
     const s = this.endpointSock.get(endpoint);
     if (s !== undefined) this.markDirty(s);
   }
 
   /** Runs due TCP timers; returns the next deadline. */
   poll(now: number): number {
-    const next = this.tcp === null ? Number.POSITIVE_INFINITY : this.tcp.poll(now);
+    let next = this.tcp === null ? Number.POSITIVE_INFINITY : this.tcp.poll(now);
+    if (this.tcp6 !== null) next = Math.min(next, this.tcp6.poll(now));
     this.flushEvents();
     return next;
   }
@@ -610,12 +772,18 @@ export class SocketLayer implements SocketSink {
       const i = s.conn.info();
       recvQ = i.recvQueue;
       sendQ = i.sendQueue;
-    } else if (s.listener !== null) {
+    } else if (s.listener !== null || s.listener6 !== null) {
       state = 'LISTEN';
-      const i = s.listener.info();
-      recvQ = i.pending;
-      sendQ = s.listener.backlog;
-      listenInfo = { synQueue: i.synQueue, synCookiesSent: i.synCookiesSent };
+      const sum = { synQueue: 0, synCookiesSent: 0 };
+      for (const l of [s.listener, s.listener6]) {
+        if (l === null) continue;
+        const i = l.info();
+        recvQ += i.pending;
+        sendQ = l.backlog;
+        sum.synQueue += i.synQueue;
+        sum.synCookiesSent += i.synCookiesSent;
+      }
+      listenInfo = sum;
     } else if (s.type === 'stream') state = 'CLOSED';
     else {
       state = s.connected ? 'ESTAB' : 'UNCONN';
@@ -627,10 +795,18 @@ export class SocketLayer implements SocketSink {
       type: s.type,
       protocol: s.protocol,
       state,
-      local: `${formatIpv4(s.localAddr)}:${localPort}`,
+      local: formatEndpoint(s.family, s.localAddr, s.localAddr6, s.mapped, localPort),
       peer: s.connected
-        ? `${formatIpv4(s.remoteAddr)}:${s.type === 'raw' ? '*' : s.remotePort}`
-        : '0.0.0.0:*',
+        ? formatEndpoint(
+            s.family,
+            s.remoteAddr,
+            s.remoteAddr6,
+            s.mapped,
+            s.type === 'raw' ? '*' : String(s.remotePort),
+          )
+        : s.family === 6
+          ? '[::]:*'
+          : '0.0.0.0:*',
       recvQ,
       sendQ,
       interface: s.opt.boundIf >= 0 ? this.env.interfaceName(s.opt.boundIf) : null,
@@ -664,13 +840,16 @@ export class SocketLayer implements SocketSink {
       const boundIf = s.opt.boundIf;
       for (const t of list) {
         if (t === s) continue;
-        if (t.localAddr !== 0 && addr !== 0 && t.localAddr !== addr) continue;
+        if (!addressesMeet(s, addr, s.localAddr6, t)) continue;
         if (boundIf >= 0 && t.opt.boundIf >= 0 && boundIf !== t.opt.boundIf) continue;
-        if (reuse && t.opt.reuseAddr && (s.type === 'dgram' || t.listener === null)) continue;
+        const listening = t.listener !== null || t.listener6 !== null;
+        if (reuse && t.opt.reuseAddr && (s.type === 'dgram' || !listening)) continue;
         return true;
       }
     }
-    return s.type === 'stream' && this.tcp !== null && this.tcp.portInUse(addr, port, reuse);
+    if (s.type !== 'stream') return false;
+    if (coversIpv4(s) && this.tcp?.portInUse(addr, port, reuse)) return true;
+    return coversIpv6(s) && this.tcp6?.portInUse(s.localAddr6, port, reuse) === true;
   }
 
   /**
@@ -772,7 +951,50 @@ export class SocketLayer implements SocketSink {
     return -EINPROGRESS;
   }
 
-  private attachConnection(s: Sock, c: TcpConnection): void {
+  private streamConnect6(s: Sock, addr: Uint8Array, port: number, now: number): number {
+    const tcp6 = this.tcp6!;
+    const env6 = this.env6!;
+    if (s.listener !== null || s.listener6 !== null) return -EINVAL;
+    if (s.conn !== null) {
+      const st = s.conn.state;
+      return st === 'SYN-SENT' || st === 'SYN_SENT' ? -EALREADY : -EISCONN;
+    }
+    if (isUnspecifiedIpv6(addr) || port <= 0 || port > 65535) return -EINVAL;
+    if (addr[0] === 0xff) return -ENETUNREACH;
+    // A link-local peer needs its zone (RFC 4007 §11), which the remote socket API has no way to
+    // name in the VR yet.
+    if (addr[0] === 0xfe && (addr[1]! & 0xc0) === 0x80) return -EINVAL;
+    const src = isUnspecifiedIpv6(s.localAddr6) ? env6.sourceFor(addr) : s.localAddr6;
+    if (isUnspecifiedIpv6(src)) return -ENETUNREACH;
+    if (!s.bound) {
+      const p = this.ephemeralPort(s, 0, foldIpv6(src), foldIpv6(addr), port);
+      if (p < 0) return p;
+      this.setBound(s, 0, p);
+    }
+    const c = tcp6.connect(src.slice(), s.localPort, addr.slice(), port, now);
+    if (typeof c === 'number') return c;
+    s.localAddr6.set(src);
+    s.remoteAddr6.set(addr);
+    s.remotePort = port;
+    s.connected = true;
+    this.attachConnection(s, c);
+    return -EINPROGRESS;
+  }
+
+  private closeListeners(s: Sock, now: number): void {
+    if (s.listener !== null) {
+      this.endpointSock.delete(s.listener);
+      s.listener.close(now);
+      s.listener = null;
+    }
+    if (s.listener6 !== null) {
+      this.endpointSock.delete(s.listener6);
+      s.listener6.close(now);
+      s.listener6 = null;
+    }
+  }
+
+  private attachConnection(s: Sock, c: AnyTcpConnection): void {
     s.conn = c;
     this.endpointSock.set(c, s);
     s.opt.applyTo(c);

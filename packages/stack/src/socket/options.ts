@@ -3,10 +3,9 @@
 // the values reach a TCP connection (the engine's connections only take checked values).
 import { EADDRNOTAVAIL, EINVAL, ENODEV, ENOPROTOOPT, EOPNOTSUPP } from '../sockapi/errno.ts';
 import type { SocketOption } from '../sockapi/types.ts';
-import type { TcpConnection } from '../tcp/index.ts';
 import type { IpEnv } from './ip-env.ts';
 import type { Multicast } from './multicast.ts';
-import type { Sock } from './sock.ts';
+import type { AnyTcpConnection, Sock } from './sock.ts';
 
 /** Linux's defaults (net.core.rmem_default / wmem_default), and the bounds SO_*BUF are kept in. */
 const DEFAULT_BUF = 212992;
@@ -59,7 +58,7 @@ export class SockOptions {
   }
 
   /** The values a TCP connection takes when it is attached to the socket (connect, accept). */
-  applyTo(c: TcpConnection): void {
+  applyTo(c: AnyTcpConnection): void {
     if (this.noDelay !== 0) c.nodelay = true;
     if (this.keepAlive !== 0) c.setKeepalive(true);
     c.setKeepIdle(this.keepIdle);
@@ -181,6 +180,26 @@ export function setOption(
     case 'IP_PKTINFO':
       o.pktinfo = n !== 0;
       return 0;
+    case 'IPV6_V6ONLY':
+      // RFC 3493 §5.3; Linux refuses a change once the socket has a port (EINVAL).
+      if (s.family !== 6) return -ENOPROTOOPT;
+      if (s.bound) return -EINVAL;
+      s.v6only = n !== 0;
+      return 0;
+    case 'IPV6_UNICAST_HOPS':
+      // RFC 3493 §5.1: -1 is the default; the hop limit is the connection's TTL field.
+      if (s.family !== 6) return -ENOPROTOOPT;
+      if (typeof value !== 'number' || n < -1 || n > 255) return -EINVAL;
+      o.ttl = n;
+      if (c !== null) c.ttl = n < 0 ? env.defaultTtl : n;
+      return 0;
+    case 'IPV6_TCLASS':
+      // RFC 3542 §6.5: -1 is the default (0).
+      if (s.family !== 6) return -ENOPROTOOPT;
+      if (typeof value !== 'number' || n < -1 || n > 255) return -EINVAL;
+      o.tos = Math.max(n, 0);
+      if (c !== null) c.tos = o.tos;
+      return 0;
     default:
       return -ENOPROTOOPT;
   }
@@ -226,6 +245,12 @@ export function getOption(s: Sock, name: SocketOption, env: IpEnv): number {
       return o.mcastLoop ? 1 : 0;
     case 'IP_PKTINFO':
       return o.pktinfo ? 1 : 0;
+    case 'IPV6_V6ONLY':
+      return s.family === 6 ? (s.v6only ? 1 : 0) : -ENOPROTOOPT;
+    case 'IPV6_UNICAST_HOPS':
+      return s.family === 6 ? (o.ttl >= 0 ? o.ttl : env.defaultTtl) : -ENOPROTOOPT;
+    case 'IPV6_TCLASS':
+      return s.family === 6 ? o.tos : -ENOPROTOOPT;
     default:
       return -ENOPROTOOPT;
   }

@@ -8,17 +8,38 @@ import { SockOptions } from './options.ts';
 /** Datagrams a socket may hold however small they are. */
 const QUEUE_SLOTS = 1024;
 
-/** An (address, port) pair filled by localAddress / peerAddress / accept. */
+/**
+ * An endpoint filled by localAddress / peerAddress / accept: `addr` for an AF_INET socket, `addr6`
+ * for an AF_INET6 one (a v4-mapped address when that socket talks IPv4, RFC 4291 §2.5.5.2).
+ */
 export class SockAddr {
+  family: 4 | 6 = 4;
   addr = 0;
+  readonly addr6 = new Uint8Array(16);
   port = 0;
 }
+
+/** A connection of either engine (IPv4: numbers; IPv6: 16-byte addresses). */
+export type AnyTcpConnection = TcpConnection<number> | TcpConnection<Uint8Array>;
 
 export class Sock {
   readonly fd: number;
   readonly type: SocketType;
   readonly protocol: number;
+  /** 4: AF_INET; 6: AF_INET6. */
+  readonly family: 4 | 6;
   open = true;
+  /** AF_INET6, IPV6_V6ONLY (RFC 3493 §5.3): no IPv4 traffic through this socket. */
+  v6only = false;
+  /**
+   * AF_INET6 only: the socket talks IPv4 (RFC 4291 §2.5.5.2 v4-mapped addresses: bound or
+   * connected to one, or accepted from an IPv4 peer). Its addresses are then in the IPv4 fields and
+   * it uses the IPv4 engine, as Linux's AF_INET6 sockets do.
+   */
+  mapped = false;
+  /** AF_INET6 sockets that talk IPv6: the local and remote addresses (:: while unset). */
+  readonly localAddr6 = new Uint8Array(16);
+  readonly remoteAddr6 = new Uint8Array(16);
   localAddr = 0;
   localPort = 0;
   remoteAddr = 0;
@@ -35,15 +56,21 @@ export class Sock {
   shutRd = false;
   shutWr = false;
   queue: DatagramQueue | null = null;
-  conn: TcpConnection | null = null;
-  listener: TcpListener | null = null;
+  conn: AnyTcpConnection | null = null;
+  /** The IPv4 engine's listener (an AF_INET socket, or the IPv4 half of a dual-stack one). */
+  listener: TcpListener<number> | null = null;
+  /** The IPv6 engine's listener of an AF_INET6 socket. */
+  listener6: TcpListener<Uint8Array> | null = null;
+  /** accept() alternates between the two listeners of a dual-stack socket. */
+  acceptFromV6First = true;
   /** Queued for a readiness event. */
   dirty = false;
 
-  constructor(fd: number, type: SocketType, protocol: number) {
+  constructor(fd: number, type: SocketType, protocol: number, family: 4 | 6 = 4) {
     this.fd = fd;
     this.type = type;
     this.protocol = protocol;
+    this.family = family;
     if (type !== 'stream') this.queue = new DatagramQueue(this.opt.rcvBuf, QUEUE_SLOTS);
   }
 
@@ -69,7 +96,11 @@ export class Sock {
     if (this.type === 'stream') {
       const c = this.conn;
       const l = this.listener;
-      let ev = c !== null ? c.events() : l !== null ? l.events() : EV_HANGUP;
+      const l6 = this.listener6;
+      let ev: number;
+      if (c !== null) ev = c.events();
+      else if (l !== null || l6 !== null) ev = (l?.events() ?? 0) | (l6?.events() ?? 0);
+      else ev = EV_HANGUP;
       if (this.error !== 0) ev |= EV_ERROR;
       return ev;
     }

@@ -1,0 +1,197 @@
+// AF_INET6 stream sockets of the socket layer: TCP over IPv6 between two stacks, dual-stack
+// listeners with v4-mapped peers (RFC 4291 §2.5.5.2, RFC 3493 §5.3), IPV6_V6ONLY, port sharing
+// across the families, and ICMPv6 errors reaching the connection (RFC 4443 §2.4 (a)).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { formatIpv6, parseIpv4, parseIpv6 } from '@nexthop/addr';
+import type { FrameOutput } from '@nexthop/interface';
+import { EV_READABLE, errno, SockAddr, Stack } from '@nexthop/stack';
+import { ETH_HEADER_LEN, ETHERTYPE_IPV6, IPPROTO_TCP, rd16 } from '@nexthop/wire';
+import { mac } from './harness.ts';
+
+const A4 = parseIpv4('192.168.5.1');
+const B4 = parseIpv4('192.168.5.2');
+const A6 = parseIpv6('2001:db8:5::1');
+const B6 = parseIpv6('2001:db8:5::2');
+const ANY6 = new Uint8Array(16);
+const mapped = (text: string) => parseIpv6(`::ffff:${text}`);
+
+/** Two dual-stack stacks on one lossless link; `hold` keeps frames from being delivered. */
+function pair() {
+  const queue: { to: Stack; bytes: Uint8Array }[] = [];
+  const link = (peer: () => Stack): FrameOutput => ({
+    transmit: (_i, buf, off, len) => queue.push({ to: peer(), bytes: buf.slice(off, off + len) }),
+  });
+  const a: Stack = new Stack({ output: link(() => b), seed: 21, dadTransmits: 0 });
+  const b: Stack = new Stack({ output: link(() => a), seed: 22, dadTransmits: 0 });
+  for (const [s, m, v4, v6] of [
+    [a, '02:00:00:00:00:0a', A4, A6],
+    [b, '02:00:00:00:00:0b', B4, B6],
+  ] as const) {
+    s.addInterface({ name: 'eth0', mac: mac(m), mtu: 1500 });
+    s.addAddress(0, v4, 24, 0);
+    s.addAddress6(0, v6, 64, 0);
+  }
+  let now = 0;
+  const run = (horizonMs = 1000) => {
+    const end = now + horizonMs;
+    for (let steps = 0; steps < 1_000_000; steps++) {
+      const f = queue.shift();
+      if (f !== undefined) {
+        f.to.receive(0, f.bytes, 0, f.bytes.length, now);
+        continue;
+      }
+      const next = Math.min(a.poll(now), b.poll(now));
+      if (queue.length > 0) continue;
+      if (next > end) return;
+      now = Math.max(now, next);
+    }
+    throw new Error('simulation did not settle');
+  };
+  run();
+  return { a, b, run, queue, now: () => now };
+}
+
+function readAll(s: Stack, fd: number, now: number): string {
+  const buf = new Uint8Array(65536);
+  const n = s.sockets.recv(fd, buf, 0, buf.length, now);
+  return n > 0 ? new TextDecoder().decode(buf.subarray(0, n)) : '';
+}
+
+function send(s: Stack, fd: number, text: string, now: number): void {
+  const bytes = new TextEncoder().encode(text);
+  assert.equal(s.sockets.send(fd, bytes, 0, bytes.length, now), bytes.length);
+}
+
+test('AF_INET6: a dual-stack listener on [::] takes an IPv6 and an IPv4 client; the IPv4 peer is v4-mapped', () => {
+  const { a, b, run, now } = pair();
+  const l = b.sockets.socket('stream', 0, 6);
+  assert.ok(l >= 0);
+  assert.equal(b.sockets.bind6(l, ANY6, 80), 0);
+  assert.equal(b.sockets.listen(l, 8), 0);
+
+  const c6 = a.sockets.socket('stream', 0, 6);
+  assert.equal(a.sockets.connect6(c6, B6, 80, now()), -errno.EINPROGRESS);
+  const c4 = a.sockets.socket('stream');
+  assert.equal(a.sockets.connect(c4, B4, 80, now()), -errno.EINPROGRESS);
+  run();
+  assert.equal(a.sockets.getOption(c6, 'SO_ERROR'), 0);
+  assert.equal(a.sockets.getOption(c4, 'SO_ERROR'), 0);
+
+  const peers: string[] = [];
+  const accepted: number[] = [];
+  for (let i = 0; i < 2; i++) {
+    const peer = new SockAddr();
+    const fd = b.sockets.accept(l, now(), peer);
+    assert.ok(fd >= 0, `accept ${i}: ${fd}`);
+    assert.equal(peer.family, 6);
+    peers.push(formatIpv6(peer.addr6));
+    accepted.push(fd);
+  }
+  assert.equal(b.sockets.accept(l, now()), -errno.EAGAIN);
+  assert.deepEqual(peers.sort(), ['2001:db8:5::1', '::ffff:192.168.5.1']);
+
+  // Data both ways on both connections.
+  send(a, c6, 'over six', now());
+  send(a, c4, 'over four', now());
+  run();
+  const got = accepted.map((fd) => readAll(b, fd, now())).sort();
+  assert.deepEqual(got, ['over four', 'over six']);
+  for (const fd of accepted) send(b, fd, `echo ${fd}`, now());
+  run();
+  assert.match(readAll(a, c6, now()), /^echo \d+$/);
+  assert.match(readAll(a, c4, now()), /^echo \d+$/);
+
+  // Names as the program sees them, and as `show sockets` writes them.
+  const local = new SockAddr();
+  assert.equal(a.sockets.localAddress(c6, local), 0);
+  assert.equal(local.family, 6);
+  assert.equal(formatIpv6(local.addr6), '2001:db8:5::1');
+  assert.ok(local.port >= 32768);
+  const rows = b.sockets.list();
+  assert.ok(rows.some((r) => r.state === 'LISTEN' && r.local === '[::]:80'));
+  assert.ok(rows.some((r) => r.local === '[2001:db8:5::2]:80' && r.peer.startsWith('[2001:db8:5::1]:')));
+  assert.ok(
+    rows.some((r) => r.local === '[::ffff:192.168.5.2]:80' && r.peer.startsWith('[::ffff:192.168.5.1]:')),
+  );
+});
+
+test('AF_INET6: IPV6_V6ONLY keeps IPv4 out, and lets an AF_INET socket share the port', () => {
+  const { a, b, run, now } = pair();
+  const l = b.sockets.socket('stream', 0, 6);
+  assert.equal(b.sockets.getOption(l, 'IPV6_V6ONLY'), 0);
+  assert.equal(b.sockets.setOption(l, 'IPV6_V6ONLY', 1), 0);
+  assert.equal(b.sockets.bind6(l, ANY6, 8080), 0);
+  assert.equal(b.sockets.setOption(l, 'IPV6_V6ONLY', 0), -errno.EINVAL, 'not once bound');
+  assert.equal(b.sockets.listen(l, 8), 0);
+  // An IPv4 client gets a reset: nothing listens on IPv4.
+  const c4 = a.sockets.socket('stream');
+  a.sockets.connect(c4, B4, 8080, now());
+  run();
+  assert.equal(a.sockets.getOption(c4, 'SO_ERROR'), errno.ECONNREFUSED);
+  // The IPv4 side of the port is free...
+  const l4 = b.sockets.socket('stream');
+  assert.equal(b.sockets.bind(l4, 0, 8080), 0);
+  // ...while a dual-stack socket on the same port meets both.
+  const dual = b.sockets.socket('stream', 0, 6);
+  assert.equal(b.sockets.bind6(dual, ANY6, 8080), -errno.EADDRINUSE);
+  // v4-mapped destinations are refused on a v6-only socket, and v4-mapped binds too.
+  const only = a.sockets.socket('stream', 0, 6);
+  a.sockets.setOption(only, 'IPV6_V6ONLY', 1);
+  assert.equal(a.sockets.connect6(only, mapped('192.168.5.2'), 8080, now()), -errno.ENETUNREACH);
+  assert.equal(a.sockets.bind6(only, mapped('192.168.5.1'), 0), -errno.EINVAL);
+  // The option is IPv6's alone.
+  assert.equal(b.sockets.setOption(l4, 'IPV6_V6ONLY', 1), -errno.ENOPROTOOPT);
+});
+
+test('AF_INET6: an AF_INET6 socket connects to a v4-mapped address over IPv4; closed ports are refused', () => {
+  const { a, b, run, now } = pair();
+  const l = b.sockets.socket('stream');
+  assert.equal(b.sockets.bind(l, 0, 7000), 0);
+  assert.equal(b.sockets.listen(l, 8), 0);
+  const c = a.sockets.socket('stream', 0, 6);
+  assert.equal(a.sockets.connect6(c, mapped('192.168.5.2'), 7000, now()), -errno.EINPROGRESS);
+  run();
+  assert.equal(a.sockets.getOption(c, 'SO_ERROR'), 0);
+  const peer = new SockAddr();
+  assert.equal(a.sockets.peerAddress(c, peer), 0);
+  assert.equal(formatIpv6(peer.addr6), '::ffff:192.168.5.2');
+  assert.equal(peer.port, 7000);
+  const s = b.sockets.accept(l, now());
+  assert.ok(s >= 0);
+  // Over IPv6 to a closed port: a reset from B's IPv6 stack.
+  const closed = a.sockets.socket('stream', 0, 6);
+  a.sockets.connect6(closed, B6, 7001, now());
+  run();
+  assert.equal(a.sockets.getOption(closed, 'SO_ERROR'), errno.ECONNREFUSED);
+  // What AF_INET6 does not have yet, and calls of the wrong family, fail plainly.
+  assert.equal(a.sockets.socket('dgram', 0, 6), -errno.EAFNOSUPPORT);
+  assert.equal(a.sockets.bind(c, 0, 1), -errno.EAFNOSUPPORT);
+  assert.equal(a.sockets.connect6(l, B6, 1, now()), -errno.EAFNOSUPPORT);
+  assert.equal(
+    a.sockets.bind6(a.sockets.socket('stream', 0, 6), parseIpv6('2001:db8:99::1'), 0),
+    -errno.EADDRNOTAVAIL,
+  );
+});
+
+test('AF_INET6: an ICMPv6 error quoting our SYN fails the connection (RFC 4443 §2.4 (a), RFC 1122 §4.2.3.9)', () => {
+  const { a, b, run, queue, now } = pair();
+  // A first connection resolves the neighbours, so the next SYN leaves at once.
+  const l = b.sockets.socket('stream', 0, 6);
+  b.sockets.bind6(l, ANY6, 9000);
+  b.sockets.listen(l, 8);
+  const first = a.sockets.socket('stream', 0, 6);
+  a.sockets.connect6(first, B6, 9000, now());
+  run();
+  assert.equal(a.sockets.events(first) & EV_READABLE, 0);
+  const c = a.sockets.socket('stream', 0, 6);
+  assert.equal(a.sockets.connect6(c, B6, 9000, now()), -errno.EINPROGRESS);
+  const syn = queue.find(
+    (f) => rd16(f.bytes, 12) === ETHERTYPE_IPV6 && f.bytes[ETH_HEADER_LEN + 6] === IPPROTO_TCP,
+  );
+  assert.ok(syn !== undefined, 'the SYN is on the wire');
+  queue.length = 0;
+  // Destination Unreachable, code 1 (administratively prohibited): hard, EACCES (RFC 4443 §3.1).
+  a.sockets.icmpv6Error(1, 1, 0, syn.bytes, ETH_HEADER_LEN, syn.bytes.length - ETH_HEADER_LEN, now());
+  assert.equal(a.sockets.getOption(c, 'SO_ERROR'), errno.EACCES);
+});

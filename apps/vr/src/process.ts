@@ -168,14 +168,22 @@ export type ShowInterface = InterfaceInfo & {
   carrier: boolean;
   link: LinkStats;
 };
-export type ShowRoute = RouteInfo;
+/** A route of either family, IPv4 ones first (`show.routes` takes `family: 4 | 6` to keep one). */
+export type ShowRoute = RouteInfo & { family: 4 | 6 };
 export type ShowArp = ArpInfo;
 /** A neighbour of either family: ARP and NDP entries in one list, as `ip neigh` shows them. */
 export type ShowNeighbor = ReturnType<VirtualRouter['stack']['neighbors']>[number];
 /** A socket row; `owner` names the remote client holding it (remote sockets only). */
 export type ShowSocket = SocketInfo & { owner?: RsockOwner };
 export interface ShowCounters {
+  /** Every counter by name: the IPv4 ones first, then the IPv6 ones, then those of neither or both. */
   stats: Record<string, number>;
+  /**
+   * The family of each stat that counts one only (`forwarded` 4, `ipv6_forwarded` 6); stats left out
+   * (sockets, TCP segmentation, the remote socket API) count both or neither.
+   */
+  family: Record<string, 4 | 6>;
+  /** Drops by reason; each reason's name says its protocol (`ipv4_no_route`, `ndp_bad_source`…). */
   drops: Record<string, number>;
   links: Record<string, LinkStats>;
 }
@@ -239,7 +247,7 @@ export async function answer(
       });
     }
     case 'show.routes':
-      return vr.stack.routeList();
+      return showRoutes(vr, params);
     case 'show.arp':
       return vr.stack.arpEntries(now);
     case 'show.neighbors':
@@ -251,15 +259,88 @@ export async function answer(
       });
     case 'show.counters': {
       const c = vr.stack.counters();
-      Object.assign(c.stats, vr.stack.sockets.counters(), rsock?.counters() ?? {});
+      // What the stack's own list lacks of IPv6: its FIB's size and its neighbour table's.
+      const ndpEntries = vr.stack.neighbors(now).filter((n) => n.family === 6).length;
+      Object.assign(
+        c.stats,
+        { ipv6_fib_routes: vr.stack.fib6.size, ndp_entries: ndpEntries },
+        vr.stack.sockets.counters(),
+        rsock?.counters() ?? {},
+      );
       const links: Record<string, LinkStats> = {};
       for (const l of vr.linkStats()) links[l.name] = l.stats;
-      const counters: ShowCounters = { stats: c.stats, drops: c.drops, links };
-      return counters;
+      return { ...byFamily(c.stats), drops: c.drops, links } satisfies ShowCounters;
     }
     default:
       throw new ControlRequestError('unknown_method', `unknown method '${method}'`);
   }
+}
+
+/** The address family of a route, by its prefix's text. */
+function routeFamily(prefix: string): 4 | 6 {
+  return prefix.includes(':') ? 6 : 4;
+}
+
+/** `params.family`: absent for both families, else 4 or 6. */
+function familyParam(params: Record<string, unknown>): 4 | 6 | undefined {
+  const family = params['family'];
+  if (family === undefined || family === null) return undefined;
+  if (family !== 4 && family !== 6) {
+    throw new ControlRequestError(
+      'bad_request',
+      `params.family must be 4 or 6 (got ${JSON.stringify(family)})`,
+    );
+  }
+  return family;
+}
+
+function showRoutes(vr: VirtualRouter, params: Record<string, unknown>): ShowRoute[] {
+  const family = familyParam(params);
+  // The stack lists IPv4 routes, then IPv6 ones.
+  const rows = vr.stack.routeList().map((r): ShowRoute => ({ ...r, family: routeFamily(r.prefix) }));
+  return family === undefined ? rows : rows.filter((r) => r.family === family);
+}
+
+/** The stack's IPv4 stats whose names do not say so (those of IPv6 do: IPV6_STAT below). */
+const IPV4_STATS = new Set([
+  'forwarded',
+  'delivered',
+  'echo_replies_sent',
+  'icmp_errors_sent',
+  'arp_requests_sent',
+  'arp_replies_sent',
+  'fragments_created',
+  'packets_fragmented',
+  'datagrams_reassembled',
+  'fragments_received',
+  'arp_queued',
+  'echo_requests_sent',
+  'icmp_received',
+  'arp_ignored',
+  'fib_routes',
+  'arp_entries',
+  'reassembly_pending',
+]);
+/** IPv6 and its protocols: ICMPv6, Neighbor Discovery (NS, NA, RS, RA, redirects), DAD, MLD. */
+const IPV6_STAT = /^(ipv6_|icmpv6_|echo6_|ndp_|ns_|na_|rs_|ra_|dad_|mld_|redirects_)/;
+
+/** The family of a stat that counts one only, else undefined. */
+function statFamily(name: string): 4 | 6 | undefined {
+  if (IPV4_STATS.has(name)) return 4;
+  if (IPV6_STAT.test(name)) return 6;
+  return undefined;
+}
+
+/** The stats reordered IPv4, IPv6, the rest (each in the order given), with the family of each. */
+function byFamily(stats: Record<string, number>): Pick<ShowCounters, 'stats' | 'family'> {
+  const groups: [string, number][][] = [[], [], []];
+  const family: Record<string, 4 | 6> = {};
+  for (const [name, value] of Object.entries(stats)) {
+    const f = statFamily(name);
+    if (f !== undefined) family[name] = f;
+    groups[f === 4 ? 0 : f === 6 ? 1 : 2]!.push([name, value]);
+  }
+  return { stats: Object.fromEntries(groups.flat()), family };
 }
 
 function applyConfig(ctx: ControlContext, params: Record<string, unknown>): { changes: string[] } {

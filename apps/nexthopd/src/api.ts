@@ -149,9 +149,32 @@ const VrParams = Type.Object({ vr: Type.String({ description: 'VR name' }) });
 
 const errors = { '4xx': ErrorSchema, '5xx': ErrorSchema };
 
+const RoutesQuery = Type.Object({
+  family: Type.Optional(
+    Type.Enum(['4', '6'], { description: "4 or 6: that family's routes only; both when absent" }),
+  ),
+});
+
+const AddressSchema = Type.Object({
+  interface: Type.String(),
+  address: Type.String({ description: 'address/prefix length' }),
+  family: Type.Enum([4, 6]),
+  state: Type.Optional(
+    Type.Enum(['tentative', 'preferred', 'duplicate'], {
+      description: 'IPv6 only: its duplicate address detection state (RFC 4862)',
+    }),
+  ),
+});
+
+/** What `/addresses` reads of each `show.interfaces` row. */
+interface InterfaceAddresses {
+  name: string;
+  addresses?: string[];
+  addresses6?: { address: string; length: number; state: string }[];
+}
+
 const SHOW_ROUTES = [
   ['interfaces', 'show.interfaces', 'the VR interfaces with their counters (show.interfaces)'],
-  ['routes', 'show.routes', 'the VR forwarding table (show.routes)'],
   ['arp', 'show.arp', 'the VR ARP cache (show.arp)'],
   ['neighbors', 'show.neighbors', 'the VR neighbours of both families, ARP and NDP (show.neighbors)'],
   ['sockets', 'show.sockets', 'the VR sockets (show.sockets)'],
@@ -163,6 +186,15 @@ function tokenMatches(header: string | undefined, token: string): boolean {
   const a = createHash('sha256').update(given).digest();
   const b = createHash('sha256').update(token).digest();
   return given !== '' && timingSafeEqual(a, b);
+}
+
+/** A schema validation's message; an enumeration's says what it allows. */
+function invalid(err: Error & { validation?: unknown; validationContext?: string }): string {
+  const first = (err.validation as { keyword?: string; instancePath?: string; params?: unknown }[])[0];
+  const allowed = (first?.params as { allowedValues?: unknown[] } | undefined)?.allowedValues;
+  if (first?.keyword !== 'enum' || allowed === undefined) return err.message;
+  const where = `${err.validationContext ?? ''}${first.instancePath ?? ''}`;
+  return `${where} must be one of ${allowed.join(', ')}`;
 }
 
 function sendFailure(reply: FastifyReply, failure: ApiFailure): FastifyReply {
@@ -211,15 +243,17 @@ export async function buildApi(backend: ApiBackend, options: ApiOptions): Promis
     },
   });
 
-  app.setErrorHandler((err: Error & { validation?: unknown; statusCode?: number }, _req, reply) => {
-    if (err instanceof ApiFailure) return sendFailure(reply, err);
-    if (err.validation !== undefined)
-      return sendFailure(reply, new ApiFailure(400, 'bad_request', err.message));
-    if (err.statusCode !== undefined && err.statusCode < 500)
-      return sendFailure(reply, new ApiFailure(err.statusCode, 'bad_request', err.message));
-    options.logger.error({ err: err.message }, 'API request failed');
-    return sendFailure(reply, new ApiFailure(500, 'internal', err.message));
-  });
+  app.setErrorHandler(
+    (err: Error & { validation?: unknown; validationContext?: string; statusCode?: number }, _req, reply) => {
+      if (err instanceof ApiFailure) return sendFailure(reply, err);
+      if (err.validation !== undefined)
+        return sendFailure(reply, new ApiFailure(400, 'bad_request', invalid(err)));
+      if (err.statusCode !== undefined && err.statusCode < 500)
+        return sendFailure(reply, new ApiFailure(err.statusCode, 'bad_request', err.message));
+      options.logger.error({ err: err.message }, 'API request failed');
+      return sendFailure(reply, new ApiFailure(500, 'internal', err.message));
+    },
+  );
   app.setNotFoundHandler((req, reply) =>
     sendFailure(reply, new ApiFailure(404, 'not_found', `no route ${req.method} ${req.url}`)),
   );
@@ -335,6 +369,26 @@ export async function buildApi(backend: ApiBackend, options: ApiOptions): Promis
   }
 
   app.get(
+    '/vrs/:vr/routes',
+    {
+      schema: {
+        summary: 'The VR routing table, IPv4 routes then IPv6 ones, each with its family (show.routes)',
+        params: VrParams,
+        querystring: RoutesQuery,
+        response: { 200: Rows('the VR routes'), ...errors },
+      },
+    },
+    async (req) => {
+      const { family } = req.query as { family?: '4' | '6' };
+      return backend.callVr(
+        (req.params as { vr: string }).vr,
+        'show.routes',
+        family === undefined ? {} : { family: Number(family) },
+      );
+    },
+  );
+
+  app.get(
     '/vrs/:vr/counters',
     {
       schema: {
@@ -360,22 +414,25 @@ export async function buildApi(backend: ApiBackend, options: ApiOptions): Promis
     '/vrs/:vr/addresses',
     {
       schema: {
-        summary: 'The VR interface addresses',
+        summary: 'Every address of every VR interface: IPv4, then IPv6 (link-local first) with its DAD state',
         params: VrParams,
-        response: {
-          200: Type.Array(Type.Object({ interface: Type.String(), address: Type.String() })),
-          ...errors,
-        },
+        response: { 200: Type.Array(AddressSchema), ...errors },
       },
     },
     async (req) => {
-      const rows = (await backend.callVr((req.params as { vr: string }).vr, 'show.interfaces')) as {
-        name: string;
-        addresses?: string[];
-      }[];
-      return rows.flatMap((row) =>
-        (row.addresses ?? []).map((address) => ({ interface: row.name, address })),
-      );
+      const rows = (await backend.callVr(
+        (req.params as { vr: string }).vr,
+        'show.interfaces',
+      )) as InterfaceAddresses[];
+      return rows.flatMap((row) => [
+        ...(row.addresses ?? []).map((address) => ({ interface: row.name, address, family: 4 })),
+        ...(row.addresses6 ?? []).map((a) => ({
+          interface: row.name,
+          address: `${a.address}/${a.length}`,
+          family: 6,
+          state: a.state,
+        })),
+      ]);
     },
   );
 

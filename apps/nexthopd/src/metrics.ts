@@ -18,8 +18,67 @@ interface InterfaceRow {
 interface VrSample {
   status: VrRuntimeStatus;
   interfaces: InterfaceRow[];
+  stats: Record<string, number>;
   drops: Record<string, number>;
 }
+
+/**
+ * What the VR counts for each address family under two names (`show counters`): one metric each,
+ * with a label `family="ipv4"|"ipv6"`. [metric, help, the IPv4 stat, the IPv6 stat].
+ */
+export const FAMILY_COUNTERS: readonly (readonly [string, string, string, string])[] = [
+  ['nexthop_forwarded_packets_total', 'Packets the VR forwarded', 'forwarded', 'ipv6_forwarded'],
+  ['nexthop_delivered_packets_total', 'Packets delivered to the VR itself', 'delivered', 'ipv6_delivered'],
+  [
+    'nexthop_icmp_received_total',
+    'ICMP messages received (ICMPv6 for ipv6)',
+    'icmp_received',
+    'icmpv6_received',
+  ],
+  [
+    'nexthop_icmp_errors_sent_total',
+    'ICMP errors the VR sent (ICMPv6 for ipv6)',
+    'icmp_errors_sent',
+    'icmpv6_errors_sent',
+  ],
+  ['nexthop_echo_replies_sent_total', 'Echo replies the VR sent', 'echo_replies_sent', 'echo6_replies_sent'],
+  [
+    'nexthop_fragments_received_total',
+    'Fragments received for reassembly',
+    'fragments_received',
+    'ipv6_fragments_received',
+  ],
+  [
+    'nexthop_datagrams_reassembled_total',
+    'Datagrams reassembled from fragments',
+    'datagrams_reassembled',
+    'ipv6_reassembled',
+  ],
+  ['nexthop_fragments_created_total', 'Fragments the VR made', 'fragments_created', 'ipv6_fragments_created'],
+  [
+    'nexthop_neighbor_solicitations_sent_total',
+    'Neighbour solicitations sent: ARP requests (ipv4), NDP Neighbor Solicitations (ipv6)',
+    'arp_requests_sent',
+    'ns_sent',
+  ],
+  [
+    'nexthop_neighbor_advertisements_sent_total',
+    'Neighbour advertisements sent: ARP replies (ipv4), NDP Neighbor Advertisements (ipv6)',
+    'arp_replies_sent',
+    'na_sent',
+  ],
+];
+
+/** Gauges of each family, the same way. */
+export const FAMILY_GAUGES: readonly (readonly [string, string, string, string])[] = [
+  ['nexthop_fib_routes', 'Routes in the VR forwarding table', 'fib_routes', 'ipv6_fib_routes'],
+  [
+    'nexthop_neighbors',
+    'Entries in the neighbour table: ARP (ipv4), NDP (ipv6)',
+    'arp_entries',
+    'ndp_entries',
+  ],
+];
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -40,10 +99,12 @@ async function sample(vr: VrSupervisor, timeoutMs: number): Promise<VrSample | n
       ]),
       timeoutMs,
     );
+    const c = (counters ?? {}) as { stats?: Record<string, number>; drops?: Record<string, number> };
     return {
       status: (status ?? {}) as VrRuntimeStatus,
       interfaces: Array.isArray(interfaces) ? (interfaces as InterfaceRow[]) : [],
-      drops: ((counters as { drops?: Record<string, number> } | null)?.drops ?? {}) as Record<string, number>,
+      stats: c.stats ?? {},
+      drops: c.drops ?? {},
     };
   } catch {
     return null;
@@ -56,7 +117,9 @@ export class Metrics {
   private readonly restarts: Counter;
   private readonly startTime: Gauge;
   private readonly rss: Gauge;
-  private readonly fibRoutes: Gauge;
+  /** By family: [metric, IPv4 stat, IPv6 stat]. */
+  private readonly familyCounters: [Counter, string, string][];
+  private readonly familyGauges: [Gauge, string, string][];
   private readonly sockets: Gauge;
   private readonly rsockClients: Gauge;
   private readonly rxPackets: Counter;
@@ -96,12 +159,17 @@ export class Metrics {
       labelNames: vr,
       registers,
     });
-    this.fibRoutes = new Gauge({
-      name: 'nexthop_fib_routes',
-      help: 'Routes in the VR forwarding table',
-      labelNames: vr,
-      registers,
-    });
+    const byFamily = ['vr', 'family'];
+    this.familyCounters = FAMILY_COUNTERS.map(([name, help, v4, v6]) => [
+      new Counter({ name, help, labelNames: byFamily, registers }),
+      v4,
+      v6,
+    ]);
+    this.familyGauges = FAMILY_GAUGES.map(([name, help, v4, v6]) => [
+      new Gauge({ name, help, labelNames: byFamily, registers }),
+      v4,
+      v6,
+    ]);
     this.sockets = new Gauge({
       name: 'nexthop_sockets',
       help: 'Sockets open in the VR',
@@ -172,7 +240,18 @@ export class Metrics {
       const startedAt = s.status.startedAt ?? vr.readySince;
       if (typeof startedAt === 'number') this.startTime.set(labels, startedAt / 1000);
       setGauge(this.rss, labels, s.status.rssBytes);
-      setGauge(this.fibRoutes, labels, s.status.fibRoutes);
+      // A VR that does not list fib_routes among its counters still says it in its status.
+      const stats: Record<string, unknown> = { fib_routes: s.status.fibRoutes, ...s.stats };
+      const ipv4 = { vr: vr.name, family: 'ipv4' };
+      const ipv6 = { vr: vr.name, family: 'ipv6' };
+      for (const [counter, v4, v6] of this.familyCounters) {
+        setCounter(counter, ipv4, stats[v4]);
+        setCounter(counter, ipv6, stats[v6]);
+      }
+      for (const [gauge, v4, v6] of this.familyGauges) {
+        setGauge(gauge, ipv4, stats[v4]);
+        setGauge(gauge, ipv6, stats[v6]);
+      }
       setGauge(this.sockets, labels, s.status.sockets);
       setGauge(this.rsockClients, labels, s.status.rsockClients);
       for (const row of s.interfaces) {

@@ -13,8 +13,10 @@ const CONFIG = `
 routers:
   red:
     interfaces:
-      eth0: { driver: afpacket, device: dev1, addresses: [10.1.0.1/24] }
+      eth0: { driver: afpacket, device: dev1, addresses: [10.1.0.1/24, 2001:db8:1::1/64] }
       eth1: { driver: afpacket, device: dev2, addresses: [10.2.0.1/24] }
+    routes:
+      - { prefix: 2001:db8:99::/48, via: 2001:db8:1::2 }
   blue:
     interfaces:
       eth0: { driver: afpacket, device: dev3, addresses: [10.3.0.1/24] }
@@ -102,17 +104,49 @@ describe('the management API over the Unix socket', () => {
         ['eth1', 'object'],
       ],
     );
+    // Every address of each interface: IPv4, then IPv6 with the link-local one first.
     assert.deepEqual((await http(sock, 'GET', '/vrs/red/addresses')).json(), [
-      { interface: 'eth0', address: '10.1.0.1/24' },
-      { interface: 'eth1', address: '10.2.0.1/24' },
+      { interface: 'eth0', address: '10.1.0.1/24', family: 4 },
+      { interface: 'eth0', address: 'fe80::1/64', family: 6, state: 'preferred' },
+      { interface: 'eth0', address: '2001:db8:1::1/64', family: 6, state: 'preferred' },
+      { interface: 'eth1', address: '10.2.0.1/24', family: 4 },
+      { interface: 'eth1', address: 'fe80::2/64', family: 6, state: 'preferred' },
     ]);
     assert.deepEqual((await http(sock, 'GET', '/vrs/blue/routes')).json(), []);
+    assert.equal((await http(sock, 'GET', '/vrs/red/counters')).json().family.ipv6_forwarded, 6);
     assert.equal((await http(sock, 'GET', '/vrs/blue/arp')).json()[0].state, 'reachable');
     assert.deepEqual((await http(sock, 'GET', '/vrs/blue/sockets')).json(), []);
     assert.deepEqual((await http(sock, 'GET', '/vrs/blue/counters')).json().drops, {
       ttl_exceeded: 3,
       no_route: 1,
     });
+  });
+
+  test('routes ?family=4|6 asks the VR for one family; anything else is a 400 saying what is allowed', async () => {
+    const prefixes = async (query: string) =>
+      (
+        (await http(sock, 'GET', `/vrs/red/routes${query}`)).json() as { family: number; prefix: string }[]
+      ).map((r) => `${r.family} ${r.prefix}`);
+    assert.deepEqual(await prefixes(''), ['6 2001:db8:99::/48']);
+    assert.deepEqual(await prefixes('?family=6'), ['6 2001:db8:99::/48']);
+    assert.deepEqual(await prefixes('?family=4'), []);
+    for (const bad of ['5', 'ipv6', '', '4&family=6', '6.0']) {
+      const reply = await http(sock, 'GET', `/vrs/red/routes?family=${bad}`);
+      assert.equal(reply.status, 400, `family=${bad}: ${reply.body}`);
+      assert.equal(reply.json().error.code, 'bad_request');
+      assert.match(reply.json().error.message, /family/, `family=${bad}`);
+    }
+    assert.equal(
+      (await http(sock, 'GET', '/vrs/red/routes?family=5')).json().error.message,
+      'querystring/family must be one of 4, 6',
+    );
+    // The query is documented.
+    const doc = (await http(sock, 'GET', '/openapi.json')).json();
+    const parameters = doc.paths['/vrs/{vr}/routes'].get.parameters as { name: string; in: string }[];
+    assert.ok(
+      parameters.some((p) => p.name === 'family' && p.in === 'query'),
+      JSON.stringify(parameters),
+    );
   });
 
   test('/metrics has the per-VR and per-interface series', async () => {
@@ -124,7 +158,12 @@ describe('the management API over the Unix socket', () => {
       'nexthop_vr_up{vr="red"} 1',
       'nexthop_vr_restarts_total{vr="blue"} 0',
       'nexthop_vr_resident_memory_bytes{vr="red"} 1234567',
-      'nexthop_fib_routes{vr="red"} 0',
+      'nexthop_fib_routes{vr="red",family="ipv4"} 0',
+      'nexthop_fib_routes{vr="red",family="ipv6"} 1',
+      'nexthop_forwarded_packets_total{vr="red",family="ipv4"} 5',
+      'nexthop_forwarded_packets_total{vr="red",family="ipv6"} 7',
+      'nexthop_neighbors{vr="blue",family="ipv4"} 1',
+      'nexthop_neighbors{vr="blue",family="ipv6"} 1',
       'nexthop_sockets{vr="red"} 2',
       'nexthop_rsock_clients{vr="red"} 0',
       'nexthop_interface_receive_packets_total{vr="red",interface="eth1"} 10',
@@ -137,6 +176,8 @@ describe('the management API over the Unix socket', () => {
       assert.ok(text.includes(line), `missing ${line} in\n${text}`);
     }
     assert.match(text, /nexthop_vr_start_time_seconds\{vr="red"\} \d+/);
+    assert.match(text, /^# TYPE nexthop_forwarded_packets_total counter$/m);
+    assert.match(text, /^# TYPE nexthop_neighbors gauge$/m);
     // nexthopd's own process, apart from the VRs'.
     assert.match(text, /^nexthopd_process_resident_memory_bytes \d+/m);
   });
@@ -332,7 +373,8 @@ describe('supervision and configuration changes', () => {
     const result = await t.daemon.reload();
     assert.equal(result?.version, version + 1);
     assert.deepEqual((await http(sock, 'GET', '/vrs/blue/addresses')).json(), [
-      { interface: 'eth0', address: '10.3.0.9/24' },
+      { interface: 'eth0', address: '10.3.0.9/24', family: 4 },
+      { interface: 'eth0', address: 'fe80::1/64', family: 6, state: 'preferred' },
     ]);
   });
 });

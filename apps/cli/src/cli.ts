@@ -4,7 +4,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { apiSocketPath, connectApi, notRunning } from './api-client.ts';
 import { CliError, vrFailure } from './errors.ts';
 import { formatVrs } from './format.ts';
-import { SHOWABLE, show } from './show.ts';
+import { familyFlag, SHOWABLE, show } from './show.ts';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -91,12 +91,24 @@ program
   .option('--vr <name>', 'the VR to ask (needed when nexthopd is not running)')
   .option('--run-dir <dir>', RUN_DIR_HELP, DEFAULT_RUN_DIR)
   .option('-j, --json', 'JSON output: the rows the table shows, in the same order')
-  .action(async (what: string, opts: { vr?: string; runDir: string; json?: boolean }) => {
-    const result = await show(what, { runDir: opts.runDir, vr: opts.vr, json: opts.json === true });
-    emit(result.text);
-    for (const f of result.failures) console.error(`nexthop: ${f}`);
-    if (result.failures.length > 0) process.exitCode = 1;
-  });
+  .option('-4, --ipv4', 'show routes: the IPv4 routes only')
+  .option('-6, --ipv6', 'show routes: the IPv6 routes only')
+  .action(
+    async (
+      what: string,
+      opts: { vr?: string; runDir: string; json?: boolean; ipv4?: boolean; ipv6?: boolean },
+    ) => {
+      const result = await show(what, {
+        runDir: opts.runDir,
+        vr: opts.vr,
+        json: opts.json === true,
+        family: familyFlag(opts),
+      });
+      emit(result.text);
+      for (const f of result.failures) console.error(`nexthop: ${f}`);
+      if (result.failures.length > 0) process.exitCode = 1;
+    },
+  );
 
 const config = program
   .command('config')

@@ -62,7 +62,9 @@ export function formatRoutes(rows: ShowRoute[]): string {
 
 function routeLine(r: ShowRoute): string {
   const words: string[] = [];
-  if (r.type === 'local' || r.type === 'broadcast') words.push(r.type, r.prefix.replace(/\/32$/, ''));
+  // A host route is shown as its address: /32 of IPv4, /128 of IPv6.
+  if (r.type === 'local' || r.type === 'broadcast')
+    words.push(r.type, r.prefix.replace(r.prefix.includes(':') ? /\/128$/ : /\/32$/, ''));
   else if (r.type === 'blackhole' || r.type === 'reject')
     words.push(r.type === 'reject' ? 'unreachable' : 'blackhole', r.prefix);
   else words.push(r.prefix);
@@ -109,7 +111,10 @@ export function formatNeighborsByVr(rows: VrRow<ShowNeighbor>[]): string {
   );
 }
 
-/** Every stack counter, the drop reasons that occurred, and each driver's own counters. */
+/**
+ * Every stack counter with its family (ipv4, ipv6, or - for those of both or neither), in the VR's
+ * order: IPv4, IPv6, the rest; then the drop reasons that occurred, and each driver's own counters.
+ */
 export function formatCounters(c: ShowCounters): string {
   return countersTables([[null, c]]);
 }
@@ -124,10 +129,16 @@ function countersTables(entries: [string | null, ShowCounters][]): string {
     vr === null ? row : [vr, ...row];
   const vrHeader = entries.some(([vr]) => vr !== null) ? ['VR'] : [];
   const parts: string[] = [];
+  const familyName = (c: ShowCounters, name: string): string => {
+    const f = c.family?.[name];
+    return f === undefined ? '-' : `ipv${f}`;
+  };
   parts.push(
     table(
-      [...vrHeader, 'COUNTER', 'VALUE'],
-      entries.flatMap(([vr, c]) => Object.entries(c.stats).map(([k, v]) => withVr(vr, [k, v]))),
+      [...vrHeader, 'COUNTER', 'FAMILY', 'VALUE'],
+      entries.flatMap(([vr, c]) =>
+        Object.entries(c.stats).map(([k, v]) => withVr(vr, [k, familyName(c, k), v])),
+      ),
     ),
   );
   const drops = entries.flatMap(([vr, c]) =>

@@ -30,6 +30,15 @@ export interface ShowOptions {
   runDir: string;
   vr?: string;
   json: boolean;
+  /** `show routes -4` / `-6`: that family's routes only; both when absent. */
+  family?: 4 | 6;
+}
+
+/** The family `-4` / `-6` ask for; both together are a usage error. */
+export function familyFlag(flags: { ipv4?: boolean; ipv6?: boolean }): 4 | 6 | undefined {
+  if (flags.ipv4 === true && flags.ipv6 === true)
+    throw new CliError('-4 and -6 exclude each other (leave both out for both families)', 2);
+  return flags.ipv4 === true ? 4 : flags.ipv6 === true ? 6 : undefined;
 }
 
 /** The text to print, and the VRs that could not be asked (each one line for stderr). */
@@ -65,6 +74,9 @@ export function isShowable(what: string): what is (typeof SHOWABLE)[number] {
  */
 export async function show(what: string, opts: ShowOptions): Promise<ShowOutput> {
   if (!isShowable(what)) throw new CliError(`cannot show '${what}': choose one of ${SHOWABLE.join(', ')}`, 2);
+  if (opts.family !== undefined && what !== 'routes')
+    throw new CliError(`-${opts.family} applies to show routes only, not show ${what}`, 2);
+  const params = opts.family === undefined ? {} : { family: opts.family };
   const api = await connectApi(opts.runDir);
   if (what === 'vrs') {
     if (api === null) throw new CliError(notRunning(apiSocketPath(opts.runDir)));
@@ -75,7 +87,9 @@ export async function show(what: string, opts: ShowOptions): Promise<ShowOutput>
   }
   if (opts.vr !== undefined) {
     const data =
-      api === null ? await fromControlSocket(opts.runDir, opts.vr, what) : await fromApi(api, opts.vr, what);
+      api === null
+        ? await fromControlSocket(opts.runDir, opts.vr, what, params)
+        : await fromApi(api, opts.vr, what, params);
     return { text: opts.json ? json(data) : SINGLE[what](data as never), failures: [] };
   }
   if (api === null) {
@@ -84,10 +98,18 @@ export async function show(what: string, opts: ShowOptions): Promise<ShowOutput>
       2,
     );
   }
-  return showEveryVr(api, what, opts.json);
+  return showEveryVr(api, what, opts.json, params);
 }
 
-async function showEveryVr(api: ApiClient, what: VrShowable, asJson: boolean): Promise<ShowOutput> {
+/** Parameters of a `show.<what>` request: the control socket's params, the API's query string. */
+type ShowParams = { family?: 4 | 6 };
+
+async function showEveryVr(
+  api: ApiClient,
+  what: VrShowable,
+  asJson: boolean,
+  params: ShowParams,
+): Promise<ShowOutput> {
   let vrs: VrStatus[];
   try {
     vrs = await api.get<VrStatus[]>('/vrs');
@@ -95,7 +117,7 @@ async function showEveryVr(api: ApiClient, what: VrShowable, asJson: boolean): P
     throw apiFailure(err);
   }
   const running = vrs.filter((v) => v.state === 'running');
-  const answers = await Promise.allSettled(running.map((v) => fromApi(api, v.name, what)));
+  const answers = await Promise.allSettled(running.map((v) => fromApi(api, v.name, what, params)));
   const failures: string[] = [];
   const perVr: { vr: string; data: unknown }[] = [];
   answers.forEach((a, i) => {
@@ -112,17 +134,23 @@ async function showEveryVr(api: ApiClient, what: VrShowable, asJson: boolean): P
   return { text: asJson ? json(rows) : MULTI[what](rows as VrRow<never>[]), failures };
 }
 
-async function fromApi(api: ApiClient, vr: string, what: VrShowable): Promise<unknown> {
+async function fromApi(api: ApiClient, vr: string, what: VrShowable, params: ShowParams): Promise<unknown> {
+  const query = params.family === undefined ? '' : `?family=${params.family}`;
   try {
-    return await api.get(`/vrs/${encodeURIComponent(vr)}/${what}`);
+    return await api.get(`/vrs/${encodeURIComponent(vr)}/${what}${query}`);
   } catch (err) {
     throw vrFailure(vr, err);
   }
 }
 
-async function fromControlSocket(runDir: string, vr: string, what: VrShowable): Promise<unknown> {
+async function fromControlSocket(
+  runDir: string,
+  vr: string,
+  what: VrShowable,
+  params: ShowParams,
+): Promise<unknown> {
   try {
-    return await request(controlSocketPath(runDir, vr), `show.${what}`);
+    return await request(controlSocketPath(runDir, vr), `show.${what}`, params);
   } catch (err) {
     if (err instanceof ControlError) throw vrFailure(vr, err);
     throw err;

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { ApplyResult, ConfigChange, VrStatus } from '@nexthop/nexthopd';
 import { pcapFileHeader, pcapRecord, readPcap } from '@nexthop/pcap';
+import type { ShowRoute } from '@nexthop/vr';
 import { ApiClient, ApiRequestError, connectApi } from '../src/api-client.ts';
 import { PcapRecordCounter } from '../src/capture.ts';
 import { arp, cli, counters, iface, route, tableRows, vrStatus } from './fixtures.ts';
@@ -23,7 +24,11 @@ const VRS: VrStatus[] = [
 const SHOWN: Record<string, Record<string, unknown>> = {
   red: {
     interfaces: [iface('eth0', 5, ['10.1.0.1/24']), iface('eth1', 6, ['10.3.0.1/24'])],
-    routes: [route('10.1.0.0/24', null, 'eth0'), route('10.99.0.0/16', '10.1.0.2', 'eth0')],
+    routes: [
+      route('10.1.0.0/24', null, 'eth0'),
+      route('10.99.0.0/16', '10.1.0.2', 'eth0'),
+      route('2001:db8:1::/64', null, 'eth0'),
+    ],
     arp: [arp('10.1.0.2', 'eth0')],
     sockets: [],
     counters: counters(10, 'noRoute'),
@@ -72,7 +77,8 @@ function streamCapture(res: ServerResponse, count: number): void {
 function handle(req: IncomingMessage, res: ServerResponse, body: string): void {
   const url = req.url ?? '';
   requests.push({ method: req.method ?? '', url, body });
-  const vrPart = /^\/vrs\/([^/]+)\/(\w+)$/.exec(url);
+  const [path = '', query = ''] = url.split('?');
+  const vrPart = /^\/vrs\/([^/]+)\/(\w+)$/.exec(path);
   if (req.method === 'GET' && url === '/health') return send(res, 200, { ok: true, vrs: VRS.length });
   if (req.method === 'GET' && url === '/vrs') return send(res, 200, VRS);
   if (req.method === 'GET' && url === '/config')
@@ -113,6 +119,13 @@ function handle(req: IncomingMessage, res: ServerResponse, body: string): void {
     const data = SHOWN[vr!]?.[what!];
     if (data === undefined)
       return send(res, 503, { error: { code: 'vr_unavailable', message: `VR '${vr}' is not running` } });
+    const family = new URLSearchParams(query).get('family');
+    if (what === 'routes' && family !== null)
+      return send(
+        res,
+        200,
+        (data as ShowRoute[]).filter((r) => String(r.family) === family),
+      );
     return send(res, 200, data);
   }
   send(res, 404, { error: { code: 'not_found', message: `no route ${req.method} ${url}` } });
@@ -156,6 +169,7 @@ test('show routes without --vr asks every running VR: a VR column, JSON rows tag
     'VR    ROUTE\n' +
       'red   10.1.0.0/24 dev eth0 proto connected scope link\n' +
       'red   10.99.0.0/16 via 10.1.0.2 dev eth0 proto static distance 1\n' +
+      'red   2001:db8:1::/64 dev eth0 proto connected scope link\n' +
       'blue  10.2.0.0/24 dev eth0 proto connected scope link\n',
   );
   const j = await cli('show', 'routes', '-j', '--run-dir', dir);
@@ -168,12 +182,52 @@ test('show routes without --vr asks every running VR: a VR column, JSON rows tag
   assert.ok(!requests.some((r) => r.url.startsWith('/vrs/green/')));
 });
 
+test('show routes -6 and -4 ask nexthopd for one family; -j rows carry the family', async () => {
+  const six = await cli('show', 'routes', '-6', '--run-dir', dir);
+  assert.equal(six.code, 0, six.stderr);
+  assert.equal(six.stdout, 'VR   ROUTE\nred  2001:db8:1::/64 dev eth0 proto connected scope link\n');
+  assert.ok(requests.some((r) => r.url === '/vrs/red/routes?family=6'));
+  assert.ok(requests.some((r) => r.url === '/vrs/blue/routes?family=6'));
+  const four = await cli('show', 'routes', '--ipv4', '--vr', 'red', '-j', '--run-dir', dir);
+  assert.equal(four.code, 0, four.stderr);
+  const rows = JSON.parse(four.stdout) as ShowRoute[];
+  assert.deepEqual(
+    rows.map((r) => [r.family, r.prefix]),
+    [
+      [4, '10.1.0.0/24'],
+      [4, '10.99.0.0/16'],
+    ],
+  );
+  assert.equal(requests.at(-1)!.url, '/vrs/red/routes?family=4');
+  // Without a flag: both families, IPv4 first, and no query.
+  const both = await cli('show', 'routes', '--vr', 'red', '-j', '--run-dir', dir);
+  assert.deepEqual(
+    (JSON.parse(both.stdout) as ShowRoute[]).map((r) => r.family),
+    [4, 4, 6],
+  );
+  assert.equal(requests.at(-1)!.url, '/vrs/red/routes');
+});
+
+test('show routes -4 -6 and -6 on anything but routes are usage errors, exit 2, nothing asked', async () => {
+  const asked = requests.length;
+  const both = await cli('show', 'routes', '-4', '-6', '--run-dir', dir);
+  assert.equal(both.code, 2);
+  assert.equal(both.stderr, 'nexthop: -4 and -6 exclude each other (leave both out for both families)\n');
+  const other = await cli('show', 'neighbors', '-6', '--vr', 'red', '--run-dir', dir);
+  assert.equal(other.code, 2);
+  assert.match(other.stderr, /-6 applies to show routes only, not show neighbors/);
+  assert.equal(requests.length, asked);
+});
+
 test('show counters of every VR: JSON keyed by VR; --vr asks one VR through the API', async () => {
   const j = await cli('show', 'counters', '-j', '--run-dir', dir);
   assert.equal(j.code, 0, j.stderr);
   assert.deepEqual(JSON.parse(j.stdout), { red: SHOWN.red!.counters, blue: SHOWN.blue!.counters });
   const t = await cli('show', 'counters', '--run-dir', dir);
-  assert.match(t.stdout, /^VR +COUNTER +VALUE\nred +ipv4Received +12\n/);
+  assert.match(
+    t.stdout,
+    /^VR +COUNTER +FAMILY +VALUE\nred +forwarded +ipv4 +10\nred +ipv6_forwarded +ipv6 +12\n/,
+  );
   assert.match(t.stdout, /\nVR +DROP REASON +PACKETS\nred +noRoute +3\n/);
   const one = await cli('show', 'interfaces', '--vr', 'blue', '-j', '--run-dir', dir);
   assert.deepEqual(JSON.parse(one.stdout), SHOWN.blue!.interfaces);

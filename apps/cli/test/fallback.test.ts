@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ControlRequestError, ControlServer } from '@nexthop/control';
 import { pcapRecord, readPcap } from '@nexthop/pcap';
-import { cli, counters, iface } from './fixtures.ts';
+import { cli, counters, iface, route } from './fixtures.ts';
 
 // No nexthopd in this run directory: only a lone VR's control socket with canned answers.
 const dir = mkdtempSync(join(tmpdir(), 'nexthop-cli-vr-'));
@@ -26,6 +26,10 @@ before(async () => {
         return [iface('eth0', 5, ['10.1.0.1/24'])];
       case 'show.counters':
         return counters(3);
+      case 'show.routes':
+        return [route('10.1.0.0/24', null, 'eth0'), route('2001:db8:1::/64', null, 'eth0')].filter(
+          (r) => params.family === undefined || r.family === params.family,
+        );
       case 'capture.start':
         if (params.interface !== 'eth0')
           throw new ControlRequestError('not_found', `no interface '${params.interface}'`);
@@ -60,6 +64,19 @@ test('show --vr asks the VR control socket when nexthopd is not running', async 
     calls.map((c) => c.method),
     ['show.interfaces', 'show.counters'],
   );
+});
+
+test('show routes -6 --vr asks the VR control socket with params.family', async () => {
+  const six = await cli('show', 'routes', '-6', '--vr', 'red', '--run-dir', dir);
+  assert.equal(six.code, 0, six.stderr);
+  assert.equal(six.stdout, '2001:db8:1::/64 dev eth0 proto connected scope link\n');
+  assert.deepEqual(calls.at(-1), { method: 'show.routes', params: { family: 6 } });
+  const both = await cli('show', 'routes', '--vr', 'red', '-j', '--run-dir', dir);
+  assert.deepEqual(
+    (JSON.parse(both.stdout) as { family: number }[]).map((r) => r.family),
+    [4, 6],
+  );
+  assert.deepEqual(calls.at(-1), { method: 'show.routes', params: {} });
 });
 
 test('what needs nexthopd says so in one line, exit 1; show without --vr is a usage error', async () => {

@@ -73,6 +73,7 @@ export function iface(name: string, rx: number, addresses: string[]): ShowInterf
 
 export function route(prefix: string, via: string | null, dev: string): ShowRoute {
   return {
+    family: prefix.includes(':') ? 6 : 4,
     prefix,
     protocol: via === null ? 'connected' : 'static',
     type: 'unicast',
@@ -104,7 +105,8 @@ export function socket(local: string): ShowSocket {
 
 export function counters(forwarded: number, dropReason?: string): ShowCounters {
   return {
-    stats: { ipv4Received: forwarded + 2, ipv4Forwarded: forwarded },
+    stats: { forwarded, ipv6_forwarded: forwarded + 2, sockets_open: 1 },
+    family: { forwarded: 4, ipv6_forwarded: 6 },
     drops: dropReason === undefined ? { ttlExpired: 0 } : { ttlExpired: 0, [dropReason]: 3 },
     links: { eth0: linkStats(forwarded) },
   };

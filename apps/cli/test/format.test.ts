@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { CliError } from '../src/errors.ts';
 import {
   formatArp,
   formatArpByVr,
@@ -18,6 +19,7 @@ import {
   table,
   tagRows,
 } from '../src/format.ts';
+import { familyFlag } from '../src/show.ts';
 import { arp, counters, iface, route, socket, tableRows, vrStatus } from './fixtures.ts';
 
 test('table pads every column but the last to its widest cell', () => {
@@ -106,6 +108,56 @@ test('one VR: interfaces and sockets are tables, routes and neighbours iproute2 
   assert.match(formatSockets([socket('0.0.0.0:179')]), /\ntcp +LISTEN +0 +0 +0\.0\.0\.0:179 +\*:\* +3 +\*$/);
 });
 
+test('routes of both families: IPv4 lines then IPv6 lines, host routes without /32 or /128', () => {
+  const local4 = {
+    ...route('10.1.0.1/32', null, 'eth0'),
+    protocol: 'local' as const,
+    type: 'local' as const,
+  };
+  const local6 = {
+    ...route('2001:db8:1::1/128', null, 'eth0'),
+    protocol: 'local' as const,
+    type: 'local' as const,
+  };
+  const shortV6 = route('2001:db8::/32', '2001:db8:1::2', 'eth0');
+  assert.equal(
+    formatRoutes([local4, route('0.0.0.0/0', '10.1.0.254', 'eth0'), local6, shortV6]),
+    [
+      'local 10.1.0.1 dev eth0 proto local scope host',
+      '0.0.0.0/0 via 10.1.0.254 dev eth0 proto static distance 1',
+      'local 2001:db8:1::1 dev eth0 proto local scope host',
+      '2001:db8::/32 via 2001:db8:1::2 dev eth0 proto static distance 1',
+    ].join('\n'),
+  );
+  assert.deepEqual(
+    [local4, local6, shortV6].map((r) => r.family),
+    [4, 6, 6],
+  );
+});
+
+test('-4 and -6: one family, neither for both, both together a usage error (exit 2)', () => {
+  assert.equal(familyFlag({}), undefined);
+  assert.equal(familyFlag({ ipv4: true }), 4);
+  assert.equal(familyFlag({ ipv6: true }), 6);
+  assert.throws(
+    () => familyFlag({ ipv4: true, ipv6: true }),
+    (err: unknown) => err instanceof CliError && err.exitCode === 2 && /exclude each other/.test(err.message),
+  );
+});
+
+test('interfaces: every address in the table, IPv4 then IPv6 with prefix lengths, DAD state when not preferred', () => {
+  const eth0 = {
+    ...iface('eth0', 1, ['10.1.0.1/24']),
+    addresses6: [
+      { address: 'fe80::1', length: 64, state: 'preferred' as const },
+      { address: '2001:db8:1::1', length: 64, state: 'preferred' as const },
+      { address: '2001:db8:1::5', length: 64, state: 'tentative' as const },
+    ],
+  };
+  const [, row] = formatInterfaces([eth0]).split('\n');
+  assert.match(row!, / 10\.1\.0\.1\/24 fe80::1\/64 2001:db8:1::1\/64 2001:db8:1::5\/64 \(tentative\)$/);
+});
+
 test('several VRs: a first column VR, rows of each VR in the order it sent them', () => {
   const rows = tagRows([
     { vr: 'red', rows: [iface('eth0', 1, ['10.1.0.1/24']), iface('eth1', 2, [])] },
@@ -150,14 +202,22 @@ test('several VRs: a first column VR, rows of each VR in the order it sent them'
 
 test('counters: one VR without a VR column; several with one in each of the three tables', () => {
   const one = formatCounters(counters(9));
-  assert.match(one, /^COUNTER +VALUE\nipv4Received +11\nipv4Forwarded +9\n\ndrops: none\n\nLINK +RXFRAMES/);
+  assert.match(
+    one,
+    /^COUNTER +FAMILY +VALUE\nforwarded +ipv4 +9\nipv6_forwarded +ipv6 +11\nsockets_open +- +1\n\ndrops: none\n\nLINK +RXFRAMES/,
+  );
+  // A VR that does not say the families (an older one): a dash for each.
+  const { family: _, ...older } = counters(9);
+  assert.match(formatCounters(older as never), /^COUNTER +FAMILY +VALUE\nforwarded +- +9\n/);
   const many = formatCountersByVr({ red: counters(9, 'noRoute'), blue: counters(4) });
   const [stats, drops, links] = many.split('\n\n');
   assert.deepEqual(tableRows(stats!), [
-    ['red', 'ipv4Received', '11'],
-    ['red', 'ipv4Forwarded', '9'],
-    ['blue', 'ipv4Received', '6'],
-    ['blue', 'ipv4Forwarded', '4'],
+    ['red', 'forwarded', 'ipv4', '9'],
+    ['red', 'ipv6_forwarded', 'ipv6', '11'],
+    ['red', 'sockets_open', '-', '1'],
+    ['blue', 'forwarded', 'ipv4', '4'],
+    ['blue', 'ipv6_forwarded', 'ipv6', '6'],
+    ['blue', 'sockets_open', '-', '1'],
   ]);
   assert.match(drops!, /^VR +DROP REASON +PACKETS\nred +noRoute +3$/);
   assert.deepEqual(

@@ -1,4 +1,4 @@
-// `nexthop exec <vr> -- program args`: runs a program with its IPv4 sockets inside a VR, through
+// `nexthop exec <vr> -- program args`: runs a program with its IPv4 and IPv6 sockets inside a VR, through
 // the LD_PRELOAD shim (native/client/preload.c), in the spirit of `ip vrf exec`. The shim reads
 // NEXTHOP_VR, NEXTHOP_RUN_DIR and NEXTHOP_EXEC_RULES once, when it is loaded (so a program may
 // rewrite its environment); the choice between kernel and VR is its own, per socket, at
@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
+import { formatIpv6Prefix, tryParseIpv6Prefix } from '@nexthop/addr';
 
 /** Where native/client/Makefile puts the shim. */
 export const SHIM_PATH = join(import.meta.dirname, '../../../native/build/client/libnexthop-preload.so');
@@ -23,13 +24,22 @@ export interface ExecOptions {
 /** A problem the user can fix, reported as one line. */
 export class ExecError extends Error {}
 
-/** Checks `a.b.c.d/len` (or a bare address, /32) and returns it normalised to `a.b.c.d/len`. */
+/**
+ * Checks `a.b.c.d/len` (a bare address is /32) or an IPv6 `addr/len` (bare: /128; no host bits) and
+ * returns it normalised: `a.b.c.d/len`, or the IPv6 prefix in RFC 5952 text.
+ */
 export function parsePrefix(text: string): string {
+  if (text.includes(':')) {
+    const r = tryParseIpv6Prefix(text.includes('/') ? text : `${text}/128`);
+    if (typeof r === 'string')
+      throw new ExecError(`'${text}' is not an IPv6 prefix (want ipv6-address/len): ${r}`);
+    return formatIpv6Prefix(r.prefix);
+  }
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\/(\d{1,2}))?$/.exec(text);
   const octets = m === null ? [] : m.slice(1, 5).map(Number);
   const len = m?.[5] === undefined ? 32 : Number(m[5]);
   if (m === null || octets.some((o) => o > 255) || len > 32) {
-    throw new ExecError(`'${text}' is not an IPv4 prefix (want a.b.c.d/len)`);
+    throw new ExecError(`'${text}' is not an IPv4 or IPv6 prefix (want a.b.c.d/len or ipv6-address/len)`);
   }
   return `${octets.join('.')}/${len}`;
 }

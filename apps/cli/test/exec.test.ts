@@ -16,9 +16,16 @@ test('IPv6 prefixes are checked and normalised too; a bare address is a /128', (
   assert.equal(parsePrefix('2001:db8::1'), '2001:db8::1/128');
   assert.equal(parsePrefix('::ffff:10.0.0.0/104'), '::ffff:10.0.0.0/104');
   for (const bad of ['2001:db8::/129', '2001:db8::1/32', 'fe80::1%eth0', '2001:db8:::/48', '2001:db8::/']) {
-    assert.throws(() => parsePrefix(bad), (e: Error) => e instanceof ExecError && /IPv6 prefix/.test(e.message), bad);
+    assert.throws(
+      () => parsePrefix(bad),
+      (e: Error) => e instanceof ExecError && /IPv6 prefix/.test(e.message),
+      bad,
+    );
   }
-  assert.equal(execRules(['2001:db8::/32', '10.3.0.0/16'], ['fd00::/8']), 'kernel:2001:db8::/32,kernel:10.3.0.0/16,vr:fd00::/8');
+  assert.equal(
+    execRules(['2001:db8::/32', '10.3.0.0/16'], ['fd00::/8']),
+    'kernel:2001:db8::/32,kernel:10.3.0.0/16,vr:fd00::/8',
+  );
 });
 
 test('rules are written the way the shim reads them: kernel:P,vr:P', () => {

@@ -461,3 +461,76 @@ export class Pair<A = number> {
 export function isConnection(x: unknown): x is TcpConnection {
   return x instanceof TcpConnection;
 }
+
+/** Deterministic bytes for a transfer. */
+export function pattern(len: number, seed: number): Uint8Array {
+  const r = mulberry32(seed);
+  const b = new Uint8Array(len);
+  for (let i = 0; i < len; i++) b[i] = (r() * 256) | 0;
+  return b;
+}
+
+/** One direction of a bulk transfer: what is sent, and what arrived. */
+export interface Flow {
+  data: Uint8Array;
+  sent: number;
+  got: Uint8Array;
+  gotLen: number;
+  eof: boolean;
+}
+
+function flow(size: number, seed: number): Flow {
+  return { data: pattern(size, seed), sent: 0, got: new Uint8Array(size), gotLen: 0, eof: false };
+}
+
+/**
+ * On a Pair of any family: b listens on (wildcard, port), a connects from (aAddr, 40000), `size`
+ * bytes go each way, then both sides half-close. Returns when both saw EOF or at `limit` (ms), with
+ * the two flows and the connections; the caller checks what arrived.
+ */
+export function bulkTransfer<A>(
+  p: Pair<A>,
+  size: number,
+  seed: number,
+  limit = 600_000,
+  step?: (now: number) => void,
+): { ok: boolean; c: TcpConnection<A>; s: TcpConnection<A> | null; up: Flow; down: Flow } {
+  const l = p.b.engine.listen(p.b.family.any, 80, 16) as TcpListener<A>;
+  const c = p.a.engine.connect(p.a.addr, 40000, p.b.addr, 80, 0) as TcpConnection<A>;
+  assert.ok(c instanceof TcpConnection);
+  let s: TcpConnection<A> | null = null;
+  const up = flow(size, seed);
+  const down = flow(size, seed + 1);
+  const buf = new Uint8Array(65536);
+  const pump = (from: TcpConnection<A>, to: TcpConnection<A>, f: Flow, now: number) => {
+    while (f.sent < f.data.length) {
+      const n = from.send(f.data, f.sent, Math.min(f.data.length - f.sent, 30000), now);
+      if (n <= 0) break;
+      f.sent += n;
+    }
+    if (f.sent === f.data.length) from.shutdown(false, true, now);
+    for (;;) {
+      const n = to.recv(buf, 0, buf.length, now);
+      if (n > 0) {
+        assert.ok(f.gotLen + n <= f.got.length, 'received more than sent');
+        f.got.set(buf.subarray(0, n), f.gotLen);
+        f.gotLen += n;
+        continue;
+      }
+      if (n === 0) f.eof = true;
+      break;
+    }
+  };
+  const ok = p.run(
+    () => up.eof && down.eof,
+    limit,
+    (now) => {
+      if (step !== undefined) step(now);
+      if (s === null) s = l.accept(now);
+      if (s === null) return;
+      pump(c, s, up, now);
+      pump(s, c, down, now);
+    },
+  );
+  return { ok, c, s, up, down };
+}

@@ -4,12 +4,14 @@
 //   h2 (2001:db8:2::2/64 configured, default via 2001:db8:2::1)
 // The router namespace's kernel has IPv6 off on the VR's devices: everything IPv6 that crosses, and
 // every answer from 2001:db8:…::1, is the VR's.
+// Then the same topology under nexthopd: show routes -4/-6, show interfaces, metrics by family.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { controlSocketPath, request } from '@nexthop/control';
 import {
   type BackgroundProcess,
   parsePing,
@@ -20,6 +22,7 @@ import {
 } from '@nexthop/netns';
 import { useNetnsCleanup } from '../lib/cleanup.ts';
 import { malformedIpv6, validEcho6 } from '../lib/malformed6.ts';
+import { type RunningDaemon, startNexthopd } from '../lib/nexthopd.ts';
 import { sendFrames } from '../lib/rawsend.ts';
 import { type RunningVr, startVr } from '../lib/vr.ts';
 
@@ -243,5 +246,199 @@ describe('IPv6 through the VR', () => {
     // h2 learned the VR's link-layer address from the VR's own solicitation (RFC 4861 §7.2.3).
     const neigh = await topo.h2.execOk('ip', ['-6', 'neigh', 'show', '2001:db8:2::1']);
     assert.match(neigh, /lladdr [0-9a-f:]+/, neigh);
+  });
+});
+
+interface Route {
+  family: 4 | 6;
+  prefix: string;
+  protocol: string;
+  via: string | null;
+  interface: string | null;
+}
+
+interface ShownInterface {
+  name: string;
+  addresses: string[];
+  addresses6: { address: string; length: number; state: string }[];
+}
+
+/** The value of the series of `name` whose labels include all of `labels`. */
+function metricValue(text: string, name: string, labels: Record<string, string>): number | undefined {
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`)) continue;
+    const got = Object.fromEntries(
+      [...line.slice(name.length + 1, line.indexOf('}')).matchAll(/(\w+)="([^"]*)"/g)].map((m) => [
+        m[1]!,
+        m[2]!,
+      ]),
+    );
+    if (Object.entries(labels).every(([k, v]) => got[k] === v)) return Number(line.split(' ').at(-1));
+  }
+  return undefined;
+}
+
+describe('IPv6 in the operator views under nexthopd: show routes -4/-6, interfaces, metrics by family', () => {
+  let topo: RoutedTopology;
+  let daemon: RunningDaemon;
+  const IPV6_STATIC = '2001:db8:99::/48';
+  const IPV4_STATIC = '10.99.0.0/16';
+
+  before(async () => {
+    topo = await routedTopology();
+    // Both hosts configured by hand (no RAs here): h1 2001:db8:1::2, h2 2001:db8:2::2.
+    for (const [ns, dev, address, gateway] of [
+      [topo.h1, topo.h1If, '2001:db8:1::2/64', '2001:db8:1::1'],
+      [topo.h2, topo.h2If, '2001:db8:2::2/64', '2001:db8:2::1'],
+    ] as const) {
+      await ns.sysctl({ [`net.ipv6.conf.${dev}.accept_ra`]: '0' });
+      await ns.execOk('ip', ['-6', 'addr', 'add', address, 'dev', dev, 'nodad']);
+      await ns.execOk('ip', ['-6', 'route', 'add', 'default', 'via', gateway]);
+    }
+    daemon = await startNexthopd(
+      topo.r,
+      `routers:
+  edge:
+    interfaces:
+      eth0: { driver: afpacket, device: ${topo.r1If}, addresses: [10.1.0.1/24, 2001:db8:1::1/64] }
+      eth1: { driver: afpacket, device: ${topo.r2If}, addresses: [10.2.0.1/24, 2001:db8:2::1/64] }
+    routes:
+      - { prefix: ${IPV4_STATIC}, via: 10.2.0.2 }
+      - { prefix: ${IPV6_STATIC}, via: 2001:db8:2::2 }
+`,
+    );
+  });
+
+  after(async () => {
+    await daemon?.stop();
+    daemon?.removeDirs();
+    await topo?.destroy();
+  });
+
+  test('show routes -6 lists the IPv6 routes only, -4 the IPv4 ones; together they are the list, IPv4 first', async () => {
+    const all = (await daemon.cliJson(['show', 'routes', '--vr', 'edge', '-j'])) as Route[];
+    const six = (await daemon.cliJson(['show', 'routes', '--vr', 'edge', '-6', '-j'])) as Route[];
+    const four = (await daemon.cliJson(['show', 'routes', '--vr', 'edge', '-4', '-j'])) as Route[];
+    assert.ok(six.length > 0 && four.length > 0, JSON.stringify(all));
+    assert.ok(
+      six.every((r) => r.family === 6 && r.prefix.includes(':')),
+      JSON.stringify(six),
+    );
+    assert.ok(
+      four.every((r) => r.family === 4 && !r.prefix.includes(':')),
+      JSON.stringify(four),
+    );
+    assert.deepEqual(all, [...four, ...six]);
+    const prefixes6 = six.map((r) => r.prefix);
+    for (const p of ['2001:db8:1::/64', '2001:db8:2::/64', IPV6_STATIC]) assert.ok(prefixes6.includes(p), p);
+    const static6 = six.find((r) => r.prefix === IPV6_STATIC)!;
+    assert.deepEqual([static6.protocol, static6.via, static6.interface], ['static', '2001:db8:2::2', 'eth1']);
+    const prefixes4 = four.map((r) => r.prefix);
+    for (const p of ['10.1.0.0/24', '10.2.0.0/24', IPV4_STATIC]) assert.ok(prefixes4.includes(p), p);
+
+    // The table: one line a route, the same ones; through nexthopd for every VR too.
+    const table = await daemon.cli(['show', 'routes', '--vr', 'edge', '-6']);
+    assert.equal(table.code, 0, table.stderr);
+    const lines = table.stdout.trimEnd().split('\n');
+    assert.equal(lines.length, six.length, table.stdout);
+    assert.ok(
+      lines.includes(`${IPV6_STATIC} via 2001:db8:2::2 dev eth1 proto static distance 1`),
+      table.stdout,
+    );
+    assert.ok(!/\d+\.\d+\.\d+\.\d+/.test(table.stdout), table.stdout);
+    const everyVr = await daemon.cli(['show', 'routes', '-4']);
+    assert.equal(everyVr.code, 0, everyVr.stderr);
+    assert.match(everyVr.stdout, /\nedge +10\.99\.0\.0\/16 via 10\.2\.0\.2 dev eth1 /);
+    assert.ok(!everyVr.stdout.includes('2001:db8'), everyVr.stdout);
+
+    // Asking for both, or for a family that is not one: refused before anything is asked.
+    const both = await daemon.cli(['show', 'routes', '-4', '-6']);
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /-4 and -6 exclude each other/);
+    const api = await daemon.api('GET', '/vrs/edge/routes?family=ipv6');
+    assert.equal(api.status, 400);
+    assert.match((api.json() as { error: { message: string } }).error.message, /family must be one of 4, 6/);
+    assert.deepEqual((await daemon.api('GET', '/vrs/edge/routes?family=6')).json(), six);
+    // The VR itself refuses a family it does not know.
+    await assert.rejects(
+      request(controlSocketPath(daemon.runDir, 'edge'), 'show.routes', { family: 5 }),
+      /family must be 4 or 6/,
+    );
+  });
+
+  test('show interfaces -j and the table list every address: IPv4, link-local, global, with lengths', async () => {
+    let rows: ShownInterface[] = [];
+    // DAD runs for a second after the start: wait until every address is preferred.
+    await waitFor(
+      async () => {
+        rows = (await daemon.cliJson(['show', 'interfaces', '--vr', 'edge', '-j'])) as ShownInterface[];
+        return rows.every(
+          (i) => i.addresses6.length > 0 && i.addresses6.every((a) => a.state === 'preferred'),
+        );
+      },
+      { timeoutMs: 10_000, what: 'the IPv6 addresses to pass DAD' },
+    );
+    const table = await daemon.cli(['show', 'interfaces', '--vr', 'edge']);
+    for (const [name, v4, v6] of [
+      ['eth0', '10.1.0.1/24', '2001:db8:1::1'],
+      ['eth1', '10.2.0.1/24', '2001:db8:2::1'],
+    ] as const) {
+      const row = rows.find((i) => i.name === name)!;
+      assert.deepEqual(row.addresses, [v4]);
+      const linkLocal = row.addresses6[0]!;
+      assert.match(linkLocal.address, /^fe80::/, JSON.stringify(row));
+      assert.equal(linkLocal.length, 64);
+      assert.ok(
+        row.addresses6.some((a) => a.address === v6 && a.length === 64),
+        JSON.stringify(row),
+      );
+      const line = table.stdout.split('\n').find((l) => l.startsWith(`${name} `))!;
+      assert.ok(line.endsWith(`${v4} ${linkLocal.address}/64 ${v6}/64`), line);
+    }
+    const addresses = (await daemon.api('GET', '/vrs/edge/addresses')).json() as { family: number }[];
+    assert.deepEqual(
+      addresses.map((a) => a.family),
+      [4, 6, 6, 4, 6, 6],
+    );
+  });
+
+  test('ping -6 across moves the IPv6 series of the per-family metrics and counters, not the IPv4 ones', async () => {
+    const scrape = async () => (await daemon.api('GET', '/metrics')).body.toString('utf8');
+    const ipv6 = { vr: 'edge', family: 'ipv6' };
+    const ipv4 = { vr: 'edge', family: 'ipv4' };
+    const before = await scrape();
+    const forwarded6 = metricValue(before, 'nexthop_forwarded_packets_total', ipv6);
+    const forwarded4 = metricValue(before, 'nexthop_forwarded_packets_total', ipv4);
+    assert.ok(forwarded6 !== undefined && forwarded4 !== undefined, before.slice(0, 3000));
+    const pinged = await topo.h1.exec(
+      'ping',
+      ['-6', '-n', '-c', '10', '-i', '0.05', '-W', '2', '2001:db8:2::2'],
+      {
+        timeoutMs: 20_000,
+      },
+    );
+    assert.equal(parsePing(pinged.stdout).received, 10, pinged.stdout);
+    const after = await scrape();
+    const forwarded6After = metricValue(after, 'nexthop_forwarded_packets_total', ipv6)!;
+    // Ten requests one way and ten replies the other.
+    assert.ok(forwarded6After - forwarded6 >= 20, `ipv6 forwarded ${forwarded6} → ${forwarded6After}`);
+    assert.equal(metricValue(after, 'nexthop_forwarded_packets_total', ipv4), forwarded4);
+    assert.ok(metricValue(after, 'nexthop_neighbors', ipv6)! >= 2, 'h1 and h2 in the NDP table');
+    assert.ok(metricValue(after, 'nexthop_fib_routes', ipv6)! >= 3);
+    assert.ok(metricValue(after, 'nexthop_fib_routes', ipv4)! >= 3);
+    assert.match(after, /^# TYPE nexthop_forwarded_packets_total counter$/m);
+
+    // show counters says the family of each: the table row and the JSON.
+    const counters = (await daemon.cliJson(['show', 'counters', '--vr', 'edge', '-j'])) as {
+      stats: Record<string, number>;
+      family: Record<string, number>;
+    };
+    assert.equal(counters.family['ipv6_forwarded'], 6);
+    assert.equal(counters.family['forwarded'], 4);
+    assert.ok(counters.stats['ipv6_forwarded']! >= forwarded6After);
+    const table = await daemon.cli(['show', 'counters', '--vr', 'edge']);
+    assert.match(table.stdout, /^COUNTER +FAMILY +VALUE$/m);
+    assert.match(table.stdout, /^ipv6_forwarded +ipv6 +\d+$/m);
+    assert.match(table.stdout, /^forwarded +ipv4 +\d+$/m);
   });
 });

@@ -105,13 +105,15 @@ describe('nexthopd: CLI, API, capture and metrics', () => {
     }
     // Counters are live (the hosts' ARP refreshes arrive at any time): the table, read between
     // two JSON reads, must show each counter at a value within the two.
-    type Counters = { stats: Record<string, number> };
+    type Counters = { stats: Record<string, number>; family: Record<string, number> };
     const before = (await daemon.cliJson(['show', 'counters', '--vr', 'red', '-j'])) as Counters;
     const table = await daemon.cli(['show', 'counters', '--vr', 'red']);
     const after = (await daemon.cliJson(['show', 'counters', '--vr', 'red', '-j'])) as Counters;
     for (const [name, low] of Object.entries(before.stats)) {
-      const row = new RegExp(`^${name}\\s+(\\d+)$`, 'm').exec(table.stdout);
-      assert.ok(row !== null, `counter ${name} in the table`);
+      // COUNTER FAMILY VALUE: the family as the JSON says it, '-' for a counter of both or neither.
+      const family = before.family[name] === undefined ? '-' : `ipv${before.family[name]}`;
+      const row = new RegExp(`^${name}\\s+${family}\\s+(\\d+)$`, 'm').exec(table.stdout);
+      assert.ok(row !== null, `counter ${name} (${family}) in the table`);
       const shown = Number(row[1]);
       const high = after.stats[name] ?? low;
       assert.ok(

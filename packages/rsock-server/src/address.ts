@@ -1,46 +1,82 @@
-// Where the protocol's endpoints (docs/remote-socket-protocol.md §13.2) meet the stack's addresses.
-// The stack's sockets are IPv4 only for now: an address there is a u32 and a port. Everything that
-// knows that lives in this file, so that the day the stack takes family-neutral addresses (IPv6
-// sockets) only these functions change: which families SOCKET may create, and the two conversions.
-import { AF_INET, AF_INET6, type Endpoint, setEndpoint4 } from '@nexthop/rsock-proto';
-import { errno, type SockAddr } from '@nexthop/stack';
+// Where the protocol's endpoints (docs/remote-socket-protocol.md §13.2) meet the stack's addresses
+// (SockAddr: a u32 for AF_INET, 16 bytes for AF_INET6). Everything that knows how the two are
+// written lives here: which families SOCKET may create, the conversions, and which of the socket
+// layer's calls (bind/bind6, connect/connect6) an address goes to.
+import { AF_INET, AF_INET6, type Endpoint, setEndpoint4, setEndpoint6 } from '@nexthop/rsock-proto';
+import { errno, type SockAddr, type SocketLayer } from '@nexthop/stack';
 
 const { EAFNOSUPPORT } = errno;
 
 /**
  * 0 when a SOCKET of `family` can be created on a connection of protocol `version`, else the errno
- * (EAFNOSUPPORT, with why). AF_INET6 needs version 2 (§13.4) and a stack with IPv6 sockets; the
- * stack has none yet, so it is refused as Linux refuses it with IPv6 disabled.
+ * (EAFNOSUPPORT, with why). AF_INET6 needs version 2 (§13.4); the VR's stack has AF_INET6 stream
+ * sockets, and no AF_INET6 datagram sockets yet (refused as Linux refuses a family it lacks).
  */
-export function socketFamilyRefusal(family: number, version: number): { errno: number; why: string } | null {
+export function socketFamilyRefusal(
+  family: number,
+  version: number,
+  stream: boolean,
+): { errno: number; why: string } | null {
   if (family === AF_INET) return null;
-  if (family === AF_INET6)
-    return {
-      errno: EAFNOSUPPORT,
-      why:
-        version < 2
-          ? 'AF_INET6 needs protocol version 2'
-          : 'the VR has no IPv6 sockets yet (AF_INET6 is not supported)',
-    };
+  if (family === AF_INET6) {
+    if (version < 2) return { errno: EAFNOSUPPORT, why: 'AF_INET6 needs protocol version 2' };
+    if (!stream) return { errno: EAFNOSUPPORT, why: 'the VR has no AF_INET6 datagram sockets yet' };
+    return null;
+  }
   return { errno: EAFNOSUPPORT, why: 'only AF_INET and AF_INET6' };
+}
+
+/** The socket layer's family number of a protocol family (AF_INET6: 6, else 4). */
+export function stackFamily(family: number): 4 | 6 {
+  return family === AF_INET6 ? 6 : 4;
 }
 
 /**
  * The stack's address of `ep` for a socket of `family`: fills `out` and returns 0, or returns the
- * positive errno of a call given an endpoint the socket cannot use (EAFNOSUPPORT, §13.3). AF_UNSPEC
- * is the caller's business (its meaning depends on the call). Allocates nothing (datagram path).
+ * positive errno of a call given an endpoint the socket cannot use (EAFNOSUPPORT, §13.3: as Linux,
+ * an AF_INET6 socket takes only AF_INET6 endpoints, IPv4 ones v4-mapped). AF_UNSPEC is the caller's
+ * business (its meaning depends on the call). Allocates nothing (datagram path).
  */
 export function stackAddressOf(ep: Endpoint, family: number, out: SockAddr): number {
-  if (family !== AF_INET || ep.family !== AF_INET) return EAFNOSUPPORT;
-  out.addr = ep.addr;
+  if (ep.family !== family || (family !== AF_INET && family !== AF_INET6)) return EAFNOSUPPORT;
+  out.family = stackFamily(family);
   out.port = ep.port;
+  if (family === AF_INET) out.addr = ep.addr;
+  else out.addr6.set(ep.addr6);
   return 0;
 }
 
 /**
- * The endpoint of the stack's (addr, port) on a socket of `family`, into `out`: what GETSOCKNAME,
+ * The endpoint of the stack's address `sa` on a socket of `family`, into `out`: what GETSOCKNAME,
  * GETPEERNAME, ACCEPT_OK and received datagrams carry. Allocates nothing (datagram path).
  */
-export function endpointOf(addr: number, port: number, _family: number, out: Endpoint): void {
+export function endpointOf(sa: SockAddr, family: number, out: Endpoint): void {
+  if (family === AF_INET6) setEndpoint6(out, sa.addr6, 0, sa.port, 0, 0);
+  else setEndpoint4(out, sa.addr, sa.port);
+}
+
+/**
+ * The endpoint of a received datagram's (addr, port): datagram sockets are AF_INET only
+ * (socketFamilyRefusal), so their addresses are u32s. Allocates nothing (datagram path).
+ */
+export function datagramEndpointOf(addr: number, port: number, _family: number, out: Endpoint): void {
   setEndpoint4(out, addr, port);
+}
+
+/** bind(2) of the socket layer's fd to `sa`, by its family. */
+export function bindTo(so: SocketLayer, fd: number, sa: SockAddr): number {
+  return sa.family === 6 ? so.bind6(fd, sa.addr6, sa.port) : so.bind(fd, sa.addr, sa.port);
+}
+
+/** connect(2) of the socket layer's fd to `sa`, by its family. */
+export function connectTo(so: SocketLayer, fd: number, sa: SockAddr, now: number): number {
+  return sa.family === 6 ? so.connect6(fd, sa.addr6, sa.port, now) : so.connect(fd, sa.addr, sa.port, now);
+}
+
+/** Copies a SockAddr (the server's scratch one) into one a socket keeps. */
+export function copySockAddr(to: SockAddr, from: SockAddr): void {
+  to.family = from.family;
+  to.addr = from.addr;
+  to.addr6.set(from.addr6);
+  to.port = from.port;
 }

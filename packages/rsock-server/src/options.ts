@@ -10,7 +10,11 @@ import {
   IP_TOS,
   IP_TTL,
   IPPROTO_IP,
+  IPPROTO_IPV6,
   IPPROTO_TCP,
+  IPV6_TCLASS,
+  IPV6_UNICAST_HOPS,
+  IPV6_V6ONLY,
   SO_BINDTODEVICE,
   SO_ERROR,
   SO_KEEPALIVE,
@@ -56,13 +60,28 @@ const IP: Record<number, RsockOption> = {
   [IP_DROP_MEMBERSHIP]: 'IP_DROP_MEMBERSHIP',
 };
 
+const IPV6: Record<number, RsockOption> = {
+  [IPV6_V6ONLY]: 'IPV6_V6ONLY',
+  [IPV6_UNICAST_HOPS]: 'IPV6_UNICAST_HOPS',
+  [IPV6_TCLASS]: 'IPV6_TCLASS',
+};
+
 export function isSoError(level: number, name: number): boolean {
   return level === SOL_SOCKET && name === SO_ERROR;
 }
 
 /** The option (level, name) names, or null (ENOPROTOOPT). SO_ERROR is read-only: null here. */
 export function optionName(level: number, name: number): RsockOption | null {
-  const table = level === SOL_SOCKET ? SOL : level === IPPROTO_TCP ? TCP : level === IPPROTO_IP ? IP : null;
+  const table =
+    level === SOL_SOCKET
+      ? SOL
+      : level === IPPROTO_TCP
+        ? TCP
+        : level === IPPROTO_IP
+          ? IP
+          : level === IPPROTO_IPV6
+            ? IPV6
+            : null;
   return table?.[name] ?? null;
 }
 

@@ -40,7 +40,7 @@ import {
   SockAddr,
   type SocketLayer,
 } from '@nexthop/stack';
-import { endpointOf, stackAddressOf } from './address.ts';
+import { datagramEndpointOf, stackAddressOf } from './address.ts';
 
 const { EAGAIN, EDESTADDRREQ, EMSGSIZE } = errno;
 
@@ -513,8 +513,8 @@ export class DgramRelay extends Relay {
     const pk = this.s.pktinfo;
     h.flags = pk ? DGRAM_PKTINFO : 0;
     h.ifindex = pk && meta.ifIndex >= 0 ? meta.ifIndex + 1 : 0;
-    endpointOf(meta.addr, meta.port, this.family, h.peer);
-    if (pk) endpointOf(meta.dst, localPort, this.family, h.local);
+    datagramEndpointOf(meta.addr, meta.port, this.family, h.peer);
+    if (pk) datagramEndpointOf(meta.dst, localPort, this.family, h.local);
     else clearEndpoint(h.local);
     encodeDgramHeader2(h, buf, off);
   }

@@ -50,7 +50,15 @@ import {
   STATE_SHUT_WR,
 } from '@nexthop/rsock-proto';
 import { EV_ERROR, EV_HANGUP, EV_WRITABLE, errno, SockAddr, type SocketLayer } from '@nexthop/stack';
-import { endpointOf, socketFamilyRefusal, stackAddressOf } from './address.ts';
+import {
+  bindTo,
+  connectTo,
+  copySockAddr,
+  endpointOf,
+  socketFamilyRefusal,
+  stackAddressOf,
+  stackFamily,
+} from './address.ts';
 import { decodeOption, encodeOption, isSoError, optionName } from './options.ts';
 import { type Account, QuotaLedger, type RsockQuotas } from './quota.ts';
 import { DgramRelay, PAIR_READABLE, PAIR_WRITABLE, RelayContext, StreamRelay } from './relay.ts';
@@ -231,8 +239,8 @@ class RSock {
   /** Listener: connections taken from the stack, not yet ACCEPTed. */
   readonly ready: RSock[] = [];
   backlog = 0;
-  peerAddr = 0;
-  peerPort = 0;
+  /** An accepted socket's peer, for ACCEPT_OK. */
+  readonly peer = new SockAddr();
   /** Moves the data between the stack socket and the pair (set with the pair). */
   relay: StreamRelay | DgramRelay | null = null;
   watchEvents = -1;
@@ -714,14 +722,14 @@ export class RsockServer {
   }
 
   private socket(conn: Conn, id: number, family: number, type: number, protocol: number): void {
-    const refusal = socketFamilyRefusal(family, conn.version);
-    if (refusal !== null) return this.error(conn, id, refusal.errno, refusal.why);
     if (type !== SOCK_STREAM && type !== SOCK_DGRAM)
       return this.error(conn, id, ESOCKTNOSUPPORT, 'only SOCK_STREAM and SOCK_DGRAM');
     const tcp = type === SOCK_STREAM;
+    const refusal = socketFamilyRefusal(family, conn.version, tcp);
+    if (refusal !== null) return this.error(conn, id, refusal.errno, refusal.why);
     if (protocol !== 0 && protocol !== (tcp ? IPPROTO_TCP : IPPROTO_UDP))
       return this.error(conn, id, EPROTONOSUPPORT, `protocol ${protocol} with type ${type}`);
-    const fd = this.so.socket(tcp ? 'stream' : 'dgram');
+    const fd = this.so.socket(tcp ? 'stream' : 'dgram', 0, stackFamily(family));
     if (fd < 0) return this.error(conn, id, fd === -EMFILE ? ENFILE : -fd, 'the VR cannot open a socket');
     const cost = QuotaLedger.bufferCost(this.so, fd, tcp);
     if (!this.quotaCheck(conn, id, cost)) {
@@ -820,19 +828,21 @@ export class RsockServer {
     const now = this.o.clock();
     switch (m.kind) {
       case 'bind': {
-        let addr = 0;
-        let port = 0;
+        const sa = this.addr;
         // Linux's compatibility rule (inet_bind): AF_UNSPEC with the any address binds an AF_INET
         // socket to any address (the wire's AF_UNSPEC endpoint is all zero, port included).
-        if (m.ep.family !== AF_UNSPEC || s.family !== AF_INET) {
-          const e = stackAddressOf(m.ep, s.family, this.addr);
+        if (m.ep.family === AF_UNSPEC && s.family === AF_INET) {
+          sa.family = 4;
+          sa.addr = 0;
+          sa.port = 0;
+        } else {
+          const e = stackAddressOf(m.ep, s.family, sa);
           if (e !== 0) return this.error(conn, m.id, e, familyMismatch(m.ep, s.family));
-          addr = this.addr.addr;
-          port = this.addr.port;
         }
+        const port = sa.port;
         if (port !== 0 && port < 1024 && !this.mayBindPrivileged(conn))
           return this.error(conn, m.id, EACCES, `uid ${conn.uid} may not bind port ${port} (below 1024)`);
-        const r = so.bind(s.fd, addr, port);
+        const r = bindTo(so, s.fd, sa);
         if (r < 0) return this.error(conn, m.id, -r, '');
         s.bound = true;
         return this.ok(conn, m.id);
@@ -880,7 +890,7 @@ export class RsockServer {
         if (r < 0) return this.error(conn, m.id, -r, '');
         if (m.kind === 'getpeername' && s.tcp && !s.connected) return this.error(conn, m.id, ENOTCONN, '');
         const ep = newEndpoint();
-        endpointOf(this.addr.addr, this.addr.port, s.family, ep);
+        endpointOf(this.addr, s.family, ep);
         return this.reply(conn, { kind: 'addr-ok', id: m.id, ep });
       }
       case 'setsockopt': {
@@ -998,12 +1008,11 @@ export class RsockServer {
     // As Linux, a TCP socket's state is checked before the address's family (inet_stream_connect).
     if (s.tcp && s.connecting) return this.error(conn, id, EALREADY, '');
     if (s.tcp && s.connected) return this.error(conn, id, EISCONN, '');
-    const e = stackAddressOf(ep, s.family, this.addr);
+    const sa = this.addr;
+    const e = stackAddressOf(ep, s.family, sa);
     if (e !== 0) return this.error(conn, id, e, familyMismatch(ep, s.family));
-    const addr = this.addr.addr;
-    const port = this.addr.port;
     if (!s.tcp) {
-      const r = this.so.connect(s.fd, addr, port, now);
+      const r = connectTo(this.so, s.fd, sa, now);
       if (r < 0) return this.error(conn, id, -r, '');
       s.connected = true;
       s.bound = true;
@@ -1012,7 +1021,7 @@ export class RsockServer {
     s.connectWait = { conn, id };
     s.connecting = true;
     if ((flags & CONNECT_FILLER) !== 0) this.filled.add(s);
-    const r = this.so.connect(s.fd, addr, port, now);
+    const r = connectTo(this.so, s.fd, sa, now);
     if (r === -errno.EINPROGRESS || r === 0) {
       s.bound = true;
       // The handshake may already be done (a local address): look at the events now.
@@ -1127,8 +1136,7 @@ export class RsockServer {
       const a = new RSock(this.nextId++, fd, true, s.family);
       a.connected = true;
       a.bound = true;
-      a.peerAddr = this.addr.addr;
-      a.peerPort = this.addr.port;
+      copySockAddr(a.peer, this.addr);
       this.byFd.set(fd, a);
       if (client !== null) {
         a.pid = s.pid;
@@ -1157,7 +1165,7 @@ export class RsockServer {
     a.conns.add(w.conn);
     w.conn.attached.add(a);
     const ep = newEndpoint();
-    endpointOf(a.peerAddr, a.peerPort, a.family, ep);
+    endpointOf(a.peer, a.family, ep);
     this.reply(w.conn, { kind: 'accept-ok', id: w.id, socket: a.id, ep }, appFd);
     this.pump(a);
   }

@@ -70,10 +70,16 @@ export function makeWorld(options: WorldOptions = {}): World {
         },
       },
       seed: self,
+      // The IPv6 addresses are usable at once (no DAD wait): 2001:db8::1 and ::2.
+      dadTransmits: 0,
     });
     stacks.push(stack);
     stack.addInterface({ name: 'eth0', mac: Uint8Array.of(2, 0, 0, 0, 0, self & 0xff), mtu: 1500 });
     stack.addAddress(0, self, 24, Math.floor(performance.now()));
+    const self6 = new Uint8Array(16);
+    self6.set([0x20, 0x01, 0x0d, 0xb8]);
+    self6[15] = self & 0xff;
+    stack.addAddress6(0, self6, 64, Math.floor(performance.now()));
     const path = join(dir, `${name}.sock`);
     const server = RsockServer.listen(path, {
       vrName: name,

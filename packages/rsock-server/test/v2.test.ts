@@ -96,8 +96,8 @@ function headerVersion(raw: Uint8Array): number {
   return raw[4]! | (raw[5]! << 8);
 }
 
-async function socketOn(c: TestClient, type: number): Promise<{ id: number; fd: number }> {
-  const r = await c.request({ kind: 'socket', family: AF_INET, type, protocol: 0 });
+async function socketOn(c: TestClient, type: number, family = AF_INET): Promise<{ id: number; fd: number }> {
+  const r = await c.request({ kind: 'socket', family, type, protocol: 0 });
   return { id: expectKind(r, 'socket-ok').socket, fd: r.fd };
 }
 
@@ -360,11 +360,16 @@ describe('protocol version 2: sockets', () => {
     client.close();
   });
 
-  test('SOCKET AF_INET6 is EAFNOSUPPORT (no IPv6 sockets yet), on both versions; others too', async () => {
+  test('SOCKET AF_INET6: a stream socket on version 2; datagrams, version 1 and other families are EAFNOSUPPORT', async () => {
     const { client: c2 } = await TestClient.open(w.a.path, 'v2', 2);
     const { client: c1 } = await TestClient.open(w.a.path);
+    const t6 = await socketOn(c2, SOCK_STREAM, AF_INET6);
+    assert.ok(t6.fd >= 0);
+    expectKind(await c2.request({ kind: 'close', socket: t6.id }), 'ok');
+    u.unixClose(t6.fd);
+    const d6 = await c2.request({ kind: 'socket', family: AF_INET6, type: SOCK_DGRAM, protocol: 0 });
+    assert.match(expectKind(d6, 'error').message, /datagram/);
     for (const [c, family, type] of [
-      [c2, AF_INET6, SOCK_STREAM],
       [c2, AF_INET6, SOCK_DGRAM],
       [c1, AF_INET6, SOCK_STREAM],
       [c2, 1, SOCK_DGRAM],
@@ -377,6 +382,54 @@ describe('protocol version 2: sockets', () => {
     assert.equal(w.a.server.usage().sockets, 0);
     c1.close();
     c2.close();
+  });
+
+  test('AF_INET6 TCP: a listener on [::] takes an IPv6 and an IPv4 client; every name is an AF_INET6 endpoint', async () => {
+    const { client: cb } = await TestClient.open(w.b.path, 'v2', 2);
+    const { client: ca } = await TestClient.open(w.a.path, 'v2', 2);
+    const l = await socketOn(cb, SOCK_STREAM, AF_INET6);
+    expectKind(
+      await cb.request({ kind: 'bind', socket: l.id, ep: endpoint6(new Uint8Array(16), 5480) }),
+      'ok',
+    );
+    expectKind(await cb.request({ kind: 'listen', socket: l.id, backlog: 4 }), 'ok');
+    const lname = expectControl(await cb.request({ kind: 'getsockname', socket: l.id }), 'addr-ok');
+    assert.deepEqual(lname.ep, endpoint6(new Uint8Array(16), 5480));
+    // An IPv4 endpoint on an AF_INET6 socket is refused, as Linux refuses it.
+    const c4on6 = await socketOn(ca, SOCK_STREAM, AF_INET6);
+    const wrong = await ca.request({
+      kind: 'connect',
+      socket: c4on6.id,
+      ep: endpoint4(ADDR_B, 5480),
+      flags: 0,
+    });
+    assert.equal(errnoOf(wrong), errno.EAFNOSUPPORT);
+    const a6 = V6.slice();
+    a6[15] = 1;
+    const mappedB = Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 2);
+    const peers: string[] = [];
+    for (const to of [V6, mappedB]) {
+      const c = await socketOn(ca, SOCK_STREAM, AF_INET6);
+      expectKind(
+        await ca.request({ kind: 'connect', socket: c.id, ep: endpoint6(to, 5480), flags: 0 }),
+        'ok',
+      );
+      const me = expectControl(await ca.request({ kind: 'getsockname', socket: c.id }), 'addr-ok');
+      assert.equal(me.ep.family, AF_INET6);
+      const r = await cb.request({ kind: 'accept', socket: l.id, flags: 0 });
+      const acc = expectControl(r, 'accept-ok');
+      assert.equal(acc.ep.family, AF_INET6);
+      assert.equal(acc.ep.port, me.ep.port);
+      assert.deepEqual(acc.ep.addr6, me.ep.addr6);
+      peers.push(Buffer.from(acc.ep.addr6).toString('hex'));
+      u.unixClose(c.fd);
+      if (r.fd !== undefined) u.unixClose(r.fd);
+    }
+    assert.deepEqual(peers, [Buffer.from(a6).toString('hex'), '00000000000000000000ffff0a000001']);
+    u.unixClose(l.fd);
+    u.unixClose(c4on6.fd);
+    ca.close();
+    cb.close();
   });
 
   test('UDP: the 64-byte header both ways, with and without PKTINFO', async () => {

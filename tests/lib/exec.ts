@@ -94,7 +94,8 @@ export interface Nginx {
 }
 
 /** A one-process nginx configuration with everything under a temporary prefix. */
-export function nginxConfig(port: number): Nginx {
+/** `listen` lines (nginx syntax); the default is `port` on IPv4 alone, as nginx's `listen PORT`. */
+export function nginxConfig(port: number, listen: readonly string[] = [String(port)]): Nginx {
   const dir = mkdtempSync(join(tmpdir(), 'nexthop-nginx-'));
   for (const d of ['www', 'tmp', 'logs']) mkdirSync(join(dir, d));
   const page = `hello from nginx ${process.pid}\n`;
@@ -116,7 +117,7 @@ http {
   access_log ${accessLog};
 ${temp}
   server {
-    listen ${port};
+${listen.map((l) => `    listen ${l};`).join('\n')}
     root ${dir}/www;
   }
 }

@@ -373,3 +373,28 @@ test('connect and listen: wildcard rules, the source from the env, ports in use,
   e.icmpError(3, 3, 0, q, 0, 28, 1);
   assert.equal(c.state, 'SYN-SENT');
 });
+
+test('SYN cookies over IPv6: the cookie covers the full source address, the IPv6 MSS is encoded', () => {
+  const h = new Host(B6, 12, { synQueue: 1 }, TCP_IPV6);
+  const l = h.engine.listen(TCP_IPV6.any, 80, 8) as TcpListener<Uint8Array>;
+  const first = parseIpv6('2001:db8:1::1');
+  h.input({ srcPort: 1000, dstPort: 80, seq: 1, flags: TCP_SYN, mss: 1440 }, first, 0);
+  h.take();
+  // The SYN queue is full: the next SYN gets a cookie as its SYN-ACK's ISN.
+  const src = parseIpv6('2001:db8:1::2');
+  h.input({ srcPort: 1001, dstPort: 80, seq: 100, flags: TCP_SYN, mss: 1440 }, src, 10);
+  const sa = one(h);
+  assert.equal(sa.flags, 'S.');
+  assert.equal(sa.mss, 1440);
+  assert.equal(h.engine.stats.synCookiesSent, 1);
+  const ack = { srcPort: 1001, dstPort: 80, seq: 101, ack: (sa.seq + 1) >>> 0, flags: TCP_ACK };
+  // The same ACK from an address that differs only in its upper bits does not pass.
+  assert.equal(h.input(ack, parseIpv6('2001:db8:9::2'), 20), false);
+  assert.equal(h.engine.stats.synCookiesRejected, 1);
+  assert.equal(h.input(ack, src, 20), true);
+  assert.equal(h.engine.stats.synCookiesAccepted, 1);
+  const c = l.accept(20)!;
+  assert.equal(c.state, 'ESTABLISHED');
+  assert.deepEqual(c.remoteAddr, src);
+  assert.equal(c.info().mss, 1440, 'the cookie kept the IPv6 MSS (no timestamps without state)');
+});

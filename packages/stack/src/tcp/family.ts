@@ -58,60 +58,61 @@ export interface TcpAddressFamily<A> {
 }
 
 // ---------------------------------------------------------------- HalfSipHash over addresses
-// The same function as sockapi/hash.ts's hash4 (HalfSipHash, 32-bit words in, a 32-bit value out;
-// module-level state so that nothing is allocated), for messages longer than four words: an IPv6
-// 4-tuple is ten. Words are taken as big-endian reads of the address; any fixed order would do, the
-// output only has to be a keyed function of every bit.
+// The same function as sockapi/hash.ts's hash4 (HalfSipHash, 32-bit words in, a 32-bit value out),
+// for messages longer than four words: an IPv6 4-tuple is ten. The state lives in locals, not in
+// module variables: a module variable holding an int32 outside the small-integer range is a boxed
+// number, and tableKey runs once per segment, where nothing may be allocated. The message goes
+// through a module-level Int32Array (unboxed). Address words are big-endian reads; any fixed order
+// would do, the output only has to be a keyed function of every bit.
 
-let v0 = 0;
-let v1 = 0;
-let v2 = 0;
-let v3 = 0;
+const msg = new Int32Array(10);
 
-function rotl(x: number, b: number): number {
-  return (x << b) | (x >>> (32 - b));
+function addressWords(a: Uint8Array, at: number): void {
+  for (let i = 0; i < 4; i++) {
+    const o = 4 * i;
+    msg[at + i] = (a[o]! << 24) | (a[o + 1]! << 16) | (a[o + 2]! << 8) | a[o + 3]!;
+  }
 }
 
-function sipRound(): void {
-  v0 = (v0 + v1) | 0;
-  v1 = rotl(v1, 5) ^ v0;
-  v0 = rotl(v0, 16);
-  v2 = (v2 + v3) | 0;
-  v3 = rotl(v3, 8) ^ v2;
-  v0 = (v0 + v3) | 0;
-  v3 = rotl(v3, 7) ^ v0;
-  v2 = (v2 + v1) | 0;
-  v1 = rotl(v1, 13) ^ v2;
-  v2 = rotl(v2, 16);
-}
-
-function sipStart(k0: number, k1: number): void {
-  v0 = k0 | 0;
-  v1 = k1 | 0;
-  v2 = 0x6c796765 ^ k0;
-  v3 = 0x74656462 ^ k1;
-}
-
-/** One message word, with `c` compression rounds. */
-function sipWord(m: number, c: number): void {
-  v3 ^= m;
-  for (let i = 0; i < c; i++) sipRound();
-  v0 ^= m;
-}
-
-function sipAddress(a: Uint8Array, c: number): void {
-  for (let i = 0; i < 16; i += 4)
-    sipWord((a[i]! << 24) | (a[i + 1]! << 16) | (a[i + 2]! << 8) | a[i + 3]!, c);
-}
-
-/** The final block (message length in bytes, no tail: messages are whole words) and `d` rounds. */
-function sipFinish(bytes: number, c: number, d: number): number {
-  const fin = bytes << 24;
-  v3 ^= fin;
-  for (let i = 0; i < c; i++) sipRound();
-  v0 ^= fin;
+/**
+ * HalfSipHash-c-d under (k0, k1) of msg[0, n) (whole words: the final block carries the length in
+ * bytes and no tail). c = 2, d = 4 is the function of hash4; c = 1, d = 3 is hsiphash's.
+ */
+function halfSipHash(k0: number, k1: number, n: number, c: number, d: number): number {
+  let v0 = k0 | 0;
+  let v1 = k1 | 0;
+  let v2 = 0x6c796765 ^ k0;
+  let v3 = 0x74656462 ^ k1;
+  for (let w = 0; w <= n; w++) {
+    const m = w < n ? msg[w]! : (4 * n) << 24;
+    v3 ^= m;
+    for (let r = 0; r < c; r++) {
+      v0 = (v0 + v1) | 0;
+      v1 = ((v1 << 5) | (v1 >>> 27)) ^ v0;
+      v0 = (v0 << 16) | (v0 >>> 16);
+      v2 = (v2 + v3) | 0;
+      v3 = ((v3 << 8) | (v3 >>> 24)) ^ v2;
+      v0 = (v0 + v3) | 0;
+      v3 = ((v3 << 7) | (v3 >>> 25)) ^ v0;
+      v2 = (v2 + v1) | 0;
+      v1 = ((v1 << 13) | (v1 >>> 19)) ^ v2;
+      v2 = (v2 << 16) | (v2 >>> 16);
+    }
+    v0 ^= m;
+  }
   v2 ^= 0xff;
-  for (let i = 0; i < d; i++) sipRound();
+  for (let r = 0; r < d; r++) {
+    v0 = (v0 + v1) | 0;
+    v1 = ((v1 << 5) | (v1 >>> 27)) ^ v0;
+    v0 = (v0 << 16) | (v0 >>> 16);
+    v2 = (v2 + v3) | 0;
+    v3 = ((v3 << 8) | (v3 >>> 24)) ^ v2;
+    v0 = (v0 + v3) | 0;
+    v3 = ((v3 << 7) | (v3 >>> 25)) ^ v0;
+    v2 = (v2 + v1) | 0;
+    v1 = ((v1 << 13) | (v1 >>> 19)) ^ v2;
+    v2 = (v2 << 16) | (v2 >>> 16);
+  }
   return (v1 ^ v3) >>> 0;
 }
 
@@ -124,12 +125,11 @@ export function hashTuple6(
   ports: number,
   extra: number,
 ): number {
-  sipStart(k0, k1);
-  sipAddress(local, 2);
-  sipAddress(remote, 2);
-  sipWord(ports | 0, 2);
-  sipWord(extra | 0, 2);
-  return sipFinish(40, 2, 4);
+  addressWords(local, 0);
+  addressWords(remote, 4);
+  msg[8] = ports;
+  msg[9] = extra;
+  return halfSipHash(k0, k1, 10, 2, 4);
 }
 
 // ---------------------------------------------------------------- the two families
@@ -172,14 +172,12 @@ export const TCP_IPV6: TcpAddressFamily<Uint8Array> = {
   hashTuple: hashTuple6,
   tableKey: (k0, k1, remote, remotePort) => {
     // HalfSipHash-1-3, as Linux's hsiphash for hash-table keys: this runs once per segment.
-    sipStart(k0, k1);
-    sipAddress(remote, 1);
-    sipWord(remotePort, 1);
-    return sipFinish(20, 1, 3) & 0x3fffffff;
+    addressWords(remote, 0);
+    msg[4] = remotePort;
+    return halfSipHash(k0, k1, 5, 1, 3) & 0x3fffffff;
   },
   digest: (k0, k1, a) => {
-    sipStart(k0, k1);
-    sipAddress(a, 2);
-    return sipFinish(16, 2, 4);
+    addressWords(a, 0);
+    return halfSipHash(k0, k1, 4, 2, 4);
   },
 };

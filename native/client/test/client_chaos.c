@@ -112,7 +112,27 @@ static uint16_t success_for(uint16_t request) {
 }
 
 /* One reply (or noise) for request `req`; `right` keeps the type and id mostly right. */
-static void chaos_reply(int conn, const struct rsock_msg *req, int right) {
+/* A random endpoint, canonical most of the time (version 1 carries AF_INET only). */
+static void random_ep(struct rsock_ep *ep, uint16_t version) {
+  memset(ep, 0, sizeof *ep);
+  uint32_t pick = version == 1 ? 0 : below(4);
+  ep->port = (uint16_t)rnd();
+  if (pick <= 1) {
+    ep->family = AF_INET;
+    uint32_t a = rnd();
+    memcpy(ep->addr, &a, 4);
+  } else if (pick == 2) {
+    ep->family = AF_INET6;
+    for (int i = 0; i < 16; i++) ep->addr[i] = (uint8_t)(below(3) ? 0 : rnd());
+    if (below(3) == 0) memcpy(ep->addr, (uint8_t[]){0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff}, 12);
+    ep->flowinfo = below(4) ? 0 : rnd() & RSOCK_FLOWINFO_MASK;
+    ep->scope_id = below(4) ? 0 : rnd();
+  } else {
+    ep->port = 0; /* AF_UNSPEC */
+  }
+}
+
+static void chaos_reply(int conn, const struct rsock_msg *req, int right, uint16_t version) {
   uint8_t buf[RSOCK_MAX_MESSAGE];
   uint8_t junk[300];
   if (!right && below(4) == 0) {
@@ -127,17 +147,20 @@ static void chaos_reply(int conn, const struct rsock_msg *req, int right) {
   m.type = right && below(8) != 0 ? success_for(req->type) : reply_types[below(8)];
   if (right && below(6) == 0) m.type = RSOCK_ERROR;
   m.id = right ? req->id : (below(2) ? rnd() : req->id + 1);
-  m.version = below(8) ? RSOCK_VERSION : (uint16_t)rnd();
+  m.version = below(8) ? (uint16_t)(1 + below(2)) : (uint16_t)rnd();
   m.max_sockets = rnd();
   m.socket = below(4) ? 1 + below(64) : rnd();
   m.err = below(8) ? 1 + (int32_t)below(133) : (int32_t)(1 + below(4095));
-  m.family = below(8) ? AF_INET : (uint16_t)rnd();
+  m.family = below(8) ? (below(2) ? AF_INET : AF_INET6) : (uint16_t)rnd();
   m.sock_type = below(8) ? 1 + below(2) : (uint16_t)rnd();
   m.protocol = below(2) ? 6 : 17;
   uint32_t a = rnd();
   memcpy(m.addr, &a, 4);
   m.port = (uint16_t)rnd();
-  m.state = rnd() & 0x7f;
+  /* Mostly the connection's version; now and then the other one (a fault for the client). */
+  uint16_t v = below(16) ? version : (uint16_t)(1 + below(2));
+  random_ep(&m.ep, v);
+  m.state = rnd() & 0xff;
   uint8_t value[64];
   for (size_t i = 0; i < sizeof value; i++) value[i] = (uint8_t)rnd();
   m.data.ptr = value;
@@ -147,7 +170,7 @@ static void chaos_reply(int conn, const struct rsock_msg *req, int right) {
     m.data.ptr = (const uint8_t *)text;
     m.data.len = (uint16_t)below(sizeof text);
   }
-  size_t len = rsock_encode(&m, buf, sizeof buf);
+  size_t len = rsock_encode_v(&m, m.type == RSOCK_HELLO_OK ? 1 : v, buf, sizeof buf);
   if (len == 0) return;
   int nfds = 0;
   if (m.type == RSOCK_SOCKET_OK || m.type == RSOCK_ACCEPT_OK) nfds = below(8) ? 1 : below(3);
@@ -161,7 +184,16 @@ static void scribble_on_pairs(void) {
     int fd = ends[below(n_ends)];
     size_t len = below(sizeof junk);
     for (size_t i = 0; i < len; i++) junk[i] = (uint8_t)rnd();
-    if (len >= RSOCK_DGRAM_HEADER_LEN && below(2)) {
+    if (len >= RSOCK_DGRAM2_HEADER_LEN && below(3) == 0) {
+      struct rsock_dgram2 h = {0};
+      random_ep(&h.peer, 2);
+      if (below(2)) {
+        h.flags = RSOCK_DGRAM_PKTINFO;
+        h.ifindex = rnd();
+        random_ep(&h.local, 2);
+      }
+      rsock_dgram2_encode(&h, junk, sizeof junk);
+    } else if (len >= RSOCK_DGRAM_HEADER_LEN && below(2)) {
       struct rsock_dgram h = {0};
       h.peer_port = (uint16_t)rnd();
       rsock_dgram_encode(&h, junk, sizeof junk);
@@ -184,6 +216,7 @@ static void hostile_vr(int lfd, uint64_t seed) {
   rng_state = seed ^ 0x9e3779b97f4a7c15ull;
   signal(SIGTERM, report_and_exit);
   struct pollfd p[MAX_CONNS + 1];
+  uint16_t ver[MAX_CONNS + 1]; /* each connection's version, as its HELLO_OK chose */
   int n = 1;
   p[0].fd = lfd;
   p[0].events = POLLIN;
@@ -194,6 +227,7 @@ static void hostile_vr(int lfd, uint64_t seed) {
       if (c >= 0 && n < MAX_CONNS + 1) {
         p[n].fd = c;
         p[n].events = POLLIN;
+        ver[n] = 1;
         n++;
       } else if (c >= 0) {
         close(c);
@@ -226,35 +260,42 @@ static void hostile_vr(int lfd, uint64_t seed) {
         if (r < 0 && errno == EAGAIN) continue;
         close(p[i].fd);
         p[i] = p[--n];
+        ver[i] = ver[n];
         i--;
         continue;
       }
       struct rsock_msg req;
       struct rsock_fault f;
-      if (rsock_decode(buf, (size_t)r, &req, &f) != 0) continue;
+      /* The client's version is the one the HELLO_OK it took chose, which may be a chaotic one: a
+       * message is read at either version (a HELLO has a version-1 header on every connection). */
+      if (rsock_decode_v(buf, (size_t)r, ver[i], &req, &f) != 0 &&
+          rsock_decode_v(buf, (size_t)r, (uint16_t)(3 - ver[i]), &req, &f) != 0)
+        continue;
       requests_seen = requests_seen + 1;
       if (below(40) == 0) {
         /* Hang up on the client mid-request. */
         close(p[i].fd);
         p[i] = p[--n];
+        ver[i] = ver[n];
         i--;
         continue;
       }
-      for (uint32_t k = below(3); k > 0; k--) chaos_reply(p[i].fd, &req, 0);
+      for (uint32_t k = below(3); k > 0; k--) chaos_reply(p[i].fd, &req, 0, ver[i]);
       /* HELLO is answered properly most of the time, or nothing else would ever be exercised. */
       if (req.type == RSOCK_HELLO && below(6) != 0) {
         struct rsock_msg ok = {0};
         ok.type = RSOCK_HELLO_OK;
         ok.id = req.id;
-        ok.version = RSOCK_VERSION;
+        ok.version = below(3) ? 2 : 1;
         ok.max_sockets = 64;
         uint8_t out[64];
         size_t len = rsock_encode(&ok, out, sizeof out);
         send_with_fds(p[i].fd, out, len, 0);
+        ver[i] = ok.version;
       } else {
-        chaos_reply(p[i].fd, &req, 1);
+        chaos_reply(p[i].fd, &req, 1, ver[i]);
       }
-      if (below(3) == 0) chaos_reply(p[i].fd, &req, 0);
+      if (below(3) == 0) chaos_reply(p[i].fd, &req, 0, ver[i]);
       scribble_on_pairs();
     }
   }
@@ -277,15 +318,19 @@ static int count_fds(void) {
 static int shim_mode;
 
 static int do_socket(int type) {
-  if (shim_mode) return socket(AF_INET, type | SOCK_NONBLOCK, 0);
-  return nexthop_socket("chaos", type | SOCK_NONBLOCK, 0);
+  int family = below(3) == 0 ? AF_INET6 : AF_INET;
+  if (shim_mode) return socket(family, type | SOCK_NONBLOCK, 0);
+  return nexthop_socket_family("chaos", family, type | SOCK_NONBLOCK, 0);
 }
 
 static void client(long calls) {
   int held[MAX_HELD];
   int n = 0;
-  struct sockaddr_in sa = {0};
-  sa.sin_family = AF_INET;
+  struct sockaddr_in sa4 = {0};
+  sa4.sin_family = AF_INET;
+  struct sockaddr_in6 sa6 = {0};
+  sa6.sin6_family = AF_INET6;
+  struct sockaddr_storage out;
   uint8_t buf[512];
   for (long i = 0; i < calls; i++) {
     int op = (int)below(13);
@@ -301,35 +346,54 @@ static void client(long calls) {
     }
     int k = (int)below((uint32_t)n);
     int fd = held[k];
-    sa.sin_addr.s_addr = htonl(0x0a020002 + below(4));
-    sa.sin_port = htons((uint16_t)(1024 + below(100)));
-    socklen_t len = sizeof sa;
+    sa4.sin_addr.s_addr = htonl(0x0a020002 + below(4));
+    sa4.sin_port = htons((uint16_t)(1024 + below(100)));
+    sa6.sin6_addr.s6_addr[0] = below(4) ? 0x20 : 0xfe; /* 2001:db8::x or fe80::x, some IPv4-mapped */
+    sa6.sin6_addr.s6_addr[1] = below(4) ? 0x01 : 0x80;
+    sa6.sin6_addr.s6_addr[15] = (uint8_t)below(4);
+    if (below(6) == 0) {
+      memset(&sa6.sin6_addr, 0, 10);
+      memset(sa6.sin6_addr.s6_addr + 10, 0xff, 2);
+    }
+    sa6.sin6_port = sa4.sin_port;
+    sa6.sin6_scope_id = below(2);
+    /* The address: either family, its own length or a wrong one. */
+    struct sockaddr *sap = below(2) ? (struct sockaddr *)&sa4 : (struct sockaddr *)&sa6;
+    socklen_t salen = sap == (struct sockaddr *)&sa4 ? sizeof sa4 : sizeof sa6;
+    if (below(8) == 0) salen = (socklen_t)below(40);
+    struct sockaddr *outp = (struct sockaddr *)&out;
+    socklen_t len = below(8) ? sizeof out : (socklen_t)below(40);
     int v = 1;
     socklen_t vlen = sizeof v;
     switch (op) {
-    case 1: (void)(shim_mode ? connect(fd, (struct sockaddr *)&sa, sizeof sa) : nexthop_connect(fd, (struct sockaddr *)&sa, sizeof sa)); break;
-    case 2: (void)(shim_mode ? bind(fd, (struct sockaddr *)&sa, sizeof sa) : nexthop_bind(fd, (struct sockaddr *)&sa, sizeof sa)); break;
+    case 1: (void)(shim_mode ? connect(fd, sap, salen) : nexthop_connect(fd, sap, salen)); break;
+    case 2: (void)(shim_mode ? bind(fd, sap, salen) : nexthop_bind(fd, sap, salen)); break;
     case 3: (void)(shim_mode ? listen(fd, 8) : nexthop_listen(fd, 8)); break;
     case 4: {
-      int a = shim_mode ? accept4(fd, (struct sockaddr *)&sa, &len, SOCK_NONBLOCK)
-                        : nexthop_accept4(fd, (struct sockaddr *)&sa, &len, SOCK_NONBLOCK);
+      int a = shim_mode ? accept4(fd, outp, &len, SOCK_NONBLOCK)
+                        : nexthop_accept4(fd, outp, &len, SOCK_NONBLOCK);
       if (a >= 0 && n < MAX_HELD) held[n++] = a;
       else if (a >= 0 && shim_mode) close(a);
       else if (a >= 0) nexthop_close(a);
       break;
     }
     case 5: (void)(shim_mode ? getsockopt(fd, SOL_SOCKET, SO_ERROR, &v, &vlen) : nexthop_getsockopt(fd, SOL_SOCKET, SO_ERROR, &v, &vlen)); break;
-    case 6: (void)(shim_mode ? setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, sizeof v) : nexthop_setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, sizeof v)); break;
-    case 7: (void)(shim_mode ? getsockname(fd, (struct sockaddr *)&sa, &len) : nexthop_getsockname(fd, (struct sockaddr *)&sa, &len)); break;
-    case 8: (void)(shim_mode ? getpeername(fd, (struct sockaddr *)&sa, &len) : nexthop_getpeername(fd, (struct sockaddr *)&sa, &len)); break;
+    case 6: {
+      int level = below(2) ? IPPROTO_TCP : IPPROTO_IPV6;
+      int name = level == IPPROTO_TCP ? TCP_NODELAY : below(2) ? IPV6_V6ONLY : IPV6_RECVPKTINFO;
+      (void)(shim_mode ? setsockopt(fd, level, name, &v, sizeof v) : nexthop_setsockopt(fd, level, name, &v, sizeof v));
+      break;
+    }
+    case 7: (void)(shim_mode ? getsockname(fd, outp, &len) : nexthop_getsockname(fd, outp, &len)); break;
+    case 8: (void)(shim_mode ? getpeername(fd, outp, &len) : nexthop_getpeername(fd, outp, &len)); break;
     case 9: (void)(shim_mode ? shutdown(fd, (int)below(3)) : nexthop_shutdown(fd, (int)below(3))); break;
     case 10:
-      (void)(shim_mode ? sendto(fd, buf, below(sizeof buf), MSG_DONTWAIT, (struct sockaddr *)&sa, sizeof sa)
-                       : nexthop_sendto(fd, buf, below(sizeof buf), MSG_DONTWAIT, (struct sockaddr *)&sa, sizeof sa));
+      (void)(shim_mode ? sendto(fd, buf, below(sizeof buf), MSG_DONTWAIT, sap, salen)
+                       : nexthop_sendto(fd, buf, below(sizeof buf), MSG_DONTWAIT, sap, salen));
       break;
     case 11:
-      (void)(shim_mode ? recvfrom(fd, buf, sizeof buf, MSG_DONTWAIT, (struct sockaddr *)&sa, &len)
-                       : nexthop_recvfrom(fd, buf, sizeof buf, MSG_DONTWAIT, (struct sockaddr *)&sa, &len));
+      (void)(shim_mode ? recvfrom(fd, buf, sizeof buf, MSG_DONTWAIT, outp, &len)
+                       : nexthop_recvfrom(fd, buf, sizeof buf, MSG_DONTWAIT, outp, &len));
       break;
     case 12:
       /* The library learns of a close only through nexthop_close (the shim hooks close). */

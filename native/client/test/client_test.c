@@ -516,6 +516,15 @@ static struct sockaddr_in sin_of(const char *ip, int port) {
   return s;
 }
 
+static struct sockaddr_in6 sin6_of(const char *ip, int port, uint32_t scope) {
+  struct sockaddr_in6 s = {0};
+  s.sin6_family = AF_INET6;
+  s.sin6_port = htons((uint16_t)port);
+  s.sin6_scope_id = scope;
+  CHECK(inet_pton(AF_INET6, ip, &s.sin6_addr) == 1);
+  return s;
+}
+
 /* ---- library tests ---- */
 
 static void test_connect_and_names(void) {
@@ -858,15 +867,6 @@ static void test_udp(const char *vr, int v2) {
   printf("ok UDP datagram header both ways, protocol version %d\n", v2 ? 2 : 1);
 }
 
-static struct sockaddr_in6 sin6_of(const char *ip, int port, uint32_t scope) {
-  struct sockaddr_in6 s = {0};
-  s.sin6_family = AF_INET6;
-  s.sin6_port = htons((uint16_t)port);
-  s.sin6_scope_id = scope;
-  CHECK(inet_pton(AF_INET6, ip, &s.sin6_addr) == 1);
-  return s;
-}
-
 /* Version 2 negotiated, and IPv6 sockets through the library (§13); a version-1 VR refuses them. */
 static void test_ipv6(void) {
   clear_log();
@@ -1034,6 +1034,95 @@ static int shim_main(void) {
   len = sizeof type;
   CHECK(getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_DGRAM);
   close(fd);
+
+  /* IPv6 (the fake speaks version 2): TCP to 2001:db8::2 moves into the VR at connect, IPV6_V6ONLY
+   * set before replayed there first. */
+  fd = socket(AF_INET6, SOCK_STREAM, 0);
+  CHECK(fd >= 0);
+  CHECK(setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) == 0);
+  struct sockaddr_in6 to6 = sin6_of("2001:db8::2", 80, 0);
+  CHECK(connect(fd, (struct sockaddr *)&to6, sizeof to6) == 0);
+  struct sockaddr_in6 me6;
+  len = sizeof me6;
+  CHECK(getsockname(fd, (struct sockaddr *)&me6, &len) == 0 && len == sizeof me6);
+  CHECK(me6.sin6_family == AF_INET6 && me6.sin6_port == htons(40000));
+  len = sizeof domain;
+  CHECK(getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == 0 && domain == AF_INET6);
+  close(fd);
+
+  /* ::1 and ::ffff:127.0.0.1 stay on the kernel (when the kernel has IPv6 loopback). */
+  lst = socket(AF_INET6, SOCK_STREAM, 0);
+  struct sockaddr_in6 lo6 = sin6_of("::1", 0, 0);
+  if (bind(lst, (struct sockaddr *)&lo6, sizeof lo6) == 0) {
+    CHECK(listen(lst, 1) == 0);
+    len = sizeof lo6;
+    CHECK(getsockname(lst, (struct sockaddr *)&lo6, &len) == 0);
+    fd = socket(AF_INET6, SOCK_STREAM, 0);
+    CHECK(connect(fd, (struct sockaddr *)&lo6, sizeof lo6) == 0);
+    a = accept(lst, NULL, NULL);
+    CHECK(a >= 0 && write(fd, "y", 1) == 1 && read(a, &c, 1) == 1 && c == 'y');
+    close(a);
+    close(fd);
+  } else {
+    fprintf(stderr, "(no ::1 here: %s)\n", strerror(errno));
+  }
+  close(lst);
+  lst = socket(AF_INET6, SOCK_STREAM, 0);
+  struct sockaddr_in6 mapped_lo = sin6_of("::ffff:127.0.0.1", 0, 0);
+  CHECK(bind(lst, (struct sockaddr *)&mapped_lo, sizeof mapped_lo) == 0 && listen(lst, 1) == 0);
+  len = sizeof mapped_lo;
+  CHECK(getsockname(lst, (struct sockaddr *)&mapped_lo, &len) == 0);
+  fd = socket(AF_INET, SOCK_STREAM, 0);
+  lo = sin_of("127.0.0.1", ntohs(mapped_lo.sin6_port));
+  CHECK(connect(fd, (struct sockaddr *)&lo, sizeof lo) == 0);
+  a = accept(lst, NULL, NULL);
+  CHECK(a >= 0);
+  close(a);
+  close(fd);
+  close(lst);
+
+  /* --kernel 2001:db8:3::/48, and kernel:10.3.0.0/16 for an IPv4-mapped destination. */
+  fd = socket(AF_INET6, SOCK_DGRAM, 0);
+  struct sockaddr_in6 k6 = sin6_of("2001:db8:3::9", 9, 0);
+  sendto(fd, "k", 1, MSG_DONTWAIT, (struct sockaddr *)&k6, sizeof k6); /* ENETUNREACH or sent */
+  close(fd);
+  fd = socket(AF_INET6, SOCK_DGRAM, 0);
+  k6 = sin6_of("::ffff:10.3.0.9", 9, 0);
+  sendto(fd, "k", 1, MSG_DONTWAIT, (struct sockaddr *)&k6, sizeof k6);
+  close(fd);
+
+  /* A dual-stack listener on [::] (iperf3 -s, nginx's listen [::]:80) is the VR's. */
+  lst = socket(AF_INET6, SOCK_STREAM, 0);
+  CHECK(setsockopt(lst, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0);
+  struct sockaddr_in6 any6 = sin6_of("::", 5201, 0);
+  CHECK(bind(lst, (struct sockaddr *)&any6, sizeof any6) == 0 && listen(lst, 5) == 0);
+  close(lst);
+
+  /* UDP over IPv6, chosen at sendto. */
+  fd = socket(AF_INET6, SOCK_DGRAM, 0);
+  struct sockaddr_in6 dns6 = sin6_of("2001:db8::2", 53, 0);
+  CHECK(sendto(fd, "q", 1, 0, (struct sockaddr *)&dns6, sizeof dns6) == 1);
+  close(fd);
+  return 0;
+}
+
+/* The shim against a version-1 VR: IPv4 as before, AF_INET6 sockets that would go to the VR fail
+ * with EAFNOSUPPORT. */
+static int shim_v1_main(void) {
+  int fd = socket(AF_INET6, SOCK_STREAM, 0);
+  struct sockaddr_in6 to6 = sin6_of("2001:db8::2", 80, 0);
+  CHECK(connect(fd, (struct sockaddr *)&to6, sizeof to6) == -1 && errno == EAFNOSUPPORT);
+  close(fd);
+  fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in to = sin_of("10.2.0.2", 80);
+  CHECK(connect(fd, (struct sockaddr *)&to, sizeof to) == 0);
+  struct sockaddr_in me;
+  socklen_t len = sizeof me;
+  CHECK(getsockname(fd, (struct sockaddr *)&me, &len) == 0 && me.sin_port == htons(40000));
+  close(fd);
+  int u = socket(AF_INET, SOCK_DGRAM, 0);
+  CHECK(sendto(u, "q", 1, 0, (struct sockaddr *)&to, sizeof to) == 1);
+  close(u);
   return 0;
 }
 
@@ -1153,6 +1242,42 @@ static int shim_data_main(void) {
   CHECK(recv(u, buf, sizeof buf, MSG_DONTWAIT) == -1 && errno == EAGAIN);
   CHECK(shutdown(u, 7) == -1 && errno == EINVAL);
   close(u);
+
+  /* UDP over IPv6 with IPV6_RECVPKTINFO (set before the choice, replayed): the peer as a
+   * sockaddr_in6, the destination as IPV6_PKTINFO; an IPv4 destination of the dual-stack socket
+   * comes back IPv4-mapped. */
+  int u6 = socket(AF_INET6, SOCK_DGRAM, 0);
+  CHECK(setsockopt(u6, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one) == 0);
+  struct sockaddr_in6 dns6 = sin6_of("2001:db8::2", 53, 0);
+  CHECK(sendto(u6, "six", 3, 0, (struct sockaddr *)&dns6, sizeof dns6) == 3);
+  union {
+    struct cmsghdr h;
+    char b[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+  } ctl6;
+  struct sockaddr_in6 from6;
+  struct iovec one_iov = {buf, sizeof buf};
+  memset(&mh, 0, sizeof mh);
+  mh.msg_name = &from6;
+  mh.msg_namelen = sizeof from6;
+  mh.msg_iov = &one_iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = ctl6.b;
+  mh.msg_controllen = sizeof ctl6.b;
+  CHECK(recvmsg(u6, &mh, 0) == 3 && memcmp(buf, "six", 3) == 0);
+  CHECK(mh.msg_namelen == sizeof from6 && from6.sin6_family == AF_INET6 && from6.sin6_port == htons(53));
+  CHECK(memcmp(&from6.sin6_addr, &dns6.sin6_addr, 16) == 0);
+  cm = CMSG_FIRSTHDR(&mh);
+  CHECK(cm != NULL && cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_PKTINFO);
+  struct in6_pktinfo pi6;
+  memcpy(&pi6, CMSG_DATA(cm), sizeof pi6);
+  struct sockaddr_in6 self6 = sin6_of("2001:db8::1", 0, 0);
+  CHECK(pi6.ipi6_ifindex == 3 && memcmp(&pi6.ipi6_addr, &self6.sin6_addr, 16) == 0);
+  CHECK(sendto(u6, "four", 4, 0, (struct sockaddr *)&dns, sizeof dns) == 4);
+  socklen_t flen = sizeof from6;
+  CHECK(recvfrom(u6, buf, sizeof buf, 0, (struct sockaddr *)&from6, &flen) == 4);
+  struct sockaddr_in6 mapped = sin6_of("::ffff:10.2.0.2", 53, 0);
+  CHECK(flen == sizeof from6 && memcmp(&from6, &mapped, sizeof from6) == 0);
+  close(u6);
   return 0;
 }
 
@@ -1164,7 +1289,8 @@ static int count(const char *hay, const char *needle) {
 
 int main(int argc, char **argv) {
   const char *child = getenv("NH_TEST_SHIM_CHILD");
-  if (child != NULL) return strcmp(child, "data") == 0 ? shim_data_main() : shim_main();
+  if (child != NULL)
+    return strcmp(child, "data") == 0 ? shim_data_main() : strcmp(child, "v1") == 0 ? shim_v1_main() : shim_main();
   if (argc < 2) {
     fprintf(stderr, "usage: %s <libnexthop-preload.so> [asan runtime]\n", argv[0]);
     return 2;
@@ -1189,7 +1315,7 @@ int main(int argc, char **argv) {
     setenv("LD_PRELOAD", preload, 1);
     setenv("NH_TEST_SHIM_CHILD", "1", 1);
     setenv("NEXTHOP_VR", "fake", 1);
-    setenv("NEXTHOP_EXEC_RULES", "kernel:10.3.0.0/16", 1);
+    setenv("NEXTHOP_EXEC_RULES", "kernel:10.3.0.0/16,kernel:2001:db8:3::/48", 1);
     execv("/proc/self/exe", argv);
     _exit(127);
   }
@@ -1205,8 +1331,30 @@ int main(int argc, char **argv) {
   CHECK(tcp != NULL && strstr(tcp, "setsockopt:") != NULL && strstr(tcp, "connect:") != NULL);
   CHECK(strstr(tcp, "setsockopt:") < strstr(tcp, "connect:")); /* replayed before the connect */
   CHECK(strstr(tcp, ":6/1 ") != NULL); /* TCP_NODELAY */
-  CHECK(count(fake_log, "socket:2 ") == 2 && count(fake_log, "connect:") == 2);
-  printf("ok shim: choice at connect/sendto, replay, loopback and --kernel rules, SO_BINDTODEVICE\n");
+  CHECK(count(fake_log, "socket:2 ") == 2 && count(fake_log, "connect:") == 3);
+  /* IPv6: the TCP connect, the [::] listener, the UDP sendto; not ::1, the mapped loopback or the
+   * --kernel prefixes. */
+  CHECK(count(fake_log, "socket6:") == 3 && count(fake_log, "socket6:1 ") == 2);
+  const char *tcp6 = strstr(fake_log, "socket6:1 ");
+  CHECK(tcp6 != NULL && strstr(tcp6, ":41/26 ") != NULL && strstr(tcp6, ":[2001:db8::2]:80 ") != NULL);
+  CHECK(strstr(tcp6, ":41/26 ") < strstr(tcp6, ":[2001:db8::2]:80 "));
+  CHECK(log_has(":[::]:5201 ") && log_has("listen:"));
+  printf("ok shim: choice at connect/sendto, replay, loopback and --kernel rules, SO_BINDTODEVICE; IPv6 too "
+         "(::1, IPv4-mapped by the IPv4 rules, [::] listener)\n");
+
+  clear_log();
+  pid = fork();
+  if (pid == 0) {
+    setenv("LD_PRELOAD", preload, 1);
+    setenv("NH_TEST_SHIM_CHILD", "v1", 1);
+    setenv("NEXTHOP_VR", "old", 1);
+    execv("/proc/self/exe", argv);
+    _exit(127);
+  }
+  CHECK(waitpid(pid, &status, 0) == pid);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  CHECK(log_has("hello:1-2:1 ") && !log_has("socket6:") && count(fake_log, "socket:") == 2);
+  printf("ok shim against a version-1 VR: IPv4 as before, IPv6 EAFNOSUPPORT\n");
 
   fake_echo_dgrams = 1;
   pid = fork();

@@ -52,6 +52,8 @@ export class Output6 {
   /** Where the stack builds its own IPv6 packets, TX_HEADROOM free in front. */
   readonly buf = packetBuffer();
   readonly defaultHopLimit: number;
+  /** Set by send() when it refused a packet larger than the egress MTU that it was not to fragment. */
+  tooBig = false;
 
   private readonly fib: Ipv6Fib;
   private readonly ifaces: InterfaceTable;
@@ -152,11 +154,22 @@ export class Output6 {
   /**
    * Sends a packet the VR built whole at buf[ipOff..] (TX_HEADROOM free before it). A link-scoped
    * destination (link-local, or a multicast group) leaves by `ifIndex`; any other is routed. A drop
-   * is counted by reason. Returns whether it left (or waits for NDP).
+   * is counted by reason. Larger than the egress MTU, it leaves in fragments, unless `mayFragment`
+   * is false: then it is refused, with `tooBig` set, as TCP wants (its segments must fit the path,
+   * so it can shrink them; Linux's ip6_xmit gives EMSGSIZE). Returns whether it left (or waits for
+   * NDP).
    */
-  send(buf: Uint8Array, ipOff: number, ipLen: number, ifIndex: number, now: number): boolean {
+  send(
+    buf: Uint8Array,
+    ipOff: number,
+    ipLen: number,
+    ifIndex: number,
+    now: number,
+    mayFragment = true,
+  ): boolean {
     const dst = ipOff + 24;
     const drops = this.counters.drops;
+    this.tooBig = false;
     const multicast = buf[dst] === 0xff;
     if (multicast || (buf[dst] === 0xfe && (buf[dst + 1]! & 0xc0) === 0x80)) {
       const out = this.ifaces.list[ifIndex];
@@ -164,7 +177,10 @@ export class Output6 {
         drops[Drop.INTERFACE_DOWN]! += 1;
         return false;
       }
-      if (ipLen > out.mtu) return this.fragment(out, multicast ? null : buf, dst, buf, ipOff, ipLen, now);
+      if (ipLen > out.mtu) {
+        if (!mayFragment) return this.refuseTooBig();
+        return this.fragment(out, multicast ? null : buf, dst, buf, ipOff, ipLen, now);
+      }
       if (multicast) this.toGroup(out, buf, ipOff, ipLen);
       else this.toNeighbour(out, buf, dst, buf, ipOff, ipLen, now);
       return true;
@@ -179,9 +195,17 @@ export class Output6 {
       return false;
     }
     const out = this.out!;
-    if (ipLen > out.mtu) return this.fragment(out, this.nextHop, 0, buf, ipOff, ipLen, now);
+    if (ipLen > out.mtu) {
+      if (!mayFragment) return this.refuseTooBig();
+      return this.fragment(out, this.nextHop, 0, buf, ipOff, ipLen, now);
+    }
     this.toNeighbour(out, this.nextHop, 0, buf, ipOff, ipLen, now);
     return true;
+  }
+
+  private refuseTooBig(): false {
+    this.tooBig = true;
+    return false;
   }
 
   /**

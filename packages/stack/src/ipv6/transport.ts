@@ -50,7 +50,8 @@ export class Transport6 {
    * Sends the upper-layer bytes at buf[ipOff + 40, + l4Len) from src to dst (RFC 8200 §3), the
    * IPv6 header written at ipOff. A link-local destination leaves by the interface that owns the
    * link-local source (RFC 4007 §6: the scope zone of the pair), unless `ifIndex` names one.
-   * Returns 0 or -errno; drops are counted by Output6.
+   * Larger than the egress MTU, a TCP segment is refused with -EMSGSIZE; anything else leaves in
+   * fragments. Returns 0 or -errno; drops are counted by Output6.
    */
   send(
     buf: Uint8Array,
@@ -71,7 +72,11 @@ export class Transport6 {
       oif = this.interfaceOf(src);
       if (oif < 0) return -ENETUNREACH;
     }
-    return this.output.send(buf, ipOff, IPV6_HEADER_LEN + l4Len, oif, now) ? 0 : -ENETUNREACH;
+    // TCP segments are never fragmented here: one larger than the link is refused with EMSGSIZE, on
+    // which the connection re-reads the route's MTU and shrinks its MSS, as over IPv4 with DF.
+    const output = this.output;
+    if (output.send(buf, ipOff, IPV6_HEADER_LEN + l4Len, oif, now, protocol !== IPPROTO_TCP)) return 0;
+    return output.tooBig ? -EMSGSIZE : -ENETUNREACH;
   }
 
   /** The interface a packet to dst leaves by (up or not), null without a route or for a link-scoped dst. */

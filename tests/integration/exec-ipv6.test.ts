@@ -23,6 +23,30 @@ async function vrListening(vr: RunningVr, port: number, count = 1): Promise<bool
   return rows.filter((r) => r.local.endsWith(`:${port}`) && /listen/i.test(r.state)).length >= count;
 }
 
+// A UDP echo over AF_INET6 (dual-stack unless argv[2] is 'v6only'): answers "pong:<payload>" to the
+// sender and prints each sender as recvfrom gave it.
+const UDP6_ECHO = `
+import socket, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+if len(sys.argv) > 2: s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+s.bind(('::', int(sys.argv[1])))
+print('ready', flush=True)
+while True:
+    data, peer = s.recvfrom(2048)
+    print('from %s %r' % (peer[0], data), flush=True)
+    s.sendto(b'pong:' + data, peer)
+`;
+
+// One datagram to argv[1]:argv[2] (IPv6 or IPv4 text), the answer printed.
+const UDP_CLIENT = `
+import socket, sys
+family = socket.AF_INET6 if ':' in sys.argv[1] else socket.AF_INET
+s = socket.socket(family, socket.SOCK_DGRAM)
+s.settimeout(5)
+s.sendto(b'ping', (sys.argv[1], int(sys.argv[2])))
+print(s.recvfrom(2048)[0].decode(), flush=True)
+`;
+
 interface IperfResult {
   end: { sum_received?: { bytes: number } };
 }
@@ -152,5 +176,38 @@ describe('nexthop exec over IPv6: curl, nginx and a dual-stack iperf3 in the VR'
       assert.ok(bytes > 1_000_000, `iperf3 to ${host} moved ${bytes} bytes`);
     }
     await stop(server);
+  });
+
+  test('UDP over IPv6: python3 under exec to an echo on h2, and a dual-stack echo under exec heard from h2 on both families', async () => {
+    const h2Echo = await startInBackground(topo.h2, 'python3', ['-c', UDP6_ECHO, '5354'], (p) =>
+      p.stdout().includes('ready'),
+    );
+    started.push(h2Echo);
+    const r = await execIn(topo.h1, vr, [], ['python3', '-c', UDP_CLIENT, '2001:db8:2::2', '5354'], {
+      timeoutMs: 30_000,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), 'pong:ping');
+    await waitFor(() => h2Echo.stdout().includes("from 2001:db8:2::1 b'ping'"), {
+      what: 'h2 saw the datagram from the VR',
+    });
+    await stop(h2Echo);
+
+    const vrEcho = await execInBackground(topo.h1, vr, [], ['python3', '-c', UDP6_ECHO, '5355'], (p) =>
+      p.stdout().includes('ready'),
+    );
+    started.push(vrEcho);
+    for (const host of ['2001:db8:2::1', '10.2.0.1']) {
+      const c = await topo.h2.exec('python3', ['-c', UDP_CLIENT, host, '5355'], { timeoutMs: 20_000 });
+      assert.equal(c.code, 0, `${host}: ${c.stderr}\n${vrEcho.stderr()}`);
+      assert.equal(c.stdout.trim(), 'pong:ping');
+    }
+    // The IPv4 sender reaches the AF_INET6 socket v4-mapped, as on a kernel socket.
+    await waitFor(
+      () =>
+        vrEcho.stdout().includes('from 2001:db8:2::2 ') && vrEcho.stdout().includes('from ::ffff:10.2.0.2 '),
+      { what: `both senders in the echo's log: ${vrEcho.stdout()}` },
+    );
+    await stop(vrEcho);
   });
 });

@@ -1,8 +1,7 @@
 // The Node client and protocol version 2 (docs/remote-socket-protocol.md §13): it offers 1…2 and
 // speaks what the VR chooses — version 2 with a current server, version 1 with one capped to it (as
-// an older VR answers) — with the same API either way; IPv6 reaches the VR's stack on version 2 (TCP;
-// udp6 is refused with EAFNOSUPPORT until the VR has IPv6 datagram sockets) and is refused by the
-// client itself on version 1.
+// an older VR answers) — with the same API either way; IPv6 reaches the VR's stack on version 2 (TCP
+// and UDP) and is refused by the client itself on version 1.
 import assert from 'node:assert/strict';
 import type net from 'node:net';
 import { after, before, describe, test } from 'node:test';
@@ -86,7 +85,7 @@ describe('rsock-client: a version-2 VR', () => {
     assert.equal(sessionFor({ vr: 'b', runDir: w.dir }).version, 2);
   });
 
-  test('a dual-stack server on [::] in the VR takes IPv6 and IPv4 clients; udp6 is still EAFNOSUPPORT', async () => {
+  test('a dual-stack server on [::] in the VR takes IPv6 and IPv4 clients; udp6 both ways', async () => {
     const seen: string[] = [];
     const server = createServer({ vr: 'b', runDir: w.dir, allowHalfOpen: true }, (s) => {
       seen.push(`${s.remoteFamily} ${s.remoteAddress}`);
@@ -103,11 +102,22 @@ describe('rsock-client: a version-2 VR', () => {
     // An IPv4 client of an AF_INET6 socket is v4-mapped (RFC 4291 §2.5.5.2), as Node shows it.
     assert.deepEqual(seen, ['IPv6 2001:db8::1', 'IPv6 ::ffff:10.0.0.1']);
     await new Promise<void>((resolve) => server.close(() => resolve()));
-    const u6 = createSocket({ vr: 'a', runDir: w.dir, type: 'udp6' });
-    const failed6 = errorOf(u6);
-    u6.bind(0);
-    assert.equal((await failed6).code, 'EAFNOSUPPORT');
-    u6.close();
+    const sb = createSocket({ vr: 'b', runDir: w.dir, type: 'udp6' });
+    await new Promise<void>((resolve) => sb.bind(7211, resolve));
+    assert.deepEqual(sb.address(), { address: '::', family: 'IPv6', port: 7211 });
+    sb.on('message', (msg: Buffer, rinfo: RemoteInfo) => sb.send(msg, rinfo.port, rinfo.address));
+    const sa = createSocket({ vr: 'a', runDir: w.dir, type: 'udp6' });
+    const got = new Promise<[string, RemoteInfo]>((resolve) =>
+      sa.once('message', (msg: Buffer, rinfo: RemoteInfo) => resolve([msg.toString(), rinfo])),
+    );
+    sa.send('datagram6', 7211, '2001:db8::2');
+    const [text, rinfo] = await got;
+    assert.equal(text, 'datagram6');
+    assert.deepEqual(rinfo, { address: '2001:db8::2', family: 'IPv6', port: 7211, size: 9 });
+    await Promise.all([
+      new Promise((r) => sa.close(() => r(null))),
+      new Promise((r) => sb.close(() => r(null))),
+    ]);
   });
 
   test('UDP: an IPv6 destination on a udp4 socket is EAFNOSUPPORT; names are not addresses', async () => {

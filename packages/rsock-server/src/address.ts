@@ -3,24 +3,18 @@
 // written lives here: which families SOCKET may create, the conversions, and which of the socket
 // layer's calls (bind/bind6, connect/connect6) an address goes to.
 import { AF_INET, AF_INET6, type Endpoint, setEndpoint4, setEndpoint6 } from '@nexthop/rsock-proto';
-import { errno, type SockAddr, type SocketLayer } from '@nexthop/stack';
+import { errno, type RecvMeta, type SockAddr, type SocketLayer } from '@nexthop/stack';
 
 const { EAFNOSUPPORT } = errno;
 
 /**
  * 0 when a SOCKET of `family` can be created on a connection of protocol `version`, else the errno
- * (EAFNOSUPPORT, with why). AF_INET6 needs version 2 (§13.4); the VR's stack has AF_INET6 stream
- * sockets, and no AF_INET6 datagram sockets yet (refused as Linux refuses a family it lacks).
+ * (EAFNOSUPPORT, with why). AF_INET6 needs version 2 (§13.4).
  */
-export function socketFamilyRefusal(
-  family: number,
-  version: number,
-  stream: boolean,
-): { errno: number; why: string } | null {
+export function socketFamilyRefusal(family: number, version: number): { errno: number; why: string } | null {
   if (family === AF_INET) return null;
   if (family === AF_INET6) {
     if (version < 2) return { errno: EAFNOSUPPORT, why: 'AF_INET6 needs protocol version 2' };
-    if (!stream) return { errno: EAFNOSUPPORT, why: 'the VR has no AF_INET6 datagram sockets yet' };
     return null;
   }
   return { errno: EAFNOSUPPORT, why: 'only AF_INET and AF_INET6' };
@@ -56,11 +50,23 @@ export function endpointOf(sa: SockAddr, family: number, out: Endpoint): void {
 }
 
 /**
- * The endpoint of a received datagram's (addr, port): datagram sockets are AF_INET only
- * (socketFamilyRefusal), so their addresses are u32s. Allocates nothing (datagram path).
+ * The endpoints of the datagram recvFrom just described in `meta`: its source into `peer` and, when
+ * `local` is given (PKTINFO), its destination with `localPort`. Allocates nothing (datagram path).
  */
-export function datagramEndpointOf(addr: number, port: number, _family: number, out: Endpoint): void {
-  setEndpoint4(out, addr, port);
+export function receivedEndpoints(
+  meta: RecvMeta,
+  localPort: number,
+  family: number,
+  peer: Endpoint,
+  local: Endpoint | null,
+): void {
+  if (family === AF_INET6) {
+    setEndpoint6(peer, meta.addr6, 0, meta.port, 0, 0);
+    if (local !== null) setEndpoint6(local, meta.dst6, 0, localPort, 0, 0);
+    return;
+  }
+  setEndpoint4(peer, meta.addr, meta.port);
+  if (local !== null) setEndpoint4(local, meta.dst, localPort);
 }
 
 /** bind(2) of the socket layer's fd to `sa`, by its family. */

@@ -17,6 +17,7 @@
 import type { UnixNative } from '@nexthop/native';
 import {
   AF_INET,
+  AF_INET6,
   AF_UNSPEC,
   clearEndpoint,
   DGRAM_HEADER_LENGTH,
@@ -40,7 +41,7 @@ import {
   SockAddr,
   type SocketLayer,
 } from '@nexthop/stack';
-import { datagramEndpointOf, stackAddressOf } from './address.ts';
+import { receivedEndpoints, stackAddressOf } from './address.ts';
 
 const { EAGAIN, EDESTADDRREQ, EMSGSIZE } = errno;
 
@@ -48,6 +49,8 @@ const { EAGAIN, EDESTADDRREQ, EMSGSIZE } = errno;
 export const RELAY_CHUNK = 64 * 1024;
 /** Chunks per direction per pump before the socket yields to the others. */
 const CHUNKS_PER_PUMP = 8;
+/** The IPV6_PKTINFO source of the datagram being sent (one at a time, on the event loop). */
+const SOURCE6 = new Uint8Array(16);
 /** Re-entrant wakeups folded into one pump before it yields (see pump). */
 const ROUNDS_PER_PUMP = 4;
 /** Room for the largest datagram with the larger (version-2) header, rounded to 8 bytes. */
@@ -67,7 +70,7 @@ export type RelayPair = Pick<
 /** The socket-layer calls the relay makes. */
 export type RelaySockets = Pick<
   SocketLayer,
-  'events' | 'recv' | 'send' | 'recvFrom' | 'sendTo' | 'shutdown' | 'localAddress'
+  'events' | 'recv' | 'send' | 'recvFrom' | 'sendTo' | 'sendTo6' | 'shutdown' | 'localAddress' | 'peerAddress'
 >;
 
 export interface RelayCounters {
@@ -513,9 +516,8 @@ export class DgramRelay extends Relay {
     const pk = this.s.pktinfo;
     h.flags = pk ? DGRAM_PKTINFO : 0;
     h.ifindex = pk && meta.ifIndex >= 0 ? meta.ifIndex + 1 : 0;
-    datagramEndpointOf(meta.addr, meta.port, this.family, h.peer);
-    if (pk) datagramEndpointOf(meta.dst, localPort, this.family, h.local);
-    else clearEndpoint(h.local);
+    receivedEndpoints(meta, localPort, this.family, h.peer, pk ? h.local : null);
+    if (!pk) clearEndpoint(h.local);
     encodeDgramHeader2(h, buf, off);
   }
 
@@ -620,6 +622,7 @@ export class DgramRelay extends Relay {
     const h = this.x.dh2;
     const pk = (h.flags & DGRAM_PKTINFO) !== 0;
     const ifIndex = pk ? h.ifindex - 1 : -1;
+    if (this.family === AF_INET6) return this.send6(buf, at, payload, now, pk);
     let src = 0;
     if (pk && h.local.family !== AF_UNSPEC) {
       const e = stackAddressOf(h.local, this.family, sa);
@@ -635,5 +638,30 @@ export class DgramRelay extends Relay {
     const e = stackAddressOf(h.peer, this.family, sa);
     if (e !== 0) return -e;
     return so.sendTo(s.fd, buf, at, payload, sa.addr, sa.port, now, src, ifIndex);
+  }
+
+  /**
+   * send2 for an AF_INET6 socket: PKTINFO's local address (IPV6_PKTINFO's ipi6_addr) is the source
+   * of this datagram; its interface is not applied (the VR routes global destinations itself).
+   */
+  private send6(buf: Uint8Array, at: number, payload: number, now: number, pk: boolean): number {
+    const { so, sa } = this.x;
+    const s = this.s;
+    const h = this.x.dh2;
+    let src: Uint8Array | null = null;
+    if (pk && h.local.family !== AF_UNSPEC) {
+      const e = stackAddressOf(h.local, this.family, sa);
+      if (e !== 0) return -e;
+      SOURCE6.set(sa.addr6);
+      src = SOURCE6;
+    }
+    if (h.peer.family === AF_UNSPEC) {
+      if (!s.connected) return -EDESTADDRREQ;
+      if (src === null) return so.send(s.fd, buf, at, payload, now);
+    }
+    const e =
+      h.peer.family === AF_UNSPEC ? so.peerAddress(s.fd, sa) : stackAddressOf(h.peer, this.family, sa);
+    if (e !== 0) return e < 0 ? e : -e;
+    return so.sendTo6(s.fd, buf, at, payload, sa.addr6, sa.port, now, src);
   }
 }

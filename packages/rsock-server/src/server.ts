@@ -725,7 +725,7 @@ export class RsockServer {
     if (type !== SOCK_STREAM && type !== SOCK_DGRAM)
       return this.error(conn, id, ESOCKTNOSUPPORT, 'only SOCK_STREAM and SOCK_DGRAM');
     const tcp = type === SOCK_STREAM;
-    const refusal = socketFamilyRefusal(family, conn.version, tcp);
+    const refusal = socketFamilyRefusal(family, conn.version);
     if (refusal !== null) return this.error(conn, id, refusal.errno, refusal.why);
     if (protocol !== 0 && protocol !== (tcp ? IPPROTO_TCP : IPPROTO_UDP))
       return this.error(conn, id, EPROTONOSUPPORT, `protocol ${protocol} with type ${type}`);

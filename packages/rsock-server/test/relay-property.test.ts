@@ -174,7 +174,13 @@ class Model implements RelayPair, RelaySockets {
   sendTo(): number {
     throw new Error('not a datagram socket');
   }
+  sendTo6(): number {
+    throw new Error('not a datagram socket');
+  }
   localAddress(): number {
+    throw new Error('not a datagram socket');
+  }
+  peerAddress(): number {
     throw new Error('not a datagram socket');
   }
 }

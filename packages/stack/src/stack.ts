@@ -264,6 +264,7 @@ export class Stack implements FrameNode {
       wake,
       this.tcp6,
       transport6,
+      this.sockets,
     );
     const forwarder6 = new Forwarder6(rx, h6, this.output6, this.ndp, this.icmpv6Errors, counters);
     this.ipv6 = new Ipv6Input(h6, v6list, this.output6, delivery6, forwarder6, counters);

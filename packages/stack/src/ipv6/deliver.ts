@@ -24,6 +24,7 @@ import {
 import { type Counters, Stat } from '../counters.ts';
 import type { Interface } from '../interfaces.ts';
 import type { RxState } from '../rx.ts';
+import type { SocketLayer } from '../socket/layer.ts';
 import type { TcpEngine } from '../tcp/index.ts';
 import type { Wake } from '../wake.ts';
 import type { Icmpv6Errors } from './icmpv6-errors.ts';
@@ -36,7 +37,7 @@ import type { Transport6 } from './transport.ts';
  * Delivery of IPv6 packets addressed to the VR (RFC 8200 §4): the extension header chain walked and
  * checked (wire.decodeIpv6Extensions, bounded), Routing headers refused while segments are left,
  * fragments reassembled, then the upper layer: ICMPv6 (echo, Neighbor Discovery, MLD), UDP and TCP
- * (no UDP socket speaks IPv6 yet: answered port unreachable), TCP (the IPv6 engine, or a reset), and
+ * (the AF_INET6 sockets, or port unreachable), TCP (the IPv6 engine, or a reset), and
  * a Parameter Problem for a Next Header nobody here knows.
  */
 export class Delivery6 {
@@ -52,6 +53,7 @@ export class Delivery6 {
   private readonly tcpIn = new TcpHeader();
   private readonly tcp: TcpEngine<Uint8Array>;
   private readonly transport: Transport6;
+  private readonly sockets: SocketLayer;
   /** The unicast address the packet was sent to (ours): where answers come from (RFC 4443 §2.2). */
   private readonly local = new Uint8Array(16);
   /** The source of the packet: the engine's input addresses are copies, reused per segment. */
@@ -67,7 +69,9 @@ export class Delivery6 {
     wake: Wake,
     tcp: TcpEngine<Uint8Array>,
     transport: Transport6,
+    sockets: SocketLayer,
   ) {
+    this.sockets = sockets;
     this.tcp = tcp;
     this.transport = transport;
     this.rx = rx;
@@ -201,7 +205,20 @@ export class Delivery6 {
           false,
         );
         if (r !== 0) return counters.rxDrop(ifc, r);
-        // No UDP socket speaks IPv6 yet: every port is closed (RFC 4443 §3.1 code 4), unicast only.
+        const udpLen = u.length;
+        if (
+          this.sockets.udpInput6(
+            ifc.index,
+            buf,
+            ext.payloadOffset,
+            udpLen,
+            h.srcOffset,
+            h.dstOffset,
+            multicast,
+          )
+        )
+          return;
+        // A closed port (RFC 4443 §3.1 code 4), answered for unicast only (§2.4 (e)).
         if (!multicast) this.error(ifc, buf, ipOff, ICMPV6_DEST_UNREACHABLE, UNREACH6_PORT, 0, now);
         else counters.stats[Stat.IPV6_MULTICAST_IGNORED]! += 1;
         return;

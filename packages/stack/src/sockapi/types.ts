@@ -43,10 +43,17 @@ export type SocketOption = (typeof SOCKET_OPTIONS)[number];
  * IP_PKTINFO reports (receiving interface, local destination address), filled whatever the option.
  */
 export class RecvMeta {
+  /**
+   * 4: `addr`/`dst` hold the addresses; 6: `addr6`/`dst6` do (an AF_INET6 socket's datagrams, IPv4
+   * ones v4-mapped).
+   */
+  family: 4 | 6 = 4;
   addr = 0;
+  readonly addr6 = new Uint8Array(16);
   port = 0;
   ifIndex = -1;
   dst = 0;
+  readonly dst6 = new Uint8Array(16);
   /** Length of the whole datagram; more than the return value when it was truncated. */
   length = 0;
   truncated = false;

@@ -40,4 +40,21 @@ export interface Ip6Env {
   isLocalAddress(addr: Uint8Array): boolean;
   /** The source towards dst (RFC 6724), the unspecified address when there is no route. */
   sourceFor(dst: Uint8Array): Uint8Array;
+  /**
+   * Sends the upper-layer bytes at buf[ipOff+40, +l4Len) from src to dst, the IPv6 header written at
+   * ipOff; `ifIndex` >= 0 forces the egress of a link-scoped destination. Returns 0 or -errno.
+   */
+  send(
+    buf: Uint8Array,
+    ipOff: number,
+    l4Len: number,
+    protocol: number,
+    src: Uint8Array,
+    dst: Uint8Array,
+    trafficClass: number,
+    hopLimit: number,
+    ifIndex: number,
+    now: number,
+  ): number;
+  readonly defaultHopLimit: number;
 }

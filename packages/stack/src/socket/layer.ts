@@ -9,11 +9,15 @@ import {
   IPPROTO_TCP,
   IPPROTO_UDP,
   IPV4_MIN_HEADER,
+  IPV6_HEADER_LEN,
   isMulticastIpv4,
+  pseudoHeaderSumIpv6,
   rd16,
   rd32,
   UDP_HEADER_LEN,
+  writeIpv6Header,
   writeUdp,
+  writeUdpPseudo,
 } from '@nexthop/wire';
 import {
   EACCES,
@@ -72,6 +76,8 @@ export { EPHEMERAL_FIRST, EPHEMERAL_LAST };
 
 /** Largest UDP payload: 65535 - 20 (IP) - 8 (UDP). */
 export const UDP_MAX_PAYLOAD = 65507;
+/** Over IPv6 the payload length excludes the IPv6 header (RFC 8200 §3): 65535 - 8 (UDP). */
+const UDP6_MAX_PAYLOAD = 65527;
 const RAW_MAX_PAYLOAD = 65535 - IPV4_MIN_HEADER;
 
 const MAX_SOCKETS = 65536;
@@ -149,12 +155,12 @@ export class SocketLayer implements SocketSink {
   // ---- the API -------------------------------------------------------------------------------
 
   /**
-   * A new socket of `family` (4: AF_INET, 6: AF_INET6). AF_INET6 has stream sockets only, for
-   * now: its datagram and raw sockets are refused with EAFNOSUPPORT.
+   * A new socket of `family` (4: AF_INET, 6: AF_INET6). AF_INET6 has stream and datagram sockets;
+   * its raw sockets are refused with EAFNOSUPPORT.
    */
   socket(type: SocketType, protocol = 0, family: 4 | 6 = 4): number {
     let proto = protocol;
-    if (family === 6 && (type !== 'stream' || this.tcp6 === null)) return -EAFNOSUPPORT;
+    if (family === 6 && (type === 'raw' || this.tcp6 === null)) return -EAFNOSUPPORT;
     if (type === 'stream') {
       if (proto !== 0 && proto !== IPPROTO_TCP) return -EPROTONOSUPPORT;
       if (this.tcp === null) return -EPROTONOSUPPORT;
@@ -235,10 +241,15 @@ export class SocketLayer implements SocketSink {
     return 0;
   }
 
+  /** connect(2); (0, 0) on a datagram socket of either family is AF_UNSPEC: the association goes. */
   connect(fd: number, addr: number, port: number, now: number): number {
     const s = this.sock(fd);
     if (s === null) return -EBADF;
-    if (s.family !== 4) return -EAFNOSUPPORT;
+    if (s.family !== 4) {
+      if (s.type === 'stream' || addr !== 0 || port !== 0) return -EAFNOSUPPORT;
+      this.dissolve(s);
+      return 0;
+    }
     return this.connectInet(s, addr, port, now);
   }
 
@@ -258,7 +269,46 @@ export class SocketLayer implements SocketSink {
       return this.connectInet(s, unmapIpv4(addr), port, now);
     }
     if (s.mapped) return -EAFNOSUPPORT;
-    return this.flushed(this.streamConnect6(s, addr, port, now));
+    if (s.type === 'stream') return this.flushed(this.streamConnect6(s, addr, port, now));
+    if (port <= 0 || port > 65535 || isUnspecifiedIpv6(addr)) return -EINVAL;
+    const src = this.source6(s, addr);
+    if (src === null) return -ENETUNREACH;
+    if (!s.bound) {
+      const p = this.ephemeralPort(s, 0, foldIpv6(src), foldIpv6(addr), port);
+      if (p < 0) return p;
+      this.setBound(s, 0, p);
+    }
+    if (!s.addrLocked) s.localAddr6.set(src);
+    s.remoteAddr6.set(addr);
+    s.remotePort = port;
+    s.connected = true;
+    s.error = 0;
+    return 0;
+  }
+
+  /** AF_UNSPEC connect of a datagram socket: back to unconnected (and to both families if it can). */
+  private dissolve(s: Sock): void {
+    s.connected = false;
+    s.remoteAddr = 0;
+    s.remotePort = 0;
+    s.remoteAddr6.fill(0);
+    if (!s.addrLocked) {
+      s.localAddr = 0;
+      s.localAddr6.fill(0);
+      if (s.family === 6) s.mapped = false;
+    }
+  }
+
+  /**
+   * The source of an AF_INET6 socket's packet to dst: its bound address, else RFC 6724's choice;
+   * null when there is none (no route). A link-local or multicast destination needs a zone the
+   * socket cannot name yet (RFC 4007 §11): none.
+   */
+  private source6(s: Sock, dst: Uint8Array): Uint8Array | null {
+    if (dst[0] === 0xff || (dst[0] === 0xfe && (dst[1]! & 0xc0) === 0x80)) return null;
+    if (!isUnspecifiedIpv6(s.localAddr6)) return s.localAddr6;
+    const src = this.env6!.sourceFor(dst);
+    return isUnspecifiedIpv6(src) ? null : src;
   }
 
   private connectInet(s: Sock, addr: number, port: number, now: number): number {
@@ -266,10 +316,7 @@ export class SocketLayer implements SocketSink {
     if (s.type === 'stream') return this.flushed(this.streamConnect(s, addr, port, now));
     if (addr === 0 && port === 0) {
       // AF_UNSPEC: dissolve the association (connect(2)).
-      s.connected = false;
-      s.remoteAddr = 0;
-      s.remotePort = 0;
-      if (!s.addrLocked) s.localAddr = 0;
+      this.dissolve(s);
       return 0;
     }
     if (port < 0 || port > 65535) return -EINVAL;
@@ -371,7 +418,8 @@ export class SocketLayer implements SocketSink {
       return this.flushed(s.conn.send(buf, off, len, now));
     }
     if (!s.connected) return -EDESTADDRREQ;
-    return this.sendTo(fd, buf, off, len, s.remoteAddr, s.remotePort, now);
+    if (s.family === 6 && !s.mapped) return this.sendTo6(fd, buf, off, len, s.remoteAddr6, s.remotePort, now);
+    return this.sendInet(s, buf, off, len, s.remoteAddr, s.remotePort, now, 0, -1);
   }
 
   /**
@@ -392,6 +440,87 @@ export class SocketLayer implements SocketSink {
     const s = this.sock(fd);
     if (s === null) return -EBADF;
     if (s.type === 'stream') return this.send(fd, buf, off, len, now);
+    if (s.family !== 4) return -EAFNOSUPPORT;
+    return this.sendInet(s, buf, off, len, addr, port, now, src, oif);
+  }
+
+  /**
+   * Sends one datagram from an AF_INET6 socket: to a v4-mapped address over IPv4 (not with
+   * IPV6_V6ONLY, nor from a socket bound to an IPv6 address), else over IPv6 (RFC 8200; UDP's
+   * checksum over the IPv6 pseudo-header, RFC 8200 §8.1, never zero). `src`, when given, is the
+   * source of this datagram alone (IPV6_PKTINFO on sendmsg, RFC 3542 §6.1): one of the VR's addresses.
+   */
+  sendTo6(
+    fd: number,
+    buf: Uint8Array,
+    off: number,
+    len: number,
+    addr: Uint8Array,
+    port: number,
+    now: number,
+    src: Uint8Array | null = null,
+  ): number {
+    const s = this.sock(fd);
+    if (s === null) return -EBADF;
+    if (s.type === 'stream') return this.send(fd, buf, off, len, now);
+    if (s.family !== 6) return -EAFNOSUPPORT;
+    if (isV4MappedIpv6(addr)) {
+      if (s.v6only) return -ENETUNREACH;
+      if (!coversIpv4(s)) return -EAFNOSUPPORT;
+      return this.sendInet(s, buf, off, len, unmapIpv4(addr), port, now, 0, -1);
+    }
+    if (s.mapped) return -EAFNOSUPPORT;
+    if (s.error !== 0) return -s.takeError();
+    if (s.shutWr) return -EPIPE;
+    if (len > UDP6_MAX_PAYLOAD) return -EMSGSIZE;
+    if (isUnspecifiedIpv6(addr)) return -EDESTADDRREQ;
+    if (port <= 0 || port > 65535) return -EINVAL;
+    const env6 = this.env6!;
+    let from: Uint8Array | null;
+    if (src !== null && !isUnspecifiedIpv6(src)) {
+      if (!env6.isLocalAddress(src)) return -EADDRNOTAVAIL;
+      from = src;
+    } else from = this.source6(s, addr);
+    if (from === null) return -ENETUNREACH;
+    if (!s.bound) {
+      const p = this.ephemeralPort(s, 0);
+      if (p < 0) return p;
+      this.setBound(s, 0, p);
+    }
+    const t = this.txBuf;
+    const ipOff = TX_HEADROOM;
+    const l4Off = ipOff + IPV6_HEADER_LEN;
+    copyBytes(buf, off, t, l4Off + UDP_HEADER_LEN, len);
+    const pseudo = pseudoHeaderSumIpv6(from, 0, addr, 0, IPPROTO_UDP, 0);
+    const l4Len = writeUdpPseudo(t, l4Off, s.localPort, port, len, pseudo);
+    const o = s.opt;
+    const hops = o.ttl >= 0 ? o.ttl : env6.defaultHopLimit;
+    if (env6.isLocalAddress(addr)) {
+      // To one of the VR's own addresses: straight back up, as the loopback device would.
+      writeIpv6Header(t, ipOff, o.tos, 0, l4Len, IPPROTO_UDP, hops, from, 0, addr, 0);
+      const taken = this.udp.input6(-1, t, l4Off, l4Len, ipOff + 8, ipOff + 24, false);
+      if (!taken && s.connected) {
+        s.error = ECONNREFUSED;
+        this.markDirty(s);
+      }
+      return this.flushed(len);
+    }
+    const r = env6.send(t, ipOff, l4Len, IPPROTO_UDP, from, addr, o.tos, hops, o.boundIf, now);
+    if (r < 0) return r;
+    return this.flushed(len);
+  }
+
+  private sendInet(
+    s: Sock,
+    buf: Uint8Array,
+    off: number,
+    len: number,
+    addr: number,
+    port: number,
+    now: number,
+    src: number,
+    oif: number,
+  ): number {
     if (s.error !== 0) return -s.takeError();
     if (s.shutWr) return -EPIPE;
     addr >>>= 0;
@@ -458,6 +587,12 @@ export class SocketLayer implements SocketSink {
     if (s.error !== 0) return -s.takeError();
     const n = s.queue!.shift(buf, off, len, meta);
     if (n < 0) return s.shutRd ? 0 : -EAGAIN;
+    if (s.family === 6 && meta.family === 4) {
+      // An IPv4 datagram on a dual-stack socket: its addresses as v4-mapped ones.
+      mapIpv4(meta.addr, meta.addr6);
+      mapIpv4(meta.dst, meta.dst6);
+      meta.family = 6;
+    }
     return n;
   }
 
@@ -678,7 +813,15 @@ export class SocketLayer implements SocketSink {
     now: number,
   ): void {
     const tcp6 = this.tcp6;
-    if (tcp6 === null || qLen < 40 + 8 || quote[qOff + 6] !== IPPROTO_TCP) return;
+    if (tcp6 === null || qLen < 40 + 8) return;
+    if (quote[qOff + 6] === IPPROTO_UDP) {
+      const errno = type === ICMPV6_PACKET_TOO_BIG ? 0 : icmpv6Errno(type, code);
+      const sport = rd16(quote, qOff + 40);
+      if (errno !== 0) this.udp.icmpError6(errno, quote, qOff + 8, sport, qOff + 24, rd16(quote, qOff + 42));
+      this.flushEvents();
+      return;
+    }
+    if (quote[qOff + 6] !== IPPROTO_TCP) return;
     const src = this.quoteSrc6;
     const dst = this.quoteDst6;
     copyBytes(quote, qOff + 8, src, 0, 16);
@@ -742,6 +885,43 @@ export class SocketLayer implements SocketSink {
     if (s.dirty) return;
     s.dirty = true;
     this.dirty.push(s);
+  }
+
+  /** SocketSink: an IPv6 datagram for s's receive queue (dropped and counted when it is full). */
+  enqueue6(
+    s: Sock,
+    buf: Uint8Array,
+    off: number,
+    len: number,
+    addrs: Uint8Array,
+    srcOff: number,
+    port: number,
+    dstOff: number,
+    ifIndex: number,
+  ): void {
+    if (!s.queue!.push6(buf, off, len, addrs, srcOff, port, dstOff, ifIndex)) {
+      this.rxQueueDrops++;
+      return;
+    }
+    this.markDirty(s);
+  }
+
+  /**
+   * An IPv6 UDP datagram (checksum verified) for the VR, from the address at buf[srcOff..] to the
+   * one at buf[dstOff..]. Returns whether any socket took it (false: port unreachable).
+   */
+  udpInput6(
+    ifIndex: number,
+    buf: Uint8Array,
+    udpOff: number,
+    udpLen: number,
+    srcOff: number,
+    dstOff: number,
+    multicast: boolean,
+  ): boolean {
+    const taken = this.udp.input6(ifIndex, buf, udpOff, udpLen, srcOff, dstOff, multicast);
+    this.flushEvents();
+    return taken;
   }
 
   /** SocketSink: a datagram for s's receive queue (dropped and counted when it is full). */

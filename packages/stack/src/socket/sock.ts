@@ -71,7 +71,7 @@ export class Sock {
     this.type = type;
     this.protocol = protocol;
     this.family = family;
-    if (type !== 'stream') this.queue = new DatagramQueue(this.opt.rcvBuf, QUEUE_SLOTS);
+    if (type !== 'stream') this.queue = new DatagramQueue(this.opt.rcvBuf, QUEUE_SLOTS, family === 6);
   }
 
   isMember(group: number, ifIndex: number): boolean {

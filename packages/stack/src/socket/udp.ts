@@ -1,6 +1,7 @@
 // UDP sockets: the table of bound ports, the demultiplexing of received datagrams to them and the
 // ICMP errors that concern connected ones. Sending is the socket layer's datagram path (sendTo).
 import { isMulticastIpv4, rd16, UDP_HEADER_LEN } from '@nexthop/wire';
+import { coversIpv4, coversIpv6, isUnspecifiedIpv6 } from './inet6.ts';
 import { type Sock, SockLists } from './sock.ts';
 
 /** Where matched datagrams and errors go: the socket layer's receive queues and readiness events. */
@@ -15,7 +16,24 @@ export interface SocketSink {
     dst: number,
     ifIndex: number,
   ): void;
+  /** An IPv6 datagram for s: source and destination are 16 bytes at srcOff / dstOff of `addrs`. */
+  enqueue6(
+    s: Sock,
+    buf: Uint8Array,
+    off: number,
+    len: number,
+    addrs: Uint8Array,
+    srcOff: number,
+    port: number,
+    dstOff: number,
+    ifIndex: number,
+  ): void;
   markDirty(s: Sock): void;
+}
+
+function equal16(a: Uint8Array, aOff: number, b: Uint8Array, bOff: number): boolean {
+  for (let i = 0; i < 16; i++) if (a[aOff + i] !== b[bOff + i]) return false;
+  return true;
 }
 
 export class UdpSockets {
@@ -58,6 +76,7 @@ export class UdpSockets {
       let bestScore = -1;
       for (let i = 0; i < list.length; i++) {
         const s = list[i]!;
+        if (!coversIpv4(s)) continue;
         const boundIf = s.opt.boundIf;
         if (boundIf >= 0 && boundIf !== ifIndex) continue;
         let score = 0;
@@ -87,6 +106,7 @@ export class UdpSockets {
     let taken = false;
     for (let i = 0; i < list.length; i++) {
       const s = list[i]!;
+      if (!coversIpv4(s)) continue;
       if (s.opt.boundIf >= 0 && s.opt.boundIf !== ifIndex) continue;
       if (s.connected && (s.remoteAddr !== src || s.remotePort !== srcPort)) continue;
       if (multicast) {
@@ -108,8 +128,80 @@ export class UdpSockets {
     if (list === undefined) return;
     for (let i = 0; i < list.length; i++) {
       const s = list[i]!;
-      if (!s.connected || s.remoteAddr !== qdst || s.remotePort !== dport) continue;
+      if (!coversIpv4(s) || !s.connected || s.remoteAddr !== qdst || s.remotePort !== dport) continue;
       if (s.localAddr !== 0 && s.localAddr !== qsrc) continue;
+      s.error = errno;
+      this.sink.markDirty(s);
+    }
+  }
+
+  /**
+   * An IPv6 datagram (checksum verified) for one of the VR's addresses or a group, from the address
+   * at buf[srcOff..] to the one at buf[dstOff..]: the most specific AF_INET6 socket takes a unicast
+   * one (as input does for IPv4); a multicast one goes to the sockets bound to that group address.
+   * Returns whether any socket took it (false: port unreachable, RFC 4443 §3.1 code 4).
+   */
+  input6(
+    ifIndex: number,
+    buf: Uint8Array,
+    udpOff: number,
+    udpLen: number,
+    srcOff: number,
+    dstOff: number,
+    multicast: boolean,
+  ): boolean {
+    const srcPort = rd16(buf, udpOff);
+    const list = this.ports.get(rd16(buf, udpOff + 2));
+    const dataOff = udpOff + UDP_HEADER_LEN;
+    const dataLen = udpLen - UDP_HEADER_LEN;
+    let best: Sock | null = null;
+    let bestScore = -1;
+    if (list !== undefined) {
+      for (let i = 0; i < list.length; i++) {
+        const s = list[i]!;
+        if (!coversIpv6(s)) continue;
+        const boundIf = s.opt.boundIf;
+        if (boundIf >= 0 && boundIf !== ifIndex) continue;
+        let score = 0;
+        if (!isUnspecifiedIpv6(s.localAddr6)) {
+          if (!equal16(s.localAddr6, 0, buf, dstOff)) continue;
+          score += 2;
+        } else if (multicast) continue;
+        if (s.connected) {
+          if (s.remotePort !== srcPort || !equal16(s.remoteAddr6, 0, buf, srcOff)) continue;
+          score += 4;
+        }
+        if (boundIf >= 0) score += 1;
+        if (score > bestScore) {
+          best = s;
+          bestScore = score;
+        }
+      }
+    }
+    if (best === null) {
+      this.noPortDrops++;
+      return false;
+    }
+    this.sink.enqueue6(best, buf, dataOff, dataLen, buf, srcOff, srcPort, dstOff, ifIndex);
+    return true;
+  }
+
+  /** An ICMPv6 error about a datagram of ours from qsrc:sport to qdst:dport (RFC 4443 §2.4 (a)). */
+  icmpError6(
+    errno: number,
+    q: Uint8Array,
+    srcOff: number,
+    sport: number,
+    dstOff: number,
+    dport: number,
+  ): void {
+    const list = this.ports.get(sport);
+    if (list === undefined) return;
+    for (let i = 0; i < list.length; i++) {
+      const s = list[i]!;
+      if (!coversIpv6(s) || !s.connected || s.remotePort !== dport) continue;
+      if (!equal16(s.remoteAddr6, 0, q, dstOff)) continue;
+      if (!isUnspecifiedIpv6(s.localAddr6) && !equal16(s.localAddr6, 0, q, srcOff)) continue;
       s.error = errno;
       this.sink.markDirty(s);
     }

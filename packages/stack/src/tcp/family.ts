@@ -149,6 +149,7 @@ export const TCP_IPV4: TcpAddressFamily<number> = {
   digest: (_k0, _k1, a) => a,
 };
 
+/** ::, shared by every user of TCP_IPV6.any: compared and copied, never written. */
 const ANY6 = new Uint8Array(16);
 
 export const TCP_IPV6: TcpAddressFamily<Uint8Array> = {

@@ -1,11 +1,11 @@
-// AF_INET6 stream sockets of the socket layer: TCP over IPv6 between two stacks, dual-stack
-// listeners with v4-mapped peers (RFC 4291 §2.5.5.2, RFC 3493 §5.3), IPV6_V6ONLY, port sharing
-// across the families, and ICMPv6 errors reaching the connection (RFC 4443 §2.4 (a)).
+// AF_INET6 sockets of the socket layer: TCP and UDP over IPv6 between two stacks, dual-stack
+// sockets with v4-mapped peers (RFC 4291 §2.5.5.2, RFC 3493 §5.3), IPV6_V6ONLY, port sharing
+// across the families, and ICMPv6 errors reaching connections and connected sockets (RFC 4443 §2.4 (a)).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { formatIpv6, parseIpv4, parseIpv6 } from '@nexthop/addr';
 import type { FrameOutput } from '@nexthop/interface';
-import { EV_READABLE, errno, SockAddr, Stack } from '@nexthop/stack';
+import { EV_READABLE, errno, RecvMeta, SockAddr, Stack } from '@nexthop/stack';
 import { ETH_HEADER_LEN, ETHERTYPE_IPV6, IPPROTO_TCP, rd16 } from '@nexthop/wire';
 import { mac } from './harness.ts';
 
@@ -165,7 +165,7 @@ test('AF_INET6: an AF_INET6 socket connects to a v4-mapped address over IPv4; cl
   run();
   assert.equal(a.sockets.getOption(closed, 'SO_ERROR'), errno.ECONNREFUSED);
   // What AF_INET6 does not have yet, and calls of the wrong family, fail plainly.
-  assert.equal(a.sockets.socket('dgram', 0, 6), -errno.EAFNOSUPPORT);
+  assert.equal(a.sockets.socket('raw', 58, 6), -errno.EAFNOSUPPORT);
   assert.equal(a.sockets.bind(c, 0, 1), -errno.EAFNOSUPPORT);
   assert.equal(a.sockets.connect6(l, B6, 1, now()), -errno.EAFNOSUPPORT);
   assert.equal(
@@ -194,4 +194,76 @@ test('AF_INET6: an ICMPv6 error quoting our SYN fails the connection (RFC 4443 �
   // Destination Unreachable, code 1 (administratively prohibited): hard, EACCES (RFC 4443 §3.1).
   a.sockets.icmpv6Error(1, 1, 0, syn.bytes, ETH_HEADER_LEN, syn.bytes.length - ETH_HEADER_LEN, now());
   assert.equal(a.sockets.getOption(c, 'SO_ERROR'), errno.EACCES);
+});
+
+test('AF_INET6 UDP: a dual-stack socket on [::]:53 hears IPv6 and IPv4 senders and answers both', () => {
+  const { a, b, run, now } = pair();
+  const server = b.sockets.socket('dgram', 0, 6);
+  assert.equal(b.sockets.bind6(server, ANY6, 53), 0);
+  const c6 = a.sockets.socket('dgram', 0, 6);
+  const c4 = a.sockets.socket('dgram');
+  const q = new TextEncoder().encode('query');
+  assert.equal(a.sockets.sendTo6(c6, q, 0, q.length, B6, 53, now()), q.length);
+  assert.equal(a.sockets.sendTo(c4, q, 0, q.length, B4, 53, now()), q.length);
+  run();
+  const buf = new Uint8Array(100);
+  const meta = new RecvMeta();
+  const from: [string, number][] = [];
+  for (let i = 0; i < 2; i++) {
+    assert.equal(b.sockets.recvFrom(server, buf, 0, buf.length, meta), q.length);
+    assert.equal(meta.family, 6);
+    from.push([formatIpv6(meta.addr6), meta.port]);
+    // The answer goes back to what recvfrom said, v4-mapped or not.
+    const ans = new TextEncoder().encode(`answer ${i}`);
+    assert.equal(
+      b.sockets.sendTo6(server, ans, 0, ans.length, meta.addr6.slice(), meta.port, now()),
+      ans.length,
+    );
+    assert.equal(formatIpv6(meta.dst6), i === 0 ? '2001:db8:5::2' : '::ffff:192.168.5.2');
+  }
+  assert.deepEqual(
+    from.map(([addr]) => addr),
+    ['2001:db8:5::1', '::ffff:192.168.5.1'],
+  );
+  run();
+  const m6 = new RecvMeta();
+  assert.equal(a.sockets.recvFrom(c6, buf, 0, buf.length, m6), 'answer 0'.length);
+  assert.equal(formatIpv6(m6.addr6), '2001:db8:5::2');
+  assert.equal(m6.port, 53);
+  const m4 = new RecvMeta();
+  assert.equal(a.sockets.recvFrom(c4, buf, 0, buf.length, m4), 'answer 1'.length);
+  assert.equal(m4.family, 4);
+  assert.equal(m4.addr, B4);
+  // With IPV6_V6ONLY, IPv4 no longer reaches an AF_INET6 socket (the port is then closed on IPv4).
+  const only = b.sockets.socket('dgram', 0, 6);
+  b.sockets.setOption(only, 'IPV6_V6ONLY', 1);
+  assert.equal(b.sockets.bind6(only, ANY6, 54), 0);
+  const before = b.sockets.counters().udp_no_port!;
+  a.sockets.sendTo(c4, q, 0, q.length, B4, 54, now());
+  run();
+  assert.equal(b.sockets.counters().udp_no_port, before + 1);
+  assert.equal(b.sockets.recvFrom(only, buf, 0, buf.length, meta), -errno.EAGAIN);
+});
+
+test('AF_INET6 UDP: port unreachable comes back as ECONNREFUSED on a connected socket; loopback to an own address', () => {
+  const { a, run, now } = pair();
+  const c = a.sockets.socket('dgram', 0, 6);
+  assert.equal(a.sockets.connect6(c, B6, 9, now()), 0);
+  const local = new SockAddr();
+  a.sockets.localAddress(c, local);
+  assert.equal(formatIpv6(local.addr6), '2001:db8:5::1');
+  const x = Uint8Array.of(1, 2, 3);
+  assert.equal(a.sockets.send(c, x, 0, 3, now()), 3);
+  run();
+  assert.equal(a.sockets.getOption(c, 'SO_ERROR'), errno.ECONNREFUSED);
+  // To the VR's own IPv6 address: delivered at once, from that address.
+  const self = a.sockets.socket('dgram', 0, 6);
+  assert.equal(a.sockets.bind6(self, A6, 7777), 0);
+  assert.equal(a.sockets.sendTo6(c, x, 0, 3, A6, 7777, now()), 3);
+  const meta = new RecvMeta();
+  const buf = new Uint8Array(8);
+  assert.equal(a.sockets.recvFrom(self, buf, 0, 8, meta), 3);
+  assert.equal(formatIpv6(meta.addr6), '2001:db8:5::1');
+  // Zone-less link-local destinations cannot be sent to (RFC 4007 §11): ENETUNREACH.
+  assert.equal(a.sockets.sendTo6(self, x, 0, 3, parseIpv6('fe80::2'), 9, now()), -errno.ENETUNREACH);
 });

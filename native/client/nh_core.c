@@ -1407,7 +1407,7 @@ int nh_vr_listen(int fd, struct nh_fd *e, int backlog) {
 }
 
 int nh_vr_accept(int fd, struct nh_fd *e, struct sockaddr *addr, socklen_t *len, int flags) {
-  if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) {
+  if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC) || (addr != NULL && (len == NULL || (int)*len < 0))) {
     errno = EINVAL;
     return -1;
   }

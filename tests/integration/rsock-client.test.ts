@@ -34,7 +34,7 @@ function config(topo: RoutedTopology): string {
   edge:
     interfaces:
       eth0: { driver: afpacket, device: ${topo.r1If}, addresses: [10.1.0.1/24] }
-      eth1: { driver: afpacket, device: ${topo.r2If}, addresses: [10.2.0.1/24] }
+      eth1: { driver: afpacket, device: ${topo.r2If}, addresses: [10.2.0.1/24, 2001:db8:2::1/64] }
     routes:
       - { prefix: 10.3.0.0/24, via: 10.2.0.2 }
     access: { uids: [0, ${QUOTA_UID}, ${GRANTED_UID}], privilegedPorts: { uids: [${GRANTED_UID}] } }
@@ -111,6 +111,7 @@ describe('the Node client (rsock-client) in the router namespace, with a VR betw
     udpEcho = await startInBackground(topo.h2, '/usr/bin/python3', ['-c', UDP_ECHO, String(UDP_PORT)], (p) =>
       p.stdout().includes('ready'),
     );
+    await topo.h2.execOk('ip', ['-6', 'addr', 'add', '2001:db8:2::2/64', 'dev', topo.h2If, 'nodad']);
   });
 
   after(async () => {
@@ -164,6 +165,55 @@ print(got.decode())`,
     const out = lines(srv.stdout());
     assert.deepEqual(out[0], { ready: { address: '0.0.0.0', family: 'IPv4', port: 8080 } });
     assert.deepEqual(out[1], { accepted: '10.2.0.2', got: 'from h2' });
+  });
+
+  test('a dual-stack server on [::] (createServer) takes h2 over IPv6 and over IPv4, v4-mapped', async () => {
+    // The VR's IPv6 address is usable once its DAD is over (RFC 4862 §5.4).
+    await waitFor(
+      async () =>
+        (await topo.h2.exec('ping', ['-6', '-n', '-c', '1', '-W', '1', '2001:db8:2::1'], { timeoutMs: 5000 }))
+          .code === 0,
+      { what: 'the VR answering on 2001:db8:2::1', timeoutMs: 15_000 },
+    );
+    const srv = await startInBackground(
+      topo.r,
+      process.execPath,
+      [PROGRAM, 'dual', 'edge', vr.runDir, '8086', '2'],
+      (p) => p.stdout().includes('"ready"'),
+      { timeoutMs: 15_000 },
+    );
+    for (const [host, want] of [
+      ['2001:db8:2::1', 'dual:IPv6 2001:db8:2::2'],
+      ['10.2.0.1', 'dual:IPv6 ::ffff:10.2.0.2'],
+    ] as const) {
+      const r = await topo.h2.exec(
+        '/usr/bin/python3',
+        [
+          '-c',
+          `import socket
+c = socket.create_connection(('${host}', 8086), timeout=10)
+c.sendall(b'hi')
+c.shutdown(socket.SHUT_WR)
+got = b''
+while True:
+    d = c.recv(4096)
+    if not d:
+        break
+    got += d
+print(got.decode())`,
+        ],
+        { timeoutMs: 20_000 },
+      );
+      assert.equal(r.code, 0, `${host}: ${r.stderr}\n${srv.stdout()}`);
+      assert.equal(r.stdout.trim(), want);
+    }
+    assert.equal(await srv.exited, 0, srv.stderr());
+    const out = lines(srv.stdout());
+    assert.deepEqual(out[0], { ready: { address: '::', family: 'IPv6', port: 8086 } });
+    assert.deepEqual(out.slice(1), [
+      { accepted: '2001:db8:2::2', family: 'IPv6', got: 'hi' },
+      { accepted: '::ffff:10.2.0.2', family: 'IPv6', got: 'hi' },
+    ]);
   });
 
   test('UDP through the VR both ways with h2', async () => {

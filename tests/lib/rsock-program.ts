@@ -87,6 +87,28 @@ async function server(port: number): Promise<void> {
   srv.listen(port, () => out({ ready: srv.address() }));
 }
 
+/** A dual-stack server on [::]: takes `count` connections, echoing each peer as Node names it. */
+async function dualStack(port: number, count: number): Promise<void> {
+  let left = count;
+  const srv = createServer({ ...where, allowHalfOpen: true }, (s) => {
+    let got = '';
+    s.setEncoding('utf8');
+    s.on('data', (d: string) => {
+      got += d;
+    });
+    s.on('end', () => {
+      s.end(`dual:${s.remoteFamily} ${s.remoteAddress}`);
+      out({ accepted: s.remoteAddress, family: s.remoteFamily, got });
+      if (--left === 0) srv.close();
+    });
+  });
+  srv.on('error', (e) => {
+    out({ error: failure(e) });
+    process.exit(1);
+  });
+  srv.listen(port, '::', () => out({ ready: srv.address() }));
+}
+
 async function udp(port: number, h2Port: number): Promise<void> {
   const s = createSocket({ ...where, type: 'udp4' });
   s.on('error', (e) => out({ error: failure(e) }));
@@ -205,6 +227,9 @@ switch (scenario) {
     break;
   case 'udp':
     await udp(Number(args[0]), Number(args[1]));
+    break;
+  case 'dual':
+    await dualStack(Number(args[0]), Number(args[1]));
     break;
   case 'quota':
     quota();

@@ -11,6 +11,7 @@ export {
   isUnspecifiedIpv6,
   isV4MappedIpv6,
   linkLocalFromMac,
+  mapIpv4ToIpv6,
   multicastScopeIpv6,
   parseIpv6,
   parseIpv6Into,

@@ -207,6 +207,17 @@ export function isV4MappedIpv6(buf: Uint8Array, off = 0): boolean {
   return allZero(buf, off, 10) && buf[off + 10] === 0xff && buf[off + 11] === 0xff;
 }
 
+/** Writes ::ffff:a.b.c.d, the IPv4-mapped form of `addr` (a u32), at out[off..]. */
+export function mapIpv4ToIpv6(addr: number, out: Uint8Array, off = 0): void {
+  out.fill(0, off, off + 10);
+  out[off + 10] = 0xff;
+  out[off + 11] = 0xff;
+  out[off + 12] = addr >>> 24;
+  out[off + 13] = (addr >>> 16) & 0xff;
+  out[off + 14] = (addr >>> 8) & 0xff;
+  out[off + 15] = addr & 0xff;
+}
+
 /** Scope field of a multicast address (RFC 4291 §2.7): 1 interface-local, 2 link-local, … */
 export function multicastScopeIpv6(buf: Uint8Array, off = 0): number {
   return buf[off + 1]! & 0x0f;

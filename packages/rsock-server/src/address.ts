@@ -2,6 +2,7 @@
 // (SockAddr: a u32 for AF_INET, 16 bytes for AF_INET6). Everything that knows how the two are
 // written lives here: which families SOCKET may create, the conversions, and which of the socket
 // layer's calls (bind/bind6, connect/connect6) an address goes to.
+import { mapIpv4ToIpv6 } from '@nexthop/addr';
 import { AF_INET, AF_INET6, type Endpoint, setEndpoint4, setEndpoint6 } from '@nexthop/rsock-proto';
 import { errno, type RecvMeta, type SockAddr, type SocketLayer } from '@nexthop/stack';
 
@@ -27,11 +28,18 @@ export function stackFamily(family: number): 4 | 6 {
 
 /**
  * The stack's address of `ep` for a socket of `family`: fills `out` and returns 0, or returns the
- * positive errno of a call given an endpoint the socket cannot use (EAFNOSUPPORT, §13.3: as Linux,
- * an AF_INET6 socket takes only AF_INET6 endpoints, IPv4 ones v4-mapped). AF_UNSPEC is the caller's
- * business (its meaning depends on the call). Allocates nothing (datagram path).
+ * positive errno of a call given an endpoint the socket cannot use (EAFNOSUPPORT, §13.3). As Linux,
+ * an AF_INET6 socket takes AF_INET6 endpoints (IPv4 ones v4-mapped) and, for a datagram destination
+ * (`datagram`: UDP CONNECT and sends), an AF_INET endpoint as its v4-mapped form. AF_UNSPEC is the
+ * caller's business (its meaning depends on the call). Allocates nothing (datagram path).
  */
-export function stackAddressOf(ep: Endpoint, family: number, out: SockAddr): number {
+export function stackAddressOf(ep: Endpoint, family: number, out: SockAddr, datagram = false): number {
+  if (datagram && family === AF_INET6 && ep.family === AF_INET) {
+    out.family = 6;
+    out.port = ep.port;
+    mapIpv4ToIpv6(ep.addr, out.addr6);
+    return 0;
+  }
   if (ep.family !== family || (family !== AF_INET && family !== AF_INET6)) return EAFNOSUPPORT;
   out.family = stackFamily(family);
   out.port = ep.port;

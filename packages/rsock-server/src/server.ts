@@ -1009,7 +1009,7 @@ export class RsockServer {
     if (s.tcp && s.connecting) return this.error(conn, id, EALREADY, '');
     if (s.tcp && s.connected) return this.error(conn, id, EISCONN, '');
     const sa = this.addr;
-    const e = stackAddressOf(ep, s.family, sa);
+    const e = stackAddressOf(ep, s.family, sa, !s.tcp);
     if (e !== 0) return this.error(conn, id, e, familyMismatch(ep, s.family));
     if (!s.tcp) {
       const r = connectTo(this.so, s.fd, sa, now);

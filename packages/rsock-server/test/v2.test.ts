@@ -433,6 +433,39 @@ describe('protocol version 2: sockets', () => {
     cb.close();
   });
 
+  test('AF_INET6 UDP: an AF_INET destination goes as its v4-mapped form; IPv6 datagrams carry AF_INET6 endpoints', async () => {
+    const { client: ca } = await TestClient.open(w.a.path, 'v2', 2);
+    const { client: cb } = await TestClient.open(w.b.path, 'v2', 2);
+    const b4 = await socketOn(cb, SOCK_DGRAM);
+    expectKind(await cb.request({ kind: 'bind', socket: b4.id, ep: endpoint4(0, 5410) }), 'ok');
+    const b6 = await socketOn(cb, SOCK_DGRAM, AF_INET6);
+    expectKind(
+      await cb.request({ kind: 'bind', socket: b6.id, ep: endpoint6(new Uint8Array(16), 5411) }),
+      'ok',
+    );
+    const a6 = await socketOn(ca, SOCK_DGRAM, AF_INET6);
+    const h = newDgramHeader2();
+    let out = dgram2(endpoint4(ADDR_B, 5410), 'via4');
+    assert.equal(u.unixSendMsg(a6.fd, out, 0, out.length, null), out.length);
+    let got = await recvDgram(b4.fd);
+    assert.equal(decodeDgramHeader2(got, 0, got.length, h), 64);
+    assert.equal(h.peer.family, AF_INET);
+    assert.equal(h.peer.addr, ADDR_A);
+    assert.equal(new TextDecoder().decode(got.subarray(64)), 'via4');
+    out = dgram2(endpoint6(V6, 5411), 'via6');
+    assert.equal(u.unixSendMsg(a6.fd, out, 0, out.length, null), out.length);
+    got = await recvDgram(b6.fd);
+    assert.equal(decodeDgramHeader2(got, 0, got.length, h), 64);
+    const fromA = V6.slice();
+    fromA[15] = 1;
+    assert.equal(h.peer.family, AF_INET6);
+    assert.deepEqual(h.peer.addr6, fromA);
+    assert.equal(new TextDecoder().decode(got.subarray(64)), 'via6');
+    for (const x of [a6, b4, b6]) u.unixClose(x.fd);
+    ca.close();
+    cb.close();
+  });
+
   test('UDP: the 64-byte header both ways, with and without PKTINFO', async () => {
     const { client: ca } = await TestClient.open(w.a.path, 'v2', 2);
     const { client: cb } = await TestClient.open(w.b.path, 'v2', 2);

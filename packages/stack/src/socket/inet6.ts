@@ -1,7 +1,7 @@
 // What AF_INET6 sockets add to the socket layer: v4-mapped addresses (RFC 4291 §2.5.5.2), which
 // addresses a socket covers when ports are shared (RFC 3493 §5.3: an AF_INET6 socket bound to ::
 // without IPV6_V6ONLY also takes IPv4), and how an endpoint is written in `show sockets`.
-import { formatIpv4, formatIpv6, isUnspecifiedIpv6, isV4MappedIpv6 } from '@nexthop/addr';
+import { formatIpv4, formatIpv6, isUnspecifiedIpv6, isV4MappedIpv6, mapIpv4ToIpv6 } from '@nexthop/addr';
 import { rd32 } from '@nexthop/wire';
 import type { Sock } from './sock.ts';
 
@@ -14,13 +14,7 @@ export function unmapIpv4(a: Uint8Array): number {
 
 /** Writes ::ffff:addr into out. */
 export function mapIpv4(addr: number, out: Uint8Array): void {
-  out.fill(0, 0, 10);
-  out[10] = 0xff;
-  out[11] = 0xff;
-  out[12] = addr >>> 24;
-  out[13] = (addr >>> 16) & 0xff;
-  out[14] = (addr >>> 8) & 0xff;
-  out[15] = addr & 0xff;
+  mapIpv4ToIpv6(addr, out, 0);
 }
 
 /** 32 bits of an IPv6 address for the port selector's keyed hash (RFC 6056 Algorithm 4 input). */

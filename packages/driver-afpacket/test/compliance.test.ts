@@ -23,14 +23,16 @@ async function vethPair(copyRing: boolean, ring: 'v2' | 'v3'): Promise<LinkPair>
     deleteInterface(names.b);
   };
   try {
-    links.push(openAfPacket({ device: names.a, copyRing, ring }));
-    links.push(openAfPacket({ device: names.b, copyRing, ring }));
+    const a = openAfPacket({ device: names.a, copyRing, ring });
+    links.push(a);
+    const b = openAfPacket({ device: names.b, copyRing, ring });
+    links.push(b);
     await waitFor(() => operUp(names.a) && operUp(names.b), 'the veth pair to come up');
+    return { a, b, cleanup };
   } catch (err) {
     cleanup();
     throw err;
   }
-  return { a: links[0], b: links[1], cleanup };
 }
 
 describeLinkCompliance('afpacket over veth', () => vethPair(false, 'v3'));

@@ -24,18 +24,20 @@ async function tapPair(): Promise<LinkPair> {
     deleteInterface(names.bridge);
   };
   try {
-    links.push(openTap({ device: names.a }));
-    links.push(openTap({ device: names.b }));
+    const a = openTap({ device: names.a });
+    links.push(a);
+    const b = openTap({ device: names.b });
+    links.push(b);
     await waitFor(
       () =>
         operUp(names.a) && operUp(names.b) && bridgePortForwarding(names.a) && bridgePortForwarding(names.b),
       'the bridge ports to forward',
     );
+    return { a, b, cleanup };
   } catch (err) {
     cleanup();
     throw err;
   }
-  return { a: links[0], b: links[1], cleanup };
 }
 
 describeLinkCompliance('tap pair on a bridge', tapPair);

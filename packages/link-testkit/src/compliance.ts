@@ -36,16 +36,14 @@ class Collector {
     this.batches++;
     if (descs.length < STRIDE * count)
       this.problems.push(`${count} frames but only ${descs.length} descriptor entries`);
-    for (let i = 0; i < count; i++) {
-      const off = descs[STRIDE * i];
-      const len = descs[STRIDE * i + 1];
+    for (const { off, len, segmentSize } of framesOf(descs, count)) {
       if (off + len > buf.length)
         this.problems.push(`descriptor [${off}, ${len}] outside ${buf.length} bytes`);
       this.allFrames++;
       this.allBytes += len;
       if (isMarked(buf, off, len)) {
         this.frames.push(buf.slice(off, off + len));
-        this.segmentSizes.push(descs[STRIDE * i + 2]);
+        this.segmentSizes.push(segmentSize);
       }
     }
     try {
@@ -56,14 +54,36 @@ class Collector {
   };
 }
 
+/**
+ * The batch's first `count` frames as read from descs; stops early if descs is too short (the
+ * Collector reports that as a problem).
+ */
+function* framesOf(
+  descs: Uint32Array,
+  count: number,
+): Generator<{ off: number; len: number; segmentSize: number }> {
+  for (let i = 0; i < count; i++) {
+    const off = descs[STRIDE * i];
+    const len = descs[STRIDE * i + 1];
+    const segmentSize = descs[STRIDE * i + 2];
+    if (off === undefined || len === undefined || segmentSize === undefined) return;
+    yield { off, len, segmentSize };
+  }
+}
+
 function isMarked(buf: Uint8Array, off: number, len: number): boolean {
-  let at = off + 12;
-  if (len >= 18 && ((buf[at] << 8) | buf[at + 1]) === 0x8100) at += 4;
-  return (
-    at + 10 <= off + len &&
-    ((buf[at] << 8) | buf[at + 1]) === TEST_ETHERTYPE &&
-    ((buf[at + 2] << 24) | (buf[at + 3] << 16) | (buf[at + 4] << 8) | buf[at + 5]) >>> 0 === MAGIC
-  );
+  if (off + len > buf.length) return false;
+  const view = new DataView(buf.buffer, buf.byteOffset + off, len);
+  let at = 12;
+  if (len >= 18 && view.getUint16(at) === 0x8100) at += 4;
+  return at + 10 <= len && view.getUint16(at) === TEST_ETHERTYPE && view.getUint32(at + 2) === MAGIC;
+}
+
+/** Inverts a frame's last byte, in place. */
+function flipLastByte(frame: Uint8Array): void {
+  const last = frame.at(-1);
+  if (last === undefined) throw new Error('flipLastByte: empty frame');
+  frame[frame.length - 1] = last ^ 0xff;
 }
 
 /** A marked frame of `len` bytes from `src` to `dst`; `vlan` adds an 802.1Q tag. */
@@ -94,8 +114,9 @@ export function testFrame(
 }
 
 function seqOf(frame: Uint8Array): number {
-  const at = ((frame[12] << 8) | frame[13]) === 0x8100 ? 16 : 12;
-  return new DataView(frame.buffer, frame.byteOffset).getUint32(at + 6);
+  const view = new DataView(frame.buffer, frame.byteOffset, frame.length);
+  const at = view.getUint16(12) === 0x8100 ? 16 : 12;
+  return view.getUint32(at + 6);
 }
 
 function sendAll(link: Link, frames: Uint8Array[]): void {
@@ -257,17 +278,14 @@ export function describeLinkCompliance(label: string, makePair: () => LinkPair |
 
     it('lets the handler rewrite a frame in place and send it back', async () => {
       atB.onBatch = (link, buf, descs, count) => {
-        for (let i = 0; i < count; i++) {
-          const off = descs[STRIDE * i];
-          const len = descs[STRIDE * i + 1];
+        for (const { off, len } of framesOf(descs, count)) {
           if (!isMarked(buf, off, len)) continue;
           // Swap the MAC addresses and bump the last byte, in the receive buffer itself.
-          for (let k = 0; k < 6; k++) {
-            const t = buf[off + k];
-            buf[off + k] = buf[off + 6 + k];
-            buf[off + 6 + k] = t;
-          }
-          buf[off + len - 1] ^= 0xff;
+          const frame = buf.subarray(off, off + len);
+          const dst = frame.slice(0, 6);
+          frame.copyWithin(0, 6, 12);
+          frame.set(dst, 6);
+          flipLastByte(frame);
           if (!link.send(buf, off, len)) throw new Error('send of a received frame refused');
         }
         link.flush();
@@ -281,7 +299,7 @@ export function describeLinkCompliance(label: string, makePair: () => LinkPair |
         const e = f.slice();
         e.set(f.subarray(6, 12), 0);
         e.set(f.subarray(0, 6), 6);
-        e[e.length - 1] ^= 0xff;
+        flipLastByte(e);
         return e;
       });
       assert.deepEqual(atA.frames, expected);

@@ -17,34 +17,40 @@ export class EventQueue<E extends QueuedEvent> {
 
   push(event: E): void {
     const heap = this.#heap;
+    // Sift up: move parents down into the hole until the event's place is found.
+    let i = heap.length;
     heap.push(event);
-    let i = heap.length - 1;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!before(heap[i], heap[parent])) break;
-      [heap[i], heap[parent]] = [heap[parent], heap[i]];
+      const up = heap[parent];
+      if (up === undefined || !before(event, up)) break;
+      heap[i] = up;
       i = parent;
     }
+    heap[i] = event;
   }
 
   pop(): E | undefined {
     const heap = this.#heap;
     const top = heap[0];
     const last = heap.pop();
-    if (heap.length > 0 && last !== undefined) {
-      heap[0] = last;
-      let i = 0;
-      for (;;) {
-        const left = 2 * i + 1;
-        const right = left + 1;
-        let smallest = i;
-        if (left < heap.length && before(heap[left], heap[smallest])) smallest = left;
-        if (right < heap.length && before(heap[right], heap[smallest])) smallest = right;
-        if (smallest === i) break;
-        [heap[i], heap[smallest]] = [heap[smallest], heap[i]];
-        i = smallest;
+    if (heap.length === 0 || last === undefined) return top;
+    // Sift down: move the smaller child up into the hole until `last` fits there.
+    let i = 0;
+    for (;;) {
+      let child = 2 * i + 1;
+      let smaller = heap[child];
+      if (smaller === undefined) break; // a leaf
+      const right = heap[child + 1];
+      if (right !== undefined && before(right, smaller)) {
+        child++;
+        smaller = right;
       }
+      if (!before(smaller, last)) break;
+      heap[i] = smaller;
+      i = child;
     }
+    heap[i] = last;
     return top;
   }
 }

@@ -66,6 +66,9 @@ function mergeImpairments(base: Required<Impairments>, patch: Impairments): Requ
     const v = merged[key];
     if (!(v >= 0 && Number.isFinite(v))) throw new RangeError(`impairment ${key} must be >= 0, got ${v}`);
   }
+  if (!Number.isInteger(merged.corruptMinOffset)) {
+    throw new RangeError(`impairment corruptMinOffset must be an integer, got ${merged.corruptMinOffset}`);
+  }
   return merged;
 }
 
@@ -171,7 +174,7 @@ export class LinkDirection {
     let departure = now;
     if (imp.bandwidthBps > 0) {
       const ends = this.#queueEnds;
-      while (this.#queueHead < ends.length && ends[this.#queueHead] <= now) this.#queueHead++;
+      while (this.#queueHead < ends.length && ends[this.#queueHead]! <= now) this.#queueHead++;
       if (this.#queueHead > 64 && this.#queueHead * 2 > ends.length) {
         ends.splice(0, this.#queueHead);
         this.#queueHead = 0;
@@ -199,7 +202,8 @@ export class LinkDirection {
     const corruptible = len - imp.corruptMinOffset;
     if (corruptDraw < imp.corrupt && corruptible > 0) {
       const bit = Math.floor(bitDraw * corruptible * 8);
-      frame[imp.corruptMinOffset + (bit >> 3)] ^= 1 << (bit & 7);
+      // In [corruptMinOffset, len): bit < corruptible * 8, and the offset is an integer >= 0.
+      frame[imp.corruptMinOffset + (bit >> 3)]! ^= 1 << (bit & 7);
       c.corrupted++;
     }
     let arrival = departure + imp.delayMs + jitterDraw * imp.jitterMs;
@@ -286,10 +290,9 @@ export class SimLink {
   /** Changes impairments from now on; fields left out keep their current value. */
   setImpairments(patch: Impairments, direction: LinkDirectionName | 'both' = 'both'): void {
     const targets = direction === 'both' ? [this.aToB, this.bToA] : [this[direction]];
-    const merged = targets.map((d) => mergeImpairments(d.impairments, patch));
-    targets.forEach((d, i) => {
-      d.impairments = merged[i];
-    });
+    // Both directions are checked before either changes.
+    const updates = targets.map((d) => [d, mergeImpairments(d.impairments, patch)] as const);
+    for (const [d, merged] of updates) d.impairments = merged;
   }
 
   counters(direction: LinkDirectionName): Readonly<LinkCounters> {

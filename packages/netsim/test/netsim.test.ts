@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { deriveSeed, Prng, Sim, type SimLink } from '@nexthop/netsim';
 import { readPcap } from '@nexthop/pcap';
-import { EchoNode, ScriptedNode, seqOf, TimerNode, testFrame } from './toys.ts';
+import { adjacentPairs, EchoNode, ScriptedNode, seqOf, TimerNode, testFrame } from './toys.ts';
 
 /** `a` sends `count` frames, one every `gapMs`, to a ScriptedNode `b` that only records. */
 function oneWay(
@@ -42,8 +42,10 @@ test('delay: the clock jumps from event to event, frames arrive intact after the
     [14, 1014],
   );
   // Both nodes scribble on the buffers they lend and borrow: what arrives must be the original.
-  assert.deepEqual(a.received[0].data, testFrame(1));
-  assert.deepEqual(a.received[1].data, testFrame(2));
+  assert.deepEqual(
+    a.received.map((r) => r.data),
+    [testFrame(1), testFrame(2)],
+  );
   assert.equal(b.echoed, 2);
   // 2 initial polls, a's deadline at 1000, 2 deliveries each way: nothing ticks in between.
   assert.equal(result.events, 7);
@@ -95,14 +97,13 @@ test('duplication delivers extra identical copies right after the original', () 
   const c = link.counters('aToB');
   assert.ok(c.duplicated > 400 && c.duplicated < 600, `duplicated ${c.duplicated}`);
   assert.equal(c.delivered, 5000 + c.duplicated);
-  const seqs = b.seqs();
   let adjacentRepeats = 0;
-  for (let i = 1; i < seqs.length; i++) {
-    assert.ok(seqs[i] >= seqs[i - 1], 'duplication alone keeps order');
-    if (seqs[i] === seqs[i - 1]) {
+  for (const [before, after] of adjacentPairs(b.received)) {
+    assert.ok(seqOf(after.data) >= seqOf(before.data), 'duplication alone keeps order');
+    if (seqOf(after.data) === seqOf(before.data)) {
       adjacentRepeats++;
-      assert.deepEqual(b.received[i].data, b.received[i - 1].data);
-      assert.equal(b.received[i].time, b.received[i - 1].time);
+      assert.deepEqual(after.data, before.data);
+      assert.equal(after.time, before.time);
     }
   }
   assert.equal(adjacentRepeats, c.duplicated);
@@ -115,7 +116,7 @@ test('reordering lets later frames overtake; jitter alone keeps FIFO order', () 
   assert.ok(c.reordered > 150 && c.reordered < 250, `reordered ${c.reordered}`);
   const seqs = reordered.b.seqs();
   let inversions = 0;
-  for (let i = 1; i < seqs.length; i++) if (seqs[i] < seqs[i - 1]) inversions++;
+  for (const [before, after] of adjacentPairs(seqs)) if (after < before) inversions++;
   assert.ok(inversions > 100, `inversions ${inversions}`);
   assert.deepEqual(
     [...seqs].sort((x, y) => x - y),
@@ -141,8 +142,9 @@ test('corruption flips exactly one bit, never before corruptMinOffset', () => {
   for (const r of b.received) {
     const sent = testFrame(seqOfUncorrupted(r.data, r.time), 100);
     let bits = 0;
-    for (let i = 0; i < 100; i++) {
-      const diff = sent[i] ^ r.data[i];
+    assert.equal(r.data.length, sent.length);
+    for (const [i, byte] of sent.entries()) {
+      const diff = byte ^ r.data[i]!; // same length, asserted above
       if (diff !== 0) {
         assert.ok(i >= 14, `byte ${i} changed`);
         flippedBits.add(i * 8 + Math.log2(diff));
@@ -248,11 +250,18 @@ test('impairments change at run time and are validated', () => {
   assert.equal(link.impairments('bToA').loss, 0);
   assert.throws(() => link.setImpairments({ loss: 1.5 }), RangeError);
   assert.throws(() => link.setImpairments({ delayMs: -1 }), RangeError);
+  assert.throws(() => link.setImpairments({ corruptMinOffset: 1.5 }), RangeError);
   assert.throws(() => link.setImpairments({ bogus: 1 } as never), TypeError);
 });
 
 /** Every impairment at once, traffic both ways; optionally another busy link created first. */
-function busyScenario(seed: number, extraLinkFirst: boolean): { pcaps: Uint8Array[]; counters: unknown } {
+function busyScenario(
+  seed: number,
+  extraLinkFirst: boolean,
+): {
+  pcaps: readonly [Uint8Array, Uint8Array];
+  counters: unknown;
+} {
   const sim = new Sim({ seed });
   if (extraLinkFirst) {
     sim.addNode('c', (out) => {
@@ -284,7 +293,7 @@ function busyScenario(seed: number, extraLinkFirst: boolean): { pcaps: Uint8Arra
     },
   });
   sim.run();
-  return { pcaps: [link.pcap('a'), link.pcap('b')], counters: link.totals() };
+  return { pcaps: [link.pcap('a'), link.pcap('b')] as const, counters: link.totals() };
 }
 
 test('determinism: same seed gives the same bytes; another link does not disturb this one', () => {
@@ -307,11 +316,13 @@ test('captures: pcaps per endpoint with virtual timestamps, bounded in memory', 
     const atB = readPcap(readFileSync(join(dir, 'b-if0.pcap')));
     assert.ok(atB.ok);
     assert.equal(atB.records.length, 50);
-    assert.equal(atB.records[3].timestampUs, 5500);
-    assert.deepEqual(atB.records[3].data, b.received[3].data);
+    const [fourthAtB, fourthSent] = [atB.records[3], b.received[3]];
+    assert.ok(fourthAtB && fourthSent);
+    assert.equal(fourthAtB.timestampUs, 5500);
+    assert.deepEqual(fourthAtB.data, fourthSent.data);
     const atA = readPcap(readFileSync(join(dir, 'a-if0.pcap')));
     assert.ok(atA.ok);
-    assert.equal(atA.records[3].timestampUs, 3000);
+    assert.equal(atA.records[3]?.timestampUs, 3000);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -380,12 +391,12 @@ test('withPcapsOnFailure writes the pcaps of a failing test and says where', () 
     );
     const output = child.stdout + child.stderr;
     assert.equal(child.status, 1, output);
-    const lines = output.split('\n').filter((l) => l.includes('pcaps in'));
-    assert.equal(lines.length, 1, output);
-    assert.match(lines[0], /failed test 'fails' \(seed 77, virtual time 5 ms\): 2 pcaps in /);
-    const written = readdirSync(dir);
-    assert.equal(written.length, 1);
-    const pcap = readPcap(readFileSync(join(dir, written[0], 'b-if0.pcap')));
+    const [line, ...more] = output.split('\n').filter((l) => l.includes('pcaps in'));
+    assert.ok(line !== undefined && more.length === 0, output);
+    assert.match(line, /failed test 'fails' \(seed 77, virtual time 5 ms\): 2 pcaps in /);
+    const [written, ...moreWritten] = readdirSync(dir);
+    assert.ok(written !== undefined && moreWritten.length === 0, 'one directory of pcaps');
+    const pcap = readPcap(readFileSync(join(dir, written, 'b-if0.pcap')));
     assert.ok(pcap.ok);
     assert.equal(pcap.records.length, 1);
   } finally {

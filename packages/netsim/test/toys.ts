@@ -16,7 +16,18 @@ export function testFrame(seq: number, size = 64): Uint8Array {
 }
 
 export function seqOf(frame: Uint8Array): number {
-  return ((frame[14] << 24) | (frame[15] << 16) | (frame[16] << 8) | frame[17]) >>> 0;
+  return new DataView(frame.buffer, frame.byteOffset, frame.length).getUint32(14);
+}
+
+/** Each item with the one after it: [a, b], [b, c], … */
+export function* adjacentPairs<T>(items: Iterable<T>): Generator<[T, T]> {
+  const it = items[Symbol.iterator]();
+  let before = it.next();
+  if (before.done) return;
+  for (let after = it.next(); !after.done; after = it.next()) {
+    yield [before.value, after.value];
+    before = after;
+  }
 }
 
 export interface Received {
@@ -51,13 +62,14 @@ export class ScriptedNode implements FrameNode {
   }
 
   poll(now: number): number {
-    while (this.#next < this.#pending.length && this.#pending[this.#next].time <= now) {
-      const { ifIndex, frame } = this.#pending[this.#next++];
+    for (let next = this.#pending[this.#next]; next !== undefined && next.time <= now; ) {
+      const { ifIndex, frame } = next;
       this.#scratch.set(frame, 3);
       this.#output.transmit(ifIndex, this.#scratch, 3, frame.length);
       this.#scratch.fill(0xdd);
+      next = this.#pending[++this.#next];
     }
-    return this.#next < this.#pending.length ? this.#pending[this.#next].time : Infinity;
+    return this.#pending[this.#next]?.time ?? Infinity;
   }
 
   seqs(): number[] {
@@ -99,7 +111,7 @@ export class TimerNode implements FrameNode {
 
   poll(now: number): number {
     this.polls.push(now);
-    while (this.#deadlines.length > 0 && this.#deadlines[0] <= now) {
+    while ((this.#deadlines[0] ?? Infinity) <= now) {
       this.fired.push(now);
       this.#deadlines.shift();
     }

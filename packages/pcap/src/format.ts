@@ -41,13 +41,16 @@ export function writeU16(target: Uint8Array, at: number, value: number, littleEn
   }
 }
 
-export function readU32(source: Uint8Array, at: number, littleEndian: boolean): number {
-  if (littleEndian) {
-    return (source[at] | (source[at + 1] << 8) | (source[at + 2] << 16) | (source[at + 3] << 24)) >>> 0;
-  }
-  return ((source[at] << 24) | (source[at + 1] << 16) | (source[at + 2] << 8) | source[at + 3]) >>> 0;
+function viewOf(source: Uint8Array): DataView {
+  return new DataView(source.buffer, source.byteOffset, source.byteLength);
 }
 
+/** Throws a RangeError if the field runs past the end of `source` (callers check lengths first). */
+export function readU32(source: Uint8Array, at: number, littleEndian: boolean): number {
+  return viewOf(source).getUint32(at, littleEndian);
+}
+
+/** Throws a RangeError if the field runs past the end of `source` (callers check lengths first). */
 export function readU16(source: Uint8Array, at: number, littleEndian: boolean): number {
-  return littleEndian ? source[at] | (source[at + 1] << 8) : (source[at] << 8) | source[at + 1];
+  return viewOf(source).getUint16(at, littleEndian);
 }

@@ -6,6 +6,7 @@ export {
   ipv6Equal,
   ipv6MulticastMac,
   isLinkLocalIpv6,
+  isLinkScopedIpv6,
   isLoopbackIpv6,
   isMulticastIpv6,
   isUnspecifiedIpv6,

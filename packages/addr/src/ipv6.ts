@@ -207,6 +207,14 @@ export function isV4MappedIpv6(buf: Uint8Array, off = 0): boolean {
   return allZero(buf, off, 10) && buf[off + 10] === 0xff && buf[off + 11] === 0xff;
 }
 
+/**
+ * Whether an address only means something on one link (RFC 4007 §6: its zone is an interface):
+ * link-local unicast, and interface- or link-local multicast (scopes 1 and 2, RFC 4291 §2.7).
+ */
+export function isLinkScopedIpv6(buf: Uint8Array, off = 0): boolean {
+  return isLinkLocalIpv6(buf, off) || (isMulticastIpv6(buf, off) && multicastScopeIpv6(buf, off) <= 2);
+}
+
 /** Writes ::ffff:a.b.c.d, the IPv4-mapped form of `addr` (a u32), at out[off..]. */
 export function mapIpv4ToIpv6(addr: number, out: Uint8Array, off = 0): void {
   out.fill(0, off, off + 10);

@@ -2,7 +2,7 @@
 // (SockAddr: a u32 for AF_INET, 16 bytes for AF_INET6). Everything that knows how the two are
 // written lives here: which families SOCKET may create, the conversions, and which of the socket
 // layer's calls (bind/bind6, connect/connect6) an address goes to.
-import { mapIpv4ToIpv6 } from '@nexthop/addr';
+import { isLinkScopedIpv6, mapIpv4ToIpv6 } from '@nexthop/addr';
 import { AF_INET, AF_INET6, type Endpoint, setEndpoint4, setEndpoint6 } from '@nexthop/rsock-proto';
 import { errno, type RecvMeta, type SockAddr, type SocketLayer } from '@nexthop/stack';
 
@@ -34,6 +34,7 @@ export function stackFamily(family: number): 4 | 6 {
  * caller's business (its meaning depends on the call). Allocates nothing (datagram path).
  */
 export function stackAddressOf(ep: Endpoint, family: number, out: SockAddr, datagram = false): number {
+  out.scopeId = 0;
   if (datagram && family === AF_INET6 && ep.family === AF_INET) {
     out.family = 6;
     out.port = ep.port;
@@ -43,6 +44,8 @@ export function stackAddressOf(ep: Endpoint, family: number, out: SockAddr, data
   if (ep.family !== family || (family !== AF_INET && family !== AF_INET6)) return EAFNOSUPPORT;
   out.family = stackFamily(family);
   out.port = ep.port;
+  // sin6_scope_id is the VR's interface index + 1 (§13.2), as the socket layer takes it.
+  out.scopeId = family === AF_INET6 ? ep.scopeId : 0;
   if (family === AF_INET) out.addr = ep.addr;
   else out.addr6.set(ep.addr6);
   return 0;
@@ -53,7 +56,7 @@ export function stackAddressOf(ep: Endpoint, family: number, out: SockAddr, data
  * GETPEERNAME, ACCEPT_OK and received datagrams carry. Allocates nothing (datagram path).
  */
 export function endpointOf(sa: SockAddr, family: number, out: Endpoint): void {
-  if (family === AF_INET6) setEndpoint6(out, sa.addr6, 0, sa.port, 0, 0);
+  if (family === AF_INET6) setEndpoint6(out, sa.addr6, 0, sa.port, 0, sa.scopeId);
   else setEndpoint4(out, sa.addr, sa.port);
 }
 
@@ -69,8 +72,11 @@ export function receivedEndpoints(
   local: Endpoint | null,
 ): void {
   if (family === AF_INET6) {
-    setEndpoint6(peer, meta.addr6, 0, meta.port, 0, 0);
-    if (local !== null) setEndpoint6(local, meta.dst6, 0, localPort, 0, 0);
+    // A link-scoped address names its zone: the receiving interface (RFC 4007 §11).
+    const zone = meta.ifIndex >= 0 ? meta.ifIndex + 1 : 0;
+    setEndpoint6(peer, meta.addr6, 0, meta.port, 0, isLinkScopedIpv6(meta.addr6) ? zone : 0);
+    if (local !== null)
+      setEndpoint6(local, meta.dst6, 0, localPort, 0, isLinkScopedIpv6(meta.dst6) ? zone : 0);
     return;
   }
   setEndpoint4(peer, meta.addr, meta.port);
@@ -79,12 +85,14 @@ export function receivedEndpoints(
 
 /** bind(2) of the socket layer's fd to `sa`, by its family. */
 export function bindTo(so: SocketLayer, fd: number, sa: SockAddr): number {
-  return sa.family === 6 ? so.bind6(fd, sa.addr6, sa.port) : so.bind(fd, sa.addr, sa.port);
+  return sa.family === 6 ? so.bind6(fd, sa.addr6, sa.port, sa.scopeId) : so.bind(fd, sa.addr, sa.port);
 }
 
 /** connect(2) of the socket layer's fd to `sa`, by its family. */
 export function connectTo(so: SocketLayer, fd: number, sa: SockAddr, now: number): number {
-  return sa.family === 6 ? so.connect6(fd, sa.addr6, sa.port, now) : so.connect(fd, sa.addr, sa.port, now);
+  return sa.family === 6
+    ? so.connect6(fd, sa.addr6, sa.port, now, sa.scopeId)
+    : so.connect(fd, sa.addr, sa.port, now);
 }
 
 /** Copies a SockAddr (the server's scratch one) into one a socket keeps. */
@@ -93,4 +101,5 @@ export function copySockAddr(to: SockAddr, from: SockAddr): void {
   to.addr = from.addr;
   to.addr6.set(from.addr6);
   to.port = from.port;
+  to.scopeId = from.scopeId;
 }

@@ -12,6 +12,11 @@ import {
   IPPROTO_IP,
   IPPROTO_IPV6,
   IPPROTO_TCP,
+  IPV6_JOIN_GROUP,
+  IPV6_LEAVE_GROUP,
+  IPV6_MULTICAST_HOPS,
+  IPV6_MULTICAST_IF,
+  IPV6_MULTICAST_LOOP,
   IPV6_TCLASS,
   IPV6_UNICAST_HOPS,
   IPV6_V6ONLY,
@@ -64,6 +69,11 @@ const IPV6: Record<number, RsockOption> = {
   [IPV6_V6ONLY]: 'IPV6_V6ONLY',
   [IPV6_UNICAST_HOPS]: 'IPV6_UNICAST_HOPS',
   [IPV6_TCLASS]: 'IPV6_TCLASS',
+  [IPV6_JOIN_GROUP]: 'IPV6_JOIN_GROUP',
+  [IPV6_LEAVE_GROUP]: 'IPV6_LEAVE_GROUP',
+  [IPV6_MULTICAST_IF]: 'IPV6_MULTICAST_IF',
+  [IPV6_MULTICAST_HOPS]: 'IPV6_MULTICAST_HOPS',
+  [IPV6_MULTICAST_LOOP]: 'IPV6_MULTICAST_LOOP',
 };
 
 export function isSoError(level: number, name: number): boolean {
@@ -111,6 +121,13 @@ export function decodeOption(name: RsockOption, v: Uint8Array): OptionValue | nu
       // struct ip_mreqn names the interface by its address here (imr_ifindex is not mapped yet).
       if (v.length >= 12) return addr(v, 4);
       return v.length >= 4 ? addr(v, 0) : null;
+    case 'IPV6_JOIN_GROUP':
+    case 'IPV6_LEAVE_GROUP':
+      // struct ipv6_mreq (RFC 3493 §5.2): the group, then the VR's 1-based interface index (0: none).
+      return v.length >= 20 ? { group6: v.slice(0, 16), interface: i32(v, 16) - 1 } : null;
+    case 'IPV6_MULTICAST_IF':
+      // The VR's 1-based interface index, 0 for the default (RFC 3493 §5.2), as the layer's -1.
+      return v.length >= 4 ? i32(v, 0) - 1 : null;
     case 'IP_ADD_MEMBERSHIP':
     case 'IP_DROP_MEMBERSHIP':
       if (v.length >= 12) return { group: addr(v, 0), interface: i32(v, 8) - 1 };

@@ -662,6 +662,6 @@ export class DgramRelay extends Relay {
     const e =
       h.peer.family === AF_UNSPEC ? so.peerAddress(s.fd, sa) : stackAddressOf(h.peer, this.family, sa, true);
     if (e !== 0) return e < 0 ? e : -e;
-    return so.sendTo6(s.fd, buf, at, payload, sa.addr6, sa.port, now, src);
+    return so.sendTo6(s.fd, buf, at, payload, sa.addr6, sa.port, now, src, sa.scopeId);
   }
 }

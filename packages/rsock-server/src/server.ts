@@ -40,6 +40,8 @@ import {
   RSOCK_VERSION,
   SOCK_DGRAM,
   SOCK_STREAM,
+  SOCKET_CONNECT_FILLER,
+  type SocketConnect,
   STATE_BOUND,
   STATE_CONNECTED,
   STATE_CONNECTING,
@@ -638,6 +640,9 @@ export class RsockServer {
       case 'socket':
         this.socket(conn, m.id, m.family, m.type, m.protocol);
         return;
+      case 'socket-connect':
+        this.socketConnect(conn, m);
+        return;
       case 'attach':
         this.attach(conn, m.id, kept, nfds);
         return;
@@ -722,31 +727,104 @@ export class RsockServer {
   }
 
   private socket(conn: Conn, id: number, family: number, type: number, protocol: number): void {
-    if (type !== SOCK_STREAM && type !== SOCK_DGRAM)
-      return this.error(conn, id, ESOCKTNOSUPPORT, 'only SOCK_STREAM and SOCK_DGRAM');
+    const made = this.newSocket(conn, id, family, type, protocol);
+    if (made === null) return;
+    this.reply(conn, { kind: 'socket-ok', id, socket: made.s.id }, made.appFd);
+  }
+
+  /**
+   * SOCKET's checks and work: a socket with its pair, attached to conn, and the app's end of the pair
+   * (not yet sent); or null after an ERROR reply (nothing made).
+   */
+  private newSocket(
+    conn: Conn,
+    id: number,
+    family: number,
+    type: number,
+    protocol: number,
+  ): { s: RSock; appFd: number } | null {
+    const refused = this.socketRefusal(conn, id, family, type, protocol);
+    if (refused) return null;
     const tcp = type === SOCK_STREAM;
-    const refusal = socketFamilyRefusal(family, conn.version);
-    if (refusal !== null) return this.error(conn, id, refusal.errno, refusal.why);
-    if (protocol !== 0 && protocol !== (tcp ? IPPROTO_TCP : IPPROTO_UDP))
-      return this.error(conn, id, EPROTONOSUPPORT, `protocol ${protocol} with type ${type}`);
     const fd = this.so.socket(tcp ? 'stream' : 'dgram', 0, stackFamily(family));
-    if (fd < 0) return this.error(conn, id, fd === -EMFILE ? ENFILE : -fd, 'the VR cannot open a socket');
+    if (fd < 0) {
+      this.error(conn, id, fd === -EMFILE ? ENFILE : -fd, 'the VR cannot open a socket');
+      return null;
+    }
     const cost = QuotaLedger.bufferCost(this.so, fd, tcp);
     if (!this.quotaCheck(conn, id, cost)) {
       this.so.close(fd, this.o.clock());
-      return;
+      return null;
     }
     // A UDP socket's datagram header is the creating connection's for its life (§13.5).
     const s = new RSock(this.nextId++, fd, tcp, family, conn.version);
     this.byFd.set(fd, s);
     const appFd = this.openPair(s, conn, id, cost);
-    if (appFd < 0) return;
+    if (appFd < 0) return null;
     this.byId.set(s.id, s);
     s.conns.add(conn);
     conn.attached.add(s);
     this.updateWatch(s);
-    this.reply(conn, { kind: 'socket-ok', id, socket: s.id }, appFd);
+    return { s, appFd };
   }
+
+  /** SOCKET's refusals of a type, family or protocol (true after the ERROR reply). */
+  private socketRefusal(conn: Conn, id: number, family: number, type: number, protocol: number): boolean {
+    if (type !== SOCK_STREAM && type !== SOCK_DGRAM) {
+      this.error(conn, id, ESOCKTNOSUPPORT, 'only SOCK_STREAM and SOCK_DGRAM');
+      return true;
+    }
+    const refusal = socketFamilyRefusal(family, conn.version);
+    if (refusal !== null) {
+      this.error(conn, id, refusal.errno, refusal.why);
+      return true;
+    }
+    if (protocol !== 0 && protocol !== (type === SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP)) {
+      this.error(conn, id, EPROTONOSUPPORT, `protocol ${protocol} with type ${type}`);
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * SOCKET_CONNECT (§13.11): SOCKET and CONNECT in one request. Everything that would refuse the
+   * socket or the endpoint is checked first and answered with one ERROR, nothing made; otherwise
+   * SOCKET_OK goes at once with the descriptor (with FILLER, the filler already written to it), and
+   * the connect's outcome follows as a second reply with the same id, exactly as CONNECT's.
+   */
+  private socketConnect(conn: Conn, m: SocketConnect): void {
+    const { id, family, type, protocol, ep, flags } = m;
+    if (this.socketRefusal(conn, id, family, type, protocol)) return;
+    if ((flags & ~SOCKET_CONNECT_FILLER) !== 0)
+      return this.error(conn, id, EINVAL, 'reserved SOCKET_CONNECT flags');
+    const tcp = type === SOCK_STREAM;
+    const filler = (flags & SOCKET_CONNECT_FILLER) !== 0;
+    if (filler && !tcp) return this.error(conn, id, EINVAL, 'FILLER is for TCP sockets');
+    if (ep.family === AF_UNSPEC) return this.error(conn, id, EINVAL, 'SOCKET_CONNECT needs an endpoint');
+    const e = stackAddressOf(ep, family, this.addr, !tcp);
+    if (e !== 0) return this.error(conn, id, e, familyMismatch(ep, family));
+    const made = this.newSocket(conn, id, family, type, protocol);
+    if (made === null) return;
+    const { s, appFd } = made;
+    if (filler) {
+      // Written from the app's end before anyone else holds it: 8191 bytes, then the last one in a
+      // buffer of its own (§7.1). The client shrinks the end's SO_SNDBUF when it receives it.
+      const u = this.u;
+      const fill = this.fillerBytes;
+      const ok =
+        u.unixWrite(appFd, fill, 0, CONNECT_FILLER_BYTES - 1) === CONNECT_FILLER_BYTES - 1 &&
+        u.unixWrite(appFd, fill, 0, 1) === 1;
+      if (!ok) {
+        u.unixClose(appFd);
+        this.destroy(s);
+        return this.error(conn, id, ENOBUFS, 'the VR could not write the filler');
+      }
+    }
+    this.reply(conn, { kind: 'socket-ok', id, socket: s.id }, appFd);
+    this.connect(conn, s, id, ep, filler ? CONNECT_FILLER : 0, this.o.clock());
+  }
+
+  private readonly fillerBytes = new Uint8Array(CONNECT_FILLER_BYTES);
 
   /**
    * Gives s its pair and its owner, charging `cost` buffer bytes to conn's client; returns the app's
@@ -917,12 +995,20 @@ export class RsockServer {
           return this.reply(conn, { kind: 'opt-ok', id: m.id, value: encodeOption(e, m.maxLength) });
         }
         const name = optionName(m.level, m.name);
-        if (name === null || name === 'IP_ADD_MEMBERSHIP' || name === 'IP_DROP_MEMBERSHIP')
+        if (
+          name === null ||
+          name === 'IP_ADD_MEMBERSHIP' ||
+          name === 'IP_DROP_MEMBERSHIP' ||
+          name === 'IPV6_JOIN_GROUP' ||
+          name === 'IPV6_LEAVE_GROUP'
+        )
           return this.error(conn, m.id, errno.ENOPROTOOPT, '');
         let v: number;
         if (name === 'SO_LINGER' || name === 'SO_REUSEPORT') v = 0;
         else if (name === 'IP_MULTICAST_IF' || name === 'SO_BINDTODEVICE') v = 0;
         else v = so.getOption(s.fd, name);
+        // The layer's interface index (-1: none) as the wire's 1-based one (0: none).
+        if (name === 'IPV6_MULTICAST_IF' && v >= -1) v += 1;
         if (v < 0) return this.error(conn, m.id, -v, '');
         const value =
           name === 'SO_LINGER' ? new Uint8Array(Math.min(8, m.maxLength)) : encodeOption(v, m.maxLength);

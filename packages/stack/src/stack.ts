@@ -251,7 +251,20 @@ export class Stack implements FrameNode {
     this.icmpv6 = new Icmpv6Input(this.ndp, this.output6, this.v6, counters);
     const transport6 = new Transport6(this.output6, v6list, counters);
     this.tcp6 = this.tcpEngine6(random, options.tcp, transport6);
-    this.sockets.attachTcp6(this.tcp6, transport6);
+    const v6 = this.v6;
+    this.sockets.attachTcp6(this.tcp6, {
+      isLocalAddress: (a) => transport6.isLocalAddress(a),
+      sourceFor: (dst) => transport6.sourceFor(dst),
+      send: (buf, ipOff, l4Len, protocol, src, dst, tc, hops, ifIndex, now) =>
+        transport6.send(buf, ipOff, l4Len, protocol, src, dst, tc, hops, ifIndex, now),
+      get defaultHopLimit() {
+        return transport6.defaultHopLimit;
+      },
+      interfaceOf: (a) => transport6.interfaceOf(a),
+      linkLocalOf: (i) => v6.linkLocalOf(i),
+      joinGroup: (i, g) => v6.joinGroup(i, g),
+      leaveGroup: (i, g) => v6.leaveGroup(i, g),
+    });
     this.icmpv6.onTransportError = (type, code, rest, quote, qOff, qLen, now) =>
       this.sockets.icmpv6Error(type, code, rest, quote, qOff, qLen, now);
     const delivery6 = new Delivery6(

@@ -165,7 +165,7 @@ test('AF_INET6: an AF_INET6 socket connects to a v4-mapped address over IPv4; cl
   run();
   assert.equal(a.sockets.getOption(closed, 'SO_ERROR'), errno.ECONNREFUSED);
   // What AF_INET6 does not have yet, and calls of the wrong family, fail plainly.
-  assert.equal(a.sockets.socket('raw', 58, 6), -errno.EAFNOSUPPORT);
+  assert.equal(a.sockets.socket('raw', 0, 6), -errno.EPROTONOSUPPORT);
   assert.equal(a.sockets.bind(c, 0, 1), -errno.EAFNOSUPPORT);
   assert.equal(a.sockets.connect6(l, B6, 1, now()), -errno.EAFNOSUPPORT);
   assert.equal(
@@ -264,6 +264,122 @@ test('AF_INET6 UDP: port unreachable comes back as ECONNREFUSED on a connected s
   const buf = new Uint8Array(8);
   assert.equal(a.sockets.recvFrom(self, buf, 0, 8, meta), 3);
   assert.equal(formatIpv6(meta.addr6), '2001:db8:5::1');
-  // Zone-less link-local destinations cannot be sent to (RFC 4007 §11): ENETUNREACH.
-  assert.equal(a.sockets.sendTo6(self, x, 0, 3, parseIpv6('fe80::2'), 9, now()), -errno.ENETUNREACH);
+  // Zone-less link-local destinations cannot be sent to (RFC 4007 §11).
+  assert.equal(a.sockets.sendTo6(self, x, 0, 3, parseIpv6('fe80::2'), 9, now()), -errno.EINVAL);
+});
+
+/** The link-local address of a stack's eth0 (EUI-64 here: no PRF, no DAD wait). */
+function linkLocal(s: Stack): Uint8Array {
+  const ll = s.interfaces()[0]!.addresses6.find((a) => a.address.startsWith('fe80:'));
+  assert.ok(ll !== undefined, 'eth0 has its link-local address');
+  return parseIpv6(ll.address);
+}
+
+test('AF_INET6 raw ICMPv6: an echo request built by the program, its checksum by the stack; the reply comes back raw', () => {
+  const { a, run, now } = pair();
+  const fd = a.sockets.socket('raw', 58, 6);
+  assert.ok(fd >= 0);
+  assert.equal(a.sockets.getOption(fd, 'IPV6_CHECKSUM'), 2);
+  assert.equal(a.sockets.setOption(fd, 'IPV6_CHECKSUM', -1), -errno.EINVAL, 'fixed for ICMPv6');
+  // Echo request (RFC 4443 §4.1): type 128, code 0, checksum left 0, id 0x1234, seq 7, data.
+  const echo = Uint8Array.of(128, 0, 0, 0, 0x12, 0x34, 0, 7, 1, 2, 3, 4);
+  assert.equal(a.sockets.sendTo6(fd, echo, 0, echo.length, B6, 0, now()), echo.length);
+  run();
+  const buf = new Uint8Array(200);
+  const meta = new RecvMeta();
+  let n = a.sockets.recvFrom(fd, buf, 0, buf.length, meta);
+  // Neighbour Discovery reaches raw ICMPv6 sockets too; the echo reply is among what came.
+  while (n > 0 && buf[0] !== 129) n = a.sockets.recvFrom(fd, buf, 0, buf.length, meta);
+  assert.equal(n, echo.length, 'an echo reply came back');
+  assert.equal(formatIpv6(meta.addr6), '2001:db8:5::2');
+  assert.deepEqual([...buf.subarray(4, 12)], [0x12, 0x34, 0, 7, 1, 2, 3, 4]);
+});
+
+test('AF_INET6 link-local: TCP to fe80:: with a scope id, and UDP to a group joined with IPV6_JOIN_GROUP', () => {
+  const { a, b, run, now } = pair();
+  const bLL = linkLocal(b);
+  const l = b.sockets.socket('stream', 0, 6);
+  b.sockets.bind6(l, ANY6, 179);
+  b.sockets.listen(l, 4);
+  const c = a.sockets.socket('stream', 0, 6);
+  assert.equal(a.sockets.connect6(c, bLL, 179, now()), -errno.EINVAL, 'a link-local peer needs its zone');
+  assert.equal(a.sockets.connect6(c, bLL, 179, now(), 1), -errno.EINPROGRESS);
+  run();
+  assert.equal(a.sockets.getOption(c, 'SO_ERROR'), 0);
+  const peer = new SockAddr();
+  const fd = b.sockets.accept(l, now(), peer);
+  assert.ok(fd >= 0);
+  assert.equal(formatIpv6(peer.addr6), formatIpv6(linkLocal(a)));
+  const mine = new SockAddr();
+  a.sockets.localAddress(c, mine);
+  assert.equal(formatIpv6(mine.addr6), formatIpv6(linkLocal(a)));
+  assert.equal(mine.scopeId, 1, 'the zone is eth0 (index 0 + 1)');
+
+  // RIPng's group (ff02::9, RFC 2080 §2.5.1): only the member gets the datagram.
+  const ripng = parseIpv6('ff02::9');
+  const member = b.sockets.socket('dgram', 0, 6);
+  const other = b.sockets.socket('dgram', 0, 6);
+  for (const s of [member, other]) {
+    b.sockets.setOption(s, 'SO_REUSEADDR', 1);
+    assert.equal(b.sockets.bind6(s, ANY6, 521), 0);
+  }
+  assert.equal(b.sockets.setOption(member, 'IPV6_JOIN_GROUP', { group6: ripng, interface: 0 }), 0);
+  assert.equal(
+    b.sockets.setOption(member, 'IPV6_JOIN_GROUP', { group6: ripng, interface: 0 }),
+    -errno.EADDRINUSE,
+  );
+  const u = a.sockets.socket('dgram', 0, 6);
+  a.sockets.bind6(u, ANY6, 521);
+  assert.equal(
+    a.sockets.sendTo6(u, Uint8Array.of(2, 1), 0, 2, ripng, 521, now()),
+    -errno.ENETUNREACH,
+    'no zone',
+  );
+  assert.equal(a.sockets.setOption(u, 'IPV6_MULTICAST_IF', 0), 0);
+  assert.equal(a.sockets.sendTo6(u, Uint8Array.of(2, 1), 0, 2, ripng, 521, now()), 2);
+  run();
+  const meta = new RecvMeta();
+  const buf = new Uint8Array(16);
+  assert.equal(b.sockets.recvFrom(member, buf, 0, 16, meta), 2);
+  assert.equal(formatIpv6(meta.addr6), formatIpv6(linkLocal(a)), 'from the sender’s link-local address');
+  assert.equal(formatIpv6(meta.dst6), 'ff02::9');
+  assert.equal(b.sockets.recvFrom(other, buf, 0, 16, meta), -errno.EAGAIN);
+  // Leaving: the group no longer reaches the VR.
+  assert.equal(b.sockets.setOption(member, 'IPV6_LEAVE_GROUP', { group6: ripng, interface: 0 }), 0);
+  a.sockets.sendTo6(u, Uint8Array.of(2, 1), 0, 2, ripng, 521, now());
+  run();
+  assert.equal(b.sockets.recvFrom(member, buf, 0, 16, meta), -errno.EAGAIN);
+});
+
+test('AF_INET6 raw with IPV6_CHECKSUM: OSPFv3-style protocol 89 to ff02::5, checksum at offset 12 computed and verified', () => {
+  const { a, b, run, now } = pair();
+  const allSpf = parseIpv6('ff02::5');
+  const rx = b.sockets.socket('raw', 89, 6);
+  assert.equal(b.sockets.setOption(rx, 'IPV6_CHECKSUM', 12), 0);
+  assert.equal(b.sockets.setOption(rx, 'IPV6_CHECKSUM', 3), -errno.EINVAL, 'odd offsets are refused');
+  assert.equal(b.sockets.setOption(rx, 'IPV6_JOIN_GROUP', { group6: allSpf, interface: 0 }), 0);
+  const tx = a.sockets.socket('raw', 89, 6);
+  a.sockets.setOption(tx, 'IPV6_CHECKSUM', 12);
+  a.sockets.setOption(tx, 'IPV6_MULTICAST_IF', 0);
+  // An OSPFv3 header's shape (RFC 5340 A.3.1): 16 bytes, checksum at 12.
+  const hello = Uint8Array.of(3, 1, 0, 16, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+  assert.equal(a.sockets.sendTo6(tx, hello, 0, hello.length, allSpf, 0, now()), 16);
+  run();
+  const buf = new Uint8Array(64);
+  const meta = new RecvMeta();
+  assert.equal(b.sockets.recvFrom(rx, buf, 0, 64, meta), 16);
+  assert.notEqual(buf[12]! | buf[13]!, 0, 'the checksum was filled');
+  assert.equal(formatIpv6(meta.dst6), 'ff02::5');
+  // A socket without IPV6_CHECKSUM takes the same bytes unchecked; with a wrong sum, only it does.
+  const plain = b.sockets.socket('raw', 89, 6);
+  b.sockets.setOption(plain, 'IPV6_JOIN_GROUP', { group6: allSpf, interface: 0 });
+  const plainTx = a.sockets.socket('raw', 89, 6);
+  a.sockets.setOption(plainTx, 'IPV6_MULTICAST_IF', 0);
+  const bad = hello.slice();
+  bad[12] = 0xde;
+  bad[13] = 0xad;
+  a.sockets.sendTo6(plainTx, bad, 0, bad.length, allSpf, 0, now());
+  run();
+  assert.equal(b.sockets.recvFrom(plain, buf, 0, 64, meta), 16);
+  assert.equal(b.sockets.recvFrom(rx, buf, 0, 64, meta), -errno.EAGAIN);
 });

@@ -34,6 +34,7 @@ import type { Interface, InterfaceTable } from '../interfaces.ts';
 import type { LinkOutput } from '../link.ts';
 import { NEIGHBOUR_STATE_NAMES, NUD_INCOMPLETE } from '../neighbour/cache.ts';
 import type { Ndp } from '../neighbour/ndp.ts';
+import { ENODEV } from '../sockapi/errno.ts';
 import type { RandomSource } from '../sockapi/random.ts';
 import type { Wake } from '../wake.ts';
 import {
@@ -179,6 +180,33 @@ export class Ipv6Control implements MldListener {
     if (this.settings.dadTransmits === 0) a.state = ADDR_PREFERRED;
     ifc6.insert(a);
     ifc6.join(solicitedNode(a.address));
+  }
+
+  /**
+   * A socket joins `group` on ifIndex (IPV6_JOIN_GROUP): the interface then accepts it, and a new
+   * membership is reported at once (RFC 3810 §6.1: a state change, TO_EX({})). 0, or -errno.
+   */
+  joinGroup(ifIndex: number, group: Uint8Array): number {
+    const ifc = this.ifaces.list[ifIndex];
+    const ifc6 = this.list[ifIndex];
+    if (ifc === undefined || ifc6 === undefined || ifc.removed) return -ENODEV;
+    if (ifc6.join(group) && ifc.up) this.reportGroups(ifc, ifc6, MLD_CHANGE_TO_EXCLUDE, group, 1);
+    return 0;
+  }
+
+  /** The socket's membership ends; the last one out reports TO_IN({}) (RFC 3810 §6.1). */
+  leaveGroup(ifIndex: number, group: Uint8Array): void {
+    const ifc = this.ifaces.list[ifIndex];
+    const ifc6 = this.list[ifIndex];
+    if (ifc === undefined || ifc6 === undefined) return;
+    if (ifc6.leave(group) && ifc.up && !ifc.removed)
+      this.reportGroups(ifc, ifc6, MLD_CHANGE_TO_INCLUDE, group, 1);
+  }
+
+  /** The usable link-local address of ifIndex, or null. */
+  linkLocalOf(ifIndex: number): Uint8Array | null {
+    const a = this.list[ifIndex]?.linkLocal() ?? null;
+    return a?.usable === true ? a.address : null;
   }
 
   /** See Stack.addAddress6. */

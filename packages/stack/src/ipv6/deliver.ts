@@ -175,6 +175,21 @@ export class Delivery6 {
     const ext = this.ext;
     const counters = this.counters;
     counters.stats[Stat.IPV6_DELIVERED]! += 1;
+    // Raw AF_INET6 sockets get their copy first (RFC 3542 §3; ICMPv6 ones also see what the stack
+    // answers itself, as on Linux).
+    const sockets = this.sockets;
+    const rawTaken =
+      sockets.hasRaw6(ext.protocol) &&
+      sockets.rawInput6(
+        ifc.index,
+        buf,
+        ext.payloadOffset,
+        ext.payloadLength,
+        ext.protocol,
+        h.srcOffset,
+        h.dstOffset,
+        multicast,
+      );
     switch (ext.protocol) {
       case IPPROTO_ICMPV6:
         return this.icmp.input(
@@ -247,6 +262,7 @@ export class Delivery6 {
         return;
       }
       default:
+        if (rawTaken) return;
         // RFC 8200 §4: an unrecognised Next Header is a code 1 Parameter Problem at that field.
         this.problem(ifc, buf, ipOff, PARAM_PROBLEM_NEXT_HEADER, ext.protocolFieldOffset - ipOff, now);
         counters.rxDrop(ifc, Drop.IPV6_UNKNOWN_NEXT_HEADER);

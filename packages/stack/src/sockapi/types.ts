@@ -35,6 +35,12 @@ export const SOCKET_OPTIONS = [
   'IPV6_V6ONLY',
   'IPV6_UNICAST_HOPS',
   'IPV6_TCLASS',
+  'IPV6_JOIN_GROUP',
+  'IPV6_LEAVE_GROUP',
+  'IPV6_MULTICAST_IF',
+  'IPV6_MULTICAST_HOPS',
+  'IPV6_MULTICAST_LOOP',
+  'IPV6_CHECKSUM',
 ] as const;
 export type SocketOption = (typeof SOCKET_OPTIONS)[number];
 

@@ -1,11 +1,24 @@
 // What AF_INET6 sockets add to the socket layer: v4-mapped addresses (RFC 4291 §2.5.5.2), which
 // addresses a socket covers when ports are shared (RFC 3493 §5.3: an AF_INET6 socket bound to ::
 // without IPV6_V6ONLY also takes IPv4), and how an endpoint is written in `show sockets`.
-import { formatIpv4, formatIpv6, isUnspecifiedIpv6, isV4MappedIpv6, mapIpv4ToIpv6 } from '@nexthop/addr';
+import {
+  formatIpv4,
+  formatIpv6,
+  isLinkScopedIpv6,
+  isMulticastIpv6,
+  isUnspecifiedIpv6,
+  isV4MappedIpv6,
+  mapIpv4ToIpv6,
+} from '@nexthop/addr';
 import { rd32 } from '@nexthop/wire';
 import type { Sock } from './sock.ts';
 
-export { isUnspecifiedIpv6, isV4MappedIpv6 };
+export { isMulticastIpv6, isUnspecifiedIpv6, isV4MappedIpv6 };
+
+/** See @nexthop/addr's isLinkScopedIpv6: an address whose zone is an interface (RFC 4007 §6). */
+export function isLinkScoped(a: Uint8Array): boolean {
+  return isLinkScopedIpv6(a, 0);
+}
 
 /** The IPv4 address inside a v4-mapped address (::ffff:a.b.c.d). */
 export function unmapIpv4(a: Uint8Array): number {

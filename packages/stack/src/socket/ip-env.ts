@@ -57,4 +57,11 @@ export interface Ip6Env {
     now: number,
   ): number;
   readonly defaultHopLimit: number;
+  /** The interface holding the usable address addr, -1 when none does. */
+  interfaceOf(addr: Uint8Array): number;
+  /** The usable link-local address of ifIndex, null when it has none (yet). */
+  linkLocalOf(ifIndex: number): Uint8Array | null;
+  /** A socket joined `group` on ifIndex (the interface accepts it, MLD reports it); 0 or -errno. */
+  joinGroup(ifIndex: number, group: Uint8Array): number;
+  leaveGroup(ifIndex: number, group: Uint8Array): void;
 }

@@ -5,7 +5,9 @@
 import {
   copyBytes,
   ETH_HEADER_LEN,
+  foldSum,
   ICMPV6_PACKET_TOO_BIG,
+  IPPROTO_ICMPV6,
   IPPROTO_TCP,
   IPPROTO_UDP,
   IPV4_MIN_HEADER,
@@ -14,7 +16,9 @@ import {
   pseudoHeaderSumIpv6,
   rd16,
   rd32,
+  sumWords,
   UDP_HEADER_LEN,
+  wr16,
   writeIpv6Header,
   writeUdp,
   writeUdpPseudo,
@@ -58,6 +62,8 @@ import {
   coversIpv6,
   foldIpv6,
   formatEndpoint,
+  isLinkScoped,
+  isMulticastIpv6,
   isUnspecifiedIpv6,
   isV4MappedIpv6,
   mapIpv4,
@@ -65,8 +71,10 @@ import {
 } from './inet6.ts';
 import type { Ip6Env, IpEnv } from './ip-env.ts';
 import { Multicast } from './multicast.ts';
+import { Multicast6 } from './multicast6.ts';
 import { getOption, type OptionValue, setOption } from './options.ts';
 import { RawSockets, writeLoopHeader } from './raw.ts';
+import { RawSockets6 } from './raw6.ts';
 import { type AnyTcpConnection, type Sock, type SockAddr, SockLists } from './sock.ts';
 import { type SocketSink, UdpSockets } from './udp.ts';
 
@@ -78,6 +86,7 @@ export { EPHEMERAL_FIRST, EPHEMERAL_LAST };
 export const UDP_MAX_PAYLOAD = 65507;
 /** Over IPv6 the payload length excludes the IPv6 header (RFC 8200 §3): 65535 - 8 (UDP). */
 const UDP6_MAX_PAYLOAD = 65527;
+const RAW6_MAX_PAYLOAD = 65535;
 const RAW_MAX_PAYLOAD = 65535 - IPV4_MIN_HEADER;
 
 const MAX_SOCKETS = 65536;
@@ -110,6 +119,8 @@ export class SocketLayer implements SocketSink {
   private readonly fds: FdTable;
   private readonly udp: UdpSockets;
   private readonly raw: RawSockets;
+  private readonly raw6: RawSockets6;
+  private readonly multicast6: Multicast6;
   private readonly multicast: Multicast;
   /** Bound stream sockets by local port (the engine keeps the connections themselves). */
   private readonly streamPorts = new SockLists();
@@ -134,6 +145,8 @@ export class SocketLayer implements SocketSink {
     this.multicast = new Multicast(env);
     this.udp = new UdpSockets(this);
     this.raw = new RawSockets(this, this.multicast);
+    this.raw6 = new RawSockets6(this);
+    this.multicast6 = new Multicast6(env);
   }
 
   /** UDP datagrams no socket wanted. */
@@ -150,17 +163,18 @@ export class SocketLayer implements SocketSink {
   attachTcp6(engine: TcpEngine<Uint8Array>, env6: Ip6Env): void {
     this.tcp6 = engine;
     this.env6 = env6;
+    this.multicast6.env6 = env6;
   }
 
   // ---- the API -------------------------------------------------------------------------------
 
   /**
-   * A new socket of `family` (4: AF_INET, 6: AF_INET6). AF_INET6 has stream and datagram sockets;
-   * its raw sockets are refused with EAFNOSUPPORT.
+   * A new socket of `family` (4: AF_INET, 6: AF_INET6). An AF_INET6 raw socket of ICMPv6 has its
+   * checksum at offset 2, always (RFC 3542 §3.1).
    */
   socket(type: SocketType, protocol = 0, family: 4 | 6 = 4): number {
     let proto = protocol;
-    if (family === 6 && (type === 'raw' || this.tcp6 === null)) return -EAFNOSUPPORT;
+    if (family === 6 && this.tcp6 === null) return -EAFNOSUPPORT;
     if (type === 'stream') {
       if (proto !== 0 && proto !== IPPROTO_TCP) return -EPROTONOSUPPORT;
       if (this.tcp === null) return -EPROTONOSUPPORT;
@@ -173,7 +187,10 @@ export class SocketLayer implements SocketSink {
     } else return -EAFNOSUPPORT;
     const s = this.fds.open(type, proto, family);
     if (s === null) return -EMFILE;
-    if (type === 'raw') this.raw.protocols.add(proto, s);
+    if (type === 'raw' && family === 6) {
+      this.raw6.protocols.add(proto, s);
+      if (proto === IPPROTO_ICMPV6) s.checksumOffset = 2;
+    } else if (type === 'raw') this.raw.protocols.add(proto, s);
     return s.fd;
   }
 
@@ -186,14 +203,16 @@ export class SocketLayer implements SocketSink {
 
   /**
    * bind(2) of an AF_INET6 socket. A v4-mapped address makes it an IPv4 socket (refused with
-   * IPV6_V6ONLY, EINVAL as Linux); :: without IPV6_V6ONLY takes both families (RFC 3493 §5.3).
+   * IPV6_V6ONLY, EINVAL as Linux); :: without IPV6_V6ONLY takes both families (RFC 3493 §5.3). A
+   * link-local address needs its zone: `scopeId` (the VR's interface index + 1, as sin6_scope_id)
+   * or SO_BINDTODEVICE, and must be that interface's (RFC 4007 §11).
    */
-  bind6(fd: number, addr: Uint8Array, port: number): number {
+  bind6(fd: number, addr: Uint8Array, port: number, scopeId = 0): number {
     const s = this.sock(fd);
     if (s === null) return -EBADF;
     if (s.family !== 6) return -EAFNOSUPPORT;
     if (isV4MappedIpv6(addr)) {
-      if (s.v6only) return -EINVAL;
+      if (s.v6only || s.type === 'raw') return -EINVAL;
       if (s.bound || s.conn !== null) return -EINVAL;
       s.mapped = true;
       const r = this.bindInet(s, unmapIpv4(addr), port);
@@ -202,9 +221,24 @@ export class SocketLayer implements SocketSink {
     }
     if (s.bound || s.conn !== null || s.listener !== null || s.listener6 !== null) return -EINVAL;
     if (port < 0 || port > 65535) return -EINVAL;
-    if (!isUnspecifiedIpv6(addr) && !this.env6!.isLocalAddress(addr)) return -EADDRNOTAVAIL;
+    const env6 = this.env6!;
+    let scope = -1;
+    if (isLinkScoped(addr)) {
+      scope = this.zoneOf(s, scopeId, addr);
+      if (scope < 0) return -EINVAL;
+    }
+    if (!isUnspecifiedIpv6(addr) && !isMulticastIpv6(addr, 0)) {
+      const at = env6.interfaceOf(addr);
+      if (at < 0 || (scope >= 0 && at !== scope)) return -EADDRNOTAVAIL;
+    } else if (isMulticastIpv6(addr, 0) && s.type === 'stream') return -EADDRNOTAVAIL;
     // The port check looks at the address the socket is about to take.
     s.localAddr6.set(addr);
+    if (s.type === 'raw') {
+      s.bound = true;
+      s.scope6 = scope;
+      s.addrLocked = !isUnspecifiedIpv6(addr);
+      return 0;
+    }
     let p = port;
     if (p === 0) p = this.ephemeralPort(s, 0);
     else if (this.portTaken(s, 0, p, s.opt.reuseAddr)) p = -EADDRINUSE;
@@ -213,8 +247,20 @@ export class SocketLayer implements SocketSink {
       return p;
     }
     this.setBound(s, 0, p);
+    s.scope6 = scope;
     s.addrLocked = !isUnspecifiedIpv6(addr);
     return 0;
+  }
+
+  /**
+   * The interface a link-scoped address of s lives on (RFC 4007 §6): the call's scope id, else the
+   * socket's zone, its multicast interface (for a group), its bound device; -1 when none names one.
+   */
+  private zoneOf(s: Sock, scopeId: number, addr: Uint8Array): number {
+    if (scopeId > 0) return this.env.interfaceName(scopeId - 1) === null ? -1 : scopeId - 1;
+    if (s.scope6 >= 0) return s.scope6;
+    if (isMulticastIpv6(addr, 0) && s.opt.mcastIf >= 0) return s.opt.mcastIf;
+    return s.opt.boundIf;
   }
 
   private bindInet(s: Sock, addr: number, port: number): number {
@@ -255,32 +301,36 @@ export class SocketLayer implements SocketSink {
 
   /**
    * connect(2) of an AF_INET6 socket: to a v4-mapped address it connects over IPv4 (ENETUNREACH
-   * with IPV6_V6ONLY, as Linux), else over IPv6.
+   * with IPV6_V6ONLY, as Linux), else over IPv6; a link-local peer with its zone (`scopeId`, or the
+   * socket's, as bind6).
    */
-  connect6(fd: number, addr: Uint8Array, port: number, now: number): number {
+  connect6(fd: number, addr: Uint8Array, port: number, now: number, scopeId = 0): number {
     const s = this.sock(fd);
     if (s === null) return -EBADF;
     if (s.family !== 6) return -EAFNOSUPPORT;
     if (isV4MappedIpv6(addr)) {
-      if (s.v6only) return -ENETUNREACH;
+      if (s.v6only || s.type === 'raw') return -ENETUNREACH;
       // A socket bound to a specific IPv6 address cannot speak IPv4.
       if (!s.mapped && s.addrLocked) return -EAFNOSUPPORT;
       s.mapped = true;
       return this.connectInet(s, unmapIpv4(addr), port, now);
     }
     if (s.mapped) return -EAFNOSUPPORT;
-    if (s.type === 'stream') return this.flushed(this.streamConnect6(s, addr, port, now));
-    if (port <= 0 || port > 65535 || isUnspecifiedIpv6(addr)) return -EINVAL;
-    const src = this.source6(s, addr);
+    if (s.type === 'stream') return this.flushed(this.streamConnect6(s, addr, port, now, scopeId));
+    if (isUnspecifiedIpv6(addr) || (s.type === 'dgram' && (port <= 0 || port > 65535))) return -EINVAL;
+    const zone = isLinkScoped(addr) ? this.zoneOf(s, scopeId, addr) : -1;
+    if (isLinkScoped(addr) && zone < 0) return -EINVAL;
+    const src = this.source6(s, addr, zone);
     if (src === null) return -ENETUNREACH;
-    if (!s.bound) {
+    if (s.type === 'dgram' && !s.bound) {
       const p = this.ephemeralPort(s, 0, foldIpv6(src), foldIpv6(addr), port);
       if (p < 0) return p;
       this.setBound(s, 0, p);
     }
     if (!s.addrLocked) s.localAddr6.set(src);
+    if (zone >= 0) s.scope6 = zone;
     s.remoteAddr6.set(addr);
-    s.remotePort = port;
+    s.remotePort = s.type === 'raw' ? 0 : port;
     s.connected = true;
     s.error = 0;
     return 0;
@@ -300,14 +350,16 @@ export class SocketLayer implements SocketSink {
   }
 
   /**
-   * The source of an AF_INET6 socket's packet to dst: its bound address, else RFC 6724's choice;
-   * null when there is none (no route). A link-local or multicast destination needs a zone the
-   * socket cannot name yet (RFC 4007 §11): none.
+   * The source of an AF_INET6 socket's packet to dst: its bound address, else for a link-scoped
+   * destination the link-local address of its zone (RFC 6724 §5 rule 2: the same scope), else
+   * RFC 6724's choice by route; null when there is none.
    */
-  private source6(s: Sock, dst: Uint8Array): Uint8Array | null {
-    if (dst[0] === 0xff || (dst[0] === 0xfe && (dst[1]! & 0xc0) === 0x80)) return null;
-    if (!isUnspecifiedIpv6(s.localAddr6)) return s.localAddr6;
-    const src = this.env6!.sourceFor(dst);
+  private source6(s: Sock, dst: Uint8Array, zone: number): Uint8Array | null {
+    if (!isUnspecifiedIpv6(s.localAddr6) && !isMulticastIpv6(s.localAddr6, 0)) return s.localAddr6;
+    const env6 = this.env6!;
+    if (zone >= 0) return env6.linkLocalOf(zone);
+    if (isMulticastIpv6(dst, 0)) return null;
+    const src = env6.sourceFor(dst);
     return isUnspecifiedIpv6(src) ? null : src;
   }
 
@@ -447,8 +499,11 @@ export class SocketLayer implements SocketSink {
   /**
    * Sends one datagram from an AF_INET6 socket: to a v4-mapped address over IPv4 (not with
    * IPV6_V6ONLY, nor from a socket bound to an IPv6 address), else over IPv6 (RFC 8200; UDP's
-   * checksum over the IPv6 pseudo-header, RFC 8200 §8.1, never zero). `src`, when given, is the
-   * source of this datagram alone (IPV6_PKTINFO on sendmsg, RFC 3542 §6.1): one of the VR's addresses.
+   * checksum over the IPv6 pseudo-header, RFC 8200 §8.1, never zero). A raw socket's data is the
+   * upper-layer message, its checksum filled at the socket's offset (RFC 3542 §3.1). `src`, when
+   * given, is the source of this datagram alone (IPV6_PKTINFO on sendmsg, RFC 3542 §6.1): one of the
+   * VR's addresses. A link-scoped destination leaves by its zone (`scopeId`, as bind6); a group's
+   * copy comes back to the VR's own members unless IPV6_MULTICAST_LOOP is 0.
    */
   sendTo6(
     fd: number,
@@ -459,30 +514,38 @@ export class SocketLayer implements SocketSink {
     port: number,
     now: number,
     src: Uint8Array | null = null,
+    scopeId = 0,
   ): number {
     const s = this.sock(fd);
     if (s === null) return -EBADF;
     if (s.type === 'stream') return this.send(fd, buf, off, len, now);
     if (s.family !== 6) return -EAFNOSUPPORT;
     if (isV4MappedIpv6(addr)) {
-      if (s.v6only) return -ENETUNREACH;
+      if (s.v6only || s.type === 'raw') return -ENETUNREACH;
       if (!coversIpv4(s)) return -EAFNOSUPPORT;
       return this.sendInet(s, buf, off, len, unmapIpv4(addr), port, now, 0, -1);
     }
     if (s.mapped) return -EAFNOSUPPORT;
     if (s.error !== 0) return -s.takeError();
     if (s.shutWr) return -EPIPE;
-    if (len > UDP6_MAX_PAYLOAD) return -EMSGSIZE;
+    const isUdp = s.type === 'dgram';
+    if (len > (isUdp ? UDP6_MAX_PAYLOAD : RAW6_MAX_PAYLOAD)) return -EMSGSIZE;
     if (isUnspecifiedIpv6(addr)) return -EDESTADDRREQ;
-    if (port <= 0 || port > 65535) return -EINVAL;
+    if (isUdp && (port <= 0 || port > 65535)) return -EINVAL;
     const env6 = this.env6!;
+    const multicast = isMulticastIpv6(addr, 0);
+    let zone = -1;
+    if (isLinkScoped(addr) || multicast) {
+      zone = this.zoneOf(s, scopeId, addr);
+      if (zone < 0) return multicast ? -ENETUNREACH : -EINVAL;
+    }
     let from: Uint8Array | null;
     if (src !== null && !isUnspecifiedIpv6(src)) {
       if (!env6.isLocalAddress(src)) return -EADDRNOTAVAIL;
       from = src;
-    } else from = this.source6(s, addr);
+    } else from = this.source6(s, addr, zone);
     if (from === null) return -ENETUNREACH;
-    if (!s.bound) {
+    if (isUdp && !s.bound) {
       const p = this.ephemeralPort(s, 0);
       if (p < 0) return p;
       this.setBound(s, 0, p);
@@ -490,23 +553,55 @@ export class SocketLayer implements SocketSink {
     const t = this.txBuf;
     const ipOff = TX_HEADROOM;
     const l4Off = ipOff + IPV6_HEADER_LEN;
-    copyBytes(buf, off, t, l4Off + UDP_HEADER_LEN, len);
-    const pseudo = pseudoHeaderSumIpv6(from, 0, addr, 0, IPPROTO_UDP, 0);
-    const l4Len = writeUdpPseudo(t, l4Off, s.localPort, port, len, pseudo);
+    const protocol = s.protocol;
+    const pseudo = pseudoHeaderSumIpv6(from, 0, addr, 0, protocol, 0);
+    let l4Len: number;
+    if (isUdp) {
+      copyBytes(buf, off, t, l4Off + UDP_HEADER_LEN, len);
+      l4Len = writeUdpPseudo(t, l4Off, s.localPort, port, len, pseudo);
+    } else {
+      copyBytes(buf, off, t, l4Off, len);
+      l4Len = len;
+      const c = s.checksumOffset;
+      if (c >= 0) {
+        if (c + 2 > len) return -EINVAL;
+        wr16(t, l4Off + c, 0);
+        wr16(t, l4Off + c, ~foldSum(sumWords(t, l4Off, len, pseudo + len)) & 0xffff);
+      }
+    }
     const o = s.opt;
-    const hops = o.ttl >= 0 ? o.ttl : env6.defaultHopLimit;
-    if (env6.isLocalAddress(addr)) {
+    const hops = multicast ? o.mcastTtl : o.ttl >= 0 ? o.ttl : env6.defaultHopLimit;
+    writeIpv6Header(t, ipOff, o.tos, 0, l4Len, protocol, hops, from, 0, addr, 0);
+    if (!multicast && env6.isLocalAddress(addr)) {
       // To one of the VR's own addresses: straight back up, as the loopback device would.
-      writeIpv6Header(t, ipOff, o.tos, 0, l4Len, IPPROTO_UDP, hops, from, 0, addr, 0);
-      const taken = this.udp.input6(-1, t, l4Off, l4Len, ipOff + 8, ipOff + 24, false);
-      if (!taken && s.connected) {
+      const taken = isUdp
+        ? this.udp.input6(-1, t, l4Off, l4Len, ipOff + 8, ipOff + 24, false)
+        : this.raw6.input(-1, t, l4Off, l4Len, protocol, ipOff + 8, ipOff + 24, false, pseudo);
+      if (!taken && isUdp && s.connected) {
         s.error = ECONNREFUSED;
         this.markDirty(s);
       }
       return this.flushed(len);
     }
-    const r = env6.send(t, ipOff, l4Len, IPPROTO_UDP, from, addr, o.tos, hops, o.boundIf, now);
+    const r = env6.send(
+      t,
+      ipOff,
+      l4Len,
+      protocol,
+      from,
+      addr,
+      o.tos,
+      hops,
+      zone >= 0 ? zone : o.boundIf,
+      now,
+    );
     if (r < 0) return r;
+    if (multicast && o.mcastLoop) {
+      // IPV6_MULTICAST_LOOP (RFC 3493 §5.2): the VR's own members on that interface get a copy.
+      // The frame was sent from t, whose IPv6 header is intact.
+      if (isUdp) this.udp.input6(zone, t, l4Off, l4Len, ipOff + 8, ipOff + 24, true);
+      else this.raw6.input(zone, t, l4Off, l4Len, protocol, ipOff + 8, ipOff + 24, true, pseudo);
+    }
     return this.flushed(len);
   }
 
@@ -623,8 +718,9 @@ export class SocketLayer implements SocketSink {
     }
     this.closeListeners(s, now);
     if (s.bound && s.type !== 'raw') this.portsOf(s).remove(s.localPort, s);
-    if (s.type === 'raw') this.raw.protocols.remove(s.protocol, s);
+    if (s.type === 'raw') (s.family === 6 ? this.raw6 : this.raw).protocols.remove(s.protocol, s);
     this.multicast.leaveAll(s);
+    this.multicast6.leaveAll(s);
     s.queue?.clear();
     return this.flushed(0);
   }
@@ -633,7 +729,7 @@ export class SocketLayer implements SocketSink {
   setOption(fd: number, name: SocketOption, value: OptionValue, _now = 0): number {
     const s = this.sock(fd);
     if (s === null) return -EBADF;
-    return setOption(s, name, value, this.env, this.multicast);
+    return setOption(s, name, value, this.env, this.multicast, this.multicast6);
   }
 
   /** Option value; SO_ERROR takes the pending error (positive errno, 0 when none). */
@@ -662,9 +758,11 @@ export class SocketLayer implements SocketSink {
     out.family = s.family;
     out.port = port;
     out.addr = a4;
+    out.scopeId = 0;
     if (s.family === 4) return;
     if (s.mapped) mapIpv4(a4, out.addr6);
     else out.addr6.set(a6);
+    if (s.scope6 >= 0 && isLinkScoped(out.addr6)) out.scopeId = s.scope6 + 1;
   }
 
   /** Current EV_* mask of fd, 0 for an fd that is not open. */
@@ -760,6 +858,32 @@ export class SocketLayer implements SocketSink {
     dst: number,
   ): boolean {
     return this.raw.input(ifIndex, buf, ipOff, ipLen, protocol, src, dst);
+  }
+
+  /** Whether any raw AF_INET6 socket takes Next Header `protocol`. */
+  hasRaw6(protocol: number): boolean {
+    return this.raw6.has(protocol);
+  }
+
+  /**
+   * A copy of an IPv6 packet's upper-layer message (RFC 3542 §3: without the IPv6 header) for the
+   * raw AF_INET6 sockets of `protocol`, from the address at buf[srcOff..] to the one at
+   * buf[dstOff..]. Returns whether any socket took it.
+   */
+  rawInput6(
+    ifIndex: number,
+    buf: Uint8Array,
+    off: number,
+    len: number,
+    protocol: number,
+    srcOff: number,
+    dstOff: number,
+    multicast: boolean,
+  ): boolean {
+    const pseudo = pseudoHeaderSumIpv6(buf, srcOff, buf, dstOff, protocol, 0);
+    const taken = this.raw6.input(ifIndex, buf, off, len, protocol, srcOff, dstOff, multicast, pseudo);
+    this.flushEvents();
+    return taken;
   }
 
   /** Whether any raw socket listens for `protocol` (the stack then skips protocol unreachable). */
@@ -1131,7 +1255,7 @@ export class SocketLayer implements SocketSink {
     return -EINPROGRESS;
   }
 
-  private streamConnect6(s: Sock, addr: Uint8Array, port: number, now: number): number {
+  private streamConnect6(s: Sock, addr: Uint8Array, port: number, now: number, scopeId: number): number {
     const tcp6 = this.tcp6!;
     const env6 = this.env6!;
     if (s.listener !== null || s.listener6 !== null) return -EINVAL;
@@ -1141,11 +1265,17 @@ export class SocketLayer implements SocketSink {
     }
     if (isUnspecifiedIpv6(addr) || port <= 0 || port > 65535) return -EINVAL;
     if (addr[0] === 0xff) return -ENETUNREACH;
-    // A link-local peer needs its zone (RFC 4007 §11), which the remote socket API has no way to
-    // name in the VR yet.
-    if (addr[0] === 0xfe && (addr[1]! & 0xc0) === 0x80) return -EINVAL;
-    const src = isUnspecifiedIpv6(s.localAddr6) ? env6.sourceFor(addr) : s.localAddr6;
-    if (isUnspecifiedIpv6(src)) return -ENETUNREACH;
+    // A link-local peer needs its zone (RFC 4007 §11); the connection then speaks from that
+    // interface's link-local address, by which Transport6 finds the interface again.
+    const zone = isLinkScoped(addr) ? this.zoneOf(s, scopeId, addr) : -1;
+    if (isLinkScoped(addr) && zone < 0) return -EINVAL;
+    const src = isUnspecifiedIpv6(s.localAddr6)
+      ? zone >= 0
+        ? env6.linkLocalOf(zone)
+        : env6.sourceFor(addr)
+      : s.localAddr6;
+    if (src === null || isUnspecifiedIpv6(src)) return zone >= 0 ? -EADDRNOTAVAIL : -ENETUNREACH;
+    if (zone >= 0) s.scope6 = zone;
     if (!s.bound) {
       const p = this.ephemeralPort(s, 0, foldIpv6(src), foldIpv6(addr), port);
       if (p < 0) return p;

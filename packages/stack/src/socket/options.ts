@@ -5,6 +5,7 @@ import { EADDRNOTAVAIL, EINVAL, ENODEV, ENOPROTOOPT, EOPNOTSUPP } from '../socka
 import type { SocketOption } from '../sockapi/types.ts';
 import type { IpEnv } from './ip-env.ts';
 import type { Multicast } from './multicast.ts';
+import type { Membership6, Multicast6 } from './multicast6.ts';
 import type { AnyTcpConnection, Sock } from './sock.ts';
 
 /** Linux's defaults (net.core.rmem_default / wmem_default), and the bounds SO_*BUF are kept in. */
@@ -19,7 +20,7 @@ export interface Membership {
   interface: string | number;
 }
 
-export type OptionValue = number | string | Membership;
+export type OptionValue = number | string | Membership | Membership6;
 
 /** One socket's option values. */
 export class SockOptions {
@@ -78,6 +79,7 @@ export function setOption(
   value: OptionValue,
   env: IpEnv,
   multicast: Multicast,
+  multicast6: Multicast6,
 ): number {
   const o = s.opt;
   const c = s.conn;
@@ -175,8 +177,41 @@ export function setOption(
     case 'IP_ADD_MEMBERSHIP':
     case 'IP_DROP_MEMBERSHIP':
       if (s.type === 'stream') return -EOPNOTSUPP;
-      if (typeof value !== 'object') return -EINVAL;
+      if (typeof value !== 'object' || !('group' in value)) return -EINVAL;
       return multicast.membership(s, name === 'IP_ADD_MEMBERSHIP', value);
+    case 'IPV6_JOIN_GROUP':
+    case 'IPV6_LEAVE_GROUP':
+      if (s.family !== 6) return -ENOPROTOOPT;
+      if (s.type === 'stream') return -EOPNOTSUPP;
+      if (typeof value !== 'object' || !('group6' in value)) return -EINVAL;
+      return multicast6.membership(s, name === 'IPV6_JOIN_GROUP', value);
+    case 'IPV6_MULTICAST_IF': {
+      // RFC 3493 §5.2's interface, here the VR's index (-1: the default; the remote socket server
+      // turns the wire's 1-based index, 0 for the default, into this).
+      if (s.family !== 6) return -ENOPROTOOPT;
+      if (typeof value !== 'number' || n < -1) return -EINVAL;
+      if (n >= 0 && env.interfaceName(n) === null) return -ENODEV;
+      o.mcastIf = n;
+      return 0;
+    }
+    case 'IPV6_MULTICAST_HOPS':
+      // RFC 3493 §5.2: -1 is the default, 1.
+      if (s.family !== 6) return -ENOPROTOOPT;
+      if (typeof value !== 'number' || n < -1 || n > 255) return -EINVAL;
+      o.mcastTtl = n < 0 ? 1 : n;
+      return 0;
+    case 'IPV6_MULTICAST_LOOP':
+      if (s.family !== 6) return -ENOPROTOOPT;
+      if (typeof value !== 'number' || (n !== 0 && n !== 1)) return -EINVAL;
+      o.mcastLoop = n === 1;
+      return 0;
+    case 'IPV6_CHECKSUM':
+      // RFC 3542 §3.1: raw sockets only; an even offset or -1; ICMPv6's is fixed (EINVAL).
+      if (s.family !== 6) return -ENOPROTOOPT;
+      if (s.type !== 'raw' || s.protocol === 58) return -EINVAL;
+      if (typeof value !== 'number' || n < -1 || (n >= 0 && (n & 1) !== 0)) return -EINVAL;
+      s.checksumOffset = n;
+      return 0;
     case 'IP_PKTINFO':
       o.pktinfo = n !== 0;
       return 0;
@@ -251,6 +286,14 @@ export function getOption(s: Sock, name: SocketOption, env: IpEnv): number {
       return s.family === 6 ? (o.ttl >= 0 ? o.ttl : env.defaultTtl) : -ENOPROTOOPT;
     case 'IPV6_TCLASS':
       return s.family === 6 ? o.tos : -ENOPROTOOPT;
+    case 'IPV6_MULTICAST_IF':
+      return s.family === 6 ? o.mcastIf : -ENOPROTOOPT;
+    case 'IPV6_MULTICAST_HOPS':
+      return s.family === 6 ? o.mcastTtl : -ENOPROTOOPT;
+    case 'IPV6_MULTICAST_LOOP':
+      return s.family === 6 ? (o.mcastLoop ? 1 : 0) : -ENOPROTOOPT;
+    case 'IPV6_CHECKSUM':
+      return s.family === 6 ? s.checksumOffset : -ENOPROTOOPT;
     default:
       return -ENOPROTOOPT;
   }

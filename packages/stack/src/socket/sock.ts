@@ -17,6 +17,8 @@ export class SockAddr {
   addr = 0;
   readonly addr6 = new Uint8Array(16);
   port = 0;
+  /** A link-scoped `addr6`'s zone: the VR's interface index + 1 (sin6_scope_id), 0 for none. */
+  scopeId = 0;
 }
 
 /** A connection of either engine (IPv4: numbers; IPv6: 16-byte addresses). */
@@ -40,6 +42,18 @@ export class Sock {
   /** AF_INET6 sockets that talk IPv6: the local and remote addresses (:: while unset). */
   readonly localAddr6 = new Uint8Array(16);
   readonly remoteAddr6 = new Uint8Array(16);
+  /**
+   * AF_INET6: the interface (RFC 4007 scope zone) of a link-local address the socket is bound or
+   * connected to, -1 when it has none.
+   */
+  scope6 = -1;
+  /** AF_INET6: the groups joined with IPV6_JOIN_GROUP, each on one interface. */
+  readonly memberships6: { group: Uint8Array; ifIndex: number }[] = [];
+  /**
+   * AF_INET6 raw sockets: IPV6_CHECKSUM, where the checksum over the IPv6 pseudo-header sits in what
+   * the socket sends (computed) and receives (verified), -1 for none (RFC 3542 §3.1; ICMPv6: 2).
+   */
+  checksumOffset = -1;
   localAddr = 0;
   localPort = 0;
   remoteAddr = 0;

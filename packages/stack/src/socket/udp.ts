@@ -2,6 +2,7 @@
 // ICMP errors that concern connected ones. Sending is the socket layer's datagram path (sendTo).
 import { isMulticastIpv4, rd16, UDP_HEADER_LEN } from '@nexthop/wire';
 import { coversIpv4, coversIpv6, isUnspecifiedIpv6 } from './inet6.ts';
+import { Multicast6 } from './multicast6.ts';
 import { type Sock, SockLists } from './sock.ts';
 
 /** Where matched datagrams and errors go: the socket layer's receive queues and readiness events. */
@@ -138,7 +139,8 @@ export class UdpSockets {
   /**
    * An IPv6 datagram (checksum verified) for one of the VR's addresses or a group, from the address
    * at buf[srcOff..] to the one at buf[dstOff..]: the most specific AF_INET6 socket takes a unicast
-   * one (as input does for IPv4); a multicast one goes to the sockets bound to that group address.
+   * one (as input does for IPv4); a multicast one goes to every socket on the port that joined the
+   * group on that interface (IPV6_JOIN_GROUP; all-nodes is joined by all).
    * Returns whether any socket took it (false: port unreachable, RFC 4443 §3.1 code 4).
    */
   input6(
@@ -156,6 +158,7 @@ export class UdpSockets {
     const dataLen = udpLen - UDP_HEADER_LEN;
     let best: Sock | null = null;
     let bestScore = -1;
+    let taken = false;
     if (list !== undefined) {
       for (let i = 0; i < list.length; i++) {
         const s = list[i]!;
@@ -163,10 +166,19 @@ export class UdpSockets {
         const boundIf = s.opt.boundIf;
         if (boundIf >= 0 && boundIf !== ifIndex) continue;
         let score = 0;
+        if (multicast) {
+          // Every member gets its copy, as with IPv4 groups (below the unicast choice).
+          if (!isUnspecifiedIpv6(s.localAddr6) && !equal16(s.localAddr6, 0, buf, dstOff)) continue;
+          if (!Multicast6.wants(s, buf, dstOff, ifIndex)) continue;
+          if (s.connected && (s.remotePort !== srcPort || !equal16(s.remoteAddr6, 0, buf, srcOff))) continue;
+          this.sink.enqueue6(s, buf, dataOff, dataLen, buf, srcOff, srcPort, dstOff, ifIndex);
+          taken = true;
+          continue;
+        }
         if (!isUnspecifiedIpv6(s.localAddr6)) {
           if (!equal16(s.localAddr6, 0, buf, dstOff)) continue;
           score += 2;
-        } else if (multicast) continue;
+        }
         if (s.connected) {
           if (s.remotePort !== srcPort || !equal16(s.remoteAddr6, 0, buf, srcOff)) continue;
           score += 4;
@@ -178,6 +190,7 @@ export class UdpSockets {
         }
       }
     }
+    if (taken) return true;
     if (best === null) {
       this.noPortDrops++;
       return false;

@@ -46,9 +46,11 @@ static const struct layout LAYOUTS[] = {
     {RSOCK_ATTACH, 0, -1, 0},      {RSOCK_OK, 0, -1, 0},          {RSOCK_ERROR, 6, 4, 1},
     {RSOCK_HELLO_OK, 14, 12, 1},   {RSOCK_SOCKET_OK, 4, -1, 0},   {RSOCK_ACCEPT_OK, 10, -1, 0},
     {RSOCK_ADDR_OK, 6, -1, 0},     {RSOCK_OPT_OK, 2, 0, 0},       {RSOCK_ATTACH_OK, 16, -1, 0},
+    {RSOCK_SOCKET_CONNECT, 40, -1, 0}, /* version 2 only: layout_for refuses it at version 1 */
 };
 
-static const struct layout *layout_of(uint16_t type) {
+static const struct layout *layout_of(uint16_t type, uint16_t version) {
+  if (type == RSOCK_SOCKET_CONNECT && version < 2) return NULL;
   for (size_t i = 0; i < sizeof LAYOUTS / sizeof LAYOUTS[0]; i++)
     if (LAYOUTS[i].type == type) return &LAYOUTS[i];
   return NULL;
@@ -56,15 +58,18 @@ static const struct layout *layout_of(uint16_t type) {
 
 /* The types that carry an endpoint, and where it starts in the body. */
 static int has_ep(uint16_t type) {
-  return type == RSOCK_BIND || type == RSOCK_CONNECT || type == RSOCK_ACCEPT_OK || type == RSOCK_ADDR_OK;
+  return type == RSOCK_BIND || type == RSOCK_CONNECT || type == RSOCK_ACCEPT_OK || type == RSOCK_ADDR_OK ||
+         type == RSOCK_SOCKET_CONNECT;
 }
 
-static size_t ep_at(uint16_t type) { return type == RSOCK_ADDR_OK ? 0 : 4; }
+static size_t ep_at(uint16_t type) {
+  return type == RSOCK_ADDR_OK ? 0 : type == RSOCK_SOCKET_CONNECT ? 8 : 4;
+}
 
 /* Version 2 changes only the bodies that carry an endpoint (§13.3): 6 bytes become 28, and CONNECT's
  * flags a u32. */
 static size_t fixed_len(const struct layout *l, uint16_t version) {
-  if (version == 1 || !has_ep(l->type)) return l->fixed;
+  if (version == 1 || !has_ep(l->type) || l->type == RSOCK_SOCKET_CONNECT) return l->fixed;
   return l->type == RSOCK_CONNECT ? 36 : (size_t)l->fixed - 6 + RSOCK_EP_LEN;
 }
 
@@ -202,7 +207,7 @@ int rsock_decode_v(const uint8_t *buf, size_t len, uint16_t version, struct rsoc
     return fail(f, RSOCK_F_LENGTH, id);
   if (get16(buf + 4) != version) return fail(f, RSOCK_F_VERSION, id);
   uint16_t type = get16(buf + 6);
-  const struct layout *l = layout_of(type);
+  const struct layout *l = layout_of(type, version);
   if (l == NULL) return fail(f, RSOCK_F_UNKNOWN_TYPE, id);
   const uint8_t *b = buf + RSOCK_HEADER_LEN;
   size_t body_len = len - RSOCK_HEADER_LEN;
@@ -230,8 +235,9 @@ int rsock_decode_v(const uint8_t *buf, size_t len, uint16_t version, struct rsoc
       memcpy(m->addr, m->ep.addr, 4);
       m->port = m->ep.port;
     }
-    if (type == RSOCK_CONNECT) m->flags = version == 1 ? get16(e + 6) : get32(e + RSOCK_EP_LEN);
-    if (type != RSOCK_ADDR_OK) m->socket = get32(b);
+    if (type == RSOCK_CONNECT || type == RSOCK_SOCKET_CONNECT)
+      m->flags = version == 1 ? get16(e + 6) : get32(e + RSOCK_EP_LEN);
+    if (type != RSOCK_ADDR_OK && type != RSOCK_SOCKET_CONNECT) m->socket = get32(b);
   }
   m->type = type;
   m->id = id;
@@ -254,6 +260,7 @@ int rsock_decode_v(const uint8_t *buf, size_t len, uint16_t version, struct rsoc
     break;
   }
   case RSOCK_SOCKET:
+  case RSOCK_SOCKET_CONNECT: /* its endpoint and flags: above */
     m->family = get16(b);
     m->sock_type = get16(b + 2);
     m->protocol = get32(b + 4);
@@ -313,7 +320,7 @@ size_t rsock_encode(const struct rsock_msg *m, uint8_t *out, size_t cap) {
 
 size_t rsock_encode_v(const struct rsock_msg *m, uint16_t version, uint8_t *out, size_t cap) {
   if (version != 1 && version != 2) return 0;
-  const struct layout *l = layout_of(m->type);
+  const struct layout *l = layout_of(m->type, version);
   if (l == NULL) return 0;
   size_t var_len = l->var_at >= 0 ? m->data.len : 0;
   size_t total = RSOCK_HEADER_LEN + fixed_len(l, version) + var_len;
@@ -352,6 +359,13 @@ size_t rsock_encode_v(const struct rsock_msg *m, uint16_t version, uint8_t *out,
     put16(b, m->family);
     put16(b + 2, m->sock_type);
     put32(b + 4, m->protocol);
+    break;
+  case RSOCK_SOCKET_CONNECT: /* version 2 only (layout_of) */
+    put16(b, m->family);
+    put16(b + 2, m->sock_type);
+    put32(b + 4, m->protocol);
+    rsock_ep_encode(&m->ep, b + 8);
+    put32(b + 8 + RSOCK_EP_LEN, m->flags);
     break;
   case RSOCK_BIND:
   case RSOCK_CONNECT:
@@ -516,6 +530,7 @@ static const char *kind_name(uint16_t type) {
   case RSOCK_SETSOCKOPT: return "setsockopt";
   case RSOCK_GETSOCKOPT: return "getsockopt";
   case RSOCK_ATTACH: return "attach";
+  case RSOCK_SOCKET_CONNECT: return "socket-connect";
   case RSOCK_OK: return "ok";
   case RSOCK_ERROR: return "error";
   case RSOCK_HELLO_OK: return "hello-ok";
@@ -567,6 +582,11 @@ int rsock_describe_v(const struct rsock_msg *m, uint16_t version, char *out, siz
     break;
   case RSOCK_CONNECT:
     add(&ln, " socket=%u", m->socket);
+    add_kv_ep(&ln, "remote", &m->ep);
+    add(&ln, " flags=%u", m->flags);
+    break;
+  case RSOCK_SOCKET_CONNECT:
+    add(&ln, " family=%u type=%u protocol=%u", m->family, m->sock_type, m->protocol);
     add_kv_ep(&ln, "remote", &m->ep);
     add(&ln, " flags=%u", m->flags);
     break;

@@ -46,6 +46,10 @@ enum rsock_type {
   RSOCK_SETSOCKOPT = 0x000b,
   RSOCK_GETSOCKOPT = 0x000c,
   RSOCK_ATTACH = 0x000d,
+  /* Version 2 only (§13.11): SOCKET and CONNECT in one request; answered SOCKET_OK with the fd at
+   * once, then OK or ERROR (the connect's outcome) with the same id, or one ERROR if no socket was
+   * made. At version 1 the type is unknown (EOPNOTSUPP). */
+  RSOCK_SOCKET_CONNECT = 0x000e,
   RSOCK_OK = 0x8000,
   RSOCK_ERROR = 0x8001,
   RSOCK_HELLO_OK = 0x8002,
@@ -61,6 +65,9 @@ enum rsock_type {
  * CONNECT; the server discards them when the outcome is known. With UNSPEC: the support probe. */
 #define RSOCK_CONNECT_FILLER 2u
 #define RSOCK_CONNECT_FILLER_BYTES 8192
+/* SOCKET_CONNECT (§13.11), the bit of CONNECT FILLER: the server writes the filler to the new pair's
+ * application end itself, before it sends the descriptor. */
+#define RSOCK_SOCKET_CONNECT_FILLER 2u
 #define RSOCK_ACCEPT_NONBLOCK 1u
 #define RSOCK_DGRAM_PKTINFO 1u
 
@@ -99,11 +106,12 @@ struct rsock_msg {
   uint16_t max_version;  /* HELLO */
   uint16_t version;      /* HELLO_OK */
   uint32_t max_sockets;  /* HELLO_OK */
-  uint32_t flags;        /* HELLO, HELLO_OK, ACCEPT; CONNECT (u16 on the wire) */
+  uint32_t flags;        /* HELLO, HELLO_OK, ACCEPT; CONNECT (u16 on the wire in version 1);
+                            SOCKET_CONNECT */
   int32_t err;           /* ERROR: positive Linux errno */
-  uint16_t family;       /* SOCKET, ATTACH_OK */
-  uint16_t sock_type;    /* SOCKET, ATTACH_OK */
-  uint32_t protocol;     /* SOCKET, ATTACH_OK */
+  uint16_t family;       /* SOCKET, ATTACH_OK, SOCKET_CONNECT */
+  uint16_t sock_type;    /* SOCKET, ATTACH_OK, SOCKET_CONNECT */
+  uint32_t protocol;     /* SOCKET, ATTACH_OK, SOCKET_CONNECT */
   uint8_t addr[4];       /* network order: BIND, CONNECT, ACCEPT_OK, ADDR_OK */
   uint16_t port;         /* host value: BIND, CONNECT, ACCEPT_OK, ADDR_OK */
   uint32_t backlog;      /* LISTEN */
@@ -114,7 +122,7 @@ struct rsock_msg {
   uint32_t state;        /* ATTACH_OK */
   struct rsock_bytes data; /* UTF-8 string: HELLO client name, HELLO_OK VR name, ERROR message;
                               blob: SETSOCKOPT and OPT_OK value */
-  struct rsock_ep ep;    /* BIND, CONNECT, ACCEPT_OK, ADDR_OK in the *_v functions: rsock_decode_v
+  struct rsock_ep ep;    /* BIND, CONNECT, ACCEPT_OK, ADDR_OK, SOCKET_CONNECT in the *_v functions: rsock_decode_v
                             fills it (and addr/port too when it is AF_INET), rsock_encode_v reads it */
 };
 

@@ -242,6 +242,12 @@ static void test_negotiate_and_refusals(void) {
   m.ep.port = 0;
   m.flags = 0x10000;
   EXPECT(rsock_encode_v(&m, 2, out, sizeof out) == 16 + 36, "v2 CONNECT flags are a u32");
+  struct rsock_msg sc = {.type = RSOCK_SOCKET_CONNECT, .family = 2, .sock_type = 1, .flags = 2};
+  sc.ep.family = RSOCK_AF_INET;
+  EXPECT(rsock_encode_v(&sc, 1, out, sizeof out) == 0, "SOCKET_CONNECT is version 2 only");
+  EXPECT(rsock_encode_v(&sc, 2, out, sizeof out) == 16 + 40, "v2 SOCKET_CONNECT");
+  sc.ep.family = 1;
+  EXPECT(rsock_encode_v(&sc, 2, out, sizeof out) == 0, "SOCKET_CONNECT family 1");
   struct rsock_dgram2 h = {.ifindex = 3};
   EXPECT(rsock_dgram2_encode(&h, out, sizeof out) == 0, "ifindex without PKTINFO");
   h.ifindex = 0;
@@ -315,12 +321,13 @@ int main(int argc, char **argv) {
       RSOCK_ACCEPT,     RSOCK_SHUTDOWN,    RSOCK_CLOSE,       RSOCK_GETSOCKNAME, RSOCK_GETPEERNAME,
       RSOCK_SETSOCKOPT, RSOCK_GETSOCKOPT,  RSOCK_ATTACH,      RSOCK_OK,          RSOCK_ERROR,
       RSOCK_HELLO_OK,   RSOCK_SOCKET_OK,   RSOCK_ACCEPT_OK,   RSOCK_ADDR_OK,     RSOCK_OPT_OK,
-      RSOCK_ATTACH_OK,
+      RSOCK_ATTACH_OK,  RSOCK_SOCKET_CONNECT,
   };
   for (uint16_t version = 1; version <= 2; version++) {
     for (size_t i = 0; i < sizeof all_types / sizeof all_types[0]; i++) {
       /* The handshake is version 1 on the wire whatever is negotiated (§13.1). */
       if (version == 2 && (all_types[i] == RSOCK_HELLO || all_types[i] == RSOCK_HELLO_OK)) continue;
+      if (version == 1 && all_types[i] == RSOCK_SOCKET_CONNECT) continue; /* version 2 only (§13.11) */
       if (!seen_types[version][all_types[i]]) {
         fprintf(stderr, "no version-%u golden vector for type 0x%04x\n", version, all_types[i]);
         failures++;

@@ -34,6 +34,7 @@ import {
   T_SETSOCKOPT,
   T_SHUTDOWN,
   T_SOCKET,
+  T_SOCKET_CONNECT,
   T_SOCKET_OK,
 } from './constants.ts';
 import {
@@ -223,6 +224,17 @@ export interface AddrOkEp {
   id: number;
   ep: Endpoint;
 }
+/** Version 2 only (§13.11): a new socket of family/type/protocol, connected to ep. */
+export interface SocketConnect {
+  kind: 'socket-connect';
+  id: number;
+  family: number;
+  type: number;
+  protocol: number;
+  ep: Endpoint;
+  /** SOCKET_CONNECT_FILLER; other bits reserved (EINVAL from the server). */
+  flags: number;
+}
 
 /** A control message of any version: `Message` with the endpoint messages as `Endpoint`s. */
 export type ControlMessage =
@@ -230,7 +242,10 @@ export type ControlMessage =
   | BindEp
   | ConnectEp
   | AcceptOkEp
-  | AddrOkEp;
+  | AddrOkEp
+  | SocketConnect;
+
+export type ControlKind = ControlMessage['kind'];
 
 export const TYPE_OF_KIND: Readonly<Record<MessageKind, number>> = {
   hello: T_HELLO,
@@ -254,6 +269,12 @@ export const TYPE_OF_KIND: Readonly<Record<MessageKind, number>> = {
   'addr-ok': T_ADDR_OK,
   'opt-ok': T_OPT_OK,
   'attach-ok': T_ATTACH_OK,
+};
+
+/** Every kind's type, version 2's SOCKET_CONNECT included. */
+export const TYPE_OF_CONTROL_KIND: Readonly<Record<ControlKind, number>> = {
+  ...TYPE_OF_KIND,
+  'socket-connect': T_SOCKET_CONNECT,
 };
 
 /**
@@ -367,6 +388,7 @@ const FIXED_BODY_V2: Readonly<Record<number, number>> = {
   [T_CONNECT]: 36,
   [T_ACCEPT_OK]: 32,
   [T_ADDR_OK]: 28,
+  [T_SOCKET_CONNECT]: 40,
 };
 
 /** Offset in the body of the u16 length of a type's trailing string or blob, or -1. */
@@ -427,8 +449,14 @@ export function decodeControl(
   // The endpoint of BIND, CONNECT, ACCEPT_OK (after the socket id) and ADDR_OK (first).
   let ep: Endpoint | undefined;
   let after = 0; // offset in the body of what follows the endpoint
-  if (type === T_BIND || type === T_CONNECT || type === T_ACCEPT_OK || type === T_ADDR_OK) {
-    const at = type === T_ADDR_OK ? b : b + 4;
+  if (
+    type === T_BIND ||
+    type === T_CONNECT ||
+    type === T_ACCEPT_OK ||
+    type === T_ADDR_OK ||
+    type === T_SOCKET_CONNECT
+  ) {
+    const at = type === T_ADDR_OK ? b : type === T_SOCKET_CONNECT ? b + 8 : b + 4;
     if (version === 1) {
       ep = endpoint4(addrAt(buf, at), u16(buf, at + 4));
       after = at + 6;
@@ -485,6 +513,16 @@ export function decodeControl(
         socket: u32(buf, b),
         ep: ep!,
         flags: version === 1 ? u16(buf, after) : u32(buf, after),
+      });
+    case T_SOCKET_CONNECT:
+      return done({
+        kind: 'socket-connect',
+        id,
+        family: u16(buf, b),
+        type: u16(buf, b + 2),
+        protocol: u32(buf, b + 4),
+        ep: ep!,
+        flags: u32(buf, after),
       });
     case T_LISTEN:
       return done({ kind: 'listen', id, socket: u32(buf, b), backlog: u32(buf, b + 4) });
@@ -546,6 +584,8 @@ function done(message: ControlMessage): ControlDecodeResult {
 /** A version-1 ControlMessage in the `Message` shape (its endpoint is AF_INET). */
 export function toMessage(m: ControlMessage): Message {
   switch (m.kind) {
+    case 'socket-connect':
+      throw new RangeError('toMessage: SOCKET_CONNECT has no version-1 form');
     case 'bind':
     case 'accept-ok':
       return { kind: m.kind, id: m.id, socket: m.socket, addr: m.ep.addr, port: m.ep.port };
@@ -679,7 +719,9 @@ export function encodeControl(m: ControlMessage, version: number, out: Uint8Arra
   const w = new Writer(out, off);
   w.u32(RSOCK_MAGIC, 'magic');
   w.u16(version, 'version');
-  w.u16(TYPE_OF_KIND[m.kind], 'type');
+  if (m.kind === 'socket-connect' && version === 1)
+    throw new RangeError('encode: SOCKET_CONNECT is version 2 only');
+  w.u16(TYPE_OF_CONTROL_KIND[m.kind], 'type');
   w.u32(m.id, 'id');
   w.u32(0, 'body length');
   switch (m.kind) {
@@ -726,6 +768,13 @@ export function encodeControl(m: ControlMessage, version: number, out: Uint8Arra
       w.ep(m.ep, version, 'ep');
       if (version === 1) w.u16(m.flags, 'flags');
       else w.u32(m.flags, 'flags');
+      break;
+    case 'socket-connect':
+      w.u16(m.family, 'family');
+      w.u16(m.type, 'type');
+      w.u32(m.protocol, 'protocol');
+      w.ep(m.ep, version, 'ep');
+      w.u32(m.flags, 'flags');
       break;
     case 'listen':
       w.u32(m.socket, 'socket');

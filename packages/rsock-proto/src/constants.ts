@@ -40,6 +40,11 @@ export const T_GETPEERNAME = 0x000a;
 export const T_SETSOCKOPT = 0x000b;
 export const T_GETSOCKOPT = 0x000c;
 export const T_ATTACH = 0x000d;
+/**
+ * Version 2 (§13.11): SOCKET and CONNECT in one request. Answered SOCKET_OK with the descriptor at
+ * once, then OK or ERROR (the connect's outcome) with the same id; or one ERROR if no socket was made.
+ */
+export const T_SOCKET_CONNECT = 0x000e;
 export const T_OK = 0x8000;
 export const T_ERROR = 0x8001;
 export const T_HELLO_OK = 0x8002;
@@ -59,6 +64,11 @@ export const CONNECT_UNSPEC = 1;
  */
 export const CONNECT_FILLER = 2;
 export const CONNECT_FILLER_BYTES = 8192;
+/**
+ * SOCKET_CONNECT flag (§13.11), the same bit as CONNECT_FILLER: the server writes the filler to the
+ * application end of the new pair itself, before it hands the descriptor over.
+ */
+export const SOCKET_CONNECT_FILLER = 2;
 export const ACCEPT_NONBLOCK = 1;
 export const DGRAM_PKTINFO = 1;
 

@@ -44,6 +44,8 @@ export function describeControl(m: ControlMessage, version: number): string {
       return `${head} socket=${m.socket} local=${describeEndpoint(m.ep)}`;
     case 'connect':
       return `${head} socket=${m.socket} remote=${describeEndpoint(m.ep)} flags=${m.flags}`;
+    case 'socket-connect':
+      return `${head} family=${m.family} type=${m.type} protocol=${m.protocol} remote=${describeEndpoint(m.ep)} flags=${m.flags}`;
     case 'listen':
       return `${head} socket=${m.socket} backlog=${m.backlog}`;
     case 'accept':

@@ -37,6 +37,7 @@ import {
   T_ADDR_OK,
   T_BIND,
   T_CONNECT,
+  T_SOCKET_CONNECT,
 } from '../src/index.ts';
 import { loadVectors } from './vectors.ts';
 
@@ -244,6 +245,15 @@ const endpointMessage: fc.Arbitrary<ControlMessage> = fc.oneof(
   fc.record({ kind: fc.constantFrom('bind', 'accept-ok'), id, socket: u32, ep: endpoint }),
   fc.record({ kind: fc.constant('connect'), id, socket: u32, ep: endpoint, flags: u32 }),
   fc.record({ kind: fc.constant('addr-ok'), id, ep: endpoint }),
+  fc.record({
+    kind: fc.constant('socket-connect'),
+    id,
+    family: u16,
+    type: u16,
+    protocol: u32,
+    ep: endpoint,
+    flags: u32,
+  }),
 ) as fc.Arbitrary<ControlMessage>;
 
 // Every other kind has the same body in both versions.
@@ -344,7 +354,7 @@ const epBytes = fc
   });
 
 test('version 2: endpoint messages with random endpoint bytes reach every endpoint check', () => {
-  const types = [T_BIND, T_CONNECT, T_ACCEPT_OK, T_ADDR_OK];
+  const types = [T_BIND, T_CONNECT, T_ACCEPT_OK, T_ADDR_OK, T_SOCKET_CONNECT];
   let decoded = 0;
   fc.assert(
     fc.property(
@@ -354,11 +364,13 @@ test('version 2: endpoint messages with random endpoint bytes reach every endpoi
       u32,
       fc.integer({ min: 0, max: 255 }),
       (type, reqId, ep, x, junk) => {
-        const body = new Uint8Array(type === T_ADDR_OK ? 28 : type === T_CONNECT ? 36 : 32);
+        const size = type === T_ADDR_OK ? 28 : type === T_CONNECT ? 36 : type === T_SOCKET_CONNECT ? 40 : 32;
+        const body = new Uint8Array(size);
         const dv = new DataView(body.buffer);
-        if (type !== T_ADDR_OK) dv.setUint32(0, x, true);
-        body.set(ep, type === T_ADDR_OK ? 0 : 4);
-        if (type === T_CONNECT) dv.setUint32(32, x >>> 3, true);
+        if (type === T_SOCKET_CONNECT) dv.setUint32(4, x, true);
+        else if (type !== T_ADDR_OK) dv.setUint32(0, x, true);
+        body.set(ep, type === T_ADDR_OK ? 0 : type === T_SOCKET_CONNECT ? 8 : 4);
+        if (type === T_CONNECT || type === T_SOCKET_CONNECT) dv.setUint32(size - 4, x >>> 3, true);
         const msg = new Uint8Array(16 + body.length);
         msg.set([0x4e, 0x48, 0x52, 0x53, 2, 0, type & 0xff, type >>> 8]);
         new DataView(msg.buffer).setUint32(8, reqId, true);
@@ -488,6 +500,18 @@ test('version-2 encoders refuse what the wire cannot carry canonically', () => {
   );
   assert.equal(encodeControl({ kind: 'connect', id: 1, socket: 1, ep: v6, flags: 0x10000 }, 2, out), 52);
   assert.throws(() => encodeControl({ kind: 'ok', id: 1 }, 3, out), RangeError);
+  // SOCKET_CONNECT exists only in version 2 (§13.11).
+  const sc = {
+    kind: 'socket-connect',
+    id: 1,
+    family: 2,
+    type: 1,
+    protocol: 0,
+    ep: endpoint4(1, 1),
+    flags: 0,
+  } as const;
+  assert.throws(() => encodeControl(sc, 1, out), RangeError);
+  assert.equal(encodeControl(sc, 2, out), 56);
   assert.throws(() => decodeControl(out, 0, 16, 0), RangeError);
   // Endpoints: unknown family, fields the family does not use, ranges.
   const bad: Endpoint[] = [

@@ -89,6 +89,27 @@ export class TestClient {
     return p;
   }
 
+  /**
+   * A request answered twice (SOCKET_CONNECT, §13.11: SOCKET_OK, then the connect's outcome): the
+   * first reply, and the second one (when the first is an ERROR there is none: `second` is that ERROR).
+   */
+  requestTwice(body: RequestBody): { first: Promise<Reply>; second: Promise<Reply> } {
+    const id = this.nextId++;
+    let second!: Promise<Reply>;
+    const first = new Promise<Reply>((resolve, reject) => {
+      if (this.closed) reject(new Error('control connection closed'));
+      this.waiting.set(id, (r) => {
+        if (r.control.kind !== 'error') second = this.replyTo(id);
+        resolve(r);
+      });
+    });
+    this.send({ ...body, id } as Message | ControlMessage);
+    return {
+      first,
+      second: first.then((r) => second ?? r),
+    };
+  }
+
   /** A fresh request id (for raw requests). */
   newId(): number {
     return this.nextId++;

@@ -76,12 +76,20 @@ interface PointResult {
   pinned: string;
 }
 
-async function readStats(ns: RoutedTopology['h1'], dev: string, names: string[]): Promise<number[]> {
+/** The named statistics of a device, in the order asked. */
+async function readStats<const N extends readonly string[]>(
+  ns: RoutedTopology['h1'],
+  dev: string,
+  names: N,
+): Promise<{ [K in keyof N]: number }> {
   const out = await ns.execOk(
     'cat',
     names.map((n) => `/sys/class/net/${dev}/statistics/${n}`),
   );
-  return out.trim().split('\n').map(Number);
+  const values = out.trim().split('\n').map(Number);
+  if (values.length !== names.length)
+    throw new Error(`${dev}: ${names.join(', ')}: got ${JSON.stringify(out)}`);
+  return values as { [K in keyof N]: number };
 }
 
 function processTicks(pid: number): number {
@@ -101,8 +109,10 @@ async function sample(topo: RoutedTopology, vr: RunningVr | undefined): Promise<
     h2IcmpOut = Number(/^Icmp6OutMsgs\s+(\d+)/m.exec(snmp6)?.[1] ?? Number.NaN);
   } else {
     const snmp = await topo.h2.execOk('cat', ['/proc/net/snmp']);
-    const icmp = snmp.split('\n').filter((l) => l.startsWith('Icmp:'));
-    h2IcmpOut = Number(icmp[1]!.split(' ')[icmp[0]!.split(' ').indexOf('OutMsgs')]);
+    // Two Icmp: lines, the field names and then their values.
+    const [names, values] = snmp.split('\n').filter((l) => l.startsWith('Icmp:'));
+    if (names === undefined || values === undefined) throw new Error('no Icmp: lines in /proc/net/snmp');
+    h2IcmpOut = Number(values.split(' ')[names.split(' ').indexOf('OutMsgs')]);
   }
   let vrTicks = 0;
   let vrForwarded = 0;

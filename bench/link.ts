@@ -2,7 +2,7 @@
 // ends), for several flush batch sizes and frame sizes, one way and both ways; plus the cost of
 // the per-frame copy in send(). Usage: node bench/link.ts [seconds per run]   (root; not a test)
 import { openAfPacket } from '@nexthop/driver-afpacket';
-import type { Link } from '@nexthop/interface';
+import type { Link, LinkStats } from '@nexthop/interface';
 import { createVethPair, deleteInterface, operUp, uniqueInterfaceName, waitFor } from '@nexthop/link-testkit';
 import { copyBytes } from '@nexthop/native';
 
@@ -24,18 +24,23 @@ interface Result {
   drops: number;
 }
 
-async function run(links: Link[], bothWays: boolean, batch: number, len: number): Promise<Result> {
+async function run(
+  links: readonly [Link, Link],
+  bothWays: boolean,
+  batch: number,
+  len: number,
+): Promise<Result> {
   const [a, b] = links;
-  const before = links.map((l) => l.stats());
-  const senders = bothWays ? [a, b] : [a];
-  const frames = senders.map((s) => frame((s === a ? b : a).mac, s.mac, len));
+  const before = links.map((link) => ({ link, stats: link.stats() }));
+  const senders = (bothWays ? [a, b] : [a]).map((s) => ({
+    sender: s,
+    frame: frame((s === a ? b : a).mac, s.mac, len),
+  }));
   const deadline = performance.now() + SECONDS * 1000;
   await new Promise<void>((resolve) => {
     const turn = (): void => {
       if (performance.now() >= deadline) return resolve();
-      for (let s = 0; s < senders.length; s++) {
-        const sender = senders[s];
-        const f = frames[s];
+      for (const { sender, frame: f } of senders) {
         for (let i = 0; i < FRAMES_PER_TURN; i++) {
           sender.send(f, 0, len);
           if ((i + 1) % batch === 0) sender.flush();
@@ -48,13 +53,12 @@ async function run(links: Link[], bothWays: boolean, batch: number, len: number)
   });
   // Let what is in flight arrive (the ring timeout is 1 ms).
   await new Promise((r) => setTimeout(r, 50));
-  const after = links.map((l) => l.stats());
-  const sent = after.reduce((n, s, i) => n + s.txFrames - before[i].txFrames, 0);
-  const received = after.reduce((n, s, i) => n + s.rxFrames - before[i].rxFrames, 0);
-  const drops = after.reduce(
-    (n, s, i) => n + s.rxDropsKernel - before[i].rxDropsKernel + s.txDropsFull - before[i].txDropsFull,
-    0,
-  );
+  const changes = before.map(({ link, stats }) => ({ before: stats, after: link.stats() }));
+  const grew = (count: (s: LinkStats) => number): number =>
+    changes.reduce((n, c) => n + count(c.after) - count(c.before), 0);
+  const sent = grew((s) => s.txFrames);
+  const received = grew((s) => s.rxFrames);
+  const drops = grew((s) => s.rxDropsKernel + s.txDropsFull);
   return { sent, received, drops };
 }
 
@@ -62,7 +66,7 @@ function copyBench(): void {
   const src = new Uint8Array(1 << 16);
   const dst = new Uint8Array(1 << 16);
   const loop = (s: Uint8Array, so: number, d: Uint8Array, dO: number, n: number): void => {
-    for (let i = 0; i < n; i++) d[dO + i] = s[so + i];
+    for (let i = 0; i < n; i++) d[dO + i] = s[so + i]!; // the callers keep both ranges in bounds
   };
   console.log('\n| copy per frame | 60 B ns | 1514 B ns |\n|---|---|---|');
   for (const [name, fn] of [
@@ -85,7 +89,10 @@ async function main(): Promise<void> {
   const names = createVethPair(uniqueInterfaceName('nhb'));
   const links: Link[] = [];
   try {
-    links.push(openAfPacket({ device: names.a }), openAfPacket({ device: names.b }));
+    const a = openAfPacket({ device: names.a });
+    links.push(a);
+    const b = openAfPacket({ device: names.b });
+    links.push(b);
     for (const l of links) l.start(() => {});
     await waitFor(() => operUp(names.a) && operUp(names.b), 'veth up');
     console.log(
@@ -97,7 +104,7 @@ async function main(): Promise<void> {
     for (const bothWays of [false, true]) {
       for (const len of [64, 1514]) {
         for (const batch of [1, 8, 64, 256, 1024]) {
-          const r = await run(links, bothWays, batch, len);
+          const r = await run([a, b], bothWays, batch, len);
           const k = (n: number): string => `${Math.round(n / SECONDS / 1000)}k`;
           console.log(
             `| ${bothWays ? 'both ways' : 'one way'} | ${len} | ${batch} | ${k(r.sent)} | ${k(r.received)} | ${r.drops} |`,

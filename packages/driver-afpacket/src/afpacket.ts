@@ -184,7 +184,8 @@ class AfPacketLink implements Link {
       const count = addon.afpReceive(port, descs);
       if (count === 0) return;
       let bytes = 0;
-      for (let i = 0; i < count; i++) bytes += descs[DESC_STRIDE * i + 1];
+      // The addon writes at most rxDescs.length / DESC_STRIDE frames, so these entries exist.
+      for (let i = 0; i < count; i++) bytes += descs[DESC_STRIDE * i + 1]!;
       this.counters.rxFrames += count;
       this.counters.rxBytes += bytes;
       this.handler!(this, this.view, descs, count);

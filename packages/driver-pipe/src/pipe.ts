@@ -77,12 +77,13 @@ class PipeLink implements Link {
     if (stage.count === 0) return;
     const peer = this.peer;
     const descs = stage.descs;
+    // Entries below DESC_STRIDE * stage.count exist: the stage holds no more frames than descs has room for.
     for (let i = 0; i < stage.count; i++) {
-      const len = descs[DESC_STRIDE * i + 1];
+      const len = descs[DESC_STRIDE * i + 1]!;
       this.counters.txFrames++;
       this.counters.txBytes += len;
       // A closed peer is an unplugged cable: the frame leaves and is lost.
-      if (!peer.closed) peer.enqueue(stage.buf, descs[DESC_STRIDE * i], len);
+      if (!peer.closed) peer.enqueue(stage.buf, descs[DESC_STRIDE * i]!, len);
     }
     stage.reset();
     peer.schedule();
@@ -107,7 +108,8 @@ class PipeLink implements Link {
     this.delivering = batch;
     const count = batch.count;
     let bytes = 0;
-    for (let i = 0; i < count; i++) bytes += batch.descs[DESC_STRIDE * i + 1];
+    // count <= the batch's capacity (a full batch refuses push), so these entries exist.
+    for (let i = 0; i < count; i++) bytes += batch.descs[DESC_STRIDE * i + 1]!;
     this.counters.rxFrames += count;
     this.counters.rxBytes += bytes;
     try {

@@ -65,13 +65,15 @@ class TapLink implements Link {
     try {
       const info = readDeviceInfo(this.device);
       this.mtu = info.mtu;
-      this.mac = options.mac ? Uint8Array.from(options.mac) : info.mac.slice();
-      if (!options.mac) this.mac[5] ^= 0x01;
+      const mac = options.mac ? Uint8Array.from(options.mac) : info.mac.slice();
+      if (mac.length !== 6) throw new Error('mac must be 6 bytes');
+      // Not the kernel side's own address: flip the last bit of byte 5 (of the 6 checked above).
+      if (!options.mac) mac[5]! ^= 0x01;
+      this.mac = mac;
     } catch (err) {
       this.addon.portClose(this.port);
       throw err;
     }
-    if (this.mac.length !== 6) throw new Error('mac must be 6 bytes');
     this.frameRoom = this.mtu + FRAME_OVERHEAD;
     this.pool = new Uint8Array(Math.max(options.rxBytes ?? 2 * 1024 * 1024, this.frameRoom));
     this.rxDescs = new Uint32Array((options.rxFrames ?? 1024) * DESC_STRIDE);
@@ -95,8 +97,9 @@ class TapLink implements Link {
       const count = this.addon.tapReadBatch(this.port, this.pool, descs, this.frameRoom);
       if (count === 0) return;
       let bytes = 0;
-      // No vnet header on the TAP: the addon writes segmentSize 0 for every frame.
-      for (let i = 0; i < count; i++) bytes += descs[DESC_STRIDE * i + 1];
+      // No vnet header on the TAP: the addon writes segmentSize 0 for every frame. It writes at
+      // most rxDescs.length / DESC_STRIDE frames, so these entries exist.
+      for (let i = 0; i < count; i++) bytes += descs[DESC_STRIDE * i + 1]!;
       this.counters.rxFrames += count;
       this.counters.rxBytes += bytes;
       this.handler!(this, this.pool, descs, count);
@@ -112,9 +115,10 @@ class TapLink implements Link {
     if (stage.count === 0) return;
     const result = this.txResult;
     this.addon.writeBatch(this.port, stage.buf, stage.descs, stage.count, result);
-    this.counters.txFrames += result[0];
-    this.counters.txBytes += result[1];
-    this.counters.txDropsFull += result[2];
+    // txResult is a Float64Array(3): frames, bytes, frames dropped.
+    this.counters.txFrames += result[0]!;
+    this.counters.txBytes += result[1]!;
+    this.counters.txDropsFull += result[2]!;
     stage.reset();
   }
 

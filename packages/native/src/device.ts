@@ -25,10 +25,9 @@ export function parseMac(text: string): Uint8Array {
   const parts = text.split(':');
   const mac = new Uint8Array(6);
   if (parts.length !== 6) throw new Error(`not a MAC address: ${text}`);
-  for (let i = 0; i < 6; i++) {
-    const byte = Number.parseInt(parts[i], 16);
-    if (!/^[0-9a-fA-F]{2}$/.test(parts[i]) || Number.isNaN(byte))
-      throw new Error(`not a MAC address: ${text}`);
+  for (const [i, part] of parts.entries()) {
+    const byte = Number.parseInt(part, 16);
+    if (!/^[0-9a-fA-F]{2}$/.test(part) || Number.isNaN(byte)) throw new Error(`not a MAC address: ${text}`);
     mac[i] = byte;
   }
   return mac;

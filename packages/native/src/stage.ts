@@ -103,7 +103,8 @@ const VLAN_TAG = 4;
  */
 export function maxFrameLength(mtu: number, buf: Uint8Array, off: number, len: number): number {
   if (len >= ETH_HEADER + VLAN_TAG) {
-    const type = (buf[off + 12] << 8) | buf[off + 13];
+    // The frame is buf[off, off + len) (the Link.send contract) and len >= 18: bytes 12 and 13 exist.
+    const type = (buf[off + 12]! << 8) | buf[off + 13]!;
     if (type === 0x8100 || type === 0x88a8) return mtu + ETH_HEADER + VLAN_TAG;
   }
   return mtu + ETH_HEADER;

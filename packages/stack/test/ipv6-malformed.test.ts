@@ -64,6 +64,15 @@ function edit(frame: Uint8Array, f: (b: Uint8Array) => void): Uint8Array {
   return b;
 }
 
+/** A copy of `frame` with the bits of `mask` inverted in byte `at`. */
+function flipped(frame: Uint8Array, at: number, mask: number): Uint8Array {
+  return edit(frame, (b) => {
+    const byte = b[at];
+    if (byte === undefined) throw new RangeError(`flipped: no byte ${at} in a ${b.length}-byte frame`);
+    b[at] = byte ^ mask;
+  });
+}
+
 /** A packet from A to R with `headers` (each [next header value, bytes]) before UDP to port 9. */
 function chain(headers: [number, Uint8Array][], dst = R0_IP6): Uint8Array {
   const u = udp6(A_IP6, dst, 1, 9, new Uint8Array(4));
@@ -293,11 +302,7 @@ const cases: Case[] = [
   {
     reason: Drop.ICMPV6_BAD_CHECKSUM,
     note: 'echo with a bad checksum',
-    frame: () =>
-      toR(
-        IPPROTO_ICMPV6,
-        edit(icmp6(A_IP6, R0_IP6, 128, 0, 1, new Uint8Array(8)), (b) => (b[2] ^= 1)),
-      ),
+    frame: () => toR(IPPROTO_ICMPV6, flipped(icmp6(A_IP6, R0_IP6, 128, 0, 1, new Uint8Array(8)), 2, 1)),
   },
   {
     reason: Drop.ICMPV6_UNHANDLED_TYPE,
@@ -316,11 +321,7 @@ const cases: Case[] = [
   {
     reason: Drop.UDP_BAD_CHECKSUM,
     note: 'UDP data corrupted',
-    frame: () =>
-      toR(
-        IPPROTO_UDP,
-        edit(udp6(A_IP6, R0_IP6, 1, 9, new Uint8Array(4)), (b) => (b[9] ^= 1)),
-      ),
+    frame: () => toR(IPPROTO_UDP, flipped(udp6(A_IP6, R0_IP6, 1, 9, new Uint8Array(4)), 9, 1)),
   },
   {
     reason: Drop.NDP_BAD_HOP_LIMIT,

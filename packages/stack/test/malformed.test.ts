@@ -57,6 +57,15 @@ function edit(frame: Uint8Array, f: (b: Uint8Array) => void): Uint8Array {
   return b;
 }
 
+/** A copy of `frame` with the bits of `mask` inverted in byte `at`. */
+function flipped(frame: Uint8Array, at: number, mask: number): Uint8Array {
+  return edit(frame, (b) => {
+    const byte = b[at];
+    if (byte === undefined) throw new RangeError(`flipped: no byte ${at} in a ${b.length}-byte frame`);
+    b[at] = byte ^ mask;
+  });
+}
+
 const good = () => udpFromA(B_IP, bytes(20));
 
 const cases: { reason: number; frame: () => Uint8Array; note: string }[] = [
@@ -135,7 +144,7 @@ const cases: { reason: number; frame: () => Uint8Array; note: string }[] = [
   {
     reason: Drop.IPV4_BAD_CHECKSUM,
     note: 'one bit flipped',
-    frame: () => edit(good(), (b) => (b[14 + 12] ^= 0x10)),
+    frame: () => flipped(good(), 14 + 12, 0x10),
   },
   {
     reason: Drop.IPV4_BAD_TOTAL_LENGTH,
@@ -184,7 +193,7 @@ const cases: { reason: number; frame: () => Uint8Array; note: string }[] = [
       fromA({
         dst: R0_IP,
         protocol: IPPROTO_ICMP,
-        payload: edit(icmpMessage(8, 0, 1, bytes(8)), (b) => (b[2] ^= 1)),
+        payload: flipped(icmpMessage(8, 0, 1, bytes(8)), 2, 1),
       }),
   },
   {
@@ -209,7 +218,7 @@ const cases: { reason: number; frame: () => Uint8Array; note: string }[] = [
       fromA({
         dst: R0_IP,
         protocol: IPPROTO_UDP,
-        payload: edit(udpDatagram(A_IP, R0_IP, 1, 2, bytes(8)), (b) => (b[9] ^= 4)),
+        payload: flipped(udpDatagram(A_IP, R0_IP, 1, 2, bytes(8)), 9, 4),
       }),
   },
   {
@@ -224,7 +233,7 @@ const cases: { reason: number; frame: () => Uint8Array; note: string }[] = [
       fromA({
         dst: R0_IP,
         protocol: IPPROTO_TCP,
-        payload: edit(tcpSegment(A_IP, R0_IP, 1, 22, 5, 0, 2), (b) => (b[16] ^= 1)),
+        payload: flipped(tcpSegment(A_IP, R0_IP, 1, 22, 5, 0, 2), 16, 1),
       }),
   },
 ];

@@ -1,0 +1,64 @@
+export {
+  type Aggregator,
+  type AsPathSegment,
+  AttributeTable,
+  asPathLength,
+  attributesKey,
+  EMPTY_ATTRIBUTES,
+  type EncodeOptions,
+  encodeAttributes,
+  formatAsPath,
+  makeAttributes,
+  mergeAs4Path,
+  type PathAttributes,
+  type RawAttribute,
+} from './attributes.ts';
+export * from './constants.ts';
+export { BEFORE_OPEN, BgpDecoder, BgpMessage, type RouteRefresh } from './decoder.ts';
+export { ENCODE_TOO_LARGE, type EncoderOptions, UpdateEncoder } from './encoder.ts';
+export {
+  Action,
+  actionName,
+  BGP_ERROR_COUNT,
+  type BgpAction,
+  BgpCounters,
+  BgpError,
+  type BgpErrorReason,
+  bgpErrorName,
+  type Notification,
+} from './errors.ts';
+export {
+  checkHeader,
+  encodeKeepalive,
+  encodeNotification,
+  encodeRouteRefresh,
+  messageLength,
+  shutdownCommunication,
+  writeHeader,
+} from './header.ts';
+export {
+  type AfiSafi,
+  type Capabilities,
+  decodeOpen,
+  type ExtendedNextHop,
+  encodeOpen,
+  type GracefulRestart,
+  type GracefulRestartFamily,
+  type Negotiated,
+  NO_CAPABILITIES,
+  negotiate,
+  type OpenMessage,
+  type OpenResult,
+  type OpenSpec,
+  peerAsOf,
+  type RawCapability,
+} from './open.ts';
+export { decodeNlri4, decodeNlri6, Ipv4PrefixList, Ipv6PrefixList } from './prefixes.ts';
+export {
+  ATTRIBUTE_DISCARD,
+  malformedAction,
+  Outcome,
+  type SessionOptions,
+  UpdateDecoder,
+  UpdateMessage,
+} from './update.ts';

@@ -1,4 +1,4 @@
-import { formatIpv4 } from '@nexthop/addr';
+import { formatIpv4, formatIpv6 } from '@nexthop/addr';
 import {
   describeRoute,
   type InterfaceAddress,
@@ -74,6 +74,8 @@ export class VirtualRouter {
   onPriorityChange: ((nice: number) => void) | null = null;
   private config: RouterConfig;
   private readonly logger: Logger;
+  /** When an inconsistent RA was last logged, per interface. */
+  private readonly raLogged = new Map<number, number>();
   private readonly clock: () => number;
   private readonly open: LinkOpener;
   /** By stack interface index; a removed interface keeps a closed stand-in (DETACHED). */
@@ -111,8 +113,24 @@ export class VirtualRouter {
       random: new CryptoRandom(),
       prf: stableAddressPrf(this.name, this.logger),
     });
+    this.stack.onRaInconsistent = (ifIndex, router, problems) => this.raInconsistent(ifIndex, router, problems);
     const opened = this.openLinks(this.config.interfaces);
     for (let i = 0; i < opened.length; i++) this.attach(this.config.interfaces[i]!, opened[i]!);
+  }
+
+  /**
+   * RFC 4861 §6.2.7 asks for a log of another router's inconsistent advertisements; at most one
+   * line per interface a minute, as a flood of them must not flood the log (the counter has all).
+   */
+  private raInconsistent(ifIndex: number, router: Uint8Array, problems: readonly string[]): void {
+    const now = performance.now();
+    if (now - (this.raLogged.get(ifIndex) ?? Number.NEGATIVE_INFINITY) < 60_000) return;
+    this.raLogged.set(ifIndex, now);
+    const iface = this.stack.interfaces().find((i) => i.index === ifIndex)?.name ?? `if${ifIndex}`;
+    this.logger.warn(
+      { interface: iface, router: formatIpv6(router), problems },
+      'another router advertises differently on this link (RFC 4861 §6.2.7)',
+    );
   }
 
   /** Opens the links of these interfaces, all or none: on a failure the ones opened are closed. */

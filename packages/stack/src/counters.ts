@@ -47,6 +47,8 @@ export const Stat = {
   MLD_REPORTS_SENT: 37,
   MLD_IGNORED: 38,
   IPV6_FRAGMENTS_CREATED: 39,
+  /** Router Advertisements from another router that disagree with ours (RFC 4861 §6.2.7). */
+  RA_INCONSISTENT: 40,
 } as const;
 export const STAT_NAMES = Object.keys(Stat).map((k) => k.toLowerCase());
 

@@ -381,6 +381,16 @@ export class Stack implements FrameNode {
     this.icmpv6.onIcmp6 = listener;
   }
 
+  /**
+   * Told when another router's Router Advertisement on an interface where the VR advertises
+   * disagrees with the VR's (RFC 4861 §6.2.7), with what differs; counted as `ra_inconsistent`.
+   */
+  set onRaInconsistent(listener:
+    | ((ifIndex: number, router: Uint8Array, problems: readonly string[]) => void)
+    | null,) {
+    this.ndp.onRaInconsistent = listener;
+  }
+
   // ---- configuration -------------------------------------------------------------------------
 
   /**

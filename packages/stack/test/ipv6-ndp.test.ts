@@ -17,6 +17,7 @@ import {
   NA_FLAG_SOLICITED,
   rd16,
   rd32,
+  wr32,
 } from '@nexthop/wire';
 import { Capture } from './harness.ts';
 import {
@@ -29,6 +30,7 @@ import {
   feed6,
   fixIcmp6,
   formatIpv6,
+  GW_MAC,
   icmp6,
   icmp6Frame,
   ip6,
@@ -480,4 +482,88 @@ test('RFC 3810 §6.2: an MLD query is answered within its delay by a report of o
   }
   // Both addresses of eth0 end in 00:00:01: one solicited-node group, joined twice, reported once.
   assert.deepEqual(groups.sort(), ['ff02::1:ff00:1', 'ff02::2']);
+});
+
+test('RFC 4861 §6.2.7: another router’s RA that disagrees with ours is counted and reported with what differs', () => {
+  const r = rig6();
+  r.stack.setRouterAdvertisements(
+    r.eth0,
+    {
+      maxIntervalS: 600,
+      minIntervalS: 200,
+      managed: false,
+      otherConfig: false,
+      linkMtu: 1500,
+      reachableTimeMs: 0,
+      retransTimerMs: 1000,
+      curHopLimit: 64,
+      defaultLifetimeS: 1800,
+      prefixes: [
+        {
+          prefix: ip6('2001:db8:1::'),
+          length: 64,
+          onLink: true,
+          autonomous: true,
+          validLifetimeS: 86400,
+          preferredLifetimeS: 14400,
+        },
+      ],
+      dnsServers: [],
+      dnsLifetimeS: 0,
+    },
+    0,
+  );
+  const seen: string[][] = [];
+  r.stack.onRaInconsistent = (_i, router, problems) => {
+    assert.equal(formatIpv6(router), 'fe80::fe');
+    seen.push([...problems]);
+  };
+  /** An RA from fe80::fe: the fixed part, an MTU option, a Prefix Information option. */
+  const ra = (
+    hopLimit: number,
+    flags: number,
+    retrans: number,
+    mtu: number,
+    valid: number,
+    reachable = 0,
+  ) => {
+    const b = new Uint8Array(16 + 8 + 32);
+    b.set([ICMPV6_ROUTER_ADVERTISEMENT, 0, 0, 0, hopLimit, flags, 0x07, 0x08]);
+    wr32(b, 8, reachable);
+    wr32(b, 12, retrans);
+    b.set([5, 1, 0, 0], 16);
+    wr32(b, 20, mtu);
+    b.set([3, 4, 64, 0xc0], 24);
+    wr32(b, 28, valid);
+    wr32(b, 32, 14400);
+    b.set(ip6('2001:db8:1::'), 40);
+    return icmp6Frame(
+      GW_MAC,
+      mac('33:33:00:00:00:01'),
+      ip6('fe80::fe'),
+      ALL_NODES,
+      fixIcmp6(ip6('fe80::fe'), ALL_NODES, b),
+      255,
+    );
+  };
+  // The same as ours, and unspecified values (0) where ours are set: consistent.
+  feed6(r, r.eth0, ra(64, 0, 1000, 1500, 86400), 10);
+  feed6(r, r.eth0, ra(0, 0, 0, 1500, 86400, 30000), 20);
+  assert.equal(r.stack.statCount(Stat.RA_INCONSISTENT), 0);
+  // Each field of §6.2.7 that can disagree.
+  feed6(r, r.eth0, ra(32, 0x80, 2000, 1400, 3600), 30);
+  assert.equal(r.stack.statCount(Stat.RA_INCONSISTENT), 1);
+  assert.deepEqual(seen, [
+    [
+      'cur hop limit 32 (ours 64)',
+      'managed flag true (ours false)',
+      'retrans timer 2000 (ours 1000)',
+      'MTU 1400 (ours 1500)',
+      'valid lifetime of 2001:db8:1::/64 3600 (ours 86400)',
+    ],
+  ]);
+  // On an interface where the VR does not advertise, nothing is compared.
+  feed6(r, r.eth1, ra(32, 0x80, 2000, 1400, 3600), 40);
+  assert.equal(r.stack.statCount(Stat.RA_INCONSISTENT), 1);
+  assert.equal(r.stack.statCount(Stat.RA_RECEIVED), 4);
 });

@@ -141,6 +141,11 @@ export class RouterAdvertiser {
     this.sink = sink;
   }
 
+  /** What this interface advertises (§6.2.1's variables). */
+  get settings(): RaConfig {
+    return this.config;
+  }
+
   /** The interface became an advertising interface (§6.2.4): the first one goes out soon. */
   start(now: number): void {
     if (this.running) return;

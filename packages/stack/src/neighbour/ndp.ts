@@ -29,6 +29,7 @@ import {
 import { type Counters, Stat } from '../counters.ts';
 import type { Interface, InterfaceTable } from '../interfaces.ts';
 import { ALL_NODES, type Ipv6Interface, UNSPECIFIED } from '../ipv6/interface6.ts';
+import { raInconsistencies } from '../ipv6/ra-consistency.ts';
 import type { LinkOutput } from '../link.ts';
 import type { Wake } from '../wake.ts';
 import { Ipv6AddressIndex } from './address-index.ts';
@@ -78,6 +79,9 @@ const MIN_FRAME = 60;
 export class Ndp implements Solicitor<number> {
   readonly neighbours: NeighbourCache<number>;
   readonly index = new Ipv6AddressIndex();
+  /** Another router's RA on ifIndex disagrees with ours (RFC 4861 §6.2.7: "log"); the VR logs it. */
+  onRaInconsistent: ((ifIndex: number, router: Uint8Array, problems: readonly string[]) => void) | null =
+    null;
   private readonly timers: NdpTimers;
   private readonly ifaces: InterfaceTable;
   private readonly v6: readonly (Ipv6Interface | undefined)[];
@@ -240,10 +244,18 @@ export class Ndp implements Solicitor<number> {
         }
         return;
       }
-      case ICMPV6_ROUTER_ADVERTISEMENT:
-        // Another router on the link (§6.2.7 lets routers check it for consistency; not done).
+      case ICMPV6_ROUTER_ADVERTISEMENT: {
+        // Another router on the link: where we advertise too, what it says is checked against
+        // what we say (§6.2.7), counted and reported.
         this.counters.stats[Stat.RA_RECEIVED]! += 1;
+        const ra = ifc6.ra;
+        if (ra === null) return;
+        const problems = raInconsistencies(ra.settings, m, buf);
+        if (problems.length === 0) return;
+        this.counters.stats[Stat.RA_INCONSISTENT]! += 1;
+        this.onRaInconsistent?.(ifc.index, buf.slice(h.srcOffset, h.srcOffset + 16), problems);
         return;
+      }
       default:
         // A Redirect: only hosts act on them (§8.1).
         this.counters.stats[Stat.NDP_IGNORED]! += 1;

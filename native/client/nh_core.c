@@ -101,6 +101,7 @@ struct nh_conn {
   uint32_t next_id;
   int reader;      /* a thread is reading fd without the lock */
   int filler;      /* does this generation's VR know CONNECT FILLER? 0 not asked yet, 1 yes, -1 no */
+  int no_socket_connect; /* this generation's VR answered SOCKET_CONNECT EOPNOTSUPP (§13.11) */
   struct nh_parked *parked;
   uint32_t abandoned[NH_MAX_ABANDONED]; /* ids whose replies nobody will take */
   int n_abandoned;
@@ -422,6 +423,7 @@ static int conn_open_locked(struct nh_conn *c) {
   c->next_id = 1;
   c->reader = 0;
   c->filler = 0;
+  c->no_socket_connect = 0;
   return 0;
 broken:
   set_message("VR %s closed the control connection during the greeting%s", c->name, "");
@@ -1322,6 +1324,133 @@ int nh_vr_connect(int fd, struct nh_fd *e, const struct sockaddr *addr, socklen_
     errno = err;
   }
   return rc;
+}
+
+int nh_fd_has_opts(int fd) {
+  pthread_mutex_lock(&table_mu);
+  struct nh_fd *s = slot(fd, 0);
+  int has = s != NULL && s->opts != NULL;
+  pthread_mutex_unlock(&table_mu);
+  return has;
+}
+
+/* connect() on an undecided socket (NH_INTENT, e) that goes to VR connection ci, as one SOCKET_CONNECT
+ * exchange (§13.11). A non-blocking TCP connect asks for FILLER: SOCKET_OK brings the descriptor (the
+ * filler in it), put in place of fd at once, and the outcome is a second reply with the same id,
+ * collected as a non-blocking CONNECT's is. Any other (blocking, or UDP, whose outcome is immediate)
+ * asks for WAIT: one reply, SOCKET_OK with the descriptor once connected, or the error (the VR closed
+ * the socket; fd stays undecided, as a kernel socket after a failed connect is unconnected). Returns 0
+ * or -1 with errno as connect() does, or -2 with nothing done: SOCKET then CONNECT must do it (a
+ * version-1 VR, one without SOCKET_CONNECT, options to set before the connect, an address the old
+ * path should judge). */
+int nh_vr_connect_new(int ci, int fd, struct nh_fd *e, const struct sockaddr *addr, socklen_t len) {
+  struct nh_conn *c = &conns[ci];
+  pthread_mutex_lock(&c->mu);
+  int rc = conn_open_locked(c);
+  int usable = rc == 0 && c->version >= RSOCK_VERSION_2 && !c->no_socket_connect;
+  pthread_mutex_unlock(&c->mu);
+  if (rc < 0) return -1;
+  if (!usable || nh_fd_has_opts(fd)) return -2;
+  struct rsock_msg req = {0};
+  req.type = RSOCK_SOCKET_CONNECT;
+  req.family = e->family == AF_INET6 ? AF_INET6 : AF_INET;
+  req.sock_type = e->dgram ? SOCK_DGRAM : SOCK_STREAM;
+  struct nh_fd probe = {0};
+  probe.family = (uint8_t)req.family;
+  probe.dgram = e->dgram;
+  if (to_ep(&probe, addr, len, EP_CONNECT, &req.ep) < 0) return -2;
+  int fl = fcntl(fd, F_GETFL);
+  int fdfl = fcntl(fd, F_GETFD);
+  if (fl < 0 || fdfl < 0) return -1;
+  int nonblock = (fl & O_NONBLOCK) != 0;
+  int filled = nonblock && !e->dgram;
+  req.flags = filled ? RSOCK_SOCKET_CONNECT_FILLER : RSOCK_SOCKET_CONNECT_WAIT;
+  uint32_t id, gen;
+  struct nh_reply r;
+  pthread_mutex_lock(&c->mu);
+  rc = send_locked(c, &req, -1, &id, &gen);
+  /* With FILLER, two replies when a socket is made: the second is in flight too until it comes. */
+  if (rc == 0 && filled && inflight_add(c, id) < 0) rc = -1;
+  if (rc == 0) rc = wait_reply(c, id, gen, &r.raw, 1);
+  if (rc == 0 && filled && c->gen == gen &&
+      (rsock_decode_v(r.raw.buf, r.raw.len, r.raw.version, &r.m, &(struct rsock_fault){0}) < 0 ||
+       r.m.type != RSOCK_SOCKET_OK))
+    inflight_take(c, id); /* refused: no second reply */
+  pthread_mutex_unlock(&c->mu);
+  if (rc < 0) return -1;
+  if (finish_reply(&r) < 0) {
+    if (errno == EOPNOTSUPP) { /* a version-2 VR from before SOCKET_CONNECT */
+      pthread_mutex_lock(&c->mu);
+      if (c->gen == gen) c->no_socket_connect = 1;
+      pthread_mutex_unlock(&c->mu);
+      return -2;
+    }
+    return -1;
+  }
+  if (r.m.type != RSOCK_SOCKET_OK || r.raw.fd < 0) {
+    int bad = r.m.type != RSOCK_SOCKET_OK;
+    if (r.raw.fd >= 0) nh_sys_close(r.raw.fd);
+    if (filled) {
+      pthread_mutex_lock(&c->mu);
+      if (c->gen == gen && c->n_abandoned < NH_MAX_ABANDONED) c->abandoned[c->n_abandoned++] = id;
+      pthread_mutex_unlock(&c->mu);
+    }
+    if (bad) {
+      errno = EIO;
+      return -1;
+    }
+    close_id(ci, r.m.socket); /* the descriptor did not fit (RLIMIT_NOFILE) */
+    errno = EMFILE;
+    return -1;
+  }
+  int vfd = r.raw.fd;
+  int sndbuf = 0;
+  if (filled) {
+    /* The pair was made with the default SO_SNDBUF, under which 8 KiB in flight still polls
+     * writable: shrunk to the minimum before the program can see the end. */
+    socklen_t l = sizeof sndbuf;
+    int one = 1;
+    if (nh_sys_getsockopt(vfd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &l) < 0 ||
+        nh_sys_setsockopt(vfd, SOL_SOCKET, SO_SNDBUF, &one, sizeof one) < 0)
+      sndbuf = 0;
+  }
+  struct nh_fd ne = {0};
+  ne.kind = NH_VR;
+  ne.family = (uint8_t)req.family;
+  ne.dgram = e->dgram;
+  ne.dgram_v2 = e->dgram; /* made on a version-2 connection */
+  ne.conn = (uint16_t)ci;
+  ne.sock = r.m.socket;
+  ne.gen = gen;
+  if (filled) {
+    ne.connect_id = id;
+    ne.tcp = NH_TCP_CONNECTING;
+    ne.filled = 1;
+    ne.sndbuf = sndbuf;
+  } else if (!e->dgram) {
+    ne.tcp = NH_TCP_CONNECTED;
+  }
+  if (nonblock && fcntl(vfd, F_SETFL, O_NONBLOCK) < 0) {
+    nh_sys_close(vfd);
+    return -1;
+  }
+  epoll_unregister(fd);
+  if (dup3(vfd, fd, (fdfl & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
+    int err = errno;
+    nh_sys_close(vfd);
+    epoll_reregister(fd);
+    errno = err;
+    return -1;
+  }
+  nh_sys_close(vfd);
+  nh_fd_set(fd, &ne);
+  epoll_reregister(fd);
+  *e = ne;
+  if (filled) {
+    errno = EINPROGRESS;
+    return -1;
+  }
+  return 0;
 }
 
 /* Listening ports this process closed lately. close(2) of a VR socket only closes the descriptor;

@@ -137,6 +137,12 @@ NH_HIDDEN int nh_vr_relisten(int fd, struct nh_fd *e);
 
 /* The socket calls on a resolved VR socket; same contract as the libc calls. */
 NH_HIDDEN int nh_vr_connect(int fd, struct nh_fd *e, const struct sockaddr *addr, socklen_t len);
+/* Whether options the program set on an undecided socket wait to be replayed. */
+NH_HIDDEN int nh_fd_has_opts(int fd);
+/* connect() of an undecided socket e on fd into VR connection `conn` as one SOCKET_CONNECT
+ * (protocol §13.11): 0 or -1 with errno as connect(), or -2 (nothing done) when SOCKET then CONNECT
+ * must do it (version 1, no SOCKET_CONNECT, options to replay first). */
+NH_HIDDEN int nh_vr_connect_new(int conn, int fd, struct nh_fd *e, const struct sockaddr *addr, socklen_t len);
 NH_HIDDEN int nh_vr_bind(int fd, struct nh_fd *e, const struct sockaddr *addr, socklen_t len);
 NH_HIDDEN int nh_vr_listen(int fd, struct nh_fd *e, int backlog);
 NH_HIDDEN int nh_vr_accept(int fd, struct nh_fd *e, struct sockaddr *addr, socklen_t *len, int flags);

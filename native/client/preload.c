@@ -194,13 +194,40 @@ NH_EXPORT int socket(int domain, int type, int protocol) {
   return fd;
 }
 
+/* connect() of an undecided socket the rules give to the VR: SOCKET_CONNECT, one exchange (protocol
+ * §13.11), where the VR has it and no options wait to be set first. 1 VR (e updated), 0 kernel, -1
+ * error, or 2 when the whole call is done (*rc its result). */
+static int settle_connect(int fd, struct nh_fd *e, const struct sockaddr *addr, socklen_t len, int *rc) {
+  if (addr == NULL || len < (socklen_t)sizeof(sa_family_t)) return 0;
+  int fam = addr->sa_family;
+  if (e->family == AF_INET6 ? !(fam == AF_INET6 || (fam == AF_INET && e->dgram)) : fam != AF_INET) return 0;
+  int want = nh_rules_wants_vr(&rules, addr, len);
+  if (want < 0) return 0;
+  if (!want) {
+    make_kernel(fd);
+    return 0;
+  }
+  const char *vr = nh_default_vr();
+  int ci = nh_conn_index(vr);
+  if (ci < 0) return -1;
+  int r = nh_vr_connect_new(ci, fd, e, addr, len);
+  if (r == -2) return choose_vr(fd, e, vr) < 0 ? -1 : 1;
+  if (r < 0 && (errno == EACCES || errno == ENETDOWN))
+    fprintf(stderr, "nexthop: %s: cannot open a socket in VR %s: %s\n", program_invocation_short_name, vr,
+            nh_last_message()[0] != '\0' ? nh_last_message() : strerror(errno));
+  *rc = r;
+  return 2;
+}
+
 NH_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len) {
   READY();
   struct nh_fd e;
   int k = classify(fd, &e);
   if (k < 0) return -1;
   if (k == NH_INTENT) {
-    int rc = settle(fd, &e, addr, len);
+    int done = 0;
+    int rc = settle_connect(fd, &e, addr, len, &done);
+    if (rc == 2) return done;
     if (rc < 0) return -1;
     k = rc ? NH_VR : NH_KERNEL;
   }

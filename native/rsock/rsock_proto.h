@@ -68,6 +68,9 @@ enum rsock_type {
 /* SOCKET_CONNECT (§13.11), the bit of CONNECT FILLER: the server writes the filler to the new pair's
  * application end itself, before it sends the descriptor. */
 #define RSOCK_SOCKET_CONNECT_FILLER 2u
+/* SOCKET_CONNECT (§13.11): one reply when the outcome is known, SOCKET_OK with the fd after success or
+ * the ERROR (socket closed) after failure. For blocking connects; not with FILLER. */
+#define RSOCK_SOCKET_CONNECT_WAIT 4u
 #define RSOCK_ACCEPT_NONBLOCK 1u
 #define RSOCK_DGRAM_PKTINFO 1u
 

@@ -69,6 +69,11 @@ export const CONNECT_FILLER_BYTES = 8192;
  * application end of the new pair itself, before it hands the descriptor over.
  */
 export const SOCKET_CONNECT_FILLER = 2;
+/**
+ * SOCKET_CONNECT flag (§13.11): one reply, when the outcome is known: SOCKET_OK with the descriptor
+ * once connected, or the ERROR (the socket closed, no descriptor). For blocking connects.
+ */
+export const SOCKET_CONNECT_WAIT = 4;
 export const ACCEPT_NONBLOCK = 1;
 export const DGRAM_PKTINFO = 1;
 

@@ -41,6 +41,7 @@ import {
   SOCK_DGRAM,
   SOCK_STREAM,
   SOCKET_CONNECT_FILLER,
+  SOCKET_CONNECT_WAIT,
   type SocketConnect,
   STATE_BOUND,
   STATE_CONNECTED,
@@ -98,8 +99,12 @@ const ACCEPT_WAITS_PER_SOCKET = 64;
 const WAITS_PER_CONN = 256;
 /** SO_PEERGROUPS room: NGROUPS_MAX. */
 const MAX_GROUPS = 65536;
-/** Requests read from one control connection per wakeup (the others get their turn). */
-const REQUESTS_PER_WAKEUP = 64;
+/**
+ * Requests read from one control connection per wakeup: one. The watch is level-triggered, so a
+ * request still queued wakes the loop again at once; reading on until EAGAIN cost one more recvmsg
+ * per request for the usual client, which sends one and waits for its reply.
+ */
+const REQUESTS_PER_WAKEUP = 1;
 /** Replies a client may leave unread before it is disconnected. */
 const MAX_OUTBOX = 256;
 const MAX_BACKLOG = 4096;
@@ -220,6 +225,8 @@ class RSock {
   pid = 0;
   creator = '';
   pairFd = -1;
+  /** SOCKET_CONNECT with WAIT (§13.11): the app's end, sent with SOCKET_OK once connected. */
+  heldAppFd = -1;
   watch: UnixWatch | null = null;
   /** SO_COOKIE of the application end, the proof ATTACH checks (§4). */
   cookie = '';
@@ -788,18 +795,21 @@ export class RsockServer {
 
   /**
    * SOCKET_CONNECT (§13.11): SOCKET and CONNECT in one request. Everything that would refuse the
-   * socket or the endpoint is checked first and answered with one ERROR, nothing made; otherwise
-   * SOCKET_OK goes at once with the descriptor (with FILLER, the filler already written to it), and
-   * the connect's outcome follows as a second reply with the same id, exactly as CONNECT's.
+   * socket or the endpoint is checked first and answered with one ERROR, nothing made. Otherwise:
+   * without WAIT, SOCKET_OK goes at once with the descriptor (with FILLER, the filler already written
+   * to it) and the connect's outcome follows as a second reply with the same id, exactly as CONNECT's;
+   * with WAIT, the descriptor is held until the outcome, and the one reply is SOCKET_OK with it after
+   * success, or the ERROR after failure (the socket closed).
    */
   private socketConnect(conn: Conn, m: SocketConnect): void {
     const { id, family, type, protocol, ep, flags } = m;
     if (this.socketRefusal(conn, id, family, type, protocol)) return;
-    if ((flags & ~SOCKET_CONNECT_FILLER) !== 0)
+    if ((flags & ~(SOCKET_CONNECT_FILLER | SOCKET_CONNECT_WAIT)) !== 0)
       return this.error(conn, id, EINVAL, 'reserved SOCKET_CONNECT flags');
     const tcp = type === SOCK_STREAM;
     const filler = (flags & SOCKET_CONNECT_FILLER) !== 0;
-    if (filler && !tcp) return this.error(conn, id, EINVAL, 'FILLER is for TCP sockets');
+    const wait = (flags & SOCKET_CONNECT_WAIT) !== 0;
+    if (filler && (!tcp || wait)) return this.error(conn, id, EINVAL, 'FILLER is for non-waiting TCP');
     if (ep.family === AF_UNSPEC) return this.error(conn, id, EINVAL, 'SOCKET_CONNECT needs an endpoint');
     const e = stackAddressOf(ep, family, this.addr, !tcp);
     if (e !== 0) return this.error(conn, id, e, familyMismatch(ep, family));
@@ -820,8 +830,19 @@ export class RsockServer {
         return this.error(conn, id, ENOBUFS, 'the VR could not write the filler');
       }
     }
-    this.reply(conn, { kind: 'socket-ok', id, socket: s.id }, appFd);
+    if (wait) s.heldAppFd = appFd;
+    else this.reply(conn, { kind: 'socket-ok', id, socket: s.id }, appFd);
     this.connect(conn, s, id, ep, filler ? CONNECT_FILLER : 0, this.o.clock());
+    // A WAIT connect refused at once: its ERROR is sent; the socket goes with its held end.
+    if (s.heldAppFd >= 0 && !s.connecting && !s.connected) this.destroy(s);
+  }
+
+  /** A connect succeeded: OK, or, for a SOCKET_CONNECT with WAIT, SOCKET_OK with the held end. */
+  private connectOk(conn: Conn, s: RSock, id: number): void {
+    const fd = s.heldAppFd;
+    if (fd < 0) return this.ok(conn, id);
+    s.heldAppFd = -1;
+    this.reply(conn, { kind: 'socket-ok', id, socket: s.id }, fd);
   }
 
   private readonly fillerBytes = new Uint8Array(CONNECT_FILLER_BYTES);
@@ -1102,7 +1123,7 @@ export class RsockServer {
       if (r < 0) return this.error(conn, id, -r, '');
       s.connected = true;
       s.bound = true;
-      return this.ok(conn, id);
+      return this.connectOk(conn, s, id);
     }
     s.connectWait = { conn, id };
     s.connecting = true;
@@ -1134,7 +1155,7 @@ export class RsockServer {
     // the change finds the reply already there (§7.1).
     if (e === 0) {
       s.connected = true;
-      if (w !== null) this.ok(w.conn, w.id);
+      if (w !== null) this.connectOk(w.conn, s, w.id);
       if (this.filled.delete(s)) this.discardFiller(s);
       this.pump(s);
       return;
@@ -1142,6 +1163,8 @@ export class RsockServer {
     s.soError = e;
     if (w !== null) this.error(w.conn, w.id, e, '');
     if (this.filled.delete(s)) this.failFilled(s);
+    else if (s.heldAppFd >= 0)
+      this.destroy(s); // SOCKET_CONNECT WAIT: the client never had it
     else this.fail(s);
   }
 
@@ -1361,6 +1384,8 @@ export class RsockServer {
     s.watch = null;
     if (s.pairFd >= 0) this.u.unixClose(s.pairFd);
     s.pairFd = -1;
+    if (s.heldAppFd >= 0) this.u.unixClose(s.heldAppFd);
+    s.heldAppFd = -1;
     this.uncharge(s);
     this.starved.delete(s);
     this.resumeAccept();

@@ -300,8 +300,8 @@ export class RibTable<A> {
     for (let c = dest.head; c !== null; c = c.nextInDest) {
       if (c.nhs.tier > limit || c.distance >= UNUSABLE_DISTANCE) continue;
       if (best === null || better(c, best)) {
+        ties = best !== null && sameRank(c, best) ? ties + 1 : 0;
         best = c;
-        ties = 0;
       } else if (sameRank(c, best)) {
         ties++;
       }
@@ -486,6 +486,12 @@ export class RibTable<A> {
     }
   }
 
+  /**
+   * A set is in view k (usable to resolve next hops of level k) when it has a direct hop or one of
+   * its tracked next hops resolved below level k, and view k sees only those hops: so each level
+   * depends on the levels below it alone, and resolution has one answer whatever the order of
+   * events (a route's tier is the lowest view it is in).
+   */
   private computeSet(s: NextHopSet<A>): void {
     if (s.special !== null) {
       s.tier = 0;
@@ -494,30 +500,33 @@ export class RibTable<A> {
       s.stateKey = `${s.special}${s.localIf}`;
       return;
     }
-    let tier = s.direct.length > 0 ? 0 : -1;
+    let tier = s.direct.length > 0 ? 0 : UNRESOLVED;
     let hops: ResolvedHop<A>[] | null = null;
-    let blackhole = false;
-    let reject = false;
+    let key = '';
     for (const item of s.items) {
       const t = item.tracked;
-      if (t === null || t.kind === 'unresolved') continue;
-      tier = Math.max(tier, t.level + 1);
-      if (t.kind === 'forward') {
-        if (hops === null) hops = [...s.direct];
-        hops.push(...t.hops);
-      } else if (t.kind === 'blackhole') blackhole = true;
-      else reject = true;
+      if (t === null) continue;
+      key += `;${t.stateKey}`;
+      if (t.kind !== 'forward') continue;
+      tier = Math.min(tier, t.level + 1);
+      if (hops === null) hops = [...s.direct];
+      hops.push(...t.hops);
     }
     if (hops === null && s.direct.length > 0) hops = s.direct as ResolvedHop<A>[];
-    if (hops !== null) {
-      s.kind = 'forward';
-      s.hops = hops === s.direct ? hops : dedupeHops(hops, this.family);
-    } else {
-      s.kind = blackhole ? 'blackhole' : reject ? 'reject' : 'unresolved';
-      s.hops = [];
+    s.kind = hops === null ? 'unresolved' : 'forward';
+    s.hops = hops === null ? [] : hops === s.direct ? hops : dedupeHops(hops, this.family);
+    s.tier = tier;
+    s.stateKey = `${s.kind}|${tier}|${hopsKey(s.direct, this.family)}${key}`;
+  }
+
+  /** The forwarding hops set s offers in view `level`: direct ones and those resolved below it. */
+  private hopsInView(s: NextHopSet<A>, level: number): ResolvedHop<A>[] {
+    const hops = [...s.direct];
+    for (const item of s.items) {
+      const t = item.tracked;
+      if (t !== null && t.kind === 'forward' && t.level < level) hops.push(...t.hops);
     }
-    s.tier = s.kind === 'unresolved' ? UNRESOLVED : tier;
-    s.stateKey = `${s.kind}|${hopsKey(s.hops, this.family)}`;
+    return hops;
   }
 
   private linkToSet(c: Candidate<A>): void {
@@ -560,8 +569,8 @@ export class RibTable<A> {
     for (const item of s.items) {
       const t = item.tracked;
       if (t === null) continue;
-      t.users.delete(s);
-      if (t.users.size === 0) this.freeTracked(t);
+      // A gateway given twice is one tracked next hop: free it once.
+      if (t.users.delete(s) && t.users.size === 0) this.freeTracked(t);
     }
   }
 
@@ -604,7 +613,9 @@ export class RibTable<A> {
       const matchKind = viaSets[0]!.kind;
       if (t.ifIndex >= 0) {
         // A gateway named with its interface must be on a connected network of that interface.
-        const onLink = viaSets.some((s) => s.hops.some((h) => h.gateway === null && h.ifIndex === t.ifIndex));
+        const onLink = viaSets.some((s) =>
+          s.direct.some((h) => h.gateway === null && h.ifIndex === t.ifIndex),
+        );
         if (matchKind === 'forward' && onLink) {
           kind = 'forward';
           hops = [{ gateway: t.addr, ifIndex: t.ifIndex }];
@@ -612,14 +623,15 @@ export class RibTable<A> {
       } else if (matchKind === 'forward') {
         kind = 'forward';
         for (const s of viaSets) {
-          for (const h of s.hops) hops.push(h.gateway === null ? { gateway: t.addr, ifIndex: h.ifIndex } : h);
+          for (const h of this.hopsInView(s, k)) {
+            hops.push(h.gateway === null ? { gateway: t.addr, ifIndex: h.ifIndex } : h);
+          }
         }
         hops = dedupeHops(hops, this.family);
-      } else if (matchKind === 'blackhole' || matchKind === 'reject') {
-        // FRR resolves a next hop through a blackhole route to a blackhole.
-        kind = matchKind;
       }
-      // Through a local route (the gateway is one of our own addresses): unusable.
+      // Through a local route (the gateway is one of our own addresses), a blackhole or a reject
+      // route: unresolved. (BIRD would make the route a blackhole too; keeping every view
+      // forward-only keeps the selection in each view independent of the levels above it.)
       break;
     }
     if (kind === 'unresolved') level = UNRESOLVED;

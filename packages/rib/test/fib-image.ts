@@ -1,5 +1,5 @@
-import type { FibTableWriter, FibWriter, GroupState, ResolvedHop } from '@nexthop/rib';
 import { formatIpv4, formatIpv6 } from '@nexthop/addr';
+import type { FibTableWriter, FibWriter, GroupState, ResolvedHop } from '@nexthop/rib';
 
 /** A FIB as the RIB's batches build it, checking the batch rules on every call. */
 export class FibTableImage<A> implements FibTableWriter<A> {
@@ -17,7 +17,8 @@ export class FibTableImage<A> implements FibTableWriter<A> {
 
   setGroup(id: number, state: GroupState<A>): void {
     this.owner.check();
-    if (state.kind === 'forward' && state.hops.length === 0) throw new Error(`group ${id}: forward with no hops`);
+    if (state.kind === 'forward' && state.hops.length === 0)
+      throw new Error(`group ${id}: forward with no hops`);
     this.groups.set(id, state);
     this.calls.setGroup++;
   }
@@ -25,7 +26,8 @@ export class FibTableImage<A> implements FibTableWriter<A> {
   releaseGroup(id: number): void {
     this.owner.check();
     if (!this.groups.has(id)) throw new Error(`release of unknown group ${id}`);
-    for (const [p, g] of this.routes) if (g === id) throw new Error(`group ${id} released while ${p} uses it`);
+    for (const [p, g] of this.routes)
+      if (g === id) throw new Error(`group ${id} released while ${p} uses it`);
     this.groups.delete(id);
     this.calls.releaseGroup++;
   }
@@ -34,7 +36,8 @@ export class FibTableImage<A> implements FibTableWriter<A> {
     this.owner.check();
     if (!this.groups.has(group)) throw new Error(`route to unknown group ${group}`);
     const key = `${this.format(network)}/${length}`;
-    if (this.routes.get(key) === group) throw new Error(`setRoute ${key} → ${group} repeats what the FIB has`);
+    if (this.routes.get(key) === group)
+      throw new Error(`setRoute ${key} → ${group} repeats what the FIB has`);
     this.routes.set(key, group);
     this.calls.setRoute++;
   }

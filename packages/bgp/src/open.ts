@@ -268,9 +268,11 @@ export interface OpenSpec {
   readonly holdTime: number;
   readonly bgpId: number;
   readonly capabilities: Partial<Capabilities>;
+  /** Leave out the four-octet AS capability, as an OLD speaker would (RFC 6793 §2; for tests). */
+  readonly oldSpeaker?: boolean;
 }
 
-function capabilityBytes(c: Partial<Capabilities>, as: number): number[] {
+function capabilityBytes(c: Partial<Capabilities>, as: number, oldSpeaker: boolean): number[] {
   const out: number[] = [];
   const cap = (code: number, value: number[]) => out.push(code, value.length, ...value);
   for (const f of c.multiprotocol ?? []) cap(CAP_MULTIPROTOCOL, [f.afi >>> 8, f.afi & 0xff, 0, f.safi]);
@@ -298,7 +300,8 @@ function capabilityBytes(c: Partial<Capabilities>, as: number): number[] {
   }
   // RFC 6793 §3: a NEW speaker always sends the capability, whatever the size of its AS.
   const four = c.fourOctetAs ?? as;
-  cap(CAP_FOUR_OCTET_AS, [four >>> 24, (four >>> 16) & 0xff, (four >>> 8) & 0xff, four & 0xff]);
+  if (!oldSpeaker)
+    cap(CAP_FOUR_OCTET_AS, [four >>> 24, (four >>> 16) & 0xff, (four >>> 8) & 0xff, four & 0xff]);
   for (const u of c.unknown ?? []) cap(u.code, [...u.value]);
   return out;
 }
@@ -308,7 +311,7 @@ function capabilityBytes(c: Partial<Capabilities>, as: number): number[] {
  * do. Over 255 octets of parameters the RFC 9072 form is used (only then, §3).
  */
 export function encodeOpen(spec: OpenSpec): Uint8Array {
-  const caps = capabilityBytes(spec.capabilities, spec.as);
+  const caps = capabilityBytes(spec.capabilities, spec.as, spec.oldSpeaker === true);
   // Split the capability list into parameters of at most 255 octets (a capability is ≤ 257 octets).
   const params: number[][] = [];
   let i = 0;

@@ -532,16 +532,10 @@ export class UpdateDecoder {
       }
       if (asPath !== undefined && as4Path !== undefined) asPath = mergeAs4Path(asPath, as4Path);
     }
-    // RFC 4271 §6.3, RFC 7606 §7 (AS_PATH): an external peer's path starts with its own AS.
-    // A path starting with a confederation segment comes from a confederation peer (RFC 5065).
+    // RFC 4271 §6.3, RFC 7606 §7 (AS_PATH): an external peer's path starts with its own AS
+    // (in a 2-octet session, as the peer wrote it: AS_TRANS when we posed as an OLD speaker).
     if (asPath !== undefined && s.ebgp && s.enforceFirstAs !== false && (s.peerAs ?? 0) !== 0) {
-      const first = asPath[0];
-      if (
-        first === undefined ||
-        (first.type !== AS_CONFED_SEQUENCE &&
-          first.type !== AS_CONFED_SET &&
-          (first.type !== AS_SEQUENCE || first.asns[0] !== s.peerAs))
-      ) {
+      if (!firstAsIs(asPath, s.peerAs!) && (b.asPath === undefined || !firstAsIs(b.asPath, s.peerAs!))) {
         this.withdraw(BgpError.AS_PATH_FIRST_AS);
       }
     }
@@ -696,6 +690,14 @@ export class UpdateDecoder {
 }
 
 const AS_ZERO: AsPathSegment[] = [];
+
+/** The path starts with `asn`, or with a confederation segment (a confederation peer, RFC 5065). */
+function firstAsIs(path: readonly AsPathSegment[], asn: number): boolean {
+  const first = path[0];
+  if (first === undefined) return false;
+  if (first.type === AS_CONFED_SEQUENCE || first.type === AS_CONFED_SET) return true;
+  return first.type === AS_SEQUENCE && first.asns[0] === asn;
+}
 
 /**
  * AS_PATH / AS4_PATH segments (RFC 4271 §4.3): type(1) count(1) count × AS. Malformed (undefined)

@@ -318,13 +318,15 @@ export class UpdateDecoder {
     }
     if (!this.walk(buf, p, attrEnd)) return;
     if (out.action === Action.SESSION_RESET) return;
-    const attrs = this.attributes(buf);
+    // An UPDATE holding only MP_UNREACH_NLRI has no attribute set (End-of-RIB, RFC 4724 §2).
+    const attrs = this.recCount === 0 && !msg.mpReach ? undefined : this.attributes(buf);
     msg.attrs = attrs;
     if (out.action === Action.SESSION_RESET) return;
     // RFC 7606 §3 (d), RFC 4760 §3: ORIGIN and AS_PATH with any announcement, NEXT_HOP with
     // prefixes in the NLRI field. An UPDATE that only withdraws needs none.
     if (msg.announced > 0) {
       if (
+        attrs === undefined ||
         attrs.origin === undefined ||
         attrs.asPath === undefined ||
         (msg.nlri.count > 0 && attrs.nextHop === undefined)

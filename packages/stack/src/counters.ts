@@ -49,6 +49,8 @@ export const Stat = {
   IPV6_FRAGMENTS_CREATED: 39,
   /** Router Advertisements from another router that disagree with ours (RFC 4861 §6.2.7). */
   RA_INCONSISTENT: 40,
+  /** Packet Too Big messages that lowered the path MTU to one of the VR's destinations (RFC 8201). */
+  IPV6_PMTU_LOWERED: 41,
 } as const;
 export const STAT_NAMES = Object.keys(Stat).map((k) => k.toLowerCase());
 

@@ -5,9 +5,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { formatIpv6, parseIpv4, parseIpv6 } from '@nexthop/addr';
 import type { FrameOutput } from '@nexthop/interface';
-import { EV_READABLE, errno, RecvMeta, SockAddr, Stack } from '@nexthop/stack';
+import { EV_READABLE, errno, RecvMeta, SockAddr, Stack, Stat } from '@nexthop/stack';
 import { ETH_HEADER_LEN, ETHERTYPE_IPV6, IPPROTO_TCP, rd16 } from '@nexthop/wire';
 import { mac } from './harness.ts';
+import { eth6, icmp6, ipv6Packet } from './harness6.ts';
 
 const A4 = parseIpv4('192.168.5.1');
 const B4 = parseIpv4('192.168.5.2');
@@ -49,7 +50,11 @@ function pair() {
     throw new Error('simulation did not settle');
   };
   run();
-  return { a, b, run, queue, now: () => now };
+  /** Moves the clock on (timers due meanwhile run at the next `run`). */
+  const advance = (ms: number) => {
+    now += ms;
+  };
+  return { a, b, run, queue, advance, now: () => now };
 }
 
 function readAll(s: Stack, fd: number, now: number): string {
@@ -382,4 +387,80 @@ test('AF_INET6 raw with IPV6_CHECKSUM: OSPFv3-style protocol 89 to ff02::5, chec
   run();
   assert.equal(b.sockets.recvFrom(plain, buf, 0, 64, meta), 16);
   assert.equal(b.sockets.recvFrom(rx, buf, 0, 64, meta), -errno.EAGAIN);
+});
+
+test('RFC 8201: a Packet Too Big lowers the path MTU of the VR’s own datagrams to that destination, never below 1280, for 10 minutes', () => {
+  const { a, b, run, queue, advance, now } = pair();
+  const rx = b.sockets.socket('dgram', 0, 6);
+  b.sockets.bind6(rx, ANY6, 4000);
+  const tx = a.sockets.socket('dgram', 0, 6);
+  const big = new Uint8Array(1400).map((_, i) => i & 0xff);
+  const sizes = (): number[] => {
+    const out: number[] = [];
+    for (const f of queue)
+      if (rd16(f.bytes, 12) === ETHERTYPE_IPV6 && f.to === b && f.bytes[ETH_HEADER_LEN + 6] !== 58)
+        out.push(f.bytes.length);
+    return out;
+  };
+  // A first datagram resolves B (NDP), so the next ones leave at once.
+  a.sockets.sendTo6(tx, big, 0, 1, B6, 4000, now());
+  run();
+  b.sockets.recvFrom(rx, new Uint8Array(8), 0, 8, new RecvMeta());
+  // Before: one frame of 14 + 40 + 8 + 1400.
+  a.sockets.sendTo6(tx, big, 0, big.length, B6, 4000, now());
+  assert.deepEqual(sizes(), [1462]);
+  run();
+  /** A Packet Too Big to A, from a router, quoting a packet from `from` to B6. */
+  const ptb = (mtu: number, from: Uint8Array) => {
+    const quoted = ipv6Packet({
+      src: from,
+      dst: B6,
+      nextHeader: 17,
+      payload: new Uint8Array(8),
+      hopLimit: 64,
+    });
+    const router = parseIpv6('2001:db8:5::99');
+    const m = icmp6(router, A6, 2, 0, mtu, quoted);
+    return eth6(
+      mac('02:00:00:00:00:0a'),
+      mac('02:00:00:00:00:99'),
+      ipv6Packet({ src: router, dst: A6, nextHeader: 58, payload: m, hopLimit: 64 }),
+    );
+  };
+  const feed = (frame: Uint8Array) => a.receive(0, frame, 0, frame.length, now());
+  // A forged one, about a packet that was never ours: nothing learned.
+  feed(ptb(1300, parseIpv6('2001:db8:5::77')));
+  assert.equal(a.statCount(Stat.IPV6_PMTU_LOWERED), 0);
+  feed(ptb(1300, A6));
+  assert.equal(a.statCount(Stat.IPV6_PMTU_LOWERED), 1);
+  a.sockets.sendTo6(tx, big, 0, big.length, B6, 4000, now());
+  const frags = sizes();
+  assert.equal(frags.length, 2);
+  assert.ok(
+    frags.every((n) => n - ETH_HEADER_LEN <= 1300),
+    `fragments within 1300: ${frags}`,
+  );
+  run();
+  const buf = new Uint8Array(2000);
+  const meta = new RecvMeta();
+  assert.equal(b.sockets.recvFrom(rx, buf, 0, buf.length, meta), 1400);
+  assert.equal(b.sockets.recvFrom(rx, buf, 0, buf.length, meta), 1400);
+  assert.deepEqual(buf.subarray(0, 1400), big, 'reassembled intact');
+  // Below the minimum: 1280 (RFC 8201 §4); a larger value does not raise it.
+  feed(ptb(600, A6));
+  feed(ptb(1400, A6));
+  a.sockets.sendTo6(tx, big, 0, big.length, B6, 4000, now());
+  assert.ok(
+    sizes().every((n) => n - ETH_HEADER_LEN <= 1280),
+    `fragments within 1280: ${sizes()}`,
+  );
+  run();
+  advance(600_001);
+  run();
+  // Ten minutes on (B resolved again first: the neighbour entry aged out too), the path is tried at
+  // the link's MTU again (§5.3).
+  a.sockets.sendTo6(tx, big, 0, 1, B6, 4000, now());
+  run();
+  a.sockets.sendTo6(tx, big, 0, big.length, B6, 4000, now());
+  assert.deepEqual(sizes(), [1462]);
 });

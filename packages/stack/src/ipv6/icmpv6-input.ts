@@ -9,6 +9,7 @@ import {
   ICMPV6_MLDV1_DONE,
   ICMPV6_MLDV1_REPORT,
   ICMPV6_MLDV2_REPORT,
+  ICMPV6_PACKET_TOO_BIG,
   ICMPV6_REDIRECT,
   ICMPV6_ROUTER_SOLICITATION,
   Icmpv6Message,
@@ -134,6 +135,11 @@ export class Icmpv6Input {
       return;
     }
     const error = isIcmpv6Error(type);
+    if (
+      type === ICMPV6_PACKET_TOO_BIG &&
+      this.output.learnPathMtu(buf, m.bodyOffset, m.bodyLength, m.restOfHeader, now)
+    )
+      counters.stats[Stat.IPV6_PMTU_LOWERED]! += 1;
     if (error && this.onTransportError !== null)
       this.onTransportError(type, m.code, m.restOfHeader, buf, m.bodyOffset, m.bodyLength, now);
     if (this.onIcmp6 !== null) {

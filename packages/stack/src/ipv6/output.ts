@@ -28,6 +28,7 @@ import { NUD_INCOMPLETE } from '../neighbour/cache.ts';
 import type { Ndp } from '../neighbour/ndp.ts';
 import type { RandomSource } from '../sockapi/random.ts';
 import type { Ipv6Interface } from './interface6.ts';
+import { PathMtuCache } from './pmtu.ts';
 
 export {
   ROUTE_BLACKHOLE,
@@ -63,6 +64,8 @@ export class Output6 {
   private readonly counters: Counters;
   private readonly groupMac = new Uint8Array(6);
   private readonly random: RandomSource;
+  /** Path MTUs that Packet Too Big taught about the VR's own destinations (RFC 8201). */
+  readonly pathMtu = new PathMtuCache();
   /** Where fragments of the VR's own packets are built. */
   private readonly fragmentBuf = packetBuffer();
 
@@ -154,7 +157,8 @@ export class Output6 {
   /**
    * Sends a packet the VR built whole at buf[ipOff..] (TX_HEADROOM free before it). A link-scoped
    * destination (link-local, or a multicast group) leaves by `ifIndex`; any other is routed. A drop
-   * is counted by reason. Larger than the egress MTU, it leaves in fragments, unless `mayFragment`
+   * is counted by reason. Larger than the egress MTU (or the path MTU a Packet Too Big taught, RFC
+   * 8201), it leaves in fragments, unless `mayFragment`
    * is false: then it is refused, with `tooBig` set, as TCP wants (its segments must fit the path,
    * so it can shrink them; Linux's ip6_xmit gives EMSGSIZE). Returns whether it left (or waits for
    * NDP).
@@ -179,7 +183,7 @@ export class Output6 {
       }
       if (ipLen > out.mtu) {
         if (!mayFragment) return this.refuseTooBig();
-        return this.fragment(out, multicast ? null : buf, dst, buf, ipOff, ipLen, now);
+        return this.fragment(out, multicast ? null : buf, dst, buf, ipOff, ipLen, now, out.mtu);
       }
       if (multicast) this.toGroup(out, buf, ipOff, ipLen);
       else this.toNeighbour(out, buf, dst, buf, ipOff, ipLen, now);
@@ -195,12 +199,25 @@ export class Output6 {
       return false;
     }
     const out = this.out!;
-    if (ipLen > out.mtu) {
+    const mtu = this.pathMtu.size === 0 ? out.mtu : Math.min(out.mtu, this.pathMtu.lookup(buf, dst, now));
+    if (ipLen > mtu) {
       if (!mayFragment) return this.refuseTooBig();
-      return this.fragment(out, this.nextHop, 0, buf, ipOff, ipLen, now);
+      return this.fragment(out, this.nextHop, 0, buf, ipOff, ipLen, now, mtu);
     }
     this.toNeighbour(out, this.nextHop, 0, buf, ipOff, ipLen, now);
     return true;
+  }
+
+  /**
+   * A Packet Too Big quoting quote[qOff, qOff+qLen) (the start of a packet the VR sent, RFC 4443
+   * §3.2): its destination's path MTU becomes `mtu` (RFC 8201 §4). A quote whose source is not one
+   * of the VR's addresses is no packet of ours and teaches nothing. Returns whether it lowered one.
+   */
+  learnPathMtu(quote: Uint8Array, qOff: number, qLen: number, mtu: number, now: number): boolean {
+    if (qLen < IPV6_HEADER_LEN) return false;
+    let ours = false;
+    for (const ifc6 of this.v6) if ((ifc6?.find(quote, qOff + 8) ?? null) !== null) ours = true;
+    return ours && this.pathMtu.learn(quote, qOff + 24, mtu, now);
   }
 
   private refuseTooBig(): false {
@@ -222,14 +239,15 @@ export class Output6 {
     ipOff: number,
     ipLen: number,
     now: number,
+    mtu: number,
   ): boolean {
-    if (out.mtu < IPV6_MIN_MTU) {
+    if (mtu < IPV6_MIN_MTU) {
       this.counters.drops[Drop.IPV6_PACKET_TOO_BIG]! += 1;
       return false;
     }
     const nextHeader = buf[ipOff + 6]!;
     const payload = ipLen - IPV6_HEADER_LEN;
-    const chunkMax = (out.mtu - IPV6_HEADER_LEN - 8) & ~7;
+    const chunkMax = (mtu - IPV6_HEADER_LEN - 8) & ~7;
     const id = this.random.next32();
     const f = this.fragmentBuf;
     const o = TX_HEADROOM;

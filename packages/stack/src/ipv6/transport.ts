@@ -33,6 +33,8 @@ export class Transport6 {
   private readonly output: Output6;
   private readonly v6: readonly (Ipv6Interface | undefined)[];
   private readonly counters: Counters;
+  /** The time of the last packet sent: path MTU entries are aged by it (mtuFor has no clock). */
+  private now = 0;
   /** What sourceFor returns when there is none: the unspecified address (never written to). */
   private readonly none = new Uint8Array(16);
 
@@ -66,6 +68,7 @@ export class Transport6 {
     now: number,
   ): number {
     if (l4Len > MAX_PAYLOAD) return -EMSGSIZE;
+    this.now = now;
     writeIpv6Header(buf, ipOff, trafficClass, 0, l4Len, protocol, hopLimit, src, 0, dst, 0);
     let oif = ifIndex;
     if (oif < 0 && (isLinkLocal(dst) || dst[0] === 0xff)) {
@@ -91,7 +94,9 @@ export class Transport6 {
    */
   mtuFor(dst: Uint8Array): number {
     if (isLinkLocal(dst)) return IPV6_MIN_MTU;
-    return this.egressTowards(dst)?.mtu ?? 0;
+    const link = this.egressTowards(dst)?.mtu ?? 0;
+    // What a Packet Too Big taught about the path (RFC 8201), as of the last packet sent.
+    return link === 0 ? 0 : Math.min(link, this.output.pathMtu.lookup(dst, 0, this.now));
   }
 
   /** The source address towards dst (RFC 6724 §5, Output6.sourceFor), the unspecified address for none. */

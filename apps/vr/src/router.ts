@@ -113,7 +113,8 @@ export class VirtualRouter {
       random: new CryptoRandom(),
       prf: stableAddressPrf(this.name, this.logger),
     });
-    this.stack.onRaInconsistent = (ifIndex, router, problems) => this.raInconsistent(ifIndex, router, problems);
+    this.stack.onRaInconsistent = (ifIndex, router, problems) =>
+      this.raInconsistent(ifIndex, router, problems);
     const opened = this.openLinks(this.config.interfaces);
     for (let i = 0; i < opened.length; i++) this.attach(this.config.interfaces[i]!, opened[i]!);
   }

@@ -19,7 +19,8 @@ const NONE: readonly string[] = [];
 export function raInconsistencies(ours: RaConfig, m: NdpMessage, buf: Uint8Array): readonly string[] {
   let out: string[] | null = null;
   const differs = (what: string, theirs: number | boolean, mine: number | boolean): void => {
-    (out ??= []).push(`${what} ${String(theirs)} (ours ${String(mine)})`);
+    if (out === null) out = [];
+    out.push(`${what} ${String(theirs)} (ours ${String(mine)})`);
   };
   if (m.curHopLimit !== 0 && ours.curHopLimit !== 0 && m.curHopLimit !== ours.curHopLimit)
     differs('cur hop limit', m.curHopLimit, ours.curHopLimit);

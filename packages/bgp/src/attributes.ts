@@ -3,6 +3,7 @@
 // shared object per set, found by a canonical encoding of the set.
 
 import { wr16, wr32 } from '@nexthop/wire';
+import { ByteMap, hashBytes } from './bytemap.ts';
 import {
   AS_CONFED_SEQUENCE,
   AS_CONFED_SET,
@@ -381,15 +382,14 @@ export function encodeAttributes(
 }
 
 let keyBuf = new Uint8Array(4096);
-const latin1 = new TextDecoder('latin1');
 
 /**
- * The canonical key of an attribute set: its four-octet encoding in type order, plus the MP next
- * hop and the flags of unknown attributes, as a string (one char per octet). Two sets are equal
- * exactly when their keys are.
+ * Writes the canonical key of an attribute set into a shared scratch buffer and returns its
+ * length: the four-octet encoding in type order, then the received flags of unknown attributes
+ * and the MP next hop. Two sets are equal exactly when their keys are.
  */
-export function attributesKey(a: PathAttributes): string {
-  const need = attributesMaxSize(a) + 40;
+function writeKey(a: PathAttributes): number {
+  const need = attributesMaxSize(a) + 40 + (a.mpNextHop?.length ?? 0);
   if (need > keyBuf.length) keyBuf = new Uint8Array(need * 2);
   let p = encodeAttributes(keyBuf, 0, a, { as4: true });
   // encodeAttributes sets Partial on unknown attributes; their received flags are part of the set.
@@ -401,21 +401,30 @@ export function attributesKey(a: PathAttributes): string {
     keyBuf.set(nh, p);
     p += nh.length;
   }
-  return latin1.decode(keyBuf.subarray(0, p));
+  return p;
+}
+
+/** The canonical key as a string (one char per octet), for tests and debugging. */
+export function attributesKey(a: PathAttributes): string {
+  const n = writeKey(a);
+  let s = '';
+  for (let i = 0; i < n; i++) s += String.fromCharCode(keyBuf[i]!);
+  return s;
 }
 
 /**
- * Interns attribute sets: equal sets (by attributesKey) become one object. One table per VR can be
- * shared by every session and the RIB. `release` is left to the RIB's reference counting.
+ * Interns attribute sets: equal sets (by their canonical key) become one object. One table per VR
+ * can be shared by every session and the RIB; removal is left to the RIB's reference counting.
  */
 export class AttributeTable {
-  private readonly byKey = new Map<string, PathAttributes>();
+  private readonly byKey = new ByteMap<PathAttributes>();
 
   intern(a: PathAttributes): PathAttributes {
-    const key = attributesKey(a);
-    const found = this.byKey.get(key);
+    const n = writeKey(a);
+    const hash = hashBytes(keyBuf, 0, n);
+    const found = this.byKey.get(keyBuf, 0, n, hash);
     if (found !== undefined) return found;
-    this.byKey.set(key, a);
+    this.byKey.add(keyBuf, 0, n, a, hash);
     return a;
   }
 
@@ -424,6 +433,7 @@ export class AttributeTable {
   }
 
   delete(a: PathAttributes): boolean {
-    return this.byKey.delete(attributesKey(a));
+    const n = writeKey(a);
+    return this.byKey.delete(keyBuf, 0, n);
   }
 }

@@ -10,6 +10,7 @@ import {
   type PathAttributes,
   type RawAttribute,
 } from './attributes.ts';
+import { ByteMap, hashBytes } from './bytemap.ts';
 import {
   AFI_IPV4,
   AFI_IPV6,
@@ -226,8 +227,7 @@ export class UpdateDecoder {
   private mpNextHopOff = 0;
   private mpNextHopLen = 0;
   private keyBuf = new Uint8Array(4096);
-  private readonly latin1 = new TextDecoder('latin1');
-  private readonly cache = new Map<string, CacheEntry>();
+  private readonly cache = new ByteMap<CacheEntry>();
   private out!: Outcome;
   private msg!: UpdateMessage;
   /** Cache hits and misses, for the benchmark and `show`. */
@@ -491,8 +491,8 @@ export class UpdateDecoder {
     k[q++] = 0xfe;
     k[q++] = this.mpNextHopLen;
     for (let j = 0; j < this.mpNextHopLen; j++) k[q++] = buf[this.mpNextHopOff + j]!;
-    const key = this.latin1.decode(k.subarray(0, q));
-    const hit = this.cache.get(key);
+    const hash = hashBytes(k, 0, q);
+    const hit = this.cache.get(k, 0, q, hash);
     if (hit !== undefined) {
       this.hits++;
       for (const r of hit.discarded) this.discard(r);
@@ -505,7 +505,8 @@ export class UpdateDecoder {
     if (this.out.action === before && before === Action.OK) {
       if (this.table !== undefined) attrs = this.table.intern(attrs);
       if (this.cache.size >= MAX_CACHE) this.cache.clear();
-      this.cache.set(key, { attrs, discarded: this.out.discarded.slice(discardedBefore) });
+      // decodeAll left the key in keyBuf untouched (it only reads the message).
+      this.cache.add(k, 0, q, { attrs, discarded: this.out.discarded.slice(discardedBefore) }, hash);
     }
     return attrs;
   }

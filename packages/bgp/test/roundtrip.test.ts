@@ -171,7 +171,7 @@ describe('encode → decode is the identity', () => {
       fc.property(attributes(false, true), v6prefixes, (a, ps) => {
         const enc = new UpdateEncoder({ as4: true });
         const bytes = new Uint8Array(ps.length * 16);
-        ps.forEach(([n], i) => bytes.set(n, i * 16));
+        for (let i = 0; i < ps.length; i++) bytes.set(ps[i]![0], i * 16);
         const lens = Uint8Array.from(ps.map((p) => p[1]));
         enc.announce6(a, bytes, lens, 0, ps.length);
         const d = new BgpDecoder({ as4: true, ebgp: false });

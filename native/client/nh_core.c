@@ -433,16 +433,18 @@ broken:
   return -1;
 }
 
+/* The oldest parked reply to id (the list is newest first): a SOCKET_CONNECT's two replies may both
+ * be parked, and SOCKET_OK must be taken before the outcome (§13.11). */
 static int take_parked(struct nh_conn *c, uint32_t id, struct nh_raw *out) {
-  for (struct nh_parked **pp = &c->parked; *pp != NULL; pp = &(*pp)->next) {
-    if ((*pp)->id != id) continue;
-    struct nh_parked *p = *pp;
-    *pp = p->next;
-    *out = p->raw;
-    free(p);
-    return 1;
-  }
-  return 0;
+  struct nh_parked **found = NULL;
+  for (struct nh_parked **pp = &c->parked; *pp != NULL; pp = &(*pp)->next)
+    if ((*pp)->id == id) found = pp;
+  if (found == NULL) return 0;
+  struct nh_parked *p = *found;
+  *found = p->next;
+  *out = p->raw;
+  free(p);
+  return 1;
 }
 
 static int is_abandoned(struct nh_conn *c, uint32_t id) {

@@ -749,6 +749,7 @@ export class RsockServer {
     family: number,
     type: number,
     protocol: number,
+    watch = true,
   ): { s: RSock; appFd: number } | null {
     const refused = this.socketRefusal(conn, id, family, type, protocol);
     if (refused) return null;
@@ -771,7 +772,7 @@ export class RsockServer {
     this.byId.set(s.id, s);
     s.conns.add(conn);
     conn.attached.add(s);
-    this.updateWatch(s);
+    if (watch) this.updateWatch(s);
     return { s, appFd };
   }
 
@@ -813,7 +814,9 @@ export class RsockServer {
     if (ep.family === AF_UNSPEC) return this.error(conn, id, EINVAL, 'SOCKET_CONNECT needs an endpoint');
     const e = stackAddressOf(ep, family, this.addr, !tcp);
     if (e !== 0) return this.error(conn, id, e, familyMismatch(ep, family));
-    const made = this.newSocket(conn, id, family, type, protocol);
+    // A WAIT connect's end stays here until the outcome, so nothing can hang up: the pair is not
+    // watched until then (one start of the watch per socket, not two: fewer epoll_ctl calls).
+    const made = this.newSocket(conn, id, family, type, protocol, !(wait && tcp));
     if (made === null) return;
     const { s, appFd } = made;
     if (filler) {
@@ -835,6 +838,7 @@ export class RsockServer {
     this.connect(conn, s, id, ep, filler ? CONNECT_FILLER : 0, this.o.clock());
     // A WAIT connect refused at once: its ERROR is sent; the socket goes with its held end.
     if (s.heldAppFd >= 0 && !s.connecting && !s.connected) this.destroy(s);
+    else if (!s.connecting) this.updateWatch(s); // done at once (UDP): watched from now
   }
 
   /** A connect succeeded: OK, or, for a SOCKET_CONNECT with WAIT, SOCKET_OK with the held end. */

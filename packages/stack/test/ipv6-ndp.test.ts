@@ -567,3 +567,55 @@ test('RFC 4861 §6.2.7: another router’s RA that disagrees with ours is counte
   assert.equal(r.stack.statCount(Stat.RA_INCONSISTENT), 1);
   assert.equal(r.stack.statCount(Stat.RA_RECEIVED), 4);
 });
+
+test('RFC 3810 §8.2.1: after an MLDv1 query the VR speaks MLDv1 — reports to each group, a Done to ff02::2 — until the querier is gone', () => {
+  const r = rig6();
+  const src = ip6('fe80::a');
+  const v1Query = (() => {
+    const q = new Uint8Array(24);
+    q[0] = 130;
+    q[4] = 0x03;
+    q[5] = 0xe8; // 1000 ms
+    const ipv6 = new Uint8Array(40 + 8 + 24);
+    ipv6[0] = 0x60;
+    ipv6[5] = 32;
+    ipv6[7] = 1;
+    ipv6.set(src, 8);
+    ipv6.set(ALL_NODES, 24);
+    ipv6.set([58, 0, 5, 2, 0, 0, 1, 0], 40);
+    ipv6.set(fixIcmp6(src, ALL_NODES, q), 48);
+    const f = new Uint8Array(14 + ipv6.length);
+    f.set([0x33, 0x33, 0, 0, 0, 1], 0);
+    f.set(A_MAC, 6);
+    f[12] = 0x86;
+    f[13] = 0xdd;
+    f.set(ipv6, 14);
+    return f;
+  })();
+  feed6(r, r.eth0, v1Query, 100);
+  r.stack.poll(r.stack.nextDeadline());
+  /** The MLD messages sent: "type dst group". */
+  const mld = () =>
+    r.cap
+      .take()
+      .map((c) => parse6(c.bytes))
+      .filter((f) => f.payload[8] === 131 || f.payload[8] === 132 || f.payload[8] === ICMPV6_MLDV2_REPORT)
+      .map((f) => {
+        const m = f.payload.subarray(8);
+        return m[0] === ICMPV6_MLDV2_REPORT ? `v2 ${f.ipDst}` : `${m[0]} ${f.ipDst} ${formatIpv6(m, 8)}`;
+      });
+  assert.deepEqual(mld().sort(), ['131 ff02::1:ff00:1 ff02::1:ff00:1', '131 ff02::2 ff02::2']);
+  // A socket joins a group: an MLDv1 Report to it; leaves: a Done to all-routers.
+  const so = r.stack.sockets;
+  const fd = so.socket('dgram', 0, 6);
+  const ripng = ip6('ff02::9');
+  assert.equal(so.setOption(fd, 'IPV6_JOIN_GROUP', { group6: ripng, interface: r.eth0 }), 0);
+  assert.deepEqual(mld(), ['131 ff02::9 ff02::9']);
+  assert.equal(so.setOption(fd, 'IPV6_LEAVE_GROUP', { group6: ripng, interface: r.eth0 }), 0);
+  assert.deepEqual(mld(), ['132 ff02::2 ff02::9']);
+  // 260 s without an MLDv1 query: back to MLDv2 (to ff02::16).
+  r.stack.poll(100 + 261_000);
+  r.cap.take();
+  assert.equal(so.setOption(fd, 'IPV6_JOIN_GROUP', { group6: ripng, interface: r.eth0 }), 0);
+  assert.deepEqual(mld(), ['v2 ff02::16']);
+});

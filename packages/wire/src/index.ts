@@ -170,6 +170,7 @@ export {
   mldMaxResponseDelay,
   mldQueryInterval,
   writeMldHopByHop,
+  writeMldv1Packet,
   writeMldv2Query,
   writeMldv2Report,
   writeMldv2ReportMessage,

@@ -287,6 +287,52 @@ export function writeMldv2Report(
   return IPV6_HEADER_LEN + MLD_HOP_BY_HOP_LEN + icmpLen;
 }
 
+/** ff02::2, where an MLDv1 Done goes (RFC 2710 §3.7). */
+const ALL_ROUTERS = Uint8Array.of(0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2);
+
+/**
+ * A whole MLDv1 Report or Done packet (RFC 2710 §3, §4), what a node sends while an MLDv1 querier
+ * is present on the link (RFC 3810 §8.2.1): from `src` (its link-local address) with hop limit 1
+ * and Router Alert, a Report to the group itself, a Done to all-routers (ff02::2). `type` is
+ * ICMPV6_MLDV1_REPORT or ICMPV6_MLDV1_DONE. Returns the packet's length; the destination address is
+ * at off + 24 (the frame goes to its multicast MAC).
+ */
+export function writeMldv1Packet(
+  buf: Uint8Array,
+  off: number,
+  src: Uint8Array,
+  srcOff: number,
+  type: number,
+  group: Uint8Array,
+  groupOff: number,
+): number {
+  const icmp = off + IPV6_HEADER_LEN + MLD_HOP_BY_HOP_LEN;
+  buf[icmp] = type;
+  buf[icmp + 1] = 0;
+  wr16(buf, icmp + 2, 0);
+  wr16(buf, icmp + 4, 0);
+  wr16(buf, icmp + 6, 0);
+  copyBytes(group, groupOff, buf, icmp + 8, 16);
+  writeMldHopByHop(buf, off + IPV6_HEADER_LEN);
+  const dst = type === ICMPV6_MLDV1_DONE ? ALL_ROUTERS : group;
+  const dstOff = type === ICMPV6_MLDV1_DONE ? 0 : groupOff;
+  writeIpv6Header(
+    buf,
+    off,
+    0,
+    0,
+    MLD_HOP_BY_HOP_LEN + MLDV1_LEN,
+    IPPROTO_HOPOPTS,
+    MLD_HOP_LIMIT,
+    src,
+    srcOff,
+    dst,
+    dstOff,
+  );
+  setIcmpv6Checksum(buf, icmp, MLDV1_LEN, pseudoHeaderSumIpv6(src, srcOff, dst, dstOff, IPPROTO_ICMPV6, 0));
+  return IPV6_HEADER_LEN + MLD_HOP_BY_HOP_LEN + MLDV1_LEN;
+}
+
 /**
  * The ICMPv6 part of an MLDv2 query without sources (RFC 3810 §5.1): Maximum Response Code, group
  * (:: for a general query), S flag, QRV and QQIC. The checksum is left zero. Returns 28.

@@ -4,6 +4,8 @@ import {
   Drop,
   ETH_HEADER_LEN,
   ETHERTYPE_IPV6,
+  ICMPV6_MLDV1_DONE,
+  ICMPV6_MLDV1_REPORT,
   ICMPV6_ROUTER_ADVERTISEMENT,
   IPPROTO_ICMPV6,
   IPV6_HEADER_LEN,
@@ -24,6 +26,7 @@ import {
   writeEthernet,
   writeIpv6Header,
   writeLinkAddressOption,
+  writeMldv1Packet,
   writeMldv2Report,
   writeMtuOption,
   writePrefixInformationOption,
@@ -85,6 +88,11 @@ export interface Ipv6Settings {
 }
 
 const FE80 = new Uint8Array([0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+/**
+ * RFC 3810 §9.12: Robustness × Query Interval + Query Response Interval, with the defaults of §9.1,
+ * §9.2 and §9.3 (2 × 125 s + 10 s).
+ */
+const OLDER_VERSION_QUERIER_PRESENT_MS = 260_000;
 const DISTANCE_CONNECTED = 0;
 const DISTANCE_LOCAL = 0;
 
@@ -111,6 +119,8 @@ export class Ipv6Control implements MldListener {
   /** Automatic link-local addresses that met a duplicate and get their next identifier (RFC 7217 §6). */
   private readonly regenerate: Address6[] = [];
   private readonly frame = new Uint8Array(ETH_HEADER_LEN + 1500);
+  /** The latest time poll or a query brought (joins and leaves come without a clock). */
+  private now = 0;
   private readonly mac = new Uint8Array(6);
 
   constructor(
@@ -420,8 +430,18 @@ export class Ipv6Control implements MldListener {
     this.counters.stats[Stat.RA_SENT]! += 1;
   }
 
-  /** RFC 3810 §6.2: a query asks for our groups within its Maximum Response Delay (random part of it). */
-  onQuery(ifc6: Ipv6Interface, maxResponseDelayMs: number, now: number): void {
+  /**
+   * RFC 3810 §6.2: a query asks for our groups within its Maximum Response Delay (random part of
+   * it). An MLDv1 query (RFC 2710) puts the interface in MLDv1 mode for the Older Version Querier
+   * Present timeout (§8.2.1, §9.12), so that an MLDv1 router hears reports it understands.
+   */
+  onQuery(ifc6: Ipv6Interface, maxResponseDelayMs: number, version: number, now: number): void {
+    this.now = now;
+    if (version === 1) {
+      ifc6.v1QuerierUntil = now + OLDER_VERSION_QUERIER_PRESENT_MS;
+      // A poll when it runs out, so the clock this module keeps moves past it.
+      this.wake.arm(ifc6.v1QuerierUntil);
+    }
     const due = now + this.random() * maxResponseDelayMs;
     if (due < ifc6.reportDue) ifc6.reportDue = due;
     this.wake.arm(ifc6.reportDue);
@@ -436,7 +456,12 @@ export class Ipv6Control implements MldListener {
     this.reportGroups(ifc, ifc6, recordType, packed, groups.length);
   }
 
-  /** RFC 3810 §5.2: from the link-local address, or :: while there is none yet (§5.2.13). */
+  /**
+   * RFC 3810 §5.2: from the link-local address, or :: while there is none yet (§5.2.13). With an
+   * MLDv1 querier present (§8.2.1) the same news goes as MLDv1 messages: a Report per group for a
+   * join or an answer, a Done per group for a leave (RFC 2710 §4) — never for all-nodes, and not
+   * from :: (RFC 2710 has no unspecified source; the report follows when DAD is over).
+   */
   private reportGroups(
     ifc: Interface,
     ifc6: Ipv6Interface,
@@ -444,9 +469,29 @@ export class Ipv6Control implements MldListener {
     groups: Uint8Array,
     count: number,
   ): void {
-    const max = Math.floor((ifc.mtu - IPV6_HEADER_LEN - 8 - 8) / 20);
     const src = ifc6.linkLocal()?.address ?? UNSPECIFIED;
     const f = this.frame;
+    if (this.now < ifc6.v1QuerierUntil) {
+      if (src === UNSPECIFIED) return;
+      const type = recordType === MLD_CHANGE_TO_INCLUDE ? ICMPV6_MLDV1_DONE : ICMPV6_MLDV1_REPORT;
+      for (let i = 0; i < count; i++) {
+        if (sameAt(groups, 16 * i, ALL_NODES)) continue;
+        const len = writeMldv1Packet(f, ETH_HEADER_LEN, src, 0, type, groups, 16 * i);
+        writeEthernet(
+          f,
+          0,
+          ipv6MulticastMac(f, ETH_HEADER_LEN + 24, this.mac, 0),
+          0,
+          ifc.mac,
+          0,
+          ETHERTYPE_IPV6,
+        );
+        this.link.send(ifc, f, 0, ETH_HEADER_LEN + len);
+        this.counters.stats[Stat.MLD_REPORTS_SENT]! += 1;
+      }
+      return;
+    }
+    const max = Math.floor((ifc.mtu - IPV6_HEADER_LEN - 8 - 8) / 20);
     for (let first = 0; first < count; first += max) {
       const n = Math.min(max, count - first);
       const len = writeMldv2Report(f, ETH_HEADER_LEN, src, 0, recordType, groups, 16 * first, n);
@@ -458,6 +503,7 @@ export class Ipv6Control implements MldListener {
 
   /** Runs DAD, advertisements and reports that are due; arms the next deadline. */
   poll(now: number): void {
+    this.now = now;
     const wake = this.wake;
     if (this.regenerate.length > 0) {
       for (const a of this.regenerate.splice(0)) {
@@ -496,6 +542,7 @@ export class Ipv6Control implements MldListener {
         if (ifc.up) this.report(ifc, ifc6, MLD_MODE_IS_EXCLUDE);
       }
       wake.arm(ifc6.reportDue);
+      if (ifc6.v1QuerierUntil > now) wake.arm(ifc6.v1QuerierUntil);
     }
   }
 
@@ -545,6 +592,11 @@ export const DEFAULT_IPV6_SETTINGS: Ipv6Settings = {
 function isZeroOrLoopback(a: Uint8Array): boolean {
   for (let i = 0; i < 15; i++) if (a[i] !== 0) return false;
   return a[15] === 0 || a[15] === 1;
+}
+
+function sameAt(buf: Uint8Array, off: number, b: Uint8Array): boolean {
+  for (let i = 0; i < 16; i++) if (buf[off + i] !== b[i]) return false;
+  return true;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -45,9 +45,9 @@ export interface Icmpv6Event {
   body: Uint8Array;
 }
 
-/** What the MLD listener part needs (control.ts): a query arrived, answer within its delay. */
+/** What the MLD listener part needs (control.ts): a query of `version` arrived, answer within its delay. */
 export interface MldListener {
-  onQuery(ifc6: Ipv6Interface, maxResponseDelayMs: number, now: number): void;
+  onQuery(ifc6: Ipv6Interface, maxResponseDelayMs: number, version: number, now: number): void;
 }
 
 /**
@@ -129,7 +129,7 @@ export class Icmpv6Input {
       const q = this.mldMessage;
       const rm = decodeMld(buf, off, len, h, routerAlert, q);
       if (rm !== 0) return counters.rxDrop(ifc, rm);
-      if (type === ICMPV6_MLD_QUERY) this.mld.onQuery(ifc6, q.maxResponseDelay, now);
+      if (type === ICMPV6_MLD_QUERY) this.mld.onQuery(ifc6, q.maxResponseDelay, q.version, now);
       // Other listeners' reports: the VR is no multicast router (no querier, RFC 3810 §7).
       else counters.stats[Stat.MLD_IGNORED]! += 1;
       return;

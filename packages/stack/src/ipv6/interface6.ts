@@ -70,6 +70,11 @@ export class Ipv6Interface {
   unusable = 0;
   /** When an MLDv2 report answering a query is due (RFC 3810 §6.2), or Infinity. */
   reportDue = Number.POSITIVE_INFINITY;
+  /**
+   * Until when an MLDv1 querier is known on the link (RFC 3810 §8.2.1, the Older Version Querier
+   * Present timeout): till then the interface speaks MLDv1 (RFC 2710) reports and dones.
+   */
+  v1QuerierUntil = Number.NEGATIVE_INFINITY;
 
   constructor(index: number, dad: DuplicateAddressDetector) {
     this.index = index;

@@ -10,18 +10,13 @@ import {
   IPV4_FLAG_DF,
   IPV4_MIN_HEADER,
   isMulticastIpv4,
+  pseudoHeaderSum,
   refreshIpv4Checksum,
-  TCP_ACK,
-  TCP_FIN,
-  TCP_MIN_HEADER,
-  TCP_RST,
-  TCP_SYN,
   TcpHeader,
   UdpHeader,
   UNREACH_PORT,
   UNREACH_PROTOCOL,
   writeIpv4Header,
-  writeTcp,
 } from '@nexthop/wire';
 import { type Counters, Stat } from '../counters.ts';
 import type { IcmpErrors } from '../icmp/errors.ts';
@@ -30,6 +25,7 @@ import type { Interface } from '../interfaces.ts';
 import { TX_HEADROOM } from '../link.ts';
 import type { RxState } from '../rx.ts';
 import type { SocketLayer } from '../socket/layer.ts';
+import { writeClosedPortReset } from '../tcp/closed-port.ts';
 import type { TcpEngine } from '../tcp/index.ts';
 import type { Wake } from '../wake.ts';
 import type { LocalOutput } from './output.ts';
@@ -176,35 +172,16 @@ export class Delivery {
   /** RFC 9293 §3.10.7.1: a segment (this.tcpIn) for a closed port is answered with a reset. */
   private reset(now: number): void {
     const h = this.rx.ip;
-    const seg = this.tcpIn;
-    if ((seg.flags & TCP_RST) !== 0) return;
-    let seq = 0;
-    let ack = 0;
-    let flags = TCP_RST;
-    if ((seg.flags & TCP_ACK) !== 0) seq = seg.ack;
-    else {
-      const segLen =
-        seg.dataLength + ((seg.flags & TCP_SYN) !== 0 ? 1 : 0) + ((seg.flags & TCP_FIN) !== 0 ? 1 : 0);
-      ack = (seg.seq + segLen) >>> 0;
-      flags |= TCP_ACK;
-    }
     const out = this.output;
     const t = out.buf;
     const o = TX_HEADROOM;
-    const len = writeTcp(
+    const len = writeClosedPortReset(
       t,
       o + IPV4_MIN_HEADER,
-      seg.dstPort,
-      seg.srcPort,
-      seq,
-      ack,
-      flags,
-      0,
-      TCP_MIN_HEADER,
-      0,
-      h.dst,
-      h.src,
+      this.tcpIn,
+      pseudoHeaderSum(h.dst, h.src, IPPROTO_TCP, 0),
     );
+    if (len === 0) return;
     writeIpv4Header(
       t,
       o,

@@ -6,19 +6,14 @@ import {
   IPV6_HEADER_LEN,
   IPV6_MIN_MTU,
   pseudoHeaderSumIpv6,
-  TCP_ACK,
-  TCP_FIN,
-  TCP_MIN_HEADER,
-  TCP_RST,
-  TCP_SYN,
   type TcpHeader,
   writeIpv6Header,
-  writeTcpPseudo,
 } from '@nexthop/wire';
 import { type Counters, Stat } from '../counters.ts';
 import type { Interface } from '../interfaces.ts';
 import { TX_HEADROOM } from '../link.ts';
 import { EMSGSIZE, ENETUNREACH } from '../sockapi/errno.ts';
+import { writeClosedPortReset } from '../tcp/closed-port.ts';
 import type { Ipv6Interface } from './interface6.ts';
 import { type Output6, ROUTE_DOWN, ROUTE_OK } from './output.ts';
 
@@ -127,33 +122,11 @@ export class Transport6 {
    * the interface it came in on when that address is link-local.
    */
   reset(seg: TcpHeader, src: Uint8Array, dst: Uint8Array, ifIndex: number, now: number): void {
-    if ((seg.flags & TCP_RST) !== 0) return;
-    let seq = 0;
-    let ack = 0;
-    let flags = TCP_RST;
-    if ((seg.flags & TCP_ACK) !== 0) seq = seg.ack;
-    else {
-      const segLen =
-        seg.dataLength + ((seg.flags & TCP_SYN) !== 0 ? 1 : 0) + ((seg.flags & TCP_FIN) !== 0 ? 1 : 0);
-      ack = (seg.seq + segLen) >>> 0;
-      flags |= TCP_ACK;
-    }
     const t = this.output.buf;
     const o = TX_HEADROOM;
     const pseudo = pseudoHeaderSumIpv6(dst, 0, src, 0, IPPROTO_TCP, 0);
-    const len = writeTcpPseudo(
-      t,
-      o + IPV6_HEADER_LEN,
-      seg.dstPort,
-      seg.srcPort,
-      seq,
-      ack,
-      flags,
-      0,
-      TCP_MIN_HEADER,
-      0,
-      pseudo,
-    );
+    const len = writeClosedPortReset(t, o + IPV6_HEADER_LEN, seg, pseudo);
+    if (len === 0) return;
     this.counters.stats[Stat.TCP_RESETS_SENT]! += 1;
     this.send(t, o, len, IPPROTO_TCP, dst, src, 0, this.output.defaultHopLimit, ifIndex, now);
   }

@@ -3,59 +3,16 @@
 // across the families, and ICMPv6 errors reaching connections and connected sockets (RFC 4443 §2.4 (a)).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatIpv6, parseIpv4, parseIpv6 } from '@nexthop/addr';
-import type { FrameOutput } from '@nexthop/interface';
-import { EV_READABLE, errno, RecvMeta, SockAddr, Stack, Stat } from '@nexthop/stack';
+import { formatIpv6, parseIpv6 } from '@nexthop/addr';
+import { EV_READABLE, errno, RecvMeta, SockAddr, type Stack, Stat } from '@nexthop/stack';
 import { ETH_HEADER_LEN, ETHERTYPE_IPV6, IPPROTO_TCP, rd16 } from '@nexthop/wire';
 import { mac } from './harness.ts';
 import { eth6, icmp6, ipv6Packet } from './harness6.ts';
+import { A6, B4, B6, twoStacks } from './two-stacks.ts';
 
-const A4 = parseIpv4('192.168.5.1');
-const B4 = parseIpv4('192.168.5.2');
-const A6 = parseIpv6('2001:db8:5::1');
-const B6 = parseIpv6('2001:db8:5::2');
 const ANY6 = new Uint8Array(16);
 const mapped = (text: string) => parseIpv6(`::ffff:${text}`);
-
-/** Two dual-stack stacks on one lossless link; `hold` keeps frames from being delivered. */
-function pair() {
-  const queue: { to: Stack; bytes: Uint8Array }[] = [];
-  const link = (peer: () => Stack): FrameOutput => ({
-    transmit: (_i, buf, off, len) => queue.push({ to: peer(), bytes: buf.slice(off, off + len) }),
-  });
-  const a: Stack = new Stack({ output: link(() => b), seed: 21, dadTransmits: 0 });
-  const b: Stack = new Stack({ output: link(() => a), seed: 22, dadTransmits: 0 });
-  for (const [s, m, v4, v6] of [
-    [a, '02:00:00:00:00:0a', A4, A6],
-    [b, '02:00:00:00:00:0b', B4, B6],
-  ] as const) {
-    s.addInterface({ name: 'eth0', mac: mac(m), mtu: 1500 });
-    s.addAddress(0, v4, 24, 0);
-    s.addAddress6(0, v6, 64, 0);
-  }
-  let now = 0;
-  const run = (horizonMs = 1000) => {
-    const end = now + horizonMs;
-    for (let steps = 0; steps < 1_000_000; steps++) {
-      const f = queue.shift();
-      if (f !== undefined) {
-        f.to.receive(0, f.bytes, 0, f.bytes.length, now);
-        continue;
-      }
-      const next = Math.min(a.poll(now), b.poll(now));
-      if (queue.length > 0) continue;
-      if (next > end) return;
-      now = Math.max(now, next);
-    }
-    throw new Error('simulation did not settle');
-  };
-  run();
-  /** Moves the clock on (timers due meanwhile run at the next `run`). */
-  const advance = (ms: number) => {
-    now += ms;
-  };
-  return { a, b, run, queue, advance, now: () => now };
-}
+const pair = () => twoStacks({ ipv6: true, seeds: [21, 22] });
 
 function readAll(s: Stack, fd: number, now: number): string {
   const buf = new Uint8Array(65536);

@@ -1,46 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseIpv4 } from '@nexthop/addr';
-import type { FrameOutput } from '@nexthop/interface';
-import { EV_READABLE, EV_WRITABLE, errno, SockAddr, Stack } from '@nexthop/stack';
+import { EV_READABLE, EV_WRITABLE, errno, SockAddr } from '@nexthop/stack';
 import type { TcpConfig } from '../src/tcp/index.ts';
-import { mac } from './harness.ts';
+import { A4, B4, twoStacks } from './two-stacks.ts';
 
-const A = parseIpv4('192.168.5.1');
-const B = parseIpv4('192.168.5.2');
+const A = A4;
+const B = B4;
 
-/** Two stacks on one lossless link, with a virtual clock that jumps to the next deadline. */
-function pair(bTcp: Partial<TcpConfig> = {}) {
-  const queue: { to: Stack; bytes: Uint8Array }[] = [];
-  const link = (peer: () => Stack): FrameOutput => ({
-    transmit: (_i, buf, off, len) => queue.push({ to: peer(), bytes: buf.slice(off, off + len) }),
-  });
-  const a: Stack = new Stack({ output: link(() => b), seed: 11 });
-  const b: Stack = new Stack({ output: link(() => a), seed: 12, tcp: bTcp });
-  a.addInterface({ name: 'eth0', mac: mac('02:00:00:00:00:0a'), mtu: 1500 });
-  b.addInterface({ name: 'eth0', mac: mac('02:00:00:00:00:0b'), mtu: 1500 });
-  a.addAddress(0, A, 24, 0);
-  b.addAddress(0, B, 24, 0);
-  let now = 0;
-  /** Runs until nothing is in flight and no timer is due within `horizonMs`. */
-  const run = (horizonMs = 1000) => {
-    const end = now + horizonMs;
-    for (let steps = 0; steps < 1_000_000; steps++) {
-      const f = queue.shift();
-      if (f !== undefined) {
-        f.to.receive(0, f.bytes, 0, f.bytes.length, now);
-        continue;
-      }
-      const next = Math.min(a.poll(now), b.poll(now));
-      if (queue.length > 0) continue;
-      if (next > end) return;
-      now = Math.max(now, next);
-    }
-    throw new Error('simulation did not settle');
-  };
-  run();
-  return { a, b, run, now: () => now };
-}
+/** Two stacks on one lossless link (two-stacks.ts), B with these TCP settings. */
+const pair = (bTcp: Partial<TcpConfig> = {}) => twoStacks({ bTcp });
 
 test('TCP: connect to a closed port is refused (RST), reported through SO_ERROR', () => {
   const { a, run } = pair();

@@ -71,6 +71,21 @@ while True:
     s.sendto(b'pong:' + data, peer)
 `;
 
+// h2's client: connects to argv[1]:argv[2], sends argv[3], half-closes, prints all it gets back.
+const ONE_EXCHANGE = `
+import socket, sys
+c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10)
+c.sendall(sys.argv[3].encode())
+c.shutdown(socket.SHUT_WR)
+got = b''
+while True:
+    d = c.recv(4096)
+    if not d:
+        break
+    got += d
+print(got.decode())
+`;
+
 function lines(text: string): Record<string, unknown>[] {
   return text
     .split('\n')
@@ -141,24 +156,9 @@ describe('the Node client (rsock-client) in the router namespace, with a VR betw
       (p) => p.stdout().includes('"ready"'),
       { timeoutMs: 15_000 },
     );
-    const r = await topo.h2.exec(
-      '/usr/bin/python3',
-      [
-        '-c',
-        `import socket
-c = socket.create_connection(('10.2.0.1', 8080), timeout=10)
-c.sendall(b'from h2')
-c.shutdown(socket.SHUT_WR)
-got = b''
-while True:
-    d = c.recv(4096)
-    if not d:
-        break
-    got += d
-print(got.decode())`,
-      ],
-      { timeoutMs: 20_000 },
-    );
+    const r = await topo.h2.exec('/usr/bin/python3', ['-c', ONE_EXCHANGE, '10.2.0.1', '8080', 'from h2'], {
+      timeoutMs: 20_000,
+    });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.trim(), 'vr-server:from h2');
     assert.equal(await srv.exited, 0, srv.stderr());
@@ -186,24 +186,9 @@ print(got.decode())`,
       ['2001:db8:2::1', 'dual:IPv6 2001:db8:2::2'],
       ['10.2.0.1', 'dual:IPv6 ::ffff:10.2.0.2'],
     ] as const) {
-      const r = await topo.h2.exec(
-        '/usr/bin/python3',
-        [
-          '-c',
-          `import socket
-c = socket.create_connection(('${host}', 8086), timeout=10)
-c.sendall(b'hi')
-c.shutdown(socket.SHUT_WR)
-got = b''
-while True:
-    d = c.recv(4096)
-    if not d:
-        break
-    got += d
-print(got.decode())`,
-        ],
-        { timeoutMs: 20_000 },
-      );
+      const r = await topo.h2.exec('/usr/bin/python3', ['-c', ONE_EXCHANGE, host, '8086', 'hi'], {
+        timeoutMs: 20_000,
+      });
       assert.equal(r.code, 0, `${host}: ${r.stderr}\n${srv.stdout()}`);
       assert.equal(r.stdout.trim(), want);
     }

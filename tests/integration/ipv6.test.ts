@@ -17,6 +17,7 @@ import {
   parsePing,
   type RoutedTopology,
   routedTopology,
+  runOk,
   startInBackground,
   waitFor,
 } from '@nexthop/netns';
@@ -440,5 +441,33 @@ describe('IPv6 in the operator views under nexthopd: show routes -4/-6, interfac
     assert.match(table.stdout, /^COUNTER +FAMILY +VALUE$/m);
     assert.match(table.stdout, /^ipv6_forwarded +ipv6 +\d+$/m);
     assert.match(table.stdout, /^forwarded +ipv4 +\d+$/m);
+  });
+
+  test('capture during ping -6: the pcap holds the IPv6 echoes, as tcpdump reads them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nexthop-cap6-'));
+    try {
+      const file = join(dir, 'six.pcap');
+      const ping = topo.h1.exec('ping', ['-6', '-n', '-c', '30', '-i', '0.05', '2001:db8:2::2'], {
+        timeoutMs: 20_000,
+      });
+      const capture = await daemon.cli([
+        'capture',
+        '--vr',
+        'edge',
+        '--interface',
+        'eth1',
+        '-c',
+        '8',
+        '-w',
+        file,
+      ]);
+      await ping;
+      assert.equal(capture.code, 0, capture.stderr);
+      const text = await runOk('tcpdump', ['-n', '-r', file]);
+      assert.match(text, /2001:db8:1::2 > 2001:db8:2::2: ICMP6, echo request/);
+      assert.match(text, /2001:db8:2::2 > 2001:db8:1::2: ICMP6, echo reply/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

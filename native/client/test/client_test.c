@@ -243,7 +243,8 @@ static void fake_ep(struct rsock_ep *ep, int family, int self, uint16_t port) {
 
 struct fake_peer {
   int conn;
-  int old; /* speaks version 1 as it was before CONNECT FILLER: the flag is reserved, EINVAL */
+  int old; /* 1: speaks version 1 as it was before CONNECT FILLER: the flag is reserved, EINVAL;
+              2: a version-2 VR that knows SOCKET_CONNECT (§13.11); 0: one that does not */
 };
 
 static void *fake_conn(void *arg) {
@@ -280,7 +281,7 @@ static void *fake_conn(void *arg) {
       hellos++;
       pthread_mutex_unlock(&fake_mu);
       /* "old" is a version-1 VR; the others pick as a version-2 server does. */
-      uint16_t chosen = old ? (m.min_version <= 1 ? 1 : 0) : rsock_negotiate(m.min_version, m.max_version);
+      uint16_t chosen = old == 1 ? (m.min_version <= 1 ? 1 : 0) : rsock_negotiate(m.min_version, m.max_version);
       CHECK(chosen != 0);
       logf_("hello:%u-%u:%u", m.min_version, m.max_version, chosen);
       r.type = RSOCK_HELLO_OK;
@@ -318,7 +319,7 @@ static void *fake_conn(void *arg) {
     }
     case RSOCK_CONNECT: {
       int filled = (m.flags & RSOCK_CONNECT_FILLER) != 0;
-      if (filled && old) {
+      if (filled && old == 1) {
         logf_("connect-reserved:%u", m.socket);
         reply_error(conn, m.id, EINVAL, "reserved CONNECT flags");
         break;
@@ -438,6 +439,45 @@ static void *fake_conn(void *arg) {
       fake_send(conn, &r, -1);
       break;
     }
+    case RSOCK_SOCKET_CONNECT: {
+      if (old != 2) { /* a VR from before SOCKET_CONNECT */
+        logf_("sc-unknown");
+        reply_error(conn, m.id, EOPNOTSUPP, "");
+        break;
+      }
+      int filler = (m.flags & RSOCK_SOCKET_CONNECT_FILLER) != 0;
+      int wait = (m.flags & RSOCK_SOCKET_CONNECT_WAIT) != 0;
+      CHECK(filler != wait);
+      char ep[96];
+      rsock_ep_format(&m.ep, ep, sizeof ep);
+      logf_("sc:%u:%s:%s", m.sock_type, ep, filler ? "filler" : "wait");
+      int app;
+      struct fake_socket *s = new_fake_socket(m.sock_type == SOCK_DGRAM, m.family, &app);
+      int refused = m.ep.port == 1;
+      if (filler) { /* the VR writes the filler before it hands the end over */
+        static const char zeros[RSOCK_CONNECT_FILLER_BYTES];
+        CHECK(write(app, zeros, sizeof zeros - 1) == (ssize_t)sizeof zeros - 1 && write(app, zeros, 1) == 1);
+      }
+      if (wait && refused) { /* one reply, no descriptor: the socket is gone */
+        close(app);
+        fail_filled(s);
+        reply_error(conn, m.id, ECONNREFUSED, "refused");
+        break;
+      }
+      r.type = RSOCK_SOCKET_OK;
+      r.socket = s->id;
+      fake_send(conn, &r, app);
+      close(app);
+      if (wait) break;
+      if (refused) { /* the outcome, second reply with the same id */
+        reply_error(conn, m.id, ECONNREFUSED, "refused");
+        fail_filled(s);
+      } else {
+        reply_ok(conn, m.id);
+        discard_filler(s);
+      }
+      break;
+    }
     default:
       reply_error(conn, m.id, EOPNOTSUPP, "");
     }
@@ -478,8 +518,8 @@ static void listen_fake(const char *name, int old) {
   CHECK(lfd >= 0);
   CHECK(bind(lfd, (struct sockaddr *)&sa, sizeof sa) == 0);
   CHECK(listen(lfd, 16) == 0);
-  static struct fake_listen ls[2];
-  struct fake_listen *l = &ls[old ? 1 : 0];
+  static struct fake_listen ls[3];
+  struct fake_listen *l = &ls[old];
   l->fd = lfd;
   l->old = old;
   pthread_t t;
@@ -492,6 +532,7 @@ static void start_fake(void) {
   mkdir(run_dir, 0700);
   listen_fake("fake", 0);
   listen_fake("old", 1);
+  listen_fake("sc", 2);
   setenv("NEXTHOP_RUN_DIR", run_dir, 1);
 }
 
@@ -1126,6 +1167,74 @@ static int shim_v1_main(void) {
   return 0;
 }
 
+/* Non-blocking connects from several threads at once on one control connection: each SOCKET_CONNECT
+ * has two replies, and another thread's read may park both (they must be taken in order). */
+static void *sc_thread(void *arg) {
+  (void)arg;
+  for (int i = 0; i < 12; i++) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    struct sockaddr_in to = sin_of("10.2.0.2", 80);
+    CHECK(connect(fd, (struct sockaddr *)&to, sizeof to) == -1 && errno == EINPROGRESS);
+    struct pollfd p = {fd, POLLOUT, 0};
+    CHECK(poll(&p, 1, 5000) == 1 && p.revents == POLLOUT);
+    int err = -1;
+    socklen_t len = sizeof err;
+    CHECK(getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0);
+    close(fd);
+  }
+  return NULL;
+}
+
+/* The shim run against a VR that knows SOCKET_CONNECT (§13.11). */
+static int shim_sc_main(void) {
+  /* Blocking: WAIT, one exchange, the descriptor connected; refused: the error, and a new try works. */
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in to = sin_of("10.2.0.2", 80);
+  CHECK(connect(fd, (struct sockaddr *)&to, sizeof to) == 0);
+  CHECK(connect(fd, (struct sockaddr *)&to, sizeof to) == -1 && errno == EISCONN);
+  close(fd);
+  fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in no = sin_of("10.2.0.2", 1);
+  CHECK(connect(fd, (struct sockaddr *)&no, sizeof no) == -1 && errno == ECONNREFUSED);
+  CHECK(connect(fd, (struct sockaddr *)&to, sizeof to) == 0);
+  close(fd);
+  /* Non-blocking: FILLER, EINPROGRESS, writable once connected, SO_SNDBUF given back. */
+  fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  CHECK(connect(fd, (struct sockaddr *)&to, sizeof to) == -1 && errno == EINPROGRESS);
+  struct pollfd p = {fd, POLLOUT, 0};
+  CHECK(poll(&p, 1, 5000) == 1 && p.revents == POLLOUT);
+  int err = -1, sndbuf = 0;
+  socklen_t len = sizeof err;
+  CHECK(getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0);
+  CHECK(connect(fd, (struct sockaddr *)&to, sizeof to) == 0); /* as Linux: 0 once, then EISCONN */
+  CHECK(connect(fd, (struct sockaddr *)&to, sizeof to) == -1 && errno == EISCONN);
+  len = sizeof sndbuf;
+  CHECK(syscall(SYS_getsockopt, fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len) == 0 && sndbuf > 65536);
+  close(fd);
+  fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  CHECK(connect(fd, (struct sockaddr *)&no, sizeof no) == -1 && errno == EINPROGRESS);
+  p.fd = fd;
+  CHECK(poll(&p, 1, 5000) == 1 && (p.revents & POLLOUT) && (p.revents & (POLLERR | POLLHUP)));
+  len = sizeof err;
+  CHECK(getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == ECONNREFUSED);
+  close(fd);
+  /* An option set before connect: SOCKET, the option, then CONNECT, as before. */
+  fd = socket(AF_INET, SOCK_STREAM, 0);
+  int one = 1;
+  CHECK(setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0);
+  CHECK(connect(fd, (struct sockaddr *)&to, sizeof to) == 0);
+  close(fd);
+  /* UDP: WAIT, answered at once. */
+  int u = socket(AF_INET, SOCK_DGRAM, 0);
+  struct sockaddr_in dns = sin_of("10.2.0.2", 53);
+  CHECK(connect(u, (struct sockaddr *)&dns, sizeof dns) == 0);
+  close(u);
+  pthread_t t[4];
+  for (int i = 0; i < 4; i++) CHECK(pthread_create(&t[i], NULL, sc_thread, NULL) == 0);
+  for (int i = 0; i < 4; i++) pthread_join(t[i], NULL);
+  return 0;
+}
+
 /* The second shim run: what programs do with data calls. The environment is gone, as in nginx's
  * workers: the shim took its settings when it was loaded. */
 static int shim_data_main(void) {
@@ -1290,7 +1399,10 @@ static int count(const char *hay, const char *needle) {
 int main(int argc, char **argv) {
   const char *child = getenv("NH_TEST_SHIM_CHILD");
   if (child != NULL)
-    return strcmp(child, "data") == 0 ? shim_data_main() : strcmp(child, "v1") == 0 ? shim_v1_main() : shim_main();
+    return strcmp(child, "data") == 0 ? shim_data_main()
+           : strcmp(child, "v1") == 0 ? shim_v1_main()
+           : strcmp(child, "sc") == 0 ? shim_sc_main()
+                                      : shim_main();
   if (argc < 2) {
     fprintf(stderr, "usage: %s <libnexthop-preload.so> [asan runtime]\n", argv[0]);
     return 2;
@@ -1355,6 +1467,26 @@ int main(int argc, char **argv) {
   CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   CHECK(log_has("hello:1-2:1 ") && !log_has("socket6:") && count(fake_log, "socket:") == 2);
   printf("ok shim against a version-1 VR: IPv4 as before, IPv6 EAFNOSUPPORT\n");
+
+  clear_log();
+  pid = fork();
+  if (pid == 0) {
+    setenv("LD_PRELOAD", preload, 1);
+    setenv("NH_TEST_SHIM_CHILD", "sc", 1);
+    setenv("NEXTHOP_VR", "sc", 1);
+    execv("/proc/self/exe", argv);
+    _exit(127);
+  }
+  CHECK(waitpid(pid, &status, 0) == pid);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  /* 3 blocking (1 refused), 2 + 48 non-blocking, 1 UDP by SOCKET_CONNECT; the one with an option by
+   * SOCKET then CONNECT. */
+  CHECK(count(fake_log, "sc:1:10.2.0.2:80:wait ") == 2 && count(fake_log, "sc:1:10.2.0.2:1:wait ") == 1);
+  CHECK(count(fake_log, "sc:1:10.2.0.2:80:filler ") == 49 && count(fake_log, "sc:1:10.2.0.2:1:filler ") == 1);
+  CHECK(count(fake_log, "sc:2:10.2.0.2:53:wait ") == 1);
+  CHECK(count(fake_log, "socket:1 ") == 1 && count(fake_log, "connect:") == 1 && !log_has("sc-unknown"));
+  printf("ok shim with SOCKET_CONNECT: blocking (WAIT) and non-blocking (FILLER) connects, refused ones, "
+         "4 threads at once, fallback for options\n");
 
   fake_echo_dgrams = 1;
   pid = fork();

@@ -1,6 +1,8 @@
 // The stack's transport directories import downwards only: socket/ may use tcp/, and both use
 // sockapi/ (the socket API's shared shapes, errno, ports, random and hash), while tcp/ sees neither
-// the socket layer nor the Stack, and sockapi/ sees none of the three.
+// the socket layer nor the Stack, and sockapi/ sees none of the three. Inside socket/, the parts
+// (binding, stream, datagram, events, ...) see neither the façade (layer.ts) nor core.ts that
+// wires them, and core.ts does not see layer.ts.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -31,3 +33,12 @@ for (const [dir, bad] of Object.entries(FORBIDDEN)) {
     assert.deepEqual(wrong, []);
   });
 }
+
+test('socket/ parts import neither the façade nor its core', () => {
+  const wrong = importsOf('socket').filter(([file, spec]) => {
+    if (file === 'socket/layer.ts') return false;
+    if (file === 'socket/core.ts') return spec === './layer.ts';
+    return spec === './layer.ts' || spec === './core.ts';
+  });
+  assert.deepEqual(wrong, []);
+});

@@ -3,6 +3,7 @@
 import { EV_ERROR, EV_HANGUP, EV_READABLE, EV_WRITABLE, type SocketType } from '../sockapi/types.ts';
 import type { TcpConnection, TcpListener } from '../tcp/index.ts';
 import { DatagramQueue } from './dgram-queue.ts';
+import { isLinkScoped, mapIpv4 } from './inet6.ts';
 import { SockOptions } from './options.ts';
 
 /** Datagrams a socket may hold however small they are. */
@@ -19,6 +20,21 @@ export class SockAddr {
   port = 0;
   /** A link-scoped `addr6`'s zone: the VR's interface index + 1 (sin6_scope_id), 0 for none. */
   scopeId = 0;
+}
+
+/**
+ * Fills `out` with an endpoint of s (a4/a6 and port: its local or remote ones) in its family's form:
+ * AF_INET6 sockets that talk IPv4 give v4-mapped addresses, link-scoped ones their zone.
+ */
+export function fillSockAddr(s: Sock, a4: number, a6: Uint8Array, port: number, out: SockAddr): void {
+  out.family = s.family;
+  out.port = port;
+  out.addr = a4;
+  out.scopeId = 0;
+  if (s.family === 4) return;
+  if (s.mapped) mapIpv4(a4, out.addr6);
+  else out.addr6.set(a6);
+  if (s.scope6 >= 0 && isLinkScoped(out.addr6)) out.scopeId = s.scope6 + 1;
 }
 
 /** A connection of either engine (IPv4: numbers; IPv6: 16-byte addresses). */

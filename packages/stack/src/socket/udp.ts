@@ -1,5 +1,5 @@
 // UDP sockets: the table of bound ports, the demultiplexing of received datagrams to them and the
-// ICMP errors that concern connected ones. Sending is the socket layer's datagram path (sendTo).
+// ICMP errors that concern connected ones. Sending is the socket layer's datagram path (datagram.ts).
 import { isMulticastIpv4, rd16, UDP_HEADER_LEN } from '@nexthop/wire';
 import { coversIpv4, coversIpv6, isUnspecifiedIpv6 } from './inet6.ts';
 import { Multicast6 } from './multicast6.ts';

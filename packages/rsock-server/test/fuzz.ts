@@ -118,6 +118,19 @@ const body: fc.Arbitrary<Body> = fc.oneof(
   // A UDP socket as it should be asked for: the datagram steps need some to write to.
   { weight: 2, arbitrary: fc.constant({ kind: 'socket' as const, family: 2, type: 2, protocol: 0 }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('bind' as const), socket: socketRef, ep }) },
+  // SOCKET_CONNECT (§13.11, version 2; on version 1 it goes as a plain SOCKET): WAIT, FILLER, both,
+  // none, reserved bits.
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('socket-connect' as const),
+      family: fc.oneof(fc.constantFrom(2, 2, 10), fc.integer({ min: 0, max: 65535 })),
+      type: fc.oneof(fc.constantFrom(1, 1, 2), fc.integer({ min: 0, max: 65535 })),
+      protocol: fc.oneof(fc.constantFrom(0, 6, 17), fc.integer({ min: 0, max: 0xffffffff })),
+      ep,
+      flags: fc.oneof(fc.constantFrom(0, 2, 4, 6, 1), fc.integer({ min: 0, max: 0xffffffff })),
+    }),
+  },
   {
     weight: 3,
     arbitrary: fc.record({
@@ -347,6 +360,8 @@ const dgramOut = new Uint8Array(64 + 64);
 
 /** m as conn's `version` carries it: version 1 has AF_INET endpoints and u16 CONNECT flags only. */
 function forVersion(m: Body, version: number): Body {
+  if (version === 1 && m.kind === 'socket-connect')
+    return { kind: 'socket', family: m.family, type: m.type, protocol: m.protocol };
   if (version !== 1 || !('ep' in m)) return m;
   const e = m.ep.family === AF_INET ? m.ep : endpoint4(0, m.ep.port);
   return m.kind === 'connect' ? { ...m, ep: e, flags: m.flags & 0xffff } : ({ ...m, ep: e } as Body);

@@ -218,6 +218,14 @@ test('AF_INET6 UDP: port unreachable comes back as ECONNREFUSED on a connected s
   assert.equal(a.sockets.send(c, x, 0, 3, now()), 3);
   run();
   assert.equal(a.sockets.getOption(c, 'SO_ERROR'), errno.ECONNREFUSED);
+  // From an unbound socket to the VR's own address: the source is that address (a loopback).
+  const unbound = a.sockets.socket('dgram', 0, 6);
+  const own = a.sockets.socket('dgram', 0, 6);
+  assert.equal(a.sockets.bind6(own, ANY6, 7778), 0);
+  assert.equal(a.sockets.sendTo6(unbound, x, 0, 3, A6, 7778, now()), 3);
+  const m0 = new RecvMeta();
+  assert.equal(a.sockets.recvFrom(own, new Uint8Array(8), 0, 8, m0), 3);
+  assert.equal(formatIpv6(m0.addr6), '2001:db8:5::1');
   // To the VR's own IPv6 address: delivered at once, from that address.
   const self = a.sockets.socket('dgram', 0, 6);
   assert.equal(a.sockets.bind6(self, A6, 7777), 0);

@@ -305,13 +305,15 @@ export class DatagramPath {
   /**
    * The source of an AF_INET6 socket's packet to dst: its bound address, else for a link-scoped
    * destination the link-local address of its zone (RFC 6724 §5 rule 2: the same scope), else
-   * RFC 6724's choice by route; null when there is none.
+   * RFC 6724's choice by route (to one of the VR's own addresses: that address, as the loopback
+   * interface would give); null when there is none.
    */
   private source6(s: Sock, dst: Uint8Array, zone: number): Uint8Array | null {
     if (!isUnspecifiedIpv6(s.localAddr6) && !isMulticastIpv6(s.localAddr6, 0)) return s.localAddr6;
     const env6 = this.env6!;
     if (zone >= 0) return env6.linkLocalOf(zone);
     if (isMulticastIpv6(dst, 0)) return null;
+    if (env6.isLocalAddress(dst)) return dst;
     const src = env6.sourceFor(dst);
     return isUnspecifiedIpv6(src) ? null : src;
   }

@@ -23,6 +23,7 @@ export class EcmpGroups {
   private readonly freeIds: number[] = [];
   private highWater = 0;
   private live = 0;
+  private multipath = 0;
   private readonly nextHops: NextHopRefs;
 
   constructor(nextHops: NextHopRefs) {
@@ -35,10 +36,7 @@ export class EcmpGroups {
   }
 
   acquire(nextHopIds: readonly number[]): number {
-    if (nextHopIds.length === 0) throw new RangeError('an ECMP group needs at least one member');
-    for (const id of nextHopIds) {
-      if (!this.nextHops.isLive(id)) throw new RangeError(`next hop ${id} is not live`);
-    }
+    this.checkMembers(nextHopIds);
     const key = nextHopIds.join(',');
     const existing = this.idByKey.get(key);
     if (existing !== undefined) {
@@ -47,21 +45,46 @@ export class EcmpGroups {
       for (const id of nextHopIds) this.nextHops.release(id);
       return existing;
     }
-    let group = this.freeIds.pop();
-    if (group === undefined) {
-      group = this.highWater++;
-      if (group >= this.start.length) this.growIds();
-    }
-    const size = nextHopIds.length;
-    const start = this.allocMemberSpan(size);
-    for (let i = 0; i < size; i++) this.members[start + i] = nextHopIds[i]!;
-    this.start[group] = start;
-    this.size[group] = size;
-    this.refs[group] = 1;
-    this.keys[group] = key;
+    const group = this.newGroup(nextHopIds, key);
     this.idByKey.set(key, group);
-    this.live++;
     return group;
+  }
+
+  /** A group of its own, never shared by `acquire` (see `Ipv4Fib.createGroup`). */
+  create(nextHopIds: readonly number[]): number {
+    this.checkMembers(nextHopIds);
+    return this.newGroup(nextHopIds, '');
+  }
+
+  retain(group: number): void {
+    if (!this.isLive(group)) throw new RangeError(`ECMP group ${group} is not live`);
+    this.refs[group]!++;
+  }
+
+  /** Replaces a live group's members in place (see `Ipv4Fib.setGroupMembers`). */
+  setMembers(group: number, nextHopIds: readonly number[]): void {
+    if (!this.isLive(group)) throw new RangeError(`ECMP group ${group} is not live`);
+    this.checkMembers(nextHopIds);
+    const oldStart = this.start[group]!;
+    const oldSize = this.size[group]!;
+    const old = Array.from(this.members.subarray(oldStart, oldStart + oldSize));
+    const size = nextHopIds.length;
+    if (size === oldSize) {
+      for (let i = 0; i < size; i++) this.members[oldStart + i] = nextHopIds[i]!;
+    } else {
+      const start = this.allocMemberSpan(size);
+      for (let i = 0; i < size; i++) this.members[start + i] = nextHopIds[i]!;
+      this.start[group] = start;
+      this.size[group] = size;
+      this.freeMemberSpan(oldStart, oldSize);
+      this.multipath += (size > 1 ? 1 : 0) - (oldSize > 1 ? 1 : 0);
+    }
+    const key = this.keys[group]!;
+    if (key !== '') {
+      this.idByKey.delete(key);
+      this.keys[group] = '';
+    }
+    for (const id of old) this.nextHops.release(id);
   }
 
   release(group: number): void {
@@ -70,15 +93,12 @@ export class EcmpGroups {
     const start = this.start[group]!;
     const size = this.size[group]!;
     for (let i = 0; i < size; i++) this.nextHops.release(this.members[start + i]!);
-    let spans = this.freeMemberSpans.get(size);
-    if (spans === undefined) {
-      spans = [];
-      this.freeMemberSpans.set(size, spans);
-    }
-    spans.push(start);
-    this.idByKey.delete(this.keys[group]!);
+    this.freeMemberSpan(start, size);
+    const key = this.keys[group]!;
+    if (key !== '') this.idByKey.delete(key);
     this.freeIds.push(group);
     this.live--;
+    if (size > 1) this.multipath--;
   }
 
   memberList(group: number): number[] {
@@ -96,6 +116,11 @@ export class EcmpGroups {
     return this.live;
   }
 
+  /** Live groups of two or more members. */
+  get multipathCount(): number {
+    return this.multipath;
+  }
+
   memoryBytes(): number {
     return this.start.byteLength + this.size.byteLength + this.refs.byteLength + this.members.byteLength;
   }
@@ -111,6 +136,41 @@ export class EcmpGroups {
     const refs = new Uint32Array(capacity);
     refs.set(this.refs);
     this.refs = refs;
+  }
+
+  private checkMembers(nextHopIds: readonly number[]): void {
+    if (nextHopIds.length === 0) throw new RangeError('an ECMP group needs at least one member');
+    for (const id of nextHopIds) {
+      if (!this.nextHops.isLive(id)) throw new RangeError(`next hop ${id} is not live`);
+    }
+  }
+
+  /** A new group with one reference (key '' for a group of its own, not interned). */
+  private newGroup(nextHopIds: readonly number[], key: string): number {
+    let group = this.freeIds.pop();
+    if (group === undefined) {
+      group = this.highWater++;
+      if (group >= this.start.length) this.growIds();
+    }
+    const size = nextHopIds.length;
+    const start = this.allocMemberSpan(size);
+    for (let i = 0; i < size; i++) this.members[start + i] = nextHopIds[i]!;
+    this.start[group] = start;
+    this.size[group] = size;
+    this.refs[group] = 1;
+    this.keys[group] = key;
+    this.live++;
+    if (size > 1) this.multipath++;
+    return group;
+  }
+
+  private freeMemberSpan(start: number, size: number): void {
+    let spans = this.freeMemberSpans.get(size);
+    if (spans === undefined) {
+      spans = [];
+      this.freeMemberSpans.set(size, spans);
+    }
+    spans.push(start);
   }
 
   private allocMemberSpan(size: number): number {

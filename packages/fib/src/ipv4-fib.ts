@@ -86,6 +86,8 @@ export class Ipv4Fib {
   private readonly freeEcmpIds: number[] = [];
   private ecmpHighWater = 0;
   private ecmpLive = 0;
+  /** Live groups of two or more members: the ones a flow hash chooses in. */
+  private ecmpMultipath = 0;
 
   /**
    * Control plane: one map per prefix length, network → encoded route entry. Networks are keyed as
@@ -245,6 +247,14 @@ export class Ipv4Fib {
     return this.ecmpLive;
   }
 
+  /**
+   * Live groups of two or more members: with none, no lookup's result depends on its flow hash
+   * (a one-member group is a level of indirection that can be changed in place, nothing more).
+   */
+  get multipathGroupsInUse(): number {
+    return this.ecmpMultipath;
+  }
+
   /** All routes in (network, length) order. */
   *entries(): IterableIterator<Ipv4Route> {
     const all: [number, number, number][] = [];
@@ -277,10 +287,7 @@ export class Ipv4Fib {
    * The same member list (in the same order) yields the same group with one more reference.
    */
   acquireGroup(nextHopIds: readonly number[]): number {
-    if (nextHopIds.length === 0) throw new RangeError('an ECMP group needs at least one member');
-    for (const id of nextHopIds) {
-      if (!this.nextHops.isLive(id)) throw new RangeError(`next hop ${id} is not live`);
-    }
+    this.checkMembers(nextHopIds);
     const key = nextHopIds.join(',');
     const existing = this.ecmpIdByKey.get(key);
     if (existing !== undefined) {
@@ -289,6 +296,81 @@ export class Ipv4Fib {
       for (const id of nextHopIds) this.nextHops.release(id);
       return existing;
     }
+    const group = this.newGroup(nextHopIds, key);
+    this.ecmpIdByKey.set(key, group);
+    return group;
+  }
+
+  /**
+   * A group of its own: never returned by `acquireGroup` for the same members, so that its owner
+   * can change it in place (`setGroupMembers`) without touching anyone else's routes. Takes over
+   * one reference per member; the caller holds the group's one reference.
+   */
+  createGroup(nextHopIds: readonly number[]): number {
+    this.checkMembers(nextHopIds);
+    return this.newGroup(nextHopIds, '');
+  }
+
+  /** One more reference to a live group (each route inserted with it takes one). */
+  retainGroup(groupId: number): void {
+    if (!this.isLiveGroup(groupId)) throw new RangeError(`ECMP group ${groupId} is not live`);
+    this.ecmpRefs[groupId]!++;
+  }
+
+  /**
+   * Replaces the members of a live group in place: every route pointing at it follows at once,
+   * none is rewritten. Takes over one reference per new member and releases the old ones. (Control
+   * plane only: the lookup reads the group's span, start and size as before.) An interned group
+   * changed this way is no longer found by `acquireGroup`, its members no longer being its key.
+   */
+  setGroupMembers(groupId: number, nextHopIds: readonly number[]): void {
+    if (!this.isLiveGroup(groupId)) throw new RangeError(`ECMP group ${groupId} is not live`);
+    this.checkMembers(nextHopIds);
+    const oldStart = this.ecmpStart[groupId]!;
+    const oldSize = this.ecmpSize[groupId]!;
+    const old = Array.from(this.ecmpMembers.subarray(oldStart, oldStart + oldSize));
+    const size = nextHopIds.length;
+    if (size === oldSize) {
+      for (let i = 0; i < size; i++) this.ecmpMembers[oldStart + i] = nextHopIds[i]!;
+    } else {
+      const start = this.allocMemberSpan(size);
+      for (let i = 0; i < size; i++) this.ecmpMembers[start + i] = nextHopIds[i]!;
+      this.ecmpStart[groupId] = start;
+      this.ecmpSize[groupId] = size;
+      this.freeMemberSpan(oldStart, oldSize);
+      this.ecmpMultipath += (size > 1 ? 1 : 0) - (oldSize > 1 ? 1 : 0);
+    }
+    const key = this.ecmpKeys[groupId]!;
+    if (key !== '') {
+      this.ecmpIdByKey.delete(key);
+      this.ecmpKeys[groupId] = '';
+    }
+    for (const id of old) this.nextHops.release(id);
+  }
+
+  releaseGroup(groupId: number): void {
+    if (!this.isLiveGroup(groupId)) throw new RangeError(`ECMP group ${groupId} is not live`);
+    if (--this.ecmpRefs[groupId]! > 0) return;
+    const start = this.ecmpStart[groupId]!;
+    const size = this.ecmpSize[groupId]!;
+    for (let i = 0; i < size; i++) this.nextHops.release(this.ecmpMembers[start + i]!);
+    this.freeMemberSpan(start, size);
+    const key = this.ecmpKeys[groupId]!;
+    if (key !== '') this.ecmpIdByKey.delete(key);
+    this.freeEcmpIds.push(groupId);
+    this.ecmpLive--;
+    if (size > 1) this.ecmpMultipath--;
+  }
+
+  private checkMembers(nextHopIds: readonly number[]): void {
+    if (nextHopIds.length === 0) throw new RangeError('an ECMP group needs at least one member');
+    for (const id of nextHopIds) {
+      if (!this.nextHops.isLive(id)) throw new RangeError(`next hop ${id} is not live`);
+    }
+  }
+
+  /** A new group with refs 1 (key '' for a group of its own, not interned). */
+  private newGroup(nextHopIds: readonly number[], key: string): number {
     let group = this.freeEcmpIds.pop();
     if (group === undefined) {
       group = this.ecmpHighWater++;
@@ -301,26 +383,18 @@ export class Ipv4Fib {
     this.ecmpSize[group] = size;
     this.ecmpRefs[group] = 1;
     this.ecmpKeys[group] = key;
-    this.ecmpIdByKey.set(key, group);
     this.ecmpLive++;
+    if (size > 1) this.ecmpMultipath++;
     return group;
   }
 
-  releaseGroup(groupId: number): void {
-    if (!this.isLiveGroup(groupId)) throw new RangeError(`ECMP group ${groupId} is not live`);
-    if (--this.ecmpRefs[groupId]! > 0) return;
-    const start = this.ecmpStart[groupId]!;
-    const size = this.ecmpSize[groupId]!;
-    for (let i = 0; i < size; i++) this.nextHops.release(this.ecmpMembers[start + i]!);
+  private freeMemberSpan(start: number, size: number): void {
     let spans = this.freeMemberSpans.get(size);
     if (spans === undefined) {
       spans = [];
       this.freeMemberSpans.set(size, spans);
     }
     spans.push(start);
-    this.ecmpIdByKey.delete(this.ecmpKeys[groupId]!);
-    this.freeEcmpIds.push(groupId);
-    this.ecmpLive--;
   }
 
   /** Members of a live ECMP group, for the control plane. */

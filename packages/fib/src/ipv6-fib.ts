@@ -411,6 +411,11 @@ export class Ipv6Fib {
     return this.ecmp.count;
   }
 
+  /** Live groups of two or more members (see `Ipv4Fib.multipathGroupsInUse`). */
+  get multipathGroupsInUse(): number {
+    return this.ecmp.multipathCount;
+  }
+
   /** All routes in (network, length) order. */
   *entries(): IterableIterator<Ipv6Route> {
     const all: { network: Uint8Array; length: number; value: number }[] = [];
@@ -452,6 +457,21 @@ export class Ipv6Fib {
    */
   acquireGroup(nextHopIds: readonly number[]): number {
     return this.ecmp.acquire(nextHopIds);
+  }
+
+  /** A group of its own, changeable in place (see `Ipv4Fib.createGroup`). */
+  createGroup(nextHopIds: readonly number[]): number {
+    return this.ecmp.create(nextHopIds);
+  }
+
+  /** One more reference to a live group (each route inserted with it takes one). */
+  retainGroup(groupId: number): void {
+    this.ecmp.retain(groupId);
+  }
+
+  /** Replaces a live group's members in place (see `Ipv4Fib.setGroupMembers`). */
+  setGroupMembers(groupId: number, nextHopIds: readonly number[]): void {
+    this.ecmp.setMembers(groupId, nextHopIds);
   }
 
   releaseGroup(groupId: number): void {

@@ -240,6 +240,60 @@ test('ECMP groups hold member references and are shared by identical member list
   assertEmpty();
 });
 
+test('a group of its own changes in place: every route through it follows, other groups do not', () => {
+  const a = forward(1, ip('192.0.2.1'));
+  const shared = fib.acquireGroup([forward(1, ip('192.0.2.1'))]);
+  const own = fib.createGroup([a]);
+  assert.notEqual(own, shared, 'createGroup never hands out an interned group');
+  assert.equal(fib.acquireGroup([forward(1, ip('192.0.2.1'))]), shared);
+  fib.retainGroup(own);
+  fib.insert(ip('10.0.0.0'), 8, own, true);
+  fib.retainGroup(own);
+  fib.insert(ip('10.1.2.0'), 28, own, true);
+  fib.insert(ip('11.0.0.0'), 8, shared, true);
+  fib.insert(ip('12.0.0.0'), 8, shared, true);
+  assert.equal(fib.multipathGroupsInUse, 0, 'one-member groups spread no flows');
+
+  // Same size: the members are rewritten where they are.
+  const b = forward(2, ip('198.51.100.1'));
+  fib.setGroupMembers(own, [b]);
+  assert.equal(fib.lookup(ip('10.9.9.9'), 0), b);
+  assert.equal(fib.lookup(ip('10.1.2.3'), 0), b);
+  assert.equal(nh.ifIndex(fib.lookup(ip('11.0.0.1'), 0)), 1, 'the interned group is untouched');
+  assert.equal(nh.refCount(a), 1, 'the old member reference went (the shared group holds its own)');
+
+  // A new size: a new span, and now the flow hash chooses.
+  const c = forward(3, ip('203.0.113.1'));
+  nh.retain(b);
+  fib.setGroupMembers(own, [b, c]);
+  assert.equal(fib.multipathGroupsInUse, 1);
+  assert.deepEqual(fib.groupMembers(own), [b, c]);
+  const seen = new Set<number>();
+  for (let h = 0; h < 64; h++) seen.add(fib.lookup(ip('10.2.3.4'), flowHash(h, 1, 17, h, 80)));
+  assert.deepEqual([...seen].sort(), [b, c]);
+  nh.retain(c);
+  fib.setGroupMembers(own, [c]);
+  assert.equal(fib.multipathGroupsInUse, 0);
+  assert.equal(fib.lookup(ip('10.1.2.3'), 99), c);
+  assert.equal(nh.refCount(b), 0, 'b went with the last group holding it');
+
+  // An interned group changed in place leaves the intern table.
+  fib.setGroupMembers(shared, [forward(4)]);
+  const fresh = fib.acquireGroup([forward(1, ip('192.0.2.1'))]);
+  assert.notEqual(fresh, shared);
+  fib.releaseGroup(fresh);
+  assert.throws(() => fib.setGroupMembers(own, []), RangeError);
+  assert.throws(() => fib.setGroupMembers(own, [12345]), RangeError);
+
+  fib.releaseGroup(own);
+  for (const p of ['10.0.0.0/8', '10.1.2.0/28', '11.0.0.0/8', '12.0.0.0/8']) {
+    const [n, l] = p.split('/');
+    fib.delete(ip(n!), Number(l));
+  }
+  assert.throws(() => fib.retainGroup(own), RangeError);
+  assertEmpty();
+});
+
 test('programmer errors throw RangeError', () => {
   const a = forward(1);
   assert.throws(() => fib.insert(ip('10.0.0.1'), 24, a), RangeError);

@@ -327,6 +327,35 @@ test('next hops are interned by (kind, ifIndex, 16-byte gateway), reference coun
   assertEmpty();
 });
 
+test('a group of its own changes in place: every route through it follows, other groups do not', () => {
+  const a = forward(1, 'fe80::1');
+  const shared = fib.acquireGroup([forward(1, 'fe80::1')]);
+  const own = fib.createGroup([a]);
+  assert.notEqual(own, shared);
+  fib.retainGroup(own);
+  insert('2001:db8::/32', own, true);
+  fib.retainGroup(own);
+  insert('2001:db8:1:2::/64', own, true);
+  insert('2001:db9::/32', shared, true);
+  const b = forward(2, 'fe80::2');
+  fib.setGroupMembers(own, [b]);
+  assert.equal(fib.lookup(ip('2001:db8::9'), 0, 0), b);
+  assert.equal(fib.lookup(ip('2001:db8:1:2::9'), 0, 0), b);
+  assert.equal(nh.ifIndex(fib.lookup(ip('2001:db9::1'), 0, 0)), 1);
+  const c = forward(3);
+  nh.retain(b);
+  fib.setGroupMembers(own, [b, c]);
+  assert.equal(fib.multipathGroupsInUse, 1);
+  assert.deepEqual(fib.groupMembers(own), [b, c]);
+  nh.retain(c);
+  fib.setGroupMembers(own, [c]);
+  assert.equal(fib.multipathGroupsInUse, 0);
+  assert.equal(fib.lookup(ip('2001:db8::9'), 0, 7), c);
+  fib.releaseGroup(own);
+  for (const p of ['2001:db8::/32', '2001:db8:1:2::/64', '2001:db9::/32']) remove(p);
+  assertEmpty();
+});
+
 test('ECMP groups hold member references and are shared by identical member lists', () => {
   const a = forward(1);
   const b = forward(2);

@@ -75,7 +75,7 @@ export class Egress implements NextHopOutput {
 
   /** Whether route()'s flow hash can matter: only a FIB with ECMP groups spreads flows. */
   get spreadsFlows(): boolean {
-    return this.fib.groupsInUse > 0;
+    return this.fib.multipathGroupsInUse > 0;
   }
 
   /** The interface a packet to `dst` would leave by, up or not (to choose a source address). */

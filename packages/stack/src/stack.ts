@@ -1,6 +1,7 @@
 import { ipv4Mask } from '@nexthop/addr';
 import { Ipv4Fib, Ipv6Fib, type Ipv6FibOptions } from '@nexthop/fib';
 import type { FrameNode, FrameOutput } from '@nexthop/interface';
+import { Rib } from '@nexthop/rib';
 import {
   Drop,
   ETH_HEADER_LEN,
@@ -58,7 +59,8 @@ import { Transport6 } from './ipv6/transport.ts';
 import { LinkOutput, TX_HEADROOM } from './link.ts';
 import { Arp, type ArpTimers, DEFAULT_ARP_TIMERS } from './neighbour/arp.ts';
 import { DEFAULT_NDP_TIMERS, Ndp, type NdpTimers } from './neighbour/ndp.ts';
-import { DISTANCE, type RouteInfo, type RouteSpec, RouteTable } from './routes.ts';
+import { StackFibWriter } from './rib-writer.ts';
+import { DISTANCE, type RouteInfo, type RouteSpec, StackRoutes, StackSources } from './routes.ts';
 import { RxState } from './rx.ts';
 import {
   type ArpInfo,
@@ -136,6 +138,12 @@ export interface StackOptions {
 export class Stack implements FrameNode {
   readonly fib = new Ipv4Fib();
   readonly fib6: Ipv6Fib;
+  /**
+   * The VR's RIB, both families: the stack's connected, local and static routes are its sources
+   * (routes.ts), and it programs the two FIBs through rib-writer.ts. Flushed at the end of every
+   * call that changes routes and in `poll`, so the FIBs are current whenever a call returns.
+   */
+  readonly rib: Rib;
   /** The VR's sockets (UDP, raw IP, TCP through the engine). */
   readonly sockets: SocketLayer;
   readonly tcp: TcpEngine;
@@ -146,7 +154,9 @@ export class Stack implements FrameNode {
   private readonly wake = new Wake();
   private readonly rx = new RxState();
   private readonly ifaces = new InterfaceTable();
-  private readonly routes: RouteTable;
+  private readonly routes: StackRoutes<number>;
+  /** The latest time a call brought: the RIB's clock for route ages (addStaticRoute has no `now`). */
+  private routeClock = 0;
   private readonly arp: Arp;
   private readonly reassembler: Reassembler;
   private readonly egress: Egress;
@@ -172,11 +182,6 @@ export class Stack implements FrameNode {
     const random: RandomSource = options.random ?? new SeededRandom(options.seed!);
     const { count: counters, wake, rx, ifaces } = this;
     const link = new LinkOutput(options.output);
-    this.routes = new RouteTable(this.fib, {
-      connectedInterface: (addr) => ifaces.connectedInterface(addr),
-      interfaceName: (i) => ifaces.name(i) ?? `if${i}`,
-      interfaceUsable: (i) => ifaces.list[i]?.up === true,
-    });
     this.arp = new Arp({ ...DEFAULT_ARP_TIMERS, ...options.arp }, ifaces, link, counters, wake);
     this.reassembler = new Reassembler({ ...DEFAULT_REASSEMBLY_LIMITS, ...options.reassembly });
     this.egress = new Egress(this.fib, ifaces, this.arp.neighbours, link, counters);
@@ -209,11 +214,15 @@ export class Stack implements FrameNode {
 
     // IPv6 (docs/ARCHITECTURE.md: the IPv6 path mirrors the IPv4 one, module for module).
     this.fib6 = new Ipv6Fib(options.fib6);
-    this.routes6 = new RouteTable6(this.fib6, {
-      connectedInterface: (addr) => this.v6.connectedInterface(addr),
-      interfaceName: (i) => ifaces.name(i) ?? `if${i}`,
-      interfaceUsable: (i) => ifaces.list[i]?.up === true,
-    });
+    this.rib = new Rib(new StackFibWriter(this.fib, this.fib6));
+    const sources = new StackSources(this.rib);
+    const routeEnv = {
+      interfaceName: (i: number) => ifaces.name(i) ?? `if${i}`,
+      interfaceUp: (i: number) => ifaces.list[i]?.up === true,
+      now: () => this.routeClock,
+    };
+    this.routes = new StackRoutes(this.rib.v4, sources, routeEnv);
+    this.routes6 = new RouteTable6(this.rib.v6, sources, routeEnv);
     const v6list: (Ipv6Interface | undefined)[] = [];
     this.ndp = new Ndp({ ...DEFAULT_NDP_TIMERS, ...options.ndp }, ifaces, v6list, link, counters, wake);
     this.v6 = new Ipv6Control(
@@ -416,11 +425,14 @@ export class Stack implements FrameNode {
   removeInterface(ifIndex: number, now: number): void {
     const ifc = this.ifaces.get(ifIndex);
     if (ifc.removed) return;
+    this.tick(now);
     this.setUp(ifIndex, false, now);
     for (const a of [...ifc.addresses]) this.removeAddress(ifIndex, a.address);
     this.v6.removeInterface(ifIndex, now);
     ifc.removed = true;
-    this.routes.refresh();
+    this.routes.interfaceChanged(ifIndex);
+    this.routes6.interfaceChanged(ifIndex);
+    this.rib.flush();
     this.wake.arm(now);
   }
 
@@ -443,10 +455,14 @@ export class Stack implements FrameNode {
     const ifc = this.ifaces.get(ifIndex);
     if (ifc.up === up || (up && ifc.removed)) return;
     ifc.up = up;
+    this.tick(now);
+    // The RIB has no interface state: the interface's routes are withdrawn while it is down.
+    this.routes.interfaceChanged(ifIndex);
+    this.routes6.interfaceChanged(ifIndex);
+    this.rib.flush();
     if (!up) this.count.drops[Drop.INTERFACE_DOWN]! += this.arp.neighbours.flushInterface(ifIndex);
     this.count.drops[Drop.INTERFACE_DOWN]! += this.v6.setUp(ifIndex, up, now);
-    this.routes.refresh();
-    this.routes6.refresh();
+    this.rib.flush();
     if (up) for (const a of ifc.addresses) this.arp.announce(ifc, a.address);
     this.wake.arm(now);
   }
@@ -454,40 +470,18 @@ export class Stack implements FrameNode {
   addAddress(ifIndex: number, address: number, length: number, now: number): void {
     const ifc = this.ifaces.get(ifIndex);
     if (ifc.owns(address)) return;
+    this.tick(now);
     ifc.addresses.push({ address, length });
     const network = (address & ipv4Mask(length)) >>> 0;
-    this.routes.add({
-      network,
-      length,
-      protocol: 'connected',
-      type: 'unicast',
-      via: 0,
-      ifIndex,
-      distance: DISTANCE.connected,
-    });
-    this.routes.add({
-      network: address,
-      length: 32,
-      protocol: 'local',
-      type: 'local',
-      via: 0,
-      ifIndex,
-      distance: DISTANCE.local,
-    });
+    const route = { via: null, ifIndex, distance: DISTANCE.connected } as const;
+    this.routes.add({ ...route, network, length, protocol: 'connected', type: 'unicast' });
+    this.routes.add({ ...route, network: address, length: 32, protocol: 'local', type: 'local' });
     if (length <= 30) {
       const broadcast = (network | ~ipv4Mask(length)) >>> 0;
       this.ifaces.broadcasts.add(broadcast);
-      this.routes.add({
-        network: broadcast,
-        length: 32,
-        protocol: 'local',
-        type: 'broadcast',
-        via: 0,
-        ifIndex,
-        distance: DISTANCE.local,
-      });
+      this.routes.add({ ...route, network: broadcast, length: 32, protocol: 'local', type: 'broadcast' });
     }
-    this.routes.refresh();
+    this.rib.flush();
     if (ifc.up) this.arp.announce(ifc, address);
     this.wake.arm(now);
   }
@@ -499,7 +493,7 @@ export class Stack implements FrameNode {
     const { length } = ifc.addresses[i]!;
     ifc.addresses.splice(i, 1);
     const network = (address & ipv4Mask(length)) >>> 0;
-    const onIf = (s: RouteSpec) => s.ifIndex === ifIndex && s.protocol !== 'static';
+    const onIf = (s: RouteSpec<number>) => s.ifIndex === ifIndex && s.protocol !== 'static';
     if (!ifc.addresses.some((a) => a.length === length && (a.address & ipv4Mask(length)) >>> 0 === network)) {
       this.routes.remove(network, length, onIf);
       if (length <= 30) {
@@ -509,7 +503,7 @@ export class Stack implements FrameNode {
       }
     }
     this.routes.remove(address, 32, onIf);
-    this.routes.refresh();
+    this.rib.flush();
     // Neighbours on a subnet the interface no longer has are unreachable through it.
     this.count.drops[Drop.INTERFACE_DOWN]! += this.arp.neighbours.flushInterface(
       ifIndex,
@@ -535,10 +529,11 @@ export class Stack implements FrameNode {
       length: route.length,
       protocol: 'static',
       type: route.type ?? 'unicast',
-      via: route.via ?? 0,
+      via: route.via === undefined || route.via === 0 ? null : route.via,
       ifIndex: route.ifIndex ?? -1,
       distance: route.distance ?? DISTANCE.static,
     });
+    this.rib.flush();
   }
 
   /**
@@ -557,18 +552,20 @@ export class Stack implements FrameNode {
     },
   ): boolean {
     const m = match ?? {};
-    return (
+    const via = m.via === undefined || m.via === 0 ? null : m.via;
+    const removed =
       this.routes.remove(
         network,
         length,
         (s) =>
           s.protocol === 'static' &&
-          (m.via === undefined || s.via === m.via) &&
+          (m.via === undefined || s.via === via) &&
           (m.ifIndex === undefined || s.ifIndex === m.ifIndex) &&
           (m.type === undefined || s.type === m.type) &&
           (m.distance === undefined || s.distance === m.distance),
-      ) > 0
-    );
+      ) > 0;
+    this.rib.flush();
+    return removed;
   }
 
   // ---- IPv6 configuration ----------------------------------------------------------------------
@@ -585,7 +582,9 @@ export class Stack implements FrameNode {
   addAddress6(ifIndex: number, address: Uint8Array, length: number, now: number): void {
     this.ifaces.get(ifIndex);
     this.enableIpv6();
+    this.tick(now);
     this.v6.addAddress(ifIndex, address, length, now);
+    this.rib.flush();
   }
 
   /**
@@ -595,7 +594,10 @@ export class Stack implements FrameNode {
    */
   removeAddress6(ifIndex: number, address: Uint8Array, length: number, now: number): boolean {
     this.ifaces.get(ifIndex);
-    return this.ipv6On && this.v6.removeAddress(ifIndex, address, length, now);
+    this.tick(now);
+    const removed = this.ipv6On && this.v6.removeAddress(ifIndex, address, length, now);
+    this.rib.flush();
+    return removed;
   }
 
   /**
@@ -623,6 +625,7 @@ export class Stack implements FrameNode {
       ifIndex: route.ifIndex ?? -1,
       distance: route.distance ?? DISTANCE.static,
     });
+    this.rib.flush();
   }
 
   /**
@@ -641,7 +644,7 @@ export class Stack implements FrameNode {
   ): boolean {
     const m = match ?? {};
     const via = m.via === undefined || isUnspecified(m.via) ? null : m.via;
-    return (
+    const removed =
       this.routes6.remove(
         network,
         length,
@@ -651,8 +654,9 @@ export class Stack implements FrameNode {
           (m.ifIndex === undefined || s.ifIndex === m.ifIndex) &&
           (m.type === undefined || s.type === m.type) &&
           (m.distance === undefined || s.distance === m.distance),
-      ) > 0
-    );
+      ) > 0;
+    this.rib.flush();
+    return removed;
   }
 
   /**
@@ -717,6 +721,8 @@ export class Stack implements FrameNode {
   }
 
   poll(now: number): number {
+    this.tick(now);
+    this.rib.flush();
     const wake = this.wake;
     if (now < wake.at) return wake.at;
     wake.at = Number.POSITIVE_INFINITY;
@@ -831,9 +837,18 @@ export class Stack implements FrameNode {
     return showInterfaces(this.ifaces.list, (i) => this.v6.addresses(i));
   }
 
-  /** IPv4 routes, then IPv6 routes (prefix in RFC 5952 text, `2001:db8::/32`), each by prefix. */
-  routeList(): RouteInfo[] {
-    return [...this.routes.list(), ...this.routes6.list()];
+  /**
+   * IPv4 routes, then IPv6 routes (prefix in RFC 5952 text, `2001:db8::/32`), each by prefix: every
+   * configured route with what the RIB made of it (selected, resolution, metric); with `now`, the
+   * age of each too.
+   */
+  routeList(now?: number): RouteInfo[] {
+    return [...this.routes.list(now), ...this.routes6.list(now)];
+  }
+
+  /** Advances the RIB's clock (route ages) to a time a call brought. */
+  private tick(now: number): void {
+    if (now > this.routeClock) this.routeClock = now;
   }
 
   /** ARP and NDP entries together (as `ip neigh` shows them): IPv4 first, by interface and address. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Stat } from '@nexthop/stack';
+import { type RouteInfo, Stat } from '@nexthop/stack';
 import { Drop } from '@nexthop/wire';
 import { A_IP, A_MAC, B_IP, B_MAC, bytes, feed, GW_IP, ip, learn, mac, rig, udpFromA } from './harness.ts';
 
@@ -59,7 +59,9 @@ test('show: routeList() lists connected, local, broadcast and static routes with
   r.stack.addStaticRoute({ network: ip('172.16.0.0'), length: 12, type: 'blackhole' });
   r.stack.addStaticRoute({ network: ip('198.51.100.0'), length: 24, via: ip('203.0.113.1') });
   r.stack.addStaticRoute({ network: 0, length: 0, via: ip('10.0.1.254'), distance: 5 });
-  assert.deepEqual(r.stack.routeList(), [
+  const old = ({ prefix, protocol, type, via, interface: iface, distance, selected, active }: RouteInfo) =>
+    r0(prefix, protocol, type, via, iface, distance, selected, active);
+  assert.deepEqual(r.stack.routeList().map(old), [
     r0('0.0.0.0/0', 'static', 'unicast', '10.0.1.254', 'eth0', 5, true, true),
     r0('10.0.1.0/24', 'connected', 'unicast', null, 'eth0', 0, true, true),
     r0('10.0.1.1/32', 'local', 'local', null, 'eth0', 0, true, true),
@@ -72,6 +74,28 @@ test('show: routeList() lists connected, local, broadcast and static routes with
     // The gateway is on no connected subnet: inactive.
     r0('198.51.100.0/24', 'static', 'unicast', '203.0.113.1', null, 1, false, false),
   ]);
+  // The RIB's view, in fields of their own: metric, resolution and (given a time) age.
+  const rows = r.stack.routeList();
+  assert.deepEqual(
+    rows.map((x) => [x.prefix, x.metric, x.resolvedVia, x.hops, x.age]),
+    [
+      ['0.0.0.0/0', 0, '10.0.1.0/24', [{ gateway: '10.0.1.254', interface: 'eth0' }], undefined],
+      ['10.0.1.0/24', 0, null, [{ gateway: null, interface: 'eth0' }], undefined],
+      ['10.0.1.1/32', 0, null, [], undefined],
+      ['10.0.1.255/32', 0, null, [], undefined],
+      ['10.0.2.0/24', 0, null, [{ gateway: null, interface: 'eth1' }], undefined],
+      ['10.0.2.1/32', 0, null, [], undefined],
+      ['10.0.2.255/32', 0, null, [], undefined],
+      ['172.16.0.0/12', 0, null, [], undefined],
+      ['192.168.0.0/16', 0, '10.0.2.0/24', [{ gateway: '10.0.2.254', interface: 'eth1' }], undefined],
+      ['198.51.100.0/24', 0, null, [], undefined],
+    ],
+  );
+  r.stack.poll(5000);
+  r.stack.addStaticRoute({ network: ip('203.0.113.0'), length: 24, via: GW_IP });
+  const aged = r.stack.routeList(8000);
+  assert.equal(aged.find((x) => x.prefix === '10.0.1.0/24')?.age, 8000, 'added at 0');
+  assert.equal(aged.find((x) => x.prefix === '203.0.113.0/24')?.age, 3000, 'added after a poll at 5000');
   r.stack.removeAddress(r.eth1, ip('10.0.2.1'));
   const after = r.stack.routeList().map((x) => `${x.prefix} ${x.active}`);
   assert.ok(!after.some((x) => x.startsWith('10.0.2.')), 'the connected, local and broadcast routes went');
@@ -81,8 +105,8 @@ test('show: routeList() lists connected, local, broadcast and static routes with
 
 function r0(
   prefix: string,
-  protocol: string,
-  type: string,
+  protocol: RouteInfo['protocol'],
+  type: RouteInfo['type'],
   via: string | null,
   iface: string | null,
   distance: number,

@@ -259,7 +259,6 @@ export class Ipv6Control implements MldListener {
         ifIndex,
         distance: DISTANCE_LOCAL,
       });
-      this.routes.refresh();
     }
     if (ifc.up) {
       if (isNewGroup) this.report(ifc, ifc6, MLD_CHANGE_TO_EXCLUDE);
@@ -284,7 +283,6 @@ export class Ipv6Control implements MldListener {
       );
       if (!shared && length < 128) this.routes.remove(network, length, onIf);
       this.routes.remove(a.address, 128, onIf);
-      this.routes.refresh();
     }
     // Neighbours no longer on a prefix of the interface are unreachable through it.
     this.counters.drops[Drop.INTERFACE_DOWN]! += this.ndp.flushInterface(

@@ -297,7 +297,9 @@ function familyParam(params: Record<string, unknown>): 4 | 6 | undefined {
 function showRoutes(vr: VirtualRouter, params: Record<string, unknown>): ShowRoute[] {
   const family = familyParam(params);
   // The stack lists IPv4 routes, then IPv6 ones.
-  const rows = vr.stack.routeList().map((r): ShowRoute => ({ ...r, family: routeFamily(r.prefix) }));
+  const rows = vr.stack
+    .routeList(performance.now())
+    .map((r): ShowRoute => ({ ...r, family: routeFamily(r.prefix) }));
   return family === undefined ? rows : rows.filter((r) => r.family === family);
 }
 

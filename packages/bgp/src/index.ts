@@ -16,6 +16,7 @@ export {
 export * from './constants.ts';
 export { BEFORE_OPEN, BgpDecoder, BgpMessage, type RouteRefresh } from './decoder.ts';
 export { ENCODE_TOO_LARGE, type EncoderOptions, UpdateEncoder } from './encoder.ts';
+export { type BgpConfig, BgpEngine, type BgpEngineOptions, type BgpShow } from './engine.ts';
 export {
   Action,
   actionName,
@@ -53,7 +54,30 @@ export {
   peerAsOf,
   type RawCapability,
 } from './open.ts';
+export {
+  ACCEPT_ALL,
+  type ImportedRoute,
+  type Policy,
+  type PolicyRoute,
+  REJECT_ALL,
+  type RouteSink,
+} from './policy.ts';
 export { decodeNlri4, decodeNlri6, Ipv4PrefixList, Ipv6PrefixList } from './prefixes.ts';
+export * from './protocol.ts';
+export {
+  type BgpPeerConfig,
+  type BgpState,
+  CEASE_ADMIN_RESET,
+  CEASE_ADMIN_SHUTDOWN,
+  CEASE_COLLISION,
+  CEASE_MAX_PREFIXES,
+  CEASE_OTHER_CONFIG_CHANGE,
+  CEASE_PEER_DECONFIGURED,
+  FSM_IN_ESTABLISHED,
+  FSM_IN_OPENCONFIRM,
+  FSM_IN_OPENSENT,
+  type PeerShow,
+} from './session.ts';
 export {
   ATTRIBUTE_DISCARD,
   malformedAction,

@@ -1,0 +1,401 @@
+// The BGP protocol instance: listeners on port 179 (both families), the peers and their sessions,
+// the routes it exports, and the lifecycle of the protocol framework (protocol.ts). Sans-IO.
+
+import { AttributeTable, makeAttributes, type PathAttributes } from './attributes.ts';
+import type { RouteSink } from './policy.ts';
+import {
+  EAGAIN,
+  type Endpoint,
+  type ProtocolInstance,
+  type ProtocolSockets,
+  type ProtocolState,
+} from './protocol.ts';
+import {
+  BgpPeer,
+  type BgpPeerConfig,
+  type BgpState,
+  CEASE_ADMIN_SHUTDOWN,
+  CEASE_MAX_PREFIXES,
+  CEASE_OTHER_CONFIG_CHANGE,
+  CEASE_PEER_DECONFIGURED,
+  type Connection,
+  type EngineContext,
+  type Export4,
+  type Export6,
+  isMapped,
+  key4,
+  key6,
+  mappedV4,
+  type PeerShow,
+} from './session.ts';
+
+export interface BgpConfig {
+  readonly localAs: number;
+  /** BGP Identifier (RFC 6286), non-zero. */
+  readonly routerId: number;
+  /** Port to listen on (179); tests may pick another. */
+  readonly port?: number;
+  /** Listen for connections (default true); a config of only active peers may turn it off. */
+  readonly listen?: boolean;
+  readonly peers: readonly BgpPeerConfig[];
+}
+
+export interface BgpEngineOptions {
+  readonly name?: string;
+  readonly sockets: ProtocolSockets;
+  readonly sink: RouteSink;
+  readonly config: BgpConfig;
+  /** Random source for timer jitter (RFC 4271 §10); none: no jitter (deterministic tests). */
+  readonly random?: { next32(): number };
+  /** Every state change of a peer (logging, golden tests). */
+  readonly onStateChange?: (peer: string, from: BgpState, to: BgpState, now: number) => void;
+}
+
+export interface BgpShow {
+  name: string;
+  state: ProtocolState;
+  localAs: number;
+  routerId: string;
+  exported: { ipv4: number; ipv6: number };
+  peers: PeerShow[];
+}
+
+/** Peer settings that need a new session when they change (the others apply in place). */
+const SESSION_KEYS = [
+  'remoteAs',
+  'passive',
+  'port',
+  'holdTime',
+  'keepalive',
+  'gtsm',
+] as const satisfies readonly (keyof BgpPeerConfig)[];
+
+function sameAddress(a: number | Uint8Array | undefined, b: number | Uint8Array | undefined): boolean {
+  if (typeof a !== 'object' || typeof b !== 'object') return a === b;
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function sameSession(a: BgpPeerConfig, b: BgpPeerConfig): boolean {
+  if (!sameAddress(a.address, b.address) || !sameAddress(a.localAddress, b.localAddress)) return false;
+  for (const k of SESSION_KEYS) if (a[k] !== b[k]) return false;
+  return (a.families ?? ['ipv4', 'ipv6']).join() === (b.families ?? ['ipv4', 'ipv6']).join();
+}
+
+export class BgpEngine implements ProtocolInstance<BgpConfig, BgpShow>, EngineContext {
+  readonly kind = 'bgp';
+  readonly name: string;
+  readonly sockets: ProtocolSockets;
+  readonly sink: RouteSink;
+  readonly table = new AttributeTable();
+  readonly exports4 = new Map<number, Export4>();
+  readonly exports6 = new Map<string, Export6>();
+  private config: BgpConfig;
+  private readonly peers = new Map<string, BgpPeer>();
+  private readonly byFd = new Map<number, Connection>();
+  private listen4 = -1;
+  private listen6 = -1;
+  private _state: ProtocolState = 'down';
+  private readonly random: { next32(): number } | undefined;
+  private readonly onStateChange: BgpEngineOptions['onStateChange'];
+  /** Re-entrancy: socket events delivered while the engine is inside a call wait for its end. */
+  private depth = 0;
+  private readonly deferred: [number, number][] = [];
+  /** Connections accepted from addresses of no peer. */
+  unknownPeerConnections = 0;
+
+  constructor(options: BgpEngineOptions) {
+    this.name = options.name ?? 'bgp';
+    this.sockets = options.sockets;
+    this.sink = options.sink;
+    this.config = options.config;
+    this.random = options.random;
+    this.onStateChange = options.onStateChange;
+    if (options.config.routerId === 0) throw new RangeError('the BGP identifier must be non-zero');
+    for (const p of options.config.peers) this.addPeer(p);
+  }
+
+  get state(): ProtocolState {
+    return this._state;
+  }
+  get localAs(): number {
+    return this.config.localAs;
+  }
+  get routerId(): number {
+    return this.config.routerId;
+  }
+
+  peer(name: string): BgpPeer | undefined {
+    return this.peers.get(name);
+  }
+
+  private addPeer(cfg: BgpPeerConfig): BgpPeer {
+    if (this.peers.has(cfg.name)) throw new RangeError(`peer ${cfg.name} is configured twice`);
+    if (cfg.holdTime === 1 || cfg.holdTime === 2)
+      throw new RangeError('a hold time of 1 or 2 s is not allowed');
+    const p = new BgpPeer(this, cfg);
+    this.peers.set(cfg.name, p);
+    return p;
+  }
+
+  // ---- EngineContext ----
+
+  own(fd: number, conn: Connection | null): void {
+    if (conn === null) this.byFd.delete(fd);
+    else this.byFd.set(fd, conn);
+  }
+
+  stateChanged(peer: BgpPeer, from: BgpState, to: BgpState, now: number): void {
+    this.onStateChange?.(peer.cfg.name, from, to, now);
+  }
+
+  jitter(): number {
+    return this.random === undefined ? 1 : 0.75 + (this.random.next32() >>> 0) / 2 ** 34;
+  }
+
+  // ---- lifecycle ----
+
+  start(now: number): void {
+    if (this._state !== 'down') return;
+    this._state = 'up';
+    this.enter();
+    try {
+      if (this.config.listen !== false) this.openListeners(now);
+      for (const p of this.peers.values()) p.start(now);
+    } finally {
+      this.leave(now);
+    }
+  }
+
+  private openListeners(now: number): void {
+    const so = this.sockets;
+    const port = this.config.port ?? 179;
+    const fd4 = so.socket('stream', 0, 4);
+    if (fd4 >= 0 && so.bind(fd4, 0, port) === 0 && so.listen(fd4, 16) === 0) this.listen4 = fd4;
+    else if (fd4 >= 0) so.close(fd4, now);
+    const fd6 = so.socket('stream', 0, 6);
+    if (fd6 < 0) return;
+    so.setOption(fd6, 'IPV6_V6ONLY', 1);
+    if (so.bind6(fd6, new Uint8Array(16), port) === 0 && so.listen(fd6, 16) === 0) this.listen6 = fd6;
+    else so.close(fd6, now);
+  }
+
+  stop(now: number, reason?: string): void {
+    if (this._state === 'down') return;
+    this._state = 'stopping';
+    this.enter();
+    try {
+      for (const p of this.peers.values()) p.stop(now, CEASE_ADMIN_SHUTDOWN, reason);
+      for (const fd of [this.listen4, this.listen6]) if (fd >= 0) this.sockets.close(fd, now);
+      this.listen4 = this.listen6 = -1;
+    } finally {
+      this.leave(now);
+    }
+    this._state = 'down';
+  }
+
+  /**
+   * Applies a configuration in place: peers added start, peers removed stop (Cease/3), peers whose
+   * session settings changed restart (Cease/6); policies and limits change without a reset (the
+   * Adj-RIB-In is filtered again, exports re-sent as differences). Returns false when the
+   * instance itself must restart (local AS, router id or port changed).
+   */
+  reconfigure(config: BgpConfig, now: number): boolean {
+    const old = this.config;
+    if (config.localAs !== old.localAs || config.routerId !== old.routerId || config.port !== old.port)
+      return false;
+    if ((config.listen ?? true) !== (old.listen ?? true)) return false;
+    const names = new Set(config.peers.map((p) => p.name));
+    if (names.size !== config.peers.length) return false;
+    this.config = config;
+    this.enter();
+    try {
+      for (const [name, p] of this.peers) {
+        if (names.has(name)) continue;
+        p.stop(now, CEASE_PEER_DECONFIGURED);
+        this.peers.delete(name);
+      }
+      for (const cfg of config.peers) {
+        const p = this.peers.get(cfg.name);
+        if (p === undefined) {
+          const np = this.addPeer(cfg);
+          if (this._state === 'up') np.start(now);
+          continue;
+        }
+        const before = p.cfg;
+        if (!sameSession(before, cfg)) {
+          p.stop(now, CEASE_OTHER_CONFIG_CHANGE);
+          p.cfg = cfg;
+          if (this._state === 'up') p.start(now);
+          continue;
+        }
+        p.cfg = cfg;
+        if (before.import !== cfg.import) p.reimport(now);
+        if (
+          before.export !== cfg.export ||
+          !sameAddress(before.nextHop4, cfg.nextHop4) ||
+          !sameAddress(before.nextHop6, cfg.nextHop6)
+        )
+          p.markAllDirty(0);
+        const max = cfg.maxPrefixes;
+        if (max !== undefined && p.in4.size + p.in6.size > max && p.session !== undefined) {
+          p.stop(now, CEASE_MAX_PREFIXES);
+          p.start(now);
+        }
+      }
+    } finally {
+      this.leave(now);
+    }
+    return true;
+  }
+
+  // ---- events ----
+
+  private enter(): void {
+    this.depth++;
+  }
+
+  /** Ends an entry point: socket events that came meanwhile, then exports waiting to go out. */
+  private leave(now: number): void {
+    if (this.depth > 1) {
+      this.depth--;
+      return;
+    }
+    try {
+      while (this.deferred.length > 0) {
+        const [fd, ev] = this.deferred.shift()!;
+        this.dispatch(fd, ev, now);
+      }
+      for (const p of this.peers.values()) if (p.pending) p.flush(p.session!, now);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  socketEvent(fd: number, events: number, now: number): boolean {
+    const mine = fd === this.listen4 || fd === this.listen6 || this.byFd.has(fd);
+    if (!mine) return false;
+    if (this.depth > 0) {
+      this.deferred.push([fd, events]);
+      return true;
+    }
+    this.enter();
+    try {
+      this.dispatch(fd, events, now);
+    } finally {
+      this.leave(now);
+    }
+    return true;
+  }
+
+  private dispatch(fd: number, events: number, now: number): void {
+    if (fd === this.listen4 || fd === this.listen6) {
+      this.acceptAll(fd, now);
+      return;
+    }
+    const c = this.byFd.get(fd);
+    if (c !== undefined) c.peer.socketEvent(c, events, now);
+  }
+
+  private acceptAll(fd: number, now: number): void {
+    const so = this.sockets;
+    for (;;) {
+      const ep: Endpoint = { family: 4, addr: 0, addr6: new Uint8Array(16), port: 0 };
+      const conn = so.accept(fd, now, ep);
+      if (conn === -EAGAIN || conn < 0) return;
+      const addr: number | Uint8Array =
+        ep.family === 4 ? ep.addr >>> 0 : isMapped(ep.addr6) ? mappedV4(ep.addr6) : ep.addr6.slice();
+      let peer: BgpPeer | undefined;
+      for (const p of this.peers.values()) if (p.matches(addr)) peer = p;
+      if (peer === undefined) {
+        this.unknownPeerConnections++;
+        so.close(conn, now);
+        continue;
+      }
+      peer.incoming(conn, now);
+    }
+  }
+
+  poll(now: number): number {
+    this.enter();
+    try {
+      for (const p of this.peers.values()) p.poll(now);
+    } finally {
+      this.leave(now);
+    }
+    let next = Infinity;
+    for (const p of this.peers.values()) {
+      if (p.pending) return now;
+      next = Math.min(next, p.deadline());
+    }
+    return Math.max(next, now);
+  }
+
+  // ---- exports ----
+
+  /** Announces (or replaces) an IPv4 route to the peers; sent at the next poll. */
+  announce4(network: number, length: number, attrs: Partial<PathAttributes> = {}): void {
+    const k = key4(network >>> 0, length);
+    this.exports4.set(k, { network: network >>> 0, length, attrs: this.table.intern(makeAttributes(attrs)) });
+    for (const p of this.peers.values()) if (p.session !== undefined) p.dirty4.add(k);
+  }
+
+  withdraw4(network: number, length: number): void {
+    const k = key4(network >>> 0, length);
+    if (!this.exports4.delete(k)) return;
+    for (const p of this.peers.values()) if (p.session !== undefined) p.dirty4.add(k);
+  }
+
+  announce6(network: Uint8Array, length: number, attrs: Partial<PathAttributes> = {}): void {
+    const k = key6(network, 0, length);
+    this.exports6.set(k, {
+      network: network.slice(0, 16),
+      length,
+      attrs: this.table.intern(makeAttributes(attrs)),
+    });
+    for (const p of this.peers.values()) if (p.session !== undefined) p.dirty6.add(k);
+  }
+
+  withdraw6(network: Uint8Array, length: number): void {
+    const k = key6(network, 0, length);
+    if (!this.exports6.delete(k)) return;
+    for (const p of this.peers.values()) if (p.session !== undefined) p.dirty6.add(k);
+  }
+
+  /** Asks a peer to send its routes again (RFC 2918). */
+  refresh(name: string, now: number): boolean {
+    const p = this.peers.get(name);
+    if (p === undefined) return false;
+    this.enter();
+    try {
+      return p.requestRefresh(now);
+    } finally {
+      this.leave(now);
+    }
+  }
+
+  /** Resets one peer's session (Cease/4, Administrative Reset) and starts it again. */
+  reset(name: string, now: number): boolean {
+    const p = this.peers.get(name);
+    if (p === undefined) return false;
+    this.enter();
+    try {
+      p.stop(now, 4);
+      if (this._state === 'up') p.start(now);
+    } finally {
+      this.leave(now);
+    }
+    return true;
+  }
+
+  show(now: number): BgpShow {
+    const id = this.config.routerId >>> 0;
+    return {
+      name: this.name,
+      state: this._state,
+      localAs: this.config.localAs,
+      routerId: `${id >>> 24}.${(id >>> 16) & 255}.${(id >>> 8) & 255}.${id & 255}`,
+      exported: { ipv4: this.exports4.size, ipv6: this.exports6.size },
+      peers: [...this.peers.values()].map((p) => p.show(now)),
+    };
+  }
+}

@@ -1,0 +1,1256 @@
+// One BGP peer: the RFC 4271 §8 finite state machine over up to two TCP connections at a time (ours
+// and the peer's, until collision detection (§6.8) keeps one), its timers, its Adj-RIB-In (what the
+// peer sent, before policy) and Adj-RIB-Out (what we advertised), and its counters. Sans-IO: bytes
+// through ProtocolSockets, time as `now` (ms).
+
+import {
+  type AsPathSegment,
+  type AttributeTable,
+  makeAttributes,
+  type PathAttributes,
+} from './attributes.ts';
+import {
+  AFI_IPV4,
+  AFI_IPV6,
+  AS_SEQUENCE,
+  AS_TRANS,
+  BGP_HEADER_LEN,
+  ERR_CEASE,
+  ERR_FSM,
+  ERR_HOLD_TIMER,
+  ERR_OPEN,
+  MSG_KEEPALIVE,
+  MSG_NOTIFICATION,
+  MSG_OPEN,
+  MSG_ROUTE_REFRESH,
+  MSG_UPDATE,
+  SAFI_UNICAST,
+  SUB_BAD_BGP_IDENTIFIER,
+  SUB_BAD_PEER_AS,
+} from './constants.ts';
+import { BEFORE_OPEN, BgpDecoder, type BgpMessage } from './decoder.ts';
+import { ENCODE_TOO_LARGE, UpdateEncoder } from './encoder.ts';
+import { Action, BgpCounters, type Notification } from './errors.ts';
+import {
+  checkHeader,
+  encodeKeepalive,
+  encodeNotification,
+  encodeRouteRefresh,
+  HEADER_OK,
+  messageLength,
+} from './header.ts';
+import {
+  encodeOpen,
+  type Negotiated,
+  NO_CAPABILITIES,
+  negotiate,
+  type OpenMessage,
+  peerAsOf,
+} from './open.ts';
+import type { Policy, RouteSink } from './policy.ts';
+import {
+  EAGAIN,
+  EINPROGRESS,
+  type Endpoint,
+  EV_ERROR,
+  EV_HANGUP,
+  EV_READABLE,
+  EV_WRITABLE,
+  type ProtocolSockets,
+} from './protocol.ts';
+import type { UpdateMessage } from './update.ts';
+
+/** RFC 4486 Cease subcodes. */
+export const CEASE_MAX_PREFIXES = 1;
+export const CEASE_ADMIN_SHUTDOWN = 2;
+export const CEASE_PEER_DECONFIGURED = 3;
+export const CEASE_ADMIN_RESET = 4;
+export const CEASE_OTHER_CONFIG_CHANGE = 6;
+export const CEASE_COLLISION = 7;
+/** RFC 6608 FSM Error subcodes: unexpected message in OpenSent, OpenConfirm, Established. */
+export const FSM_IN_OPENSENT = 1;
+export const FSM_IN_OPENCONFIRM = 2;
+export const FSM_IN_ESTABLISHED = 3;
+
+/** The peer's state (RFC 4271 §8.2.2). */
+export type BgpState = 'Idle' | 'Connect' | 'Active' | 'OpenSent' | 'OpenConfirm' | 'Established';
+
+/** One configured neighbour. Times in seconds, as in the RFC and the config. */
+export interface BgpPeerConfig {
+  readonly name: string;
+  /** The neighbour's address: an IPv4 number or 16 IPv6 octets. */
+  readonly address: number | Uint8Array;
+  readonly remoteAs: number;
+  /** Only accept connections, never open one (RFC 4271 §8.1.1 PassiveTcpEstablishment). */
+  readonly passive?: boolean;
+  /** The neighbour's TCP port (179). */
+  readonly port?: number;
+  /** Our local address for the session (bound before connect), same family as `address`. */
+  readonly localAddress?: number | Uint8Array;
+  /** Proposed Hold Time (90); 0 turns hold and keepalive timers off; 1 and 2 are refused. */
+  readonly holdTime?: number;
+  /** KEEPALIVE interval; default a third of the negotiated Hold Time. */
+  readonly keepalive?: number;
+  readonly connectRetry?: number;
+  /** Time in Idle after an error before starting again (automatic restart). */
+  readonly idleHold?: number;
+  /** Families offered (multiprotocol capability): default both. */
+  readonly families?: readonly ('ipv4' | 'ipv6')[];
+  /** RFC 8212: eBGP needs these to be set (ACCEPT_ALL to take everything); iBGP accepts all by default. */
+  readonly import?: Policy;
+  readonly export?: Policy;
+  /** Prefixes the peer may hold in our Adj-RIB-In (RFC 4486 Cease/1 beyond). */
+  readonly maxPrefixes?: number;
+  /** RFC 5082: send with TTL/hop limit 255 (the received TTL check needs IP_MINTTL in the stack). */
+  readonly gtsm?: boolean;
+  /** Next hop self for IPv4 routes on an IPv6 session, and for IPv6 routes on an IPv4 session. */
+  readonly nextHop4?: number;
+  readonly nextHop6?: Uint8Array;
+}
+
+/** What a peer needs of its engine. */
+export interface EngineContext {
+  readonly sockets: ProtocolSockets;
+  readonly sink: RouteSink;
+  readonly table: AttributeTable;
+  readonly localAs: number;
+  readonly routerId: number;
+  readonly exports4: ReadonlyMap<number, Export4>;
+  readonly exports6: ReadonlyMap<string, Export6>;
+  /** Registers/forgets the owner of an fd (socket events are routed by fd). */
+  own(fd: number, conn: Connection | null): void;
+  stateChanged(peer: BgpPeer, from: BgpState, to: BgpState, now: number): void;
+  /** Jitter in [0.75, 1] for ConnectRetry (RFC 4271 §10), or 1 without a random source. */
+  jitter(): number;
+}
+
+export interface Export4 {
+  readonly network: number;
+  readonly length: number;
+  readonly attrs: PathAttributes;
+}
+export interface Export6 {
+  readonly network: Uint8Array;
+  readonly length: number;
+  readonly attrs: PathAttributes;
+}
+
+/** IPv4 prefix key: network × 64 + length (exact in a double). */
+export function key4(network: number, length: number): number {
+  return network * 64 + length;
+}
+const HEX: string[] = [];
+for (let i = 0; i < 256; i++) HEX.push(i.toString(16).padStart(2, '0'));
+/** IPv6 prefix key: the significant octets in hex, then the length. */
+export function key6(bytes: Uint8Array, off: number, length: number): string {
+  let s = '';
+  const n = (length + 7) >>> 3;
+  for (let i = 0; i < n; i++) s += HEX[bytes[off + i]!];
+  return `${s}/${length}`;
+}
+
+const enum_ = {
+  CONNECTING: 0,
+  OPEN_SENT: 1,
+  OPEN_CONFIRM: 2,
+  ESTABLISHED: 3,
+  CLOSED: 4,
+} as const;
+export const ConnState = enum_;
+const CONN_STATE_NAMES: BgpState[] = ['Connect', 'OpenSent', 'OpenConfirm', 'Established', 'Idle'];
+
+/** RFC 4271 §8.2.2: a large hold time in OpenSent (4 minutes suggested). */
+const OPEN_SENT_HOLD_MS = 240_000;
+/** Input buffer: two messages of the largest negotiated size (the stream buffer's bound). */
+const MIN_INPUT = 2 * 4096;
+
+/** One TCP connection of a peer and the session on it. */
+export class Connection {
+  readonly fd: number;
+  /** We opened it (collision detection closes by who initiated). */
+  readonly outgoing: boolean;
+  readonly peer: BgpPeer;
+  state: number = ConnState.CONNECTING;
+  in = new Uint8Array(MIN_INPUT);
+  inLen = 0;
+  private readonly outQ: Uint8Array[] = [];
+  private outOff = 0;
+  outBytes = 0;
+  holdDeadline = Infinity;
+  keepaliveDeadline = Infinity;
+  remoteOpen: OpenMessage | undefined = undefined;
+  negotiated: Negotiated | undefined = undefined;
+  decoder: BgpDecoder;
+  encoder: UpdateEncoder | undefined = undefined;
+  /** The session's own addresses (next hop self). */
+  local4: number | undefined = undefined;
+  local6: Uint8Array | undefined = undefined;
+
+  constructor(peer: BgpPeer, fd: number, outgoing: boolean) {
+    this.peer = peer;
+    this.fd = fd;
+    this.outgoing = outgoing;
+    this.decoder = new BgpDecoder(BEFORE_OPEN, peer.errors, peer.ctx.table);
+  }
+
+  get closed(): boolean {
+    return this.state === ConnState.CLOSED;
+  }
+
+  /** Queues bytes and sends what the socket takes. Returns false when the connection failed. */
+  write(bytes: Uint8Array, now: number): boolean {
+    if (this.closed) return false;
+    this.outQ.push(bytes);
+    this.outBytes += bytes.length;
+    return this.drain(now);
+  }
+
+  drain(now: number): boolean {
+    const so = this.peer.ctx.sockets;
+    while (this.outQ.length > 0) {
+      const b = this.outQ[0]!;
+      const n = so.send(this.fd, b, this.outOff, b.length - this.outOff, now);
+      if (n === -EAGAIN) return true;
+      if (n < 0) return false;
+      this.outOff += n;
+      this.outBytes -= n;
+      if (this.outOff === b.length) {
+        this.outQ.shift();
+        this.outOff = 0;
+      } else return true;
+    }
+    return true;
+  }
+}
+
+interface Entry6 {
+  readonly network: Uint8Array;
+  readonly length: number;
+  attrs: PathAttributes;
+}
+
+function count(map: Record<string, number>, key: string): void {
+  map[key] = (map[key] ?? 0) + 1;
+}
+
+const MESSAGE_NAMES = ['', 'open', 'update', 'notification', 'keepalive', 'routeRefresh'];
+
+/** Counters of one peer (`show bgp neighbors`, metrics). */
+export class PeerCounters {
+  readonly messagesIn = [0, 0, 0, 0, 0, 0];
+  readonly messagesOut = [0, 0, 0, 0, 0, 0];
+  /** Prefixes announced and withdrawn in received UPDATEs. */
+  prefixesAnnouncedIn = 0;
+  prefixesWithdrawnIn = 0;
+  prefixesAnnouncedOut = 0;
+  prefixesWithdrawnOut = 0;
+  /** Received prefixes not imported, by why. */
+  readonly rejected: Record<string, number> = {};
+  readonly notificationsSent: Record<string, number> = {};
+  readonly notificationsReceived: Record<string, number> = {};
+  transitions = 0;
+  /** Established sessions that went down. */
+  flaps = 0;
+  established = 0;
+  connectionsRefused = 0;
+
+  toJSON(): Record<string, unknown> {
+    const byType = (a: number[]) => Object.fromEntries(MESSAGE_NAMES.slice(1).map((n, i) => [n, a[i + 1]!]));
+    return {
+      messagesIn: byType(this.messagesIn),
+      messagesOut: byType(this.messagesOut),
+      prefixesAnnouncedIn: this.prefixesAnnouncedIn,
+      prefixesWithdrawnIn: this.prefixesWithdrawnIn,
+      prefixesAnnouncedOut: this.prefixesAnnouncedOut,
+      prefixesWithdrawnOut: this.prefixesWithdrawnOut,
+      rejected: this.rejected,
+      notificationsSent: this.notificationsSent,
+      notificationsReceived: this.notificationsReceived,
+      transitions: this.transitions,
+      flaps: this.flaps,
+      established: this.established,
+      connectionsRefused: this.connectionsRefused,
+    };
+  }
+}
+
+export interface PeerShow {
+  name: string;
+  address: string;
+  remoteAs: number;
+  type: 'ebgp' | 'ibgp';
+  state: BgpState;
+  /** Seconds in Established (0 otherwise). */
+  uptime: number;
+  remoteId: string | null;
+  holdTime: number | null;
+  keepalive: number | null;
+  capabilities: {
+    families: string[];
+    as4: boolean;
+    routeRefresh: boolean;
+    extendedMessage: boolean;
+  } | null;
+  prefixes: { received: number; accepted: number; advertised: number };
+  lastError: string | null;
+  gtsm: string;
+  counters: Record<string, unknown>;
+  errors: Record<string, number>;
+}
+
+function ipv4Text(a: number): string {
+  return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
+}
+function ipv6Text(b: Uint8Array): string {
+  const parts: string[] = [];
+  for (let i = 0; i < 16; i += 2) parts.push(((b[i]! << 8) | b[i + 1]!).toString(16));
+  return parts.join(':').replace(/(^|:)0(:0)+(:|$)/, '::');
+}
+export function addressText(a: number | Uint8Array): string {
+  return typeof a === 'number' ? ipv4Text(a) : ipv6Text(a);
+}
+
+function familyName(afi: number, safi: number): string {
+  return afi === AFI_IPV4 && safi === SAFI_UNICAST
+    ? 'ipv4-unicast'
+    : afi === AFI_IPV6 && safi === SAFI_UNICAST
+      ? 'ipv6-unicast'
+      : `${afi}/${safi}`;
+}
+
+const DEFAULT_HOLD = 90;
+const DEFAULT_CONNECT_RETRY = 120;
+const DEFAULT_IDLE_HOLD = 5;
+
+export class BgpPeer {
+  readonly ctx: EngineContext;
+  cfg: BgpPeerConfig;
+  readonly counters = new PeerCounters();
+  /** Decoder outcomes by reason (RFC 7606 and the header/OPEN errors). */
+  readonly errors = new BgpCounters();
+  readonly conns: Connection[] = [];
+  state: BgpState = 'Idle';
+  /** Administratively up (started and not stopped). */
+  enabled = false;
+  connectRetryDeadline = Infinity;
+  idleDeadline = Infinity;
+  establishedAt = 0;
+  lastError: string | null = null;
+  /** Adj-RIB-In: what the peer announced (after RFC 7606, before policy). */
+  readonly in4 = new Map<number, PathAttributes>();
+  readonly in6 = new Map<string, Entry6>();
+  /** Imported into the sink (passed policy). */
+  readonly accepted4 = new Set<number>();
+  readonly accepted6 = new Set<string>();
+  /** Adj-RIB-Out: what we advertised, after policy and the eBGP/iBGP changes. */
+  readonly out4 = new Map<number, PathAttributes>();
+  readonly out6 = new Map<string, PathAttributes>();
+  /** Exports to re-evaluate for this peer at the next flush. */
+  readonly dirty4 = new Set<number>();
+  readonly dirty6 = new Set<string>();
+  /** End-of-RIB still to send after the first flush. */
+  private eorPending = false;
+
+  constructor(ctx: EngineContext, cfg: BgpPeerConfig) {
+    this.ctx = ctx;
+    this.cfg = cfg;
+  }
+
+  get ebgp(): boolean {
+    return this.cfg.remoteAs !== this.ctx.localAs;
+  }
+  get family(): 4 | 6 {
+    return typeof this.cfg.address === 'number' ? 4 : 6;
+  }
+  private get holdTime(): number {
+    return this.cfg.holdTime ?? DEFAULT_HOLD;
+  }
+  private get families(): readonly ('ipv4' | 'ipv6')[] {
+    return this.cfg.families ?? ['ipv4', 'ipv6'];
+  }
+  get session(): Connection | undefined {
+    for (const c of this.conns) if (c.state === ConnState.ESTABLISHED) return c;
+    return undefined;
+  }
+
+  matches(addr: number | Uint8Array): boolean {
+    const a = this.cfg.address;
+    if (typeof a === 'number' || typeof addr === 'number') return a === addr;
+    for (let i = 0; i < 16; i++) if (a[i] !== addr[i]) return false;
+    return true;
+  }
+
+  // ---- state ----
+
+  private updateState(now: number): void {
+    let best = -1;
+    let connecting = false;
+    for (const c of this.conns) {
+      if (c.state === ConnState.CONNECTING) connecting = true;
+      else if (c.state < ConnState.CLOSED && c.state > best) best = c.state;
+    }
+    const next: BgpState =
+      best >= 0
+        ? CONN_STATE_NAMES[best]!
+        : connecting
+          ? 'Connect'
+          : this.enabled && this.idleDeadline === Infinity
+            ? 'Active'
+            : 'Idle';
+    if (next === this.state) return;
+    const from = this.state;
+    this.state = next;
+    this.counters.transitions++;
+    if (next === 'Established') {
+      this.counters.established++;
+      this.establishedAt = now;
+    }
+    this.ctx.stateChanged(this, from, next, now);
+  }
+
+  // ---- lifecycle ----
+
+  /** ManualStart / AutomaticStart (RFC 4271 §8.1.2). */
+  start(now: number): void {
+    this.enabled = true;
+    this.idleDeadline = Infinity;
+    if (this.cfg.passive) this.connectRetryDeadline = Infinity;
+    else this.connect(now);
+    this.updateState(now);
+  }
+
+  /** Closes every connection with a Cease (subcode) and leaves the peer Idle, disabled. */
+  stop(now: number, subcode: number, text?: string): void {
+    this.enabled = false;
+    const data = text !== undefined ? shutdownData(text) : undefined;
+    for (const c of [...this.conns]) {
+      if (c.state >= ConnState.OPEN_SENT) this.notify(c, ERR_CEASE, subcode, data, now);
+      this.drop(c, now);
+    }
+    this.connectRetryDeadline = Infinity;
+    this.idleDeadline = Infinity;
+    this.updateState(now);
+  }
+
+  /** Opens our connection (RFC 4271 §8.2.2 Idle/Active: initiate a TCP connection). */
+  private connect(now: number): void {
+    const so = this.ctx.sockets;
+    const cfg = this.cfg;
+    this.connectRetryDeadline = now + (cfg.connectRetry ?? DEFAULT_CONNECT_RETRY) * 1000 * this.ctx.jitter();
+    const fd = so.socket('stream', 0, this.family);
+    if (fd < 0) return;
+    this.setSocketOptions(fd);
+    const port = cfg.port ?? 179;
+    let r: number;
+    if (typeof cfg.address === 'number') {
+      if (typeof cfg.localAddress === 'number') so.bind(fd, cfg.localAddress, 0);
+      r = so.connect(fd, cfg.address, port, now);
+    } else {
+      if (cfg.localAddress instanceof Uint8Array) so.bind6(fd, cfg.localAddress, 0);
+      r = so.connect6(fd, cfg.address, port, now);
+    }
+    if (r !== 0 && r !== -EINPROGRESS) {
+      so.close(fd, now);
+      return;
+    }
+    const c = new Connection(this, fd, true);
+    this.conns.push(c);
+    this.ctx.own(fd, c);
+    if (r === 0) this.connected(c, now);
+  }
+
+  private setSocketOptions(fd: number): void {
+    const so = this.ctx.sockets;
+    so.setOption(fd, 'TCP_NODELAY', 1);
+    if (this.cfg.gtsm) so.setOption(fd, this.family === 4 ? 'IP_TTL' : 'IPV6_UNICAST_HOPS', 255);
+  }
+
+  /** A connection the peer opened to us (accepted by the engine). */
+  incoming(fd: number, now: number): void {
+    if (!this.enabled) {
+      this.counters.connectionsRefused++;
+      this.ctx.sockets.close(fd, now);
+      return;
+    }
+    this.setSocketOptions(fd);
+    const c = new Connection(this, fd, false);
+    this.conns.push(c);
+    this.ctx.own(fd, c);
+    this.connected(c, now);
+  }
+
+  /** TCP is up: send OPEN (DelayOpen off), OpenSent. */
+  private connected(c: Connection, now: number): void {
+    const so = this.ctx.sockets;
+    const ep: Endpoint = { family: 4, addr: 0, addr6: new Uint8Array(16), port: 0 };
+    if (so.localAddress(c.fd, ep) === 0) {
+      if (ep.family === 4) c.local4 = ep.addr >>> 0;
+      else if (isMapped(ep.addr6)) c.local4 = mappedV4(ep.addr6);
+      else c.local6 = ep.addr6.slice();
+    }
+    c.state = ConnState.OPEN_SENT;
+    this.connectRetryDeadline = Infinity;
+    c.holdDeadline = now + OPEN_SENT_HOLD_MS;
+    this.send(c, encodeOpen(this.openSpec()), MSG_OPEN, now);
+    this.updateState(now);
+  }
+
+  private openSpec() {
+    const multiprotocol = this.families.map((f) => ({
+      afi: f === 'ipv4' ? AFI_IPV4 : AFI_IPV6,
+      safi: SAFI_UNICAST,
+    }));
+    return {
+      as: this.ctx.localAs,
+      holdTime: this.holdTime,
+      bgpId: this.ctx.routerId,
+      capabilities: { multiprotocol, routeRefresh: true, extendedMessage: true },
+    };
+  }
+
+  private localOpen(): OpenMessage {
+    const s = this.openSpec();
+    return {
+      version: 4,
+      myAs: s.as > 0xffff ? AS_TRANS : s.as,
+      holdTime: s.holdTime,
+      bgpId: s.bgpId,
+      capabilities: { ...NO_CAPABILITIES, ...s.capabilities, fourOctetAs: s.as },
+    };
+  }
+
+  // ---- I/O ----
+
+  private send(c: Connection, bytes: Uint8Array, type: number, now: number): boolean {
+    this.counters.messagesOut[type]!++;
+    if (!c.write(bytes, now)) {
+      this.fail(c, now, 'tcp', 'send failed');
+      return false;
+    }
+    return true;
+  }
+
+  private notify(
+    c: Connection,
+    code: number,
+    subcode: number,
+    data: Uint8Array | undefined,
+    now: number,
+  ): void {
+    count(this.counters.notificationsSent, `${code}/${subcode}`);
+    this.lastError = `sent NOTIFICATION ${code}/${subcode}`;
+    this.counters.messagesOut[MSG_NOTIFICATION]!++;
+    c.write(encodeNotification(code, subcode, data), now);
+  }
+
+  /** Closes c without a message: forgets it, and takes the session down if it was established. */
+  private drop(c: Connection, now: number): boolean {
+    if (c.closed) return false;
+    const wasEstablished = c.state === ConnState.ESTABLISHED;
+    c.state = ConnState.CLOSED;
+    this.ctx.own(c.fd, null);
+    this.ctx.sockets.close(c.fd, now);
+    const i = this.conns.indexOf(c);
+    if (i >= 0) this.conns.splice(i, 1);
+    if (wasEstablished) this.sessionDown(now);
+    return wasEstablished;
+  }
+
+  /**
+   * c failed. 'error': a NOTIFICATION was sent or received, or the hold timer expired → Idle for
+   * idleHold, then start again. 'tcp': the connection failed before the session was up → Active,
+   * ConnectRetry running. Other connections of the peer go on.
+   */
+  fail(c: Connection, now: number, how: 'error' | 'tcp', why: string): void {
+    if (c.closed) return;
+    if (how === 'tcp') this.lastError = why;
+    const wasEstablished = this.drop(c, now);
+    if (this.conns.length === 0 && this.enabled) {
+      if (how === 'error' || wasEstablished) {
+        this.idleDeadline = now + (this.cfg.idleHold ?? DEFAULT_IDLE_HOLD) * 1000;
+        this.connectRetryDeadline = Infinity;
+      } else if (!this.cfg.passive) {
+        this.connectRetryDeadline =
+          now + (this.cfg.connectRetry ?? DEFAULT_CONNECT_RETRY) * 1000 * this.ctx.jitter();
+      }
+    }
+    this.updateState(now);
+  }
+
+  private error(c: Connection, n: Notification, now: number): void {
+    this.notify(c, n.code, n.subcode, n.data, now);
+    this.fail(c, now, 'error', `sent NOTIFICATION ${n.code}/${n.subcode}`);
+  }
+
+  private errorCode(
+    c: Connection,
+    code: number,
+    subcode: number,
+    now: number,
+    data?: Uint8Array,
+    why?: string,
+  ): void {
+    this.notify(c, code, subcode, data, now);
+    if (why !== undefined) this.lastError = `${why} (sent NOTIFICATION ${code}/${subcode})`;
+    this.fail(c, now, 'error', this.lastError!);
+  }
+
+  /** Readiness of one of our sockets. */
+  socketEvent(c: Connection, events: number, now: number): void {
+    const so = this.ctx.sockets;
+    if (c.state === ConnState.CONNECTING) {
+      if ((events & (EV_WRITABLE | EV_ERROR | EV_HANGUP)) === 0) return;
+      const err = so.getOption(c.fd, 'SO_ERROR');
+      if (err !== 0 || events & EV_ERROR) {
+        this.fail(c, now, 'tcp', `connect failed (errno ${err})`);
+        return;
+      }
+      this.connected(c, now);
+      if (c.closed) return;
+    }
+    if (events & EV_WRITABLE && !c.drain(now)) {
+      this.fail(c, now, 'tcp', 'send failed');
+      return;
+    }
+    if (events & (EV_READABLE | EV_HANGUP | EV_ERROR)) this.read(c, now);
+  }
+
+  private read(c: Connection, now: number): void {
+    const so = this.ctx.sockets;
+    while (!c.closed) {
+      const room = c.in.length - c.inLen;
+      const n = so.recv(c.fd, c.in, c.inLen, room, now);
+      if (n === -EAGAIN) return;
+      if (n <= 0) {
+        this.fail(c, now, 'tcp', n === 0 ? 'connection closed by peer' : `recv failed (errno ${-n})`);
+        return;
+      }
+      c.inLen += n;
+      this.parse(c, now);
+    }
+  }
+
+  /** Takes every complete message from c's stream buffer. */
+  private parse(c: Connection, now: number): void {
+    let off = 0;
+    const buf = c.in;
+    while (!c.closed && c.inLen - off >= BGP_HEADER_LEN) {
+      const avail = c.inLen - off;
+      const maxLength = c.decoder.maxLength;
+      // A bad header is answered at once; a good one waits for its whole message, which fits the
+      // buffer (twice the largest message) — the stream buffer never grows beyond that.
+      const header = checkHeader(buf, off, maxLength);
+      const len = messageLength(buf, off, avail);
+      if (header === HEADER_OK && len > avail) break;
+      const m = c.decoder.decode(buf, off, header === HEADER_OK ? len : avail);
+      off += m.length;
+      this.message(c, m, now);
+      if (m.length === 0) break; // a header error: the connection is closed
+    }
+    if (c.closed) return;
+    if (off > 0) {
+      buf.copyWithin(0, off, c.inLen);
+      c.inLen -= off;
+    }
+  }
+
+  private message(c: Connection, m: BgpMessage, now: number): void {
+    if (m.type > 0) this.counters.messagesIn[m.type]!++;
+    if (m.action === Action.SESSION_RESET) {
+      this.error(c, m.notification!, now);
+      return;
+    }
+    if (m.type === MSG_NOTIFICATION) {
+      const r = m.received!;
+      count(this.counters.notificationsReceived, `${r.code}/${r.subcode}`);
+      this.lastError = `received NOTIFICATION ${r.code}/${r.subcode}`;
+      this.fail(c, now, 'error', this.lastError);
+      return;
+    }
+    switch (c.state) {
+      case ConnState.OPEN_SENT:
+        if (m.type === MSG_OPEN) this.receiveOpen(c, m.open!, now);
+        else this.errorCode(c, ERR_FSM, FSM_IN_OPENSENT, now);
+        return;
+      case ConnState.OPEN_CONFIRM:
+        if (m.type === MSG_KEEPALIVE) this.establish(c, now);
+        else this.errorCode(c, ERR_FSM, FSM_IN_OPENCONFIRM, now);
+        return;
+      case ConnState.ESTABLISHED:
+        this.restartHold(c, now);
+        if (m.type === MSG_UPDATE) this.receiveUpdate(c, m, now);
+        else if (m.type === MSG_ROUTE_REFRESH) this.receiveRefresh(c, m, now);
+        else if (m.type === MSG_OPEN) this.errorCode(c, ERR_FSM, FSM_IN_ESTABLISHED, now);
+        return;
+    }
+  }
+
+  private restartHold(c: Connection, now: number): void {
+    const hold = c.negotiated!.holdTime;
+    c.holdDeadline = hold === 0 ? Infinity : now + hold * 1000;
+  }
+
+  // ---- OPEN ----
+
+  private receiveOpen(c: Connection, open: OpenMessage, now: number): void {
+    const peerAs = peerAsOf(open);
+    if (peerAs !== this.cfg.remoteAs) {
+      this.errorCode(c, ERR_OPEN, SUB_BAD_PEER_AS, now);
+      return;
+    }
+    // RFC 6286 §2.2: zero is refused by the decoder; our own identifier only from an internal peer.
+    if (!this.ebgp && open.bgpId === this.ctx.routerId) {
+      const d = Uint8Array.of(open.bgpId >>> 24, open.bgpId >>> 16, open.bgpId >>> 8, open.bgpId);
+      this.errorCode(c, ERR_OPEN, SUB_BAD_BGP_IDENTIFIER, now, d);
+      return;
+    }
+    c.remoteOpen = open;
+    const n = negotiate(this.localOpen(), open);
+    c.negotiated = n;
+    c.decoder.setSession({
+      as4: n.as4,
+      extendedMessage: n.extendedMessage,
+      ebgp: this.ebgp,
+      peerAs: this.cfg.remoteAs,
+    });
+    if (n.extendedMessage && c.in.length < 2 * n.maxLength) {
+      const bigger = new Uint8Array(2 * n.maxLength);
+      bigger.set(c.in.subarray(0, c.inLen));
+      c.in = bigger;
+    }
+    c.encoder = new UpdateEncoder({ as4: n.as4, extendedMessage: n.extendedMessage });
+    c.state = ConnState.OPEN_CONFIRM;
+    // Collision detection (RFC 4271 §6.8) against the peer's other connection.
+    if (!this.resolveCollision(c, open, now)) return;
+    if (!this.send(c, encodeKeepalive(), MSG_KEEPALIVE, now)) return;
+    this.restartHold(c, now);
+    this.scheduleKeepalive(c, now);
+    this.updateState(now);
+  }
+
+  /** Returns false when c itself was closed. */
+  private resolveCollision(c: Connection, open: OpenMessage, now: number): boolean {
+    for (const o of this.conns) {
+      if (o === c || o.closed) continue;
+      if (o.state === ConnState.ESTABLISHED) {
+        this.collide(c, now);
+        return false;
+      }
+      if (o.state !== ConnState.OPEN_CONFIRM) continue;
+      // The connection opened by the speaker with the higher BGP Identifier survives; with equal
+      // identifiers (eBGP, RFC 6286 §2.3), the one opened by the speaker with the larger AS.
+      const local = this.ctx.routerId >>> 0;
+      const remote = open.bgpId >>> 0;
+      const keepOurs = local !== remote ? local > remote : this.ctx.localAs > this.cfg.remoteAs;
+      const victim = c.outgoing === keepOurs ? o : c;
+      this.collide(victim, now);
+      return victim !== c;
+    }
+    return true;
+  }
+
+  private collide(victim: Connection, now: number): void {
+    this.notify(victim, ERR_CEASE, CEASE_COLLISION, undefined, now);
+    this.drop(victim, now);
+    this.updateState(now);
+  }
+
+  private scheduleKeepalive(c: Connection, now: number): void {
+    const hold = c.negotiated!.holdTime;
+    if (hold === 0) {
+      c.keepaliveDeadline = Infinity;
+      return;
+    }
+    const ka = this.cfg.keepalive !== undefined ? Math.min(this.cfg.keepalive, hold / 3) : hold / 3;
+    c.keepaliveDeadline = now + Math.max(1, Math.floor(ka)) * 1000;
+  }
+
+  private establish(c: Connection, now: number): void {
+    c.state = ConnState.ESTABLISHED;
+    this.restartHold(c, now);
+    // Our own connection attempt still under way is no longer needed.
+    for (const o of [...this.conns]) if (o !== c && o.state === ConnState.CONNECTING) this.drop(o, now);
+    this.updateState(now);
+    // The first flush sends every export, then End-of-RIB (RFC 4724 §2) per family.
+    this.markAllDirty(0);
+    this.eorPending = true;
+  }
+
+  private sessionDown(now: number): void {
+    this.counters.flaps++;
+    this.ctx.sink.withdrawAll(this.cfg.name, now);
+    this.in4.clear();
+    this.in6.clear();
+    this.accepted4.clear();
+    this.accepted6.clear();
+    this.out4.clear();
+    this.out6.clear();
+    this.dirty4.clear();
+    this.dirty6.clear();
+    this.eorPending = false;
+  }
+
+  // ---- timers ----
+
+  /** Runs the peer's expired timers; returns its next deadline. */
+  poll(now: number): number {
+    if (this.idleDeadline <= now) {
+      this.idleDeadline = Infinity;
+      if (this.enabled) this.start(now);
+    }
+    if (this.connectRetryDeadline <= now) {
+      this.connectRetryDeadline = Infinity;
+      for (const c of [...this.conns]) if (c.state === ConnState.CONNECTING) this.drop(c, now);
+      if (this.enabled && !this.cfg.passive && this.conns.length === 0) this.connect(now);
+      this.updateState(now);
+    }
+    for (const c of [...this.conns]) {
+      if (c.closed) continue;
+      if (c.holdDeadline <= now) {
+        this.errorCode(c, ERR_HOLD_TIMER, 0, now, undefined, 'hold timer expired');
+        continue;
+      }
+      if (c.keepaliveDeadline <= now) {
+        if (!this.send(c, encodeKeepalive(), MSG_KEEPALIVE, now)) continue;
+        this.scheduleKeepalive(c, now);
+      }
+    }
+    const s = this.session;
+    if (s !== undefined && (this.dirty4.size > 0 || this.dirty6.size > 0 || this.eorPending))
+      this.flush(s, now);
+    return this.deadline();
+  }
+
+  /** The earliest of the peer's timers. */
+  deadline(): number {
+    let next = Math.min(this.idleDeadline, this.connectRetryDeadline);
+    for (const c of this.conns) next = Math.min(next, c.holdDeadline, c.keepaliveDeadline);
+    return next;
+  }
+
+  /** Something to flush: the engine asks for an immediate poll. */
+  get pending(): boolean {
+    return this.session !== undefined && (this.dirty4.size > 0 || this.dirty6.size > 0 || this.eorPending);
+  }
+
+  // ---- import ----
+
+  private negotiatedFamily(c: Connection, afi: number): boolean {
+    for (const f of c.negotiated!.families) if (f.afi === afi && f.safi === SAFI_UNICAST) return true;
+    return false;
+  }
+
+  private receiveUpdate(c: Connection, m: BgpMessage, now: number): void {
+    if (m.action === Action.IGNORE) return;
+    const u = m.update;
+    const withdrawAnnounced = m.action === Action.TREAT_AS_WITHDRAW;
+    const attrs = withdrawAnnounced ? null : (u.attrs ?? null);
+    this.counters.prefixesAnnouncedIn += u.announced;
+    this.counters.prefixesWithdrawnIn += u.withdrawnCount;
+    if (withdrawAnnounced) count(this.counters.rejected, 'treat-as-withdraw');
+    const v4 = this.negotiatedFamily(c, AFI_IPV4);
+    const v6 = this.negotiatedFamily(c, AFI_IPV6);
+    this.lists4(u, v4, attrs, now);
+    if (v6) {
+      const l = u.mpUnreach6;
+      for (let i = 0; i < l.count; i++) this.import6(l.bytes, i * 16, l.lengths[i]!, null, now);
+      const r = u.mpReach6;
+      for (let i = 0; i < r.count; i++) this.import6(r.bytes, i * 16, r.lengths[i]!, attrs, now);
+    } else if (u.mpReach6.count + u.mpUnreach6.count > 0) {
+      count(this.counters.rejected, 'family-not-negotiated');
+    }
+    const max = this.cfg.maxPrefixes;
+    if (max !== undefined && this.in4.size + this.in6.size > max) {
+      const afi = u.mpReach6.count > 0 ? AFI_IPV6 : AFI_IPV4;
+      const d = Uint8Array.of(0, afi, SAFI_UNICAST, max >>> 24, max >>> 16, max >>> 8, max);
+      this.errorCode(c, ERR_CEASE, CEASE_MAX_PREFIXES, now, d, `maximum prefixes (${max}) exceeded`);
+    }
+  }
+
+  private lists4(u: UpdateMessage, v4: boolean, attrs: PathAttributes | null, now: number): void {
+    if (!v4) {
+      if (u.withdrawn.count + u.nlri.count + u.mpReach4.count + u.mpUnreach4.count > 0)
+        count(this.counters.rejected, 'family-not-negotiated');
+      return;
+    }
+    for (const l of [u.withdrawn, u.mpUnreach4])
+      for (let i = 0; i < l.count; i++) this.import4(l.networks[i]! >>> 0, l.lengths[i]!, null, now);
+    for (const l of [u.nlri, u.mpReach4])
+      for (let i = 0; i < l.count; i++) this.import4(l.networks[i]! >>> 0, l.lengths[i]!, attrs, now);
+  }
+
+  private import4(network: number, length: number, attrs: PathAttributes | null, now: number): void {
+    const k = key4(network, length);
+    if (attrs === null) {
+      if (!this.in4.delete(k)) return;
+    } else this.in4.set(k, attrs);
+    this.evaluate4(k, network, length, attrs, now);
+  }
+
+  private import6(
+    bytes: Uint8Array,
+    off: number,
+    length: number,
+    attrs: PathAttributes | null,
+    now: number,
+  ): void {
+    const k = key6(bytes, off, length);
+    if (attrs === null) {
+      if (!this.in6.delete(k)) return;
+    } else {
+      const e = this.in6.get(k);
+      if (e !== undefined) e.attrs = attrs;
+      else this.in6.set(k, { network: bytes.slice(off, off + 16), length, attrs });
+    }
+    const e = this.in6.get(k);
+    this.evaluate6(k, e?.network ?? bytes.slice(off, off + 16), length, attrs, now);
+  }
+
+  /** Import policy (RFC 8212 for eBGP) and sanity: the attributes to import, or null. */
+  private importAttrs(
+    afi: 1 | 2,
+    network: number | Uint8Array,
+    length: number,
+    attrs: PathAttributes,
+  ): PathAttributes | null {
+    if (this.ebgp && attrs.asPath !== undefined) {
+      for (const seg of attrs.asPath)
+        if (seg.asns.includes(this.ctx.localAs)) {
+          count(this.counters.rejected, 'as-loop');
+          return null;
+        }
+    }
+    const policy = this.cfg.import;
+    if (policy === undefined) {
+      if (!this.ebgp) return attrs;
+      count(this.counters.rejected, 'no-policy-rfc8212');
+      return null;
+    }
+    const r = policy({ afi, network, length, attrs, peer: this.cfg.name });
+    if (r === null) count(this.counters.rejected, 'policy');
+    return r;
+  }
+
+  private evaluate4(
+    k: number,
+    network: number,
+    length: number,
+    attrs: PathAttributes | null,
+    now: number,
+  ): void {
+    const sink = this.ctx.sink;
+    const name = this.cfg.name;
+    let use = attrs === null ? null : this.importAttrs(1, network, length, attrs);
+    let nh: number | undefined;
+    if (use !== null) {
+      nh = use.nextHop ?? (use.mpNextHop?.length === 4 ? readV4(use.mpNextHop, 0) : undefined);
+      if (nh === undefined) {
+        count(this.counters.rejected, 'no-next-hop');
+        use = null;
+      }
+    }
+    if (use !== null) {
+      this.accepted4.add(k);
+      sink.update4(name, network, length, { nextHop: nh!, attrs: use, ibgp: !this.ebgp }, now);
+    } else if (this.accepted4.delete(k)) sink.update4(name, network, length, null, now);
+  }
+
+  private evaluate6(
+    k: string,
+    network: Uint8Array,
+    length: number,
+    attrs: PathAttributes | null,
+    now: number,
+  ): void {
+    const sink = this.ctx.sink;
+    const name = this.cfg.name;
+    let use = attrs === null ? null : this.importAttrs(2, network, length, attrs);
+    let nh: Uint8Array | undefined;
+    if (use !== null) {
+      const m = use.mpNextHop;
+      // RFC 2545 §3: the global address first (a link-local one may follow).
+      nh = m !== undefined && m.length >= 16 ? m.subarray(0, 16) : undefined;
+      if (nh === undefined) {
+        count(this.counters.rejected, 'no-next-hop');
+        use = null;
+      }
+    }
+    if (use !== null) {
+      this.accepted6.add(k);
+      sink.update6(name, network, length, { nextHop: nh!, attrs: use, ibgp: !this.ebgp }, now);
+    } else if (this.accepted6.delete(k)) sink.update6(name, network, length, null, now);
+  }
+
+  /** The import policy changed: re-evaluate the Adj-RIB-In (no route refresh needed). */
+  reimport(now: number): void {
+    for (const [k, attrs] of this.in4) this.evaluate4(k, Math.floor(k / 64), k % 64, attrs, now);
+    for (const [k, e] of this.in6) this.evaluate6(k, e.network, e.length, e.attrs, now);
+  }
+
+  private receiveRefresh(c: Connection, m: BgpMessage, now: number): void {
+    const rr = m.routeRefresh;
+    if (m.action === Action.IGNORE || rr.safi !== SAFI_UNICAST || !this.negotiatedFamily(c, rr.afi)) return;
+    // RFC 2918 §4: re-advertise the Adj-RIB-Out of that family.
+    if (rr.afi === AFI_IPV4) {
+      this.out4.clear();
+      for (const k of this.ctx.exports4.keys()) this.dirty4.add(k);
+    } else {
+      this.out6.clear();
+      for (const k of this.ctx.exports6.keys()) this.dirty6.add(k);
+    }
+    this.flush(c, now);
+  }
+
+  /** Asks the peer to send its routes again (RFC 2918), when it said it can. */
+  requestRefresh(now: number): boolean {
+    const c = this.session;
+    if (c === undefined || !c.negotiated!.routeRefresh) return false;
+    for (const f of c.negotiated!.families)
+      this.send(c, encodeRouteRefresh(f.afi, f.safi), MSG_ROUTE_REFRESH, now);
+    return true;
+  }
+
+  // ---- export ----
+
+  /** Marks exports for re-evaluation: 0 both families, else one AFI. */
+  markAllDirty(afi: number): void {
+    if (afi !== AFI_IPV6) {
+      for (const k of this.ctx.exports4.keys()) this.dirty4.add(k);
+      for (const k of this.out4.keys()) this.dirty4.add(k);
+    }
+    if (afi !== AFI_IPV4) {
+      for (const k of this.ctx.exports6.keys()) this.dirty6.add(k);
+      for (const k of this.out6.keys()) this.dirty6.add(k);
+    }
+  }
+
+  /** Export policy (RFC 8212), then the changes eBGP and iBGP make (RFC 4271 §5.1). */
+  private exportAttrs(
+    c: Connection,
+    afi: 1 | 2,
+    network: number | Uint8Array,
+    length: number,
+    given: PathAttributes,
+  ): PathAttributes | null {
+    if (!this.negotiatedFamily(c, afi)) return null;
+    const policy = this.cfg.export;
+    let a: PathAttributes | null = given;
+    if (policy !== undefined) a = policy({ afi, network, length, attrs: given, peer: this.cfg.name });
+    else if (this.ebgp) {
+      count(this.counters.rejected, 'export-no-policy-rfc8212');
+      return null;
+    }
+    if (a === null) return null;
+    const ebgp = this.ebgp;
+    let asPath = a.asPath ?? [];
+    if (ebgp) asPath = prepend(asPath, this.ctx.localAs);
+    let nextHop: number | undefined;
+    let mpNextHop: Uint8Array | undefined;
+    if (afi === 1) {
+      nextHop = ebgp || a.nextHop === undefined ? (c.local4 ?? this.cfg.nextHop4) : a.nextHop;
+      if (nextHop === undefined) return null;
+    } else {
+      const given6 =
+        a.mpNextHop !== undefined && a.mpNextHop.length >= 16 ? a.mpNextHop.subarray(0, 16) : undefined;
+      mpNextHop = ebgp || given6 === undefined ? (c.local6 ?? this.cfg.nextHop6) : given6;
+      if (mpNextHop === undefined) return null;
+    }
+    return this.ctx.table.intern(
+      makeAttributes({
+        ...a,
+        origin: a.origin ?? 0,
+        asPath,
+        nextHop,
+        mpNextHop,
+        localPref: ebgp ? undefined : (a.localPref ?? 100),
+      }),
+    );
+  }
+
+  /** Sends the changes of the dirty exports to the established session c. */
+  flush(c: Connection, now: number): void {
+    const enc = c.encoder!;
+    const withdraw4: number[] = [];
+    const announce4 = new Map<PathAttributes, number[]>();
+    for (const k of this.dirty4) {
+      const e = this.ctx.exports4.get(k);
+      const want = e === undefined ? null : this.exportAttrs(c, 1, e.network, e.length, e.attrs);
+      const had = this.out4.get(k);
+      if ((want ?? undefined) === had) continue;
+      if (want === null) {
+        this.out4.delete(k);
+        withdraw4.push(k);
+      } else {
+        this.out4.set(k, want);
+        let g = announce4.get(want);
+        if (g === undefined) {
+          g = [];
+          announce4.set(want, g);
+        }
+        g.push(k);
+      }
+    }
+    this.dirty4.clear();
+    const withdraw6: Uint8Array[] = [];
+    const wlen6: number[] = [];
+    const announce6 = new Map<PathAttributes, Export6[]>();
+    for (const k of this.dirty6) {
+      const e = this.ctx.exports6.get(k);
+      const want = e === undefined ? null : this.exportAttrs(c, 2, e.network, e.length, e.attrs);
+      const had = this.out6.get(k);
+      if ((want ?? undefined) === had) continue;
+      if (want === null) {
+        this.out6.delete(k);
+        const [hex, len] = k.split('/') as [string, string];
+        const b = new Uint8Array(16);
+        for (let i = 0; i < hex.length / 2; i++) b[i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+        withdraw6.push(b);
+        wlen6.push(Number(len));
+      } else {
+        this.out6.set(k, want);
+        let g = announce6.get(want);
+        if (g === undefined) {
+          g = [];
+          announce6.set(want, g);
+        }
+        g.push(e!);
+      }
+    }
+    this.dirty6.clear();
+    let messages = 0;
+    if (withdraw4.length > 0) {
+      const nets = new Uint32Array(withdraw4.length);
+      const lens = new Uint8Array(withdraw4.length);
+      withdraw4.forEach((k, i) => {
+        nets[i] = Math.floor(k / 64);
+        lens[i] = k % 64;
+      });
+      messages += enc.withdraw4(nets, lens, 0, nets.length);
+      this.counters.prefixesWithdrawnOut += nets.length;
+    }
+    if (withdraw6.length > 0) {
+      const bytes = new Uint8Array(16 * withdraw6.length);
+      for (let i = 0; i < withdraw6.length; i++) bytes.set(withdraw6[i]!, 16 * i);
+      messages += enc.withdraw6(bytes, Uint8Array.from(wlen6), 0, wlen6.length);
+      this.counters.prefixesWithdrawnOut += wlen6.length;
+    }
+    for (const [attrs, keys] of announce4) {
+      const nets = new Uint32Array(keys.length);
+      const lens = new Uint8Array(keys.length);
+      keys.forEach((k, i) => {
+        nets[i] = Math.floor(k / 64);
+        lens[i] = k % 64;
+      });
+      const n = enc.announce4(attrs, nets, lens, 0, nets.length);
+      if (n === ENCODE_TOO_LARGE) count(this.counters.rejected, 'export-too-large');
+      else {
+        messages += n;
+        this.counters.prefixesAnnouncedOut += nets.length;
+      }
+    }
+    for (const [attrs, list] of announce6) {
+      const bytes = new Uint8Array(16 * list.length);
+      const lens = new Uint8Array(list.length);
+      list.forEach((e, i) => {
+        bytes.set(e.network.subarray(0, 16), 16 * i);
+        lens[i] = e.length;
+      });
+      const n = enc.announce6(attrs, bytes, lens, 0, list.length);
+      if (n === ENCODE_TOO_LARGE) count(this.counters.rejected, 'export-too-large');
+      else {
+        messages += n;
+        this.counters.prefixesAnnouncedOut += list.length;
+      }
+    }
+    if (this.eorPending) {
+      this.eorPending = false;
+      for (const f of c.negotiated!.families) {
+        enc.endOfRib(f.afi, f.safi);
+        messages++;
+      }
+    }
+    if (messages === 0) return;
+    this.counters.messagesOut[MSG_UPDATE]! += messages;
+    const bytes = enc.take();
+    if (!c.write(bytes, now)) this.fail(c, now, 'tcp', 'send failed');
+  }
+
+  // ---- show ----
+
+  show(now: number): PeerShow {
+    const c = this.session ?? this.conns.find((x) => x.negotiated !== undefined);
+    const n = c?.negotiated;
+    const ka =
+      n === undefined || n.holdTime === 0
+        ? null
+        : Math.max(
+            1,
+            Math.floor(
+              this.cfg.keepalive !== undefined
+                ? Math.min(this.cfg.keepalive, n.holdTime / 3)
+                : n.holdTime / 3,
+            ),
+          );
+    return {
+      name: this.cfg.name,
+      address: addressText(this.cfg.address),
+      remoteAs: this.cfg.remoteAs,
+      type: this.ebgp ? 'ebgp' : 'ibgp',
+      state: this.state,
+      uptime: this.state === 'Established' ? Math.floor((now - this.establishedAt) / 1000) : 0,
+      remoteId: c?.remoteOpen !== undefined ? addressText(c.remoteOpen.bgpId >>> 0) : null,
+      holdTime: n?.holdTime ?? null,
+      keepalive: ka,
+      capabilities:
+        n === undefined
+          ? null
+          : {
+              families: n.families.map((f) => familyName(f.afi, f.safi)),
+              as4: n.as4,
+              routeRefresh: n.routeRefresh,
+              extendedMessage: n.extendedMessage,
+            },
+      prefixes: {
+        received: this.in4.size + this.in6.size,
+        accepted: this.accepted4.size + this.accepted6.size,
+        advertised: this.out4.size + this.out6.size,
+      },
+      lastError: this.lastError,
+      gtsm: this.cfg.gtsm
+        ? 'ttl 255 sent; received TTL not checked (no IP_MINTTL in the socket layer)'
+        : 'off',
+      counters: this.counters.toJSON(),
+      errors: this.errors.toJSON(),
+    };
+  }
+}
+
+function prepend(path: readonly AsPathSegment[], as: number): AsPathSegment[] {
+  const first = path[0];
+  if (first !== undefined && first.type === AS_SEQUENCE && first.asns.length < 255)
+    return [{ type: AS_SEQUENCE, asns: [as, ...first.asns] }, ...path.slice(1)];
+  return [{ type: AS_SEQUENCE, asns: [as] }, ...path];
+}
+
+function readV4(b: Uint8Array, off: number): number {
+  return ((b[off]! << 24) | (b[off + 1]! << 16) | (b[off + 2]! << 8) | b[off + 3]!) >>> 0;
+}
+
+function isMapped(a: Uint8Array): boolean {
+  for (let i = 0; i < 10; i++) if (a[i] !== 0) return false;
+  return a[10] === 0xff && a[11] === 0xff;
+}
+function mappedV4(a: Uint8Array): number {
+  return readV4(a, 12);
+}
+
+export { isMapped, mappedV4 };
+
+/** RFC 8203/9003 shutdown communication: a length octet and at most 255 octets of UTF-8. */
+function shutdownData(text: string): Uint8Array {
+  const t = new TextEncoder().encode(text).subarray(0, 255);
+  const d = new Uint8Array(1 + t.length);
+  d[0] = t.length;
+  d.set(t, 1);
+  return d;
+}

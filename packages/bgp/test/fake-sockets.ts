@@ -26,13 +26,33 @@ export interface FakeSocket {
 
 export class FakeSockets implements ProtocolSockets {
   readonly sockets = new Map<number, FakeSocket>();
-  readonly log: string[] = [];
+  readonly log: string[];
+
+  constructor(log: string[] = []) {
+    this.log = log;
+  }
   private nextFd = 3;
   private names = 0;
   local4 = 0x0a000001;
   local6: Uint8Array = new Uint8Array(16);
   /** Most bytes one send() takes (to test partial writes). */
   sendLimit = Infinity;
+  /** Describes the complete messages of what a connection sent, to log them as they go out. */
+  describe: ((bytes: Uint8Array) => string[]) | undefined = undefined;
+
+  /** Logs the complete messages sent on s so far (when `describe` is set). */
+  private logSent(s: FakeSocket): void {
+    if (this.describe === undefined) return;
+    let end = 0;
+    while (end + 19 <= s.tx.length) {
+      const len = (s.tx[end + 16]! << 8) | s.tx[end + 17]!;
+      if (len < 19 || end + len > s.tx.length) break;
+      end += len;
+    }
+    if (end === 0) return;
+    for (const m of this.describe(Uint8Array.from(s.tx.slice(0, end)))) this.log.push(`${s.name} > ${m}`);
+    s.tx.splice(0, end);
+  }
 
   private make(family: 4 | 6): FakeSocket {
     const s: FakeSocket = {
@@ -119,6 +139,7 @@ export class FakeSockets implements ProtocolSockets {
     const n = Math.min(len, this.sendLimit);
     if (n === 0) return -11;
     for (let i = 0; i < n; i++) s.tx.push(buf[off + i]!);
+    this.logSent(s);
     return n;
   }
   recv(fd: number, buf: Uint8Array, off: number, len: number): number {

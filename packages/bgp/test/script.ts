@@ -256,16 +256,14 @@ export function configOf(c: Record<string, unknown>): BgpConfig {
 /** Runs a script; returns it with each `expect` replaced by what happened, and the mismatches. */
 export function runScript(steps: Step[]): { actual: Step[]; mismatches: string[]; engine: BgpEngine } {
   const log: string[] = [];
-  const sockets = new FakeSockets();
-  sockets.log.length = 0;
+  const sockets = new FakeSockets(log);
+  sockets.describe = describe;
   const sink = new LogSink(log);
   let now = 0;
   let engine: BgpEngine | undefined;
   const actual: Step[] = [];
   const mismatches: string[] = [];
   const flushSockets = () => {
-    for (const l of sockets.log) log.push(l);
-    sockets.log.length = 0;
     for (const s of sockets.sockets.values()) {
       if (s.tx.length === 0) continue;
       for (const m of describe(Uint8Array.from(s.tx))) log.push(`${s.name} > ${m}`);

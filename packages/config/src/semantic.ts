@@ -310,6 +310,7 @@ export function checkAndNormalize(
       },
       quotas: { ...DEFAULT_QUOTAS, ...quotas },
       nice: rawRouter.nice ?? 0,
+      policies: { prefixLists: new Map(), policies: new Map() },
       raw: JSON.parse(JSON.stringify(rawRouter)) as RawRouter,
     });
   }

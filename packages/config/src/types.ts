@@ -133,6 +133,154 @@ export interface QuotasConfig {
   readonly connections: number;
 }
 
+export type BgpFamily = 'ipv4' | 'ipv6';
+export type RedistributeSource = 'connected' | 'static';
+
+/** A prefix BGP originates (`bgp.networks`). */
+export interface BgpNetwork4 {
+  readonly prefix: Ipv4Prefix;
+  readonly text: string;
+}
+
+export interface BgpNetwork6 {
+  readonly prefix: Ipv6Prefix;
+  readonly text: string;
+}
+
+/** One `bgp.neighbors` entry. Times in seconds; absent ones take the engine's defaults. */
+export interface BgpNeighborConfig {
+  /** The key in `bgp.neighbors`. */
+  readonly name: string;
+  /** An IPv4 number or 16 IPv6 octets. */
+  readonly address: number | Uint8Array;
+  readonly addressText: string;
+  /** The interface a link-local neighbour is reached on (RFC 4007 §6). */
+  readonly interface?: string;
+  readonly remoteAs: number;
+  /** Same family as `address`. */
+  readonly localAddress?: number | Uint8Array;
+  readonly localAddressText?: string;
+  /** Only accept connections (RFC 4271 §8.1.1 PassiveTcpEstablishment). */
+  readonly passive: boolean;
+  readonly port?: number;
+  /** 0, or 3..65535 (RFC 4271 §4.2). */
+  readonly holdTime?: number;
+  readonly keepalive?: number;
+  readonly connectRetry?: number;
+  /** Families offered (RFC 4760); default both. */
+  readonly families: readonly BgpFamily[];
+  /**
+   * A policy name in `policies.policies`, or `accept` / `reject`. Absent: RFC 8212 — an eBGP
+   * neighbour imports (exports) nothing, an iBGP one everything.
+   */
+  readonly import?: string;
+  readonly export?: string;
+  readonly maxPrefixes?: number;
+  /** TCP MD5 signature key (RFC 2385), 1..80 octets. */
+  readonly password?: string;
+  /** RFC 5082 GTSM. */
+  readonly ttlSecurity: boolean;
+  readonly routeReflectorClient: boolean;
+  readonly nextHopSelf: boolean;
+}
+
+/** A router's `bgp` section. */
+export interface BgpConfigSection {
+  /** 1..4294967295 (RFC 6793 four-octet AS numbers). */
+  readonly asn: number;
+  /** BGP Identifier (RFC 6286), never 0. */
+  readonly routerId: number;
+  readonly routerIdText: string;
+  /** 'config': written in the file; 'interface': the highest IPv4 interface address (as FRR picks). */
+  readonly routerIdSource: 'config' | 'interface';
+  /** Route reflection CLUSTER_ID (RFC 4456 §7); absent: the router id. */
+  readonly clusterId?: number;
+  readonly listen: boolean;
+  /** Originated prefixes, by family, in file order. */
+  readonly networks4: readonly BgpNetwork4[];
+  readonly networks6: readonly BgpNetwork6[];
+  readonly redistribute: readonly RedistributeSource[];
+  /** In file order. */
+  readonly neighbors: readonly BgpNeighborConfig[];
+}
+
+/**
+ * One prefix-list entry in FRR's sense: a prefix matches when it lies inside `network/length` and
+ * its own length is in ge..le (length ≤ ge ≤ le ≤ 32 or 128). Without ge and le: exactly the prefix.
+ */
+export type PrefixListEntry =
+  | {
+      readonly family: 4;
+      readonly network: number;
+      readonly length: number;
+      readonly ge: number;
+      readonly le: number;
+      readonly text: string;
+    }
+  | {
+      readonly family: 6;
+      /** 16 octets, host bits zero. */
+      readonly network: Uint8Array;
+      readonly length: number;
+      readonly ge: number;
+      readonly le: number;
+      readonly text: string;
+    };
+
+/** RFC 8092 large community: global administrator, local data 1, local data 2. */
+export type LargeCommunity = readonly [number, number, number];
+
+/** An AS path regular expression: as written (FRR syntax) and as a JavaScript RegExp source. */
+export interface AsPathPattern {
+  readonly text: string;
+  /** `_` rewritten to FRR's boundary; compiles with `new RegExp(source)`. */
+  readonly source: string;
+}
+
+/**
+ * What one term matches. All the given kinds must hold (AND); inside one kind, any of the listed
+ * values (OR). An empty term matches every route.
+ */
+export interface PolicyMatch {
+  /** Names in `policies.prefixLists`. */
+  readonly prefixLists: readonly string[];
+  readonly asPaths: readonly AsPathPattern[];
+  /** RFC 1997 communities as 32-bit numbers. */
+  readonly communities: readonly number[];
+  readonly largeCommunities: readonly LargeCommunity[];
+  readonly family?: BgpFamily;
+}
+
+/** What one term changes when it matches. */
+export interface PolicySet {
+  readonly localPref?: number;
+  readonly med?: number;
+  readonly addCommunities: readonly number[];
+  readonly removeCommunities: readonly number[];
+  readonly addLargeCommunities: readonly LargeCommunity[];
+  readonly removeLargeCommunities: readonly LargeCommunity[];
+  /** Prepend the local AS this many times. */
+  readonly prependAs?: number;
+  /** IPv4: NEXT_HOP; IPv6 (16 octets): the MP_REACH_NLRI next hop. */
+  readonly nextHop?: number | Uint8Array;
+  readonly nextHopText?: string;
+}
+
+export type PolicyAction = 'accept' | 'reject' | 'next';
+
+export interface PolicyTerm {
+  readonly match: PolicyMatch;
+  readonly set: PolicySet;
+  /** Default 'accept'; 'next' goes on to the next term with the changes made. */
+  readonly then: PolicyAction;
+}
+
+/** A router's `policies` section; empty maps when absent. A policy that falls off its end rejects. */
+export interface PoliciesConfig {
+  readonly prefixLists: ReadonlyMap<string, readonly PrefixListEntry[]>;
+  readonly policies: ReadonlyMap<string, readonly PolicyTerm[]>;
+}
+
 export interface RouterConfig {
   readonly name: string;
   /** In file order. */
@@ -144,6 +292,8 @@ export interface RouterConfig {
   readonly quotas: QuotasConfig;
   /** Niceness of the VR process (setpriority(2)); 0 leaves it as started. */
   readonly nice: number;
+  readonly bgp?: BgpConfigSection;
+  readonly policies: PoliciesConfig;
   /**
    * This router's section as written (plain JSON data): what the manager compares to tell an
    * untouched router from a changed one, and hands to the VR process.

@@ -2,6 +2,19 @@ export { configJsonSchema, formatConfigErrors, parseConfig } from './parse.ts';
 export { describeRoute, routeKey } from './routes.ts';
 export type { RawRouter } from './schema.ts';
 export { DEFAULT_QUOTAS, isLoopbackHost } from './semantic.ts';
+export {
+  asPathRegexSource,
+  bgpNotes,
+  COMMUNITY_BLACKHOLE,
+  COMMUNITY_GRACEFUL_SHUTDOWN,
+  COMMUNITY_NO_ADVERTISE,
+  COMMUNITY_NO_EXPORT,
+  COMMUNITY_NO_EXPORT_SUBCONFED,
+  parseCommunity,
+  parseLargeCommunity,
+  parsePrefixListEntry,
+  WELL_KNOWN_COMMUNITIES,
+} from './semantic-bgp.ts';
 export type {
   AccessConfig,
   ApiFileProblem,

@@ -62,6 +62,9 @@ const TYPE_WORDS: Record<string, string> = {
 function singular(collection: string): string {
   if (collection === 'routers') return 'router';
   if (collection === 'interfaces') return 'interface';
+  if (collection === 'neighbors') return 'neighbour';
+  if (collection === 'prefixLists') return 'prefix list';
+  if (collection === 'policies') return 'policy';
   return 'key';
 }
 

@@ -1,17 +1,16 @@
 import Type, { type Static } from 'typebox';
+import { INTERFACE_NAME, IPV4, IPV6 } from './patterns.ts';
+import { BgpSchema, PoliciesSchema } from './schema-bgp.ts';
+
+export { INTERFACE_NAME };
 
 // The structural schema of the config file. It is published as JSON Schema (configJsonSchema), so
 // every constraint that JSON Schema can say lives here; what it cannot say (address arithmetic,
 // cross-references, uniqueness) is checked in semantic.ts.
 
-/** Linux interface names: at most 15 characters (IFNAMSIZ 16 with the NUL). */
-export const INTERFACE_NAME = '^[A-Za-z][A-Za-z0-9_.-]{0,14}$';
 export const DEVICE_NAME = '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$';
 /** A router name becomes a file name, so it is kept short and plain. */
 export const ROUTER_NAME = '^[a-z][a-z0-9-]{0,14}$';
-const IPV4 = '(?:\\d{1,3}\\.){3}\\d{1,3}';
-/** Loose on purpose: semantic.ts parses it (RFC 4291 §2.2) and says what is wrong. */
-const IPV6 = '[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*';
 
 export const DriverSchema = Type.Enum(['afpacket', 'tap', 'pipe'], {
   description: 'interface driver',
@@ -184,6 +183,8 @@ export const RouterSchema = Type.Object(
     services: Type.Optional(ServicesSchema),
     access: Type.Optional(AccessSchema),
     quotas: Type.Optional(QuotasSchema),
+    bgp: Type.Optional(BgpSchema),
+    policies: Type.Optional(PoliciesSchema),
     nice: Type.Optional(
       Type.Integer({
         minimum: -20,

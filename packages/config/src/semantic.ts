@@ -11,6 +11,7 @@ import {
 } from '@nexthop/addr';
 import type { RawIssue } from './messages.ts';
 import type { RawConfig, RawRouter } from './schema.ts';
+import { normalizeBgp, normalizePolicies } from './semantic-bgp.ts';
 import { acceptAddress6, normalizeRa, parseAddress6, parseRoute6 } from './semantic6.ts';
 import type {
   InterfaceAddress,
@@ -30,7 +31,7 @@ import type {
 // and the conversion to the normalized form.
 
 /** Why an address cannot be a unicast host address, or undefined when it can. */
-function notUnicast(addr: number): string | undefined {
+export function notUnicast(addr: number): string | undefined {
   const first = addr >>> 24;
   if (first === 0) return 'is in 0.0.0.0/8 ("this network", RFC 1122 §3.2.1.3)';
   if (first === 127) return 'is a loopback address (RFC 1122 §3.2.1.3)';
@@ -287,6 +288,9 @@ export function checkAndNormalize(
       });
     }
 
+    const policies = normalizePolicies(rawRouter.policies, [...base, 'policies'], issue);
+    const bgp = normalizeBgp(rawRouter.bgp, [...base, 'bgp'], interfaces, rawRouter.policies, issue);
+
     const services = rawRouter.services ?? {};
     const access = rawRouter.access ?? {};
     const quotas = rawRouter.quotas ?? {};
@@ -310,7 +314,8 @@ export function checkAndNormalize(
       },
       quotas: { ...DEFAULT_QUOTAS, ...quotas },
       nice: rawRouter.nice ?? 0,
-      policies: { prefixLists: new Map(), policies: new Map() },
+      ...(bgp !== undefined ? { bgp } : {}),
+      policies,
       raw: JSON.parse(JSON.stringify(rawRouter)) as RawRouter,
     });
   }

@@ -22,7 +22,7 @@ type RawRoute = NonNullable<RawRouter['routes']>[number];
 type Issue = (segments: string[], message: string) => void;
 
 /** Why an address cannot be a unicast address of an interface (RFC 4291 §2.4), or undefined. */
-function notUnicast6(a: Uint8Array): string | undefined {
+export function notUnicast6(a: Uint8Array): string | undefined {
   if (isUnspecifiedIpv6(a)) return 'is the unspecified address (RFC 4291 §2.5.2)';
   if (isLoopbackIpv6(a)) return 'is the loopback address (RFC 4291 §2.5.3)';
   if (isMulticastIpv6(a)) return 'is a multicast address (RFC 4291 §2.7)';
@@ -243,7 +243,7 @@ function overlaps6(a: Ipv6Prefix, b: Ipv6Prefix): boolean {
   return a.length <= b.length ? ipv6PrefixContains(a, b.network) : ipv6PrefixContains(b, a.network);
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   for (let i = 0; i < 16; i++) if (a[i] !== b[i]) return false;
   return true;
 }

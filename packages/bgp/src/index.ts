@@ -28,6 +28,7 @@ export {
   bgpErrorName,
   type Notification,
 } from './errors.ts';
+export { type CompiledPrefixList, compilePolicies, compilePrefixList, prependAs } from './filter.ts';
 export {
   checkHeader,
   encodeKeepalive,

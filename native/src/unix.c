@@ -2,8 +2,10 @@
  * Unix-domain sockets for the remote socket server (docs/remote-socket-protocol.md): the
  * SOCK_SEQPACKET control listener with SO_PEERCRED and SO_PEERGROUPS, messages with SCM_RIGHTS
  * descriptors, the socketpairs that carry each VR socket's data, batched datagram I/O on seqpacket
- * pairs, and a uv_poll readiness watch per descriptor. Calls return >= 0 or -errno (EAGAIN is
- * ordinary); only wrong arguments throw.
+ * pairs, a uv_poll readiness watch per descriptor (the listener, control connections), and an epoll
+ * set of the addon's own for the pairs' ends (unixPollSet: one ADD per pair, a MOD when its interest
+ * changes, nothing at close, every pair woken in one call per batch). Calls return >= 0 or -errno
+ * (EAGAIN is ordinary); only wrong arguments throw.
  *
  * Descriptors from clients. A descriptor received with SCM_RIGHTS may be a file whose last close
  * blocks (a TCP socket with SO_LINGER and unsent data, a FUSE file): the event loop never closes one.
@@ -29,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -581,9 +584,10 @@ napi_value nh_unix_send_msg(napi_env env, napi_callback_info info) {
 
 /*
  * unixSocketPair(type, out: Int32Array(2)) -> 0 | -errno. type 1 SOCK_STREAM or 5 SOCK_SEQPACKET.
- * out[0] is the server's end (non-blocking), out[1] the application's (blocking: the program's
- * own O_NONBLOCK is the client's to set, and it would be shared through the open file). Both
- * close-on-exec.
+ * out[0] is the server's end, out[1] the application's. Both close-on-exec and blocking: the
+ * program's own O_NONBLOCK is the client's to set (it would be shared through the open file), and
+ * the server's end needs none, since every call here on it says MSG_DONTWAIT (two fcntl calls fewer
+ * per socket; a uv_poll watch would set O_NONBLOCK anyway, unixPollSet does not).
  */
 napi_value nh_unix_socketpair(napi_env env, napi_callback_info info) {
   napi_value args[2];
@@ -596,13 +600,6 @@ napi_value nh_unix_socketpair(napi_env env, napi_callback_info info) {
   if (out_len < 2) return nh_throw(env, "out needs 2 elements");
   int sv[2];
   if (socketpair(AF_UNIX, (int)type | SOCK_CLOEXEC, 0, sv) != 0) return num(env, -errno);
-  int fl = fcntl(sv[0], F_GETFL);
-  if (fl < 0 || fcntl(sv[0], F_SETFL, fl | O_NONBLOCK) != 0) {
-    int err = errno;
-    close(sv[0]);
-    close(sv[1]);
-    return num(env, -err);
-  }
   /* The program never passes descriptors over its data pair: refuse them, or drain before closing. */
   if (!refuse_rights(sv[0])) set_drain(sv[0], 1);
   out[0] = sv[0];
@@ -1041,5 +1038,230 @@ napi_value nh_unix_watch_close(napi_env env, napi_callback_info info) {
   nh_watch_box *box = unwrap_box(env, args[0]);
   if (box == NULL) return NULL;
   close_watch(env, box);
+  return NULL;
+}
+
+/* ---- pair watches: an epoll set of the addon's own ------------------------------------------------ */
+
+/*
+ * A uv_poll watch per pair costs, per socket, uv_poll_init's probe (epoll_ctl ADD then DEL), a DEL
+ * and a batched ADD (io_uring_enter) at each start, two more epoll_ctl at close and an
+ * ioctl(FIONBIO). The pairs' ends go instead into one epoll set made here, level-triggered like
+ * uv_poll: ADD once, MOD when the interest changes, nothing at close (closing the end's only
+ * descriptor takes it out of the set). One uv_poll watches the set's descriptor; when it is readable,
+ * one epoll_wait collects what is ready and one call into JS hands over the batch as [id, ready]
+ * pairs, where id is the number the end was added with (never reused by the server, so an event for
+ * an end closed meanwhile names nothing and is ignored).
+ *
+ * An end closed while another process shares its open file (a child between fork and exec) stays in
+ * the set until that copy closes too: its events (a hang-up, level-triggered) keep naming the old id
+ * until then, and are ignored. An end a closer thread will close (a kernel without SO_PASSRIGHTS) is
+ * taken out of the set first (unixPollClose), since that close happens later.
+ */
+enum { POLLSET_BATCH = 64 };
+
+typedef struct nh_pollset {
+  uv_poll_t poll;
+  int epfd;
+  napi_env env;
+  napi_ref callback;
+  napi_ref out_ref;
+  double *out;
+  size_t out_len;
+  napi_async_context async_context;
+} nh_pollset;
+
+typedef struct {
+  nh_pollset *set;
+} nh_pollset_box;
+
+static const napi_type_tag POLLSET_TAG = {0x6e657874686f7033ULL, 0x706169722d736574ULL};
+
+/* Ready bits as JS gets them: 1 readable, 2 writable, 4 POLLRDHUP, 16 hung up (POLLHUP or POLLERR). */
+static uint32_t pollset_ready(uint32_t ev) {
+  return ((ev & EPOLLIN) ? 1u : 0) | ((ev & EPOLLOUT) ? 2u : 0) | ((ev & EPOLLRDHUP) ? 4u : 0) |
+         ((ev & (EPOLLHUP | EPOLLERR)) ? 16u : 0);
+}
+
+static void on_pollset(uv_poll_t *handle, int status, int events) {
+  (void)status;
+  (void)events;
+  nh_pollset *ps = handle->data;
+  if (ps->callback == NULL) return;
+  struct epoll_event ev[POLLSET_BATCH];
+  int max = (int)(ps->out_len / 2 < POLLSET_BATCH ? ps->out_len / 2 : POLLSET_BATCH);
+  int n;
+  do {
+    n = epoll_wait(ps->epfd, ev, max, 0);
+  } while (n < 0 && errno == EINTR);
+  if (n <= 0) return;
+  for (int i = 0; i < n; i++) {
+    ps->out[2 * i] = (double)ev[i].data.u64;
+    ps->out[2 * i + 1] = (double)pollset_ready(ev[i].events);
+  }
+  napi_env env = ps->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value callback, recv, result, arg;
+  if (napi_get_reference_value(env, ps->callback, &callback) == napi_ok && callback != NULL &&
+      napi_get_global(env, &recv) == napi_ok && napi_create_uint32(env, (uint32_t)n, &arg) == napi_ok) {
+    if (napi_make_callback(env, ps->async_context, recv, callback, 1, &arg, &result) == napi_pending_exception) {
+      napi_value error;
+      if (napi_get_and_clear_last_exception(env, &error) == napi_ok) napi_fatal_exception(env, error);
+    }
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+static void free_pollset(uv_handle_t *handle) {
+  nh_pollset *ps = handle->data;
+  if (ps->epfd >= 0) close(ps->epfd);
+  free(ps);
+}
+
+static void close_pollset(napi_env env, nh_pollset_box *box) {
+  nh_pollset *ps = box->set;
+  if (ps == NULL) return;
+  box->set = NULL;
+  uv_poll_stop(&ps->poll);
+  if (ps->callback != NULL) napi_delete_reference(env, ps->callback);
+  ps->callback = NULL;
+  if (ps->out_ref != NULL) napi_delete_reference(env, ps->out_ref);
+  ps->out_ref = NULL;
+  ps->out = NULL;
+  ps->out_len = 0;
+  if (ps->async_context != NULL) napi_async_destroy(env, ps->async_context);
+  ps->async_context = NULL;
+  uv_close((uv_handle_t *)&ps->poll, free_pollset);
+}
+
+static void finalize_pollset_box(napi_env env, void *data, void *hint) {
+  (void)hint;
+  close_pollset(env, data);
+  free(data);
+}
+
+/* The box of a set (its set NULL once closed), or NULL after throwing. */
+static nh_pollset_box *unwrap_pollset(napi_env env, napi_value v) {
+  bool ok = false;
+  void *data = NULL;
+  if (napi_check_object_type_tag(env, v, &POLLSET_TAG, &ok) != napi_ok || !ok ||
+      napi_get_value_external(env, v, &data) != napi_ok) {
+    nh_throw(env, "expected a set from unixPollSet");
+    return NULL;
+  }
+  return data;
+}
+
+/*
+ * unixPollSet(out: Float64Array, onReady) -> set. onReady(n) runs once per batch of ready ends, out
+ * holding n [id, ready] pairs (at most min(out.length / 2, 64) per batch; more come in the next).
+ * The set keeps out referenced. unixPollSetClose it when done.
+ */
+napi_value nh_unix_poll_set(napi_env env, napi_callback_info info) {
+  napi_value args[2];
+  if (!get_args(env, info, 2, args)) return NULL;
+  double *out;
+  size_t out_len;
+  if (!nh_arg_f64_array(env, args[0], &out, &out_len)) return NULL;
+  if (out_len < 2) return nh_throw(env, "out needs 2 elements at least");
+  napi_valuetype type;
+  NH_CALL(env, napi_typeof(env, args[1], &type));
+  if (type != napi_function) return nh_throw(env, "expected a callback");
+  uv_loop_t *loop;
+  NH_CALL(env, napi_get_uv_event_loop(env, &loop));
+  nh_pollset *ps = calloc(1, sizeof *ps);
+  nh_pollset_box *box = calloc(1, sizeof *box);
+  if (ps == NULL || box == NULL) {
+    free(ps);
+    free(box);
+    return nh_throw(env, "out of memory");
+  }
+  ps->epfd = epoll_create1(EPOLL_CLOEXEC);
+  if (ps->epfd < 0) {
+    int err = errno;
+    free(ps);
+    free(box);
+    return nh_throw_errno(env, "epoll_create1", err);
+  }
+  int rc = uv_poll_init(loop, &ps->poll, ps->epfd);
+  if (rc != 0) {
+    close(ps->epfd);
+    free(ps);
+    free(box);
+    return nh_throw(env, uv_strerror(rc));
+  }
+  ps->poll.data = ps;
+  ps->env = env;
+  ps->out = out;
+  ps->out_len = out_len;
+  box->set = ps;
+  napi_value name, external;
+  if (napi_create_string_utf8(env, "nexthop:pairs", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_async_init(env, NULL, name, &ps->async_context) != napi_ok ||
+      napi_create_reference(env, args[1], 1, &ps->callback) != napi_ok ||
+      napi_create_reference(env, args[0], 1, &ps->out_ref) != napi_ok ||
+      napi_create_external(env, box, finalize_pollset_box, NULL, &external) != napi_ok ||
+      (rc = uv_poll_start(&ps->poll, UV_READABLE, on_pollset)) != 0) {
+    close_pollset(env, box);
+    free(box);
+    return nh_throw(env, "cannot create the set");
+  }
+  napi_type_tag_object(env, external, &POLLSET_TAG);
+  return external;
+}
+
+/*
+ * unixPollCtl(set, op, fd, id, events) -> 0 | -errno. op 1 adds fd (EPOLL_CTL_ADD), 3 changes what
+ * it is watched for (MOD), 2 takes it out (DEL; closing it does that too). events: 1 readable,
+ * 2 writable, 4 POLLRDHUP, 8 or 0 hang-up only (epoll reports POLLHUP and POLLERR whatever is
+ * asked); level-triggered. id (an integer below 2^53) comes back with each of fd's events.
+ */
+napi_value nh_unix_poll_ctl(napi_env env, napi_callback_info info) {
+  napi_value args[5];
+  if (!get_args(env, info, 5, args)) return NULL;
+  nh_pollset_box *box = unwrap_pollset(env, args[0]);
+  if (box == NULL) return NULL;
+  int32_t op, fd;
+  int64_t id;
+  uint32_t events;
+  if (!arg_i32(env, args[1], &op) || !arg_i32(env, args[2], &fd) || !nh_arg_u32(env, args[4], &events))
+    return NULL;
+  if (napi_get_value_int64(env, args[3], &id) != napi_ok || id < 0) return nh_throw(env, "expected an id");
+  if (op != EPOLL_CTL_ADD && op != EPOLL_CTL_DEL && op != EPOLL_CTL_MOD) return nh_throw(env, "op must be 1, 2 or 3");
+  struct epoll_event ev;
+  memset(&ev, 0, sizeof ev);
+  ev.events = ((events & 1) ? EPOLLIN : 0) | ((events & 2) ? EPOLLOUT : 0) | ((events & 4) ? EPOLLRDHUP : 0);
+  ev.data.u64 = (uint64_t)id;
+  if (box->set == NULL) return num(env, -EBADF);
+  return num(env, epoll_ctl(box->set->epfd, op, fd, &ev) == 0 ? 0 : -errno);
+}
+
+/*
+ * unixPollClose(set, fd) -> 0 | -errno: unixClose for an end in the set. An end that must be drained
+ * and may then be closed on a closer thread (later) is taken out of the set first; any other leaves
+ * it by its close.
+ */
+napi_value nh_unix_poll_close(napi_env env, napi_callback_info info) {
+  napi_value args[2];
+  if (!get_args(env, info, 2, args)) return NULL;
+  nh_pollset_box *box = unwrap_pollset(env, args[0]);
+  if (box == NULL) return NULL;
+  int32_t fd;
+  if (!arg_i32(env, args[1], &fd)) return NULL;
+  if (box->set != NULL && drain_flagged(fd)) {
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    epoll_ctl(box->set->epfd, EPOLL_CTL_DEL, fd, &ev);
+  }
+  return num(env, close_own(fd) == 0 ? 0 : -errno);
+}
+
+/* unixPollSetClose(set): stops the set and closes its epoll descriptor (idempotent); ends stay open. */
+napi_value nh_unix_poll_set_close(napi_env env, napi_callback_info info) {
+  napi_value args[1];
+  if (!get_args(env, info, 1, args)) return NULL;
+  nh_pollset_box *box = unwrap_pollset(env, args[0]);
+  if (box != NULL) close_pollset(env, box);
   return NULL;
 }

@@ -17,6 +17,18 @@ export const WATCH_RDHUP = 4;
  */
 export const WATCH_HANGUP_ONLY = 8;
 
+/** An epoll set of the addon's own watching many descriptors (the pairs' ends). Opaque. */
+export interface UnixPollSet {
+  readonly __unixPollSet: unique symbol;
+}
+
+/** unixPollCtl ops (epoll_ctl's). */
+export const POLL_ADD = 1;
+export const POLL_DEL = 2;
+export const POLL_MOD = 3;
+/** A ready bit of unixPollSet only: POLLHUP or POLLERR (the peer is gone; both directions shut). */
+export const WATCH_HUNG_UP = 16;
+
 export const UNIX_SOCK_STREAM = 1;
 export const UNIX_SOCK_SEQPACKET = 5;
 
@@ -65,8 +77,9 @@ export interface UnixNative {
   /** sendmsg (non-blocking, no SIGPIPE) of buf[off, off+len) with the descriptors in fds (0..16). */
   unixSendMsg(fd: number, buf: Uint8Array, off: number, len: number, fds: Int32Array | null): number;
   /**
-   * socketpair(AF_UNIX, type, close-on-exec): out[0] is the server's end (non-blocking), out[1] the
-   * application's (blocking; whoever holds it sets O_NONBLOCK as the program wants).
+   * socketpair(AF_UNIX, type, close-on-exec): out[0] is the server's end, out[1] the application's.
+   * Both blocking: whoever holds the application's sets O_NONBLOCK as the program wants, and every
+   * call here on the server's end is non-blocking by itself (MSG_DONTWAIT).
    */
   unixSocketPair(type: number, out: Int32Array): number;
   /**
@@ -107,6 +120,26 @@ export interface UnixNative {
   unixWatchEvents(watch: UnixWatch, events: number): void;
   /** Stops the watch for good (idempotent). It does not close the descriptor: close it afterwards. */
   unixWatchClose(watch: UnixWatch): void;
+  /**
+   * An epoll set of the addon's own (level-triggered, like unixWatch), its descriptor watched by one
+   * uv_poll: onReady(n) runs once per batch, out holding n [id, ready] pairs (WATCH_READABLE,
+   * WATCH_WRITABLE, WATCH_RDHUP, WATCH_HUNG_UP bits; at most min(out.length / 2, 64) per batch). The
+   * set keeps out; JS must read it before returning. Per descriptor it costs one POLL_ADD and a
+   * POLL_MOD per change of interest, where unixWatch costs five epoll_ctl, an io_uring_enter and an
+   * ioctl; each batch costs one epoll_wait more.
+   */
+  unixPollSet(out: Float64Array, onReady: (n: number) => void): UnixPollSet;
+  /**
+   * epoll_ctl on the set: POLL_ADD fd with id (an integer below 2^53 that its events carry; never
+   * reuse one: an end closed while a forked child shares it stays in the set until the child's copy
+   * closes, its events naming the old id), POLL_MOD its events, POLL_DEL. events: WATCH_READABLE,
+   * WATCH_WRITABLE, WATCH_RDHUP; 0 or WATCH_HANGUP_ONLY: hang-up only. 0 or -errno (-EBADF: set closed).
+   */
+  unixPollCtl(set: UnixPollSet, op: number, fd: number, id: number, events: number): number;
+  /** unixClose for a descriptor in the set (closing it takes it out; a drained one is taken out first). */
+  unixPollClose(set: UnixPollSet, fd: number): number;
+  /** Stops the set and closes its epoll descriptor (idempotent); the descriptors in it stay open. */
+  unixPollSetClose(set: UnixPollSet): void;
 }
 
 export function loadUnix(): UnixNative {

@@ -4,12 +4,13 @@
 //
 // Wakeups. The two sides signal readiness differently, and a relay that stops with work left must
 // know who will wake it:
-// - the pair end is watched level-triggered (uv_poll): interest in READABLE or WRITABLE keeps firing
-//   while it holds, so waiting on the pair is safe whenever the interest says so;
+// - the pair end is watched level-triggered (the server's epoll set, unixPollSet): interest in
+//   READABLE or WRITABLE keeps firing while it holds, so waiting on the pair is safe whenever the
+//   interest says so;
 // - the stack signals a socket only when its readiness *may have changed* (data arrived, space was
 //   freed): a relay that leaves readable stack data behind, or stops before its send buffer is full,
 //   gets no second event.
-// So each pump stops for one of three reasons: the pair blocks (interest set, uv_poll wakes us), the
+// So each pump stops for one of three reasons: the pair blocks (interest set, the watch wakes us), the
 // stack blocks (its next change wakes us), or the pump's fairness budget ran out with both sides still
 // able to move — then pump() answers true and the owner runs it again from the event loop
 // (RsockServer.schedule). Losing that third case stalled downloads under `exec` (issue 9): the pump
@@ -137,6 +138,8 @@ abstract class Relay {
   protected readonly s: RelayedSocket;
   private busy = false;
   private again = false;
+  /** The pair's watch reported POLLHUP: the app is gone (or both directions are shut), for good. */
+  protected pairHungUp = false;
 
   constructor(x: RelayContext, s: RelayedSocket) {
     this.x = x;
@@ -153,9 +156,13 @@ abstract class Relay {
    * `pairReady` false: a stack event, not the pair's watch, woke us. Then the pair is not read on
    * speculation (a read that nearly always finds nothing is a syscall per request): its watch is
    * level-triggered and says when the app has written something.
+   *
+   * `hungUp`: the watch saw POLLHUP on the pair (it never clears), so end of file from it is the app's
+   * last close, not a half-close, without asking the kernel again (unixHungUp).
    */
-  pump(pairReady = true): boolean {
+  pump(pairReady = true, hungUp = false): boolean {
     if (this.s.closed || this.s.pairFd < 0) return false;
+    if (hungUp) this.pairHungUp = true;
     if (this.busy) {
       this.again = true;
       return false;
@@ -336,7 +343,7 @@ export class StreamRelay extends Relay {
       if (r === -EAGAIN) return false;
       if (r <= 0) {
         this.appEof = true;
-        this.appHungUp = r < 0 || pair.unixHungUp(s.pairFd) === 1;
+        this.appHungUp = r < 0 || this.pairHungUp || pair.unixHungUp(s.pairFd) === 1;
         return false;
       }
       if (this.dead) continue;
@@ -376,7 +383,7 @@ export class StreamRelay extends Relay {
       this.finSent &&
       !this.appHungUp &&
       this.toAppLen === 0 &&
-      this.x.pair.unixHungUp(s.pairFd) === 1
+      (this.pairHungUp || this.x.pair.unixHungUp(s.pairFd) === 1)
     ) {
       this.x.hangUp(s);
     }

@@ -6,12 +6,16 @@ import { dirname } from 'node:path';
 import {
   foreignCloser,
   loadUnix,
+  POLL_ADD,
+  POLL_MOD,
   RECV_TRUNC,
   UNIX_SOCK_SEQPACKET,
   UNIX_SOCK_STREAM,
   type UnixNative,
+  type UnixPollSet,
   type UnixWatch,
   WATCH_HANGUP_ONLY,
+  WATCH_HUNG_UP,
   WATCH_READABLE,
   WATCH_WRITABLE,
 } from '@nexthop/native';
@@ -227,7 +231,6 @@ class RSock {
   pairFd = -1;
   /** SOCKET_CONNECT with WAIT (§13.11): the app's end, sent with SOCKET_OK once connected. */
   heldAppFd = -1;
-  watch: UnixWatch | null = null;
   /** SO_COOKIE of the application end, the proof ATTACH checks (§4). */
   cookie = '';
   /** Buffer bytes charged to its client (bufferCost). */
@@ -252,6 +255,7 @@ class RSock {
   readonly peer = new SockAddr();
   /** Moves the data between the stack socket and the pair (set with the pair). */
   relay: StreamRelay | DgramRelay | null = null;
+  /** What the pair end is watched for in the server's set (WATCH_* bits); -1 while not in it. */
   watchEvents = -1;
   constructor(id: number, fd: number, tcp: boolean, family = AF_INET, dgramVersion = 1) {
     this.id = id;
@@ -351,6 +355,14 @@ export class RsockServer {
   private readonly relays: RelayContext;
   /** Relays that yielded with work left (pump answered true), run again from the event loop. */
   private readonly runnable = new Set<RSock>();
+  /**
+   * The pairs' ends, watched in one epoll set of the addon's (unixPollSet), each under its socket's
+   * id: one ADD per pair, a MOD per change of interest, nothing at close; woken in batches.
+   */
+  private readonly pairSet: UnixPollSet;
+  private readonly pairReady = new Float64Array(2 * 64);
+  /** Sockets whose pair end is in pairSet, by id (the set's events name ids, never reused). */
+  private readonly watched = new Map<number, RSock>();
 
   /** Listens on path (a stale socket file there is replaced); throws when it cannot. */
   static listen(path: string, options: RsockServerOptions): RsockServer {
@@ -376,6 +388,7 @@ export class RsockServer {
     this.fileIno = lstatSync(path).ino;
     this.listenWatch = this.u.unixWatch(fd, () => this.onAcceptable());
     this.u.unixWatchEvents(this.listenWatch, WATCH_READABLE);
+    this.pairSet = this.u.unixPollSet(this.pairReady, (n) => this.onPairsReady(n));
   }
 
   counters(): RsockCounters {
@@ -456,6 +469,7 @@ export class RsockServer {
     for (const c of [...this.conns]) this.closeConn(c);
     for (const s of [...this.byId.values()]) this.destroy(s);
     for (const s of [...this.byFd.values()]) this.destroy(s);
+    this.u.unixPollSetClose(this.pairSet);
   }
 
   /** The socket layer's event for fd; false when fd is not one of ours. */
@@ -880,7 +894,6 @@ export class RsockServer {
     s.relay = s.tcp
       ? new StreamRelay(this.relays, s)
       : new DgramRelay(this.relays, s, s.dgramVersion, s.family);
-    s.watch = u.unixWatch(s.pairFd, () => this.onPairReady(s));
     return appFd;
   }
 
@@ -1316,19 +1329,33 @@ export class RsockServer {
 
   // ---- the data relay (relay.ts) -------------------------------------------------------------
 
-  private onPairReady(s: RSock): void {
-    if (s.closed) return;
-    if (s.listening || (s.tcp && !s.connected) || s.connecting) {
-      // Nothing is read from these ends: a wakeup here means the app closed its last copy.
-      if (this.u.unixHungUp(s.pairFd) === 1) this.destroy(s);
-    } else this.pump(s);
+  /** A batch of the pair set's events: n [id, ready] pairs in pairReady. */
+  private onPairsReady(n: number): void {
+    const ev = this.pairReady;
+    for (let i = 0; i < n; i++) {
+      const s = this.watched.get(ev[2 * i]!);
+      // A socket closed earlier in the batch, or an end closed while a forked child shared it.
+      if (s !== undefined) this.onPairReady(s, ev[2 * i + 1]!);
+    }
     this.o.afterStackCall?.();
   }
 
-  /** pairReady false: woken by the stack, so the relay leaves the pair to its watch (relay.ts). */
-  private pump(s: RSock, pairReady = true): void {
+  private onPairReady(s: RSock, ready: number): void {
+    if (s.closed) return;
+    const hungUp = (ready & WATCH_HUNG_UP) !== 0;
+    if (s.listening || (s.tcp && !s.connected) || s.connecting) {
+      // Nothing is read from these ends: a wakeup here means the app closed its last copy.
+      if (hungUp || this.u.unixHungUp(s.pairFd) === 1) this.destroy(s);
+    } else this.pump(s, true, hungUp);
+  }
+
+  /**
+   * pairReady false: woken by the stack, so the relay leaves the pair to its watch (relay.ts).
+   * hungUp: the watch saw the pair's POLLHUP (the relay then needs no poll to tell it from a half-close).
+   */
+  private pump(s: RSock, pairReady = true, hungUp = false): void {
     if (s.closed || s.relay === null) return;
-    const more = s.relay.pump(pairReady);
+    const more = s.relay.pump(pairReady, hungUp);
     if (s.closed) return;
     if (more) this.schedule(s);
     this.updateWatch(s);
@@ -1355,7 +1382,7 @@ export class RsockServer {
   }
 
   private updateWatch(s: RSock): void {
-    if (s.watch === null) return;
+    if (s.pairFd < 0 || s.closed) return;
     let ev = WATCH_HANGUP_ONLY;
     if (!s.listening && !s.connecting && (!s.tcp || s.connected) && s.relay !== null) {
       const want = s.relay.interest();
@@ -1363,8 +1390,10 @@ export class RsockServer {
       if ((want & PAIR_WRITABLE) !== 0) ev |= WATCH_WRITABLE;
     }
     if (ev !== s.watchEvents) {
+      const r = this.u.unixPollCtl(this.pairSet, s.watchEvents < 0 ? POLL_ADD : POLL_MOD, s.pairFd, s.id, ev);
+      if (r < 0) throw new Error(`remote socket server: cannot watch a pair: errno ${-r}`);
+      if (s.watchEvents < 0) this.watched.set(s.id, s);
       s.watchEvents = ev;
-      this.u.unixWatchEvents(s.watch, ev);
     }
   }
 
@@ -1384,9 +1413,10 @@ export class RsockServer {
     if (s.cookie !== '') this.byCookie.delete(s.cookie);
     for (const c of s.conns) c.attached.delete(s);
     s.conns.clear();
-    if (s.watch !== null) this.u.unixWatchClose(s.watch);
-    s.watch = null;
-    if (s.pairFd >= 0) this.u.unixClose(s.pairFd);
+    // Closing the end takes it out of the pair set.
+    if (s.watchEvents >= 0) this.watched.delete(s.id);
+    s.watchEvents = -1;
+    if (s.pairFd >= 0) this.u.unixPollClose(this.pairSet, s.pairFd);
     s.pairFd = -1;
     if (s.heldAppFd >= 0) this.u.unixClose(s.heldAppFd);
     s.heldAppFd = -1;

@@ -1,8 +1,11 @@
 // The BGP protocol instance: listeners on port 179 (both families), the peers and their sessions,
-// the routes it exports, and the lifecycle of the protocol framework (protocol.ts). Sans-IO.
+// the Loc-RIB (the best of the peers' routes and ours, handed to the RouteSink and advertised to
+// the peers), and the lifecycle of the protocol framework (protocol.ts). Sans-IO.
 
 import { AttributeTable, makeAttributes, type PathAttributes } from './attributes.ts';
-import type { RouteSink } from './policy.ts';
+import { type Candidate, LOCAL_SOURCE } from './decision.ts';
+import { LocRib, type RibEntry } from './loc-rib.ts';
+import type { ImportedRoute, RouteSink } from './policy.ts';
 import {
   EAGAIN,
   type Endpoint,
@@ -10,7 +13,9 @@ import {
   type ProtocolSockets,
   type ProtocolState,
 } from './protocol.ts';
+import { type BgpRouteShow, listRoutes, type RouteFilter } from './route-show.ts';
 import {
+  addressText,
   BgpPeer,
   type BgpPeerConfig,
   type BgpState,
@@ -25,6 +30,7 @@ import {
   isMapped,
   key4,
   key6,
+  type LearnedRoute,
   mappedV4,
   type PeerShow,
 } from './session.ts';
@@ -37,6 +43,8 @@ export interface BgpConfig {
   readonly port?: number;
   /** Listen for connections (default true); a config of only active peers may turn it off. */
   readonly listen?: boolean;
+  /** RFC 4456 §7 CLUSTER_ID of our route reflection (default: the router id). */
+  readonly clusterId?: number;
   readonly peers: readonly BgpPeerConfig[];
 }
 
@@ -56,7 +64,11 @@ export interface BgpShow {
   state: ProtocolState;
   localAs: number;
   routerId: string;
+  clusterId: string;
+  /** Routes we originate (announce4/6). */
   exported: { ipv4: number; ipv6: number };
+  /** Prefixes in the Loc-RIB (ours and the peers'). */
+  prefixes: { ipv4: number; ipv6: number };
   peers: PeerShow[];
 }
 
@@ -87,8 +99,13 @@ export class BgpEngine implements ProtocolInstance<BgpConfig, BgpShow>, EngineCo
   readonly sockets: ProtocolSockets;
   readonly sink: RouteSink;
   readonly table = new AttributeTable();
+  /** The routes we originate (also candidates in the Loc-RIB). */
   readonly exports4 = new Map<number, Export4>();
   readonly exports6 = new Map<string, Export6>();
+  readonly rib4 = new LocRib<number, number, number>();
+  readonly rib6 = new LocRib<string, Uint8Array, Uint8Array>();
+  /** The latest time an entry point was given: announce/withdraw take none. */
+  private lastNow = 0;
   private config: BgpConfig;
   private readonly peers = new Map<string, BgpPeer>();
   private readonly byFd = new Map<number, Connection>();
@@ -123,6 +140,9 @@ export class BgpEngine implements ProtocolInstance<BgpConfig, BgpShow>, EngineCo
   get routerId(): number {
     return this.config.routerId;
   }
+  get clusterId(): number {
+    return (this.config.clusterId ?? this.config.routerId) >>> 0;
+  }
 
   peer(name: string): BgpPeer | undefined {
     return this.peers.get(name);
@@ -152,9 +172,68 @@ export class BgpEngine implements ProtocolInstance<BgpConfig, BgpShow>, EngineCo
     return this.random === undefined ? 1 : 0.75 + (this.random.next32() >>> 0) / 2 ** 34;
   }
 
+  learn4(
+    peer: BgpPeer,
+    k: number,
+    network: number,
+    length: number,
+    r: LearnedRoute<number> | null,
+    now: number,
+  ): void {
+    const e =
+      r === null
+        ? this.rib4.remove(k, peer)
+        : this.rib4.set(k, network, length, { source: peer, attrs: r.attrs, nextHop: r.nextHop, since: now });
+    if (e !== undefined) this.bestChanged4(k, e, now);
+  }
+
+  learn6(
+    peer: BgpPeer,
+    k: string,
+    network: Uint8Array,
+    length: number,
+    r: LearnedRoute<Uint8Array> | null,
+    now: number,
+  ): void {
+    const e =
+      r === null
+        ? this.rib6.remove(k, peer)
+        : this.rib6.set(k, network, length, { source: peer, attrs: r.attrs, nextHop: r.nextHop, since: now });
+    if (e !== undefined) this.bestChanged6(k, e, now);
+  }
+
+  /**
+   * A prefix's best route changed: the sink gets the new best (one source, the engine's name; our
+   * own routes are not handed back), and the peers re-evaluate what they advertise of it.
+   */
+  private bestChanged4(k: number, e: RibEntry<number, number>, now: number): void {
+    const best = e.best;
+    if (best !== undefined && !best.source.local) {
+      this.sink.update4(this.name, e.network, e.length, installed(best), now);
+      e.installed = true;
+    } else if (e.installed) {
+      this.sink.update4(this.name, e.network, e.length, null, now);
+      e.installed = false;
+    }
+    for (const p of this.peers.values()) if (p.session !== undefined) p.dirty4.add(k);
+  }
+
+  private bestChanged6(k: string, e: RibEntry<Uint8Array, Uint8Array>, now: number): void {
+    const best = e.best;
+    if (best !== undefined && !best.source.local) {
+      this.sink.update6(this.name, e.network, e.length, installed(best), now);
+      e.installed = true;
+    } else if (e.installed) {
+      this.sink.update6(this.name, e.network, e.length, null, now);
+      e.installed = false;
+    }
+    for (const p of this.peers.values()) if (p.session !== undefined) p.dirty6.add(k);
+  }
+
   // ---- lifecycle ----
 
   start(now: number): void {
+    this.lastNow = now;
     if (this._state !== 'down') return;
     this._state = 'up';
     this.enter();
@@ -180,6 +259,7 @@ export class BgpEngine implements ProtocolInstance<BgpConfig, BgpShow>, EngineCo
   }
 
   stop(now: number, reason?: string): void {
+    this.lastNow = now;
     if (this._state === 'down') return;
     this._state = 'stopping';
     this.enter();
@@ -206,6 +286,10 @@ export class BgpEngine implements ProtocolInstance<BgpConfig, BgpShow>, EngineCo
     if ((config.listen ?? true) !== (old.listen ?? true)) return false;
     const names = new Set(config.peers.map((p) => p.name));
     if (names.size !== config.peers.length) return false;
+    this.lastNow = now;
+    const clusterChanged = (config.clusterId ?? config.routerId) !== (old.clusterId ?? old.routerId);
+    // Who is a client changes what every iBGP peer is sent (RFC 4456 §6), not only that peer.
+    let reflectionChanged = clusterChanged;
     this.config = config;
     this.enter();
     try {
@@ -230,8 +314,11 @@ export class BgpEngine implements ProtocolInstance<BgpConfig, BgpShow>, EngineCo
         }
         p.cfg = cfg;
         if (before.import !== cfg.import) p.reimport(now);
+        if ((before.routeReflectorClient ?? false) !== (cfg.routeReflectorClient ?? false))
+          reflectionChanged = true;
         if (
           before.export !== cfg.export ||
+          before.nextHopSelf !== cfg.nextHopSelf ||
           !sameAddress(before.nextHop4, cfg.nextHop4) ||
           !sameAddress(before.nextHop6, cfg.nextHop6)
         )
@@ -242,6 +329,10 @@ export class BgpEngine implements ProtocolInstance<BgpConfig, BgpShow>, EngineCo
           p.start(now);
         }
       }
+      // RFC 4456 §8: routes refused for carrying our old CLUSTER_ID may be taken now, and the
+      // other way round; the Adj-RIB-In has them all.
+      if (clusterChanged) for (const p of this.peers.values()) p.reimport(now);
+      if (reflectionChanged) for (const p of this.peers.values()) p.markAllDirty(0);
     } finally {
       this.leave(now);
     }
@@ -272,6 +363,7 @@ export class BgpEngine implements ProtocolInstance<BgpConfig, BgpShow>, EngineCo
   }
 
   socketEvent(fd: number, events: number, now: number): boolean {
+    this.lastNow = now;
     const mine = fd === this.listen4 || fd === this.listen6 || this.byFd.has(fd);
     if (!mine) return false;
     if (this.depth > 0) {
@@ -316,6 +408,7 @@ export class BgpEngine implements ProtocolInstance<BgpConfig, BgpShow>, EngineCo
   }
 
   poll(now: number): number {
+    this.lastNow = now;
     this.enter();
     try {
       for (const p of this.peers.values()) p.poll(now);
@@ -334,35 +427,54 @@ export class BgpEngine implements ProtocolInstance<BgpConfig, BgpShow>, EngineCo
 
   /** Announces (or replaces) an IPv4 route to the peers; sent at the next poll. */
   announce4(network: number, length: number, attrs: Partial<PathAttributes> = {}): void {
-    const k = key4(network >>> 0, length);
-    this.exports4.set(k, { network: network >>> 0, length, attrs: this.table.intern(makeAttributes(attrs)) });
-    for (const p of this.peers.values()) if (p.session !== undefined) p.dirty4.add(k);
+    const x: Export4 = { network: network >>> 0, length, attrs: this.table.intern(makeAttributes(attrs)) };
+    const k = key4(x.network, length);
+    this.exports4.set(k, x);
+    const c: Candidate<number> = {
+      source: LOCAL_SOURCE,
+      attrs: x.attrs,
+      nextHop: undefined,
+      since: this.lastNow,
+    };
+    const e = this.rib4.set(k, x.network, length, c);
+    if (e !== undefined) this.bestChanged4(k, e, this.lastNow);
   }
 
   withdraw4(network: number, length: number): void {
     const k = key4(network >>> 0, length);
     if (!this.exports4.delete(k)) return;
-    for (const p of this.peers.values()) if (p.session !== undefined) p.dirty4.add(k);
+    const e = this.rib4.remove(k, LOCAL_SOURCE);
+    if (e !== undefined) this.bestChanged4(k, e, this.lastNow);
   }
 
   announce6(network: Uint8Array, length: number, attrs: Partial<PathAttributes> = {}): void {
     const k = key6(network, 0, length);
-    this.exports6.set(k, {
+    const x: Export6 = {
       network: network.slice(0, 16),
       length,
       attrs: this.table.intern(makeAttributes(attrs)),
-    });
-    for (const p of this.peers.values()) if (p.session !== undefined) p.dirty6.add(k);
+    };
+    this.exports6.set(k, x);
+    const c: Candidate<Uint8Array> = {
+      source: LOCAL_SOURCE,
+      attrs: x.attrs,
+      nextHop: undefined,
+      since: this.lastNow,
+    };
+    const e = this.rib6.set(k, x.network, length, c);
+    if (e !== undefined) this.bestChanged6(k, e, this.lastNow);
   }
 
   withdraw6(network: Uint8Array, length: number): void {
     const k = key6(network, 0, length);
     if (!this.exports6.delete(k)) return;
-    for (const p of this.peers.values()) if (p.session !== undefined) p.dirty6.add(k);
+    const e = this.rib6.remove(k, LOCAL_SOURCE);
+    if (e !== undefined) this.bestChanged6(k, e, this.lastNow);
   }
 
   /** Asks a peer to send its routes again (RFC 2918). */
   refresh(name: string, now: number): boolean {
+    this.lastNow = now;
     const p = this.peers.get(name);
     if (p === undefined) return false;
     this.enter();
@@ -375,6 +487,7 @@ export class BgpEngine implements ProtocolInstance<BgpConfig, BgpShow>, EngineCo
 
   /** Resets one peer's session (Cease/4, Administrative Reset) and starts it again. */
   reset(name: string, now: number): boolean {
+    this.lastNow = now;
     const p = this.peers.get(name);
     if (p === undefined) return false;
     this.enter();
@@ -388,14 +501,29 @@ export class BgpEngine implements ProtocolInstance<BgpConfig, BgpShow>, EngineCo
   }
 
   show(now: number): BgpShow {
-    const id = this.config.routerId >>> 0;
     return {
       name: this.name,
       state: this._state,
       localAs: this.config.localAs,
-      routerId: `${id >>> 24}.${(id >>> 16) & 255}.${(id >>> 8) & 255}.${id & 255}`,
+      routerId: addressText(this.config.routerId >>> 0),
+      clusterId: addressText(this.clusterId),
       exported: { ipv4: this.exports4.size, ipv6: this.exports6.size },
+      prefixes: { ipv4: this.rib4.size, ipv6: this.rib6.size },
       peers: [...this.peers.values()].map((p) => p.show(now)),
     };
   }
+
+  /**
+   * The Loc-RIB for `show bgp routes [PREFIX]`: every candidate of each prefix, the best first; a
+   * prefix filter without a length finds the longest prefix holding that address. At most
+   * `limit` routes; ages as of `now` (default: the latest time the engine was given).
+   */
+  routes(filter: RouteFilter = {}, limit = Infinity, now: number = this.lastNow): BgpRouteShow[] {
+    return listRoutes(this.rib4, this.rib6, filter, limit, now);
+  }
+}
+
+/** The RouteSink's view of a best route. */
+function installed<A>(best: Candidate<A>): ImportedRoute<A> {
+  return { nextHop: best.nextHop!, attrs: best.attrs, ibgp: best.source.ibgp };
 }

@@ -14,6 +14,19 @@ export {
   type RawAttribute,
 } from './attributes.ts';
 export * from './constants.ts';
+export {
+  type Candidate,
+  compareAddress,
+  compareMed,
+  comparePreference,
+  compareRoutes,
+  compareTieBreak,
+  DEFAULT_LOCAL_PREF,
+  LOCAL_SOURCE,
+  neighbourAs,
+  type RouteSource,
+  selectBest,
+} from './decision.ts';
 export { BEFORE_OPEN, BgpDecoder, BgpMessage, type RouteRefresh } from './decoder.ts';
 export { ENCODE_TOO_LARGE, type EncoderOptions, UpdateEncoder } from './encoder.ts';
 export { type BgpConfig, BgpEngine, type BgpEngineOptions, type BgpShow } from './engine.ts';
@@ -38,6 +51,7 @@ export {
   shutdownCommunication,
   writeHeader,
 } from './header.ts';
+export { LocRib, type RibEntry } from './loc-rib.ts';
 export {
   type AfiSafi,
   type Capabilities,
@@ -65,6 +79,7 @@ export {
 } from './policy.ts';
 export { decodeNlri4, decodeNlri6, Ipv4PrefixList, Ipv6PrefixList } from './prefixes.ts';
 export * from './protocol.ts';
+export type { BgpRouteShow, RouteFilter } from './route-show.ts';
 export {
   type BgpPeerConfig,
   type BgpState,

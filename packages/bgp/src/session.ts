@@ -28,6 +28,7 @@ import {
   SUB_BAD_BGP_IDENTIFIER,
   SUB_BAD_PEER_AS,
 } from './constants.ts';
+import type { Candidate, RouteSource } from './decision.ts';
 import { BEFORE_OPEN, BgpDecoder, type BgpMessage } from './decoder.ts';
 import { ENCODE_TOO_LARGE, UpdateEncoder } from './encoder.ts';
 import { Action, BgpCounters, type Notification } from './errors.ts';
@@ -39,6 +40,7 @@ import {
   HEADER_OK,
   messageLength,
 } from './header.ts';
+import type { LocRib } from './loc-rib.ts';
 import {
   encodeOpen,
   type Negotiated,
@@ -47,7 +49,7 @@ import {
   type OpenMessage,
   peerAsOf,
 } from './open.ts';
-import type { Policy, RouteSink } from './policy.ts';
+import type { Policy } from './policy.ts';
 import {
   EAGAIN,
   EINPROGRESS,
@@ -106,17 +108,46 @@ export interface BgpPeerConfig {
   /** Next hop self for IPv4 routes on an IPv6 session, and for IPv6 routes on an IPv4 session. */
   readonly nextHop4?: number;
   readonly nextHop6?: Uint8Array;
+  /** An iBGP peer that is our route-reflector client (RFC 4456 §6). */
+  readonly routeReflectorClient?: boolean;
+  /** iBGP: our session address as the next hop of the routes we send it (eBGP always does). */
+  readonly nextHopSelf?: boolean;
+}
+
+/** A route a peer sent, after import policy, for the Loc-RIB. */
+export interface LearnedRoute<A> {
+  readonly attrs: PathAttributes;
+  readonly nextHop: A;
 }
 
 /** What a peer needs of its engine. */
 export interface EngineContext {
   readonly sockets: ProtocolSockets;
-  readonly sink: RouteSink;
   readonly table: AttributeTable;
   readonly localAs: number;
   readonly routerId: number;
-  readonly exports4: ReadonlyMap<number, Export4>;
-  readonly exports6: ReadonlyMap<string, Export6>;
+  /** RFC 4456 §7: our CLUSTER_ID (the router id unless configured). */
+  readonly clusterId: number;
+  /** The Loc-RIB: what the peers' Adj-RIBs-Out are made of (its best routes). */
+  readonly rib4: LocRib<number, number, number>;
+  readonly rib6: LocRib<string, Uint8Array, Uint8Array>;
+  /** A peer's route to a prefix (null: it has none any more) into the Loc-RIB. */
+  learn4(
+    peer: BgpPeer,
+    k: number,
+    network: number,
+    length: number,
+    r: LearnedRoute<number> | null,
+    now: number,
+  ): void;
+  learn6(
+    peer: BgpPeer,
+    k: string,
+    network: Uint8Array,
+    length: number,
+    r: LearnedRoute<Uint8Array> | null,
+    now: number,
+  ): void;
   /** Registers/forgets the owner of an fd (socket events are routed by fd). */
   own(fd: number, conn: Connection | null): void;
   stateChanged(peer: BgpPeer, from: BgpState, to: BgpState, now: number): void;
@@ -322,8 +353,11 @@ const DEFAULT_HOLD = 90;
 const DEFAULT_CONNECT_RETRY = 120;
 const DEFAULT_IDLE_HOLD = 5;
 
-export class BgpPeer {
+export class BgpPeer implements RouteSource {
   readonly ctx: EngineContext;
+  readonly local = false;
+  /** The BGP Identifier of the session's peer (the decision process's rule (f)). */
+  remoteId = 0;
   cfg: BgpPeerConfig;
   readonly counters = new PeerCounters();
   /** Decoder outcomes by reason (RFC 7606 and the header/OPEN errors). */
@@ -339,7 +373,7 @@ export class BgpPeer {
   /** Adj-RIB-In: what the peer announced (after RFC 7606, before policy). */
   readonly in4 = new Map<number, PathAttributes>();
   readonly in6 = new Map<string, Entry6>();
-  /** Imported into the sink (passed policy). */
+  /** Accepted into the Loc-RIB (passed import policy). */
   readonly accepted4 = new Set<number>();
   readonly accepted6 = new Set<string>();
   /** Adj-RIB-Out: what we advertised, after policy and the eBGP/iBGP changes. */
@@ -358,6 +392,18 @@ export class BgpPeer {
 
   get ebgp(): boolean {
     return this.cfg.remoteAs !== this.ctx.localAs;
+  }
+  get ibgp(): boolean {
+    return this.cfg.remoteAs === this.ctx.localAs;
+  }
+  get name(): string {
+    return this.cfg.name;
+  }
+  get address(): number | Uint8Array {
+    return this.cfg.address;
+  }
+  get rrClient(): boolean {
+    return this.ibgp && this.cfg.routeReflectorClient === true;
   }
   get family(): 4 | 6 {
     return typeof this.cfg.address === 'number' ? 4 : 6;
@@ -767,6 +813,7 @@ export class BgpPeer {
 
   private establish(c: Connection, now: number): void {
     c.state = ConnState.ESTABLISHED;
+    this.remoteId = c.remoteOpen!.bgpId >>> 0;
     this.restartHold(c, now);
     // Our own connection attempt still under way is no longer needed.
     for (const o of [...this.conns]) if (o !== c && o.state === ConnState.CONNECTING) this.drop(o, now);
@@ -778,7 +825,12 @@ export class BgpPeer {
 
   private sessionDown(now: number): void {
     this.counters.flaps++;
-    this.ctx.sink.withdrawAll(this.cfg.name, now);
+    // The Loc-RIB selects again each prefix this peer had a route to (and only those).
+    for (const k of this.accepted4) this.ctx.learn4(this, k, Math.floor(k / 64), k % 64, null, now);
+    for (const k of this.accepted6) {
+      const e = this.in6.get(k);
+      if (e !== undefined) this.ctx.learn6(this, k, e.network, e.length, null, now);
+    }
     this.in4.clear();
     this.in6.clear();
     this.accepted4.clear();
@@ -920,15 +972,30 @@ export class BgpPeer {
           return null;
         }
     }
+    // RFC 4456 §8: a route we reflected ourselves, come back.
+    if (attrs.originatorId !== undefined && attrs.originatorId >>> 0 === this.ctx.routerId >>> 0) {
+      count(this.counters.rejected, 'originator-id-loop');
+      return null;
+    }
+    if (attrs.clusterList?.includes(this.ctx.clusterId) === true) {
+      count(this.counters.rejected, 'cluster-list-loop');
+      return null;
+    }
+    let a = attrs;
+    // ORIGINATOR_ID and CLUSTER_LIST belong inside an AS (RFC 4456 §8): from an external peer they
+    // would only sway the decision process (rules (f) and after); BIRD discards them too.
+    if (this.ebgp && (a.originatorId !== undefined || a.clusterList !== undefined))
+      a = this.ctx.table.intern(makeAttributes({ ...a, originatorId: undefined, clusterList: undefined }));
     const policy = this.cfg.import;
     if (policy === undefined) {
-      if (!this.ebgp) return attrs;
+      if (!this.ebgp) return a;
       count(this.counters.rejected, 'no-policy-rfc8212');
       return null;
     }
-    const r = policy({ afi, network, length, attrs, peer: this.cfg.name });
+    const r = policy({ afi, network, length, attrs: a, peer: this.cfg.name });
     if (r === null) count(this.counters.rejected, 'policy');
-    return r;
+    // Interned, so that the Loc-RIB sees an unchanged route as the same object.
+    return r === null || r === a ? r : this.ctx.table.intern(r);
   }
 
   private evaluate4(
@@ -938,8 +1005,6 @@ export class BgpPeer {
     attrs: PathAttributes | null,
     now: number,
   ): void {
-    const sink = this.ctx.sink;
-    const name = this.cfg.name;
     let use = attrs === null ? null : this.importAttrs(1, network, length, attrs);
     let nh: number | undefined;
     if (use !== null) {
@@ -951,8 +1016,8 @@ export class BgpPeer {
     }
     if (use !== null) {
       this.accepted4.add(k);
-      sink.update4(name, network, length, { nextHop: nh!, attrs: use, ibgp: !this.ebgp }, now);
-    } else if (this.accepted4.delete(k)) sink.update4(name, network, length, null, now);
+      this.ctx.learn4(this, k, network, length, { nextHop: nh!, attrs: use }, now);
+    } else if (this.accepted4.delete(k)) this.ctx.learn4(this, k, network, length, null, now);
   }
 
   private evaluate6(
@@ -962,8 +1027,6 @@ export class BgpPeer {
     attrs: PathAttributes | null,
     now: number,
   ): void {
-    const sink = this.ctx.sink;
-    const name = this.cfg.name;
     let use = attrs === null ? null : this.importAttrs(2, network, length, attrs);
     let nh: Uint8Array | undefined;
     if (use !== null) {
@@ -977,8 +1040,8 @@ export class BgpPeer {
     }
     if (use !== null) {
       this.accepted6.add(k);
-      sink.update6(name, network, length, { nextHop: nh!, attrs: use, ibgp: !this.ebgp }, now);
-    } else if (this.accepted6.delete(k)) sink.update6(name, network, length, null, now);
+      this.ctx.learn6(this, k, network, length, { nextHop: nh!, attrs: use }, now);
+    } else if (this.accepted6.delete(k)) this.ctx.learn6(this, k, network, length, null, now);
   }
 
   /** The import policy changed: re-evaluate the Adj-RIB-In (no route refresh needed). */
@@ -993,10 +1056,10 @@ export class BgpPeer {
     // RFC 2918 §4: re-advertise the Adj-RIB-Out of that family.
     if (rr.afi === AFI_IPV4) {
       this.out4.clear();
-      for (const k of this.ctx.exports4.keys()) this.dirty4.add(k);
+      for (const k of this.ctx.rib4.keys()) this.dirty4.add(k);
     } else {
       this.out6.clear();
-      for (const k of this.ctx.exports6.keys()) this.dirty6.add(k);
+      for (const k of this.ctx.rib6.keys()) this.dirty6.add(k);
     }
     this.flush(c, now);
   }
@@ -1015,24 +1078,39 @@ export class BgpPeer {
   /** Marks exports for re-evaluation: 0 both families, else one AFI. */
   markAllDirty(afi: number): void {
     if (afi !== AFI_IPV6) {
-      for (const k of this.ctx.exports4.keys()) this.dirty4.add(k);
+      for (const k of this.ctx.rib4.keys()) this.dirty4.add(k);
       for (const k of this.out4.keys()) this.dirty4.add(k);
     }
     if (afi !== AFI_IPV4) {
-      for (const k of this.ctx.exports6.keys()) this.dirty6.add(k);
+      for (const k of this.ctx.rib6.keys()) this.dirty6.add(k);
       for (const k of this.out6.keys()) this.dirty6.add(k);
     }
   }
 
-  /** Export policy (RFC 8212), then the changes eBGP and iBGP make (RFC 4271 §5.1). */
+  /**
+   * What we advertise to this peer of a Loc-RIB best route, or null: the propagation rules, the
+   * export policy (RFC 8212), then the changes eBGP and iBGP make (RFC 4271 §5.1, RFC 4456 §8).
+   */
   private exportAttrs(
     c: Connection,
     afi: 1 | 2,
     network: number | Uint8Array,
     length: number,
-    given: PathAttributes,
+    best: Candidate<unknown>,
   ): PathAttributes | null {
     if (!this.negotiatedFamily(c, afi)) return null;
+    const from = best.source;
+    // Never back to the peer it came from: it has it, and it is its own best path.
+    if (from === this) return null;
+    // RFC 4271 §9.2: a route learned from an internal peer goes to no other internal peer, but
+    // for RFC 4456 §6 reflection: from a client to every peer, from a non-client to the clients.
+    const reflected = from.ibgp && this.ibgp;
+    if (reflected && !from.rrClient && !this.rrClient) return null;
+    let given = best.attrs;
+    // RFC 4271 §5.1.4: a MED received from a neighbouring AS is not propagated to other
+    // neighbouring ASes (before the policy, which may set one; ours keep theirs).
+    if (this.ebgp && !from.local && given.med !== undefined)
+      given = makeAttributes({ ...given, med: undefined });
     const policy = this.cfg.export;
     let a: PathAttributes | null = given;
     if (policy !== undefined) a = policy({ afi, network, length, attrs: given, peer: this.cfg.name });
@@ -1046,14 +1124,26 @@ export class BgpPeer {
     if (ebgp) asPath = prepend(asPath, this.ctx.localAs);
     let nextHop: number | undefined;
     let mpNextHop: Uint8Array | undefined;
+    // Next hop self: always to eBGP; to iBGP when asked, but not on reflected routes (RFC 4456
+    // §10: a reflector does not change the path, as FRR's next-hop-self without "force").
+    const self = ebgp || (this.cfg.nextHopSelf === true && !reflected);
     if (afi === 1) {
-      nextHop = ebgp || a.nextHop === undefined ? (c.local4 ?? this.cfg.nextHop4) : a.nextHop;
+      nextHop = self || a.nextHop === undefined ? (c.local4 ?? this.cfg.nextHop4) : a.nextHop;
       if (nextHop === undefined) return null;
     } else {
       const given6 =
         a.mpNextHop !== undefined && a.mpNextHop.length >= 16 ? a.mpNextHop.subarray(0, 16) : undefined;
-      mpNextHop = ebgp || given6 === undefined ? (c.local6 ?? this.cfg.nextHop6) : given6;
+      mpNextHop = self || given6 === undefined ? (c.local6 ?? this.cfg.nextHop6) : given6;
       if (mpNextHop === undefined) return null;
+    }
+    // RFC 4456 §8: reflecting, the originator's identifier (unless there is one) and our
+    // CLUSTER_ID first on the CLUSTER_LIST; both are optional non-transitive: never to eBGP.
+    let originatorId = a.originatorId;
+    let clusterList = a.clusterList;
+    if (ebgp) originatorId = clusterList = undefined;
+    else if (reflected) {
+      originatorId ??= from.remoteId;
+      clusterList = [this.ctx.clusterId, ...(clusterList ?? [])];
     }
     return this.ctx.table.intern(
       makeAttributes({
@@ -1063,6 +1153,8 @@ export class BgpPeer {
         nextHop,
         mpNextHop,
         localPref: ebgp ? undefined : (a.localPref ?? 100),
+        originatorId,
+        clusterList,
       }),
     );
   }
@@ -1073,8 +1165,9 @@ export class BgpPeer {
     const withdraw4: number[] = [];
     const announce4 = new Map<PathAttributes, number[]>();
     for (const k of this.dirty4) {
-      const e = this.ctx.exports4.get(k);
-      const want = e === undefined ? null : this.exportAttrs(c, 1, e.network, e.length, e.attrs);
+      const e = this.ctx.rib4.get(k);
+      const best = e?.best;
+      const want = best === undefined ? null : this.exportAttrs(c, 1, e!.network, e!.length, best);
       const had = this.out4.get(k);
       if ((want ?? undefined) === had) continue;
       if (want === null) {
@@ -1093,10 +1186,11 @@ export class BgpPeer {
     this.dirty4.clear();
     const withdraw6: Uint8Array[] = [];
     const wlen6: number[] = [];
-    const announce6 = new Map<PathAttributes, Export6[]>();
+    const announce6 = new Map<PathAttributes, { network: Uint8Array; length: number }[]>();
     for (const k of this.dirty6) {
-      const e = this.ctx.exports6.get(k);
-      const want = e === undefined ? null : this.exportAttrs(c, 2, e.network, e.length, e.attrs);
+      const e = this.ctx.rib6.get(k);
+      const best = e?.best;
+      const want = best === undefined ? null : this.exportAttrs(c, 2, e!.network, e!.length, best);
       const had = this.out6.get(k);
       if ((want ?? undefined) === had) continue;
       if (want === null) {

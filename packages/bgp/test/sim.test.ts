@@ -1,177 +1,74 @@
-// BGP engines on real VR stacks: two routers on one link, each a Stack (packages/stack) whose socket
-// layer carries TCP port 179, with a BgpEngine on top. Two eBGP sessions between them, one over
-// IPv4 and one over IPv6, each carrying IPv4 and IPv6 unicast (MP-BGP, RFC 4760; the other
-// family's next hop configured). A virtual clock jumps to the next deadline of the stacks, the
-// engines and the frames in flight; everything is a function of the seeds.
+// BGP engines on real VR stacks (sim-world.ts): two routers on one link with two eBGP sessions
+// between them, one over IPv4 and one over IPv6, each carrying IPv4 and IPv6 unicast (MP-BGP,
+// RFC 4760; the other family's next hop configured). Everything is a function of the seed.
 //
 //   A  AS 65001  10.0.0.1/24  2001:db8::1/64 ─── 10.0.0.2/24  2001:db8::2/64  AS 65002  B
 //      exports 10.1.0.0/16, 2001:db8:1::/48          exports 10.2.0.0/16, 2001:db8:2::/48
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from '@nexthop/addr';
-import type { FrameOutput } from '@nexthop/interface';
-import { EV_ERROR, EV_HANGUP, EV_READABLE, EV_WRITABLE, Stack } from '@nexthop/stack';
+import { parseIpv4, parseIpv6 } from '@nexthop/addr';
+import { EV_ERROR, EV_HANGUP, EV_READABLE, EV_WRITABLE } from '@nexthop/stack';
 import {
   ACCEPT_ALL,
   EV_ERROR as BGP_EV_ERROR,
   EV_HANGUP as BGP_EV_HANGUP,
   EV_READABLE as BGP_EV_READABLE,
   EV_WRITABLE as BGP_EV_WRITABLE,
-  BgpEngine,
   type BgpPeerConfig,
-  type ImportedRoute,
-  type RouteSink,
 } from '../src/index.ts';
+import { type Router, type RouterSpec, world as simWorld } from './sim-world.ts';
 
-/** The routes a router imported: "source prefix" → next hop. */
-class MapSink implements RouteSink {
-  readonly routes = new Map<string, string>();
-  update4(source: string, network: number, length: number, route: ImportedRoute<number> | null): void {
-    const k = `${source} ${formatIpv4(network)}/${length}`;
-    if (route === null) this.routes.delete(k);
-    else this.routes.set(k, formatIpv4(route.nextHop));
-  }
-  update6(
-    source: string,
-    network: Uint8Array,
-    length: number,
-    route: ImportedRoute<Uint8Array> | null,
-  ): void {
-    const k = `${source} ${formatIpv6(network)}/${length}`;
-    if (route === null) this.routes.delete(k);
-    else this.routes.set(k, formatIpv6(route.nextHop));
-  }
-  withdrawAll(source: string): void {
-    for (const k of [...this.routes.keys()]) if (k.startsWith(`${source} `)) this.routes.delete(k);
-  }
-  sorted(): string[] {
-    return [...this.routes].map(([k, v]) => `${k} via ${v}`).sort();
-  }
+function twoRouters(
+  name: string,
+  as: number,
+  v4: string,
+  v6: string,
+  peer4: string,
+  peer6: string,
+  peerAs: number,
+): RouterSpec {
+  const common = {
+    remoteAs: peerAs,
+    import: ACCEPT_ALL,
+    export: ACCEPT_ALL,
+    holdTime: 9,
+    connectRetry: 5,
+    idleHold: 1,
+    families: ['ipv4', 'ipv6'] as const,
+  };
+  const peers: BgpPeerConfig[] = [
+    { ...common, name: 'over4', address: parseIpv4(peer4), nextHop6: parseIpv6(v6) },
+    { ...common, name: 'over6', address: parseIpv6(peer6), nextHop4: parseIpv4(v4) },
+  ];
+  return { name, as, interfaces: [{ v4, v6 }], peers };
 }
-
-interface Router {
-  name: string;
-  stack: Stack;
-  engine: BgpEngine;
-  sink: MapSink;
-}
-
-interface Frame {
-  at: number;
-  seq: number;
-  to: number;
-  bytes: Uint8Array;
-}
-
-const DELAY_MS = 2;
 
 function world(seed: number) {
-  let now = 0;
-  let seq = 0;
-  let linkUp = true;
-  let dropped = 0;
-  const inFlight: Frame[] = [];
-  const trace: string[] = [];
-  const routers: Router[] = [];
-  const output = (peer: number): FrameOutput => ({
-    transmit: (_i, buf, off, len) => {
-      if (!linkUp) {
-        dropped++;
-        return;
-      }
-      inFlight.push({ at: now + DELAY_MS, seq: seq++, to: peer, bytes: buf.slice(off, off + len) });
-    },
-  });
-  const make = (
-    name: string,
-    index: number,
-    as: number,
-    v4: string,
-    v6: string,
-    peer4: string,
-    peer6: string,
-    peerAs: number,
-  ): Router => {
-    const stack = new Stack({ output: output(1 - index), seed: seed * 16 + index, dadTransmits: 0 });
-    stack.addInterface({ name: 'eth0', mac: Uint8Array.of(2, 0, 0, 0, 0, index + 1), mtu: 1500 });
-    stack.addAddress(0, parseIpv4(v4), 24, 0);
-    stack.addAddress6(0, parseIpv6(v6), 64, 0);
-    const sink = new MapSink();
-    const common = {
-      remoteAs: peerAs,
-      import: ACCEPT_ALL,
-      export: ACCEPT_ALL,
-      holdTime: 9,
-      connectRetry: 5,
-      idleHold: 1,
-      families: ['ipv4', 'ipv6'] as const,
-    };
-    const peers: BgpPeerConfig[] = [
-      { ...common, name: 'over4', address: parseIpv4(peer4), nextHop6: parseIpv6(v6) },
-      { ...common, name: 'over6', address: parseIpv6(peer6), nextHop4: parseIpv4(v4) },
-    ];
-    const engine = new BgpEngine({
-      name: `bgp-${name}`,
-      sockets: stack.sockets,
-      sink,
-      config: { localAs: as, routerId: parseIpv4(v4), peers },
-      onStateChange: (p, from, to, t) => trace.push(`${t} ${name}.${p} ${from}>${to}`),
-    });
-    const r = { name, stack, engine, sink };
-    stack.sockets.onSocketEvent = (fd, ev) => {
-      engine.socketEvent(fd, ev, now);
-    };
-    return r;
-  };
-  routers.push(make('a', 0, 65001, '10.0.0.1', '2001:db8::1', '10.0.0.2', '2001:db8::2', 65002));
-  routers.push(make('b', 1, 65002, '10.0.0.2', '2001:db8::2', '10.0.0.1', '2001:db8::1', 65001));
-  const [a, b] = routers as [Router, Router];
+  const w = simWorld(
+    seed,
+    [
+      twoRouters('a', 65001, '10.0.0.1', '2001:db8::1', '10.0.0.2', '2001:db8::2', 65002),
+      twoRouters('b', 65002, '10.0.0.2', '2001:db8::2', '10.0.0.1', '2001:db8::1', 65001),
+    ],
+    [
+      [
+        [0, 0],
+        [1, 0],
+      ],
+    ],
+  );
+  const [a, b] = w.routers as [Router, Router];
   a.engine.announce4(parseIpv4('10.1.0.0'), 16);
   a.engine.announce6(parseIpv6('2001:db8:1::'), 48);
   b.engine.announce4(parseIpv4('10.2.0.0'), 16);
   b.engine.announce6(parseIpv6('2001:db8:2::'), 48);
-  for (const r of routers) r.engine.start(now);
-
-  /** Runs until `done` holds or `untilMs` of virtual time pass. */
-  const run = (untilMs: number, done: () => boolean = () => false): boolean => {
-    const end = now + untilMs;
-    for (let steps = 0; steps < 2_000_000; steps++) {
-      let next = Infinity;
-      for (const r of routers) next = Math.min(next, r.stack.poll(now), r.engine.poll(now));
-      if (done()) return true;
-      inFlight.sort((x, y) => x.at - y.at || x.seq - y.seq);
-      const f = inFlight[0];
-      if (f !== undefined && f.at <= now) {
-        inFlight.shift();
-        routers[f.to]!.stack.receive(0, f.bytes, 0, f.bytes.length, now);
-        continue;
-      }
-      if (f !== undefined) next = Math.min(next, f.at);
-      if (next > end) {
-        now = end;
-        return done();
-      }
-      now = Math.max(now, next);
-    }
-    throw new Error('simulation did not settle');
-  };
-  return {
-    a,
-    b,
-    run,
-    trace,
-    now: () => now,
-    setLink: (up: boolean) => {
-      linkUp = up;
-    },
-    dropped: () => dropped,
-  };
+  w.start();
+  return { ...w, a, b, setLink: (up: boolean) => w.setLink(0, up) };
 }
 
+/** Both sessions up, and each router has the other's two prefixes (one best route each). */
 const ALL_UP = (w: ReturnType<typeof world>) => () =>
-  [w.a, w.b].every((r) => r.engine.show(0).peers.every((p) => p.state === 'Established')) &&
-  w.a.sink.routes.size === 4 &&
-  w.b.sink.routes.size === 4;
+  w.allEstablished() && w.a.sink.routes.size === 2 && w.b.sink.routes.size === 2;
 
 test('socket events: the engine and the stack agree on EV_* numbers', () => {
   assert.deepEqual(
@@ -185,18 +82,23 @@ test('sim: eBGP over IPv4 and over IPv6 between two stacks; a link failure takes
   assert.ok(w.run(60_000, ALL_UP(w)), `sessions up: ${w.trace.join('\n')}`);
   const upAt = w.now();
   if (process.env.BGP_TRACE) console.log(w.trace.join('\n'));
+  // Each prefix came over both sessions; the sink gets the best of the two, under the engine's
+  // name: equal but for the peer address, the lower wins (RFC 4271 §9.1.2.2 (g)), IPv4 first.
   assert.deepEqual(w.a.sink.sorted(), [
-    'over4 10.2.0.0/16 via 10.0.0.2',
-    'over4 2001:db8:2::/48 via 2001:db8::2',
-    'over6 10.2.0.0/16 via 10.0.0.2',
-    'over6 2001:db8:2::/48 via 2001:db8::2',
+    'bgp-a 10.2.0.0/16 via 10.0.0.2',
+    'bgp-a 2001:db8:2::/48 via 2001:db8::2',
   ]);
   assert.deepEqual(w.b.sink.sorted(), [
-    'over4 10.1.0.0/16 via 10.0.0.1',
-    'over4 2001:db8:1::/48 via 2001:db8::1',
-    'over6 10.1.0.0/16 via 10.0.0.1',
-    'over6 2001:db8:1::/48 via 2001:db8::1',
+    'bgp-b 10.1.0.0/16 via 10.0.0.1',
+    'bgp-b 2001:db8:1::/48 via 2001:db8::1',
   ]);
+  assert.deepEqual(
+    w.a.engine.routes({ prefix: '10.2.0.0/16' }).map((r) => [r.from, r.best, r.asPath]),
+    [
+      ['over4', true, '65002'],
+      ['over6', false, '65002'],
+    ],
+  );
   const show = w.a.engine.show(w.now());
   const over4 = show.peers.find((p) => p.name === 'over4')!;
   assert.deepEqual(over4.capabilities?.families, ['ipv4-unicast', 'ipv6-unicast']);
@@ -227,7 +129,7 @@ test('sim: eBGP over IPv4 and over IPv6 between two stacks; a link failure takes
   // Repaired: the sessions come back (ConnectRetry 5 s) and the routes with them.
   w.setLink(true);
   assert.ok(w.run(60_000, ALL_UP(w)), `sessions back: ${w.trace.slice(-12).join('\n')}`);
-  assert.equal(w.a.sink.routes.size, 4);
+  assert.equal(w.a.sink.routes.size, 2);
   assert.ok(upAt > 0);
 });
 
@@ -242,4 +144,245 @@ test('sim: a seed gives the same run', () => {
     return w.trace.join('\n');
   };
   assert.equal(runOnce(), runOnce());
+});
+
+// ---- three routers in a line: propagation ----
+//
+//   A  AS 65001  10.0.0.1 ─── 10.0.0.2  B  AS 65002  10.0.1.2 ─── 10.0.1.3  C  AS 65003
+//   originates 10.1.0.0/16 and 2001:db8:1::/48; eBGP A–B and B–C, IPv4 sessions carrying both
+//   families (the IPv6 next hop configured per router).
+
+const EBGP = {
+  import: ACCEPT_ALL,
+  export: ACCEPT_ALL,
+  holdTime: 9,
+  connectRetry: 5,
+  idleHold: 1,
+} as const;
+
+function line(seed: number) {
+  const nh6 = (n: number) => parseIpv6(`2001:db8:ffff::${n}`);
+  const w = simWorld(
+    seed,
+    [
+      {
+        name: 'a',
+        as: 65001,
+        interfaces: [{ v4: '10.0.0.1' }],
+        peers: [{ ...EBGP, name: 'b', address: parseIpv4('10.0.0.2'), remoteAs: 65002, nextHop6: nh6(1) }],
+      },
+      {
+        name: 'b',
+        as: 65002,
+        interfaces: [{ v4: '10.0.0.2' }, { v4: '10.0.1.2' }],
+        peers: [
+          { ...EBGP, name: 'a', address: parseIpv4('10.0.0.1'), remoteAs: 65001, nextHop6: nh6(2) },
+          { ...EBGP, name: 'c', address: parseIpv4('10.0.1.3'), remoteAs: 65003, nextHop6: nh6(2) },
+        ],
+      },
+      {
+        name: 'c',
+        as: 65003,
+        interfaces: [{ v4: '10.0.1.3' }],
+        peers: [{ ...EBGP, name: 'b', address: parseIpv4('10.0.1.2'), remoteAs: 65002, nextHop6: nh6(3) }],
+      },
+    ],
+    [
+      [
+        [0, 0],
+        [1, 0],
+      ],
+      [
+        [1, 1],
+        [2, 0],
+      ],
+    ],
+  );
+  const [a, b, c] = w.routers as [Router, Router, Router];
+  w.start();
+  return { ...w, a, b, c };
+}
+
+test('sim: A—B—C over eBGP: a route A originates reaches C with AS path "B A", and its withdrawal follows', () => {
+  const w = line(3);
+  assert.ok(w.run(60_000, w.allEstablished), `sessions up: ${w.trace.join('\n')}`);
+  w.a.engine.announce4(parseIpv4('10.1.0.0'), 16, { med: 50 });
+  w.a.engine.announce6(parseIpv6('2001:db8:1::'), 48);
+  assert.ok(
+    w.run(10_000, () => w.c.sink.routes.size === 2),
+    'C has both routes',
+  );
+  // C's RIB gets B's next hops (eBGP next hop self), the path through B then A.
+  assert.deepEqual(w.c.sink.sorted(), [
+    'bgp-c 10.1.0.0/16 via 10.0.1.2',
+    'bgp-c 2001:db8:1::/48 via 2001:db8:ffff::2',
+  ]);
+  assert.deepEqual(w.b.sink.sorted(), [
+    'bgp-b 10.1.0.0/16 via 10.0.0.1',
+    'bgp-b 2001:db8:1::/48 via 2001:db8:ffff::1',
+  ]);
+  const [atC] = w.c.engine.routes({ prefix: '10.1.0.0/16' });
+  assert.equal(atC?.asPath, '65002 65001');
+  assert.equal(atC?.from, 'b');
+  // RFC 4271 §5.1.4: A's MED reached B (its neighbour) but B did not pass it on to C.
+  assert.equal(w.b.engine.routes({ prefix: '10.1.0.0/16' })[0]?.med, 50);
+  assert.equal(atC?.med, null);
+  // Nothing is sent back: A's only route to its prefix is its own; C's best came from B.
+  assert.equal(w.a.sink.routes.size, 0);
+  assert.deepEqual(
+    w.a.engine.routes({ prefix: '10.1.0.0/16' }).map((r) => r.from),
+    ['local'],
+  );
+  const bShow = w.b.engine.show(w.now()).peers;
+  assert.deepEqual(
+    bShow.map((p) => [p.name, p.prefixes.advertised]),
+    [
+      ['a', 0],
+      ['c', 2],
+    ],
+  );
+
+  w.a.engine.withdraw4(parseIpv4('10.1.0.0'), 16);
+  assert.ok(
+    w.run(10_000, () => w.c.sink.routes.size === 1),
+    'the withdrawal reaches C',
+  );
+  assert.deepEqual(w.c.sink.sorted(), ['bgp-c 2001:db8:1::/48 via 2001:db8:ffff::2']);
+  assert.deepEqual(w.c.engine.routes({ prefix: '10.1.0.0/16' }), []);
+  assert.equal(w.b.sink.routes.size, 1);
+
+  // A—B fails: B's routes from A go with the session (hold timer), and C loses them too.
+  w.setLink(0, false);
+  assert.ok(
+    w.run(20_000, () => w.c.sink.routes.size === 0),
+    'C loses the IPv6 route when A—B goes down',
+  );
+});
+
+// ---- route reflection: B reflects for clients A and C, and non-clients D and E (one AS) ----
+//
+//        A (client)   C (client)
+//              \       /
+//               B  (RR, cluster 192.0.2.1)
+//              /       \
+//     D (non-client)   E (non-client)
+
+function reflection(seed: number) {
+  const IBGP = { remoteAs: 65000, holdTime: 9, connectRetry: 5, idleHold: 1, families: ['ipv4'] } as const;
+  const leaf = (name: string, index: number) => ({
+    name,
+    as: 65000,
+    interfaces: [{ v4: `10.0.${index}.1` }],
+    peers: [{ ...IBGP, name: 'b', address: parseIpv4(`10.0.${index}.2`) }],
+  });
+  const clients = new Set(['a', 'c']);
+  const bPeers = (clientNames: Set<string>): BgpPeerConfig[] =>
+    ['a', 'c', 'd', 'e'].map((name, i) => ({
+      ...IBGP,
+      name,
+      address: parseIpv4(`10.0.${i}.1`),
+      routeReflectorClient: clientNames.has(name),
+    }));
+  const w = simWorld(
+    seed,
+    [
+      leaf('a', 0),
+      {
+        name: 'b',
+        as: 65000,
+        routerId: '10.255.0.2',
+        clusterId: '192.0.2.1',
+        interfaces: [0, 1, 2, 3].map((i) => ({ v4: `10.0.${i}.2` })),
+        peers: bPeers(clients),
+      },
+      leaf('c', 1),
+      leaf('d', 2),
+      leaf('e', 3),
+    ],
+    [0, 1, 2, 3].map(
+      (i) =>
+        [
+          [i === 0 ? 0 : i + 1, 0],
+          [1, i],
+        ] as const,
+    ),
+  );
+  const [a, b, c, d, e] = w.routers as [Router, Router, Router, Router, Router];
+  w.start();
+  return { ...w, a, b, c, d, e, bPeers };
+}
+
+test('sim: route reflection (RFC 4456): client routes to every peer with ORIGINATOR_ID and CLUSTER_LIST, non-client routes to clients only', () => {
+  const w = reflection(5);
+  assert.ok(w.run(60_000, w.allEstablished), `sessions up: ${w.trace.join('\n')}`);
+  w.a.engine.announce4(parseIpv4('10.1.0.0'), 16);
+  w.d.engine.announce4(parseIpv4('10.4.0.0'), 16);
+  const has = (r: Router, prefix: string) => w.routes(r, prefix).length > 0;
+  assert.ok(
+    w.run(10_000, () => has(w.c, '10.1.0.0/16') && has(w.d, '10.1.0.0/16') && has(w.e, '10.1.0.0/16')),
+    "A's route reflected to C, D and E",
+  );
+  assert.ok(
+    w.run(10_000, () => has(w.a, '10.4.0.0/16') && has(w.c, '10.4.0.0/16')),
+    "D's to A and C",
+  );
+  w.run(5_000);
+
+  // At C: A's route, its next hop unchanged (A's address), A's identifier as ORIGINATOR_ID and B's
+  // cluster on the CLUSTER_LIST (RFC 4456 §8).
+  const [atC] = w.c.engine.routes({ prefix: '10.1.0.0/16' });
+  assert.deepEqual(
+    atC && {
+      from: atC.from,
+      nextHop: atC.nextHop,
+      asPath: atC.asPath,
+      localPref: atC.localPref,
+      originatorId: atC.originatorId,
+      clusterList: atC.clusterList,
+    },
+    {
+      from: 'b',
+      nextHop: '10.0.0.1',
+      asPath: '',
+      localPref: 100,
+      originatorId: '10.0.0.1',
+      clusterList: ['192.0.2.1'],
+    },
+  );
+  assert.deepEqual(w.c.sink.sorted(), [
+    'bgp-c 10.1.0.0/16 via 10.0.0.1 ibgp',
+    'bgp-c 10.4.0.0/16 via 10.0.2.1 ibgp',
+  ]);
+  // Not reflected back to A: its only route to its prefix is its own, and it refused nothing.
+  assert.deepEqual(
+    w.a.engine.routes({ prefix: '10.1.0.0/16' }).map((r) => r.from),
+    ['local'],
+  );
+  assert.deepEqual(w.a.engine.show(w.now()).peers[0]?.counters.rejected, {});
+  // From the non-client D: to the clients A and C, not to the non-client E.
+  assert.equal(w.routes(w.e, '10.4.0.0/16').length, 0);
+  assert.deepEqual(w.e.sink.sorted(), ['bgp-e 10.1.0.0/16 via 10.0.0.1 ibgp']);
+  assert.deepEqual(w.routes(w.a, '10.4.0.0/16')[0]?.originatorId, '10.0.2.1');
+
+  // D becomes a client, in place (no session reset): E gets D's route now.
+  const flaps = () => w.b.engine.show(w.now()).peers.map((p) => (p.counters as { flaps: number }).flaps);
+  const before = flaps();
+  const cfg = {
+    localAs: 65000,
+    routerId: parseIpv4('10.255.0.2'),
+    clusterId: parseIpv4('192.0.2.1'),
+    peers: w.bPeers(new Set(['a', 'c', 'd'])),
+  };
+  assert.equal(w.b.engine.reconfigure(cfg, w.now()), true);
+  assert.ok(
+    w.run(5_000, () => has(w.e, '10.4.0.0/16')),
+    "E gets D's route once D is a client",
+  );
+  assert.deepEqual(flaps(), before);
+  // Back to a non-client: E's copy is withdrawn.
+  assert.equal(w.b.engine.reconfigure({ ...cfg, peers: w.bPeers(new Set(['a', 'c'])) }, w.now()), true);
+  assert.ok(
+    w.run(5_000, () => !has(w.e, '10.4.0.0/16')),
+    "E loses D's route when D is no client",
+  );
 });

@@ -81,6 +81,16 @@ export class LogSink implements RouteSink {
   }
 }
 
+/** The attributes a script shows when present: LOCAL_PREF, MED, ORIGINATOR_ID, CLUSTER_LIST. */
+function optional(at: PathAttributes): string {
+  let s = '';
+  if (at.localPref !== undefined) s += ` lp=${at.localPref}`;
+  if (at.med !== undefined) s += ` med=${at.med}`;
+  if (at.originatorId !== undefined) s += ` originator=${formatIpv4(at.originatorId)}`;
+  if (at.clusterList !== undefined) s += ` clusters=${at.clusterList.map(formatIpv4).join(',')}`;
+  return s;
+}
+
 /** Describes the messages in `bytes` (what the engine sent on one connection). */
 export function describe(bytes: Uint8Array): string[] {
   const out: string[] = [];
@@ -135,7 +145,7 @@ export function describe(bytes: Uint8Array): string[] {
                 ? formatIpv6(at.mpNextHop.subarray(0, 16))
                 : '-';
           parts.push(
-            `announce=${a.join(',')} nh=${nh} path=${formatAsPath(at.asPath) || '-'}${at.localPref !== undefined ? ` lp=${at.localPref}` : ''}`,
+            `announce=${a.join(',')} nh=${nh} path=${formatAsPath(at.asPath) || '-'}${optional(at)}`,
           );
         }
         out.push(`UPDATE ${parts.join(' ')}`);
@@ -191,6 +201,10 @@ export function build(msg: Record<string, unknown>): Uint8Array {
       const base: Partial<PathAttributes> = {
         origin: 0,
         asPath: path.length > 0 ? [{ type: 2, asns: path }] : [],
+        localPref: msg.lp as number | undefined,
+        med: msg.med as number | undefined,
+        originatorId: typeof msg.originator === 'string' ? parseIpv4(msg.originator) : undefined,
+        clusterList: Array.isArray(msg.clusters) ? (msg.clusters as string[]).map(parseIpv4) : undefined,
       };
       for (const p of (msg.withdraw as string[]) ?? []) {
         const { network, length } = prefix(p);
@@ -242,6 +256,8 @@ function peerConfig(p: Record<string, unknown>): BgpPeerConfig {
     import: policy(p.import),
     export: policy(p.export),
     nextHop6: typeof p.nextHop6 === 'string' ? parseIpv6(p.nextHop6) : undefined,
+    routeReflectorClient: p.rrClient as boolean | undefined,
+    nextHopSelf: p.nextHopSelf as boolean | undefined,
   };
 }
 
@@ -249,6 +265,7 @@ export function configOf(c: Record<string, unknown>): BgpConfig {
   return {
     localAs: c.localAs as number,
     routerId: parseIpv4(c.routerId as string),
+    clusterId: typeof c.clusterId === 'string' ? parseIpv4(c.clusterId) : undefined,
     peers: (c.peers as Record<string, unknown>[]).map(peerConfig),
   };
 }
@@ -364,6 +381,15 @@ export function runScript(steps: Step[]): { actual: Step[]; mismatches: string[]
       case 'stop':
         engine!.stop(now, step.reason as string | undefined);
         break;
+      case 'routes': {
+        // The Loc-RIB candidates of one prefix (or all), best first.
+        const filter = typeof step.prefix === 'string' ? { prefix: step.prefix } : {};
+        for (const r of engine!.routes(filter, Infinity, now))
+          log.push(
+            `route ${r.prefix} ${r.best ? '*' : ' '} from=${r.from} nh=${r.nextHop ?? '-'} path=${r.asPath || '-'} lp=${r.localPref}${r.med !== null ? ` med=${r.med}` : ''}`,
+          );
+        break;
+      }
       case 'show': {
         const show = engine!.show(now);
         for (const p of show.peers) {

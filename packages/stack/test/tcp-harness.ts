@@ -29,6 +29,7 @@ import {
   TcpEngine,
   type TcpEnv,
   type TcpListener,
+  TcpMd5Keys,
 } from '../src/tcp/index.ts';
 import { parseOptions, TcpOptions } from '../src/tcp/options.ts';
 
@@ -486,7 +487,8 @@ function flow(size: number, seed: number): Flow {
 /**
  * On a Pair of any family: b listens on (wildcard, port), a connects from (aAddr, 40000), `size`
  * bytes go each way, then both sides half-close. Returns when both saw EOF or at `limit` (ms), with
- * the two flows and the connections; the caller checks what arrived.
+ * the two flows and the connections; the caller checks what arrived. With `md5Key`, both ends sign
+ * with it (RFC 2385: the listener's key for a, a's for b).
  */
 export function bulkTransfer<A>(
   p: Pair<A>,
@@ -494,9 +496,14 @@ export function bulkTransfer<A>(
   seed: number,
   limit = 600_000,
   step?: (now: number) => void,
+  md5Key: Uint8Array | null = null,
 ): { ok: boolean; c: TcpConnection<A>; s: TcpConnection<A> | null; up: Flow; down: Flow } {
   const l = p.b.engine.listen(p.b.family.any, 80, 16) as TcpListener<A>;
-  const c = p.a.engine.connect(p.a.addr, 40000, p.b.addr, 80, 0) as TcpConnection<A>;
+  if (md5Key !== null) {
+    l.md5Keys = new TcpMd5Keys<A>();
+    l.md5Keys.set(p.b.family, p.a.addr, md5Key);
+  }
+  const c = p.a.engine.connect(p.a.addr, 40000, p.b.addr, 80, 0, md5Key) as TcpConnection<A>;
   assert.ok(c instanceof TcpConnection);
   let s: TcpConnection<A> | null = null;
   const up = flow(size, seed);

@@ -25,8 +25,9 @@ import { EV_ERROR, EV_HANGUP, EV_READABLE, EV_WRITABLE } from '../sockapi/types.
 import { type CongestionControl, type CongestionState, makeCongestionControl } from './cc.ts';
 import type { TcpConfig } from './config.ts';
 import type { TcpHost } from './host.ts';
+import { TCP_MD5_OPTION_SPACE } from './md5sig.ts';
 import { OutOfOrderQueue } from './ooo.ts';
-import { type TcpOptions, writeNopNopTimestamp } from './options.ts';
+import { type TcpOptions, writeMd5Option, writeNopNopTimestamp } from './options.ts';
 import { ByteRing } from './ring.ts';
 import { RttEstimator } from './rtt.ts';
 import { DUP_THRESH, SackScoreboard } from './scoreboard.ts';
@@ -186,6 +187,19 @@ export class TcpConnection<A = number> implements CongestionState {
   private lastRecvAt = 0;
   ttl: number;
   tos = 0;
+  /**
+   * RFC 5082 (GTSM): segments arriving with a lower TTL (IPv4) or hop limit (IPv6) are dropped
+   * (IP_MINTTL, IPV6_MINHOPCOUNT); 0: none. Checked by the engine.
+   */
+  minTtl = 0;
+  /** RFC 2385: the key every segment is signed and checked with (setMd5Key); null: unsigned. */
+  md5Key: Uint8Array | null = null;
+  /** The signature's pseudo-header of what this connection sends (its length set per segment). */
+  private md5Pseudo: Uint8Array | null = null;
+  /** Option bytes every non-SYN segment carries: timestamps (12), the signature (20). */
+  private fixedOptions = 0;
+  /** SACK blocks that fit in the 40 option bytes beside them (4; 3 with timestamps; 2 with a signature). */
+  private maxSackBlocks = 4;
 
   private error = 0;
   private softError = 0;
@@ -265,7 +279,7 @@ export class TcpConnection<A = number> implements CongestionState {
     this.irs = seg.seq;
     this.rcvNxt = seqAdd(seg.seq, 1);
     this.rcvAdvEdge = this.rcvNxt;
-    this.negotiate(o, now);
+    this.negotiate(o, now, true);
     this.sndWnd = seg.window;
     this.maxSndWnd = seg.window;
     this.sndWl1 = seg.seq;
@@ -295,13 +309,15 @@ export class TcpConnection<A = number> implements CongestionState {
     this.maxSndWnd = seg.window;
     this.sndWl1 = seg.seq;
     this.sndWl2 = seg.ack;
+    this.updateOptionSpace();
     this.initWindow();
     this.st = S_ESTABLISHED;
     this.wasConnected = true;
     this.lastRecvAt = now;
   }
 
-  private negotiate(o: TcpOptions, now: number): void {
+  /** `passive`: the options of a SYN we answer with a SYN-ACK; else of the SYN-ACK (or SYN) answering ours. */
+  private negotiate(o: TcpOptions, now: number, passive: boolean): void {
     this.peerMss = o.mss > 0 ? o.mss : DEFAULT_MSS;
     this.mss = Math.max(Math.min(this.peerMss, this.pathMss), 64);
     this.peerOfferedScale = this.cfg.windowScaling && o.wscale >= 0;
@@ -313,12 +329,16 @@ export class TcpConnection<A = number> implements CongestionState {
       this.rcvScale = 0;
       this.wantScale = 0;
     }
-    this.tsOk = this.cfg.timestamps && o.hasTimestamp;
+    this.sackOk = this.cfg.sack && o.sackPermitted;
+    // A signature takes 20 of the 40 option bytes. As Linux: our SYN offers no timestamps then
+    // (tcp_syn_options), and a SYN-ACK drops them rather than SACK (tcp_synack_options).
+    const md5 = this.md5Key !== null;
+    this.tsOk = this.cfg.timestamps && o.hasTimestamp && !(md5 && (!passive || this.sackOk));
     if (this.tsOk) {
       this.tsRecent = o.tsVal;
       this.tsRecentAt = now;
     }
-    this.sackOk = this.cfg.sack && o.sackPermitted;
+    this.updateOptionSpace();
     this.initWindow();
   }
 
@@ -328,9 +348,31 @@ export class TcpConnection<A = number> implements CongestionState {
     this.ssthresh = 0x7fffffff;
   }
 
-  /** Payload bytes per full segment: MSS less the timestamp option. */
+  /** Payload bytes per full segment: MSS less the options every segment carries. */
   effMss(): number {
-    return this.mss - (this.tsOk ? 12 : 0);
+    return this.mss - this.fixedOptions;
+  }
+
+  private updateOptionSpace(): void {
+    this.fixedOptions = (this.tsOk ? 12 : 0) + (this.md5Key !== null ? TCP_MD5_OPTION_SPACE : 0);
+    // RFC 2018 §3: a SACK option of n blocks takes 2 + 8n bytes (4 + 8n aligned); Linux's rule.
+    const room = 40 - this.fixedOptions;
+    this.maxSackBlocks = room >= 12 ? Math.min(4, (room - 4) >>> 3) : 0;
+  }
+
+  /**
+   * RFC 2385: signs and checks every segment with `key` from now on (null: none). Set before the
+   * first segment (connect, or a listener's key for the peer), or while the SYN is unanswered.
+   */
+  setMd5Key(key: Uint8Array | null): void {
+    this.md5Key = key;
+    if (key === null) this.md5Pseudo = null;
+    else if (this.md5Pseudo === null) {
+      const fam = this.host.family;
+      this.md5Pseudo = new Uint8Array(fam.name === 'ipv4' ? 12 : 40);
+      fam.md5Pseudo(this.md5Pseudo, this.localAddr, this.remoteAddr, 0);
+    }
+    this.updateOptionSpace();
   }
 
   // ---------------------------------------------------------------- segment output
@@ -353,18 +395,25 @@ export class TcpConnection<A = number> implements CongestionState {
 
   private sackBlockCount(): number {
     if (!this.sackOk || this.ooo.count === 0) return 0;
-    return Math.min(this.ooo.count, this.tsOk ? 3 : 4);
+    return Math.min(this.ooo.count, this.maxSackBlocks);
   }
 
   /** Bytes of options a non-SYN segment carries now. */
   private optionBytes(): number {
+    return this.fixedOptions + this.sackOptionBytes();
+  }
+
+  /** Bytes of the SACK option a non-SYN segment carries now. */
+  private sackOptionBytes(): number {
     const n = this.sackBlockCount();
-    return (this.tsOk ? 12 : 0) + (n > 0 ? 4 + 8 * n : 0);
+    return n > 0 ? 4 + 8 * n : 0;
   }
 
   private emitSyn(withAck: boolean, now: number): void {
-    // Options on a SYN-ACK only when the SYN offered them (RFC 7323 §1.3, RFC 2018 §2).
+    // Options on a SYN-ACK only when the SYN offered them (RFC 7323 §1.3, RFC 2018 §2). With a
+    // signature, no timestamps on our SYN (negotiate).
     const ws = withAck ? this.peerOfferedScale : this.cfg.windowScaling;
+    const md5 = this.md5Key !== null;
     const len = this.out.syn(
       this.localPort,
       this.remotePort,
@@ -374,11 +423,12 @@ export class TcpConnection<A = number> implements CongestionState {
       this.windowField(true),
       this.advMss,
       withAck ? this.sackOk : this.cfg.sack,
-      withAck ? this.tsOk : this.cfg.timestamps,
+      withAck ? this.tsOk : this.cfg.timestamps && !md5,
       (now + this.tsOffset) >>> 0,
       withAck ? this.tsRecent : 0,
       ws ? this.wantScale : -1,
       this.pseudo,
+      md5,
     );
     if (withAck) {
       this.lastAckSent = this.rcvNxt;
@@ -389,6 +439,9 @@ export class TcpConnection<A = number> implements CongestionState {
 
   /** `segments`: how many segments leave on the wire (an aggregate is cut into several). */
   private transmit(tcpLen: number, now: number, segmentSize = 0, segments = 1): void {
+    // RFC 2385: every segment of a keyed connection is built with room for the digest, first.
+    const key = this.md5Key;
+    if (key !== null) this.out.md5.sign(this.md5Pseudo!, this.out.buf, this.out.tcpOff, tcpLen, key);
     this.host.stats.segmentsOut += segments;
     const r = this.host.sendSegment(
       tcpLen,
@@ -418,6 +471,7 @@ export class TcpConnection<A = number> implements CongestionState {
     const b = w.buf;
     const tcpOff = w.tcpOff;
     let p = tcpOff + TCP_MIN_HEADER;
+    if (this.md5Key !== null) p += writeMd5Option(b, p);
     if (this.tsOk && !rst) p += writeNopNopTimestamp(b, p, (now + this.tsOffset) >>> 0, this.tsRecent);
     if (!rst) {
       const n = this.sackBlockCount();
@@ -695,7 +749,7 @@ export class TcpConnection<A = number> implements CongestionState {
     this.irs = seg.seq;
     this.rcvNxt = seqAdd(seg.seq, 1);
     this.rcvAdvEdge = this.rcvNxt;
-    this.negotiate(o, now);
+    this.negotiate(o, now, false);
     this.lastRecvAt = now;
     if ((f & TCP_ACK) !== 0) {
       this.sndUna = seg.ack;
@@ -724,7 +778,10 @@ export class TcpConnection<A = number> implements CongestionState {
 
   /** A reset for a segment that had no ACK of ours (SEQ = SEG.ACK, no options). */
   private emitBareReset(seq: number, now: number): void {
-    this.transmit(this.out.reset(this.localPort, this.remotePort, seq, this.pseudo), now);
+    this.transmit(
+      this.out.reset(this.localPort, this.remotePort, seq, this.pseudo, this.md5Key !== null),
+      now,
+    );
   }
 
   private rcvWindow(): number {
@@ -1068,7 +1125,7 @@ export class TcpConnection<A = number> implements CongestionState {
 
   /** Retransmits one segment at seq (no further than the next SACKed block); returns its end. */
   private retransmitAt(seq: number, now: number): number {
-    let max = this.effMss() - (this.optionBytes() - (this.tsOk ? 12 : 0));
+    let max = this.effMss() - this.sackOptionBytes();
     const nextSacked = this.sb.nextSackedStart(seq);
     if (nextSacked !== -1) max = Math.min(max, seqDiff(nextSacked, seq));
     const ringEnd = seqAdd(this.ringBase, this.sendRing.length);
@@ -1155,7 +1212,8 @@ export class TcpConnection<A = number> implements CongestionState {
 
   private sendNew(now: number): void {
     const mssFull = this.effMss();
-    const offload = this.host.segmentOffloadFor(this.remoteAddr);
+    // Each signed segment needs its own digest: no aggregates for the link to cut.
+    const offload = this.md5Key === null ? this.host.segmentOffloadFor(this.remoteAddr) : 0;
     for (let guard = 0; guard < 1_000_000; guard++) {
       if (this.sb.count > 0) this.sndNxt = this.sb.skipSacked(this.sndNxt);
       const ringEnd = seqAdd(this.ringBase, this.sendRing.length);
@@ -1163,7 +1221,7 @@ export class TcpConnection<A = number> implements CongestionState {
       if (avail < 0) avail = 0;
       const wndEdge = seqAdd(this.sndUna, Math.min(this.sndWnd, this.cwnd));
       const usable = seqDiff(wndEdge, this.sndNxt);
-      const maxSeg = mssFull - (this.optionBytes() - (this.tsOk ? 12 : 0));
+      const maxSeg = mssFull - this.sackOptionBytes();
       const aggregateMax = offload > 0 ? this.aggregateLimit(offload, maxSeg) : maxSeg;
       let len = Math.min(avail, aggregateMax, Math.max(usable, 0));
       // An aggregate carries whole segments; a short tail goes on its own, under Nagle's rule.
@@ -1245,7 +1303,7 @@ export class TcpConnection<A = number> implements CongestionState {
       const ringEnd = seqAdd(this.ringBase, this.sendRing.length);
       const avail = seqDiff(ringEnd, this.sndMax);
       const usable = seqDiff(seqAdd(this.sndUna, this.sndWnd), this.sndMax);
-      const len = Math.min(avail, mss - (this.optionBytes() - (this.tsOk ? 12 : 0)), usable);
+      const len = Math.min(avail, mss - this.sackOptionBytes(), usable);
       const finHere =
         this.finQueued &&
         !this.finAcked &&

@@ -18,6 +18,7 @@ import { DEFAULT_TCP_CONFIG, type TcpConfig } from './config.ts';
 import { TcpConnection } from './connection.ts';
 import type { TcpAddressFamily } from './family.ts';
 import { type TcpHost, TcpStats } from './host.ts';
+import type { TcpMd5Keys } from './md5sig.ts';
 import { parseOptions, TcpOptions } from './options.ts';
 import { SegmentWriter } from './segment.ts';
 import { S_CLOSED, S_TIME_WAIT } from './states.ts';
@@ -92,6 +93,16 @@ export class TcpListener<A = number> {
   synCookiesSent = 0;
   lastCookieAt = Number.NEGATIVE_INFINITY;
   closed = false;
+  /**
+   * RFC 5082 (GTSM): segments with a lower TTL / hop limit are dropped, and the connections of
+   * this listener inherit it (IP_MINTTL, IPV6_MINHOPCOUNT); 0: none.
+   */
+  minTtl = 0;
+  /**
+   * RFC 2385 keys by peer address (TCP_MD5SIG on the listening socket): a SYN from a peer with a
+   * key must be signed with it, and its connection signs with it; null: none.
+   */
+  md5Keys: TcpMd5Keys<A> | null = null;
   private readonly engine: TcpEngine<A>;
 
   constructor(engine: TcpEngine<A>, localAddr: A, localPort: number, backlog: number) {
@@ -147,6 +158,8 @@ export class TcpEngine<A = number> implements TcpHost<A> {
   private readonly listeners = new Map<number, TcpListener<A>[]>();
   private readonly seg = new TcpHeader();
   private readonly opts = new TcpOptions();
+  /** The RFC 2385 pseudo-header of the segments the engine signs itself (IPv4: 12 bytes, IPv6: 40). */
+  private readonly md5Pseudo: Uint8Array;
   /** Ephemeral ports of active opens (RFC 6056 Algorithm 4); the socket layer uses it too. */
   readonly portSelector: PortSelector;
   /** RFC 6528 F() key, for the life of the engine (as Linux's net_secret). */
@@ -178,6 +191,7 @@ export class TcpEngine<A = number> implements TcpHost<A> {
     this.family = env.family;
     this.writer = new SegmentWriter(env.linkHeaderLength, env.netHeaderLength);
     this.config = { ...DEFAULT_TCP_CONFIG, ...config };
+    this.md5Pseudo = new Uint8Array(env.family.name === 'ipv4' ? 12 : 40);
     this.isnKey0 = env.random32() | 0;
     this.isnKey1 = env.random32() | 0;
     this.tsKey0 = env.random32() | 0;
@@ -366,7 +380,9 @@ export class TcpEngine<A = number> implements TcpHost<A> {
    * A segment for a local address (IP validated, checksum not yet). Returns false when no
    * connection or listener takes it, so that the stack answers with a reset (RFC 9293 §3.10.7.1).
    * `src` and `dst` may be the caller's scratch, reused for the next segment: what is kept of them
-   * (a new connection's addresses) is family.keep()'s copy.
+   * (a new connection's addresses) is family.keep()'s copy. `ttl`: the TTL or hop limit it arrived
+   * with, for the RFC 5082 check of IP_MINTTL / IPV6_MINHOPCOUNT (255 when the caller does not
+   * tell).
    */
   input(
     buf: Uint8Array,
@@ -377,6 +393,7 @@ export class TcpEngine<A = number> implements TcpHost<A> {
     _tos: number,
     now: number,
     checksumVerified = false,
+    ttl = 255,
   ): boolean {
     const seg = this.seg;
     const pseudo = checksumVerified ? 0 : this.family.pseudoSum(src, dst);
@@ -391,6 +408,13 @@ export class TcpEngine<A = number> implements TcpHost<A> {
     }
     const c = this.find(dst, seg.dstPort, src, seg.srcPort);
     if (c !== null) {
+      // RFC 5082 §3 then RFC 2385 §3.0, before anything of the segment is looked at (Linux's order).
+      if (ttl < c.minTtl) {
+        this.stats.minTtlDropped++;
+        return true;
+      }
+      if ((c.md5Key !== null || o.md5At >= 0) && !this.md5Accepts(c.md5Key, o, buf, tcpOff, tcpLen, src, dst))
+        return true;
       if (
         c.st === S_TIME_WAIT &&
         (seg.flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN &&
@@ -405,10 +429,49 @@ export class TcpEngine<A = number> implements TcpHost<A> {
     }
     const l = this.findListener(dst, seg.dstPort);
     if (l === null) return false;
-    return this.listenInput(l, seg, o, buf, src, dst, now);
+    if (ttl < l.minTtl) {
+      this.stats.minTtlDropped++;
+      return true;
+    }
+    const key = l.md5Keys === null ? null : l.md5Keys.find(this.family, src);
+    if ((key !== null || o.md5At >= 0) && !this.md5Accepts(key, o, buf, tcpOff, tcpLen, src, dst))
+      return true;
+    return this.listenInput(l, seg, o, buf, src, dst, now, key);
   }
 
-  /** RFC 9293 §3.10.7.2, with a bounded SYN queue and SYN cookies. */
+  /**
+   * RFC 2385 §3.0: whether a segment passes the signature check of an endpoint with `key` (null:
+   * none, then a signed segment is refused too, as Linux). Refusals are counted by reason.
+   */
+  private md5Accepts(
+    key: Uint8Array | null,
+    o: TcpOptions,
+    buf: Uint8Array,
+    tcpOff: number,
+    tcpLen: number,
+    src: A,
+    dst: A,
+  ): boolean {
+    const stats = this.stats;
+    if (key === null) {
+      stats.md5Unexpected++;
+      return false;
+    }
+    if (o.md5At < 0) {
+      stats.md5Missing++;
+      return false;
+    }
+    if (!this.writer.md5.verify(this.family, src, dst, buf, tcpOff, tcpLen, o.md5At, key)) {
+      stats.md5Bad++;
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * RFC 9293 §3.10.7.2, with a bounded SYN queue and SYN cookies. `key`: the listener's RFC 2385
+   * key for the peer (the segment passed its check), which its connection takes.
+   */
   private listenInput(
     l: TcpListener<A>,
     seg: TcpHeader,
@@ -417,6 +480,7 @@ export class TcpEngine<A = number> implements TcpHost<A> {
     src: A,
     dst: A,
     now: number,
+    key: Uint8Array | null,
   ): boolean {
     const f = seg.flags;
     this.stats.segmentsIn++;
@@ -435,6 +499,8 @@ export class TcpEngine<A = number> implements TcpHost<A> {
             fam.keep(src),
             seg.srcPort,
           );
+          c.minTtl = l.minTtl;
+          if (key !== null) c.setMd5Key(key);
           c.openFromCookie(seg, mss, now);
           c.listener = l;
           this.link(c);
@@ -455,13 +521,15 @@ export class TcpEngine<A = number> implements TcpHost<A> {
       return true;
     }
     if (l.embryos.size >= this.config.synQueue) {
-      if (this.config.synCookies) this.sendCookie(l, seg, o, src, dst, now);
+      if (this.config.synCookies) this.sendCookie(l, seg, o, src, dst, now, key);
       else this.stats.listenOverflows++;
       return true;
     }
     const fam = this.family;
     const c = new TcpConnection(this, this.config, fam.keep(dst), seg.dstPort, fam.keep(src), seg.srcPort);
     c.listener = l;
+    c.minTtl = l.minTtl;
+    if (key !== null) c.setMd5Key(key);
     l.embryos.add(c);
     this.link(c);
     c.openPassive(seg, o, now);
@@ -504,8 +572,20 @@ export class TcpEngine<A = number> implements TcpHost<A> {
     return this.family.hashTuple(k0, k1 ^ gen, la, ra, (lp << 16) | rp, peerIsn) & 0xffffff;
   }
 
-  /** Our ISN for a SYN cookie: 5 bits of time counter, 3 bits of MSS index, 24 bits of keyed hash. */
-  private sendCookie(l: TcpListener<A>, seg: TcpHeader, o: TcpOptions, src: A, dst: A, now: number): void {
+  /**
+   * Our ISN for a SYN cookie: 5 bits of time counter, 3 bits of MSS index, 24 bits of keyed hash.
+   * With an RFC 2385 key for the peer the SYN-ACK is signed (Linux answers with signed cookies
+   * too: TCP_SYNACK_COOKIE in tcp_synack_options), and so is the connection the ACK rebuilds.
+   */
+  private sendCookie(
+    l: TcpListener<A>,
+    seg: TcpHeader,
+    o: TcpOptions,
+    src: A,
+    dst: A,
+    now: number,
+    key: Uint8Array | null,
+  ): void {
     const peerMss = o.mss > 0 ? o.mss : 536;
     const mtu = this.env.mtuFor(src);
     const headers = this.writer.headers;
@@ -535,12 +615,20 @@ export class TcpEngine<A = number> implements TcpHost<A> {
       0,
       -1,
       this.family.pseudoSum(dst, src),
+      key !== null,
     );
+    if (key !== null) this.signReply(len, dst, src, key);
     l.synCookiesSent++;
     l.lastCookieAt = now;
     this.stats.synCookiesSent++;
     this.stats.segmentsOut++;
     this.sendSegment(len, dst, src, 0, this.config.ttl, now);
+  }
+
+  /** Signs a segment the engine built itself (a cookie SYN-ACK) from `src` to `dst`. */
+  private signReply(len: number, src: A, dst: A, key: Uint8Array): void {
+    this.family.md5Pseudo(this.md5Pseudo, src, dst, 0);
+    this.writer.md5.sign(this.md5Pseudo, this.writer.buf, this.writer.tcpOff, len, key);
   }
 
   /** The MSS a valid cookie encodes, or 0. */
@@ -632,12 +720,14 @@ export class TcpEngine<A = number> implements TcpHost<A> {
 
   // ---------------------------------------------------------------- user calls
 
+  /** Active open; `md5Key`: the RFC 2385 key for the peer, from the first SYN on (null: none). */
   connect(
     localAddr: A,
     localPort: number,
     remoteAddr: A,
     remotePort: number,
     now: number,
+    md5Key: Uint8Array | null = null,
   ): TcpConnection<A> | number {
     const fam = this.family;
     if (fam.isAny(remoteAddr) || remotePort === 0) return -EINVAL;
@@ -661,6 +751,7 @@ export class TcpEngine<A = number> implements TcpHost<A> {
     // The caller's arrays may be reused after the call (IPv6); the connection keeps copies.
     const c = new TcpConnection(this, this.config, fam.keep(la), lp, fam.keep(remoteAddr), remotePort);
     this.link(c);
+    if (md5Key !== null) c.setMd5Key(md5Key);
     c.openActive(now);
     return c;
   }

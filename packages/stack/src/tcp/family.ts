@@ -11,7 +11,7 @@
 //     addresses freely within its /64 and beyond, cannot aim many connections at one chain (the
 //     reason Linux keys inet6_ehashfn with a boot secret). Chains compare full addresses.
 import { formatIpv4, formatIpv6 } from '@nexthop/addr';
-import { IPPROTO_TCP, pseudoHeaderSum, pseudoHeaderSumIpv6 } from '@nexthop/wire';
+import { IPPROTO_TCP, pseudoHeaderSum, pseudoHeaderSumIpv6, wr16, wr32 } from '@nexthop/wire';
 import { hash4 } from '../sockapi/hash.ts';
 
 /** How the TCP engine handles the addresses of one family. IPv4: numbers. IPv6: 16-byte Uint8Arrays (network order). */
@@ -55,6 +55,13 @@ export interface TcpAddressFamily<A> {
    * port choice, socket/ports.ts). IPv4: the address. IPv6: a keyed hash of all 128 bits.
    */
   digest(k0: number, k1: number, a: A): number;
+  /**
+   * RFC 2385 §2.0 (1): the pseudo-header the MD5 signature covers, written at out[0]: IPv4's 12
+   * bytes (source, destination, zero, protocol, 16-bit segment length); IPv6's 40 (RFC 2460 §8.1:
+   * source, destination, 32-bit length, three zero bytes and the next header, as Linux's
+   * tcp_v6_md5_hash_headers). Returns the number of bytes (12 or 40).
+   */
+  md5Pseudo(out: Uint8Array, src: A, dst: A, tcpLen: number): number;
 }
 
 // ---------------------------------------------------------------- HalfSipHash over addresses
@@ -147,6 +154,14 @@ export const TCP_IPV4: TcpAddressFamily<number> = {
   hashTuple: (k0, k1, local, remote, ports, extra) => hash4(k0, k1, local, remote, ports, extra),
   tableKey: (_k0, _k1, remote, remotePort) => remote * 65536 + remotePort,
   digest: (_k0, _k1, a) => a,
+  md5Pseudo: (out, src, dst, tcpLen) => {
+    wr32(out, 0, src);
+    wr32(out, 4, dst);
+    out[8] = 0;
+    out[9] = IPPROTO_TCP;
+    wr16(out, 10, tcpLen);
+    return 12;
+  },
 };
 
 /** ::, shared by every user of TCP_IPV6.any: compared and copied, never written. */
@@ -180,5 +195,17 @@ export const TCP_IPV6: TcpAddressFamily<Uint8Array> = {
   digest: (k0, k1, a) => {
     addressWords(a, 0);
     return halfSipHash(k0, k1, 4, 2, 4);
+  },
+  md5Pseudo: (out, src, dst, tcpLen) => {
+    for (let i = 0; i < 16; i++) {
+      out[i] = src[i]!;
+      out[16 + i] = dst[i]!;
+    }
+    wr32(out, 32, tcpLen);
+    out[36] = 0;
+    out[37] = 0;
+    out[38] = 0;
+    out[39] = IPPROTO_TCP;
+    return 40;
   },
 };

@@ -58,4 +58,25 @@ export class TcpStats {
   listenOverflows = 0;
   outOfOrderDropped = 0;
   sackRecoveries = 0;
+  /** RFC 2385: unsigned segments for a keyed endpoint (`md5-missing`, Linux's TCPMD5NotFound). */
+  md5Missing = 0;
+  /** RFC 2385: segments whose signature is wrong (`md5-bad`, TCPMD5Failure). */
+  md5Bad = 0;
+  /** RFC 2385: signed segments for an endpoint without a key (`md5-unexpected`, TCPMD5Unexpected). */
+  md5Unexpected = 0;
+  /** RFC 5082: segments below IP_MINTTL / IPV6_MINHOPCOUNT (`min-ttl`, Linux's TCPMinTTLDrop). */
+  minTtlDropped = 0;
 }
+
+/** The segments an engine dropped in the RFC 2385 and RFC 5082 checks, by reason. */
+export function tcpDrops(s: TcpStats): Record<TcpDropReason, number> {
+  return {
+    'md5-missing': s.md5Missing,
+    'md5-bad': s.md5Bad,
+    'md5-unexpected': s.md5Unexpected,
+    'min-ttl': s.minTtlDropped,
+  };
+}
+
+/** Why a segment was dropped before it reached its connection or listener (TcpStats.drops). */
+export type TcpDropReason = 'md5-missing' | 'md5-bad' | 'md5-unexpected' | 'min-ttl';

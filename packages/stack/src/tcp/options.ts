@@ -7,6 +7,9 @@ export const OPT_WSCALE = 3;
 export const OPT_SACK_PERMITTED = 4;
 export const OPT_SACK = 5;
 export const OPT_TIMESTAMP = 8;
+/** RFC 2385 §3.0: the MD5 signature option, kind 19, length 18 (16 bytes of digest). */
+export const OPT_MD5 = 19;
+export const OPT_MD5_LENGTH = 18;
 
 export const MAX_SACK_BLOCKS = 4;
 
@@ -22,6 +25,12 @@ export class TcpOptions {
   sackCount = 0;
   readonly sackStart = [0, 0, 0, 0];
   readonly sackEnd = [0, 0, 0, 0];
+  /**
+   * Where the 16 bytes of an RFC 2385 digest are in the segment's buffer, -1 when there is none. An
+   * option of kind 19 with another length than 18 is no signature (Linux's
+   * tcp_parse_md5sig_option): the segment is then unsigned.
+   */
+  md5At = -1;
 }
 
 /** Parses options; returns false when they are malformed (the segment is then dropped). */
@@ -31,6 +40,7 @@ export function parseOptions(buf: Uint8Array, off: number, len: number, o: TcpOp
   o.sackPermitted = false;
   o.hasTimestamp = false;
   o.sackCount = 0;
+  o.md5At = -1;
   const end = off + len;
   let i = off;
   while (i < end) {
@@ -70,6 +80,9 @@ export function parseOptions(buf: Uint8Array, off: number, len: number, o: TcpOp
         o.sackCount = Math.min(n, MAX_SACK_BLOCKS);
         break;
       }
+      case OPT_MD5:
+        if (l === OPT_MD5_LENGTH) o.md5At = i + 2;
+        break;
     }
     i += l;
   }
@@ -91,4 +104,17 @@ export function writeMss(buf: Uint8Array, off: number, mss: number): number {
   buf[off + 1] = 4;
   wr16(buf, off + 2, mss);
   return 4;
+}
+
+/**
+ * NOP, NOP, then the RFC 2385 option with its 16 digest bytes zeroed (the digest is computed once
+ * the segment is complete, TcpMd5.sign): 20 bytes, first in the options as Linux writes them.
+ */
+export function writeMd5Option(buf: Uint8Array, off: number): number {
+  buf[off] = OPT_NOP;
+  buf[off + 1] = OPT_NOP;
+  buf[off + 2] = OPT_MD5;
+  buf[off + 3] = OPT_MD5_LENGTH;
+  buf.fill(0, off + 4, off + 20);
+  return 20;
 }

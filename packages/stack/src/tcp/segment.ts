@@ -10,11 +10,13 @@
 // writer: the checksum takes the pseudo-header sum of the family (TcpAddressFamily.pseudoSum),
 // which a connection computes once.
 import { TCP_ACK, TCP_MIN_HEADER, TCP_RST, TCP_SYN, wr32, writeTcpPseudo } from '@nexthop/wire';
+import { TcpMd5 } from './md5sig.ts';
 import {
   OPT_NOP,
   OPT_SACK_PERMITTED,
   OPT_TIMESTAMP,
   OPT_WSCALE,
+  writeMd5Option,
   writeMss,
   writeNopNopTimestamp,
 } from './options.ts';
@@ -32,6 +34,8 @@ export class SegmentWriter {
   readonly tcpOff: number;
   /** Network and TCP header bytes every segment carries before options: MTU - headers = MSS. */
   readonly headers: number;
+  /** RFC 2385 signatures of what is built here, and checks of what is received (MD5 state, scratch). */
+  readonly md5 = new TcpMd5();
 
   constructor(linkHeaderLength: number, netHeaderLength: number) {
     this.ipOff = linkHeaderLength;
@@ -42,8 +46,9 @@ export class SegmentWriter {
 
   /**
    * A SYN (or SYN-ACK with `withAck`): MSS, then SACK-permitted and timestamps as asked, then the
-   * window scale when `wscale` >= 0. `pseudo`: the pseudo-header sum without the length. Returns the
-   * TCP length.
+   * window scale when `wscale` >= 0. `pseudo`: the pseudo-header sum without the length. With
+   * `md5`, room for an RFC 2385 signature comes first (as Linux), its digest still to be written
+   * (TcpMd5.sign). Returns the TCP length.
    */
   syn(
     localPort: number,
@@ -59,9 +64,11 @@ export class SegmentWriter {
     tsEcr: number,
     wscale: number,
     pseudo: number,
+    md5 = false,
   ): number {
     const b = this.buf;
     let p = this.tcpOff + TCP_MIN_HEADER;
+    if (md5) p += writeMd5Option(b, p);
     p += writeMss(b, p, mss);
     if (sackPermitted && timestamps) {
       b[p] = OPT_SACK_PERMITTED;
@@ -103,20 +110,12 @@ export class SegmentWriter {
     );
   }
 
-  /** A bare reset (no ACK, no options): the answer to a segment that had no ACK of ours. */
-  reset(localPort: number, remotePort: number, seq: number, pseudo: number): number {
-    return writeTcpPseudo(
-      this.buf,
-      this.tcpOff,
-      localPort,
-      remotePort,
-      seq,
-      0,
-      TCP_RST,
-      0,
-      TCP_MIN_HEADER,
-      0,
-      pseudo,
-    );
+  /**
+   * A bare reset (no ACK, no options but room for a signature with `md5`): the answer to a segment
+   * that had no ACK of ours.
+   */
+  reset(localPort: number, remotePort: number, seq: number, pseudo: number, md5 = false): number {
+    const hl = md5 ? TCP_MIN_HEADER + writeMd5Option(this.buf, this.tcpOff + TCP_MIN_HEADER) : TCP_MIN_HEADER;
+    return writeTcpPseudo(this.buf, this.tcpOff, localPort, remotePort, seq, 0, TCP_RST, 0, hl, 0, pseudo);
   }
 }

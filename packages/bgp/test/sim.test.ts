@@ -242,11 +242,16 @@ test('sim: A—B—C over eBGP: a route A originates reaches C with AS path "B A
     ],
   );
 
+  // The cost of a change follows what it touches: one prefix withdrawn is one decision and one
+  // RIB call at B and at C, whatever else they hold.
+  const cost = (r: Router) => [r.engine.rib4.selections + r.engine.rib6.selections, r.sink.calls];
+  const [bBefore, cBefore] = [cost(w.b), cost(w.c)];
   w.a.engine.withdraw4(parseIpv4('10.1.0.0'), 16);
   assert.ok(
     w.run(10_000, () => w.c.sink.routes.size === 1),
     'the withdrawal reaches C',
   );
+  assert.deepEqual([cost(w.b), cost(w.c)], [bBefore.map((n) => n + 1), cBefore.map((n) => n + 1)]);
   assert.deepEqual(w.c.sink.sorted(), ['bgp-c 2001:db8:1::/48 via 2001:db8:ffff::2']);
   assert.deepEqual(w.c.engine.routes({ prefix: '10.1.0.0/16' }), []);
   assert.equal(w.b.sink.routes.size, 1);

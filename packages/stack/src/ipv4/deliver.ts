@@ -141,7 +141,7 @@ export class Delivery {
         if (r !== 0) return this.counters.rxDrop(ifc, r);
         // RFC 1122 §4.2.3.10: TCP never answers a broadcast or multicast.
         if (broadcast || rx.linkBroadcast) return this.counters.rxDrop(ifc, Drop.TCP_NOT_UNICAST);
-        if (this.tcp.input(buf, ipOff + hl, payloadLen, h.src, h.dst, h.tos, now, true)) return;
+        if (this.tcp.input(buf, ipOff + hl, payloadLen, h.src, h.dst, h.tos, now, true, h.ttl)) return;
         // No connection or listener (RFC 9293 §3.10.7.1).
         this.reset(now);
         return;

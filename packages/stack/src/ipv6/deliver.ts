@@ -256,7 +256,19 @@ export class Delivery6 {
         const dst = this.local;
         copyBytes(buf, h.srcOffset, src, 0, 16);
         copyBytes(buf, h.dstOffset, dst, 0, 16);
-        if (this.tcp.input(buf, ext.payloadOffset, ext.payloadLength, src, dst, h.trafficClass, now, true))
+        if (
+          this.tcp.input(
+            buf,
+            ext.payloadOffset,
+            ext.payloadLength,
+            src,
+            dst,
+            h.trafficClass,
+            now,
+            true,
+            h.hopLimit,
+          )
+        )
           return;
         this.transport.reset(seg, src, dst, ifc.index, now);
         return;

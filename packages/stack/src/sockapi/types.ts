@@ -41,8 +41,21 @@ export const SOCKET_OPTIONS = [
   'IPV6_MULTICAST_HOPS',
   'IPV6_MULTICAST_LOOP',
   'IPV6_CHECKSUM',
+  // RFC 5082 (GTSM) on stream sockets: least TTL / hop limit a received segment may arrive with.
+  'IP_MINTTL',
+  'IPV6_MINHOPCOUNT',
 ] as const;
 export type SocketOption = (typeof SOCKET_OPTIONS)[number];
+
+/**
+ * The peer a TCP_MD5SIG key is for (SocketLayer.setTcpMd5Key): `addr` when `family` is 4, else
+ * `addr6` (a v4-mapped one stands for an IPv4 peer). A SockAddr is one.
+ */
+export interface TcpMd5Peer {
+  family: 4 | 6;
+  addr: number;
+  addr6: Uint8Array;
+}
 
 /**
  * Filled by recvFrom (caller-owned, reused: no allocation per datagram). `ifIndex` and `dst` are what

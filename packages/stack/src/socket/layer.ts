@@ -12,18 +12,28 @@ import {
   EINVAL,
   EMFILE,
   ENETUNREACH,
+  ENOPROTOOPT,
   ENOTCONN,
   EOPNOTSUPP,
   EPROTONOSUPPORT,
 } from '../sockapi/errno.ts';
 import { EPHEMERAL_FIRST, EPHEMERAL_LAST } from '../sockapi/ports.ts';
-import type { RecvMeta, ShutdownHow, SocketInfo, SocketOption, SocketType } from '../sockapi/types.ts';
+import type {
+  RecvMeta,
+  ShutdownHow,
+  SocketInfo,
+  SocketOption,
+  SocketType,
+  TcpMd5Peer,
+} from '../sockapi/types.ts';
+import { TCP_MD5_MAX_KEY, type TcpEngine } from '../tcp/index.ts';
 import { SocketCore } from './core.ts';
 import { isV4MappedIpv6, mapIpv4, unmapIpv4 } from './inet6.ts';
 import { socketRow } from './info.ts';
 import { getOption, type OptionValue, setOption } from './options.ts';
 import { fillSockAddr, type Sock, type SockAddr } from './sock.ts';
 
+export type { TcpMd5Peer } from '../sockapi/types.ts';
 export type { SocketLayerOptions } from './core.ts';
 export { UDP_MAX_PAYLOAD } from './datagram.ts';
 export type { Membership, OptionValue } from './options.ts';
@@ -267,6 +277,37 @@ export class SocketLayer extends SocketCore {
     return setOption(s, name, value, this.env, this.multicast, this.multicast6);
   }
 
+  /**
+   * TCP_MD5SIG (RFC 2385), as Linux's setsockopt(IPPROTO_TCP, TCP_MD5SIG, struct tcp_md5sig): sets
+   * the key (1 to 80 bytes, copied) for one peer, or deletes it with null (-ENOENT when there is
+   * none). On a listening socket, keys for many peers: a SYN from a peer with a key must carry its
+   * signature, and the connection, and the socket accept() makes of it, sign with that key. On an
+   * unconnected or connecting socket, the key of the peer connect() is (or was) given. Every
+   * segment of a keyed connection is signed, and any it receives unsigned or wrongly signed is
+   * dropped (counted: tcp_md5_missing, tcp_md5_bad; a signed one where no key is set:
+   * tcp_md5_unexpected). Returns 0, or -EISCONN once connected, -EINVAL for a bad key length or a
+   * peer the socket's family cannot reach, -ENOPROTOOPT for a datagram or raw socket. A v4-mapped
+   * IPv6 peer is the IPv4 peer of a dual-stack socket.
+   */
+  setTcpMd5Key(fd: number, peer: TcpMd5Peer, key: Uint8Array | null): number {
+    const s = this.sock(fd);
+    if (s === null) return -EBADF;
+    if (s.type !== 'stream') return -ENOPROTOOPT;
+    if (key !== null && (key.length < 1 || key.length > TCP_MD5_MAX_KEY)) return -EINVAL;
+    let v4 = peer.family === 4;
+    let addr = peer.addr >>> 0;
+    if (!v4) {
+      if (peer.addr6.length !== 16) return -EINVAL;
+      if (isV4MappedIpv6(peer.addr6)) {
+        v4 = true;
+        addr = unmapIpv4(peer.addr6);
+      }
+    }
+    if (s.family === 4 && peer.family !== 4) return -EINVAL;
+    if (s.family === 6 && (v4 ? s.v6only : this.stream.tcp6 === null)) return -EINVAL;
+    return this.stream.setMd5Key(s, v4, addr, peer.addr6, key);
+  }
+
   /** Option value; SO_ERROR takes the pending error (positive errno, 0 when none). */
   getOption(fd: number, name: SocketOption): number {
     const s = this.sock(fd);
@@ -313,6 +354,20 @@ export class SocketLayer extends SocketCore {
       sockets_open: this.size,
       udp_rx_queue_full: this.rxQueueDrops,
       udp_no_port: this.udp.noPortDrops,
+      // RFC 2385 and RFC 5082 drops of both TCP engines.
+      tcp_md5_missing: tcpStat(this.stream.tcp, this.stream.tcp6, 'md5Missing'),
+      tcp_md5_bad: tcpStat(this.stream.tcp, this.stream.tcp6, 'md5Bad'),
+      tcp_md5_unexpected: tcpStat(this.stream.tcp, this.stream.tcp6, 'md5Unexpected'),
+      tcp_min_ttl: tcpStat(this.stream.tcp, this.stream.tcp6, 'minTtlDropped'),
     };
   }
+}
+
+/** One TCP counter summed over the IPv4 and IPv6 engines. */
+function tcpStat(
+  tcp: TcpEngine | null,
+  tcp6: TcpEngine<Uint8Array> | null,
+  name: 'md5Missing' | 'md5Bad' | 'md5Unexpected' | 'minTtlDropped',
+): number {
+  return (tcp?.stats[name] ?? 0) + (tcp6?.stats[name] ?? 0);
 }

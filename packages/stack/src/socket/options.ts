@@ -43,6 +43,10 @@ export class SockOptions {
   mcastIf = -1;
   mcastTtl = 1;
   mcastLoop = true;
+  /** IP_MINTTL (RFC 5082): TCP drops segments with a lower TTL; 0: no check. */
+  minTtl = 0;
+  /** IPV6_MINHOPCOUNT (RFC 5082): the same for IPv6's hop limit. */
+  minHops = 0;
 
   /** What accept() hands from the listening socket to the new one, as Linux's sk_clone_lock. */
   inherit(l: SockOptions): void {
@@ -56,6 +60,8 @@ export class SockOptions {
     this.ttl = l.ttl;
     this.tos = l.tos;
     this.boundIf = l.boundIf;
+    this.minTtl = l.minTtl;
+    this.minHops = l.minHops;
   }
 
   /** The values a TCP connection takes when it is attached to the socket (connect, accept). */
@@ -69,6 +75,7 @@ export class SockOptions {
     if (this.sndBuf !== DEFAULT_BUF) c.setSendBuffer(this.sndBuf);
     if (this.ttl >= 0) c.ttl = this.ttl;
     if (this.tos !== 0) c.tos = this.tos;
+    c.minTtl = typeof c.localAddr === 'number' ? this.minTtl : this.minHops;
   }
 }
 
@@ -215,6 +222,23 @@ export function setOption(
     case 'IP_PKTINFO':
       o.pktinfo = n !== 0;
       return 0;
+    case 'IP_MINTTL':
+    case 'IPV6_MINHOPCOUNT': {
+      // RFC 5082 §3: TCP only (a datagram socket takes the value to no effect, as Linux); 0 to 255.
+      const v6 = name === 'IPV6_MINHOPCOUNT';
+      if (v6 && s.family !== 6) return -ENOPROTOOPT;
+      if (typeof value !== 'number' || n < 0 || n > 255) return -EINVAL;
+      if (v6) {
+        o.minHops = n;
+        if (s.listener6 !== null) s.listener6.minTtl = n;
+      } else {
+        o.minTtl = n;
+        if (s.listener !== null) s.listener.minTtl = n;
+      }
+      // An AF_INET6 socket talking IPv4 (v4-mapped) is checked against IP_MINTTL, as Linux.
+      if (c !== null && (typeof c.localAddr === 'number') !== v6) c.minTtl = n;
+      return 0;
+    }
     case 'IPV6_V6ONLY':
       // RFC 3493 §5.3; Linux refuses a change once the socket has a port (EINVAL).
       if (s.family !== 6) return -ENOPROTOOPT;
@@ -280,6 +304,10 @@ export function getOption(s: Sock, name: SocketOption, env: IpEnv): number {
       return o.mcastLoop ? 1 : 0;
     case 'IP_PKTINFO':
       return o.pktinfo ? 1 : 0;
+    case 'IP_MINTTL':
+      return o.minTtl;
+    case 'IPV6_MINHOPCOUNT':
+      return s.family === 6 ? o.minHops : -ENOPROTOOPT;
     case 'IPV6_V6ONLY':
       return s.family === 6 ? (s.v6only ? 1 : 0) : -ENOPROTOOPT;
     case 'IPV6_UNICAST_HOPS':

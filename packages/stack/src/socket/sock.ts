@@ -1,7 +1,7 @@
 // One open socket (an fd of the socket layer): its addresses, options, pending error and, by type,
 // its datagram queue (UDP, raw) or its TCP connection or listener.
 import { EV_ERROR, EV_HANGUP, EV_READABLE, EV_WRITABLE, type SocketType } from '../sockapi/types.ts';
-import type { TcpConnection, TcpListener } from '../tcp/index.ts';
+import type { TcpConnection, TcpListener, TcpMd5Keys } from '../tcp/index.ts';
 import { DatagramQueue } from './dgram-queue.ts';
 import { isLinkScoped, mapIpv4 } from './inet6.ts';
 import { SockOptions } from './options.ts';
@@ -91,6 +91,12 @@ export class Sock {
   listener: TcpListener<number> | null = null;
   /** The IPv6 engine's listener of an AF_INET6 socket. */
   listener6: TcpListener<Uint8Array> | null = null;
+  /**
+   * TCP_MD5SIG (RFC 2385): the keys of IPv4 peers (v4-mapped ones on AF_INET6) and of IPv6 peers,
+   * null while none was set. The socket's listeners use these very tables.
+   */
+  md5Keys4: TcpMd5Keys<number> | null = null;
+  md5Keys6: TcpMd5Keys<Uint8Array> | null = null;
   /** accept() alternates between the two listeners of a dual-stack socket. */
   acceptFromV6First = true;
   /** Queued for a readiness event. */

@@ -12,10 +12,18 @@ import {
   EISCONN,
   EMFILE,
   ENETUNREACH,
+  ENOENT,
   EOPNOTSUPP,
 } from '../sockapi/errno.ts';
 import type { SocketInfo } from '../sockapi/types.ts';
-import type { TcpEngine, TcpListener } from '../tcp/index.ts';
+import {
+  TCP_IPV4,
+  TCP_IPV6,
+  type TcpConnection,
+  type TcpEngine,
+  type TcpListener,
+  TcpMd5Keys,
+} from '../tcp/index.ts';
 import type { Binding } from './binding.ts';
 import type { FdTable } from './fd-table.ts';
 import { coversIpv4, coversIpv6, foldIpv6, isLinkScoped, isUnspecifiedIpv6 } from './inet6.ts';
@@ -61,6 +69,8 @@ export class StreamSockets {
       const l6 = this.tcp6!.listen(s.localAddr6.slice(), s.localPort, n);
       if (typeof l6 === 'number') return l6;
       s.listener6 = l6;
+      l6.minTtl = s.opt.minHops;
+      l6.md5Keys = s.md5Keys6;
       this.endpointSock.set(l6, s);
     }
     if (coversIpv4(s)) {
@@ -70,6 +80,8 @@ export class StreamSockets {
         return l;
       }
       s.listener = l;
+      l.minTtl = s.opt.minTtl;
+      l.md5Keys = s.md5Keys4;
       this.endpointSock.set(l, s);
     }
     return 0;
@@ -106,6 +118,17 @@ export class StreamSockets {
     a.connected = true;
     a.opt.inherit(s.opt);
     a.v6only = s.v6only;
+    // The key the connection was opened with, for its peer only (as Linux's tcp_v4_syn_recv_sock).
+    const key = c.md5Key;
+    if (key !== null) {
+      if (typeof c.remoteAddr === 'number') {
+        a.md5Keys4 = new TcpMd5Keys();
+        a.md5Keys4.set(TCP_IPV4, c.remoteAddr, key);
+      } else {
+        a.md5Keys6 = new TcpMd5Keys();
+        a.md5Keys6.set(TCP_IPV6, c.remoteAddr, key);
+      }
+    }
     this.attachConnection(a, c);
     if (peer !== undefined) fillSockAddr(a, a.remoteAddr, a.remoteAddr6, a.remotePort, peer);
     return a.fd;
@@ -135,7 +158,7 @@ export class StreamSockets {
       if (p < 0) return p;
       this.binding.setBound(s, 0, p);
     }
-    const c = tcp.connect(src, s.localPort, addr, port, now);
+    const c = tcp.connect(src, s.localPort, addr, port, now, s.md5Keys4?.find(TCP_IPV4, addr) ?? null);
     if (typeof c === 'number') return c;
     s.localAddr = src;
     s.remoteAddr = addr;
@@ -172,7 +195,8 @@ export class StreamSockets {
       if (p < 0) return p;
       this.binding.setBound(s, 0, p);
     }
-    const c = tcp6.connect(src.slice(), s.localPort, addr.slice(), port, now);
+    const key = s.md5Keys6?.find(TCP_IPV6, addr) ?? null;
+    const c = tcp6.connect(src.slice(), s.localPort, addr.slice(), port, now, key);
     if (typeof c === 'number') return c;
     s.localAddr6.set(src);
     s.remoteAddr6.set(addr);
@@ -180,6 +204,32 @@ export class StreamSockets {
     s.connected = true;
     this.attachConnection(s, c);
     return -EINPROGRESS;
+  }
+
+  /**
+   * TCP_MD5SIG on stream socket s: sets (or with null deletes, -ENOENT when there is none) the key
+   * of IPv4 peer `addr` (`v4`) or IPv6 peer `addr6`. A listener's table is shared with its engine
+   * listener; a connection still in SYN-SENT takes its peer's key at once (the next SYN is signed).
+   */
+  setMd5Key(s: Sock, v4: boolean, addr: number, addr6: Uint8Array, key: Uint8Array | null): number {
+    const c = s.conn;
+    if (c !== null && c.state !== 'SYN-SENT') return -EISCONN;
+    if (v4) {
+      const keys = s.md5Keys4 ?? new TcpMd5Keys<number>();
+      if (!keys.set(TCP_IPV4, addr, key)) return -ENOENT;
+      s.md5Keys4 = keys;
+      if (s.listener !== null) s.listener.md5Keys = keys;
+      if (c !== null && c.remoteAddr === addr)
+        (c as TcpConnection<number>).setMd5Key(keys.find(TCP_IPV4, addr));
+    } else {
+      const keys = s.md5Keys6 ?? new TcpMd5Keys<Uint8Array>();
+      if (!keys.set(TCP_IPV6, addr6, key)) return -ENOENT;
+      s.md5Keys6 = keys;
+      if (s.listener6 !== null) s.listener6.md5Keys = keys;
+      if (c !== null && typeof c.remoteAddr !== 'number' && TCP_IPV6.equals(c.remoteAddr, addr6))
+        (c as TcpConnection<Uint8Array>).setMd5Key(keys.find(TCP_IPV6, addr6));
+    }
+    return 0;
   }
 
   /** A closed fd lets go of its connection (which closes in the engine) and its listeners. */

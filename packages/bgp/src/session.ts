@@ -1106,6 +1106,9 @@ export class BgpPeer implements RouteSource {
     // for RFC 4456 §6 reflection: from a client to every peer, from a non-client to the clients.
     const reflected = from.ibgp && this.ibgp;
     if (reflected && !from.rrClient && !this.rrClient) return null;
+    // Nor to the router that originated it in the AS: it would drop it (RFC 4456 §8), as FRR skips.
+    if (this.ibgp && best.attrs.originatorId !== undefined && best.attrs.originatorId >>> 0 === this.remoteId)
+      return null;
     let given = best.attrs;
     // RFC 4271 §5.1.4: a MED received from a neighbouring AS is not propagated to other
     // neighbouring ASes (before the policy, which may set one; ours keep theirs).

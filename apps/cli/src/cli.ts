@@ -86,8 +86,12 @@ program
 
 program
   .command('show')
-  .description(`show ${SHOWABLE.join(', ')}: of one VR with --vr, else of every VR nexthopd runs`)
-  .argument('<what>', SHOWABLE.join(' | '))
+  .description(
+    `show ${SHOWABLE.join(', ')}: of one VR with --vr, else of every VR nexthopd runs; ` +
+      'show bgp [summary | neighbors [NAME] | routes [PREFIX]]: the BGP instance of a VR',
+  )
+  .argument('<what>', [...SHOWABLE, 'bgp'].join(' | '))
+  .argument('[args...]', 'bgp: summary (the default), neighbors [NAME] or routes [PREFIX]')
   .option('--vr <name>', 'the VR to ask (needed when nexthopd is not running)')
   .option('--run-dir <dir>', RUN_DIR_HELP, DEFAULT_RUN_DIR)
   .option('-j, --json', 'JSON output: the rows the table shows, in the same order')
@@ -96,8 +100,25 @@ program
   .action(
     async (
       what: string,
+      args: string[],
       opts: { vr?: string; runDir: string; json?: boolean; ipv4?: boolean; ipv6?: boolean },
     ) => {
+      if (what === 'bgp') {
+        if (args.length > 2)
+          throw new CliError(`show bgp takes at most two words (got ${args.join(' ')})`, 2);
+        if (familyFlag(opts) !== undefined) throw new CliError('-4 and -6 apply to show routes only', 2);
+        const { showBgp } = await import('./show-bgp.ts');
+        emit(
+          await showBgp(args[0] ?? 'summary', args[1], {
+            runDir: opts.runDir,
+            vr: opts.vr,
+            json: opts.json === true,
+          }),
+        );
+        return;
+      }
+      if (args.length > 0)
+        throw new CliError(`show ${what} takes no further words (got ${args.join(' ')})`, 2);
       const result = await show(what, {
         runDir: opts.runDir,
         vr: opts.vr,

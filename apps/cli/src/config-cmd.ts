@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { formatConfigErrors, parseConfig } from '@nexthop/config';
+import { bgpNotes, formatConfigErrors, parseConfig, type RouterConfig } from '@nexthop/config';
 import type { ApplyResult, ConfigChange, ConfigCurrent, DiffResult, ValidateResult } from '@nexthop/nexthopd';
 import { type ApiClient, ApiRequestError, apiSocketPath, connectApi, notRunning } from './api-client.ts';
 import { apiFailure, CliError } from './errors.ts';
@@ -51,7 +51,7 @@ export async function configCheck(file: string, runDir: string): Promise<ConfigO
     const names = parsed.config.routers.map((r) => r.name);
     return {
       out: `${file}: valid (${names.length} router${names.length === 1 ? '' : 's'}: ${names.join(', ')})`,
-      err: 'nexthop: checked locally: nexthopd is not running',
+      err: ['nexthop: checked locally: nexthopd is not running', ...notes(parsed.config.routers)].join('\n'),
     };
   }
   try {
@@ -60,7 +60,13 @@ export async function configCheck(file: string, runDir: string): Promise<ConfigO
   } catch (err) {
     throw configFailure(err, file);
   }
-  return { out: `${file}: valid`, err: '' };
+  const parsed = parseConfig(text);
+  return { out: `${file}: valid`, err: parsed.ok ? notes(parsed.config.routers).join('\n') : '' };
+}
+
+/** What a valid configuration may not mean as its author expects (eBGP without policies: RFC 8212). */
+function notes(routers: readonly RouterConfig[]): string[] {
+  return routers.flatMap(bgpNotes).map((n) => `note: ${n}`);
 }
 
 export async function configDiff(file: string, runDir: string, json = false): Promise<ConfigOutput> {

@@ -73,7 +73,7 @@ function routeLine(r: ShowRoute): string {
   words.push('proto', r.protocol);
   if (r.protocol === 'connected' || r.type === 'local' || r.type === 'broadcast')
     words.push('scope', r.type === 'unicast' ? 'link' : 'host');
-  if (r.protocol === 'static') words.push('distance', String(r.distance));
+  if (r.protocol === 'static' || r.protocol === 'bgp') words.push('distance', String(r.distance));
   if (!r.active) words.push('inactive');
   else if (!r.selected) words.push('backup');
   return words.join(' ');

@@ -389,6 +389,60 @@ export async function buildApi(backend: ApiBackend, options: ApiOptions): Promis
   );
 
   app.get(
+    '/vrs/:vr/bgp',
+    {
+      schema: {
+        summary: 'BGP summary: the instance and one row per neighbour (show.bgp summary)',
+        params: VrParams,
+        response: { 200: AnyObject('the BGP instance and its neighbours'), ...errors },
+      },
+    },
+    async (req) => backend.callVr((req.params as { vr: string }).vr, 'show.bgp', { what: 'summary' }),
+  );
+
+  app.get(
+    '/vrs/:vr/bgp/neighbors',
+    {
+      schema: {
+        summary: 'BGP neighbours in detail: capabilities, timers, counters (show.bgp neighbors)',
+        params: VrParams,
+        querystring: Type.Object({
+          neighbor: Type.Optional(Type.String({ description: 'one neighbour, by name or address' })),
+        }),
+        response: { 200: Rows('the BGP neighbours'), ...errors },
+      },
+    },
+    async (req) => {
+      const { neighbor } = req.query as { neighbor?: string };
+      return backend.callVr((req.params as { vr: string }).vr, 'show.bgp', {
+        what: 'neighbors',
+        ...(neighbor === undefined ? {} : { neighbor }),
+      });
+    },
+  );
+
+  app.get(
+    '/vrs/:vr/bgp/routes',
+    {
+      schema: {
+        summary: 'BGP routes with their path attributes (show.bgp routes)',
+        params: VrParams,
+        querystring: Type.Object({
+          prefix: Type.Optional(Type.String({ description: 'one prefix, like 10.0.0.0/8 or 2001:db8::/32' })),
+        }),
+        response: { 200: Rows('the BGP routes'), ...errors },
+      },
+    },
+    async (req) => {
+      const { prefix } = req.query as { prefix?: string };
+      return backend.callVr((req.params as { vr: string }).vr, 'show.bgp', {
+        what: 'routes',
+        ...(prefix === undefined ? {} : { prefix }),
+      });
+    },
+  );
+
+  app.get(
     '/vrs/:vr/counters',
     {
       schema: {

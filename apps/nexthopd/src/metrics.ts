@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { BgpMetrics, type BgpNeighborSample } from './bgp-metrics.ts';
 import type { VrRuntimeStatus, VrSupervisor } from './supervisor.ts';
 
 // Prometheus metrics, gathered from every VR when scraped. Each VR gets its own time limit and
@@ -20,6 +21,8 @@ interface VrSample {
   interfaces: InterfaceRow[];
   stats: Record<string, number>;
   drops: Record<string, number>;
+  /** Empty when the VR runs no BGP. */
+  bgpNeighbors: BgpNeighborSample[];
 }
 
 /**
@@ -91,11 +94,13 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 async function sample(vr: VrSupervisor, timeoutMs: number): Promise<VrSample | null> {
   if (vr.state !== 'running') return null;
   try {
-    const [status, interfaces, counters] = await withTimeout(
+    const [status, interfaces, counters, bgp] = await withTimeout(
       Promise.all([
         vr.call('status', {}, timeoutMs),
         vr.call('show.interfaces', {}, timeoutMs),
         vr.call('show.counters', {}, timeoutMs),
+        // A VR without BGP answers not_found.
+        vr.call('show.bgp', { what: 'neighbors' }, timeoutMs).catch(() => []),
       ]),
       timeoutMs,
     );
@@ -105,6 +110,7 @@ async function sample(vr: VrSupervisor, timeoutMs: number): Promise<VrSample | n
       interfaces: Array.isArray(interfaces) ? (interfaces as InterfaceRow[]) : [],
       stats: c.stats ?? {},
       drops: c.drops ?? {},
+      bgpNeighbors: Array.isArray(bgp) ? (bgp as BgpNeighborSample[]) : [],
     };
   } catch {
     return null;
@@ -128,6 +134,7 @@ export class Metrics {
   private readonly txBytes: Counter;
   private readonly ifUp: Gauge;
   private readonly drops: Counter;
+  private readonly bgp: BgpMetrics;
 
   constructor() {
     // nexthopd's own process (CPU, memory, event-loop lag), apart from the VRs'.
@@ -218,6 +225,7 @@ export class Metrics {
       labelNames: ['vr', 'reason'],
       registers,
     });
+    this.bgp = new BgpMetrics(this.registry);
   }
 
   /** Asks every VR (in parallel, each with its own limit) and returns the Prometheus text. */
@@ -264,6 +272,7 @@ export class Metrics {
       }
       for (const [reason, count] of Object.entries(s.drops))
         setCounter(this.drops, { vr: vr.name, reason }, count);
+      this.bgp.record(vr.name, s.bgpNeighbors);
     });
     return this.registry.metrics();
   }

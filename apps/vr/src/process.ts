@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { join } from 'node:path';
+import { parseIpv6 } from '@nexthop/addr';
 import { formatConfigErrors, parseConfig, type RouterConfig } from '@nexthop/config';
 import { ControlRequestError, ControlServer, controlSocketPath, ensureRunDir } from '@nexthop/control';
 import type { LinkStats } from '@nexthop/interface';
@@ -168,8 +169,14 @@ export type ShowInterface = InterfaceInfo & {
   carrier: boolean;
   link: LinkStats;
 };
-/** A route of either family, IPv4 ones first (`show.routes` takes `family: 4 | 6` to keep one). */
-export type ShowRoute = RouteInfo & { family: 4 | 6 };
+/**
+ * A route of either family, IPv4 ones first (`show.routes` takes `family: 4 | 6` to keep one): the
+ * stack's own (connected, local, static) and those of the routing protocols.
+ */
+export type ShowRoute = Omit<RouteInfo, 'protocol'> & {
+  protocol: RouteInfo['protocol'] | 'bgp';
+  family: 4 | 6;
+};
 export type ShowArp = ArpInfo;
 /** A neighbour of either family: ARP and NDP entries in one list, as `ip neigh` shows them. */
 export type ShowNeighbor = ReturnType<VirtualRouter['stack']['neighbors']>[number];
@@ -248,6 +255,8 @@ export async function answer(
     }
     case 'show.routes':
       return showRoutes(vr, params);
+    case 'show.bgp':
+      return showBgp(vr, params, now);
     case 'show.arp':
       return vr.stack.arpEntries(now);
     case 'show.neighbors':
@@ -296,11 +305,117 @@ function familyParam(params: Record<string, unknown>): 4 | 6 | undefined {
 
 function showRoutes(vr: VirtualRouter, params: Record<string, unknown>): ShowRoute[] {
   const family = familyParam(params);
-  // The stack lists IPv4 routes, then IPv6 ones.
-  const rows = vr.stack
-    .routeList(performance.now())
-    .map((r): ShowRoute => ({ ...r, family: routeFamily(r.prefix) }));
+  const now = performance.now();
+  // The stack lists IPv4 routes, then IPv6 ones, each by prefix; the protocols' routes join them.
+  const rows: ShowRoute[] = vr.stack.routeList(now).map((r) => ({ ...r, family: routeFamily(r.prefix) }));
+  const protocolRows = protocolRoutes(vr, now);
+  if (protocolRows.length > 0) {
+    rows.push(...protocolRows);
+    rows.sort(byFamilyAndPrefix);
+  }
   return family === undefined ? rows : rows.filter((r) => r.family === family);
+}
+
+/** The RIB's routes of the routing protocols, in the rows the stack gives its own. */
+function protocolRoutes(vr: VirtualRouter, now: number): ShowRoute[] {
+  if (vr.bgpInstance === null) return [];
+  const rib = vr.stack.rib;
+  const rows: ShowRoute[] = [];
+  const names = new Map(vr.stack.interfaces().map((i) => [i.index, i.name]));
+  for (const [family, routes] of [
+    [4, rib.v4.routes(now)],
+    [6, rib.v6.routes(now)],
+  ] as const) {
+    for (const r of routes) {
+      if (r.source.kind !== 'bgp') continue;
+      const hop = r.nextHops[0];
+      const hops = r.nextHops.flatMap((h) =>
+        h.hops.map((x) => ({ gateway: x.gateway, interface: names.get(x.ifIndex) ?? `if${x.ifIndex}` })),
+      );
+      rows.push({
+        prefix: r.prefix,
+        protocol: 'bgp',
+        type: 'unicast',
+        via: hop?.gateway ?? null,
+        interface: hops[0]?.interface ?? null,
+        distance: r.distance,
+        selected: r.selected,
+        active: r.active,
+        metric: r.metric,
+        resolvedVia: hop?.via ?? null,
+        hops,
+        age: r.age,
+        family,
+      });
+    }
+  }
+  return rows;
+}
+
+function byFamilyAndPrefix(a: ShowRoute, b: ShowRoute): number {
+  if (a.family !== b.family) return a.family - b.family;
+  const pa = prefixOrder(a.prefix);
+  const pb = prefixOrder(b.prefix);
+  for (let i = 0; i < pa.length; i++) if (pa[i] !== pb[i]) return pa[i]! - pb[i]!;
+  return 0;
+}
+
+/** A prefix as numbers that sort as the prefixes do: the address's octets, then the length. */
+function prefixOrder(prefix: string): number[] {
+  const [addr, len] = prefix.split('/') as [string, string];
+  const octets = addr.includes(':') ? [...parseIpv6(addr)] : addr.split('.').map(Number);
+  return [...octets, Number(len)];
+}
+
+/** Rows `show.bgp routes` gives unless asked for more: a full table is a million of them. */
+const BGP_ROUTES_LIMIT = 10_000;
+
+/** `show.bgp`: `what` is summary (the default), neighbors (`neighbor` keeps one) or routes (`prefix`). */
+function showBgp(vr: VirtualRouter, params: Record<string, unknown>, now: number): unknown {
+  const bgp = vr.bgpInstance;
+  if (bgp === null) throw new ControlRequestError('not_found', `BGP is not configured on VR ${vr.name}`);
+  const what = params['what'] ?? 'summary';
+  const show = bgp.show(now);
+  switch (what) {
+    case 'summary':
+      return {
+        ...show,
+        peers: show.peers.map((p) => ({
+          name: p.name,
+          address: p.address,
+          remoteAs: p.remoteAs,
+          type: p.type,
+          state: p.state,
+          uptime: p.uptime,
+          prefixes: p.prefixes,
+          messagesIn: p.counters['messagesIn'],
+          messagesOut: p.counters['messagesOut'],
+          lastError: p.lastError,
+        })),
+      };
+    case 'neighbors': {
+      const name = params['neighbor'];
+      if (name === undefined || name === null) return show.peers;
+      const peer = show.peers.find((p) => p.name === name || p.address === name);
+      if (peer === undefined)
+        throw new ControlRequestError('not_found', `no BGP neighbor ${String(name)} on VR ${vr.name}`);
+      return [peer];
+    }
+    case 'routes': {
+      const prefix = params['prefix'];
+      if (prefix !== undefined && prefix !== null && typeof prefix !== 'string')
+        throw new ControlRequestError('bad_request', 'params.prefix must be a prefix like 10.0.0.0/8');
+      const limit = params['limit'] ?? BGP_ROUTES_LIMIT;
+      if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1)
+        throw new ControlRequestError('bad_request', 'params.limit must be a positive integer');
+      return bgp.routes(now, typeof prefix === 'string' ? prefix : undefined, limit);
+    }
+    default:
+      throw new ControlRequestError(
+        'bad_request',
+        `params.what must be summary, neighbors or routes (got ${JSON.stringify(what)})`,
+      );
+  }
 }
 
 /** The stack's IPv4 stats whose names do not say so (those of IPv6 do: IPV6_STAT below). */

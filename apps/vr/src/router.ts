@@ -14,6 +14,7 @@ import type { FrameOutput, Link, LinkStats } from '@nexthop/interface';
 import { SmallServices } from '@nexthop/services';
 import { Stack } from '@nexthop/stack';
 import type { Logger } from 'pino';
+import { VrBgp } from './bgp.ts';
 import { Captures } from './capture.ts';
 import {
   addRoute6,
@@ -90,6 +91,10 @@ export class VirtualRouter {
   private started = false;
   private stopped = false;
   private services: SmallServices | null = null;
+  /** The BGP instance when the config has a `bgp` section. */
+  private bgp: VrBgp | null = null;
+  /** BGP's next deadline as its last call returned it (a socket event can bring it forward). */
+  private bgpDeadline = Number.POSITIVE_INFINITY;
   /** Users of the socket layer besides the services (the remote socket server): each claims its fds. */
   private readonly socketUsers: ((fd: number, events: number) => boolean)[] = [];
 
@@ -230,6 +235,7 @@ export class VirtualRouter {
     for (const r of this.config.routes) this.addRoute(r);
     for (const r of this.config.routes6) addRoute6(this.stack, r);
     this.startServices(now);
+    this.startBgp(now);
     this.checkCarriers();
     this.flush();
     for (const link of this.links) this.startLink(link);
@@ -411,6 +417,7 @@ export class VirtualRouter {
     if (accessChanged) changes.push('access list changed');
     if (quotasChanged) changes.push('quotas changed');
     if (accessChanged || quotasChanged) this.onPolicyChange?.(next);
+    changes.push(...this.applyBgp(prev, next, now));
     if (prev.nice !== next.nice) {
       changes.push(`nice ${prev.nice} -> ${next.nice}`);
       this.onPriorityChange?.(next.nice);
@@ -434,9 +441,57 @@ export class VirtualRouter {
     this.logger.info({ services: wanted }, 'services started');
   }
 
+  private startBgp(now: number): void {
+    if (this.config.bgp === undefined) return;
+    this.bgp = new VrBgp(this.stack, this.config, this.logger);
+    this.bgp.start(now);
+    this.settleRib();
+  }
+
+  /** The `bgp` section's changes: the instance starts, stops, or takes the new one in place. */
+  private applyBgp(prev: RouterConfig, next: RouterConfig, now: number): string[] {
+    if (!this.started) return [];
+    if (next.bgp === undefined) {
+      if (this.bgp === null) return [];
+      this.bgp.stop(now);
+      this.bgp = null;
+      this.bgpDeadline = Number.POSITIVE_INFINITY;
+      this.settleRib();
+      return ['bgp stopped'];
+    }
+    if (this.bgp === null) {
+      this.startBgp(now);
+      return [`bgp started (asn ${next.bgp.asn})`];
+    }
+    const same =
+      JSON.stringify(prev.raw.bgp) === JSON.stringify(next.raw.bgp) &&
+      JSON.stringify(prev.raw.policies) === JSON.stringify(next.raw.policies);
+    // Interfaces and static routes may have changed what is redistributed even so.
+    const changes = same ? [] : this.bgp.apply(next, now);
+    if (same) this.bgp.syncOriginated(now);
+    this.settleRib();
+    return changes;
+  }
+
+  /** Brings the FIB up to date after BGP changed routes in the RIB. */
+  private settleRib(): void {
+    if (this.bgp?.takeRibChanges() !== false) this.stack.rib.flush();
+  }
+
   private dispatchSocketEvent(fd: number, events: number): void {
-    if (this.services?.onEvent(fd, events, this.clock()) === true) return;
+    const now = this.clock();
+    if (this.services?.onEvent(fd, events, now) === true) return;
+    if (this.bgp?.socketEvent(fd, events, now) === true) {
+      this.bgpDeadline = this.bgp.poll(now);
+      this.settleRib();
+      return;
+    }
     for (const user of this.socketUsers) if (user(fd, events)) return;
+  }
+
+  /** The BGP instance, when configured (`show bgp`). */
+  get bgpInstance(): VrBgp | null {
+    return this.bgp;
   }
 
   /** Another user of the stack's sockets gets the events of the fds it claims (returns true for). */
@@ -451,7 +506,8 @@ export class VirtualRouter {
   afterStackCall(): void {
     if (this.stopped) return;
     this.flush();
-    if (this.stack.nextDeadline() < this.timerAt) this.schedule(this.clock());
+    if (this.stack.nextDeadline() < this.timerAt || this.bgpDeadline < this.timerAt)
+      this.schedule(this.clock());
   }
 
   /** An interface whose carrier went away is down for the stack: its routes leave the FIB. */
@@ -468,6 +524,7 @@ export class VirtualRouter {
       this.logger.info({ interface: iface.name, device: link.device }, up ? 'carrier up' : 'carrier down');
     });
     if (changed) {
+      this.bgp?.syncOriginated(now);
       this.flush();
       this.schedule(now);
     }
@@ -485,7 +542,7 @@ export class VirtualRouter {
       stack.receive(ifIndex, buf, descs[3 * i]!, descs[3 * i + 1]!, now, descs[3 * i + 2]!);
     }
     this.flush();
-    if (stack.nextDeadline() < this.timerAt) this.schedule(now);
+    if (stack.nextDeadline() < this.timerAt || this.bgpDeadline < this.timerAt) this.schedule(now);
   }
 
   private flush(): void {
@@ -500,7 +557,12 @@ export class VirtualRouter {
 
   private schedule(now: number): void {
     if (this.stopped) return;
-    const next = this.stack.poll(now);
+    let next = Number.POSITIVE_INFINITY;
+    if (this.bgp !== null) {
+      next = this.bgpDeadline = this.bgp.poll(now);
+      this.settleRib();
+    }
+    next = Math.min(next, this.stack.poll(now));
     this.flush();
     if (next === this.timerAt) return;
     if (this.timer !== null) clearTimeout(this.timer);
@@ -555,6 +617,9 @@ export class VirtualRouter {
     if (this.carrierWatch !== null) clearInterval(this.carrierWatch);
     this.captures.stopAll();
     this.services?.stop(this.clock());
+    // Peers are told (Cease, RFC 4486) before the links close.
+    this.bgp?.stop(this.clock());
+    this.flush();
     for (const link of this.links) this.closeLink(link);
     this.logger.info('VR stopped');
   }

@@ -1,7 +1,8 @@
 // Frames captured from Linux (6.18) TCP_MD5SIG connections between two network namespaces joined by
 // a veth pair, with a raw AF_PACKET socket on the client's side, by tools/capture-linux-tcp-md5.py
-// (run by hand as root, not by the tests; it prints frames like these): the client (10.99.0.1 / fd00:99::1, port 40004 / 40006) set the key below for
-// the server (10.99.0.2 / fd00:99::2, port 17904 / 17906), the server the same key for the client;
+// (run by hand as root, not by the tests; it prints frames like these): the client (10.99.0.1 /
+// fd00:99::1, port 40004 / 40006) set the key below for the server (10.99.0.2 / fd00:99::2, port
+// 17904 / 17906), the server the same key for the client;
 // the client sent 'hello bgp', the server echoed it upper-cased, both closed. Ethernet frames, hex,
 // in capture order (both directions): the IPv4 connection's ten, then the IPv6 one's ten.
 

@@ -24,7 +24,15 @@ useNetnsCleanup();
 
 const CLI_MAIN = join(import.meta.dirname, '../../apps/cli/src/main.ts');
 
-function vrConfig(r0: string, r1: string, frrImport = 'accept'): string {
+interface VrOptions {
+  frrImport?: string;
+  /** TCP MD5 passwords: FRR's session, BIRD's two. */
+  frrPassword?: string;
+  birdPassword?: string;
+}
+
+function vrConfig(r0: string, r1: string, o: VrOptions = {}): string {
+  const pw = (p: string | undefined) => (p === undefined ? '' : `, password: ${p}`);
   return `routers:
   core:
     interfaces:
@@ -35,9 +43,9 @@ function vrConfig(r0: string, r1: string, frrImport = 'accept'): string {
       routerId: 10.31.0.1
       networks: [10.31.100.0/24, 2001:db8:31:100::/64]
       neighbors:
-        frr: { address: 10.31.1.2, remoteAs: 65001, import: ${frrImport}, export: accept, holdTime: 9 }
-        bird4: { address: 10.31.2.2, remoteAs: 65002, families: [ipv4], import: accept, export: accept, holdTime: 9 }
-        bird6: { address: "2001:db8:31:2::2", remoteAs: 65002, families: [ipv6], import: accept, export: accept, holdTime: 9 }
+        frr: { address: 10.31.1.2, remoteAs: 65001, import: ${o.frrImport ?? 'accept'}, export: accept, holdTime: 9${pw(o.frrPassword)} }
+        bird4: { address: 10.31.2.2, remoteAs: 65002, families: [ipv4], import: accept, export: accept, holdTime: 9${pw(o.birdPassword)} }
+        bird6: { address: "2001:db8:31:2::2", remoteAs: 65002, families: [ipv6], import: accept, export: accept, holdTime: 9${pw(o.birdPassword)} }
     policies:
       prefixLists:
         frr-hosts: [10.31.201.0/24]
@@ -65,17 +73,17 @@ router bgp 65001
  exit-address-family
 `;
 
-const BIRD_CONFIG = `router id 10.31.2.2;
+const birdConfig = (password?: string) => `router id 10.31.2.2;
 protocol device { scan time 1; }
 protocol direct { ipv4; ipv6; interface "d0"; }
 protocol kernel { ipv4 { import none; export where source = RTS_BGP; }; }
 protocol kernel { ipv6 { import none; export where source = RTS_BGP; }; }
 protocol bgp vr4 {
-  local 10.31.2.2 as 65002; neighbor 10.31.2.1 as 65000; hold time 9;
+  local 10.31.2.2 as 65002; neighbor 10.31.2.1 as 65000; hold time 9;${password === undefined ? '' : ` password "${password}";`}
   ipv4 { import all; export where source = RTS_DEVICE; };
 }
 protocol bgp vr6 {
-  local 2001:db8:31:2::2 as 65002; neighbor 2001:db8:31:2::1 as 65000; hold time 9;
+  local 2001:db8:31:2::2 as 65002; neighbor 2001:db8:31:2::1 as 65000; hold time 9;${password === undefined ? '' : ` password "${password}";`}
   ipv6 { import all; export where source = RTS_DEVICE; };
 }
 `;
@@ -146,7 +154,7 @@ describe('BGP: a VR between FRR and BIRD', () => {
     }
     vr = await startVr(r, 'core', vrConfig(r0, r1));
     frr = await startFrr(f, FRR_CONFIG);
-    bird = await startBird(b, BIRD_CONFIG);
+    bird = await startBird(b, birdConfig());
   });
 
   after(async () => {
@@ -157,22 +165,7 @@ describe('BGP: a VR between FRR and BIRD', () => {
   });
 
   test('the sessions come up: Established as FRR and BIRD see them', async () => {
-    await waitFor(
-      async () => {
-        const s = await frr.json<{ ipv4Unicast?: { peers?: Record<string, { state: string }> } }>(
-          'show bgp summary json',
-        );
-        return s.ipv4Unicast?.peers?.['10.31.1.1']?.state === 'Established';
-      },
-      { timeoutMs: 30_000, intervalMs: 250, what: `FRR's session with the VR\n${vr.log()}` },
-    );
-    await waitFor(
-      async () => {
-        const out = await bird.birdc('show protocols');
-        return /vr4\s+BGP.*Established/.test(out) && /vr6\s+BGP.*Established/.test(out);
-      },
-      { timeoutMs: 30_000, intervalMs: 250, what: `BIRD's sessions with the VR\n${vr.log()}` },
-    );
+    await waitForSessions(frr, bird, vr);
   });
 
   test('FRR learns BIRD’s prefixes through the VR (AS path 65000 65002) and the VR’s own', async () => {
@@ -264,7 +257,7 @@ describe('BGP: a VR between FRR and BIRD', () => {
   test('a changed import policy takes effect without a session reset', async () => {
     const flapsBefore = await frrEstablishedCount(frr);
     const reply = (await request(vr.control, 'config.apply', {
-      text: vrConfig(r0, r1, 'not-frr-hosts'),
+      text: vrConfig(r0, r1, { frrImport: 'not-frr-hosts' }),
     })) as { changes: string[] };
     assert.ok(reply.changes.includes('bgp neighbor frr changed'), JSON.stringify(reply));
     await waitFor(async () => (await birdPath(bird, '10.31.201.0/24')) === null, {
@@ -297,7 +290,75 @@ describe('BGP: a VR between FRR and BIRD', () => {
       what: 'FRR learning 10.31.202.0/24 after the reset',
     });
   });
+
+  test('TCP MD5 (RFC 2385): signed sessions with FRR and BIRD come up; a wrong password never does and is counted', async () => {
+    const established = await frrEstablishedCount(frr);
+    await frr.vtysh('configure terminal\nrouter bgp 65001\nneighbor 10.31.1.1 password nexthop-frr');
+    await bird.reconfigure(birdConfig('nexthop-bird'));
+    await request(vr.control, 'config.apply', {
+      text: vrConfig(r0, r1, { frrPassword: 'nexthop-frr', birdPassword: 'nexthop-bird' }),
+    });
+    await waitFor(async () => (await frrEstablishedCount(frr)) > established, {
+      timeoutMs: 40_000,
+      intervalMs: 250,
+      what: 'FRR establishing a new, signed session',
+    });
+    await waitForSessions(frr, bird, vr);
+    const md5 = (await vr.counters()).stats;
+    assert.equal(md5['tcp_md5_bad'] ?? 0, 0, 'no bad signatures while the passwords agree');
+    // The peers' kernels check our signatures: routes flowing both ways mean they verified.
+    await waitFor(async () => (await frrPaths(frr, '10.31.202.0/24')).some((p) => p.path === '65000 65002'), {
+      timeoutMs: 20_000,
+      intervalMs: 250,
+      what: 'FRR learning 10.31.202.0/24 over the signed sessions',
+    });
+
+    await request(vr.control, 'config.apply', {
+      text: vrConfig(r0, r1, { frrPassword: 'wrong', birdPassword: 'nexthop-bird' }),
+    });
+    await waitFor(async () => ((await vr.counters()).stats['tcp_md5_bad'] ?? 0) > 0, {
+      timeoutMs: 20_000,
+      intervalMs: 250,
+      what: 'the VR counting FRR’s segments signed with the other key',
+    });
+    const frrState = async () =>
+      (
+        await frr.json<{ ipv4Unicast?: { peers?: Record<string, { state: string }> } }>(
+          'show bgp summary json',
+        )
+      ).ipv4Unicast?.peers?.['10.31.1.1']?.state;
+    // Hold time 9 s and connect retries every few seconds: 12 s without the session is "never".
+    const until = Date.now() + 12_000;
+    while (Date.now() < until) {
+      assert.notEqual(await frrState(), 'Established', 'a session with the wrong password came up');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    await request(vr.control, 'config.apply', {
+      text: vrConfig(r0, r1, { frrPassword: 'nexthop-frr', birdPassword: 'nexthop-bird' }),
+    });
+    await waitForSessions(frr, bird, vr);
+  });
 });
+
+/** Waits until FRR's session and BIRD's two are Established. */
+async function waitForSessions(frr: RunningFrr, bird: RunningBird, vr: RunningVr): Promise<void> {
+  await waitFor(
+    async () => {
+      const s = await frr.json<{ ipv4Unicast?: { peers?: Record<string, { state: string }> } }>(
+        'show bgp summary json',
+      );
+      return s.ipv4Unicast?.peers?.['10.31.1.1']?.state === 'Established';
+    },
+    { timeoutMs: 40_000, intervalMs: 250, what: `FRR's session with the VR\n${vr.log()}` },
+  );
+  await waitFor(
+    async () => {
+      const out = await bird.birdc('show protocols');
+      return /vr4\s+BGP.*Established/.test(out) && /vr6\s+BGP.*Established/.test(out);
+    },
+    { timeoutMs: 40_000, intervalMs: 250, what: `BIRD's sessions with the VR\n${vr.log()}` },
+  );
+}
 
 /** How often FRR's session with the VR has been Established (`connectionsEstablished`). */
 async function frrEstablishedCount(frr: RunningFrr): Promise<number> {

@@ -10,6 +10,8 @@ export interface RunningBird {
   readonly dir: string;
   /** One birdc command; its output. */
   birdc(command: string): Promise<string>;
+  /** Replaces the configuration and has BIRD take it (`birdc configure`). */
+  reconfigure(config: string): Promise<void>;
   log(): string;
   stop(): Promise<void>;
 }
@@ -38,6 +40,11 @@ export async function startBird(ns: Netns, config: string): Promise<RunningBird>
   return {
     dir,
     birdc,
+    reconfigure: async (text: string) => {
+      writeFileSync(conf, text);
+      const out = await birdc('configure');
+      if (!/Reconfigur/.test(out)) throw new Error(`birdc configure: ${out}`);
+    },
     log: () => output,
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) {

@@ -233,6 +233,7 @@ export class VrBgp {
       ...(n.keepalive !== undefined ? { keepalive: n.keepalive } : {}),
       ...(n.connectRetry !== undefined ? { connectRetry: n.connectRetry } : {}),
       ...(n.maxPrefixes !== undefined ? { maxPrefixes: n.maxPrefixes } : {}),
+      ...(n.password !== undefined ? { password: n.password } : {}),
       ...(imp !== undefined ? { import: imp } : {}),
       ...(exp !== undefined ? { export: exp } : {}),
       ...(typeof other === 'number' ? { nextHop4: other } : {}),

@@ -32,6 +32,8 @@ import {
   key6,
   type LearnedRoute,
   mappedV4,
+  md5Key,
+  md5Peer,
   type PeerShow,
 } from './session.ts';
 
@@ -80,6 +82,7 @@ const SESSION_KEYS = [
   'holdTime',
   'keepalive',
   'gtsm',
+  'password',
 ] as const satisfies readonly (keyof BgpPeerConfig)[];
 
 function sameAddress(a: number | Uint8Array | undefined, b: number | Uint8Array | undefined): boolean {
@@ -256,6 +259,32 @@ export class BgpEngine implements ProtocolInstance<BgpConfig, BgpShow>, EngineCo
     so.setOption(fd6, 'IPV6_V6ONLY', 1);
     if (so.bind6(fd6, new Uint8Array(16), port) === 0 && so.listen(fd6, 16) === 0) this.listen6 = fd6;
     else so.close(fd6, now);
+    this.syncListenerKeys(null);
+  }
+
+  /**
+   * RFC 2385 keys on the listeners: one per peer with a password, so that its SYN is checked and
+   * the connection accepted from it signed. `old` is the configuration the keys were set for.
+   */
+  private syncListenerKeys(old: BgpConfig | null): void {
+    const keyed = (c: BgpConfig | null) =>
+      new Map(
+        (c?.peers ?? [])
+          .filter((p) => p.password !== undefined)
+          .map((p) => [addressText(p.address), p] as const),
+      );
+    const before = keyed(old);
+    const after = keyed(this.config);
+    const listener = (p: BgpPeerConfig) => (typeof p.address === 'number' ? this.listen4 : this.listen6);
+    for (const [addr, p] of before) {
+      const fd = listener(p);
+      if (fd >= 0 && !after.has(addr)) this.sockets.setTcpMd5Key(fd, md5Peer(p.address), null);
+    }
+    for (const [addr, p] of after) {
+      const fd = listener(p);
+      if (fd < 0 || before.get(addr)?.password === p.password) continue;
+      this.sockets.setTcpMd5Key(fd, md5Peer(p.address), md5Key(p.password!));
+    }
   }
 
   stop(now: number, reason?: string): void {
@@ -291,6 +320,7 @@ export class BgpEngine implements ProtocolInstance<BgpConfig, BgpShow>, EngineCo
     // Who is a client changes what every iBGP peer is sent (RFC 4456 §6), not only that peer.
     let reflectionChanged = clusterChanged;
     this.config = config;
+    this.syncListenerKeys(old);
     this.enter();
     try {
       for (const [name, p] of this.peers) {

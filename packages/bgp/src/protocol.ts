@@ -36,7 +36,16 @@ export type ProtocolSocketOption =
   | 'IP_TTL'
   | 'IPV6_UNICAST_HOPS'
   | 'IPV6_V6ONLY'
+  | 'IP_MINTTL'
+  | 'IPV6_MINHOPCOUNT'
   | 'SO_BINDTODEVICE';
+
+/** The peer a TCP MD5 key (RFC 2385) is for; a v4-mapped IPv6 address means the IPv4 one. */
+export interface Md5Peer {
+  family: 4 | 6;
+  addr: number;
+  addr6: Uint8Array;
+}
 
 /**
  * The socket calls a protocol engine needs: a subset of the stack's `SocketLayer` (BSD-shaped,
@@ -56,6 +65,12 @@ export interface ProtocolSockets {
   setOption(fd: number, name: ProtocolSocketOption, value: number | string): number;
   getOption(fd: number, name: ProtocolSocketOption): number;
   localAddress(fd: number, out: Endpoint): number;
+  /**
+   * RFC 2385: signs and checks every segment with `peer` under `key` (null deletes the key). On a
+   * listener, keys by peer, inherited by the connections it accepts; on a socket before connect,
+   * the key of the peer it will connect to. 0 or -errno (as Linux's TCP_MD5SIG).
+   */
+  setTcpMd5Key(fd: number, peer: Md5Peer, key: Uint8Array | null): number;
   peerAddress(fd: number, out: Endpoint): number;
 }
 

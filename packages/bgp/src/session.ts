@@ -58,6 +58,7 @@ import {
   EV_HANGUP,
   EV_READABLE,
   EV_WRITABLE,
+  type Md5Peer,
   type ProtocolSockets,
 } from './protocol.ts';
 import type { UpdateMessage } from './update.ts';
@@ -105,6 +106,8 @@ export interface BgpPeerConfig {
   readonly maxPrefixes?: number;
   /** RFC 5082: send with TTL/hop limit 255 (the received TTL check needs IP_MINTTL in the stack). */
   readonly gtsm?: boolean;
+  /** RFC 2385 TCP MD5 signature key (the password as UTF-8, 1..80 octets). */
+  readonly password?: string;
   /** Next hop self for IPv4 routes on an IPv6 session, and for IPv6 routes on an IPv4 session. */
   readonly nextHop4?: number;
   readonly nextHop6?: Uint8Array;
@@ -325,6 +328,8 @@ export interface PeerShow {
   prefixes: { received: number; accepted: number; advertised: number };
   lastError: string | null;
   gtsm: string;
+  /** Whether the session is signed with TCP MD5 (RFC 2385). */
+  md5: boolean;
   counters: Record<string, unknown>;
   errors: Record<string, number>;
 }
@@ -486,6 +491,11 @@ export class BgpPeer implements RouteSource {
     const fd = so.socket('stream', 0, this.family);
     if (fd < 0) return;
     this.setSocketOptions(fd);
+    if (cfg.password !== undefined && so.setTcpMd5Key(fd, md5Peer(cfg.address), md5Key(cfg.password)) !== 0) {
+      this.lastError = 'cannot set the TCP MD5 key';
+      so.close(fd, now);
+      return;
+    }
     const port = cfg.port ?? 179;
     let r: number;
     if (typeof cfg.address === 'number') {
@@ -508,7 +518,10 @@ export class BgpPeer implements RouteSource {
   private setSocketOptions(fd: number): void {
     const so = this.ctx.sockets;
     so.setOption(fd, 'TCP_NODELAY', 1);
-    if (this.cfg.gtsm) so.setOption(fd, this.family === 4 ? 'IP_TTL' : 'IPV6_UNICAST_HOPS', 255);
+    if (!this.cfg.gtsm) return;
+    // RFC 5082 §3: send with 255, accept only 255 - 0 hops (a directly connected peer).
+    so.setOption(fd, this.family === 4 ? 'IP_TTL' : 'IPV6_UNICAST_HOPS', 255);
+    so.setOption(fd, this.family === 4 ? 'IP_MINTTL' : 'IPV6_MINHOPCOUNT', 255);
   }
 
   /** A connection the peer opened to us (accepted by the engine). */
@@ -1313,13 +1326,23 @@ export class BgpPeer implements RouteSource {
         advertised: this.out4.size + this.out6.size,
       },
       lastError: this.lastError,
-      gtsm: this.cfg.gtsm
-        ? 'ttl 255 sent; received TTL not checked (no IP_MINTTL in the socket layer)'
-        : 'off',
+      gtsm: this.cfg.gtsm ? 'ttl 255 sent, 255 required' : 'off',
+      md5: this.cfg.password !== undefined,
       counters: this.counters.toJSON(),
       errors: this.errors.toJSON(),
     };
   }
+}
+
+/** The peer a TCP MD5 key is for, as the socket layer takes it. */
+export function md5Peer(address: number | Uint8Array): Md5Peer {
+  return typeof address === 'number'
+    ? { family: 4, addr: address >>> 0, addr6: new Uint8Array(16) }
+    : { family: 6, addr: 0, addr6: address };
+}
+
+export function md5Key(password: string): Uint8Array {
+  return new TextEncoder().encode(password);
 }
 
 function prepend(path: readonly AsPathSegment[], as: number): AsPathSegment[] {

@@ -2,7 +2,7 @@
 // they ended, accepted connections come from a queue the test fills, sent bytes are kept per fd
 // and received bytes are what the test pushes. Every call the engine makes that the peer would see
 // (connect, close) is logged.
-import type { Endpoint, ProtocolSocketOption, ProtocolSockets } from '../src/protocol.ts';
+import type { Endpoint, Md5Peer, ProtocolSocketOption, ProtocolSockets } from '../src/protocol.ts';
 
 export const ECONNREFUSED = 111;
 
@@ -160,6 +160,13 @@ export class FakeSockets implements ProtocolSockets {
   }
   setOption(fd: number, name: ProtocolSocketOption, value: number | string): number {
     this.sockets.get(fd)!.options[name] = value;
+    return 0;
+  }
+  setTcpMd5Key(fd: number, peer: Md5Peer, key: Uint8Array | null): number {
+    const s = this.sockets.get(fd)!;
+    const who = peer.family === 4 ? String(peer.addr >>> 0) : [...peer.addr6].join('.');
+    if (key === null) delete s.options[`md5 ${who}`];
+    else s.options[`md5 ${who}`] = new TextDecoder().decode(key);
     return 0;
   }
   getOption(fd: number, name: ProtocolSocketOption): number {

@@ -368,6 +368,55 @@ test('stream relay: a large receive queue behind a pair that fills and drains is
   run(212_992, 2 << 20, 65_536, false, true, false, 1_000_000, 0, slowReads);
 });
 
+test("stream relay: the watch's POLLHUP makes end of file a hang-up without asking the kernel", () => {
+  // The app wrote 3 bytes and closed its end: the server's watch reported readable and hung up.
+  for (const hinted of [true, false]) {
+    const m = new Model(4096, 4096, 4096, false);
+    let polls = 0;
+    m.unixHungUp = () => {
+      polls++;
+      return 1;
+    };
+    m.toVr.push(new Uint8Array([1, 2, 3]), 0, 3);
+    m.appShutWr = true;
+    const counters: RelayCounters = {
+      rsock_bytes_to_apps: 0,
+      rsock_bytes_from_apps: 0,
+      rsock_dgrams_to_apps: 0,
+      rsock_dgrams_from_apps: 0,
+      rsock_dgrams_bad_from_apps: 0,
+      rsock_dgrams_dropped_to_apps: 0,
+    };
+    const s: RelayedSocket = {
+      fd: STACK_FD,
+      pairFd: PAIR_FD,
+      closed: false,
+      connected: true,
+      shutRd: false,
+      pktinfo: false,
+      soError: 0,
+    };
+    let hangUps = 0;
+    const relay = new StreamRelay(
+      new RelayContext(
+        m,
+        m,
+        () => 0,
+        counters,
+        () => hangUps++,
+      ),
+      s,
+    );
+    // A short read ends the pass; the level-triggered watch fires again for the end of file.
+    relay.pump(true, hinted);
+    relay.pump(true, hinted);
+    assert.equal(m.sq.length, 3, 'the bytes went to the stack');
+    assert.equal(hangUps, 1, 'the last close closes the socket');
+    assert.equal(m.finSent, false, 'no FIN of its own: the socket is closed');
+    assert.equal(polls, hinted ? 0 : 1);
+  }
+});
+
 /**
  * A seqpacket pair that takes `room` datagrams, and a UDP socket with a queue, for DgramRelay. The
  * pair checks each datagram's header (of the socket's layout) as a client would.

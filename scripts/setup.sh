@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 debian_packages=(
   iproute2 iputils-ping iputils-tracepath traceroute tcpdump netsniff-ng netcat-openbsd hping3
   build-essential python3 make g++ clang libclang-rt-14-dev
-  curl nginx-light iperf3 bird2 frr openssl
+  curl nginx-light iperf3 bird2 frr gobgpd openssl
   wget socat ncat busybox rsync openssh-client openssh-server redis-server redis-tools dnsmasq-base
   bind9-dnsutils
 )

@@ -1,12 +1,12 @@
 // Issue 11: BGP-4 in a VR against FRR and BIRD, read from the peers' side.
 //
-//   f (FRR bgpd, AS 65001, d0 10.31.201.1/24 2001:db8:31:201::1/64)
+//   f (FRR bgpd, AS 65001, lan0 10.31.201.1/24 2001:db8:31:201::1/64)
 //     │ 10.31.1.0/24, 2001:db8:31:1::/64 — one IPv4 session carrying IPv4 and IPv6 (RFC 4760)
 //   r (the VR "core", AS 65000; its kernel has no addresses and does not forward)
 //     │ 10.31.2.0/24, 2001:db8:31:2::/64 — an IPv4 session and an IPv6 session
-//   b (BIRD 2, AS 65002, d0 10.31.202.1/24 2001:db8:31:202::1/64)
+//   b (BIRD 2, AS 65002, lan0 10.31.202.1/24 2001:db8:31:202::1/64)
 //
-// The hosts behind FRR and BIRD (their d0 addresses) reach each other only over routes the VR learned
+// The hosts behind FRR and BIRD (their lan0 addresses) reach each other only over routes the VR learned
 // by BGP and passed on; FRR and BIRD install what they learn into their namespace's kernel.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { request } from '@nexthop/control';
-import { Netns, parsePing, uniqueToken, vethPair, waitFor } from '@nexthop/netns';
+import { type Netns, parsePing, waitFor } from '@nexthop/netns';
+import { type BgpPeerNs, type BgpTopology, bgpTopology } from '../lib/bgp-topology.ts';
 import { type RunningBird, startBird } from '../lib/bird.ts';
 import { useNetnsCleanup } from '../lib/cleanup.ts';
 import { type RunningFrr, startFrr } from '../lib/frr.ts';
@@ -75,7 +76,7 @@ router bgp 65001
 
 const birdConfig = (password?: string) => `router id 10.31.2.2;
 protocol device { scan time 1; }
-protocol direct { ipv4; ipv6; interface "d0"; }
+protocol direct { ipv4; ipv6; interface "lan0"; }
 protocol kernel { ipv4 { import none; export where source = RTS_BGP; }; }
 protocol kernel { ipv6 { import none; export where source = RTS_BGP; }; }
 protocol bgp vr4 {
@@ -116,8 +117,8 @@ async function cli(runDir: string, args: string[]): Promise<string> {
 }
 
 describe('BGP: a VR between FRR and BIRD', () => {
+  let topo: BgpTopology;
   let f: Netns;
-  let r: Netns;
   let b: Netns;
   let frr: RunningFrr;
   let bird: RunningBird;
@@ -126,33 +127,28 @@ describe('BGP: a VR between FRR and BIRD', () => {
   let r1: string;
 
   before(async () => {
-    f = await Netns.create('bgpf');
-    r = await Netns.create('bgpr');
-    b = await Netns.create('bgpb');
-    const t = uniqueToken();
-    r0 = `r0-${t}`;
-    r1 = `r1-${t}`;
-    await vethPair(f, `f0-${t}`, r, r0);
-    await vethPair(b, `b0-${t}`, r, r1);
-    await r.sysctl({
-      'net.ipv4.ip_forward': '0',
-      [`net.ipv6.conf.${r0}.disable_ipv6`]: '1',
-      [`net.ipv6.conf.${r1}.disable_ipv6`]: '1',
-    });
-    for (const [ns, dev, v4, v6, d4, d6] of [
-      [f, `f0-${t}`, '10.31.1.2/24', '2001:db8:31:1::2/64', '10.31.201.1/24', '2001:db8:31:201::1/64'],
-      [b, `b0-${t}`, '10.31.2.2/24', '2001:db8:31:2::2/64', '10.31.202.1/24', '2001:db8:31:202::1/64'],
-    ] as const) {
-      await ns.execOk('ip', ['addr', 'add', v4, 'dev', dev]);
-      await ns.execOk('ip', ['addr', 'add', v6, 'dev', dev, 'nodad']);
-      // No dummy driver here: a veth pair with both ends in the namespace stands in for the host LAN.
-      await ns.execOk('ip', ['link', 'add', 'd0', 'type', 'veth', 'peer', 'name', 'd1']);
-      await ns.execOk('ip', ['link', 'set', 'd1', 'up']);
-      await ns.execOk('ip', ['addr', 'add', d4, 'dev', 'd0']);
-      await ns.execOk('ip', ['addr', 'add', d6, 'dev', 'd0', 'nodad']);
-      await ns.execOk('ip', ['link', 'set', 'd0', 'up']);
-    }
-    vr = await startVr(r, 'core', vrConfig(r0, r1));
+    topo = await bgpTopology([
+      {
+        tag: 'bgpf',
+        link4: '10.31.1.2/24',
+        link6: '2001:db8:31:1::2/64',
+        lan4: '10.31.201.1/24',
+        lan6: '2001:db8:31:201::1/64',
+      },
+      {
+        tag: 'bgpb',
+        link4: '10.31.2.2/24',
+        link6: '2001:db8:31:2::2/64',
+        lan4: '10.31.202.1/24',
+        lan6: '2001:db8:31:202::1/64',
+      },
+    ]);
+    const [pf, pb] = topo.peers as [BgpPeerNs, BgpPeerNs];
+    f = pf.ns;
+    b = pb.ns;
+    r0 = pf.vrDevice;
+    r1 = pb.vrDevice;
+    vr = await startVr(topo.r, 'core', vrConfig(r0, r1));
     frr = await startFrr(f, FRR_CONFIG);
     bird = await startBird(b, birdConfig());
   });
@@ -161,7 +157,7 @@ describe('BGP: a VR between FRR and BIRD', () => {
     await frr?.stop();
     await bird?.stop();
     await vr?.stop();
-    await Promise.all([f?.destroy(), r?.destroy(), b?.destroy()]);
+    await topo?.destroy();
   });
 
   test('the sessions come up: Established as FRR and BIRD see them', async () => {
@@ -240,13 +236,13 @@ describe('BGP: a VR between FRR and BIRD', () => {
   });
 
   test('a withdrawal at BIRD propagates through the VR to FRR, and the route comes back', async () => {
-    await b.execOk('ip', ['addr', 'del', '10.31.202.1/24', 'dev', 'd0']);
+    await b.execOk('ip', ['addr', 'del', '10.31.202.1/24', 'dev', 'lan0']);
     await waitFor(async () => (await frrPaths(frr, '10.31.202.0/24')).length === 0, {
       timeoutMs: 20_000,
       intervalMs: 250,
       what: 'FRR forgetting 10.31.202.0/24',
     });
-    await b.execOk('ip', ['addr', 'add', '10.31.202.1/24', 'dev', 'd0']);
+    await b.execOk('ip', ['addr', 'add', '10.31.202.1/24', 'dev', 'lan0']);
     await waitFor(async () => (await frrPaths(frr, '10.31.202.0/24')).some((p) => p.path === '65000 65002'), {
       timeoutMs: 20_000,
       intervalMs: 250,

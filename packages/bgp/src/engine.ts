@@ -27,6 +27,7 @@ import {
   type EngineContext,
   type Export4,
   type Export6,
+  type GracefulRestartConfig,
   isMapped,
   key4,
   key6,
@@ -47,6 +48,8 @@ export interface BgpConfig {
   readonly listen?: boolean;
   /** RFC 4456 §7 CLUSTER_ID of our route reflection (default: the router id). */
   readonly clusterId?: number;
+  /** RFC 4724 graceful restart; absent: no capability, and a peer's routes go with its session. */
+  readonly gracefulRestart?: GracefulRestartConfig;
   readonly peers: readonly BgpPeerConfig[];
 }
 
@@ -59,6 +62,14 @@ export interface BgpEngineOptions {
   readonly random?: { next32(): number };
   /** Every state change of a peer (logging, golden tests). */
   readonly onStateChange?: (peer: string, from: BgpState, to: BgpState, now: number) => void;
+  /**
+   * This instance replaces one that ended without closing its sessions (a crashed or restarted
+   * process, within our Restart Time): with `gracefulRestart.restart`, the Restarting Speaker of
+   * RFC 4724 §4.1 — the R bit in our OPENs, route selection deferred until the peers' End-of-RIB.
+   */
+  readonly restarted?: boolean;
+  /** Selection deferral ended (after a restart): why, for the log. */
+  readonly onDeferralEnd?: (reason: 'end-of-rib' | 'timer', now: number) => void;
 }
 
 export interface BgpShow {
@@ -71,6 +82,17 @@ export interface BgpShow {
   exported: { ipv4: number; ipv6: number };
   /** Prefixes in the Loc-RIB (ours and the peers'). */
   prefixes: { ipv4: number; ipv6: number };
+  /** RFC 4724: our settings, and whether we are deferring selection after a restart (§4.1). */
+  gracefulRestart: {
+    enabled: boolean;
+    restart: boolean;
+    restartTime: number | null;
+    staleTime: number | null;
+    restarted: boolean;
+    deferring: boolean;
+    /** Seconds left on the selection deferral timer. */
+    deferralTimer: number | null;
+  };
   peers: PeerShow[];
 }
 
@@ -122,6 +144,11 @@ export class BgpEngine implements ProtocolInstance<BgpConfig, BgpShow>, EngineCo
   private readonly deferred: [number, number][] = [];
   /** Connections accepted from addresses of no peer. */
   unknownPeerConnections = 0;
+  /** RFC 4724 §4.1: we restarted and defer route selection until this deadline or End-of-RIB. */
+  private _deferring: boolean;
+  private readonly restarted: boolean;
+  private deferralDeadline = Infinity;
+  private readonly onDeferralEnd: BgpEngineOptions['onDeferralEnd'];
 
   constructor(options: BgpEngineOptions) {
     this.name = options.name ?? 'bgp';
@@ -130,6 +157,9 @@ export class BgpEngine implements ProtocolInstance<BgpConfig, BgpShow>, EngineCo
     this.config = options.config;
     this.random = options.random;
     this.onStateChange = options.onStateChange;
+    this.onDeferralEnd = options.onDeferralEnd;
+    this.restarted = options.restarted === true && options.config.gracefulRestart?.restart === true;
+    this._deferring = this.restarted;
     if (options.config.routerId === 0) throw new RangeError('the BGP identifier must be non-zero');
     for (const p of options.config.peers) this.addPeer(p);
   }
@@ -145,6 +175,12 @@ export class BgpEngine implements ProtocolInstance<BgpConfig, BgpShow>, EngineCo
   }
   get clusterId(): number {
     return (this.config.clusterId ?? this.config.routerId) >>> 0;
+  }
+  get gracefulRestart(): GracefulRestartConfig | undefined {
+    return this.config.gracefulRestart;
+  }
+  get deferring(): boolean {
+    return this._deferring;
   }
 
   peer(name: string): BgpPeer | undefined {
@@ -173,6 +209,48 @@ export class BgpEngine implements ProtocolInstance<BgpConfig, BgpShow>, EngineCo
 
   jitter(): number {
     return this.random === undefined ? 1 : 0.75 + (this.random.next32() >>> 0) / 2 ** 34;
+  }
+
+  /**
+   * RFC 4724 §4.1: selection deferral ends once every established peer has sent End-of-RIB for
+   * each family (peers without the capability, or restarting themselves, are not waited for). Only
+   * established sessions count, as in FRR: a peer that stays down would otherwise hold every route
+   * for the whole deferral time. At least one session must be up.
+   */
+  initialRibChanged(now: number): void {
+    if (!this._deferring) return;
+    let any = false;
+    for (const p of this.peers.values()) {
+      if (p.session === undefined) continue;
+      if (!p.initialRibDone) return;
+      any = true;
+    }
+    if (any) this.endDeferral('end-of-rib', now);
+  }
+
+  /** Selection runs: the best routes go to the sink, and to the peers with their End-of-RIB. */
+  private endDeferral(reason: 'end-of-rib' | 'timer', now: number): void {
+    this._deferring = false;
+    this.deferralDeadline = Infinity;
+    for (const e of this.rib4.values()) this.install(e, now, this.sink.update4.bind(this.sink));
+    for (const e of this.rib6.values()) this.install(e, now, this.sink.update6.bind(this.sink));
+    for (const p of this.peers.values()) if (p.session !== undefined) p.markAllDirty(0);
+    this.onDeferralEnd?.(reason, now);
+  }
+
+  private install<N, A>(
+    e: RibEntry<N, A>,
+    now: number,
+    update: (source: string, network: N, length: number, r: ImportedRoute<A> | null, now: number) => void,
+  ): void {
+    const best = e.best;
+    if (best !== undefined && !best.source.local) {
+      update(this.name, e.network, e.length, installed(best), now);
+      e.installed = true;
+    } else if (e.installed) {
+      update(this.name, e.network, e.length, null, now);
+      e.installed = false;
+    }
   }
 
   learn4(
@@ -210,26 +288,13 @@ export class BgpEngine implements ProtocolInstance<BgpConfig, BgpShow>, EngineCo
    * own routes are not handed back), and the peers re-evaluate what they advertise of it.
    */
   private bestChanged4(k: number, e: RibEntry<number, number>, now: number): void {
-    const best = e.best;
-    if (best !== undefined && !best.source.local) {
-      this.sink.update4(this.name, e.network, e.length, installed(best), now);
-      e.installed = true;
-    } else if (e.installed) {
-      this.sink.update4(this.name, e.network, e.length, null, now);
-      e.installed = false;
-    }
+    // Deferring after a restart (RFC 4724 §4.1): the RIB keeps what it has, endDeferral installs.
+    if (!this._deferring) this.install(e, now, this.sink.update4.bind(this.sink));
     for (const p of this.peers.values()) if (p.session !== undefined) p.dirty4.add(k);
   }
 
   private bestChanged6(k: string, e: RibEntry<Uint8Array, Uint8Array>, now: number): void {
-    const best = e.best;
-    if (best !== undefined && !best.source.local) {
-      this.sink.update6(this.name, e.network, e.length, installed(best), now);
-      e.installed = true;
-    } else if (e.installed) {
-      this.sink.update6(this.name, e.network, e.length, null, now);
-      e.installed = false;
-    }
+    if (!this._deferring) this.install(e, now, this.sink.update6.bind(this.sink));
     for (const p of this.peers.values()) if (p.session !== undefined) p.dirty6.add(k);
   }
 
@@ -239,6 +304,8 @@ export class BgpEngine implements ProtocolInstance<BgpConfig, BgpShow>, EngineCo
     this.lastNow = now;
     if (this._state !== 'down') return;
     this._state = 'up';
+    if (this._deferring)
+      this.deferralDeadline = now + (this.config.gracefulRestart?.selectionDeferralTime ?? 360) * 1000;
     this.enter();
     try {
       if (this.config.listen !== false) this.openListeners(now);
@@ -287,13 +354,20 @@ export class BgpEngine implements ProtocolInstance<BgpConfig, BgpShow>, EngineCo
     }
   }
 
-  stop(now: number, reason?: string): void {
+  /**
+   * `graceful`: the sessions are closed without a NOTIFICATION, as a process that dies would leave
+   * them, so that the peers that took our graceful restart capability keep our routes while we
+   * restart (RFC 4724 §4.1; FRR's bgpd does the same on shutdown with graceful restart on).
+   */
+  stop(now: number, reason?: string, graceful = false): void {
     this.lastNow = now;
     if (this._state === 'down') return;
     this._state = 'stopping';
     this.enter();
     try {
-      for (const p of this.peers.values()) p.stop(now, CEASE_ADMIN_SHUTDOWN, reason);
+      for (const p of this.peers.values())
+        if (graceful) p.abandon(now);
+        else p.stop(now, CEASE_ADMIN_SHUTDOWN, reason);
       for (const fd of [this.listen4, this.listen6]) if (fd >= 0) this.sockets.close(fd, now);
       this.listen4 = this.listen6 = -1;
     } finally {
@@ -441,11 +515,12 @@ export class BgpEngine implements ProtocolInstance<BgpConfig, BgpShow>, EngineCo
     this.lastNow = now;
     this.enter();
     try {
+      if (this.deferralDeadline <= now && this._deferring) this.endDeferral('timer', now);
       for (const p of this.peers.values()) p.poll(now);
     } finally {
       this.leave(now);
     }
-    let next = Infinity;
+    let next = this.deferralDeadline;
     for (const p of this.peers.values()) {
       if (p.pending) return now;
       next = Math.min(next, p.deadline());
@@ -531,6 +606,7 @@ export class BgpEngine implements ProtocolInstance<BgpConfig, BgpShow>, EngineCo
   }
 
   show(now: number): BgpShow {
+    const gr = this.config.gracefulRestart;
     return {
       name: this.name,
       state: this._state,
@@ -539,6 +615,18 @@ export class BgpEngine implements ProtocolInstance<BgpConfig, BgpShow>, EngineCo
       clusterId: addressText(this.clusterId),
       exported: { ipv4: this.exports4.size, ipv6: this.exports6.size },
       prefixes: { ipv4: this.rib4.size, ipv6: this.rib6.size },
+      gracefulRestart: {
+        enabled: gr !== undefined,
+        restart: gr?.restart ?? false,
+        restartTime: gr?.restartTime ?? null,
+        staleTime: gr?.staleTime ?? null,
+        restarted: this.restarted,
+        deferring: this._deferring,
+        deferralTimer:
+          this.deferralDeadline === Infinity
+            ? null
+            : Math.max(0, Math.ceil((this.deferralDeadline - now) / 1000)),
+      },
       peers: [...this.peers.values()].map((p) => p.show(now)),
     };
   }

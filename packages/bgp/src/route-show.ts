@@ -5,7 +5,7 @@ import { formatIpv4, formatIpv6, ipv4Mask, maskIpv6, tryParseIpv4, tryParseIpv6 
 import { formatAsPath } from './attributes.ts';
 import { type Candidate, compareRoutes, DEFAULT_LOCAL_PREF } from './decision.ts';
 import type { LocRib, RibEntry } from './loc-rib.ts';
-import { key4, key6 } from './session.ts';
+import { BgpPeer, key4, key6 } from './session.ts';
 
 export interface RouteFilter {
   /** "10.1.0.0/16" (that prefix) or "10.1.2.3" (the longest prefix holding it); IPv6 alike. */
@@ -30,6 +30,8 @@ export interface BgpRouteShow {
   originatorId: string | null;
   clusterList: string[];
   ageSeconds: number;
+  /** Kept from a peer's session that went down, not refreshed since (RFC 4724 §4.2). */
+  stale: boolean;
 }
 
 const ORIGINS = ['igp', 'egp', 'incomplete'] as const;
@@ -46,9 +48,13 @@ export function listRoutes(
 ): BgpRouteShow[] {
   const out: BgpRouteShow[] = [];
   const add = (prefix: string, e: Entry4 | Entry6): boolean => {
+    const k = typeof e.network === 'number' ? key4(e.network, e.length) : key6(e.network, 0, e.length);
     for (const c of ordered(e)) {
       if (out.length >= limit) return false;
-      out.push(row(prefix, c, c === e.best, now));
+      const s = c.source;
+      const stale =
+        s instanceof BgpPeer && (typeof k === 'number' ? s.stale4.has(k) : s.stale6.has(k as string));
+      out.push(row(prefix, c, c === e.best, now, stale));
     }
     return true;
   };
@@ -103,7 +109,13 @@ function addressText(a: unknown): string | null {
   return null;
 }
 
-function row(prefix: string, c: Candidate<unknown>, best: boolean, now: number): BgpRouteShow {
+function row(
+  prefix: string,
+  c: Candidate<unknown>,
+  best: boolean,
+  now: number,
+  stale: boolean,
+): BgpRouteShow {
   const a = c.attrs;
   const large: string[] = [];
   const lc = a.largeCommunities ?? [];
@@ -124,5 +136,6 @@ function row(prefix: string, c: Candidate<unknown>, best: boolean, now: number):
     originatorId: a.originatorId === undefined ? null : formatIpv4(a.originatorId >>> 0),
     clusterList: (a.clusterList ?? []).map((x) => formatIpv4(x >>> 0)),
     ageSeconds: Math.max(0, Math.floor((now - c.since) / 1000)),
+    stale,
   };
 }

@@ -43,6 +43,7 @@ import {
 import type { LocRib } from './loc-rib.ts';
 import {
   encodeOpen,
+  type GracefulRestart,
   type Negotiated,
   NO_CAPABILITIES,
   negotiate,
@@ -123,6 +124,30 @@ export interface LearnedRoute<A> {
   readonly nextHop: A;
 }
 
+/**
+ * RFC 4724 graceful restart as the engine runs it (absent from BgpConfig: no capability at all).
+ * Times in seconds.
+ */
+export interface GracefulRestartConfig {
+  /** The Restart Time we advertise (0..4095, RFC 4724 §3): how long peers keep our routes. */
+  readonly restartTime: number;
+  /**
+   * How long a restarted peer's stale routes are kept once its session is back, waiting for its
+   * End-of-RIB (FRR's stalepath-time).
+   */
+  readonly staleTime: number;
+  /**
+   * Also the Restarting Speaker (§4.1): our families are listed in the capability (so that peers
+   * keep our routes), with the F bit as `forwardingState` says. false: the Receiving Speaker only,
+   * the capability with no family (FRR's default helper mode).
+   */
+  readonly restart: boolean;
+  /** The F bit of each family we list (§3), when `restart`. */
+  readonly forwardingState: boolean;
+  /** After a restart, how long route selection waits for the peers' End-of-RIB (§4.1). */
+  readonly selectionDeferralTime: number;
+}
+
 /** What a peer needs of its engine. */
 export interface EngineContext {
   readonly sockets: ProtocolSockets;
@@ -156,6 +181,15 @@ export interface EngineContext {
   stateChanged(peer: BgpPeer, from: BgpState, to: BgpState, now: number): void;
   /** Jitter in [0.75, 1] for ConnectRetry (RFC 4271 §10), or 1 without a random source. */
   jitter(): number;
+  /** Graceful restart (RFC 4724), when on. */
+  readonly gracefulRestart: GracefulRestartConfig | undefined;
+  /**
+   * We restarted and defer route selection (RFC 4724 §4.1): nothing goes to the RouteSink or to the
+   * peers, and our OPENs carry the Restart State bit, until `initialRibDone` of every peer.
+   */
+  readonly deferring: boolean;
+  /** A peer's session came up or sent End-of-RIB: selection deferral may end. */
+  initialRibChanged(now: number): void;
 }
 
 export interface Export4 {
@@ -325,6 +359,8 @@ export interface PeerShow {
     routeRefresh: boolean;
     extendedMessage: boolean;
   } | null;
+  /** RFC 4724. */
+  gracefulRestart: GracefulRestartShow;
   prefixes: { received: number; accepted: number; advertised: number };
   lastError: string | null;
   gtsm: string;
@@ -332,6 +368,27 @@ export interface PeerShow {
   md5: boolean;
   counters: Record<string, unknown>;
   errors: Record<string, number>;
+}
+
+export interface GracefulRestartShow {
+  /** We send the capability. */
+  advertised: boolean;
+  /** The peer sent it in its last OPEN. */
+  received: boolean;
+  /** What that capability said: Restart Time (s), R bit, the families with their F bit. */
+  peerRestartTime: number | null;
+  peerRestartState: boolean;
+  peerFamilies: { family: string; forwardingState: boolean }[];
+  /** The peer's session went down and we keep its routes until it is back (Restart timer, §4.2). */
+  restarting: boolean;
+  /** Routes of the peer kept from before its restart, not refreshed yet. */
+  staleRoutes: number;
+  /** Seconds left on the Restart timer (while `restarting`) or on our stale timer (once it is back). */
+  restartTimer: number | null;
+  staleTimer: number | null;
+  /** Helper episodes: sessions lost with the routes kept, and how they ended. */
+  helped: number;
+  staleDeleted: number;
 }
 
 function ipv4Text(a: number): string {
@@ -389,6 +446,18 @@ export class BgpPeer implements RouteSource {
   readonly dirty6 = new Set<string>();
   /** End-of-RIB still to send after the first flush. */
   private eorPending = false;
+  // RFC 4724 §4.2, the Receiving Speaker: the peer's capability from its last OPEN, the routes of
+  // its previous session kept (Adj-RIB-In keys), the Restart timer (the session is down) and our
+  // stale timer (it is back, End-of-RIB awaited).
+  grReceived: GracefulRestart | undefined = undefined;
+  readonly stale4 = new Set<number>();
+  readonly stale6 = new Set<string>();
+  restartDeadline = Infinity;
+  staleDeadline = Infinity;
+  /** Families (AFI) whose End-of-RIB came on this session. */
+  private readonly eorReceived = new Set<number>();
+  private grHelped = 0;
+  private grStaleDeleted = 0;
 
   constructor(ctx: EngineContext, cfg: BgpPeerConfig) {
     this.ctx = ctx;
@@ -478,6 +547,21 @@ export class BgpPeer implements RouteSource {
       if (c.state >= ConnState.OPEN_SENT) this.notify(c, ERR_CEASE, subcode, data, now);
       this.drop(c, now);
     }
+    // Routes kept for a restarting peer go too: we no longer wait for it.
+    this.endGracefulRestart(now);
+    this.connectRetryDeadline = Infinity;
+    this.idleDeadline = Infinity;
+    this.updateState(now);
+  }
+
+  /**
+   * Closes every connection without a NOTIFICATION (our own graceful restart, RFC 4724 §4.1: the
+   * peers keep our routes for our Restart Time) and leaves the peer Idle, disabled.
+   */
+  abandon(now: number): void {
+    this.enabled = false;
+    for (const c of [...this.conns]) this.drop(c, now, false);
+    this.endGracefulRestart(now);
     this.connectRetryDeadline = Infinity;
     this.idleDeadline = Infinity;
     this.updateState(now);
@@ -559,11 +643,31 @@ export class BgpPeer implements RouteSource {
       afi: f === 'ipv4' ? AFI_IPV4 : AFI_IPV6,
       safi: SAFI_UNICAST,
     }));
+    const gr = this.ctx.gracefulRestart;
+    // RFC 4724 §3: our Restart Time; the families only as a Restarting Speaker (a helper lists
+    // none, as FRR's helper mode: peers then keep none of our routes); R while we defer selection
+    // after a restart; no N bit (RFC 8538 is not implemented: a NOTIFICATION ends GR).
+    const gracefulRestart: GracefulRestart | undefined =
+      gr === undefined
+        ? undefined
+        : {
+            restartState: this.ctx.deferring,
+            notification: false,
+            time: Math.min(gr.restartTime, 0xfff),
+            families: gr.restart
+              ? multiprotocol.map((f) => ({ ...f, forwardingState: gr.forwardingState }))
+              : [],
+          };
     return {
       as: this.ctx.localAs,
       holdTime: this.holdTime,
       bgpId: this.ctx.routerId,
-      capabilities: { multiprotocol, routeRefresh: true, extendedMessage: true },
+      capabilities: {
+        multiprotocol,
+        routeRefresh: true,
+        extendedMessage: true,
+        ...(gracefulRestart !== undefined ? { gracefulRestart } : {}),
+      },
     };
   }
 
@@ -602,8 +706,11 @@ export class BgpPeer implements RouteSource {
     c.write(encodeNotification(code, subcode, data), now);
   }
 
-  /** Closes c without a message: forgets it, and takes the session down if it was established. */
-  private drop(c: Connection, now: number): boolean {
+  /**
+   * Closes c without a message: forgets it, and takes the session down if it was established.
+   * `graceful`: the session ended without a NOTIFICATION, so graceful restart applies (§4.2).
+   */
+  private drop(c: Connection, now: number, graceful = false): boolean {
     if (c.closed) return false;
     const wasEstablished = c.state === ConnState.ESTABLISHED;
     c.state = ConnState.CLOSED;
@@ -611,19 +718,20 @@ export class BgpPeer implements RouteSource {
     this.ctx.sockets.close(c.fd, now);
     const i = this.conns.indexOf(c);
     if (i >= 0) this.conns.splice(i, 1);
-    if (wasEstablished) this.sessionDown(now);
+    if (wasEstablished) this.sessionDown(now, graceful);
     return wasEstablished;
   }
 
   /**
    * c failed. 'error': a NOTIFICATION was sent or received, or the hold timer expired → Idle for
-   * idleHold, then start again. 'tcp': the connection failed before the session was up → Active,
-   * ConnectRetry running. Other connections of the peer go on.
+   * idleHold, then start again. 'tcp': the connection failed (before the session was up → Active,
+   * ConnectRetry running). Other connections of the peer go on. Graceful restart (RFC 4724 §4.2)
+   * applies to a TCP failure and, as `graceful` says, to the hold timer's expiry.
    */
-  fail(c: Connection, now: number, how: 'error' | 'tcp', why: string): void {
+  fail(c: Connection, now: number, how: 'error' | 'tcp', why: string, graceful = how === 'tcp'): void {
     if (c.closed) return;
     if (how === 'tcp') this.lastError = why;
-    const wasEstablished = this.drop(c, now);
+    const wasEstablished = this.drop(c, now, graceful);
     if (this.conns.length === 0 && this.enabled) {
       if (how === 'error' || wasEstablished) {
         this.idleDeadline = now + (this.cfg.idleHold ?? DEFAULT_IDLE_HOLD) * 1000;
@@ -648,10 +756,11 @@ export class BgpPeer implements RouteSource {
     now: number,
     data?: Uint8Array,
     why?: string,
+    graceful = false,
   ): void {
     this.notify(c, code, subcode, data, now);
     if (why !== undefined) this.lastError = `${why} (sent NOTIFICATION ${code}/${subcode})`;
-    this.fail(c, now, 'error', this.lastError!);
+    this.fail(c, now, 'error', this.lastError!, graceful);
   }
 
   /** Readiness of one of our sockets. */
@@ -792,6 +901,12 @@ export class BgpPeer implements RouteSource {
     for (const o of this.conns) {
       if (o === c || o.closed) continue;
       if (o.state === ConnState.ESTABLISHED) {
+        // RFC 4724 §4.2: a new connection from a peer that advertised graceful restart means it
+        // restarted; the old session is treated as terminated (its routes kept as stale).
+        if (this.ctx.gracefulRestart !== undefined && o.remoteOpen?.capabilities.gracefulRestart) {
+          this.drop(o, now, true);
+          continue;
+        }
         this.collide(c, now);
         return false;
       }
@@ -834,20 +949,111 @@ export class BgpPeer implements RouteSource {
     // The first flush sends every export, then End-of-RIB (RFC 4724 §2) per family.
     this.markAllDirty(0);
     this.eorPending = true;
+    this.eorReceived.clear();
+    this.grReceived = c.remoteOpen!.capabilities.gracefulRestart;
+    this.restartDeadline = Infinity;
+    // RFC 4724 §4.2: the peer is back. Stale routes of a family it no longer lists with the F bit
+    // (or not negotiated now) go at once; the others wait for its End-of-RIB or our stale timer.
+    if (this.stale4.size > 0 || this.stale6.size > 0) {
+      const gr = this.ctx.gracefulRestart === undefined ? undefined : this.grReceived;
+      for (const afi of [AFI_IPV4, AFI_IPV6]) {
+        const kept =
+          gr?.families.some((f) => f.afi === afi && f.safi === SAFI_UNICAST && f.forwardingState) === true &&
+          this.negotiatedFamily(c, afi);
+        if (!kept) this.deleteStale(afi, now);
+      }
+      if (this.stale4.size > 0 || this.stale6.size > 0)
+        this.staleDeadline = now + this.ctx.gracefulRestart!.staleTime * 1000;
+    }
+    this.ctx.initialRibChanged(now);
   }
 
-  private sessionDown(now: number): void {
-    this.counters.flaps++;
-    // The Loc-RIB selects again each prefix this peer had a route to (and only those).
-    for (const k of this.accepted4) this.ctx.learn4(this, k, Math.floor(k / 64), k % 64, null, now);
-    for (const k of this.accepted6) {
-      const e = this.in6.get(k);
-      if (e !== undefined) this.ctx.learn6(this, k, e.network, e.length, null, now);
+  /**
+   * Whether the peer's session has delivered its initial routes, for our selection deferral after
+   * a restart (RFC 4724 §4.1): End-of-RIB for every family, or the peer does not take part (no
+   * capability, or it restarted too: its R bit).
+   */
+  get initialRibDone(): boolean {
+    const c = this.session;
+    if (c === undefined) return false;
+    const gr = c.remoteOpen!.capabilities.gracefulRestart;
+    if (gr === undefined || gr.restartState) return true;
+    return c.negotiated!.families.every((f) => this.eorReceived.has(f.afi));
+  }
+
+  /** End-of-RIB for a family (RFC 4724 §2): stale routes of it not refreshed meanwhile go. */
+  private endOfRib(afi: number, now: number): void {
+    this.eorReceived.add(afi);
+    this.deleteStale(afi, now);
+    if (this.stale4.size === 0 && this.stale6.size === 0) this.staleDeadline = Infinity;
+    this.ctx.initialRibChanged(now);
+  }
+
+  /** Deletes the stale routes of one family (AFI), or of both (0). */
+  private deleteStale(afi: number, now: number): void {
+    if (afi !== AFI_IPV6) {
+      this.grStaleDeleted += this.stale4.size;
+      for (const k of this.stale4) {
+        this.in4.delete(k);
+        if (this.accepted4.delete(k)) this.ctx.learn4(this, k, Math.floor(k / 64), k % 64, null, now);
+      }
+      this.stale4.clear();
     }
-    this.in4.clear();
-    this.in6.clear();
-    this.accepted4.clear();
-    this.accepted6.clear();
+    if (afi !== AFI_IPV4) {
+      this.grStaleDeleted += this.stale6.size;
+      for (const k of this.stale6) {
+        const e = this.in6.get(k);
+        this.in6.delete(k);
+        if (this.accepted6.delete(k) && e !== undefined)
+          this.ctx.learn6(this, k, e.network, e.length, null, now);
+      }
+      this.stale6.clear();
+    }
+  }
+
+  /** Graceful restart is over for this peer: what is still stale goes, the timers stop. */
+  private endGracefulRestart(now: number): void {
+    this.deleteStale(0, now);
+    this.restartDeadline = this.staleDeadline = Infinity;
+  }
+
+  private sessionDown(now: number, graceful: boolean): void {
+    this.counters.flaps++;
+    // RFC 4724 §4.2: a peer that advertised graceful restart lost its session without a
+    // NOTIFICATION: its routes of the families it listed (and we negotiated) stay, marked stale,
+    // for its Restart Time. A Restart Time of 0 keeps nothing.
+    const gr = this.grReceived;
+    let keep4 = false;
+    let keep6 = false;
+    if (graceful && gr !== undefined && this.ctx.gracefulRestart !== undefined && gr.time > 0) {
+      const listed = (afi: number) => gr.families.some((f) => f.afi === afi && f.safi === SAFI_UNICAST);
+      keep4 = listed(AFI_IPV4);
+      keep6 = listed(AFI_IPV6);
+    }
+    if (keep4) for (const k of this.in4.keys()) this.stale4.add(k);
+    else {
+      // The Loc-RIB selects again each prefix this peer had a route to (and only those).
+      for (const k of this.accepted4) this.ctx.learn4(this, k, Math.floor(k / 64), k % 64, null, now);
+      this.in4.clear();
+      this.accepted4.clear();
+      this.stale4.clear();
+    }
+    if (keep6) for (const k of this.in6.keys()) this.stale6.add(k);
+    else {
+      for (const k of this.accepted6) {
+        const e = this.in6.get(k);
+        if (e !== undefined) this.ctx.learn6(this, k, e.network, e.length, null, now);
+      }
+      this.in6.clear();
+      this.accepted6.clear();
+      this.stale6.clear();
+    }
+    if (keep4 || keep6) {
+      this.grHelped++;
+      this.restartDeadline = now + gr!.time * 1000;
+      this.staleDeadline = Infinity;
+    } else this.restartDeadline = this.staleDeadline = Infinity;
+    this.eorReceived.clear();
     this.out4.clear();
     this.out6.clear();
     this.dirty4.clear();
@@ -859,6 +1065,9 @@ export class BgpPeer implements RouteSource {
 
   /** Runs the peer's expired timers; returns its next deadline. */
   poll(now: number): number {
+    // RFC 4724 §4.2: the peer did not come back within its Restart Time, or did not finish
+    // (End-of-RIB) within our stale time: its stale routes go.
+    if (this.restartDeadline <= now || this.staleDeadline <= now) this.endGracefulRestart(now);
     if (this.idleDeadline <= now) {
       this.idleDeadline = Infinity;
       if (this.enabled) this.start(now);
@@ -872,7 +1081,10 @@ export class BgpPeer implements RouteSource {
     for (const c of [...this.conns]) {
       if (c.closed) continue;
       if (c.holdDeadline <= now) {
-        this.errorCode(c, ERR_HOLD_TIMER, 0, now, undefined, 'hold timer expired');
+        // A peer that went silent has most likely lost its process (a crash or a hang, and a
+        // user-space stack such as ours leaves no RST behind): graceful restart applies, the
+        // NOTIFICATION cannot reach it anyway. Other NOTIFICATIONs end it (no N bit, RFC 8538).
+        this.errorCode(c, ERR_HOLD_TIMER, 0, now, undefined, 'hold timer expired', true);
         continue;
       }
       if (c.keepaliveDeadline <= now) {
@@ -888,14 +1100,23 @@ export class BgpPeer implements RouteSource {
 
   /** The earliest of the peer's timers. */
   deadline(): number {
-    let next = Math.min(this.idleDeadline, this.connectRetryDeadline);
+    let next = Math.min(
+      this.idleDeadline,
+      this.connectRetryDeadline,
+      this.restartDeadline,
+      this.staleDeadline,
+    );
     for (const c of this.conns) next = Math.min(next, c.holdDeadline, c.keepaliveDeadline);
     return next;
   }
 
   /** Something to flush: the engine asks for an immediate poll. */
   get pending(): boolean {
-    return this.session !== undefined && (this.dirty4.size > 0 || this.dirty6.size > 0 || this.eorPending);
+    return (
+      !this.ctx.deferring &&
+      this.session !== undefined &&
+      (this.dirty4.size > 0 || this.dirty6.size > 0 || this.eorPending)
+    );
   }
 
   // ---- import ----
@@ -908,6 +1129,11 @@ export class BgpPeer implements RouteSource {
   private receiveUpdate(c: Connection, m: BgpMessage, now: number): void {
     if (m.action === Action.IGNORE) return;
     const u = m.update;
+    const eor = u.endOfRib();
+    if (eor !== 0) {
+      if ((eor & 0xff) === SAFI_UNICAST) this.endOfRib(eor >> 8, now);
+      return;
+    }
     const withdrawAnnounced = m.action === Action.TREAT_AS_WITHDRAW;
     const attrs = withdrawAnnounced ? null : (u.attrs ?? null);
     this.counters.prefixesAnnouncedIn += u.announced;
@@ -946,6 +1172,7 @@ export class BgpPeer implements RouteSource {
 
   private import4(network: number, length: number, attrs: PathAttributes | null, now: number): void {
     const k = key4(network, length);
+    this.stale4.delete(k);
     if (attrs === null) {
       if (!this.in4.delete(k)) return;
     } else this.in4.set(k, attrs);
@@ -960,6 +1187,7 @@ export class BgpPeer implements RouteSource {
     now: number,
   ): void {
     const k = key6(bytes, off, length);
+    this.stale6.delete(k);
     if (attrs === null) {
       if (!this.in6.delete(k)) return;
     } else {
@@ -1177,6 +1405,8 @@ export class BgpPeer implements RouteSource {
 
   /** Sends the changes of the dirty exports to the established session c. */
   flush(c: Connection, now: number): void {
+    // After our restart, nothing is advertised until selection has run (RFC 4724 §4.1).
+    if (this.ctx.deferring) return;
     const enc = c.encoder!;
     const withdraw4: number[] = [];
     const announce4 = new Map<PathAttributes, number[]>();
@@ -1287,6 +1517,27 @@ export class BgpPeer implements RouteSource {
 
   // ---- show ----
 
+  private grShow(now: number): GracefulRestartShow {
+    const gr = this.grReceived;
+    const left = (t: number) => (t === Infinity ? null : Math.max(0, Math.ceil((t - now) / 1000)));
+    return {
+      advertised: this.ctx.gracefulRestart !== undefined,
+      received: gr !== undefined,
+      peerRestartTime: gr?.time ?? null,
+      peerRestartState: gr?.restartState ?? false,
+      peerFamilies: (gr?.families ?? []).map((f) => ({
+        family: familyName(f.afi, f.safi),
+        forwardingState: f.forwardingState,
+      })),
+      restarting: this.restartDeadline !== Infinity,
+      staleRoutes: this.stale4.size + this.stale6.size,
+      restartTimer: left(this.restartDeadline),
+      staleTimer: left(this.staleDeadline),
+      helped: this.grHelped,
+      staleDeleted: this.grStaleDeleted,
+    };
+  }
+
   show(now: number): PeerShow {
     const c = this.session ?? this.conns.find((x) => x.negotiated !== undefined);
     const n = c?.negotiated;
@@ -1320,6 +1571,7 @@ export class BgpPeer implements RouteSource {
               routeRefresh: n.routeRefresh,
               extendedMessage: n.extendedMessage,
             },
+      gracefulRestart: this.grShow(now),
       prefixes: {
         received: this.in4.size + this.in6.size,
         accepted: this.accepted4.size + this.accepted6.size,

@@ -46,6 +46,7 @@ test('routes: every field in its text form', () => {
       originatorId: '10.9.9.9',
       clusterList: ['192.0.2.7'],
       ageSeconds: 60,
+      stale: false,
     },
   ]);
 });

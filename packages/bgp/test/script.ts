@@ -110,6 +110,13 @@ export function describe(bytes: Uint8Array): string[] {
           ...(c.routeRefresh ? ['rr'] : []),
           ...(c.extendedMessage ? ['ext'] : []),
           ...(c.fourOctetAs !== undefined ? [`as4:${c.fourOctetAs}`] : []),
+          ...(c.gracefulRestart !== undefined
+            ? [
+                `gr:${c.gracefulRestart.time}${c.gracefulRestart.restartState ? 'R' : ''}${c.gracefulRestart.families
+                  .map((f) => `:${f.afi}/${f.safi}${f.forwardingState ? 'F' : ''}`)
+                  .join('')}`,
+              ]
+            : []),
         ];
         out.push(`OPEN as=${o.myAs} hold=${o.holdTime} id=${formatIpv4(o.bgpId)} ${caps.join(',')}`);
         break;
@@ -170,6 +177,10 @@ export function build(msg: Record<string, unknown>): Uint8Array {
         capabilities: {
           multiprotocol: families.map((f) => ({ afi: f === 'ipv4' ? 1 : 2, safi: 1 })),
           routeRefresh: msg.rr !== false,
+          // RFC 4724 §3: {"gr": {"time": 120, "r": false, "f": ["ipv4"], "families": ["ipv4", "ipv6"]}}
+          ...(typeof msg.gr === 'object' && msg.gr !== null
+            ? { gracefulRestart: grOf(msg.gr as Record<string, unknown>) }
+            : {}),
         },
         oldSpeaker: msg.old === true,
       });
@@ -240,6 +251,17 @@ export function build(msg: Record<string, unknown>): Uint8Array {
 
 export { attr };
 
+function grOf(g: Record<string, unknown>) {
+  const fams = (g.families as string[] | undefined) ?? ['ipv4', 'ipv6'];
+  const f = (g.f as string[] | undefined) ?? fams;
+  return {
+    restartState: g.r === true,
+    notification: false,
+    time: (g.time as number | undefined) ?? 120,
+    families: fams.map((x) => ({ afi: x === 'ipv4' ? 1 : 2, safi: 1, forwardingState: f.includes(x) })),
+  };
+}
+
 /** Peer settings of a script: policies by name. */
 function peerConfig(p: Record<string, unknown>): BgpPeerConfig {
   const policy = (v: unknown) => (v === 'all' ? ACCEPT_ALL : undefined);
@@ -266,6 +288,18 @@ export function configOf(c: Record<string, unknown>): BgpConfig {
     localAs: c.localAs as number,
     routerId: parseIpv4(c.routerId as string),
     clusterId: typeof c.clusterId === 'string' ? parseIpv4(c.clusterId) : undefined,
+    ...(typeof c.gr === 'object' && c.gr !== null
+      ? {
+          gracefulRestart: {
+            restartTime: 120,
+            staleTime: 360,
+            restart: false,
+            forwardingState: true,
+            selectionDeferralTime: 360,
+            ...(c.gr as object),
+          },
+        }
+      : {}),
     peers: (c.peers as Record<string, unknown>[]).map(peerConfig),
   };
 }
@@ -317,6 +351,8 @@ export function runScript(steps: Step[]): { actual: Step[]; mismatches: string[]
           sockets,
           sink,
           config: configOf(step.config as Record<string, unknown>),
+          restarted: step.restarted === true,
+          onDeferralEnd: (reason) => log.push(`deferral end ${reason}`),
           onStateChange: (peer, from, to) => log.push(`state ${peer} ${from} > ${to}`),
         });
         break;
@@ -386,7 +422,7 @@ export function runScript(steps: Step[]): { actual: Step[]; mismatches: string[]
         const filter = typeof step.prefix === 'string' ? { prefix: step.prefix } : {};
         for (const r of engine!.routes(filter, Infinity, now))
           log.push(
-            `route ${r.prefix} ${r.best ? '*' : ' '} from=${r.from} nh=${r.nextHop ?? '-'} path=${r.asPath || '-'} lp=${r.localPref}${r.med !== null ? ` med=${r.med}` : ''}`,
+            `route ${r.prefix} ${r.best ? '*' : ' '} from=${r.from} nh=${r.nextHop ?? '-'} path=${r.asPath || '-'} lp=${r.localPref}${r.med !== null ? ` med=${r.med}` : ''}${r.stale ? ' stale' : ''}`,
           );
         break;
       }

@@ -91,7 +91,10 @@ program
       'show bgp [summary | neighbors [NAME] | routes [PREFIX]]: the BGP instance of a VR',
   )
   .argument('<what>', [...SHOWABLE, 'bgp'].join(' | '))
-  .argument('[args...]', 'bgp: summary (the default), neighbors [NAME] or routes [PREFIX]')
+  .argument(
+    '[args...]',
+    'routes: a PREFIX (its candidates); bgp: summary, neighbors [NAME] or routes [PREFIX]',
+  )
   .option('--vr <name>', 'the VR to ask (needed when nexthopd is not running)')
   .option('--run-dir <dir>', RUN_DIR_HELP, DEFAULT_RUN_DIR)
   .option('-j, --json', 'JSON output: the rows the table shows, in the same order')
@@ -117,13 +120,17 @@ program
         );
         return;
       }
-      if (args.length > 0)
-        throw new CliError(`show ${what} takes no further words (got ${args.join(' ')})`, 2);
+      const words = what === 'routes' ? 1 : 0;
+      if (args.length > words) {
+        const allowed = words === 0 ? 'no further words' : 'one prefix at most';
+        throw new CliError(`show ${what} takes ${allowed} (got ${args.join(' ')})`, 2);
+      }
       const result = await show(what, {
         runDir: opts.runDir,
         vr: opts.vr,
         json: opts.json === true,
         family: familyFlag(opts),
+        ...(args[0] === undefined ? {} : { prefix: args[0] }),
       });
       emit(result.text);
       for (const f of result.failures) console.error(`nexthop: ${f}`);

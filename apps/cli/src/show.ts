@@ -32,6 +32,8 @@ export interface ShowOptions {
   json: boolean;
   /** `show routes -4` / `-6`: that family's routes only; both when absent. */
   family?: 4 | 6;
+  /** `show routes PREFIX`: that prefix's candidates only. */
+  prefix?: string;
 }
 
 /** The family `-4` / `-6` ask for; both together are a usage error. */
@@ -76,7 +78,12 @@ export async function show(what: string, opts: ShowOptions): Promise<ShowOutput>
   if (!isShowable(what)) throw new CliError(`cannot show '${what}': choose one of ${SHOWABLE.join(', ')}`, 2);
   if (opts.family !== undefined && what !== 'routes')
     throw new CliError(`-${opts.family} applies to show routes only, not show ${what}`, 2);
-  const params = opts.family === undefined ? {} : { family: opts.family };
+  if (opts.prefix !== undefined && what !== 'routes')
+    throw new CliError(`a prefix applies to show routes only, not show ${what}`, 2);
+  const params: ShowParams = {
+    ...(opts.family === undefined ? {} : { family: opts.family }),
+    ...(opts.prefix === undefined ? {} : { prefix: opts.prefix }),
+  };
   const api = await connectApi(opts.runDir);
   if (what === 'vrs') {
     if (api === null) throw new CliError(notRunning(apiSocketPath(opts.runDir)));
@@ -102,7 +109,7 @@ export async function show(what: string, opts: ShowOptions): Promise<ShowOutput>
 }
 
 /** Parameters of a `show.<what>` request: the control socket's params, the API's query string. */
-type ShowParams = { family?: 4 | 6 };
+type ShowParams = { family?: 4 | 6; prefix?: string };
 
 async function showEveryVr(
   api: ApiClient,
@@ -135,7 +142,10 @@ async function showEveryVr(
 }
 
 async function fromApi(api: ApiClient, vr: string, what: VrShowable, params: ShowParams): Promise<unknown> {
-  const query = params.family === undefined ? '' : `?family=${params.family}`;
+  const q = new URLSearchParams();
+  if (params.family !== undefined) q.set('family', String(params.family));
+  if (params.prefix !== undefined) q.set('prefix', params.prefix);
+  const query = q.size === 0 ? '' : `?${q}`;
   try {
     return await api.get(`/vrs/${encodeURIComponent(vr)}/${what}${query}`);
   } catch (err) {

@@ -153,6 +153,9 @@ const RoutesQuery = Type.Object({
   family: Type.Optional(
     Type.Enum(['4', '6'], { description: "4 or 6: that family's routes only; both when absent" }),
   ),
+  prefix: Type.Optional(
+    Type.String({ description: "one prefix's candidates (every source's route), like 10.1.0.0/16" }),
+  ),
 });
 
 const AddressSchema = Type.Object({
@@ -379,12 +382,11 @@ export async function buildApi(backend: ApiBackend, options: ApiOptions): Promis
       },
     },
     async (req) => {
-      const { family } = req.query as { family?: '4' | '6' };
-      return backend.callVr(
-        (req.params as { vr: string }).vr,
-        'show.routes',
-        family === undefined ? {} : { family: Number(family) },
-      );
+      const { family, prefix } = req.query as { family?: '4' | '6'; prefix?: string };
+      return backend.callVr((req.params as { vr: string }).vr, 'show.routes', {
+        ...(family === undefined ? {} : { family: Number(family) }),
+        ...(prefix === undefined ? {} : { prefix }),
+      });
     },
   );
 

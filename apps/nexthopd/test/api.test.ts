@@ -59,6 +59,9 @@ describe('the management API over the Unix socket', () => {
       '/vrs/{vr}',
       '/vrs/{vr}/addresses',
       '/vrs/{vr}/arp',
+      '/vrs/{vr}/bgp',
+      '/vrs/{vr}/bgp/neighbors',
+      '/vrs/{vr}/bgp/routes',
       '/vrs/{vr}/capture',
       '/vrs/{vr}/counters',
       '/vrs/{vr}/interfaces',
@@ -120,6 +123,22 @@ describe('the management API over the Unix socket', () => {
       ttl_exceeded: 3,
       no_route: 1,
     });
+  });
+
+  test('bgp: a VR without BGP answers 404 saying so; routes ?prefix= asks for one prefix', async () => {
+    for (const path of ['/vrs/red/bgp', '/vrs/red/bgp/neighbors', '/vrs/red/bgp/routes?prefix=10.0.0.0/8']) {
+      const reply = await http(sock, 'GET', path);
+      assert.equal(reply.status, 404, `${path}: ${reply.body}`);
+      assert.match(reply.json().error.message, /BGP is not configured on VR red/);
+    }
+    const one = (await http(sock, 'GET', '/vrs/red/routes?prefix=2001:db8:99::/48')).json() as {
+      prefix: string;
+    }[];
+    assert.deepEqual(
+      one.map((r) => r.prefix),
+      ['2001:db8:99::/48'],
+    );
+    assert.deepEqual((await http(sock, 'GET', '/vrs/red/routes?prefix=10.9.0.0/16')).json(), []);
   });
 
   test('routes ?family=4|6 asks the VR for one family; anything else is a 400 saying what is allowed', async () => {

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { join } from 'node:path';
-import { parseIpv6 } from '@nexthop/addr';
+import { formatIpv6Prefix, formatPrefix, parseIpv6, tryParseIpv6Prefix, tryParsePrefix } from '@nexthop/addr';
 import { formatConfigErrors, parseConfig, type RouterConfig } from '@nexthop/config';
 import { ControlRequestError, ControlServer, controlSocketPath, ensureRunDir } from '@nexthop/control';
 import type { LinkStats } from '@nexthop/interface';
@@ -303,8 +303,13 @@ function familyParam(params: Record<string, unknown>): 4 | 6 | undefined {
   return family;
 }
 
+/**
+ * `show.routes`: every route of both families, or of `family`; with `prefix`, the candidates for
+ * that prefix (every source's route, the selected ones flagged), as `show ip route PREFIX` in FRR.
+ */
 function showRoutes(vr: VirtualRouter, params: Record<string, unknown>): ShowRoute[] {
   const family = familyParam(params);
+  const prefix = prefixParam(params);
   const now = performance.now();
   // The stack lists IPv4 routes, then IPv6 ones, each by prefix; the protocols' routes join them.
   const rows: ShowRoute[] = vr.stack.routeList(now).map((r) => ({ ...r, family: routeFamily(r.prefix) }));
@@ -313,7 +318,26 @@ function showRoutes(vr: VirtualRouter, params: Record<string, unknown>): ShowRou
     rows.push(...protocolRows);
     rows.sort(byFamilyAndPrefix);
   }
-  return family === undefined ? rows : rows.filter((r) => r.family === family);
+  return rows.filter(
+    (r) => (family === undefined || r.family === family) && (prefix === undefined || r.prefix === prefix),
+  );
+}
+
+/** `params.prefix` in the form routes are listed in (`10.1.0.0/16`, `2001:db8::/32`), or undefined. */
+function prefixParam(params: Record<string, unknown>): string | undefined {
+  const text = params['prefix'];
+  if (text === undefined || text === null) return undefined;
+  const bad = (why: string) =>
+    new ControlRequestError('bad_request', `params.prefix: ${JSON.stringify(text)} is not a prefix (${why})`);
+  if (typeof text !== 'string') throw bad('not a string');
+  if (text.includes(':')) {
+    const v6 = tryParseIpv6Prefix(text);
+    if (typeof v6 === 'string') throw bad(v6);
+    return formatIpv6Prefix(v6.prefix);
+  }
+  const v4 = tryParsePrefix(text);
+  if (typeof v4 === 'string') throw bad(v4);
+  return formatPrefix(v4.prefix);
 }
 
 /** The RIB's routes of the routing protocols, in the rows the stack gives its own. */

@@ -130,6 +130,11 @@ test('the session comes up and each VR forwards over what it learned', async () 
     selected: boolean;
   }[];
   const link = connected.filter((r) => r.prefix === '10.12.0.0/24');
+  // show routes PREFIX: that prefix's candidates, every source's.
+  const candidates = (await answer(b.ctx, 'show.routes', { prefix: '10.12.0.0/24' })) as typeof connected;
+  assert.deepEqual(candidates.map((r) => r.protocol).sort(), link.map((r) => r.protocol).sort());
+  assert.ok(candidates.length >= 2, JSON.stringify(candidates));
+  await assert.rejects(answer(b.ctx, 'show.routes', { prefix: '10.12.0.0/33' }), /not a prefix/);
   assert.ok(
     link.some((r) => r.protocol === 'connected' && r.selected),
     JSON.stringify(link),

@@ -92,6 +92,8 @@ export {
   FSM_IN_ESTABLISHED,
   FSM_IN_OPENCONFIRM,
   FSM_IN_OPENSENT,
+  type GracefulRestartConfig,
+  type GracefulRestartShow,
   type PeerShow,
 } from './session.ts';
 export {

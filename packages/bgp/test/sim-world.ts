@@ -6,18 +6,27 @@
 import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from '@nexthop/addr';
 import type { FrameOutput } from '@nexthop/interface';
 import { Stack } from '@nexthop/stack';
-import { BgpEngine, type BgpPeerConfig, type ImportedRoute, type RouteSink } from '../src/index.ts';
+import {
+  BgpEngine,
+  type BgpPeerConfig,
+  type GracefulRestartConfig,
+  type ImportedRoute,
+  type RouteSink,
+} from '../src/index.ts';
 
 /** The routes a router handed to its RIB: "source prefix" → "via next hop[ ibgp]". */
 export class MapSink implements RouteSink {
   readonly routes = new Map<string, string>();
   /** Calls received, to check that a change costs what it touches. */
   calls = 0;
+  /** Routes taken out, by key ("source prefix"). */
+  readonly removed: string[] = [];
   update4(source: string, network: number, length: number, route: ImportedRoute<number> | null): void {
     this.calls++;
     const k = `${source} ${formatIpv4(network)}/${length}`;
-    if (route === null) this.routes.delete(k);
-    else this.routes.set(k, `via ${formatIpv4(route.nextHop)}${route.ibgp ? ' ibgp' : ''}`);
+    if (route === null) {
+      if (this.routes.delete(k)) this.removed.push(k);
+    } else this.routes.set(k, `via ${formatIpv4(route.nextHop)}${route.ibgp ? ' ibgp' : ''}`);
   }
   update6(
     source: string,
@@ -27,8 +36,9 @@ export class MapSink implements RouteSink {
   ): void {
     this.calls++;
     const k = `${source} ${formatIpv6(network)}/${length}`;
-    if (route === null) this.routes.delete(k);
-    else this.routes.set(k, `via ${formatIpv6(route.nextHop)}${route.ibgp ? ' ibgp' : ''}`);
+    if (route === null) {
+      if (this.routes.delete(k)) this.removed.push(k);
+    } else this.routes.set(k, `via ${formatIpv6(route.nextHop)}${route.ibgp ? ' ibgp' : ''}`);
   }
   withdrawAll(source: string): void {
     this.calls++;
@@ -54,6 +64,7 @@ export interface RouterSpec {
   readonly clusterId?: string;
   readonly interfaces: readonly InterfaceSpec[];
   readonly peers: readonly BgpPeerConfig[];
+  readonly gracefulRestart?: GracefulRestartConfig;
 }
 
 /** A link between two routers' interfaces: [router index, interface index] each. */
@@ -103,8 +114,16 @@ export function world(seed: number, specs: readonly RouterSpec[], links: readonl
       inFlight.push({ at: now + DELAY_MS, seq: seq++, to: f.to[0], ifIndex: f.to[1], bytes });
     },
   });
-  const routers: Router[] = specs.map((spec, index) => {
-    const stack = new Stack({ output: output(index), seed: seed * 16 + index, dadTransmits: 0 });
+  /** Routers whose process is down (`crash`): frames to them are lost, nothing of them runs. */
+  const dead = new Set<number>();
+  let restarts = 0;
+  const make = (spec: RouterSpec, index: number, restarted = false, generation = 0): Router => {
+    // A new process has new ports and sequence numbers: another seed.
+    const stack = new Stack({
+      output: output(index),
+      seed: seed * 16 + index + 1000 * generation,
+      dadTransmits: 0,
+    });
     spec.interfaces.forEach((ifc, i) => {
       stack.addInterface({ name: `eth${i}`, mac: Uint8Array.of(2, 0, 0, 0, index + 1, i + 1), mtu: 1500 });
       stack.addAddress(i, parseIpv4(ifc.v4), 24, 0);
@@ -119,15 +138,19 @@ export function world(seed: number, specs: readonly RouterSpec[], links: readonl
         localAs: spec.as,
         routerId: parseIpv4(spec.routerId ?? spec.interfaces[0]!.v4),
         clusterId: spec.clusterId !== undefined ? parseIpv4(spec.clusterId) : undefined,
+        ...(spec.gracefulRestart !== undefined ? { gracefulRestart: spec.gracefulRestart } : {}),
         peers: spec.peers,
       },
+      restarted,
+      onDeferralEnd: (why, t) => trace.push(`${t} ${spec.name} deferral end ${why}`),
       onStateChange: (p, from, to, t) => trace.push(`${t} ${spec.name}.${p} ${from}>${to}`),
     });
     stack.sockets.onSocketEvent = (fd, ev) => {
       engine.socketEvent(fd, ev, now);
     };
     return { name: spec.name, stack, engine, sink };
-  });
+  };
+  const routers: Router[] = specs.map((spec, index) => make(spec, index));
 
   const start = () => {
     for (const r of routers) r.engine.start(now);
@@ -138,13 +161,14 @@ export function world(seed: number, specs: readonly RouterSpec[], links: readonl
     const end = now + untilMs;
     for (let steps = 0; steps < 2_000_000; steps++) {
       let next = Infinity;
-      for (const r of routers) next = Math.min(next, r.stack.poll(now), r.engine.poll(now));
+      for (const [i, r] of routers.entries())
+        if (!dead.has(i)) next = Math.min(next, r.stack.poll(now), r.engine.poll(now));
       if (done()) return true;
       inFlight.sort((x, y) => x.at - y.at || x.seq - y.seq);
       const f = inFlight[0];
       if (f !== undefined && f.at <= now) {
         inFlight.shift();
-        routers[f.to]!.stack.receive(f.ifIndex, f.bytes, 0, f.bytes.length, now);
+        if (!dead.has(f.to)) routers[f.to]!.stack.receive(f.ifIndex, f.bytes, 0, f.bytes.length, now);
         continue;
       }
       if (f !== undefined) next = Math.min(next, f.at);
@@ -176,5 +200,20 @@ export function world(seed: number, specs: readonly RouterSpec[], links: readonl
       up[link] = isUp;
     },
     dropped: () => dropped,
+    /** Router i's process dies: its stack and engine vanish without a word (no FIN, no RST). */
+    crash: (i: number) => {
+      dead.add(i);
+    },
+    /**
+     * A new process for router i: a fresh stack and engine (same addresses), told it restarted
+     * (RFC 4724 §4.1), and started. Its MapSink is new too (the FIB did not survive).
+     */
+    restart: (i: number, restarted = true): Router => {
+      dead.delete(i);
+      const r = make(specs[i]!, i, restarted, ++restarts);
+      routers[i] = r;
+      r.engine.start(now);
+      return r;
+    },
   };
 }

@@ -391,3 +391,130 @@ test('sim: route reflection (RFC 4456): client routes to every peer with ORIGINA
     "E loses D's route when D is no client",
   );
 });
+
+// RFC 4724 between two engines on one IPv4 session carrying both families: B's process dies (its
+// stack with it: no FIN, no RST) and a new one starts on the same addresses; A, the Receiving
+// Speaker, keeps B's routes in its RIB all along, and B, the Restarting Speaker, defers its
+// selection until A's End-of-RIB.
+function grWorld(seed: number) {
+  const gr = {
+    restartTime: 120,
+    staleTime: 360,
+    restart: true,
+    forwardingState: true,
+    selectionDeferralTime: 360,
+  };
+  const peer = (address: string, remoteAs: number, nh6: string): BgpPeerConfig => ({
+    name: 'peer',
+    address: parseIpv4(address),
+    remoteAs,
+    import: ACCEPT_ALL,
+    export: ACCEPT_ALL,
+    holdTime: 9,
+    connectRetry: 5,
+    idleHold: 1,
+    nextHop6: parseIpv6(nh6),
+  });
+  const w = simWorld(
+    seed,
+    [
+      {
+        name: 'a',
+        as: 65001,
+        interfaces: [{ v4: '10.0.0.1', v6: '2001:db8::1' }],
+        peers: [peer('10.0.0.2', 65002, '2001:db8::1')],
+        gracefulRestart: gr,
+      },
+      {
+        name: 'b',
+        as: 65002,
+        interfaces: [{ v4: '10.0.0.2', v6: '2001:db8::2' }],
+        peers: [peer('10.0.0.1', 65001, '2001:db8::2')],
+        gracefulRestart: gr,
+      },
+    ],
+    [
+      [
+        [0, 0],
+        [1, 0],
+      ],
+    ],
+  );
+  const announceB = (b: Router) => {
+    b.engine.announce4(parseIpv4('10.2.0.0'), 16);
+    b.engine.announce6(parseIpv6('2001:db8:2::'), 48);
+  };
+  w.routers[0]!.engine.announce4(parseIpv4('10.1.0.0'), 16);
+  announceB(w.routers[1]!);
+  w.start();
+  return { ...w, announceB };
+}
+
+const B_ROUTES = ['bgp-a 10.2.0.0/16 via 10.0.0.2', 'bgp-a 2001:db8:2::/48 via 2001:db8::2'];
+
+test('sim: graceful restart — B dies silently; A keeps its routes stale (hold timer), B comes back with R, defers, and A never withdraws them', () => {
+  const w = grWorld(5);
+  const a = () => w.routers[0]!;
+  const b = () => w.routers[1]!;
+  const up = () => w.allEstablished() && a().sink.routes.size === 2 && b().sink.routes.size === 1;
+  assert.ok(w.run(60_000, up), `up: ${w.trace.join('\n')}`);
+  assert.equal(a().engine.show(w.now()).peers[0]!.gracefulRestart.received, true);
+
+  w.crash(1);
+  // A's hold timer (9 s) ends the session: graceful restart applies, the routes stay, stale.
+  assert.ok(
+    w.run(15_000, () => a().engine.show(w.now()).peers[0]!.state !== 'Established'),
+    'A notices',
+  );
+  w.run(3_000);
+  assert.deepEqual(a().sink.sorted(), B_ROUTES);
+  const g = a().engine.show(w.now()).peers[0]!.gracefulRestart;
+  assert.equal(g.restarting, true);
+  assert.equal(g.staleRoutes, 2);
+  assert.ok(a().engine.routes({ prefix: '10.2.0.0/16' })[0]!.stale);
+
+  // A new process: R bit, selection deferred until A's End-of-RIB, then B's routes again.
+  const nb = w.restart(1);
+  w.announceB(nb);
+  assert.equal(nb.engine.show(w.now()).gracefulRestart.deferring, true);
+  assert.ok(
+    w.run(60_000, () => up() && a().engine.show(w.now()).peers[0]!.gracefulRestart.staleRoutes === 0),
+    `back: ${w.trace.slice(-10).join('\n')}`,
+  );
+  assert.ok(
+    w.trace.some((t) => t.endsWith('b deferral end end-of-rib')),
+    w.trace.join('\n'),
+  );
+  const ga = a().engine.show(w.now()).peers[0]!.gracefulRestart;
+  assert.equal(ga.peerRestartState, true);
+  assert.equal(ga.restarting, false);
+  assert.equal(ga.staleDeleted, 0);
+  assert.equal(a().engine.routes({ prefix: '10.2.0.0/16' })[0]!.stale, false);
+  assert.deepEqual(a().sink.sorted(), B_ROUTES);
+  // Never withdrawn from A's RIB, at any moment.
+  assert.deepEqual(a().sink.removed, []);
+  assert.deepEqual(nb.sink.sorted(), ['bgp-b 10.1.0.0/16 via 10.0.0.1']);
+  assert.equal(nb.engine.show(w.now()).gracefulRestart.deferring, false);
+});
+
+test('sim: graceful restart — B restarts before A’s hold timer: its new connection replaces the old session (§4.2); a route B no longer has goes at its End-of-RIB', () => {
+  const w = grWorld(6);
+  const a = () => w.routers[0]!;
+  assert.ok(w.run(60_000, () => w.allEstablished() && a().sink.routes.size === 2));
+  w.crash(1);
+  w.run(2_000);
+  const nb = w.restart(1);
+  // The new B originates only the IPv4 prefix.
+  nb.engine.announce4(parseIpv4('10.2.0.0'), 16);
+  assert.ok(
+    w.run(
+      30_000,
+      () => w.allEstablished() && a().engine.show(w.now()).peers[0]!.gracefulRestart.staleRoutes === 0,
+    ),
+    w.trace.slice(-10).join('\n'),
+  );
+  assert.ok(w.now() < 2_000 + 9_000 + 60_000);
+  assert.deepEqual(a().sink.sorted(), ['bgp-a 10.2.0.0/16 via 10.0.0.2']);
+  assert.deepEqual(a().sink.removed, ['bgp-a 2001:db8:2::/48']);
+  assert.equal(a().engine.show(w.now()).peers[0]!.gracefulRestart.staleDeleted, 1);
+});

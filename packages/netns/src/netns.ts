@@ -113,12 +113,13 @@ export class Netns {
 
   /**
    * Starts a long-running process in the namespace. `ip netns exec` execs the command in place, so
-   * the child's PID is the command's own; destroy() kills it by that PID.
+   * the child's PID is the command's own; destroy() kills it by that PID. With `stdin`, the child's
+   * standard input is a pipe the caller writes to.
    */
-  spawn(cmd: string, args: readonly string[] = []): ChildProcess {
+  spawn(cmd: string, args: readonly string[] = [], options: { stdin?: boolean } = {}): ChildProcess {
     if (this.#destroyed) throw new Error(`namespace ${this.name} is destroyed`);
     const child = spawn('ip', ['netns', 'exec', this.name, cmd, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [options.stdin === true ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     });
     this.#children.add(child);
     child.on('exit', () => this.#children.delete(child));

@@ -1,3 +1,5 @@
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ipv6PrefixContains, parseIpv4, parseIpv6, prefixContains } from '@nexthop/addr';
 import {
   ACCEPT_ALL,
@@ -21,7 +23,7 @@ import {
   type PoliciesConfig,
   type RouterConfig,
 } from '@nexthop/config';
-import { DEFAULT_DISTANCE, type Rib, type RouteSource } from '@nexthop/rib';
+import { DEFAULT_DISTANCE, type NextHop, type Rib, type RouteSource } from '@nexthop/rib';
 import type { Stack } from '@nexthop/stack';
 import type { Logger } from 'pino';
 import { CryptoRandom } from './random.ts';
@@ -44,6 +46,9 @@ export class RibRouteSink implements RouteSink {
   private readonly sources = new Map<string, RouteSource>();
   /** Whether anything changed since the last `takeDirty`. */
   private dirty = false;
+  /** Next-hop arrays by attribute set (interned by the engine), see `nextHops4`. */
+  private readonly hops4 = new WeakMap<object, readonly NextHop<number>[]>();
+  private readonly hops6 = new WeakMap<object, readonly NextHop<Uint8Array>[]>();
 
   constructor(rib: Rib) {
     this.rib = rib;
@@ -66,13 +71,14 @@ export class RibRouteSink implements RouteSink {
     now: number,
   ): void {
     this.dirty = true;
-    this.rib.update(
+    this.rib.v4.update(
       this.source(source),
-      { network, length },
+      network,
+      length,
       route === null
         ? null
         : {
-            nextHops: [{ gateway: route.nextHop }],
+            nextHops: this.nextHops4(route),
             distance: route.ibgp ? DEFAULT_DISTANCE.ibgp : DEFAULT_DISTANCE.ebgp,
             attrs: route.attrs,
           },
@@ -88,18 +94,46 @@ export class RibRouteSink implements RouteSink {
     now: number,
   ): void {
     this.dirty = true;
-    this.rib.update(
+    this.rib.v6.update(
       this.source(source),
-      { network, length },
+      network,
+      length,
       route === null
         ? null
         : {
-            nextHops: [{ gateway: route.nextHop }],
+            nextHops: this.nextHops6(route),
             distance: route.ibgp ? DEFAULT_DISTANCE.ibgp : DEFAULT_DISTANCE.ebgp,
             attrs: route.attrs,
           },
       now,
     );
+  }
+
+  /**
+   * The next-hop array of a route, the same array for every route of an attribute set: the RIB
+   * keeps what it derived from an array (its next-hop set) by the array, so a new one per prefix
+   * would make it rebuild the set's key, address text included, a million times for a full table.
+   */
+  private nextHops4(route: ImportedRoute<number>): readonly NextHop<number>[] {
+    const cached = this.hops4.get(route.attrs);
+    if (cached !== undefined && cached[0]!.gateway === route.nextHop) return cached;
+    const hops = [{ gateway: route.nextHop }];
+    this.hops4.set(route.attrs, hops);
+    return hops;
+  }
+
+  private nextHops6(route: ImportedRoute<Uint8Array>): readonly NextHop<Uint8Array>[] {
+    const cached = this.hops6.get(route.attrs);
+    const nh = route.nextHop;
+    if (cached !== undefined) {
+      const g = cached[0]!.gateway!;
+      let i = 0;
+      while (i < 16 && g[i] === nh[i]) i++;
+      if (i === 16 && nh.length === 16) return cached;
+    }
+    const hops = [{ gateway: nh.slice() }];
+    this.hops6.set(route.attrs, hops);
+    return hops;
   }
 
   withdrawAll(source: string): void {
@@ -165,6 +199,30 @@ function bytesAsArrays(_key: string, value: unknown): unknown {
   return value instanceof Uint8Array ? [...value] : value instanceof Map ? [...value] : value;
 }
 
+/** How often a VR doing graceful restart marks itself alive in its run directory. */
+const GR_MARK_MS = 5_000;
+
+/**
+ * RFC 4724 §4.1 needs a new process to know that it replaces one that died or was stopped for a
+ * restart: a small file in the VR's run directory, `<name>.bgp-restart.json`, rewritten every few
+ * seconds while BGP runs (and at a graceful stop) with the wall-clock time. A process that finds
+ * one younger than our Restart Time restarted within it: the peers still hold our routes as
+ * stale, so it sets the R bit and defers selection. Older (or none): an ordinary start.
+ */
+export function grMarkPath(runDir: string, vr: string): string {
+  return join(runDir, `${vr}.bgp-restart.json`);
+}
+
+/** The age (ms) of a previous process's mark, or undefined when there is none (or unreadable). */
+export function grMarkAge(path: string, nowWall: number): number | undefined {
+  try {
+    const m = JSON.parse(readFileSync(path, 'utf8')) as { aliveAt?: unknown };
+    return typeof m.aliveAt === 'number' ? nowWall - m.aliveAt : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The VR's BGP instance. */
 export class VrBgp {
   private engine: BgpEngine;
@@ -176,24 +234,64 @@ export class VrBgp {
   private config: RouterConfig;
   /** What the engine announces now, by prefix text. */
   private readonly originated = new Map<string, Originated>();
+  /** The graceful restart mark (none without a run directory). */
+  private readonly markPath: string | undefined;
+  private nextMark = 0;
 
-  constructor(stack: Stack, config: RouterConfig, logger: Logger) {
+  constructor(stack: Stack, config: RouterConfig, logger: Logger, runDir?: string) {
     this.stack = stack;
     this.logger = logger;
     this.section = config.bgp!;
     this.config = config;
     this.sink = new RibRouteSink(stack.rib);
-    this.engine = this.makeEngine(config);
+    this.markPath = runDir === undefined ? undefined : grMarkPath(runDir, config.name);
+    this.engine = this.makeEngine(config, this.findRestart(config));
   }
 
-  private makeEngine(config: RouterConfig): BgpEngine {
+  /** Whether this process restarted within our Restart Time (a previous process's mark). */
+  private findRestart(config: RouterConfig): boolean {
+    const gr = config.bgp!.gracefulRestart;
+    if (this.markPath === undefined || !gr.enabled || !gr.restart) return false;
+    const age = grMarkAge(this.markPath, Date.now());
+    if (age === undefined) return false;
+    const restarted = age >= 0 && age < gr.restartTime * 1000;
+    this.logger.info(
+      { protocol: 'bgp', markAgeMs: age, restartTime: gr.restartTime, restarted },
+      restarted
+        ? 'BGP graceful restart: restarted within the Restart Time (R bit set, selection deferred)'
+        : 'BGP graceful restart: the previous process ended too long ago; an ordinary start',
+    );
+    return restarted;
+  }
+
+  /** Rewrites the mark (graceful restart as the Restarting Speaker), or removes it (not). */
+  private mark(now: number): void {
+    if (this.markPath === undefined) return;
+    const gr = this.section.gracefulRestart;
+    this.nextMark = now + GR_MARK_MS;
+    try {
+      if (gr.enabled && gr.restart)
+        writeFileSync(this.markPath, `${JSON.stringify({ pid: process.pid, aliveAt: Date.now() })}\n`);
+      else rmSync(this.markPath, { force: true });
+    } catch (err) {
+      this.logger.warn(
+        { protocol: 'bgp', err: (err as Error).message },
+        'cannot write the graceful restart mark',
+      );
+    }
+  }
+
+  private makeEngine(config: RouterConfig, restarted = false): BgpEngine {
     return new BgpEngine({
       name: 'bgp',
       sockets: this.stack.sockets,
       sink: this.sink,
       config: this.engineConfig(config),
       random: new CryptoRandom(),
+      restarted,
       onStateChange: (peer, from, to) => this.stateChanged(peer, from, to),
+      onDeferralEnd: (reason) =>
+        this.logger.info({ protocol: 'bgp', reason }, 'BGP graceful restart: route selection runs'),
     });
   }
 
@@ -209,6 +307,26 @@ export class VrBgp {
       routerId: s.routerId,
       listen: s.listen,
       ...(s.clusterId !== undefined ? { clusterId: s.clusterId } : {}),
+      ...(s.gracefulRestart.enabled
+        ? {
+            gracefulRestart: {
+              restartTime: s.gracefulRestart.restartTime,
+              staleTime: s.gracefulRestart.staleTime,
+              restart: s.gracefulRestart.restart,
+              // The F bit (RFC 4724 §3) says forwarding was preserved across the restart. The VR's
+              // FIB dies with its process, but a new process has its interfaces, connected and
+              // static routes back before BGP starts: what it originates is forwarded again by
+              // the time a peer reads this OPEN. Routes it passes on from other peers are not,
+              // until they are learned again (the selection deferral, bounded by the peers'
+              // End-of-RIB). We set it, as FRR does with preserve-fw-state: without it every
+              // peer drops all our routes at reconnection, a certain outage of our own prefixes
+              // against a short one of the transit ones. While the process is down, nothing
+              // forwards either way.
+              forwardingState: true,
+              selectionDeferralTime: s.gracefulRestart.selectionDeferralTime,
+            },
+          }
+        : {}),
       peers: s.neighbors.map((n) => this.peerConfig(n, config)),
     };
   }
@@ -243,6 +361,7 @@ export class VrBgp {
 
   start(now: number): void {
     for (const note of bgpNotes(this.config)) this.logger.warn({ protocol: 'bgp' }, note);
+    this.mark(now);
     this.engine.start(now);
     this.syncOriginated(now);
     this.logger.info(
@@ -278,13 +397,29 @@ export class VrBgp {
     }
     this.section = next;
     this.config = config;
+    this.mark(now);
     this.syncOriginated(now);
     return changes;
   }
 
+  /**
+   * The VR stops. As a Restarting Speaker (gracefulRestart.restart) the sessions are closed without
+   * a NOTIFICATION and the mark is left: peers keep our routes for our Restart Time, and a process
+   * started within it (nexthopd's restart) restarts gracefully. Otherwise a Cease to each peer.
+   */
   stop(now: number): void {
+    const gr = this.section.gracefulRestart;
+    const graceful = gr.enabled && gr.restart;
+    if (graceful) this.mark(now);
+    this.engine.stop(now, 'router stopping', graceful);
+    this.sink.removeAll();
+  }
+
+  /** BGP is removed from the config: a Cease to each peer, and no mark left. */
+  remove(now: number): void {
     this.engine.stop(now, 'router stopping');
     this.sink.removeAll();
+    if (this.markPath !== undefined) rmSync(this.markPath, { force: true });
   }
 
   socketEvent(fd: number, events: number, now: number): boolean {
@@ -292,7 +427,11 @@ export class VrBgp {
   }
 
   poll(now: number): number {
-    return this.engine.poll(now);
+    if (now >= this.nextMark && this.section.gracefulRestart.restart) this.mark(now);
+    const next = this.engine.poll(now);
+    return this.section.gracefulRestart.restart && this.markPath !== undefined
+      ? Math.min(next, this.nextMark)
+      : next;
   }
 
   /** Whether the RIB needs a flush (routes came or went since the last call). */

@@ -90,7 +90,7 @@ export async function runVrProcess(options: VrProcessOptions): Promise<void> {
   const logger = pino({ base: { vr: config.name, pid: process.pid } });
   // 0 (the default) leaves the process as it was started.
   if (config.nice !== 0) setNice(config.nice, logger);
-  const vr = new VirtualRouter({ config, logger });
+  const vr = new VirtualRouter({ config, logger, runDir: options.runDir });
   vr.start();
   // Its sockets are created with their final mode in a directory only root or we can write to (§9).
   ensureRunDir(options.runDir);

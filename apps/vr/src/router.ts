@@ -56,6 +56,11 @@ export interface VirtualRouterOptions {
   openLink?: LinkOpener;
   /** Monotonic milliseconds; performance.now() unless a test supplies its own. */
   clock?: () => number;
+  /**
+   * The VR's run directory: BGP keeps its graceful restart mark there (a new process finds it,
+   * RFC 4724 §4.1). None: a VR never knows it restarted.
+   */
+  runDir?: string;
 }
 
 /**
@@ -78,6 +83,7 @@ export class VirtualRouter {
   /** When an inconsistent RA was last logged, per interface. */
   private readonly raLogged = new Map<number, number>();
   private readonly clock: () => number;
+  private readonly runDir: string | undefined;
   private readonly open: LinkOpener;
   /** By stack interface index; a removed interface keeps a closed stand-in (DETACHED). */
   private readonly links: Link[] = [];
@@ -103,6 +109,7 @@ export class VirtualRouter {
     this.name = options.config.name;
     this.logger = options.logger;
     this.clock = options.clock ?? (() => performance.now());
+    this.runDir = options.runDir;
     this.open = options.openLink ?? openConfiguredLink;
     const output: FrameOutput = {
       transmit: (ifIndex, buf, off, len, segmentSize) => {
@@ -443,7 +450,7 @@ export class VirtualRouter {
 
   private startBgp(now: number): void {
     if (this.config.bgp === undefined) return;
-    this.bgp = new VrBgp(this.stack, this.config, this.logger);
+    this.bgp = new VrBgp(this.stack, this.config, this.logger, this.runDir);
     this.bgp.start(now);
     this.settleRib();
   }
@@ -453,7 +460,7 @@ export class VirtualRouter {
     if (!this.started) return [];
     if (next.bgp === undefined) {
       if (this.bgp === null) return [];
-      this.bgp.stop(now);
+      this.bgp.remove(now);
       this.bgp = null;
       this.bgpDeadline = Number.POSITIVE_INFINITY;
       this.settleRib();

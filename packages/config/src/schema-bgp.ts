@@ -141,6 +141,46 @@ export const BgpSchema = Type.Object(
       }),
     ),
     listen: Type.Optional(Type.Boolean({ description: 'accept connections on TCP port 179 (true)' })),
+    gracefulRestart: Type.Optional(
+      Type.Object(
+        {
+          enabled: Type.Optional(
+            Type.Boolean({
+              description:
+                'send the capability and keep a restarting neighbour’s routes (the Receiving Speaker, RFC 4724 §4.2) (true, as FRR’s default helper mode)',
+            }),
+          ),
+          restart: Type.Optional(
+            Type.Boolean({
+              description:
+                'also the Restarting Speaker (§4.1, FRR’s `bgp graceful-restart`): neighbours keep our routes while this VR restarts, which defers its route selection after a restart (false)',
+            }),
+          ),
+          restartTime: Type.Optional(
+            Type.Integer({
+              minimum: 1,
+              maximum: 4095,
+              description: 'Restart Time advertised, s: how long neighbours keep our routes (120)',
+            }),
+          ),
+          staleTime: Type.Optional(
+            Type.Integer({
+              minimum: 1,
+              maximum: 4095,
+              description: 'how long a restarted neighbour’s stale routes wait for its End-of-RIB, s (360)',
+            }),
+          ),
+          selectionDeferralTime: Type.Optional(
+            Type.Integer({
+              minimum: 1,
+              maximum: 3600,
+              description: 'after our restart, the longest wait for the neighbours’ End-of-RIB, s (360)',
+            }),
+          ),
+        },
+        { additionalProperties: false, description: 'BGP graceful restart (RFC 4724)' },
+      ),
+    ),
     networks: Type.Optional(
       Type.Array(Type.String({ pattern: PREFIX, description: 'an IPv4 or IPv6 prefix like 10.1.0.0/24' }), {
         description: 'prefixes this router originates',

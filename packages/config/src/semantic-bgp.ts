@@ -442,6 +442,13 @@ export function normalizeBgp(
     routerIdSource,
     ...(clusterId !== undefined ? { clusterId } : {}),
     listen: raw.listen ?? true,
+    gracefulRestart: {
+      enabled: raw.gracefulRestart?.enabled ?? true,
+      restart: raw.gracefulRestart?.restart ?? false,
+      restartTime: raw.gracefulRestart?.restartTime ?? 120,
+      staleTime: raw.gracefulRestart?.staleTime ?? 360,
+      selectionDeferralTime: raw.gracefulRestart?.selectionDeferralTime ?? 360,
+    },
     networks4,
     networks6,
     redistribute: (raw.redistribute ?? []) as RedistributeSource[],

@@ -184,6 +184,15 @@ export interface BgpNeighborConfig {
   readonly nextHopSelf: boolean;
 }
 
+/** `bgp.gracefulRestart`. Times in seconds. */
+export interface BgpGracefulRestartConfig {
+  readonly enabled: boolean;
+  readonly restart: boolean;
+  readonly restartTime: number;
+  readonly staleTime: number;
+  readonly selectionDeferralTime: number;
+}
+
 /** A router's `bgp` section. */
 export interface BgpConfigSection {
   /** 1..4294967295 (RFC 6793 four-octet AS numbers). */
@@ -196,6 +205,8 @@ export interface BgpConfigSection {
   /** Route reflection CLUSTER_ID (RFC 4456 §7); absent: the router id. */
   readonly clusterId?: number;
   readonly listen: boolean;
+  /** RFC 4724, defaults filled in (FRR's: helper on, restart off, 120 s, 360 s, 360 s). */
+  readonly gracefulRestart: BgpGracefulRestartConfig;
   /** Originated prefixes, by family, in file order. */
   readonly networks4: readonly BgpNetwork4[];
   readonly networks6: readonly BgpNetwork6[];

@@ -1,9 +1,11 @@
 // Issue 11: the VR as an RFC 4456 route reflector for FRR and BIRD (iBGP clients, AS 65000), with
-// GoBGP as an eBGP neighbour (AS 65003) over IPv4 and IPv6 sessions; everything read from the peers.
+// GoBGP as an eBGP neighbour (AS 65003) over IPv4 and IPv6 sessions and a second GoBGP as an iBGP
+// peer that is not a client; everything read from the peers.
 //
 //   f: FRR, client, lan0 10.32.201.1/24 ── 10.32.1.0/24 ──┐
 //   b: BIRD, client, lan0 10.32.202.1/24 ─ 10.32.2.0/24 ──┤ r: the VR "rr", AS 65000, cluster 10.32.0.1
-//   g: GoBGP, AS 65003 ─── 10.32.3.0/24, 2001:db8:32:3::/64 ┘
+//   g: GoBGP, AS 65003 ─── 10.32.3.0/24, 2001:db8:32:3::/64 ┤
+//   i: GoBGP, iBGP, not a client ─ 10.32.4.0/24 ─────────┘
 //
 // A reflected route keeps its next hop (RFC 4456 §10), so FRR and BIRD reach the other links through
 // static routes via the VR (their IGP here); the host LANs they reach only over what BGP told them.
@@ -26,6 +28,7 @@ const vrConfig = (devices: readonly string[]) => `routers:
       f: { driver: afpacket, device: ${devices[0]}, addresses: [10.32.1.1/24] }
       b: { driver: afpacket, device: ${devices[1]}, addresses: [10.32.2.1/24] }
       g: { driver: afpacket, device: ${devices[2]}, addresses: [10.32.3.1/24, 2001:db8:32:3::1/64] }
+      i: { driver: afpacket, device: ${devices[3]}, addresses: [10.32.4.1/24] }
     bgp:
       asn: 65000
       routerId: 10.32.0.1
@@ -34,6 +37,7 @@ const vrConfig = (devices: readonly string[]) => `routers:
         bird: { address: 10.32.2.2, remoteAs: 65000, routeReflectorClient: true, holdTime: 9 }
         gobgp: { address: 10.32.3.2, remoteAs: 65003, families: [ipv4], import: accept, export: accept, holdTime: 9 }
         gobgp6: { address: "2001:db8:32:3::2", remoteAs: 65003, families: [ipv6], import: accept, export: accept, holdTime: 9 }
+        gobgp-ibgp: { address: 10.32.4.2, remoteAs: 65000, families: [ipv4], holdTime: 9 }
 `;
 
 const FRR_CONFIG = `hostname frr
@@ -86,6 +90,22 @@ const GOBGP_CONFIG = `[global.config]
       afi-safi-name = "ipv6-unicast"
 `;
 
+const GOBGP_IBGP_CONFIG = `[global.config]
+  as = 65000
+  router-id = "10.32.4.2"
+  port = 179
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "10.32.4.1"
+    peer-as = 65000
+  [neighbors.timers.config]
+    hold-time = 9
+    keepalive-interval = 3
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv4-unicast"
+`;
+
 interface FrrPath {
   aspath?: { string: string };
   originatorId?: string;
@@ -124,6 +144,7 @@ describe('BGP: the VR reflects routes between FRR and BIRD and talks eBGP with G
   let frr: RunningFrr;
   let bird: RunningBird;
   let gobgp: RunningGobgp;
+  let internal: RunningGobgp;
   let vr: RunningVr;
 
   before(async () => {
@@ -131,17 +152,20 @@ describe('BGP: the VR reflects routes between FRR and BIRD and talks eBGP with G
       { tag: 'rrf', link4: '10.32.1.2/24', lan4: '10.32.201.1/24' },
       { tag: 'rrb', link4: '10.32.2.2/24', lan4: '10.32.202.1/24' },
       { tag: 'rrg', link4: '10.32.3.2/24', link6: '2001:db8:32:3::2/64' },
+      { tag: 'rri', link4: '10.32.4.2/24' },
     ]);
     vr = await startVr(topo.r, 'rr', vrConfig(topo.peers.map((p) => p.vrDevice)));
     frr = await startFrr(topo.peers[0]!.ns, FRR_CONFIG, ['bgpd', 'staticd']);
     bird = await startBird(topo.peers[1]!.ns, BIRD_CONFIG);
     gobgp = await startGobgp(topo.peers[2]!.ns, GOBGP_CONFIG);
+    internal = await startGobgp(topo.peers[3]!.ns, GOBGP_IBGP_CONFIG);
   });
 
   after(async () => {
     await frr?.stop();
     await bird?.stop();
     await gobgp?.stop();
+    await internal?.stop();
     await vr?.stop();
     await topo?.destroy();
   });
@@ -199,6 +223,48 @@ describe('BGP: the VR reflects routes between FRR and BIRD and talks eBGP with G
     // Not sent back to the client it came from.
     const own = await frrPaths(frr, '10.32.201.0/24');
     assert.ok(!own.some((p) => p.peer?.peerId === '10.32.1.1'), JSON.stringify(own));
+  });
+
+  test('iBGP with a non-client GoBGP: it gets the clients’ routes, its own are reflected to the clients (RFC 4456 §6)', async () => {
+    await waitFor(
+      async () => {
+        const n = JSON.parse(await internal.gobgp(['neighbor', '-j'])) as {
+          state: { session_state: number | string };
+        }[];
+        return [6, 'established', 'ESTABLISHED'].includes(n[0]?.state.session_state ?? '');
+      },
+      { timeoutMs: 30_000, intervalMs: 250, what: `the iBGP GoBGP's session\n${internal.log()}` },
+    );
+    for (const prefix of ['10.32.201.0/24', '10.32.202.0/24']) {
+      await waitFor(async () => (await gobgpPaths(internal, 'ipv4', prefix)).includes(''), {
+        timeoutMs: 20_000,
+        intervalMs: 250,
+        what: `the non-client learning ${prefix} (an empty AS path: iBGP)`,
+      });
+    }
+    await internal.gobgp(['global', 'rib', 'add', '10.32.204.0/24', '-a', 'ipv4']);
+    await waitFor(
+      async () => /BGP\.originator_id: 10\.32\.4\.2/.test(await birdRoute(bird, '10.32.204.0/24')),
+      {
+        timeoutMs: 20_000,
+        intervalMs: 250,
+        what: "BIRD (a client) learning the non-client's 10.32.204.0/24 by reflection",
+      },
+    );
+    await waitFor(
+      async () => (await frrPaths(frr, '10.32.204.0/24')).some((p) => p.originatorId === '10.32.4.2'),
+      {
+        timeoutMs: 20_000,
+        intervalMs: 250,
+        what: "FRR (a client) learning the non-client's 10.32.204.0/24 by reflection",
+      },
+    );
+    // And go out to the eBGP neighbour like any best route, with our AS and nothing of reflection.
+    await waitFor(async () => (await gobgpPaths(gobgp, 'ipv4', '10.32.204.0/24')).includes('65000'), {
+      timeoutMs: 20_000,
+      intervalMs: 250,
+      what: 'the eBGP GoBGP learning 10.32.204.0/24 with AS path 65000',
+    });
   });
 
   test('hosts behind the two clients ping each other through the reflector', async () => {

@@ -18,6 +18,13 @@ export interface RunningFrr {
   json<T>(command: string): Promise<T>;
   /** Everything the daemons printed. */
   log(): string;
+  /**
+   * Kills one daemon with SIGKILL (a crash: no NOTIFICATION, the kernel closes its sockets) and
+   * waits for it to be gone.
+   */
+  kill(daemon: string): Promise<void>;
+  /** Starts a daemon again with the same configuration (after `kill`), and waits for its vty. */
+  start(daemon: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -38,9 +45,11 @@ export async function startFrr(
   for (const f of [dir, conf]) chownSync(f, frrUid, frrGid);
   let output = '';
   const children: ChildProcess[] = [];
-  for (const d of ['zebra', ...daemons]) {
+  const byName = new Map<string, ChildProcess>();
+  const spawnDaemon = async (d: string) => {
     const args = ['-f', conf, '-i', join(dir, `${d}.pid`), '-z', join(dir, 'zserv.api'), '--vty_socket', dir];
     const child = ns.spawn(join(FRR_LIB, d), args);
+    byName.set(d, child);
     child.stdout?.on('data', (b: Buffer) => {
       output += b.toString();
     });
@@ -57,13 +66,22 @@ export async function startFrr(
       },
       { timeoutMs: 15_000, intervalMs: 100, what: `FRR ${d} vty` },
     );
-  }
+  };
+  for (const d of ['zebra', ...daemons]) await spawnDaemon(d);
   const vtysh = async (command: string) => ns.execOk('vtysh', ['--vty_socket', dir, '-c', command]);
   return {
     dir,
     vtysh,
     json: async <T>(command: string) => JSON.parse(await vtysh(command)) as T,
     log: () => output,
+    kill: async (d) => {
+      const c = byName.get(d);
+      if (c === undefined || c.exitCode !== null || c.signalCode !== null) return;
+      const gone = new Promise<void>((resolve) => c.once('exit', () => resolve()));
+      c.kill('SIGKILL');
+      await gone;
+    },
+    start: spawnDaemon,
     stop: async () => {
       await Promise.all(
         children.map(

@@ -313,7 +313,14 @@ test('AF_INET6 link-local: TCP to fe80:: with a scope id, and UDP to a group joi
   assert.equal(b.sockets.recvFrom(member, buf, 0, 16, meta), 2);
   assert.equal(formatIpv6(meta.addr6), formatIpv6(linkLocal(a)), 'from the sender’s link-local address');
   assert.equal(formatIpv6(meta.dst6), 'ff02::9');
+  assert.equal(meta.hopLimit, 1, 'the hop limit it arrived with (IPV6_MULTICAST_HOPS defaults to 1)');
   assert.equal(b.sockets.recvFrom(other, buf, 0, 16, meta), -errno.EAGAIN);
+  // RFC 2080 §2.4.2: RIPng sends with hop limit 255, and the receiver sees it (IPV6_RECVHOPLIMIT).
+  assert.equal(a.sockets.setOption(u, 'IPV6_MULTICAST_HOPS', 255), 0);
+  a.sockets.sendTo6(u, Uint8Array.of(2, 1), 0, 2, ripng, 521, now());
+  run();
+  assert.equal(b.sockets.recvFrom(member, buf, 0, 16, meta), 2);
+  assert.equal(meta.hopLimit, 255);
   // Leaving: the group no longer reaches the VR.
   assert.equal(b.sockets.setOption(member, 'IPV6_LEAVE_GROUP', { group6: ripng, interface: 0 }), 0);
   a.sockets.sendTo6(u, Uint8Array.of(2, 1), 0, 2, ripng, 521, now());

@@ -73,6 +73,11 @@ export class RecvMeta {
   ifIndex = -1;
   dst = 0;
   readonly dst6 = new Uint8Array(16);
+  /**
+   * The IPv6 hop limit the datagram arrived with (what IPV6_RECVHOPLIMIT reports, RFC 3542 §6.3;
+   * RIPng and GTSM-style checks need it); -1 for an IPv4 datagram.
+   */
+  hopLimit = -1;
   /** Length of the whole datagram; more than the return value when it was truncated. */
   length = 0;
   truncated = false;

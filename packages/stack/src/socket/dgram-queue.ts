@@ -9,6 +9,7 @@ export interface DatagramMeta {
   dst: number;
   readonly dst6: Uint8Array;
   ifIndex: number;
+  hopLimit: number;
   length: number;
   truncated: boolean;
 }
@@ -30,6 +31,8 @@ export class DatagramQueue {
   private readonly ports: Int32Array;
   private readonly dsts: Uint32Array;
   private readonly ifs: Int32Array;
+  /** The IPv6 hop limit each datagram arrived with; -1 for IPv4. */
+  private readonly hops: Int16Array;
   /** AF_INET6 sockets only: 6 for a slot holding IPv6 addresses, else 4. */
   private readonly families: Uint8Array | null;
   private readonly srcs6: Uint8Array | null;
@@ -48,6 +51,7 @@ export class DatagramQueue {
     this.ports = new Int32Array(slots);
     this.dsts = new Uint32Array(slots);
     this.ifs = new Int32Array(slots);
+    this.hops = new Int16Array(slots);
   }
 
   get bytes(): number {
@@ -99,11 +103,15 @@ export class DatagramQueue {
     this.ports[s] = port;
     this.dsts[s] = dst;
     this.ifs[s] = ifIndex;
+    this.hops[s] = -1;
     if (this.families !== null) this.families[s] = 4;
     return true;
   }
 
-  /** An IPv6 datagram (AF_INET6 queues only): source and destination are 16 bytes at their offsets. */
+  /**
+   * An IPv6 datagram (AF_INET6 queues only): source and destination are 16 bytes at their offsets;
+   * `hopLimit` the hop limit it arrived with.
+   */
   push6(
     buf: Uint8Array,
     off: number,
@@ -113,6 +121,7 @@ export class DatagramQueue {
     port: number,
     dstOff: number,
     ifIndex: number,
+    hopLimit = -1,
   ): boolean {
     const fam = this.families;
     if (fam === null) return false;
@@ -125,6 +134,7 @@ export class DatagramQueue {
     this.dsts[s] = 0;
     this.ports[s] = port;
     this.ifs[s] = ifIndex;
+    this.hops[s] = hopLimit;
     return true;
   }
 
@@ -164,6 +174,7 @@ export class DatagramQueue {
       copyBytes(this.dsts6!, s * 16, meta.dst6, 0, 16);
     }
     meta.ifIndex = this.ifs[s]!;
+    meta.hopLimit = this.hops[s]!;
     meta.length = full;
     meta.truncated = n < full;
     this.first = (s + 1) % this.lens.length;

@@ -49,8 +49,9 @@ export class SocketEvents implements SocketSink {
     port: number,
     dstOff: number,
     ifIndex: number,
+    hopLimit: number,
   ): void {
-    if (!s.queue!.push6(buf, off, len, addrs, srcOff, port, dstOff, ifIndex)) {
+    if (!s.queue!.push6(buf, off, len, addrs, srcOff, port, dstOff, ifIndex, hopLimit)) {
       this.rxQueueDrops++;
       return;
     }

@@ -63,7 +63,7 @@ export class RawSockets6 {
         this.badChecksums++;
         continue;
       }
-      this.sink.enqueue6(s, buf, off, len, buf, srcOff, 0, dstOff, ifIndex);
+      this.sink.enqueue6(s, buf, off, len, buf, srcOff, 0, dstOff, ifIndex, buf[srcOff - 1]!);
       taken = true;
     }
     return taken;

@@ -17,7 +17,10 @@ export interface SocketSink {
     dst: number,
     ifIndex: number,
   ): void;
-  /** An IPv6 datagram for s: source and destination are 16 bytes at srcOff / dstOff of `addrs`. */
+  /**
+   * An IPv6 datagram for s: source and destination are 16 bytes at srcOff / dstOff of `addrs`;
+   * `hopLimit` the hop limit it arrived with.
+   */
   enqueue6(
     s: Sock,
     buf: Uint8Array,
@@ -28,6 +31,7 @@ export interface SocketSink {
     port: number,
     dstOff: number,
     ifIndex: number,
+    hopLimit: number,
   ): void;
   markDirty(s: Sock): void;
 }
@@ -140,7 +144,8 @@ export class UdpSockets {
    * An IPv6 datagram (checksum verified) for one of the VR's addresses or a group, from the address
    * at buf[srcOff..] to the one at buf[dstOff..]: the most specific AF_INET6 socket takes a unicast
    * one (as input does for IPv4); a multicast one goes to every socket on the port that joined the
-   * group on that interface (IPV6_JOIN_GROUP; all-nodes is joined by all).
+   * group on that interface (IPV6_JOIN_GROUP; all-nodes is joined by all). `srcOff` and `dstOff`
+   * are those of an IPv6 header in `buf` (its hop limit, at srcOff - 1, goes with the datagram).
    * Returns whether any socket took it (false: port unreachable, RFC 4443 §3.1 code 4).
    */
   input6(
@@ -156,6 +161,8 @@ export class UdpSockets {
     const list = this.ports.get(rd16(buf, udpOff + 2));
     const dataOff = udpOff + UDP_HEADER_LEN;
     const dataLen = udpLen - UDP_HEADER_LEN;
+    // srcOff is inside the IPv6 header (offset 8), so its hop limit (offset 7) is the octet before.
+    const hops = buf[srcOff - 1]!;
     let best: Sock | null = null;
     let bestScore = -1;
     let taken = false;
@@ -171,7 +178,7 @@ export class UdpSockets {
           if (!isUnspecifiedIpv6(s.localAddr6) && !equal16(s.localAddr6, 0, buf, dstOff)) continue;
           if (!Multicast6.wants(s, buf, dstOff, ifIndex)) continue;
           if (s.connected && (s.remotePort !== srcPort || !equal16(s.remoteAddr6, 0, buf, srcOff))) continue;
-          this.sink.enqueue6(s, buf, dataOff, dataLen, buf, srcOff, srcPort, dstOff, ifIndex);
+          this.sink.enqueue6(s, buf, dataOff, dataLen, buf, srcOff, srcPort, dstOff, ifIndex, hops);
           taken = true;
           continue;
         }
@@ -195,7 +202,7 @@ export class UdpSockets {
       this.noPortDrops++;
       return false;
     }
-    this.sink.enqueue6(best, buf, dataOff, dataLen, buf, srcOff, srcPort, dstOff, ifIndex);
+    this.sink.enqueue6(best, buf, dataOff, dataLen, buf, srcOff, srcPort, dstOff, ifIndex, hops);
     return true;
   }
 

@@ -20,6 +20,11 @@ function sameNextHop(a: unknown, b: unknown): boolean {
   return a === b;
 }
 
+function indexOfSource<A>(list: readonly Candidate<A>[], source: RouteSource): number {
+  for (let i = 0; i < list.length; i++) if (list[i]!.source === source) return i;
+  return -1;
+}
+
 /**
  * K is the prefix key (session.ts: `key4` numbers, `key6` strings), N the network as given (a
  * number or 16 octets), A the next hop's type.
@@ -52,13 +57,16 @@ export class LocRib<K, N, A> {
   set(key: K, network: N, length: number, c: Candidate<A>): RibEntry<N, A> | undefined {
     let e = this.entries.get(key);
     if (e === undefined) {
-      e = { network, length, candidates: [], best: undefined, installed: false };
+      // A literal of one: an empty array grown by push would reserve 17 slots (~150 bytes a prefix
+      // for a full table, where most prefixes have one candidate).
+      e = { network, length, candidates: [c], best: undefined, installed: false };
       this.entries.set(key, e);
+      return this.select(e);
     }
     const list = e.candidates;
-    const i = list.findIndex((x) => x.source === c.source);
-    const old = list[i];
-    if (old !== undefined) {
+    const i = indexOfSource(list, c.source);
+    if (i >= 0) {
+      const old = list[i]!;
       if (old.attrs === c.attrs && sameNextHop(old.nextHop, c.nextHop)) return undefined;
       list[i] = c;
     } else list.push(c);
@@ -72,7 +80,7 @@ export class LocRib<K, N, A> {
   remove(key: K, source: RouteSource): RibEntry<N, A> | undefined {
     const e = this.entries.get(key);
     if (e === undefined) return undefined;
-    const i = e.candidates.findIndex((x) => x.source === source);
+    const i = indexOfSource(e.candidates, source);
     if (i < 0) return undefined;
     e.candidates.splice(i, 1);
     if (e.candidates.length === 0) this.entries.delete(key);

@@ -22,9 +22,12 @@
 //   BENCH_BGP_FAMILIES=4,6 BENCH_BGP_RECEIVERS=vr,bird,bird-kernel,frr BENCH_BGP_RUNS=1 (medians)
 //   BENCH_BGP_NO_REPLAY=1  the table loads only
 //   BENCH_BGP_VR_NODE_OPTIONS  passed to the VR's node as NODE_OPTIONS (e.g. --cpu-prof)
+//   BENCH_BGP_FEED_CACHE=dir   keep the encoded feed there and reuse it (comparing builds)
+//   BENCH_BGP_SIGNAL_AFTER_LOAD=SIGUSR2  sent to the receiver once loaded (with --heapsnapshot-signal),
+//     then BENCH_BGP_SIGNAL_WAIT_S (60) seconds for it to write its snapshot
 // Source of the data: RIPE NCC RIS (../shared/data/ris/README.md).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,6 +45,7 @@ import { cleanupOnExit, destroyAll, Netns, uniqueToken, vethPair } from '@nextho
 import { startBird } from '../tests/lib/bird.ts';
 import { startFrr } from '../tests/lib/frr.ts';
 import { startVr } from '../tests/lib/vr.ts';
+import { CLK_TCK, processTicks } from './lib/proc.ts';
 
 type Family = 4 | 6;
 
@@ -302,6 +306,22 @@ function buildFeed(family: Family, dir: string): Feed {
     replaySets: replayAttrs.length,
     afterReplay: held.size,
   };
+}
+
+/**
+ * With BENCH_BGP_FEED_CACHE=dir, the encoded feed is kept there and reused by later runs (when
+ * profiling or comparing builds: building it takes ~20 s of the bench's time).
+ */
+function cachedFeed(family: Family, tmp: string): Feed {
+  const cache = env['BENCH_BGP_FEED_CACHE'];
+  if (cache === undefined) return buildFeed(family, tmp);
+  const meta = join(cache, `feed${family}-${Number.isFinite(LIMIT) ? LIMIT : 'all'}.json`);
+  if (existsSync(meta)) return JSON.parse(readFileSync(meta, 'utf8')) as Feed;
+  const dir = join(cache, `feed${family}-${Number.isFinite(LIMIT) ? LIMIT : 'all'}`);
+  mkdirSync(dir, { recursive: true });
+  const feed = buildFeed(family, dir);
+  writeFileSync(meta, JSON.stringify(feed));
+  return feed;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -572,6 +592,9 @@ interface Measure {
   load: Record<string, number>;
   /** Stage name → ms from the replay's first byte. */
   replay: Record<string, number>;
+  /** CPU time of the receiver's processes over the load (until its last stage) and the replay. */
+  loadCpuMs: number;
+  replayCpuMs: number;
   /** Before the feed (the VR's FIB arrays are allocated at start). */
   rssIdleKb: number;
   rssTableKb: number;
@@ -668,6 +691,8 @@ async function measure(kind: string, feed: Feed): Promise<Measure> {
       await sleep(20);
     }
     const established = event('established')!['t'] as number;
+    const ticks = () => rx.pids().reduce((sum, p) => sum + processTicks(p), 0);
+    const ticks0 = ticks();
     const load1 = loadavg()[0]!;
     const load: Record<string, number> = {};
     await Promise.all(
@@ -683,6 +708,14 @@ async function measure(kind: string, feed: Feed): Promise<Measure> {
       }),
     );
     const rssTableKb = rx.pids().reduce((sum, p) => sum + vmHwmKb(p), 0);
+    const loadCpuMs = ((ticks() - ticks0) * 1000) / CLK_TCK;
+    const signal = env['BENCH_BGP_SIGNAL_AFTER_LOAD'];
+    if (signal !== undefined) {
+      // A heap snapshot of the loaded receiver (--heapsnapshot-signal in the VR's NODE_OPTIONS).
+      for (const p of rx.pids()) process.kill(p, signal as NodeJS.Signals);
+      await sleep(Number(env['BENCH_BGP_SIGNAL_WAIT_S'] ?? 60) * 1000);
+    }
+    let replayCpuMs = Number.NaN;
     const replay: Record<string, number> = {};
     const finalCounts: Record<string, number> = {};
     if (REPLAY) {
@@ -698,6 +731,7 @@ async function measure(kind: string, feed: Feed): Promise<Measure> {
         await sleep(10);
       }
       const start = event('replayStart')!['t'] as number;
+      const ticks1 = ticks();
       await Promise.all(
         rx.stages.map(async (s) => {
           const at = await waitStage(
@@ -710,6 +744,7 @@ async function measure(kind: string, feed: Feed): Promise<Measure> {
           replay[s.name] = at - start;
         }),
       );
+      replayCpuMs = ((ticks() - ticks1) * 1000) / CLK_TCK;
       for (const s of rx.stages) finalCounts[s.name] = await s.count();
     }
     const pids = rx.pids();
@@ -719,6 +754,8 @@ async function measure(kind: string, feed: Feed): Promise<Measure> {
       family,
       load,
       replay,
+      loadCpuMs,
+      replayCpuMs,
       rssIdleKb,
       rssTableKb,
       rssKb: parts.reduce((x, y) => x + y, 0),
@@ -755,13 +792,13 @@ function report(feed: Feed, results: Measure[][]): void {
   );
   console.log();
   console.log(
-    '| receiver | Established → last prefix in RIB | → in FIB | prefixes/s into FIB | RSS before | peak RSS, table | peak RSS, after replay | replay → RIB | replay → FIB | updates/s (FIB) | routes after replay (expected ' +
+    '| receiver | Established → last prefix in RIB | → in FIB | prefixes/s into FIB | its CPU time | RSS before | peak RSS, table | peak RSS, after replay | replay → RIB | replay → FIB | updates/s (FIB) | its CPU time | routes after replay (expected ' +
       `${feed.afterReplay.toLocaleString('en')}) | load avg |`,
   );
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   const med: Record<
     string,
-    { rib: number; fib: number; rss: number; rssAll: number; rRib: number; rFib: number }
+    { rib: number; fib: number; rss: number; rssAll: number; rRib: number; rFib: number; cpu: number }
   > = {};
   for (const runs of results) {
     if (runs.length === 0) continue;
@@ -775,14 +812,16 @@ function report(feed: Feed, results: Measure[][]): void {
     const rFib = m((x) => x.replay[fibName]);
     const rss = m((x) => x.rssTableKb);
     const rssIdle = m((x) => x.rssIdleKb);
+    const cpu = m((x) => x.loadCpuMs);
+    const rCpu = m((x) => x.replayCpuMs);
     const rssAll = m((x) => x.rssKb);
-    med[label] = { rib, fib, rss, rssAll, rRib, rFib };
+    med[label] = { rib, fib, rss, rssAll, rRib, rFib, cpu };
     const parts = runs[0]!.rssParts === '' ? '' : ` (${runs[0]!.rssParts})`;
     const counts = runs[runs.length - 1]!.finalCounts;
     const n = runs.length > 1 ? ` (median of ${runs.length})` : '';
     console.log(
-      `| ${label}${n} | ${label === 'VR' ? '(= FIB)' : sec(rib)} | ${sec(fib)} | ${krate(feed.prefixes, Number.isFinite(fib) ? fib : rib)} | ${mib(rssIdle)} | ${mib(rss)} | ${mib(rssAll)}${parts} | ` +
-        `${REPLAY ? (label === 'VR' ? '(= FIB)' : sec(rRib)) : '—'} | ${REPLAY ? sec(rFib) : '—'} | ${REPLAY ? krate(feed.replayLines, Number.isFinite(rFib) ? rFib : rRib) : '—'} | ` +
+      `| ${label}${n} | ${label === 'VR' ? '(= FIB)' : sec(rib)} | ${sec(fib)} | ${krate(feed.prefixes, Number.isFinite(fib) ? fib : rib)} | ${sec(cpu)} | ${mib(rssIdle)} | ${mib(rss)} | ${mib(rssAll)}${parts} | ` +
+        `${REPLAY ? (label === 'VR' ? '(= FIB)' : sec(rRib)) : '—'} | ${REPLAY ? sec(rFib) : '—'} | ${REPLAY ? krate(feed.replayLines, Number.isFinite(rFib) ? rFib : rRib) : '—'} | ${sec(rCpu)} | ` +
         `${Object.entries(counts)
           .map(([k, v]) => `${k} ${v.toLocaleString('en')}`)
           .join(', ')} | ${runs.map((x) => x.load1.toFixed(1)).join(', ')} |`,
@@ -791,8 +830,8 @@ function report(feed: Feed, results: Measure[][]): void {
   const vr = med['VR'];
   if (vr === undefined) return;
   console.log();
-  console.log('| VR ÷ … | load time (VR into its FIB) | peak RSS (table) | replay time |');
-  console.log('| --- | --- | --- | --- |');
+  console.log('| VR ÷ … | load time (VR into its FIB) | load CPU time | peak RSS (table) | replay time |');
+  console.log('| --- | --- | --- | --- | --- |');
   for (const [label, key, fibKey] of [
     ['BIRD, into its RIB', 'BIRD', 'rib'],
     ['BIRD (+kernel), into the kernel FIB', 'BIRD (+kernel)', 'fib'],
@@ -803,7 +842,9 @@ function report(feed: Feed, results: Measure[][]): void {
     if (o === undefined) continue;
     const t = fibKey === 'rib' ? o.rib : o.fib;
     const r = fibKey === 'rib' ? o.rRib : o.rFib;
-    console.log(`| ${label} | ${ratio(vr.fib, t)} | ${ratio(vr.rss, o.rss)} | ${ratio(vr.rFib, r)} |`);
+    console.log(
+      `| ${label} | ${ratio(vr.fib, t)} | ${ratio(vr.cpu, o.cpu)} | ${ratio(vr.rss, o.rss)} | ${ratio(vr.rFib, r)} |`,
+    );
   }
 }
 
@@ -850,7 +891,7 @@ async function main(): Promise<void> {
   try {
     for (const family of FAMILIES) {
       const t0 = Date.now();
-      const feed = buildFeed(family, dir);
+      const feed = cachedFeed(family, dir);
       console.error(`bgp-feed: IPv${family} feed built in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       const results: Measure[][] = kinds.map(() => []);
       for (let run = 0; run < RUNS; run++) {

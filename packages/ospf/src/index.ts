@@ -1,0 +1,50 @@
+export * from './constants.ts';
+export {
+  type InterfaceState,
+  NEIGHBOR_STATES,
+  OspfEngine,
+  type OspfEngineOptions,
+  type OspfRecvMeta,
+  type OspfSockets,
+} from './engine.ts';
+export {
+  buildLsa,
+  checkLsa,
+  compareInstances,
+  decodeBody,
+  decodeLsaHeader,
+  encodeExternalBody,
+  encodeNetworkBody,
+  encodeRouterBody,
+  encodeSummaryBody,
+  Lsa,
+  type LsaBody,
+  type LsaHeader,
+  lsaChecksum,
+  lsaChecksumOk,
+  lsaKey,
+  type RouterLink,
+} from './lsa.ts';
+export {
+  type Dd,
+  type DropReason,
+  decodeDd,
+  decodeHeader,
+  decodeHello,
+  decodeLsAck,
+  decodeLsr,
+  decodeLsu,
+  encodeDdFixed,
+  encodeHello,
+  encodeLsrEntry,
+  finishPacket,
+  type Hello,
+  type LsrEntry,
+  type Md5,
+  type OspfAuth,
+  type PacketHeader,
+  packetChecksum,
+  padKey,
+} from './packet.ts';
+export { computeRoutes, prefixKey, type SpfArea, type SpfInterface } from './spf.ts';
+export type * from './types.ts';

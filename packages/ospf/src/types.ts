@@ -1,0 +1,151 @@
+import type { OspfAuth } from './packet.ts';
+
+// The engine's configuration, what it hands the RIB, and what `show` returns.
+
+export type NetworkType = 'broadcast' | 'point-to-point';
+
+/** One interface OSPF runs on; times in seconds. */
+export interface OspfInterfaceConfig {
+  /** The VR's interface name. */
+  readonly name: string;
+  /** The stack's interface index. */
+  readonly ifIndex: number;
+  /** The interface's (primary) IPv4 address and prefix length. */
+  readonly address: number;
+  readonly prefixLength: number;
+  readonly type: NetworkType;
+  readonly cost: number;
+  readonly priority: number;
+  readonly helloInterval: number;
+  readonly deadInterval: number;
+  readonly retransmitInterval: number;
+  readonly transmitDelay: number;
+  /** Advertised (as a stub network) but no Hellos sent or accepted. */
+  readonly passive: boolean;
+  readonly auth: OspfAuth;
+  /** The IP MTU, as DD packets carry it. */
+  readonly mtu: number;
+}
+
+export interface OspfAreaConfig {
+  /** The area id as a 32-bit number (0: the backbone). */
+  readonly id: number;
+  readonly interfaces: readonly OspfInterfaceConfig[];
+}
+
+/** A route this router brings into OSPF as an AS-external-LSA (RFC 2328 §12.4.4). */
+export interface OspfExternalConfig {
+  readonly network: number;
+  readonly length: number;
+  readonly metric: number;
+  readonly metricType: 1 | 2;
+  readonly tag: number;
+}
+
+export interface OspfConfig {
+  readonly routerId: number;
+  readonly areas: readonly OspfAreaConfig[];
+  readonly externals: readonly OspfExternalConfig[];
+  /** SPF throttling, ms: the delay after the first change, and the least time between two runs. */
+  readonly spfDelay: number;
+  readonly spfHold: number;
+  /** MinLSInterval, ms (RFC 2328 Appendix B: 5 s). */
+  readonly minLsInterval?: number;
+}
+
+/** One next hop: a neighbour's address (0: the destination is on the link) out of an interface. */
+export interface OspfNextHop {
+  readonly gateway: number;
+  readonly ifIndex: number;
+}
+
+export type OspfRouteType = 'intra-area' | 'inter-area' | 'external-1' | 'external-2';
+
+export interface OspfRoute {
+  readonly network: number;
+  readonly length: number;
+  readonly type: OspfRouteType;
+  /** The cost (the type 1 part for type 2 externals). */
+  readonly cost: number;
+  /** Type 2 externals: the external metric, which ranks them first. */
+  readonly type2Cost?: number;
+  /** The area it was found in (externals: the area of the ASBR route). */
+  readonly area: number;
+  readonly nextHops: readonly OspfNextHop[];
+}
+
+/** Where the engine's routes go (the VR's RIB, a map in tests). */
+export interface OspfRouteSink {
+  update(network: number, length: number, route: OspfRoute | null, now: number): void;
+}
+
+export interface OspfInterfaceShow {
+  name: string;
+  area: string;
+  address: string;
+  type: NetworkType;
+  state: string;
+  cost: number;
+  priority: number;
+  passive: boolean;
+  dr: string;
+  bdr: string;
+  helloInterval: number;
+  deadInterval: number;
+  neighbors: number;
+  adjacencies: number;
+}
+
+export interface OspfNeighborShow {
+  routerId: string;
+  address: string;
+  interface: string;
+  area: string;
+  state: string;
+  priority: number;
+  /** DR, BDR or DROther (on broadcast networks), as the neighbour declares itself. */
+  role: string;
+  deadInMs: number;
+  retransmitQueue: number;
+  requestQueue: number;
+  stateChanges: number;
+  /** When it last reached Full (ms, the engine's clock), or null. */
+  fullSince: number | null;
+}
+
+export interface OspfLsaShow {
+  area: string | null;
+  type: string;
+  id: string;
+  advRouter: string;
+  seq: string;
+  age: number;
+  checksum: string;
+  length: number;
+  self: boolean;
+}
+
+export interface OspfRouteShow {
+  prefix: string;
+  type: OspfRouteType;
+  cost: number;
+  type2Cost?: number;
+  area: string;
+  nextHops: { gateway: string | null; interface: string }[];
+}
+
+export interface OspfShow {
+  routerId: string;
+  state: string;
+  areas: { id: string; interfaces: number; lsas: number; spfRuns: number }[];
+  externalLsas: number;
+  spfRuns: number;
+  lastSpfMs: number | null;
+  routes: number;
+  counters: {
+    rx: Record<string, number>;
+    tx: Record<string, number>;
+    drops: Record<string, number>;
+    events: Record<string, number>;
+  };
+}

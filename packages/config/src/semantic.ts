@@ -12,6 +12,7 @@ import {
 import type { RawIssue } from './messages.ts';
 import type { RawConfig, RawRouter } from './schema.ts';
 import { normalizeBgp, normalizePolicies } from './semantic-bgp.ts';
+import { normalizeRip } from './semantic-rip.ts';
 import { acceptAddress6, normalizeRa, parseAddress6, parseRoute6 } from './semantic6.ts';
 import type {
   InterfaceAddress,
@@ -290,6 +291,8 @@ export function checkAndNormalize(
 
     const policies = normalizePolicies(rawRouter.policies, [...base, 'policies'], issue);
     const bgp = normalizeBgp(rawRouter.bgp, [...base, 'bgp'], interfaces, rawRouter.policies, issue);
+    const rip = normalizeRip(rawRouter.rip, 4, [...base, 'rip'], interfaces, issue);
+    const ripng = normalizeRip(rawRouter.ripng, 6, [...base, 'ripng'], interfaces, issue);
 
     const services = rawRouter.services ?? {};
     const access = rawRouter.access ?? {};
@@ -316,6 +319,8 @@ export function checkAndNormalize(
       nice: rawRouter.nice ?? 0,
       ...(bgp !== undefined ? { bgp } : {}),
       policies,
+      ...(rip !== undefined ? { rip } : {}),
+      ...(ripng !== undefined ? { ripng } : {}),
       raw: JSON.parse(JSON.stringify(rawRouter)) as RawRouter,
     });
   }

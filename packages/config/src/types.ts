@@ -292,6 +292,33 @@ export interface PoliciesConfig {
   readonly policies: ReadonlyMap<string, readonly PolicyTerm[]>;
 }
 
+/** A RIPv2 authentication key (RFC 4822 §3; md5 is RFC 2082's keyed MD5). */
+export interface RipKeyConfig {
+  readonly id: number;
+  readonly algorithm: 'md5' | 'hmac-sha1' | 'hmac-sha256';
+  readonly secret: Uint8Array;
+}
+
+/** One interface of a `rip` or `ripng` section. */
+export interface RipInterfaceSection {
+  readonly name: string;
+  /** Added to received metrics (1..15). */
+  readonly cost: number;
+  readonly passive: boolean;
+  readonly splitHorizon: 'poisoned-reverse' | 'simple' | 'none';
+  /** RIPv2 only; empty: no authentication. */
+  readonly keys: readonly RipKeyConfig[];
+}
+
+/** A router's `rip` (RIPv2) or `ripng` section. Times in seconds. */
+export interface RipConfigSection {
+  readonly interfaces: readonly RipInterfaceSection[];
+  readonly timers: { readonly update: number; readonly timeout: number; readonly garbage: number };
+  readonly redistribute: readonly ('connected' | 'static' | 'bgp')[];
+  /** Metric of the routes we advertise ourselves. */
+  readonly defaultMetric: number;
+}
+
 export interface RouterConfig {
   readonly name: string;
   /** In file order. */
@@ -305,6 +332,10 @@ export interface RouterConfig {
   readonly nice: number;
   readonly bgp?: BgpConfigSection;
   readonly policies: PoliciesConfig;
+  /** RIPv2 (RFC 2453), when configured. */
+  readonly rip?: RipConfigSection;
+  /** RIPng (RFC 2080), when configured. */
+  readonly ripng?: RipConfigSection;
   /**
    * This router's section as written (plain JSON data): what the manager compares to tell an
    * untouched router from a changed one, and hands to the VR process.

@@ -15,6 +15,7 @@ export {
   parsePrefixListEntry,
   WELL_KNOWN_COMMUNITIES,
 } from './semantic-bgp.ts';
+export { parseAreaId } from './semantic-ospf.ts';
 export type {
   AccessConfig,
   ApiFileProblem,
@@ -32,6 +33,9 @@ export type {
   LargeCommunity,
   ManagerConfig,
   NexthopConfig,
+  OspfAreaSection,
+  OspfConfigSection,
+  OspfInterfaceSection,
   ParseOptions,
   ParseResult,
   PoliciesConfig,

@@ -319,6 +319,46 @@ export interface RipConfigSection {
   readonly defaultMetric: number;
 }
 
+/** One interface of the `ospf` section; times in seconds. */
+export interface OspfInterfaceSection {
+  readonly name: string;
+  readonly cost: number;
+  readonly priority: number;
+  readonly helloInterval: number;
+  readonly deadInterval: number;
+  readonly retransmitInterval: number;
+  readonly transmitDelay: number;
+  readonly network: 'broadcast' | 'point-to-point';
+  readonly passive: boolean;
+  readonly auth:
+    | { readonly type: 'none' }
+    | { readonly type: 'simple'; readonly key: string }
+    | { readonly type: 'md5'; readonly keyId: number; readonly key: string };
+}
+
+export interface OspfAreaSection {
+  /** The area id as a 32-bit number; 0 is the backbone. */
+  readonly id: number;
+  /** Dotted. */
+  readonly idText: string;
+  readonly interfaces: readonly OspfInterfaceSection[];
+}
+
+/** A router's `ospf` section (OSPFv2, RFC 2328), defaults filled in. */
+export interface OspfConfigSection {
+  readonly routerId: number;
+  readonly routerIdText: string;
+  /** 'config': written in the file; 'interface': the highest IPv4 interface address. */
+  readonly routerIdSource: 'config' | 'interface';
+  readonly areas: readonly OspfAreaSection[];
+  readonly redistribute: readonly RedistributeSource[];
+  readonly externalMetric: number;
+  readonly externalMetricType: 1 | 2;
+  /** SPF throttling, ms. */
+  readonly spfDelay: number;
+  readonly spfHold: number;
+}
+
 export interface RouterConfig {
   readonly name: string;
   /** In file order. */
@@ -332,6 +372,8 @@ export interface RouterConfig {
   readonly nice: number;
   readonly bgp?: BgpConfigSection;
   readonly policies: PoliciesConfig;
+  /** OSPFv2 (RFC 2328), when configured. */
+  readonly ospf?: OspfConfigSection;
   /** RIPv2 (RFC 2453), when configured. */
   readonly rip?: RipConfigSection;
   /** RIPng (RFC 2080), when configured. */

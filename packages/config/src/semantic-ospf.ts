@@ -1,0 +1,128 @@
+import { formatIpv4, tryParseIpv4 } from '@nexthop/addr';
+import type { RawOspf } from './schema-ospf.ts';
+import type {
+  InterfaceConfig,
+  OspfAreaSection,
+  OspfConfigSection,
+  OspfInterfaceSection,
+  RedistributeSource,
+} from './types.ts';
+
+// The `ospf` section of a router: interfaces that exist, have an IPv4 address and sit in one area;
+// timers that make sense; the router id; defaults filled in (FRR's and RFC 2328 Appendix C's).
+
+type Issue = (segments: string[], message: string, atKey?: boolean) => void;
+
+/** An area id from its text: dotted, or a decimal number. */
+export function parseAreaId(text: string): number | undefined {
+  if (/^\d{1,10}$/.test(text)) {
+    const n = Number(text);
+    return n <= 0xffffffff ? n : undefined;
+  }
+  return tryParseIpv4(text);
+}
+
+export function normalizeOspf(
+  raw: RawOspf | undefined,
+  base: string[],
+  interfaces: readonly InterfaceConfig[],
+  issue: Issue,
+): OspfConfigSection | undefined {
+  if (raw === undefined) return undefined;
+  let bad = false;
+  const fail = (segments: string[], message: string, atKey = false): void => {
+    issue(segments, message, atKey);
+    bad = true;
+  };
+  let routerId: number | undefined;
+  let routerIdSource: OspfConfigSection['routerIdSource'] = 'config';
+  if (raw.routerId !== undefined) {
+    routerId = tryParseIpv4(raw.routerId);
+    if (routerId === undefined) fail([...base, 'routerId'], `'${raw.routerId}' is not a dotted router id`);
+    else if (routerId === 0) fail([...base, 'routerId'], 'the router id must not be 0.0.0.0');
+  } else {
+    routerIdSource = 'interface';
+    for (const i of interfaces)
+      for (const a of i.addresses) if (routerId === undefined || a.address > routerId) routerId = a.address;
+    if (routerId === undefined)
+      fail(
+        [...base, 'routerId'],
+        "missing required field 'routerId': the router has no IPv4 interface address to take it from",
+      );
+  }
+  const seen = new Map<string, string>();
+  const areas: OspfAreaSection[] = [];
+  const areaIds = new Map<number, string>();
+  for (const [areaText, rawArea] of Object.entries(raw.areas)) {
+    const at = [...base, 'areas', areaText];
+    const id = parseAreaId(areaText);
+    if (id === undefined) {
+      fail(at, `'${areaText}' is not an area id (dotted, or 0..4294967295)`, true);
+      continue;
+    }
+    const twin = areaIds.get(id);
+    if (twin !== undefined) {
+      fail(at, `area ${areaText} is area ${twin} written another way`, true);
+      continue;
+    }
+    areaIds.set(id, areaText);
+    const list: OspfInterfaceSection[] = [];
+    for (const [name, r] of Object.entries(rawArea.interfaces)) {
+      const iat = [...at, 'interfaces', name];
+      const iface = interfaces.find((i) => i.name === name);
+      if (iface === undefined) {
+        fail(iat, `no interface '${name}' on this router`, true);
+        continue;
+      }
+      if (iface.addresses.length === 0) {
+        fail(iat, `interface '${name}' has no IPv4 address for OSPFv2`, true);
+        continue;
+      }
+      const other = seen.get(name);
+      if (other !== undefined) {
+        fail(iat, `interface '${name}' is already in area ${other}`, true);
+        continue;
+      }
+      seen.set(name, areaText);
+      const hello = r.helloInterval ?? 10;
+      const dead = r.deadInterval ?? 4 * hello;
+      if (dead <= hello) {
+        fail([...iat, 'deadInterval'], `deadInterval (${dead}) must be longer than helloInterval (${hello})`);
+        continue;
+      }
+      const auth: OspfInterfaceSection['auth'] =
+        r.authentication === undefined
+          ? { type: 'none' }
+          : 'simple' in r.authentication
+            ? { type: 'simple', key: r.authentication.simple }
+            : { type: 'md5', keyId: r.authentication.md5.keyId, key: r.authentication.md5.key };
+      list.push({
+        name,
+        cost: r.cost ?? 10,
+        priority: r.priority ?? 1,
+        helloInterval: hello,
+        deadInterval: dead,
+        retransmitInterval: r.retransmitInterval ?? 5,
+        transmitDelay: r.transmitDelay ?? 1,
+        network: r.network ?? 'broadcast',
+        passive: r.passive ?? false,
+        auth,
+      });
+    }
+    areas.push({ id, idText: formatIpv4(id), interfaces: list });
+  }
+  if (bad || routerId === undefined) return undefined;
+  // By id (object keys that look like numbers come first in JavaScript, whatever the file says).
+  areas.sort((a, b) => a.id - b.id);
+  return {
+    routerId,
+    routerIdText: formatIpv4(routerId),
+    routerIdSource,
+    areas,
+    redistribute: (raw.redistribute ?? []) as RedistributeSource[],
+    externalMetric: raw.externalMetric ?? 20,
+    externalMetricType: raw.externalMetricType ?? 2,
+    spfDelay: raw.spf?.delay ?? 50,
+    spfHold: raw.spf?.hold ?? 1000,
+  };
+}

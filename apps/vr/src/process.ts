@@ -174,7 +174,7 @@ export type ShowInterface = InterfaceInfo & {
  * stack's own (connected, local, static) and those of the routing protocols.
  */
 export type ShowRoute = Omit<RouteInfo, 'protocol'> & {
-  protocol: RouteInfo['protocol'] | 'bgp';
+  protocol: RouteInfo['protocol'] | 'bgp' | 'rip';
   family: 4 | 6;
 };
 export type ShowArp = ArpInfo;
@@ -257,6 +257,8 @@ export async function answer(
       return showRoutes(vr, params);
     case 'show.bgp':
       return showBgp(vr, params, now);
+    case 'show.rip':
+      return showRip(vr, params, now);
     case 'show.arp':
       return vr.stack.arpEntries(now);
     case 'show.neighbors':
@@ -342,7 +344,7 @@ function prefixParam(params: Record<string, unknown>): string | undefined {
 
 /** The RIB's routes of the routing protocols, in the rows the stack gives its own. */
 function protocolRoutes(vr: VirtualRouter, now: number): ShowRoute[] {
-  if (vr.bgpInstance === null) return [];
+  if (vr.bgpInstance === null && vr.ripInstance(4) === null && vr.ripInstance(6) === null) return [];
   const rib = vr.stack.rib;
   const rows: ShowRoute[] = [];
   const names = new Map(vr.stack.interfaces().map((i) => [i.index, i.name]));
@@ -351,14 +353,14 @@ function protocolRoutes(vr: VirtualRouter, now: number): ShowRoute[] {
     [6, rib.v6.routes(now)],
   ] as const) {
     for (const r of routes) {
-      if (r.source.kind !== 'bgp') continue;
+      if (r.source.kind !== 'bgp' && r.source.kind !== 'rip') continue;
       const hop = r.nextHops[0];
       const hops = r.nextHops.flatMap((h) =>
         h.hops.map((x) => ({ gateway: x.gateway, interface: names.get(x.ifIndex) ?? `if${x.ifIndex}` })),
       );
       rows.push({
         prefix: r.prefix,
-        protocol: 'bgp',
+        protocol: r.source.kind,
         type: 'unicast',
         via: hop?.gateway ?? null,
         interface: hops[0]?.interface ?? null,
@@ -389,6 +391,42 @@ function prefixOrder(prefix: string): number[] {
   const [addr, len] = prefix.split('/') as [string, string];
   const octets = addr.includes(':') ? [...parseIpv6(addr)] : addr.split('.').map(Number);
   return [...octets, Number(len)];
+}
+
+/**
+ * `show.rip`: the RIPv2 and RIPng instances the VR runs (`protocol` keeps one: rip or ripng), all of
+ * their state or, with `what`, one part of it: routes, interfaces (with counters) or neighbors.
+ */
+function showRip(vr: VirtualRouter, params: Record<string, unknown>, now: number): unknown {
+  const which = params['protocol'];
+  if (which !== undefined && which !== null && which !== 'rip' && which !== 'ripng')
+    throw new ControlRequestError(
+      'bad_request',
+      `params.protocol must be rip or ripng (got ${JSON.stringify(which)})`,
+    );
+  const what = params['what'] ?? 'all';
+  if (what !== 'all' && what !== 'routes' && what !== 'interfaces' && what !== 'neighbors')
+    throw new ControlRequestError(
+      'bad_request',
+      `params.what must be routes, interfaces or neighbors (got ${JSON.stringify(what)})`,
+    );
+  const out: Record<string, unknown> = {};
+  for (const [name, family] of [
+    ['rip', 4],
+    ['ripng', 6],
+  ] as const) {
+    if (which !== undefined && which !== null && which !== name) continue;
+    const rip = vr.ripInstance(family);
+    if (rip === null) continue;
+    const show = rip.show(now);
+    out[name] = what === 'all' ? show : show[what];
+  }
+  if (Object.keys(out).length === 0)
+    throw new ControlRequestError(
+      'not_found',
+      `${which === 'ripng' ? 'RIPng is' : which === 'rip' ? 'RIP is' : 'neither RIP nor RIPng is'} configured on VR ${vr.name}`,
+    );
+  return out;
 }
 
 /** Rows `show.bgp routes` gives unless asked for more: a full table is a million of them. */

@@ -26,7 +26,9 @@ import {
   stableAddressPrf,
   startInterface6,
 } from './ipv6.ts';
+import { ProtocolHost } from './protocols.ts';
 import { CryptoRandom } from './random.ts';
+import { VrRip } from './rip.ts';
 
 const CARRIER_POLL_MS = 500;
 
@@ -97,10 +99,13 @@ export class VirtualRouter {
   private started = false;
   private stopped = false;
   private services: SmallServices | null = null;
-  /** The BGP instance when the config has a `bgp` section. */
+  /** The BGP instance when the config has a `bgp` section (also among `protocols`). */
   private bgp: VrBgp | null = null;
-  /** BGP's next deadline as its last call returned it (a socket event can bring it forward). */
-  private bgpDeadline = Number.POSITIVE_INFINITY;
+  /**
+   * The routing protocol instances (bgp, rip, ripng), with the deadlines their last calls returned
+   * (a socket event can bring one forward).
+   */
+  private readonly protocols = new ProtocolHost();
   /** Users of the socket layer besides the services (the remote socket server): each claims its fds. */
   private readonly socketUsers: ((fd: number, events: number) => boolean)[] = [];
 
@@ -243,6 +248,8 @@ export class VirtualRouter {
     for (const r of this.config.routes6) addRoute6(this.stack, r);
     this.startServices(now);
     this.startBgp(now);
+    this.startRip(now, 4);
+    this.startRip(now, 6);
     this.checkCarriers();
     this.flush();
     for (const link of this.links) this.startLink(link);
@@ -425,6 +432,7 @@ export class VirtualRouter {
     if (quotasChanged) changes.push('quotas changed');
     if (accessChanged || quotasChanged) this.onPolicyChange?.(next);
     changes.push(...this.applyBgp(prev, next, now));
+    changes.push(...this.applyRip(prev, next, now, 4), ...this.applyRip(prev, next, now, 6));
     if (prev.nice !== next.nice) {
       changes.push(`nice ${prev.nice} -> ${next.nice}`);
       this.onPriorityChange?.(next.nice);
@@ -450,9 +458,51 @@ export class VirtualRouter {
 
   private startBgp(now: number): void {
     if (this.config.bgp === undefined) return;
-    this.bgp = new VrBgp(this.stack, this.config, this.logger, this.runDir);
-    this.bgp.start(now);
+    const bgp = new VrBgp(this.stack, this.config, this.logger, this.runDir);
+    this.bgp = bgp;
+    this.protocols.set('bgp', {
+      socketEvent: (fd, events, t) => bgp.socketEvent(fd, events, t),
+      poll: (t) => bgp.poll(t),
+      takeRibChanges: () => bgp.takeRibChanges(),
+      sync: (t) => bgp.syncOriginated(t),
+      stop: (t) => bgp.stop(t),
+    });
+    bgp.start(now);
     this.settleRib();
+  }
+
+  /** RIPv2 (family 4) or RIPng (6), when the config has its section. */
+  private startRip(now: number, family: 4 | 6): void {
+    if ((family === 4 ? this.config.rip : this.config.ripng) === undefined) return;
+    const rip = new VrRip(this.stack, this.config, family, this.logger);
+    this.protocols.set(rip.name, rip);
+    rip.start(now);
+    this.settleRib();
+  }
+
+  /** The `rip` or `ripng` section's changes: the instance starts, stops, or takes the new one in place. */
+  private applyRip(prev: RouterConfig, next: RouterConfig, now: number, family: 4 | 6): string[] {
+    if (!this.started) return [];
+    const name = family === 4 ? 'rip' : 'ripng';
+    const rip = this.protocols.get<VrRip>(name);
+    const want = family === 4 ? next.rip : next.ripng;
+    if (want === undefined) {
+      if (rip === null) return [];
+      rip.stop(now);
+      this.protocols.set(name, null);
+      this.settleRib();
+      return [`${name} stopped`];
+    }
+    if (rip === null) {
+      this.startRip(now, family);
+      return [`${name} started`];
+    }
+    const same = JSON.stringify(prev.raw[name]) === JSON.stringify(next.raw[name]);
+    // Interfaces may have changed (an index, an address) even so.
+    const changes = same ? [] : rip.apply(next, now);
+    if (same) rip.sync(now);
+    this.settleRib();
+    return changes;
   }
 
   /** The `bgp` section's changes: the instance starts, stops, or takes the new one in place. */
@@ -462,7 +512,7 @@ export class VirtualRouter {
       if (this.bgp === null) return [];
       this.bgp.remove(now);
       this.bgp = null;
-      this.bgpDeadline = Number.POSITIVE_INFINITY;
+      this.protocols.set('bgp', null);
       this.settleRib();
       return ['bgp stopped'];
     }
@@ -480,16 +530,15 @@ export class VirtualRouter {
     return changes;
   }
 
-  /** Brings the FIB up to date after BGP changed routes in the RIB. */
+  /** Brings the FIB up to date after a protocol changed routes in the RIB. */
   private settleRib(): void {
-    if (this.bgp?.takeRibChanges() !== false) this.stack.rib.flush();
+    if (this.protocols.takeRibChanges() || this.bgp === null) this.stack.rib.flush();
   }
 
   private dispatchSocketEvent(fd: number, events: number): void {
     const now = this.clock();
     if (this.services?.onEvent(fd, events, now) === true) return;
-    if (this.bgp?.socketEvent(fd, events, now) === true) {
-      this.bgpDeadline = this.bgp.poll(now);
+    if (this.protocols.socketEvent(fd, events, now)) {
       this.settleRib();
       return;
     }
@@ -499,6 +548,11 @@ export class VirtualRouter {
   /** The BGP instance, when configured (`show bgp`). */
   get bgpInstance(): VrBgp | null {
     return this.bgp;
+  }
+
+  /** The RIPv2 (4) or RIPng (6) instance, when configured (`show rip`). */
+  ripInstance(family: 4 | 6): VrRip | null {
+    return this.protocols.get<VrRip>(family === 4 ? 'rip' : 'ripng');
   }
 
   /** Another user of the stack's sockets gets the events of the fds it claims (returns true for). */
@@ -513,7 +567,7 @@ export class VirtualRouter {
   afterStackCall(): void {
     if (this.stopped) return;
     this.flush();
-    if (this.stack.nextDeadline() < this.timerAt || this.bgpDeadline < this.timerAt)
+    if (this.stack.nextDeadline() < this.timerAt || this.protocols.deadline < this.timerAt)
       this.schedule(this.clock());
   }
 
@@ -531,9 +585,17 @@ export class VirtualRouter {
       this.logger.info({ interface: iface.name, device: link.device }, up ? 'carrier up' : 'carrier down');
     });
     if (changed) {
-      this.bgp?.syncOriginated(now);
+      this.protocols.sync(now);
       this.flush();
       this.schedule(now);
+    } else if (this.protocols.get('rip') !== null || this.protocols.get('ripng') !== null) {
+      // RIP also follows what changes without a carrier change: a link-local address that passed
+      // DAD, the stack's routes it redistributes.
+      this.protocols.get<VrRip>('rip')?.sync(now);
+      this.protocols.get<VrRip>('ripng')?.sync(now);
+      this.settleRib();
+      this.flush();
+      if (this.protocols.deadline < this.timerAt) this.schedule(now);
     }
   }
 
@@ -549,7 +611,7 @@ export class VirtualRouter {
       stack.receive(ifIndex, buf, descs[3 * i]!, descs[3 * i + 1]!, now, descs[3 * i + 2]!);
     }
     this.flush();
-    if (stack.nextDeadline() < this.timerAt || this.bgpDeadline < this.timerAt) this.schedule(now);
+    if (stack.nextDeadline() < this.timerAt || this.protocols.deadline < this.timerAt) this.schedule(now);
   }
 
   private flush(): void {
@@ -565,8 +627,8 @@ export class VirtualRouter {
   private schedule(now: number): void {
     if (this.stopped) return;
     let next = Number.POSITIVE_INFINITY;
-    if (this.bgp !== null) {
-      next = this.bgpDeadline = this.bgp.poll(now);
+    if (this.protocols.size > 0) {
+      next = this.protocols.poll(now);
       this.settleRib();
     }
     next = Math.min(next, this.stack.poll(now));
@@ -624,8 +686,8 @@ export class VirtualRouter {
     if (this.carrierWatch !== null) clearInterval(this.carrierWatch);
     this.captures.stopAll();
     this.services?.stop(this.clock());
-    // Peers are told (Cease, RFC 4486) before the links close.
-    this.bgp?.stop(this.clock());
+    // Peers are told (Cease, RFC 4486; RIP's routes at metric 16) before the links close.
+    this.protocols.stop(this.clock());
     this.flush();
     for (const link of this.links) this.closeLink(link);
     this.logger.info('VR stopped');

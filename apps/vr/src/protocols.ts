@@ -1,0 +1,76 @@
+// The routing protocol instances a VR hosts (BGP, RIPv2, RIPng…), behind one small shape: the VR
+// routes socket events to them, polls them at the earliest of their deadlines, flushes the RIB when
+// any of them changed routes, and tells them when interfaces or the stack's routes changed.
+
+/** What the VR needs of a hosted protocol instance (VrBgp, VrRip). */
+export interface HostedProtocol {
+  /** Readiness of a socket; false when the fd is not this instance's. */
+  socketEvent(fd: number, events: number, now: number): boolean;
+  /** Runs what is due; the next deadline. */
+  poll(now: number): number;
+  /** Whether it changed RIB routes since the last call. */
+  takeRibChanges(): boolean;
+  /** Interfaces, addresses or the stack's routes may have changed (what it originates follows). */
+  sync(now: number): void;
+  stop(now: number): void;
+}
+
+export class ProtocolHost {
+  private readonly list = new Map<string, { p: HostedProtocol; deadline: number }>();
+
+  get<T extends HostedProtocol>(name: string): T | null {
+    return (this.list.get(name)?.p as T | undefined) ?? null;
+  }
+
+  set(name: string, p: HostedProtocol | null): void {
+    if (p === null) this.list.delete(name);
+    else this.list.set(name, { p, deadline: Number.POSITIVE_INFINITY });
+  }
+
+  get size(): number {
+    return this.list.size;
+  }
+
+  /** The earliest deadline the instances' last calls returned. */
+  get deadline(): number {
+    let d = Number.POSITIVE_INFINITY;
+    for (const e of this.list.values()) d = Math.min(d, e.deadline);
+    return d;
+  }
+
+  /** Hands a socket event to the instance that owns the fd (then polls it); false when none does. */
+  socketEvent(fd: number, events: number, now: number): boolean {
+    for (const e of this.list.values()) {
+      if (e.p.socketEvent(fd, events, now)) {
+        e.deadline = e.p.poll(now);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Polls every instance; the earliest deadline. */
+  poll(now: number): number {
+    let d = Number.POSITIVE_INFINITY;
+    for (const e of this.list.values()) {
+      e.deadline = e.p.poll(now);
+      d = Math.min(d, e.deadline);
+    }
+    return d;
+  }
+
+  /** Whether any instance changed RIB routes (each one's flag is taken). */
+  takeRibChanges(): boolean {
+    let any = false;
+    for (const e of this.list.values()) if (e.p.takeRibChanges()) any = true;
+    return any;
+  }
+
+  sync(now: number): void {
+    for (const e of this.list.values()) e.p.sync(now);
+  }
+
+  stop(now: number): void {
+    for (const e of this.list.values()) e.p.stop(now);
+  }
+}

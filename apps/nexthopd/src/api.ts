@@ -445,6 +445,31 @@ export async function buildApi(backend: ApiBackend, options: ApiOptions): Promis
   );
 
   app.get(
+    '/vrs/:vr/ospf',
+    {
+      schema: {
+        summary: 'OSPF summary: router id, areas, SPF runs, packet and drop counters (show.ospf summary)',
+        params: VrParams,
+        response: { 200: AnyObject('the OSPF instance'), ...errors },
+      },
+    },
+    async (req) => backend.callVr((req.params as { vr: string }).vr, 'show.ospf', { what: 'summary' }),
+  );
+
+  for (const [what, summary] of [
+    ['interfaces', 'OSPF interfaces: state, cost, priority, DR and BDR (show.ospf interfaces)'],
+    ['neighbors', 'OSPF neighbours: state, role, dead timer, queues (show.ospf neighbors)'],
+    ['database', 'The OSPF link-state database, every area and the AS-external LSAs (show.ospf database)'],
+    ['routes', 'The routes OSPF computed, with type, cost and next hops (show.ospf routes)'],
+  ] as const) {
+    app.get(
+      `/vrs/:vr/ospf/${what}`,
+      { schema: { summary, params: VrParams, response: { 200: Rows(`OSPF ${what}`), ...errors } } },
+      async (req) => backend.callVr((req.params as { vr: string }).vr, 'show.ospf', { what }),
+    );
+  }
+
+  app.get(
     '/vrs/:vr/counters',
     {
       schema: {

@@ -66,6 +66,11 @@ describe('the management API over the Unix socket', () => {
       '/vrs/{vr}/counters',
       '/vrs/{vr}/interfaces',
       '/vrs/{vr}/neighbors',
+      '/vrs/{vr}/ospf',
+      '/vrs/{vr}/ospf/database',
+      '/vrs/{vr}/ospf/interfaces',
+      '/vrs/{vr}/ospf/neighbors',
+      '/vrs/{vr}/ospf/routes',
       '/vrs/{vr}/restart',
       '/vrs/{vr}/routes',
       '/vrs/{vr}/sockets',
@@ -139,6 +144,19 @@ describe('the management API over the Unix socket', () => {
       ['2001:db8:99::/48'],
     );
     assert.deepEqual((await http(sock, 'GET', '/vrs/red/routes?prefix=10.9.0.0/16')).json(), []);
+  });
+
+  test('ospf: a VR without OSPF answers 404 saying so', async () => {
+    for (const path of [
+      '/vrs/red/ospf',
+      '/vrs/red/ospf/neighbors',
+      '/vrs/red/ospf/database',
+      '/vrs/red/ospf/routes',
+    ]) {
+      const reply = await http(sock, 'GET', path);
+      assert.equal(reply.status, 404, `${path}: ${reply.body}`);
+      assert.match(reply.json().error.message, /OSPF is not configured on VR red/);
+    }
   });
 
   test('routes ?family=4|6 asks the VR for one family; anything else is a 400 saying what is allowed', async () => {

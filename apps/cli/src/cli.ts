@@ -88,9 +88,10 @@ program
   .command('show')
   .description(
     `show ${SHOWABLE.join(', ')}: of one VR with --vr, else of every VR nexthopd runs; ` +
-      'show bgp [summary | neighbors [NAME] | routes [PREFIX]]: the BGP instance of a VR',
+      'show bgp [summary | neighbors [NAME] | routes [PREFIX]]: the BGP instance of a VR; ' +
+      'show ospf [summary | interfaces | neighbors | database | routes]: its OSPF instance',
   )
-  .argument('<what>', [...SHOWABLE, 'bgp'].join(' | '))
+  .argument('<what>', [...SHOWABLE, 'bgp', 'ospf'].join(' | '))
   .argument(
     '[args...]',
     'routes: a PREFIX (its candidates); bgp: summary, neighbors [NAME] or routes [PREFIX]',
@@ -106,6 +107,20 @@ program
       args: string[],
       opts: { vr?: string; runDir: string; json?: boolean; ipv4?: boolean; ipv6?: boolean },
     ) => {
+      if (what === 'ospf') {
+        if (args.length > 1)
+          throw new CliError(`show ospf takes at most one word (got ${args.join(' ')})`, 2);
+        if (familyFlag(opts) !== undefined) throw new CliError('-4 and -6 apply to show routes only', 2);
+        const { showOspf } = await import('./show-ospf.ts');
+        emit(
+          await showOspf(args[0] ?? 'summary', {
+            runDir: opts.runDir,
+            vr: opts.vr,
+            json: opts.json === true,
+          }),
+        );
+        return;
+      }
       if (what === 'bgp') {
         if (args.length > 2)
           throw new CliError(`show bgp takes at most two words (got ${args.join(' ')})`, 2);

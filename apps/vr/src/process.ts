@@ -174,7 +174,7 @@ export type ShowInterface = InterfaceInfo & {
  * stack's own (connected, local, static) and those of the routing protocols.
  */
 export type ShowRoute = Omit<RouteInfo, 'protocol'> & {
-  protocol: RouteInfo['protocol'] | 'bgp' | 'rip';
+  protocol: RouteInfo['protocol'] | 'bgp' | 'rip' | 'ospf';
   family: 4 | 6;
 };
 export type ShowArp = ArpInfo;
@@ -259,6 +259,8 @@ export async function answer(
       return showBgp(vr, params, now);
     case 'show.rip':
       return showRip(vr, params, now);
+    case 'show.ospf':
+      return showOspf(vr, params, now);
     case 'show.arp':
       return vr.stack.arpEntries(now);
     case 'show.neighbors':
@@ -344,7 +346,13 @@ function prefixParam(params: Record<string, unknown>): string | undefined {
 
 /** The RIB's routes of the routing protocols, in the rows the stack gives its own. */
 function protocolRoutes(vr: VirtualRouter, now: number): ShowRoute[] {
-  if (vr.bgpInstance === null && vr.ripInstance(4) === null && vr.ripInstance(6) === null) return [];
+  if (
+    vr.bgpInstance === null &&
+    vr.ripInstance(4) === null &&
+    vr.ripInstance(6) === null &&
+    vr.ospfInstance === null
+  )
+    return [];
   const rib = vr.stack.rib;
   const rows: ShowRoute[] = [];
   const names = new Map(vr.stack.interfaces().map((i) => [i.index, i.name]));
@@ -353,7 +361,7 @@ function protocolRoutes(vr: VirtualRouter, now: number): ShowRoute[] {
     [6, rib.v6.routes(now)],
   ] as const) {
     for (const r of routes) {
-      if (r.source.kind !== 'bgp' && r.source.kind !== 'rip') continue;
+      if (r.source.kind !== 'bgp' && r.source.kind !== 'rip' && r.source.kind !== 'ospf') continue;
       const hop = r.nextHops[0];
       const hops = r.nextHops.flatMap((h) =>
         h.hops.map((x) => ({ gateway: x.gateway, interface: names.get(x.ifIndex) ?? `if${x.ifIndex}` })),
@@ -391,6 +399,30 @@ function prefixOrder(prefix: string): number[] {
   const [addr, len] = prefix.split('/') as [string, string];
   const octets = addr.includes(':') ? [...parseIpv6(addr)] : addr.split('.').map(Number);
   return [...octets, Number(len)];
+}
+
+/** `show.ospf`: `what` is summary (the default), interfaces, neighbors, database or routes. */
+function showOspf(vr: VirtualRouter, params: Record<string, unknown>, now: number): unknown {
+  const ospf = vr.ospfInstance;
+  if (ospf === null) throw new ControlRequestError('not_found', `OSPF is not configured on VR ${vr.name}`);
+  const what = params['what'] ?? 'summary';
+  switch (what) {
+    case 'summary':
+      return ospf.show(now);
+    case 'interfaces':
+      return ospf.interfaces();
+    case 'neighbors':
+      return ospf.neighbors(now);
+    case 'database':
+      return ospf.database(now);
+    case 'routes':
+      return ospf.routes();
+    default:
+      throw new ControlRequestError(
+        'bad_request',
+        `params.what must be summary, interfaces, neighbors, database or routes (got ${JSON.stringify(what)})`,
+      );
+  }
 }
 
 /**

@@ -26,6 +26,7 @@ import {
   stableAddressPrf,
   startInterface6,
 } from './ipv6.ts';
+import { VrOspf } from './ospf.ts';
 import { ProtocolHost } from './protocols.ts';
 import { CryptoRandom } from './random.ts';
 import { VrRip } from './rip.ts';
@@ -250,6 +251,7 @@ export class VirtualRouter {
     this.startBgp(now);
     this.startRip(now, 4);
     this.startRip(now, 6);
+    this.startOspf(now);
     this.checkCarriers();
     this.flush();
     for (const link of this.links) this.startLink(link);
@@ -433,6 +435,7 @@ export class VirtualRouter {
     if (accessChanged || quotasChanged) this.onPolicyChange?.(next);
     changes.push(...this.applyBgp(prev, next, now));
     changes.push(...this.applyRip(prev, next, now, 4), ...this.applyRip(prev, next, now, 6));
+    changes.push(...this.applyOspf(prev, next, now));
     if (prev.nice !== next.nice) {
       changes.push(`nice ${prev.nice} -> ${next.nice}`);
       this.onPriorityChange?.(next.nice);
@@ -505,6 +508,38 @@ export class VirtualRouter {
     return changes;
   }
 
+  /** OSPFv2, when the config has its section. */
+  private startOspf(now: number): void {
+    if (this.config.ospf === undefined) return;
+    const ospf = new VrOspf(this.stack, this.config, this.logger, now);
+    this.protocols.set('ospf', ospf);
+    ospf.start(now);
+    this.settleRib();
+  }
+
+  /** The `ospf` section's changes: the instance starts, stops, or takes the new one in place. */
+  private applyOspf(prev: RouterConfig, next: RouterConfig, now: number): string[] {
+    if (!this.started) return [];
+    const ospf = this.protocols.get<VrOspf>('ospf');
+    if (next.ospf === undefined) {
+      if (ospf === null) return [];
+      ospf.stop(now);
+      this.protocols.set('ospf', null);
+      this.settleRib();
+      return ['ospf stopped'];
+    }
+    if (ospf === null) {
+      this.startOspf(now);
+      return [`ospf started (router id ${next.ospf.routerIdText})`];
+    }
+    const same = JSON.stringify(prev.raw.ospf) === JSON.stringify(next.raw.ospf);
+    // Interfaces and static routes may have changed (indices, what is redistributed) even so.
+    const changes = same ? [] : ospf.apply(next, now);
+    if (same) ospf.sync(now);
+    this.settleRib();
+    return changes;
+  }
+
   /** The `bgp` section's changes: the instance starts, stops, or takes the new one in place. */
   private applyBgp(prev: RouterConfig, next: RouterConfig, now: number): string[] {
     if (!this.started) return [];
@@ -553,6 +588,11 @@ export class VirtualRouter {
   /** The RIPv2 (4) or RIPng (6) instance, when configured (`show rip`). */
   ripInstance(family: 4 | 6): VrRip | null {
     return this.protocols.get<VrRip>(family === 4 ? 'rip' : 'ripng');
+  }
+
+  /** The OSPF instance, when configured (`show ospf`). */
+  get ospfInstance(): VrOspf | null {
+    return this.protocols.get<VrOspf>('ospf');
   }
 
   /** Another user of the stack's sockets gets the events of the fds it claims (returns true for). */

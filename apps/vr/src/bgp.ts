@@ -32,6 +32,15 @@ import { CryptoRandom } from './random.ts';
 // VR's stack, not the kernel's), its routes in the VR's RIB, its configuration from the router's
 // `bgp` and `policies` sections. The VR drives it: socket events, `poll` at its deadline, `apply`.
 
+/** Distinct next hops whose arrays the sink keeps (a handful in practice; forgotten past this). */
+const NEXT_HOPS_KEPT = 4096;
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** ORIGIN (RFC 4271 §5.1.1): `networks` are IGP, redistributed routes INCOMPLETE, as FRR marks them. */
 const ORIGIN_IGP = 0;
 const ORIGIN_INCOMPLETE = 2;
@@ -46,9 +55,10 @@ export class RibRouteSink implements RouteSink {
   private readonly sources = new Map<string, RouteSource>();
   /** Whether anything changed since the last `takeDirty`. */
   private dirty = false;
-  /** Next-hop arrays by attribute set (interned by the engine), see `nextHops4`. */
-  private readonly hops4 = new WeakMap<object, readonly NextHop<number>[]>();
-  private readonly hops6 = new WeakMap<object, readonly NextHop<Uint8Array>[]>();
+  /** Next-hop arrays by next hop, see `nextHops4`. */
+  private readonly hops4 = new Map<number, readonly NextHop<number>[]>();
+  private readonly hops6 = new Map<string, readonly NextHop<Uint8Array>[]>();
+  private readonly hops6ByAttrs = new WeakMap<object, readonly NextHop<Uint8Array>[]>();
 
   constructor(rib: Rib) {
     this.rib = rib;
@@ -110,29 +120,35 @@ export class RibRouteSink implements RouteSink {
   }
 
   /**
-   * The next-hop array of a route, the same array for every route of an attribute set: the RIB
+   * The next-hop array of a route, the same array for every route through that next hop: the RIB
    * keeps what it derived from an array (its next-hop set) by the array, so a new one per prefix
-   * would make it rebuild the set's key, address text included, a million times for a full table.
+   * would make it rebuild the set's key, address text included, for every prefix of a full table
+   * and every update of a day's churn (where most attribute sets are new ones).
    */
   private nextHops4(route: ImportedRoute<number>): readonly NextHop<number>[] {
-    const cached = this.hops4.get(route.attrs);
-    if (cached !== undefined && cached[0]!.gateway === route.nextHop) return cached;
-    const hops = [{ gateway: route.nextHop }];
-    this.hops4.set(route.attrs, hops);
+    const nh = route.nextHop;
+    let hops = this.hops4.get(nh);
+    if (hops === undefined) {
+      if (this.hops4.size >= NEXT_HOPS_KEPT) this.hops4.clear();
+      hops = [{ gateway: nh }];
+      this.hops4.set(nh, hops);
+    }
     return hops;
   }
 
   private nextHops6(route: ImportedRoute<Uint8Array>): readonly NextHop<Uint8Array>[] {
-    const cached = this.hops6.get(route.attrs);
+    // By attribute set first (the next hop is a view into its bytes), then by the address's text.
     const nh = route.nextHop;
-    if (cached !== undefined) {
-      const g = cached[0]!.gateway!;
-      let i = 0;
-      while (i < 16 && g[i] === nh[i]) i++;
-      if (i === 16 && nh.length === 16) return cached;
+    const last = this.hops6ByAttrs.get(route.attrs);
+    if (last !== undefined && sameBytes(last[0]!.gateway!, nh)) return last;
+    const key = Buffer.from(nh.buffer, nh.byteOffset, nh.length).toString('latin1');
+    let hops = this.hops6.get(key);
+    if (hops === undefined) {
+      if (this.hops6.size >= NEXT_HOPS_KEPT) this.hops6.clear();
+      hops = [{ gateway: nh.slice() }];
+      this.hops6.set(key, hops);
     }
-    const hops = [{ gateway: nh.slice() }];
-    this.hops6.set(route.attrs, hops);
+    this.hops6ByAttrs.set(route.attrs, hops);
     return hops;
   }
 

@@ -180,7 +180,8 @@ function decodeAll(b: Uint8Array, len: number, auth: OspfAuth): string {
 
 test('valid packets decode back', () => {
   const pkts = validPackets();
-  pkts.forEach((p, i) => assert.equal(decodeAll(p, p.length, i < 5 ? NONE : MD5), 'ok', `packet ${i}`));
+  for (const [i, p] of pkts.entries())
+    assert.equal(decodeAll(p, p.length, i < 5 ? NONE : MD5), 'ok', `packet ${i}`);
   const hello = decodeHello(pkts[0]!, 0, pkts[0]!.length);
   assert.ok(typeof hello !== 'string');
   assert.deepEqual(hello.neighbors, [parseIpv4('1.1.1.1'), parseIpv4('3.3.3.3')]);

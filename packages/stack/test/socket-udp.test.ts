@@ -146,7 +146,7 @@ test('UDP: a datagram to a bound port is queued with its peer, interface and des
   assert.equal(meta.addr, A_IP);
   assert.equal(meta.port, 40000);
   assert.equal(meta.ifIndex, r.eth0);
-  assert.equal(meta.hopLimit, -1, 'no hop limit for IPv4');
+  assert.equal(meta.hopLimit, 64, 'the TTL it arrived with (IP_RECVTTL; BFD checks 255, RFC 5881 §5)');
   assert.equal(meta.dst, R0_IP);
   assert.equal(meta.truncated, false);
   assert.equal(so.recvFrom(fd, buf, 0, 100, meta), -errno.EAGAIN);

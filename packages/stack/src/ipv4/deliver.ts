@@ -129,7 +129,7 @@ export class Delivery {
         const u = this.udpIn;
         const r = decodeUdp(buf, ipOff + hl, payloadLen, h.src, h.dst, u, !rx.l4ChecksumGood);
         if (r !== 0) return this.counters.rxDrop(ifc, r);
-        if (sockets.udpInput(ifc.index, buf, ipOff + hl, u.length, h.src, h.dst, broadcast)) return;
+        if (sockets.udpInput(ifc.index, buf, ipOff + hl, u.length, h.src, h.dst, broadcast, h.ttl)) return;
         // A closed port (RFC 1122 §4.1.3.1), answered only for unicast.
         if (!broadcast) this.unreachable(buf, ipOff, UNREACH_PORT, now);
         return;

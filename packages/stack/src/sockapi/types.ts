@@ -75,7 +75,8 @@ export class RecvMeta {
   readonly dst6 = new Uint8Array(16);
   /**
    * The IPv6 hop limit the datagram arrived with (what IPV6_RECVHOPLIMIT reports, RFC 3542 §6.3;
-   * RIPng and GTSM-style checks need it); -1 for an IPv4 datagram.
+   * RIPng and GTSM-style checks need it); for an IPv4 UDP datagram its TTL (IP_RECVTTL; BFD's
+   * check, RFC 5881 §5); -1 when unknown (raw IPv4 sockets: the header is in the data).
    */
   hopLimit = -1;
   /** Length of the whole datagram; more than the return value when it was truncated. */

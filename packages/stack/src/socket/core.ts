@@ -106,7 +106,8 @@ export class SocketCore {
   /**
    * A UDP datagram (checksum verified) for a local, broadcast or multicast destination. `udpLen` is
    * the UDP length field. Returns whether any socket matched it (false: the port is closed, and the
-   * stack answers with ICMP port unreachable, RFC 1122 §4.1.3.1).
+   * stack answers with ICMP port unreachable, RFC 1122 §4.1.3.1). `ttl`: the TTL it arrived with
+   * (reported as RecvMeta.hopLimit: BFD's GTSM check, RFC 5881 §5).
    */
   udpInput(
     ifIndex: number,
@@ -116,8 +117,9 @@ export class SocketCore {
     src: number,
     dst: number,
     broadcast: boolean,
+    ttl = -1,
   ): boolean {
-    return this.udp.input(ifIndex, buf, udpOff, udpLen, src, dst, broadcast);
+    return this.udp.input(ifIndex, buf, udpOff, udpLen, src, dst, broadcast, ttl);
   }
 
   /**

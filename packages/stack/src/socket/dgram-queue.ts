@@ -96,6 +96,7 @@ export class DatagramQueue {
     port: number,
     dst: number,
     ifIndex: number,
+    ttl = -1,
   ): boolean {
     const s = this.pushBytes(buf, off, len);
     if (s < 0) return false;
@@ -103,7 +104,7 @@ export class DatagramQueue {
     this.ports[s] = port;
     this.dsts[s] = dst;
     this.ifs[s] = ifIndex;
-    this.hops[s] = -1;
+    this.hops[s] = ttl;
     if (this.families !== null) this.families[s] = 4;
     return true;
   }

@@ -30,8 +30,9 @@ export class SocketEvents implements SocketSink {
     port: number,
     dst: number,
     ifIndex: number,
+    ttl = -1,
   ): void {
-    if (!s.queue!.push(buf, off, len, src, port, dst, ifIndex)) {
+    if (!s.queue!.push(buf, off, len, src, port, dst, ifIndex, ttl)) {
       this.rxQueueDrops++;
       return;
     }

@@ -16,6 +16,7 @@ export interface SocketSink {
     port: number,
     dst: number,
     ifIndex: number,
+    ttl?: number,
   ): void;
   /**
    * An IPv6 datagram for s: source and destination are 16 bytes at srcOff / dstOff of `addrs`;
@@ -65,6 +66,7 @@ export class UdpSockets {
     src: number,
     dst: number,
     broadcast: boolean,
+    ttl = -1,
   ): boolean {
     const srcPort = rd16(buf, udpOff);
     const dstPort = rd16(buf, udpOff + 2);
@@ -103,7 +105,7 @@ export class UdpSockets {
         this.noPortDrops++;
         return false;
       }
-      this.sink.enqueue(best, buf, dataOff, dataLen, src, srcPort, dst, ifIndex);
+      this.sink.enqueue(best, buf, dataOff, dataLen, src, srcPort, dst, ifIndex, ttl);
       return true;
     }
     // Broadcast and multicast: every socket that wants it gets a copy.
@@ -117,7 +119,7 @@ export class UdpSockets {
       if (multicast) {
         if (s.localAddr !== dst && !(s.localAddr === 0 && s.isMember(dst, ifIndex))) continue;
       } else if (s.localAddr !== 0 && s.localAddr !== dst) continue;
-      this.sink.enqueue(s, buf, dataOff, dataLen, src, srcPort, dst, ifIndex);
+      this.sink.enqueue(s, buf, dataOff, dataLen, src, srcPort, dst, ifIndex, ttl);
       taken = true;
     }
     if (!taken) this.noPortDrops++;

@@ -418,6 +418,23 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
     else this.ifaceDown(ifc, now, true);
   }
 
+  /**
+   * A client's word that the neighbour at `addr` on an interface is gone (BFD saw its forwarding
+   * path fail, RFC 5882 §4.2): the KillNbr event (§10.3), so the LSAs that listed it are
+   * re-originated and SPF runs, as at an inactivity timer expiry. False when there is no such one.
+   */
+  killNeighborAt(ifIndex: number, addr: number, now: number): boolean {
+    const ifc = this.ifaceByIndex.get(ifIndex);
+    if (ifc === undefined || this._state !== 'up') return false;
+    for (const n of ifc.neighbors.values()) {
+      if (n.addr !== addr) continue;
+      this.count(this.events, 'kill_nbr');
+      this.killNeighbor(ifc, n, now);
+      return true;
+    }
+    return false;
+  }
+
   private addArea(a: OspfAreaConfig, now: number): void {
     let area = this.areas.get(a.id);
     if (area === undefined) {

@@ -92,6 +92,9 @@ export const ERR_FSM = 5;
 export const ERR_CEASE = 6;
 export const ERR_ROUTE_REFRESH = 7;
 
+/** Cease subcode "BFD Down" (RFC 9384). */
+export const CEASE_BFD_DOWN = 10;
+
 /** Message Header Error subcodes (RFC 4271 §6.1). */
 export const SUB_CONNECTION_NOT_SYNCHRONIZED = 1;
 export const SUB_BAD_MESSAGE_LENGTH = 2;

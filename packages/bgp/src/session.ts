@@ -15,6 +15,7 @@ import {
   AS_SEQUENCE,
   AS_TRANS,
   BGP_HEADER_LEN,
+  CEASE_BFD_DOWN,
   ERR_CEASE,
   ERR_FSM,
   ERR_HOLD_TIMER,
@@ -552,6 +553,22 @@ export class BgpPeer implements RouteSource {
     this.connectRetryDeadline = Infinity;
     this.idleDeadline = Infinity;
     this.updateState(now);
+  }
+
+  /**
+   * A client's word that the forwarding path to the peer failed (BFD Down, RFC 5882 §4.3): each
+   * connection past OpenSent gets a Cease with subcode 10, "BFD Down" (RFC 9384, as FRR sends), and
+   * closes. A NOTIFICATION ends graceful restart too: the peer's routes are withdrawn now, and the
+   * peer starts again after idleHold. Returns whether a connection was closed.
+   */
+  forwardingFailed(now: number): boolean {
+    let closed = false;
+    for (const c of [...this.conns]) {
+      if (c.closed || c.state < ConnState.OPEN_SENT) continue;
+      this.errorCode(c, ERR_CEASE, CEASE_BFD_DOWN, now, undefined, 'BFD down');
+      closed = true;
+    }
+    return closed;
   }
 
   /**

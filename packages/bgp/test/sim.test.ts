@@ -518,3 +518,21 @@ test('sim: graceful restart — B restarts before A’s hold timer: its new conn
   assert.deepEqual(a().sink.removed, ['bgp-a 2001:db8:2::/48']);
   assert.equal(a().engine.show(w.now()).peers[0]!.gracefulRestart.staleDeleted, 1);
 });
+
+test('sim: BFD down (forwardingFailed) — a silent link failure under graceful restart: A sends Cease/BFD Down and withdraws B’s routes at once, no stale routes kept', () => {
+  const w = grWorld(9);
+  const a = () => w.routers[0]!;
+  const up = () => w.allEstablished() && a().sink.routes.size === 2;
+  assert.ok(w.run(60_000, up), `up: ${w.trace.join('\n')}`);
+  w.setLink(0, false);
+  w.run(500);
+  assert.equal(a().sink.routes.size, 2, 'the hold timer has not expired yet');
+  assert.equal(a().engine.peer('peer')!.forwardingFailed(w.now()), true);
+  w.run(10);
+  assert.deepEqual(a().sink.sorted(), []);
+  const p = a().engine.show(w.now()).peers[0]!;
+  assert.notEqual(p.state, 'Established');
+  assert.match(p.lastError ?? '', /BFD down \(sent NOTIFICATION 6\/10\)/);
+  assert.equal(p.gracefulRestart.staleRoutes, 0);
+  assert.equal(a().engine.peer('peer')!.forwardingFailed(w.now()), false, 'nothing left to close');
+});

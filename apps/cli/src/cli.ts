@@ -89,9 +89,10 @@ program
   .description(
     `show ${SHOWABLE.join(', ')}: of one VR with --vr, else of every VR nexthopd runs; ` +
       'show bgp [summary | neighbors [NAME] | routes [PREFIX]]: the BGP instance of a VR; ' +
-      'show ospf [summary | interfaces | neighbors | database | routes]: its OSPF instance',
+      'show ospf [summary | interfaces | neighbors | database | routes]: its OSPF instance; ' +
+      'show rip [routes | interfaces | neighbors]: its RIPv2 and RIPng instances',
   )
-  .argument('<what>', [...SHOWABLE, 'bgp', 'ospf'].join(' | '))
+  .argument('<what>', [...SHOWABLE, 'bgp', 'ospf', 'rip'].join(' | '))
   .argument(
     '[args...]',
     'routes: a PREFIX (its candidates); bgp: summary, neighbors [NAME] or routes [PREFIX]',
@@ -118,6 +119,15 @@ program
             vr: opts.vr,
             json: opts.json === true,
           }),
+        );
+        return;
+      }
+      if (what === 'rip') {
+        if (args.length > 1) throw new CliError(`show rip takes at most one word (got ${args.join(' ')})`, 2);
+        if (familyFlag(opts) !== undefined) throw new CliError('-4 and -6 apply to show routes only', 2);
+        const { showRip } = await import('./show-rip.ts');
+        emit(
+          await showRip(args[0] ?? 'routes', { runDir: opts.runDir, vr: opts.vr, json: opts.json === true }),
         );
         return;
       }

@@ -470,6 +470,35 @@ export async function buildApi(backend: ApiBackend, options: ApiOptions): Promis
   }
 
   app.get(
+    '/vrs/:vr/rip',
+    {
+      schema: {
+        summary:
+          'RIPv2 and RIPng: routes with metric, next hop and timers, interfaces with counters, neighbours (show.rip)',
+        params: VrParams,
+        querystring: Type.Object({
+          what: Type.Optional(
+            Type.Union([Type.Literal('routes'), Type.Literal('interfaces'), Type.Literal('neighbors')], {
+              description: 'one part of each instance (default: all of it)',
+            }),
+          ),
+          protocol: Type.Optional(
+            Type.Union([Type.Literal('rip'), Type.Literal('ripng')], { description: 'one instance' }),
+          ),
+        }),
+        response: { 200: AnyObject('the instances by name (rip, ripng)'), ...errors },
+      },
+    },
+    async (req) => {
+      const { what, protocol } = req.query as { what?: string; protocol?: string };
+      return backend.callVr((req.params as { vr: string }).vr, 'show.rip', {
+        ...(what === undefined ? {} : { what }),
+        ...(protocol === undefined ? {} : { protocol }),
+      });
+    },
+  );
+
+  app.get(
     '/vrs/:vr/counters',
     {
       schema: {

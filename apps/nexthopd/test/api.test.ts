@@ -20,6 +20,8 @@ routers:
   blue:
     interfaces:
       eth0: { driver: afpacket, device: dev3, addresses: [10.3.0.1/24] }
+    rip:
+      interfaces: { eth0: {} }
 `;
 
 const WITH_ROUTE = `${CONFIG}    routes:\n      - { prefix: 10.99.0.0/16, via: 10.3.0.2 }\n`;
@@ -72,6 +74,7 @@ describe('the management API over the Unix socket', () => {
       '/vrs/{vr}/ospf/neighbors',
       '/vrs/{vr}/ospf/routes',
       '/vrs/{vr}/restart',
+      '/vrs/{vr}/rip',
       '/vrs/{vr}/routes',
       '/vrs/{vr}/sockets',
       '/vrs/{vr}/start',
@@ -157,6 +160,15 @@ describe('the management API over the Unix socket', () => {
       assert.equal(reply.status, 404, `${path}: ${reply.body}`);
       assert.match(reply.json().error.message, /OSPF is not configured on VR red/);
     }
+  });
+
+  test('rip: a VR without RIP answers 404 saying so; ?what= and ?protocol= reach the VR, other values are a 400', async () => {
+    const reply = await http(sock, 'GET', '/vrs/red/rip?what=routes');
+    assert.equal(reply.status, 404, `${reply.body}`);
+    assert.match(reply.json().error.message, /neither RIP nor RIPng is configured on VR red/);
+    const blue = (await http(sock, 'GET', '/vrs/blue/rip?what=interfaces&protocol=rip')).json();
+    assert.deepEqual(blue, { rip: { what: 'interfaces', interfaces: ['eth0'] } });
+    assert.equal((await http(sock, 'GET', '/vrs/blue/rip?what=everything')).status, 400);
   });
 
   test('routes ?family=4|6 asks the VR for one family; anything else is a 400 saying what is allowed', async () => {

@@ -1,0 +1,20 @@
+export * from './codec.ts';
+export {
+  type BfdAddr,
+  type BfdClient,
+  type BfdConfig,
+  BfdEngine,
+  type BfdEngineOptions,
+  type BfdOverride,
+  type BfdParams,
+  type BfdRecvMeta,
+  type BfdSessionCounters,
+  type BfdSessionRequest,
+  type BfdSessionShow,
+  type BfdShow,
+  type BfdSocketOption,
+  type BfdSockets,
+  type BfdStateChange,
+  type BfdSubscription,
+  type RandomSource,
+} from './engine.ts';

@@ -64,3 +64,39 @@ export const MAX_AGE_DIFF = 900;
 export const LS_INFINITY = 0xffffff;
 export const INITIAL_SEQUENCE_NUMBER = -0x7fffffff; // 0x80000001 as a signed 32-bit number
 export const MAX_SEQUENCE_NUMBER = 0x7fffffff;
+
+// ---- OSPFv3 (RFC 5340) ----------------------------------------------------------------------------
+
+export const OSPF6_VERSION = 3;
+export const HEADER6_LENGTH = 16;
+/** ff02::5 and ff02::6 (RFC 5340 §A.1). */
+export const ALL_SPF_ROUTERS6 = Uint8Array.of(0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5);
+export const ALL_D_ROUTERS6 = Uint8Array.of(0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 6);
+/** The IPv6 checksum's offset in the OSPFv3 header (IPV6_CHECKSUM, RFC 5340 §A.3.1). */
+export const OSPF6_CHECKSUM_OFFSET = 12;
+
+/** LSA function codes with their flooding scope bits (RFC 5340 §A.4.2.1). */
+export const LSA6_ROUTER = 0x2001;
+export const LSA6_NETWORK = 0x2002;
+export const LSA6_INTER_PREFIX = 0x2003;
+export const LSA6_INTER_ROUTER = 0x2004;
+export const LSA6_EXTERNAL = 0x4005;
+export const LSA6_LINK = 0x0008;
+export const LSA6_INTRA_PREFIX = 0x2009;
+export const LSA6_TYPE_NAMES: Readonly<Record<number, string>> = {
+  [LSA6_ROUTER]: 'router',
+  [LSA6_NETWORK]: 'network',
+  [LSA6_INTER_PREFIX]: 'inter-area-prefix',
+  [LSA6_INTER_ROUTER]: 'inter-area-router',
+  [LSA6_EXTERNAL]: 'external',
+  [LSA6_LINK]: 'link',
+  [LSA6_INTRA_PREFIX]: 'intra-area-prefix',
+};
+
+/** OSPFv3 options (RFC 5340 §A.2): V6, E, R (what this router sets: 0x13). */
+export const OPT6_V6 = 0x01;
+export const OPT6_E = 0x02;
+export const OPT6_R = 0x10;
+/** Prefix options (RFC 5340 §A.4.1.1). */
+export const PREFIX_NU = 0x01;
+export const PREFIX_LA = 0x02;

@@ -4,15 +4,18 @@
 // flooding with retransmission and acknowledgements (§13), origination of this router's Router-LSA,
 // Network-LSAs as DR and AS-external-LSAs (§12.4), aging and refresh (§14), and SPF (§16, spf.ts)
 // throttled, its routes handed to a sink.
-import { formatIpv4, ipv4Mask } from '@nexthop/addr';
+import { formatIpv4, formatIpv6, ipv4Mask } from '@nexthop/addr';
 import { EAGAIN, EV_READABLE, type ProtocolInstance, type ProtocolState } from '@nexthop/protocol';
 import {
   ALL_D_ROUTERS,
+  ALL_D_ROUTERS6,
   ALL_SPF_ROUTERS,
+  ALL_SPF_ROUTERS6,
   DD_I,
   DD_M,
   DD_MS,
   HEADER_LENGTH,
+  HEADER6_LENGTH,
   INITIAL_SEQUENCE_NUMBER,
   IPPROTO_OSPF,
   LINK_P2P,
@@ -24,13 +27,25 @@ import {
   LSA_NETWORK,
   LSA_ROUTER,
   LSA_TYPE_NAMES,
+  LSA6_EXTERNAL,
+  LSA6_INTRA_PREFIX,
+  LSA6_LINK,
+  LSA6_NETWORK,
+  LSA6_ROUTER,
+  LSA6_TYPE_NAMES,
   MAX_AGE,
   MAX_SEQUENCE_NUMBER,
   MD5_DIGEST_LENGTH,
   MIN_LS_ARRIVAL_MS,
   MIN_LS_INTERVAL_MS,
   OPT_E,
+  OPT6_E,
+  OPT6_R,
+  OPT6_V6,
+  OSPF6_CHECKSUM_OFFSET,
   PACKET_TYPE_NAMES,
+  PREFIX_LA,
+  PREFIX_NU,
   PT_DD,
   PT_HELLO,
   PT_LSACK,
@@ -55,22 +70,39 @@ import {
   wr32,
 } from './lsa.ts';
 import {
+  encodeExternal6Body,
+  encodeIntraPrefixBody,
+  encodeLinkBody,
+  encodeNetwork6Body,
+  encodeRouter6Body,
+  type Prefix6,
+  type Router6Link,
+} from './lsa6.ts';
+import {
   type Dd,
   type DropReason,
   decodeDd,
+  decodeDd6,
   decodeHeader,
+  decodeHeader6,
   decodeHello,
+  decodeHello6,
   decodeLsAck,
   decodeLsr,
   decodeLsu,
   encodeDdFixed,
+  encodeDdFixed6,
   encodeHello,
+  encodeHello6,
   encodeLsrEntry,
   finishPacket,
+  finishPacket6,
+  type Hello,
   type Md5,
   type PacketHeader,
 } from './packet.ts';
 import { computeRoutes, prefixKey, type SpfArea, type SpfInterface } from './spf.ts';
+import { computeRoutes6, type Spf6Area, type Spf6Interface } from './spf6.ts';
 import type {
   OspfAreaConfig,
   OspfConfig,
@@ -97,8 +129,18 @@ export interface OspfSockets {
       | 'IP_MULTICAST_LOOP'
       | 'IP_TTL'
       | 'IP_TOS'
-      | 'SO_RCVBUF',
-    value: number | { group: number; interface: string | number },
+      | 'SO_RCVBUF'
+      | 'IPV6_CHECKSUM'
+      | 'IPV6_JOIN_GROUP'
+      | 'IPV6_LEAVE_GROUP'
+      | 'IPV6_MULTICAST_LOOP'
+      | 'IPV6_MULTICAST_HOPS'
+      | 'IPV6_UNICAST_HOPS'
+      | 'IPV6_TCLASS',
+    value:
+      | number
+      | { group: number; interface: string | number }
+      | { group6: Uint8Array; interface: string | number },
   ): number;
   sendTo(
     fd: number,
@@ -112,6 +154,18 @@ export interface OspfSockets {
     oif?: number,
   ): number;
   recvFrom(fd: number, buf: Uint8Array, off: number, len: number, meta: OspfRecvMeta): number;
+  /** OSPFv3: one datagram from a link-local source out of the zone `scopeId` (ifIndex + 1). */
+  sendTo6?(
+    fd: number,
+    buf: Uint8Array,
+    off: number,
+    len: number,
+    addr: Uint8Array,
+    port: number,
+    now: number,
+    src?: Uint8Array | null,
+    scopeId?: number,
+  ): number;
 }
 
 /** What recvFrom fills (the stack's RecvMeta has this shape). */
@@ -171,10 +225,20 @@ const AGE_TICK_MS = 1000;
 const ACK_DELAY_MS = 500;
 /** An IP header with no options, before the OSPF packet. */
 const IP_HEADER = 20;
+const IP6_HEADER = 40;
+/** OSPFv3's options in Hellos, DDs and our LSAs: V6, E, R (RFC 5340 §A.2). */
+const OPTIONS6 = OPT6_V6 | OPT6_E | OPT6_R;
+/** Where a packet goes: an IPv4 address (OSPFv2) or an IPv6 one (OSPFv3). */
+type Dest = number | Uint8Array;
 
 class Neighbor {
   readonly routerId: number;
   addr: number;
+  /** OSPFv3: its link-local address and interface id (from its Hellos). */
+  addr6: Uint8Array = new Uint8Array(16);
+  ifaceId = 0;
+  /** What DR and BDR fields name it by: its address (OSPFv2), its router id (OSPFv3). */
+  ident: number;
   state = N_DOWN;
   priority = 0;
   /** What it declares in its Hellos (interface addresses). */
@@ -202,9 +266,10 @@ class Neighbor {
   stateChanges = 0;
   fullSince: number | null = null;
 
-  constructor(routerId: number, addr: number) {
+  constructor(routerId: number, addr: number, ident: number) {
     this.routerId = routerId;
     this.addr = addr;
+    this.ident = ident;
   }
 }
 
@@ -212,9 +277,11 @@ class Iface {
   cfg: OspfInterfaceConfig;
   readonly area: Area;
   state: InterfaceState = 'Down';
-  /** DR and BDR as interface addresses (0: none). */
+  /** DR and BDR as interface addresses (OSPFv2) or router ids (OSPFv3); 0: none. */
   dr = 0;
   bdr = 0;
+  /** OSPFv3: the link-scoped LSAs (Link-LSAs) of this link. */
+  readonly lsdb = new Map<string, Lsa>();
   readonly neighbors = new Map<number, Neighbor>();
   helloAt = Number.POSITIVE_INFINITY;
   waitAt = Number.POSITIVE_INFINITY;
@@ -231,7 +298,15 @@ class Iface {
   get mask(): number {
     return ipv4Mask(this.cfg.prefixLength);
   }
+
+  /** OSPFv3's interface id (RFC 5340 §4.1.2): the configured one, else the index plus one. */
+  get ifaceId(): number {
+    return this.cfg.interfaceId ?? this.cfg.ifIndex + 1;
+  }
 }
+
+/** Where an LSA floods and is stored (RFC 5340 §3.5): a link, an area, or the AS (null). */
+type Scope = Iface | Area | null;
 
 class Area {
   readonly id: number;
@@ -246,7 +321,7 @@ class Area {
 
 /** A self-originated LSA waiting for MinLSInterval. */
 interface Pending {
-  area: Area | null;
+  scope: Scope;
   type: number;
   id: number;
 }
@@ -264,6 +339,13 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
   private lastCryptoSeq = 0;
   private readonly onNeighborState: OspfEngineOptions['onNeighborState'];
   private readonly onInterfaceState: OspfEngineOptions['onInterfaceState'];
+  /** OSPFv3 (RFC 5340) rather than OSPFv2. */
+  readonly v3: boolean;
+  /** The packet header's length: 24 (v2) or 16 (v3). */
+  private readonly hl: number;
+  /** OSPFv3 AS-external LSAs' Link State IDs by prefix (stable while the prefix is redistributed). */
+  private readonly ext6Ids = new Map<string, number>();
+  private nextExt6Id = 1;
   private fd = -1;
   private readonly areas = new Map<number, Area>();
   private readonly ifaceByIndex = new Map<number, Iface>();
@@ -312,6 +394,8 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
       });
     this.onNeighborState = options.onNeighborState;
     this.onInterfaceState = options.onInterfaceState;
+    this.v3 = options.config.version === 3;
+    this.hl = this.v3 ? HEADER6_LENGTH : HEADER_LENGTH;
   }
 
   get state(): ProtocolState {
@@ -326,11 +410,20 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
 
   start(now: number): void {
     if (this._state !== 'down') return;
-    const fd = this.sockets.socket('raw', IPPROTO_OSPF, 4);
+    const fd = this.sockets.socket('raw', IPPROTO_OSPF, this.v3 ? 6 : 4);
     if (fd < 0) throw new Error(`OSPF: cannot open a raw socket (${fd})`);
     this.fd = fd;
-    this.sockets.setOption(fd, 'IP_MULTICAST_LOOP', 0);
-    this.sockets.setOption(fd, 'IP_TOS', 0xc0);
+    if (this.v3) {
+      // The IPv6 checksum over the pseudo-header, filled on send and checked on receipt (§A.3.1).
+      this.sockets.setOption(fd, 'IPV6_CHECKSUM', OSPF6_CHECKSUM_OFFSET);
+      this.sockets.setOption(fd, 'IPV6_MULTICAST_LOOP', 0);
+      this.sockets.setOption(fd, 'IPV6_MULTICAST_HOPS', 1);
+      this.sockets.setOption(fd, 'IPV6_UNICAST_HOPS', 1);
+      this.sockets.setOption(fd, 'IPV6_TCLASS', 0xc0);
+    } else {
+      this.sockets.setOption(fd, 'IP_MULTICAST_LOOP', 0);
+      this.sockets.setOption(fd, 'IP_TOS', 0xc0);
+    }
     this._state = 'up';
     for (const a of this.config.areas) this.addArea(a, now);
     this.originateRouterLsas(now);
@@ -345,7 +438,7 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
     // without us in them (they go to Init at once rather than waiting for the dead interval).
     for (const db of this.allDbs())
       for (const l of [...db.lsdb.values()])
-        if (this.isSelf(l) && l.age(now) < MAX_AGE) this.flush(db.area, l, now);
+        if (this.isSelf(l) && l.age(now) < MAX_AGE) this.flush(db.scope, l, now);
     for (const ifc of this.ifaceByIndex.values()) {
       if (ifc.state !== 'Down' && !ifc.cfg.passive) {
         for (const n of ifc.neighbors.values()) n.state = N_DOWN;
@@ -355,7 +448,7 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
       this.ifaceDown(ifc, now, false);
     }
     for (const [k, r] of this.installed) {
-      this.sink.update(r.network, r.length, null, now);
+      this.toSink(r, null, now);
       this.installed.delete(k);
     }
     if (this.fd >= 0) this.sockets.close(this.fd, now);
@@ -404,6 +497,8 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
     }
     if (old.spfDelay !== config.spfDelay || old.spfHold !== config.spfHold) this.scheduleSpf(now);
     this.originateRouterLsas(now);
+    // OSPFv3: an interface's prefixes live in its Link-LSA and the Intra-Area-Prefix LSAs.
+    if (this.v3) for (const ifc of this.ifaceByIndex.values()) this.scheduleIfaceLsas(ifc, now, true);
     this.syncExternals(now);
     return true;
   }
@@ -459,8 +554,37 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
     ifc.state = to;
     this.onInterfaceState?.(ifc.cfg.name, from, to, now);
     // The Router-LSA describes the interface's state; the Network-LSA exists while we are DR.
-    this.scheduleOriginate(ifc.area, LSA_ROUTER, this.config.routerId, now);
-    if (from === 'DR' || to === 'DR') this.scheduleOriginate(ifc.area, LSA_NETWORK, ifc.cfg.address, now);
+    this.scheduleIfaceLsas(ifc, now, from === 'DR' || to === 'DR');
+  }
+
+  /**
+   * The LSAs an interface's state goes into: the area's Router-LSA, with `network` the link's
+   * Network-LSA; OSPFv3 also the area's Intra-Area-Prefix LSAs (ours, and the link's as DR) and the
+   * interface's Link-LSA.
+   */
+  private scheduleIfaceLsas(ifc: Iface, now: number, network: boolean): void {
+    this.scheduleOriginate(ifc.area, this.v3 ? LSA6_ROUTER : LSA_ROUTER, this.routerLsaId(), now);
+    if (network)
+      this.scheduleOriginate(ifc.area, this.v3 ? LSA6_NETWORK : LSA_NETWORK, this.netLsaId(ifc), now);
+    if (!this.v3) return;
+    this.scheduleOriginate(ifc.area, LSA6_INTRA_PREFIX, 0, now);
+    if (network) this.scheduleOriginate(ifc.area, LSA6_INTRA_PREFIX, ifc.ifaceId, now);
+    this.scheduleOriginate(ifc, LSA6_LINK, ifc.ifaceId, now);
+  }
+
+  /** The Router-LSA's Link State ID: the router id (v2), 0 (v3: one Router-LSA, §4.4.3.2). */
+  private routerLsaId(): number {
+    return this.v3 ? 0 : this.config.routerId;
+  }
+
+  /** The link's Network-LSA's Link State ID as DR: our address (v2), our interface id (v3). */
+  private netLsaId(ifc: Iface): number {
+    return this.v3 ? ifc.ifaceId : ifc.cfg.address;
+  }
+
+  /** What DR and BDR fields call this router on the interface: its address (v2), its router id (v3). */
+  private me(ifc: Iface): number {
+    return this.v3 ? this.config.routerId : ifc.cfg.address;
   }
 
   private ifaceUp(ifc: Iface, now: number): void {
@@ -471,8 +595,7 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
       this.setIfState(ifc, c.type === 'point-to-point' ? 'Point-to-point' : 'DROther', now);
       return;
     }
-    this.sockets.setOption(this.fd, 'IP_ADD_MEMBERSHIP', { group: ALL_SPF_ROUTERS, interface: c.ifIndex });
-    this.sockets.setOption(this.fd, 'IP_ADD_MEMBERSHIP', { group: ALL_D_ROUTERS, interface: c.ifIndex });
+    this.membership(c.ifIndex, true);
     if (c.type === 'point-to-point') this.setIfState(ifc, 'Point-to-point', now);
     else if (c.priority === 0) this.setIfState(ifc, 'DROther', now);
     else {
@@ -485,30 +608,36 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
   private ifaceDown(ifc: Iface, now: number, reoriginate: boolean): void {
     if (ifc.state === 'Down') return;
     for (const n of [...ifc.neighbors.values()]) this.killNeighbor(ifc, n, now, false);
-    if (!ifc.cfg.passive && this.fd >= 0) {
-      this.sockets.setOption(this.fd, 'IP_DROP_MEMBERSHIP', {
-        group: ALL_SPF_ROUTERS,
-        interface: ifc.cfg.ifIndex,
-      });
-      this.sockets.setOption(this.fd, 'IP_DROP_MEMBERSHIP', {
-        group: ALL_D_ROUTERS,
-        interface: ifc.cfg.ifIndex,
-      });
-    }
+    if (!ifc.cfg.passive && this.fd >= 0) this.membership(ifc.cfg.ifIndex, false);
     ifc.helloAt = ifc.waitAt = ifc.ackAt = Number.POSITIVE_INFINITY;
     ifc.delayedAcks.length = 0;
     ifc.dr = ifc.bdr = 0;
+    // Link-scoped LSAs mean nothing on a link we are not on (OSPFv3).
+    ifc.lsdb.clear();
     if (reoriginate) this.setIfState(ifc, 'Down', now);
     else ifc.state = 'Down';
+  }
+
+  /** AllSPFRouters and AllDRouters joined (or left) on an interface. */
+  private membership(ifIndex: number, join: boolean): void {
+    if (this.v3) {
+      const name = join ? 'IPV6_JOIN_GROUP' : 'IPV6_LEAVE_GROUP';
+      this.sockets.setOption(this.fd, name, { group6: ALL_SPF_ROUTERS6, interface: ifIndex });
+      this.sockets.setOption(this.fd, name, { group6: ALL_D_ROUTERS6, interface: ifIndex });
+      return;
+    }
+    const name = join ? 'IP_ADD_MEMBERSHIP' : 'IP_DROP_MEMBERSHIP';
+    this.sockets.setOption(this.fd, name, { group: ALL_SPF_ROUTERS, interface: ifIndex });
+    this.sockets.setOption(this.fd, name, { group: ALL_D_ROUTERS, interface: ifIndex });
   }
 
   /** §9.4: the DR and BDR of a broadcast network, from this router and its 2-Way neighbours. */
   private electDr(ifc: Iface, now: number): void {
     const me = this.config.routerId;
-    const self = { id: me, addr: ifc.cfg.address, pri: ifc.cfg.priority, dr: ifc.dr, bdr: ifc.bdr };
+    const self = { id: me, addr: this.me(ifc), pri: ifc.cfg.priority, dr: ifc.dr, bdr: ifc.bdr };
     const others = [...ifc.neighbors.values()]
       .filter((n) => n.state >= N_2WAY && n.priority > 0)
-      .map((n) => ({ id: n.routerId, addr: n.addr, pri: n.priority, dr: n.dr, bdr: n.bdr }));
+      .map((n) => ({ id: n.routerId, addr: n.ident, pri: n.priority, dr: n.dr, bdr: n.bdr }));
     const oldDr = ifc.dr;
     const oldBdr = ifc.bdr;
     const pick = (list: typeof others) => {
@@ -540,8 +669,7 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
     if (oldDr !== ifc.dr || oldBdr !== ifc.bdr) {
       // AdjOK? for every neighbour in 2-Way or beyond.
       for (const n of ifc.neighbors.values()) this.adjOk(ifc, n, now);
-      this.scheduleOriginate(ifc.area, LSA_ROUTER, me, now);
-      this.scheduleOriginate(ifc.area, LSA_NETWORK, ifc.cfg.address, now);
+      this.scheduleIfaceLsas(ifc, now, true);
     }
   }
 
@@ -560,10 +688,7 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
     this.onNeighborState?.(ifc.cfg.name, n.routerId, NEIGHBOR_STATES[from]!, NEIGHBOR_STATES[to]!, now);
     if (to === N_FULL) n.fullSince = now;
     else if (from === N_FULL) n.fullSince = null;
-    if (from === N_FULL || to === N_FULL) {
-      this.scheduleOriginate(ifc.area, LSA_ROUTER, this.config.routerId, now);
-      if (ifc.state === 'DR') this.scheduleOriginate(ifc.area, LSA_NETWORK, ifc.cfg.address, now);
-    }
+    if (from === N_FULL || to === N_FULL) this.scheduleIfaceLsas(ifc, now, ifc.state === 'DR');
     if (from < N_2WAY !== to < N_2WAY) this.neighborChange(ifc, now);
     if (to < N_EXSTART) this.clearLists(n);
   }
@@ -580,8 +705,8 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
 
   private shouldAdj(ifc: Iface, n: Neighbor): boolean {
     if (ifc.cfg.type === 'point-to-point') return true;
-    const me = ifc.cfg.address;
-    return ifc.dr === me || ifc.bdr === me || ifc.dr === n.addr || ifc.bdr === n.addr;
+    const me = this.me(ifc);
+    return ifc.dr === me || ifc.bdr === me || ifc.dr === n.ident || ifc.bdr === n.ident;
   }
 
   private adjOk(ifc: Iface, n: Neighbor, now: number): void {
@@ -624,9 +749,32 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
         this.count(this.drops, 'truncated');
         continue;
       }
-      this.receive(this.rx, n, this.meta.ifIndex, now);
+      if (this.v3) this.receive6(this.rx, n, this.meta.ifIndex, this.meta.addr6, this.meta.dst6, now);
+      else this.receive(this.rx, n, this.meta.ifIndex, now);
     }
     return true;
+  }
+
+  /**
+   * One OSPFv3 packet (the IPv6 header removed by the raw socket, its checksum checked there) from
+   * src to dst, received on ifIndex. Tests call it directly.
+   */
+  receive6(b: Uint8Array, n: number, ifIndex: number, src: Uint8Array, dst: Uint8Array, now: number): void {
+    if (this._state !== 'up') return;
+    const drop = (r: DropReason) => this.count(this.drops, r);
+    const ifc = this.ifaceByIndex.get(ifIndex);
+    if (ifc === undefined || ifc.state === 'Down') return drop('unknown_interface');
+    if (ifc.cfg.passive) return drop('passive');
+    // §A.1: from a link-local address; to AllSPFRouters, AllDRouters or one of ours.
+    if (src[0] !== 0xfe || (src[1]! & 0xc0) !== 0x80) return drop('bad_source');
+    const allD = sameAddr(dst, ALL_D_ROUTERS6);
+    if (allD && ifc.state !== 'DR' && ifc.state !== 'Backup') return drop('not_dr_or_backup');
+    if (dst[0] === 0xff && !allD && !sameAddr(dst, ALL_SPF_ROUTERS6)) return drop('not_on_link');
+    const h = decodeHeader6(b, 0, n, ifc.cfg.instanceId ?? 0);
+    if (typeof h === 'string') return drop(h);
+    if (h.areaId !== ifc.area.id) return drop('bad_area');
+    if (h.routerId === this.config.routerId) return drop('own_router_id');
+    this.dispatch(ifc, b, 0, h, 0, src, now);
   }
 
   /** One IPv4 datagram of protocol 89 (header included) received on ifIndex. Tests call it directly. */
@@ -660,10 +808,23 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
       if (h.cryptoSeq < nbr.cryptoSeq) return drop('bad_crypto_seq');
       nbr.cryptoSeq = h.cryptoSeq;
     }
+    this.dispatch(ifc, b, off, h, src, null, now);
+  }
+
+  private dispatch(
+    ifc: Iface,
+    b: Uint8Array,
+    off: number,
+    h: PacketHeader,
+    src: number,
+    src6: Uint8Array | null,
+    now: number,
+  ): void {
+    const nbr = ifc.neighbors.get(h.routerId);
     this.count(this.rxCount, PACKET_TYPE_NAMES[h.type]!);
     switch (h.type) {
       case PT_HELLO:
-        return this.rxHello(ifc, b, off, h, src, now);
+        return this.rxHello(ifc, b, off, h, src, src6, now);
       case PT_DD:
         return this.rxDd(ifc, nbr, b, off, h, now);
       case PT_LSR:
@@ -675,26 +836,40 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
     }
   }
 
-  private rxHello(ifc: Iface, b: Uint8Array, off: number, h: PacketHeader, src: number, now: number): void {
-    const hello = decodeHello(b, off, h.length);
+  private rxHello(
+    ifc: Iface,
+    b: Uint8Array,
+    off: number,
+    h: PacketHeader,
+    src: number,
+    src6: Uint8Array | null,
+    now: number,
+  ): void {
+    const hello: Hello | DropReason = this.v3
+      ? decodeHello6(b, off, h.length)
+      : decodeHello(b, off, h.length);
     if (typeof hello === 'string') return this.count(this.drops, hello);
     const c = ifc.cfg;
     if (
-      (c.type === 'broadcast' && hello.mask !== ifc.mask) ||
+      (!this.v3 && c.type === 'broadcast' && hello.mask !== ifc.mask) ||
       hello.helloInterval !== c.helloInterval ||
       hello.deadInterval !== c.deadInterval ||
       (hello.options & OPT_E) !== OPT_E
     )
       return this.count(this.drops, 'hello_mismatch');
+    // The DR and BDR fields name routers by address (v2) or router id (v3).
+    const ident = this.v3 ? h.routerId : src;
     let n = ifc.neighbors.get(h.routerId);
     if (n === undefined) {
       if (c.type === 'point-to-point')
         for (const other of [...ifc.neighbors.values()]) this.killNeighbor(ifc, other, now, false);
-      n = new Neighbor(h.routerId, src);
+      n = new Neighbor(h.routerId, src, ident);
       if (h.autype === 2) n.cryptoSeq = h.cryptoSeq;
       ifc.neighbors.set(h.routerId, n);
     }
     n.addr = src;
+    if (src6 !== null) n.addr6 = src6.slice();
+    n.ifaceId = hello.ifaceId ?? 0;
     const oldPri = n.priority;
     const oldDr = n.dr;
     const oldBdr = n.bdr;
@@ -719,7 +894,7 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
     }
     if (c.type !== 'broadcast') return;
     if (ifc.state === 'Waiting') {
-      if ((hello.dr === src && hello.bdr === 0) || hello.bdr === src) {
+      if ((hello.dr === ident && hello.bdr === 0) || hello.bdr === ident) {
         // BackupSeen.
         ifc.waitAt = Number.POSITIVE_INFINITY;
         this.electDr(ifc, now);
@@ -728,8 +903,8 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
     }
     if (
       oldPri !== hello.priority ||
-      (oldDr === src) !== (hello.dr === src) ||
-      (oldBdr === src) !== (hello.bdr === src)
+      (oldDr === ident) !== (hello.dr === ident) ||
+      (oldBdr === ident) !== (hello.bdr === ident)
     )
       this.neighborChange(ifc, now);
     // A neighbour now reaching 2-Way while we are DR/BDR (or it is) forms an adjacency.
@@ -745,7 +920,7 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
     now: number,
   ): void {
     if (n === undefined) return this.count(this.drops, 'no_neighbor');
-    const dd = decodeDd(b, off, h.length);
+    const dd = this.v3 ? decodeDd6(b, off, h.length) : decodeDd(b, off, h.length);
     if (typeof dd === 'string') return this.count(this.drops, dd);
     if (dd.mtu > ifc.cfg.mtu) return this.count(this.drops, 'mtu_mismatch');
     if (n.state === N_INIT) {
@@ -797,6 +972,7 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
   private negotiationDone(ifc: Iface, n: Neighbor, now: number): void {
     this.setNbrState(ifc, n, N_EXCHANGE, now);
     n.summary = [];
+    for (const l of ifc.lsdb.values()) if (l.age(now) < MAX_AGE) n.summary.push(l);
     for (const l of ifc.area.lsdb.values()) if (l.age(now) < MAX_AGE) n.summary.push(l);
     for (const l of this.externalDb.values()) if (l.age(now) < MAX_AGE) n.summary.push(l);
     n.lastSentCount = 0;
@@ -805,9 +981,9 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
   private acceptDd(ifc: Iface, n: Neighbor, dd: Dd, now: number): void {
     n.lastRecv = { flags: dd.flags, options: dd.options, seq: dd.seq };
     for (const hd of dd.headers) {
-      if (!knownLsaType(hd.type)) return this.seqMismatch(ifc, n, now);
+      if (!this.v3 && !knownLsaType(hd.type)) return this.seqMismatch(ifc, n, now);
       const key = lsaKey(hd.type, hd.id, hd.adv);
-      const have = this.dbFor(ifc.area, hd.type).get(key);
+      const have = this.dbFor(ifc, hd.type).get(key);
       if (
         have === undefined ||
         compareInstances(hd.seq, hd.checksum, hd.age, have.seq, have.checksum, have.age(now)) > 0
@@ -846,11 +1022,11 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
   ): void {
     if (n === undefined) return this.count(this.drops, 'no_neighbor');
     if (n.state < N_EXCHANGE) return this.count(this.drops, 'neighbor_state');
-    const entries = decodeLsr(b, off, h.length);
+    const entries = decodeLsr(b, off, h.length, this.hl);
     if (typeof entries === 'string') return this.count(this.drops, entries);
     const out: Lsa[] = [];
     for (const e of entries) {
-      const l = this.dbFor(ifc.area, e.type).get(lsaKey(e.type, e.id, e.adv));
+      const l = this.dbFor(ifc, e.type).get(lsaKey(e.type, e.id, e.adv));
       if (l === undefined) {
         // BadLSReq.
         this.count(this.events, 'bad_ls_request');
@@ -871,12 +1047,12 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
   ): void {
     if (n === undefined) return this.count(this.drops, 'no_neighbor');
     if (n.state < N_EXCHANGE) return this.count(this.drops, 'neighbor_state');
-    const lsu = decodeLsu(b, off, h.length);
+    const lsu = decodeLsu(b, off, h.length, this.v3);
     if (typeof lsu === 'string') return this.count(this.drops, lsu);
     const direct: Lsa[] = [];
     for (const [o, len] of lsu.lsas) {
       const bytes = b.slice(o, o + len);
-      const lsa = new Lsa(bytes, rd16(bytes, 0), now);
+      const lsa = new Lsa(bytes, rd16(bytes, 0), now, this.v3);
       this.receiveLsa(ifc, n, lsa, direct, now);
       if (n.state < N_EXCHANGE) return; // BadLSReq reset the exchange
     }
@@ -887,8 +1063,8 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
 
   /** §13 steps 1 to 8 for one LSA from neighbour n. */
   private receiveLsa(ifc: Iface, n: Neighbor, lsa: Lsa, direct: Lsa[], now: number): void {
-    const area = ifc.area;
-    const db = this.dbFor(area, lsa.type);
+    const scope = this.scopeOf(ifc, lsa.type);
+    const db = this.lsdbOf(scope);
     const key = lsa.key;
     const have = db.get(key);
     const age = lsa.age(now);
@@ -914,12 +1090,12 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
         return;
       }
       n.requests.delete(key);
-      const floodedBack = this.flood(area, lsa, ifc, n, now);
-      this.install(area, lsa, now);
+      const floodedBack = this.flood(scope, lsa, ifc, n, now);
+      this.install(scope, lsa, now);
       if (!floodedBack) {
-        if (ifc.state !== 'Backup' || n.addr === ifc.dr) this.delayAck(ifc, lsa, now);
+        if (ifc.state !== 'Backup' || n.ident === ifc.dr) this.delayAck(ifc, lsa, now);
       }
-      if (this.isSelf(lsa)) this.selfReceived(area, lsa, now);
+      if (this.isSelf(lsa)) this.selfReceived(scope, lsa, now);
       return;
     }
     // (6) On the request list: BadLSReq.
@@ -932,7 +1108,7 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
       // (7) A duplicate: an implied acknowledgement, or one sent directly.
       if (n.rxmt.get(key) !== undefined) {
         n.rxmt.delete(key);
-        if (ifc.state === 'Backup' && n.addr === ifc.dr) this.delayAck(ifc, lsa, now);
+        if (ifc.state === 'Backup' && n.ident === ifc.dr) this.delayAck(ifc, lsa, now);
       } else direct.push(lsa);
       return;
     }
@@ -945,7 +1121,7 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
   private rxAck(n: Neighbor | undefined, b: Uint8Array, off: number, h: PacketHeader): void {
     if (n === undefined) return this.count(this.drops, 'no_neighbor');
     if (n.state < N_EXCHANGE) return this.count(this.drops, 'neighbor_state');
-    const headers = decodeLsAck(b, off, h.length);
+    const headers = decodeLsAck(b, off, h.length, this.v3);
     if (typeof headers === 'string') return this.count(this.drops, headers);
     for (const hd of headers) {
       const key = lsaKey(hd.type, hd.id, hd.adv);
@@ -956,17 +1132,40 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
 
   // ---- the database ----------------------------------------------------------------------------
 
-  private dbFor(area: Area, type: number): Map<string, Lsa> {
-    return type === LSA_EXTERNAL ? this.externalDb : area.lsdb;
+  /**
+   * Where an LSA of `type` received on ifc belongs: OSPFv2's type 5 to the AS, the others to the
+   * area; OSPFv3 by the type's S1/S2 bits (RFC 5340 §A.4.2.1; the reserved 11 kept to the link).
+   */
+  private scopeOf(ifc: Iface, type: number): Scope {
+    if (!this.v3) return type === LSA_EXTERNAL ? null : ifc.area;
+    const s = (type >>> 13) & 3;
+    return s === 2 ? null : s === 1 ? ifc.area : ifc;
   }
 
-  private *allDbs(): Iterable<{ area: Area | null; lsdb: Map<string, Lsa> }> {
-    for (const a of this.areas.values()) yield { area: a, lsdb: a.lsdb };
-    yield { area: null, lsdb: this.externalDb };
+  private lsdbOf(scope: Scope): Map<string, Lsa> {
+    return scope === null ? this.externalDb : scope.lsdb;
+  }
+
+  private dbFor(ifc: Iface, type: number): Map<string, Lsa> {
+    return this.lsdbOf(this.scopeOf(ifc, type));
+  }
+
+  /** Whether a scope is still this instance's (an area or interface may have gone). */
+  private live(scope: Scope): boolean {
+    if (scope === null) return true;
+    if (scope instanceof Area) return this.areas.get(scope.id) === scope;
+    return this.ifaceByIndex.get(scope.cfg.ifIndex) === scope;
+  }
+
+  private *allDbs(): Iterable<{ scope: Scope; lsdb: Map<string, Lsa> }> {
+    for (const a of this.areas.values()) yield { scope: a, lsdb: a.lsdb };
+    if (this.v3) for (const i of this.ifaceByIndex.values()) yield { scope: i, lsdb: i.lsdb };
+    yield { scope: null, lsdb: this.externalDb };
   }
 
   private isSelf(l: Lsa): boolean {
     if (l.adv === this.config.routerId) return true;
+    if (this.v3) return false;
     if (l.type === LSA_NETWORK)
       for (const i of this.ifaceByIndex.values()) if (i.cfg.address === l.id) return true;
     return false;
@@ -980,8 +1179,8 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
   }
 
   /** §13.2: installs an instance; SPF runs when the contents changed. */
-  private install(area: Area | null, lsa: Lsa, now: number): void {
-    const db = lsa.type === LSA_EXTERNAL ? this.externalDb : area!.lsdb;
+  private install(scope: Scope, lsa: Lsa, now: number): void {
+    const db = this.lsdbOf(scope);
     const old = db.get(lsa.key);
     // The old instance leaves every retransmission list.
     for (const i of this.ifaceByIndex.values())
@@ -990,6 +1189,9 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
         if (r !== undefined && r !== lsa) n.rxmt.delete(lsa.key);
       }
     db.set(lsa.key, lsa);
+    // OSPFv3: a neighbour's Link-LSA carries the link's prefixes, which the DR advertises (§4.4.3.9).
+    if (this.v3 && lsa.type === LSA6_LINK && scope instanceof Iface && scope.state === 'DR')
+      this.scheduleOriginate(scope.area, LSA6_INTRA_PREFIX, scope.ifaceId, now);
     if (
       old === undefined ||
       old.age(now) >= MAX_AGE !== lsa.age(now) >= MAX_AGE ||
@@ -1003,16 +1205,10 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
    * §13.3: floods lsa (received on `from` from `fromNbr`, or originated: null) out of the
    * interfaces of its scope. Returns whether it went back out of the receiving interface.
    */
-  private flood(
-    area: Area | null,
-    lsa: Lsa,
-    from: Iface | null,
-    fromNbr: Neighbor | null,
-    now: number,
-  ): boolean {
+  private flood(scope: Scope, lsa: Lsa, from: Iface | null, fromNbr: Neighbor | null, now: number): boolean {
     let back = false;
     const ifaces =
-      lsa.type === LSA_EXTERNAL ? [...this.ifaceByIndex.values()] : area === null ? [] : area.ifaces;
+      scope === null ? [...this.ifaceByIndex.values()] : scope instanceof Area ? scope.ifaces : [scope];
     for (const ifc of ifaces) {
       if (ifc.state === 'Down' || ifc.cfg.passive) continue;
       let added = false;
@@ -1033,7 +1229,8 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
         added = true;
       }
       if (!added) continue;
-      if (ifc === from && fromNbr !== null && (fromNbr.addr === ifc.dr || fromNbr.addr === ifc.bdr)) continue;
+      if (ifc === from && fromNbr !== null && (fromNbr.ident === ifc.dr || fromNbr.ident === ifc.bdr))
+        continue;
       if (ifc === from && ifc.state === 'Backup') continue;
       if (ifc === from) back = true;
       this.sendLsu(ifc, [lsa], this.floodDest(ifc), now);
@@ -1041,38 +1238,50 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
     return back;
   }
 
-  private floodDest(ifc: Iface): number {
-    if (ifc.cfg.type === 'point-to-point') return ALL_SPF_ROUTERS;
-    return ifc.state === 'DR' || ifc.state === 'Backup' ? ALL_SPF_ROUTERS : ALL_D_ROUTERS;
+  private floodDest(ifc: Iface): Dest {
+    const all = this.v3 ? ALL_SPF_ROUTERS6 : ALL_SPF_ROUTERS;
+    if (ifc.cfg.type === 'point-to-point') return all;
+    return ifc.state === 'DR' || ifc.state === 'Backup' ? all : this.v3 ? ALL_D_ROUTERS6 : ALL_D_ROUTERS;
   }
 
-  private unicastDest(ifc: Iface, n: Neighbor): number {
-    return ifc.cfg.type === 'point-to-point' ? ALL_SPF_ROUTERS : n.addr;
+  private unicastDest(ifc: Iface, n: Neighbor): Dest {
+    if (ifc.cfg.type === 'point-to-point') return this.v3 ? ALL_SPF_ROUTERS6 : ALL_SPF_ROUTERS;
+    return this.v3 ? n.addr6 : n.addr;
   }
 
   // ---- origination (§12.4) ---------------------------------------------------------------------
 
-  private scheduleOriginate(area: Area | null, type: number, id: number, now: number): void {
-    const adv = this.config.routerId;
-    const key = lsaKey(type, id, adv);
+  /** The key of a self-originated LSA in its scope (one Router-LSA per area shares its LSA key). */
+  private originKey(scope: Scope, type: number, id: number): string {
+    const where = scope === null ? 'as' : scope instanceof Area ? `a${scope.id}` : `i${scope.cfg.ifIndex}`;
+    return `${where}|${lsaKey(type, id, this.config.routerId)}`;
+  }
+
+  private scheduleOriginate(scope: Scope, type: number, id: number, now: number): void {
+    const key = this.originKey(scope, type, id);
     const last = this.originatedAt.get(key);
     const min = this.config.minLsInterval ?? MIN_LS_INTERVAL_MS;
     const at = last === undefined ? now : Math.max(now, last + min);
     const p = this.pending.get(key);
-    if (p === undefined || p.at > at) this.pending.set(key, { area, type, id, at });
+    if (p === undefined || p.at > at) this.pending.set(key, { scope, type, id, at });
   }
 
   private originateRouterLsas(now: number): void {
-    for (const a of this.areas.values()) this.scheduleOriginate(a, LSA_ROUTER, this.config.routerId, now);
+    for (const a of this.areas.values()) {
+      this.scheduleOriginate(a, this.v3 ? LSA6_ROUTER : LSA_ROUTER, this.routerLsaId(), now);
+      if (this.v3) this.scheduleOriginate(a, LSA6_INTRA_PREFIX, 0, now);
+    }
   }
 
   /** The body this router wants for one of its LSAs now, or null (it should not exist). */
-  private wantedBody(area: Area | null, type: number, id: number, now: number): Uint8Array | null {
+  private wantedBody(scope: Scope, type: number, id: number, now: number): Uint8Array | null {
+    if (this.v3) return this.wantedBody6(scope, type, id, now);
+    const area = scope instanceof Area ? scope : null;
     if (type === LSA_ROUTER && area !== null) return this.routerBody(area);
     if (type === LSA_NETWORK && area !== null) {
       const ifc = area.ifaces.find((i) => i.cfg.address === id);
       if (ifc === undefined || ifc.state !== 'DR') return null;
-      const full = [...ifc.neighbors.values()].filter((n) => n.state === N_FULL).map((n) => n.routerId);
+      const full = this.fullNeighbors(ifc);
       if (full.length === 0) return null;
       return encodeNetworkBody(ifc.mask, [this.config.routerId, ...full]);
     }
@@ -1083,6 +1292,27 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
     }
     void now;
     return null;
+  }
+
+  private fullNeighbors(ifc: Iface): number[] {
+    return [...ifc.neighbors.values()].filter((n) => n.state === N_FULL).map((n) => n.routerId);
+  }
+
+  /** Whether a broadcast interface is a transit link: we are DR with a Full neighbour, or Full with the DR. */
+  private isTransit(ifc: Iface): boolean {
+    if (ifc.cfg.type !== 'broadcast' || ifc.state === 'Down' || ifc.state === 'Waiting' || ifc.dr === 0)
+      return false;
+    if (ifc.state === 'DR') return [...ifc.neighbors.values()].some((n) => n.state === N_FULL);
+    const drNbr = [...ifc.neighbors.values()].find((n) => n.ident === ifc.dr);
+    return drNbr !== undefined && drNbr.state === N_FULL;
+  }
+
+  /** The Router-LSA's flags: B in several areas, E when redistributing. */
+  private routerFlags(): number {
+    let flags = 0;
+    if ([...this.areas.values()].filter((a) => a.ifaces.length > 0).length > 1) flags |= RLSA_B;
+    if (this.config.externals.length > 0) flags |= RLSA_E;
+    return flags;
   }
 
   private routerBody(area: Area): Uint8Array {
@@ -1098,34 +1328,134 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
         links.push({ id: net, data: ifc.mask, type: LINK_STUB, metric: c.cost });
         continue;
       }
-      const drNbr = [...ifc.neighbors.values()].find((n) => n.addr === ifc.dr);
-      const transit =
-        ifc.state !== 'Waiting' &&
-        ifc.dr !== 0 &&
-        ((ifc.state === 'DR' && [...ifc.neighbors.values()].some((n) => n.state === N_FULL)) ||
-          (drNbr !== undefined && drNbr.state === N_FULL));
-      if (transit) links.push({ id: ifc.dr, data: c.address, type: LINK_TRANSIT, metric: c.cost });
+      if (this.isTransit(ifc))
+        links.push({ id: ifc.dr, data: c.address, type: LINK_TRANSIT, metric: c.cost });
       else links.push({ id: net, data: ifc.mask, type: LINK_STUB, metric: c.cost });
     }
-    let flags = 0;
-    if ([...this.areas.values()].filter((a) => a.ifaces.length > 0).length > 1) flags |= RLSA_B;
-    if (this.config.externals.length > 0) flags |= RLSA_E;
-    return encodeRouterBody(flags, links);
+    return encodeRouterBody(this.routerFlags(), links);
+  }
+
+  /** OSPFv3's LSAs (RFC 5340 §4.4.3): Router, Network, Link, Intra-Area-Prefix, AS-External. */
+  private wantedBody6(scope: Scope, type: number, id: number, now: number): Uint8Array | null {
+    const me = this.config.routerId;
+    if (scope instanceof Iface) {
+      if (type !== LSA6_LINK || scope.state === 'Down' || scope.cfg.passive) return null;
+      const c = scope.cfg;
+      return encodeLinkBody(
+        c.priority,
+        OPTIONS6,
+        c.linkLocal ?? new Uint8Array(16),
+        this.ifacePrefixes(scope, 0),
+      );
+    }
+    if (scope === null) {
+      if (type !== LSA6_EXTERNAL) return null;
+      const e = this.config.externals.find(
+        (x) => x.network6 !== undefined && this.ext6Ids.get(ext6Key(x)) === id,
+      );
+      if (e === undefined || e.network6 === undefined) return null;
+      const prefix: Prefix6 = { length: e.length, options: 0, metric: 0, address: e.network6 };
+      return encodeExternal6Body(e.metricType === 2, e.metric, prefix, e.tag);
+    }
+    const area = scope;
+    if (type === LSA6_ROUTER) {
+      if (id !== 0) return null;
+      const links: Router6Link[] = [];
+      for (const ifc of area.ifaces) {
+        if (ifc.state === 'Down') continue;
+        const metric = ifc.cfg.cost;
+        if (ifc.cfg.type === 'point-to-point') {
+          for (const n of ifc.neighbors.values())
+            if (n.state === N_FULL)
+              links.push({
+                type: LINK_P2P,
+                metric,
+                ifaceId: ifc.ifaceId,
+                nbrIfaceId: n.ifaceId,
+                nbrRouterId: n.routerId,
+              });
+          continue;
+        }
+        if (!this.isTransit(ifc)) continue;
+        const drIfaceId =
+          ifc.state === 'DR'
+            ? ifc.ifaceId
+            : ([...ifc.neighbors.values()].find((n) => n.ident === ifc.dr)?.ifaceId ?? 0);
+        links.push({
+          type: LINK_TRANSIT,
+          metric,
+          ifaceId: ifc.ifaceId,
+          nbrIfaceId: drIfaceId,
+          nbrRouterId: ifc.dr,
+        });
+      }
+      return encodeRouter6Body(this.routerFlags(), OPTIONS6, links);
+    }
+    if (type === LSA6_NETWORK) {
+      const ifc = area.ifaces.find((i) => i.ifaceId === id);
+      if (ifc === undefined || ifc.state !== 'DR') return null;
+      const full = this.fullNeighbors(ifc);
+      if (full.length === 0) return null;
+      return encodeNetwork6Body(OPTIONS6, [me, ...full]);
+    }
+    if (type === LSA6_INTRA_PREFIX) {
+      if (id === 0) {
+        // Ours: every interface's prefixes but a transit link's (the DR advertises those).
+        const prefixes: Prefix6[] = [];
+        for (const ifc of area.ifaces)
+          if (ifc.state !== 'Down' && !this.isTransit(ifc))
+            prefixes.push(...this.ifacePrefixes(ifc, ifc.cfg.cost));
+        if (prefixes.length === 0) return null;
+        return encodeIntraPrefixBody(LSA6_ROUTER, 0, me, prefixes);
+      }
+      // The transit link's, as its DR: its prefixes and those of its Full routers' Link-LSAs (metric 0).
+      const ifc = area.ifaces.find((i) => i.ifaceId === id);
+      if (ifc === undefined || ifc.state !== 'DR' || !this.isTransit(ifc)) return null;
+      const full = new Set(this.fullNeighbors(ifc));
+      const seen = new Set<string>();
+      const prefixes: Prefix6[] = [];
+      const add = (p: Prefix6) => {
+        // §4.4.3.9: not NU or LA prefixes, nor link-local ones.
+        if ((p.options & (PREFIX_NU | PREFIX_LA)) !== 0 || isLinkLocal(p.address)) return;
+        const k = `${[...p.address].join('.')}/${p.length}`;
+        if (seen.has(k)) return;
+        seen.add(k);
+        prefixes.push({ length: p.length, options: p.options, metric: 0, address: p.address });
+      };
+      for (const p of this.ifacePrefixes(ifc, 0)) add(p);
+      for (const l of ifc.lsdb.values()) {
+        if (l.type !== LSA6_LINK || !full.has(l.adv) || l.age(now) >= MAX_AGE) continue;
+        const body = l.body();
+        if (body?.kind === 'link') for (const p of body.prefixes) add(p);
+      }
+      if (prefixes.length === 0) return null;
+      return encodeIntraPrefixBody(LSA6_NETWORK, ifc.ifaceId, me, prefixes);
+    }
+    return null;
+  }
+
+  /** An interface's global prefixes (OSPFv3), with `metric`. */
+  private ifacePrefixes(ifc: Iface, metric: number): Prefix6[] {
+    return (ifc.cfg.prefixes ?? []).map((p) => ({
+      length: p.length,
+      options: 0,
+      metric,
+      address: maskTo(p.address, p.length),
+    }));
   }
 
   /** Originates (or flushes) one of this router's LSAs now, if it differs from what is installed. */
-  private originate(area: Area | null, type: number, id: number, now: number, force = false): void {
+  private originate(scope: Scope, type: number, id: number, now: number, force = false): void {
     const adv = this.config.routerId;
     const key = lsaKey(type, id, adv);
-    const db = type === LSA_EXTERNAL ? this.externalDb : area?.lsdb;
-    if (db === undefined) return;
+    const db = this.lsdbOf(scope);
     const have = db.get(key);
-    const body = this.wantedBody(area, type, id, now);
+    const body = this.wantedBody(scope, type, id, now);
     if (body === null) {
-      if (have !== undefined && have.age(now) < MAX_AGE) this.flush(area, have, now);
+      if (have !== undefined && have.age(now) < MAX_AGE) this.flush(scope, have, now);
       return;
     }
-    const options = OPT_E;
+    const options = this.v3 ? 0 : OPT_E;
     if (
       !force &&
       have !== undefined &&
@@ -1138,32 +1468,51 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
     const seq = have === undefined ? INITIAL_SEQUENCE_NUMBER : have.seq + 1;
     if (seq > MAX_SEQUENCE_NUMBER) {
       // §12.1.6: flush first; originated anew once the flushed one is gone.
-      this.flush(area, have!, now);
+      this.flush(scope, have!, now);
       return;
     }
-    const lsa = new Lsa(buildLsa(type, id, adv, seq, options, body), 0, now);
-    this.originatedAt.set(key, now);
-    this.install(area, lsa, now);
-    this.flood(area, lsa, null, null, now);
+    const lsa = new Lsa(buildLsa(type, id, adv, seq, options, body, this.v3), 0, now, this.v3);
+    this.originatedAt.set(this.originKey(scope, type, id), now);
+    this.install(scope, lsa, now);
+    this.flood(scope, lsa, null, null, now);
   }
 
   /** §14.1: premature aging: the LSA at MaxAge, flooded, and removed once acknowledged. */
-  private flush(area: Area | null, l: Lsa, now: number): void {
+  private flush(scope: Scope, l: Lsa, now: number): void {
     const bytes = l.bytes.slice();
-    const lsa = new Lsa(bytes, MAX_AGE, now);
-    this.install(area, lsa, now);
-    this.flood(area, lsa, null, null, now);
+    const lsa = new Lsa(bytes, MAX_AGE, now, this.v3);
+    this.install(scope, lsa, now);
+    this.flood(scope, lsa, null, null, now);
   }
 
   /** §13.4: a newer instance of one of our own LSAs came in (from before a restart, say). */
-  private selfReceived(area: Area | null, lsa: Lsa, now: number): void {
+  private selfReceived(scope: Scope, lsa: Lsa, now: number): void {
     if (lsa.age(now) >= MAX_AGE) return;
-    const body = this.wantedBody(area, lsa.type, lsa.id, now);
-    if (body === null || lsa.adv !== this.config.routerId) this.flush(area, lsa, now);
-    else this.originate(area, lsa.type, lsa.id, now, true);
+    const body = this.wantedBody(scope, lsa.type, lsa.id, now);
+    if (body === null || lsa.adv !== this.config.routerId) this.flush(scope, lsa, now);
+    else this.originate(scope, lsa.type, lsa.id, now, true);
   }
 
   private syncExternals(now: number): void {
+    if (this.v3) {
+      const want = new Set<number>();
+      for (const e of this.config.externals) {
+        if (e.network6 === undefined) continue;
+        const k = ext6Key(e);
+        let id = this.ext6Ids.get(k);
+        if (id === undefined) {
+          id = this.nextExt6Id++;
+          this.ext6Ids.set(k, id);
+        }
+        want.add(id);
+      }
+      for (const [k, id] of this.ext6Ids) if (!want.has(id)) this.ext6Ids.delete(k);
+      for (const l of this.externalDb.values())
+        if (l.adv === this.config.routerId && !want.has(l.id) && l.age(now) < MAX_AGE)
+          this.flush(null, l, now);
+      for (const id of want) this.scheduleOriginate(null, LSA6_EXTERNAL, id, now);
+      return;
+    }
     const want = new Set(this.config.externals.map((e) => e.network >>> 0));
     for (const l of this.externalDb.values())
       if (l.adv === this.config.routerId && !want.has(l.id) && l.age(now) < MAX_AGE) this.flush(null, l, now);
@@ -1180,11 +1529,31 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
 
   /** Room for an OSPF packet on the interface (IP header and digest taken off). */
   private room(ifc: Iface): number {
+    if (this.v3) return ifc.cfg.mtu - IP6_HEADER;
     return ifc.cfg.mtu - IP_HEADER - (ifc.cfg.auth.type === 'md5' ? MD5_DIGEST_LENGTH : 0);
   }
 
-  private send(ifc: Iface, type: number, length: number, dst: number, now: number): void {
+  private send(ifc: Iface, type: number, length: number, dst: Dest, now: number): void {
     const c = ifc.cfg;
+    if (typeof dst !== 'number') {
+      // OSPFv3: from the interface's link-local address, out of its zone (§A.1).
+      finishPacket6(this.tx, 0, type, length, this.config.routerId, ifc.area.id, c.instanceId ?? 0);
+      const r =
+        this.sockets.sendTo6?.(
+          this.fd,
+          this.tx,
+          0,
+          length,
+          dst,
+          0,
+          now,
+          c.linkLocal ?? null,
+          c.ifIndex + 1,
+        ) ?? -1;
+      if (r < 0) this.count(this.drops, 'send_error');
+      else this.count(this.txCount, PACKET_TYPE_NAMES[type]!);
+      return;
+    }
     const n = finishPacket(
       this.tx,
       0,
@@ -1205,23 +1574,27 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
     const c = ifc.cfg;
     if (c.passive || ifc.state === 'Down') return;
     const neighbors = [...ifc.neighbors.values()].filter((n) => n.state >= N_INIT).map((n) => n.routerId);
-    const len = encodeHello(this.tx, 0, {
-      mask: c.type === 'broadcast' ? ifc.mask : ifc.mask,
+    const hello: Hello = {
+      mask: ifc.mask,
+      ifaceId: ifc.ifaceId,
       helloInterval: c.helloInterval,
-      options: OPT_E,
+      options: this.v3 ? OPTIONS6 : OPT_E,
       priority: c.priority,
       deadInterval: c.deadInterval,
       dr: ifc.dr,
       bdr: ifc.bdr,
       neighbors,
-    });
-    this.send(ifc, PT_HELLO, len, ALL_SPF_ROUTERS, now);
+    };
+    const len = this.v3 ? encodeHello6(this.tx, 0, hello) : encodeHello(this.tx, 0, hello);
+    this.send(ifc, PT_HELLO, len, this.v3 ? ALL_SPF_ROUTERS6 : ALL_SPF_ROUTERS, now);
     ifc.helloAt = now + c.helloInterval * 1000;
   }
 
   /** Sends the next DD to n with `flags` (and M when summaries remain). Returns whether M was set. */
   private sendDd(ifc: Iface, n: Neighbor, flags: number, now: number): boolean {
-    let len = encodeDdFixed(this.tx, 0, ifc.cfg.mtu, OPT_E, 0, n.ddSeq);
+    let len = this.v3
+      ? encodeDdFixed6(this.tx, 0, ifc.cfg.mtu, OPTIONS6, 0, n.ddSeq)
+      : encodeDdFixed(this.tx, 0, ifc.cfg.mtu, OPT_E, 0, n.ddSeq);
     let count = 0;
     if ((flags & DD_I) === 0) {
       const room = this.room(ifc);
@@ -1233,10 +1606,10 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
     }
     const more = (flags & DD_I) !== 0 || count < n.summary.length;
     const f = (flags & (DD_I | DD_MS)) | (more ? DD_M : 0);
-    this.tx[HEADER_LENGTH + 3] = f;
+    this.tx[this.hl + (this.v3 ? 7 : 3)] = f;
     n.lastSentCount = count;
     this.send(ifc, PT_DD, len, this.unicastDest(ifc, n), now);
-    n.lastSent = this.tx.slice(HEADER_LENGTH, len);
+    n.lastSent = this.tx.slice(this.hl, len);
     // The master retransmits until answered; the slave only answers.
     n.ddRxmtAt =
       n.master || n.state === N_EXSTART ? now + ifc.cfg.retransmitInterval * 1000 : Number.POSITIVE_INFINITY;
@@ -1245,8 +1618,8 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
 
   private resendDd(ifc: Iface, n: Neighbor, now: number): void {
     if (n.lastSent === null) return;
-    this.tx.set(n.lastSent, HEADER_LENGTH);
-    this.send(ifc, PT_DD, HEADER_LENGTH + n.lastSent.length, this.unicastDest(ifc, n), now);
+    this.tx.set(n.lastSent, this.hl);
+    this.send(ifc, PT_DD, this.hl + n.lastSent.length, this.unicastDest(ifc, n), now);
   }
 
   private sendLsr(ifc: Iface, n: Neighbor, now: number): void {
@@ -1254,7 +1627,7 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
       n.lsrAt = Number.POSITIVE_INFINITY;
       return;
     }
-    let len = HEADER_LENGTH;
+    let len = this.hl;
     const room = this.room(ifc);
     n.outstanding.clear();
     for (const [key, hd] of n.requests) {
@@ -1268,12 +1641,12 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
   }
 
   /** LSUs carrying `lsas` (as many per packet as fit) to dst. */
-  private sendLsu(ifc: Iface, lsas: readonly Lsa[], dst: number, now: number): void {
+  private sendLsu(ifc: Iface, lsas: readonly Lsa[], dst: Dest, now: number): void {
     const room = this.room(ifc);
     const delay = ifc.cfg.transmitDelay;
     let i = 0;
     while (i < lsas.length) {
-      let len = HEADER_LENGTH + 4;
+      let len = this.hl + 4;
       let count = 0;
       while (i < lsas.length) {
         const l = lsas[i]!;
@@ -1288,16 +1661,16 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
         i++;
         continue;
       }
-      wr32(this.tx, HEADER_LENGTH, count);
+      wr32(this.tx, this.hl, count);
       this.send(ifc, PT_LSU, len, dst, now);
     }
   }
 
-  private sendAck(ifc: Iface, lsas: readonly Lsa[], dst: number, now: number): void {
+  private sendAck(ifc: Iface, lsas: readonly Lsa[], dst: Dest, now: number): void {
     const room = this.room(ifc);
     let i = 0;
     while (i < lsas.length) {
-      let len = HEADER_LENGTH;
+      let len = this.hl;
       while (i < lsas.length && len + LSA_HEADER_LENGTH <= room) {
         lsas[i]!.writeHeader(this.tx, len, now);
         len += LSA_HEADER_LENGTH;
@@ -1359,8 +1732,8 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
         continue;
       }
       this.pending.delete(key);
-      if (p.area !== null && !this.areas.has(p.area.id)) continue;
-      this.originate(p.area, p.type, p.id, now);
+      if (!this.live(p.scope)) continue;
+      this.originate(p.scope, p.type, p.id, now);
     }
     if (this.ageAt <= now) {
       this.ageSweep(now);
@@ -1375,14 +1748,14 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
   /** §14: MaxAge LSAs flooded and removed once no one needs them; our own refreshed. */
   private ageSweep(now: number): void {
     const busy = this.exchanging();
-    for (const { area, lsdb } of this.allDbs()) {
+    for (const { scope, lsdb } of this.allDbs()) {
       for (const l of [...lsdb.values()]) {
         const age = l.age(now);
         if (age >= MAX_AGE) {
           if (l.age0 < MAX_AGE) {
             // It aged out on its own: flooded at MaxAge (§14).
             l.age0 = MAX_AGE;
-            this.flood(area, l, null, null, now);
+            this.flood(scope, l, null, null, now);
             this.scheduleSpf(now);
           }
           if (busy) continue;
@@ -1392,10 +1765,10 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
           if (held) continue;
           lsdb.delete(l.key);
           // A flushed LSA of ours that we want again (its sequence number wrapped, or it came back).
-          if (l.adv === this.config.routerId && this.wantedBody(area, l.type, l.id, now) !== null)
-            this.scheduleOriginate(area, l.type, l.id, now);
+          if (l.adv === this.config.routerId && this.wantedBody(scope, l.type, l.id, now) !== null)
+            this.scheduleOriginate(scope, l.type, l.id, now);
         } else if (this.isSelf(l) && l.adv === this.config.routerId && age >= LS_REFRESH_TIME) {
-          this.originate(area, l.type, l.id, now, true);
+          this.originate(scope, l.type, l.id, now, true);
         }
       }
     }
@@ -1410,6 +1783,7 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
     this.spfAt = Number.POSITIVE_INFINITY;
     this.lastSpf = now;
     this.spfRuns++;
+    if (this.v3) return this.runSpf6(now);
     const areas: SpfArea[] = [];
     for (const a of this.areas.values()) {
       a.spfRuns++;
@@ -1424,17 +1798,49 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
       areas.push({ id: a.id, lsdb: a.lsdb, interfaces });
     }
     const { routes } = computeRoutes(this.config.routerId, areas, this.externalDb, now);
+    this.installRoutes(routes, now);
+  }
+
+  private runSpf6(now: number): void {
+    const areas: Spf6Area[] = [];
+    for (const a of this.areas.values()) {
+      a.spfRuns++;
+      const interfaces: Spf6Interface[] = a.ifaces
+        .filter((i) => i.state !== 'Down')
+        .map((i) => {
+          const neighbors = new Map<number, Uint8Array>();
+          for (const n of i.neighbors.values()) if (n.state >= N_2WAY) neighbors.set(n.routerId, n.addr6);
+          return {
+            ifIndex: i.cfg.ifIndex,
+            ifaceId: i.ifaceId,
+            neighbors,
+            prefixes: this.ifacePrefixes(i, 0),
+          };
+        });
+      areas.push({ id: a.id, lsdb: a.lsdb, interfaces });
+    }
+    const { routes } = computeRoutes6(this.config.routerId, areas, this.externalDb, now);
+    this.installRoutes(routes, now);
+  }
+
+  /** The new table against the last: only changed routes reach the sink. */
+  private installRoutes(routes: ReadonlyMap<string, OspfRoute>, now: number): void {
     for (const [k, r] of this.installed) {
       if (routes.has(k)) continue;
       this.installed.delete(k);
-      this.sink.update(r.network, r.length, null, now);
+      this.toSink(r, null, now);
     }
     for (const [k, r] of routes) {
       const old = this.installed.get(k);
       if (old !== undefined && sameRoute(old, r)) continue;
       this.installed.set(k, r);
-      this.sink.update(r.network, r.length, r, now);
+      this.toSink(r, r, now);
     }
+  }
+
+  private toSink(r: OspfRoute, route: OspfRoute | null, now: number): void {
+    if (r.network6 !== undefined) this.sink.update6?.(r.network6, r.length, route, now);
+    else this.sink.update(r.network, r.length, route, now);
   }
 
   private count(map: Record<string, number>, key: string): void {
@@ -1445,6 +1851,7 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
 
   show(now: number): OspfShow {
     return {
+      version: this.v3 ? 3 : 2,
       routerId: formatIpv4(this.config.routerId),
       state: this._state,
       areas: [...this.areas.values()].map((a) => {
@@ -1471,7 +1878,9 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
         out.push({
           name: c.name,
           area: formatIpv4(a.id),
-          address: `${formatIpv4(c.address)}/${c.prefixLength}`,
+          address: this.v3
+            ? formatIpv6(c.linkLocal ?? new Uint8Array(16))
+            : `${formatIpv4(c.address)}/${c.prefixLength}`,
           type: c.type,
           state: i.state,
           cost: c.cost,
@@ -1491,6 +1900,7 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
   /** The router id behind a DR/BDR interface address ("" for none). */
   private routerIdOf(i: Iface, addr: number): string {
     if (addr === 0) return '';
+    if (this.v3) return formatIpv4(addr);
     if (addr === i.cfg.address) return formatIpv4(this.config.routerId);
     for (const n of i.neighbors.values()) if (n.addr === addr) return formatIpv4(n.routerId);
     return formatIpv4(addr);
@@ -1503,13 +1913,19 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
         for (const n of i.neighbors.values())
           out.push({
             routerId: formatIpv4(n.routerId),
-            address: formatIpv4(n.addr),
+            address: this.v3 ? formatIpv6(n.addr6) : formatIpv4(n.addr),
             interface: i.cfg.name,
             area: formatIpv4(a.id),
             state: NEIGHBOR_STATES[n.state]!,
             priority: n.priority,
             role:
-              i.cfg.type !== 'broadcast' ? '' : n.addr === i.dr ? 'DR' : n.addr === i.bdr ? 'BDR' : 'DROther',
+              i.cfg.type !== 'broadcast'
+                ? ''
+                : n.ident === i.dr
+                  ? 'DR'
+                  : n.ident === i.bdr
+                    ? 'BDR'
+                    : 'DROther',
             deadInMs: Math.max(0, Math.round(n.deadAt - now)),
             retransmitQueue: n.rxmt.size,
             requestQueue: n.requests.size,
@@ -1521,11 +1937,14 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
 
   database(now: number): OspfLsaShow[] {
     const out: OspfLsaShow[] = [];
-    for (const { area, lsdb } of this.allDbs())
+    for (const { scope, lsdb } of this.allDbs())
       for (const l of lsdb.values())
         out.push({
-          area: area === null ? null : formatIpv4(area.id),
-          type: LSA_TYPE_NAMES[l.type] ?? String(l.type),
+          area: scope === null ? null : formatIpv4(scope instanceof Area ? scope.id : scope.area.id),
+          ...(scope instanceof Iface ? { interface: scope.cfg.name } : {}),
+          type: this.v3
+            ? (LSA6_TYPE_NAMES[l.type] ?? `0x${l.type.toString(16).padStart(4, '0')}`)
+            : (LSA_TYPE_NAMES[l.type] ?? String(l.type)),
           id: formatIpv4(l.id),
           advRouter: formatIpv4(l.adv),
           seq: `0x${(l.seq >>> 0).toString(16).padStart(8, '0')}`,
@@ -1546,16 +1965,31 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
   /** The routes SPF found (what went to the sink). */
   routes(): OspfRouteShow[] {
     const name = (ifIndex: number) => this.ifaceByIndex.get(ifIndex)?.cfg.name ?? String(ifIndex);
+    const text = (r: OspfRoute) =>
+      r.network6 !== undefined
+        ? `${formatIpv6(r.network6)}/${r.length}`
+        : `${formatIpv4(r.network)}/${r.length}`;
+    const order = (r: OspfRoute) => (r.network6 !== undefined ? [...r.network6] : [r.network]);
     return [...this.installed.values()]
-      .sort((a, b) => a.network - b.network || a.length - b.length)
+      .sort((a, b) => {
+        const x = order(a);
+        const y = order(b);
+        for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return x[i]! - y[i]!;
+        return a.length - b.length;
+      })
       .map((r) => ({
-        prefix: `${formatIpv4(r.network)}/${r.length}`,
+        prefix: text(r),
         type: r.type,
         cost: r.cost,
         ...(r.type2Cost !== undefined ? { type2Cost: r.type2Cost } : {}),
         area: formatIpv4(r.area),
         nextHops: r.nextHops.map((h) => ({
-          gateway: h.gateway === 0 ? null : formatIpv4(h.gateway),
+          gateway:
+            h.gateway6 !== undefined
+              ? formatIpv6(h.gateway6)
+              : h.gateway === 0
+                ? null
+                : formatIpv4(h.gateway),
           interface: name(h.ifIndex),
         })),
       }));
@@ -1568,9 +2002,34 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
 
   /** An LSA by key (tests). */
   lsa(area: number, type: number, id: number, adv: number): Lsa | undefined {
-    const db = type === LSA_EXTERNAL ? this.externalDb : this.areas.get(area)?.lsdb;
+    const external = this.v3 ? ((type >>> 13) & 3) === 2 : type === LSA_EXTERNAL;
+    const db = external ? this.externalDb : this.areas.get(area)?.lsdb;
     return db?.get(lsaKey(type, id, adv));
   }
+}
+
+function sameAddr(a: Uint8Array, b: Uint8Array): boolean {
+  for (let i = 0; i < 16; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function isLinkLocal(a: Uint8Array): boolean {
+  return a[0] === 0xfe && (a[1]! & 0xc0) === 0x80;
+}
+
+/** A copy of a with the bits past `length` zero. */
+function maskTo(a: Uint8Array, length: number): Uint8Array {
+  const out = new Uint8Array(16);
+  out.set(a.subarray(0, 16));
+  for (let i = 0; i < 16; i++) {
+    const keep = Math.max(0, Math.min(8, length - 8 * i));
+    out[i] = out[i]! & ((0xff00 >> keep) & 0xff);
+  }
+  return out;
+}
+
+function ext6Key(e: OspfExternalConfig): string {
+  return `${[...(e.network6 ?? [])].join('.')}/${e.length}`;
 }
 
 /** Whether a changed interface config needs its adjacencies brought down. */
@@ -1583,6 +2042,9 @@ function resets(a: OspfInterfaceConfig, b: OspfInterfaceConfig): boolean {
     a.deadInterval !== b.deadInterval ||
     a.passive !== b.passive ||
     a.mtu !== b.mtu ||
+    a.instanceId !== b.instanceId ||
+    a.interfaceId !== b.interfaceId ||
+    !sameAddr(a.linkLocal ?? new Uint8Array(16), b.linkLocal ?? new Uint8Array(16)) ||
     JSON.stringify(authKey(a)) !== JSON.stringify(authKey(b))
   );
 }
@@ -1609,7 +2071,15 @@ function sameRoute(a: OspfRoute, b: OspfRoute): boolean {
   if (a.type !== b.type || a.cost !== b.cost || a.type2Cost !== b.type2Cost || a.area !== b.area)
     return false;
   if (a.nextHops.length !== b.nextHops.length) return false;
-  return a.nextHops.every((h) => b.nextHops.some((x) => x.gateway === h.gateway && x.ifIndex === h.ifIndex));
+  return a.nextHops.every((h) =>
+    b.nextHops.some(
+      (x) =>
+        x.gateway === h.gateway &&
+        x.ifIndex === h.ifIndex &&
+        (x.gateway6 === undefined) === (h.gateway6 === undefined) &&
+        (x.gateway6 === undefined || sameAddr(x.gateway6, h.gateway6!)),
+    ),
+  );
 }
 
 export type { OspfExternalConfig };

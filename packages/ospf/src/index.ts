@@ -26,18 +26,35 @@ export {
   type RouterLink,
 } from './lsa.ts';
 export {
+  decodeBody6,
+  encodeExternal6Body,
+  encodeIntraPrefixBody,
+  encodeLinkBody,
+  encodeNetwork6Body,
+  encodeRouter6Body,
+  type LsaBody6,
+  type Prefix6,
+  type Router6Link,
+} from './lsa6.ts';
+export {
   type Dd,
   type DropReason,
   decodeDd,
+  decodeDd6,
   decodeHeader,
+  decodeHeader6,
   decodeHello,
+  decodeHello6,
   decodeLsAck,
   decodeLsr,
   decodeLsu,
   encodeDdFixed,
+  encodeDdFixed6,
   encodeHello,
+  encodeHello6,
   encodeLsrEntry,
   finishPacket,
+  finishPacket6,
   type Hello,
   type LsrEntry,
   type Md5,
@@ -47,4 +64,5 @@ export {
   padKey,
 } from './packet.ts';
 export { computeRoutes, prefixKey, type SpfArea, type SpfInterface } from './spf.ts';
+export { computeRoutes6, prefix6Key, type Spf6Area, type Spf6Interface } from './spf6.ts';
 export type * from './types.ts';

@@ -2,6 +2,8 @@
 // (§12.1.7, RFC 905 Annex B) and which of two instances is more recent (§13.1). An LSA is kept as
 // the bytes it came in (or was built) as, with its header fields decoded; its body is decoded when
 // SPF first needs it.
+
+import { rd16, rd32, wr16, wr32 } from './bytes.ts';
 import {
   LINK_P2P,
   LINK_VIRTUAL,
@@ -14,23 +16,9 @@ import {
   MAX_AGE,
   MAX_AGE_DIFF,
 } from './constants.ts';
+import { checkBody6, decodeBody6, type LsaBody6 } from './lsa6.ts';
 
-export function rd16(b: Uint8Array, o: number): number {
-  return (b[o]! << 8) | b[o + 1]!;
-}
-export function rd32(b: Uint8Array, o: number): number {
-  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
-}
-export function wr16(b: Uint8Array, o: number, v: number): void {
-  b[o] = (v >>> 8) & 255;
-  b[o + 1] = v & 255;
-}
-export function wr32(b: Uint8Array, o: number, v: number): void {
-  b[o] = (v >>> 24) & 255;
-  b[o + 1] = (v >>> 16) & 255;
-  b[o + 2] = (v >>> 8) & 255;
-  b[o + 3] = v & 255;
-}
+export { rd16, rd32, wr16, wr32 };
 
 /**
  * The Fletcher checksum of an LSA at buf[off, off+len) (RFC 2328 §12.1.7): over everything but the
@@ -104,7 +92,7 @@ export interface ExternalBody {
   readonly forward: number;
   readonly tag: number;
 }
-export type LsaBody = RouterBody | NetworkBody | SummaryBody | ExternalBody;
+export type LsaBody = RouterBody | NetworkBody | SummaryBody | ExternalBody | LsaBody6;
 
 /** The key of an LSA in its database: (type, Link State ID, Advertising Router). */
 export function lsaKey(type: number, id: number, adv: number): string {
@@ -128,10 +116,14 @@ export class Lsa {
   at: number;
   private parsed: LsaBody | null | undefined = undefined;
 
-  constructor(bytes: Uint8Array, age: number, at: number) {
+  /** OSPFv3 (RFC 5340 §A.4.2): the type is 16 bits and the options live in the body. */
+  readonly v3: boolean;
+
+  constructor(bytes: Uint8Array, age: number, at: number, v3 = false) {
     this.bytes = bytes;
-    this.options = bytes[2]!;
-    this.type = bytes[3]!;
+    this.v3 = v3;
+    this.options = v3 ? 0 : bytes[2]!;
+    this.type = v3 ? rd16(bytes, 2) : bytes[3]!;
     this.id = rd32(bytes, 4);
     this.adv = rd32(bytes, 8);
     this.seq = rd32(bytes, 12) | 0;
@@ -153,7 +145,10 @@ export class Lsa {
 
   /** The body, decoded once; null when it is malformed (checked at receipt, so never for a stored one). */
   body(): LsaBody | null {
-    if (this.parsed === undefined) this.parsed = decodeBody(this.bytes, 0, this.length);
+    if (this.parsed === undefined)
+      this.parsed = this.v3
+        ? decodeBody6(this.bytes, 0, this.length)
+        : decodeBody(this.bytes, 0, this.length);
     return this.parsed;
   }
 
@@ -182,11 +177,11 @@ export interface LsaHeader {
   length: number;
 }
 
-export function decodeLsaHeader(b: Uint8Array, o: number): LsaHeader {
+export function decodeLsaHeader(b: Uint8Array, o: number, v3 = false): LsaHeader {
   return {
     age: rd16(b, o),
-    options: b[o + 2]!,
-    type: b[o + 3]!,
+    options: v3 ? 0 : b[o + 2]!,
+    type: v3 ? rd16(b, o + 2) : b[o + 3]!,
     id: rd32(b, o + 4),
     adv: rd32(b, o + 8),
     seq: rd32(b, o + 12) | 0,
@@ -259,13 +254,14 @@ export function checkLsa(
   b: Uint8Array,
   off: number,
   avail: number,
+  v3 = false,
 ): number | 'lsa_length' | 'lsa_type' | 'lsa_checksum' | 'lsa_body' {
   if (avail < LSA_HEADER_LENGTH) return 'lsa_length';
   const len = rd16(b, off + 18);
   if (len < LSA_HEADER_LENGTH || len > avail || len % 4 !== 0) return 'lsa_length';
-  if (!knownLsaType(b[off + 3]!)) return 'lsa_type';
+  if (!v3 && !knownLsaType(b[off + 3]!)) return 'lsa_type';
   if (!lsaChecksumOk(b, off, len)) return 'lsa_checksum';
-  if (decodeBody(b, off, len) === null) return 'lsa_body';
+  if (v3 ? !checkBody6(b, off, len) : decodeBody(b, off, len) === null) return 'lsa_body';
   return len;
 }
 
@@ -298,11 +294,15 @@ export function buildLsa(
   seq: number,
   options: number,
   body: Uint8Array,
+  v3 = false,
 ): Uint8Array {
   const len = LSA_HEADER_LENGTH + body.length;
   const b = new Uint8Array(len);
-  b[2] = options;
-  b[3] = type;
+  if (v3) wr16(b, 2, type);
+  else {
+    b[2] = options;
+    b[3] = type;
+  }
   wr32(b, 4, id);
   wr32(b, 8, adv);
   wr32(b, 12, seq);

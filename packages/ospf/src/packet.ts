@@ -7,9 +7,11 @@ import {
   AUTH_NULL,
   AUTH_SIMPLE,
   HEADER_LENGTH,
+  HEADER6_LENGTH,
   LSA_HEADER_LENGTH,
   MD5_DIGEST_LENGTH,
   OSPF_VERSION,
+  OSPF6_VERSION,
   PT_DD,
   PT_HELLO,
   PT_LSACK,
@@ -42,7 +44,9 @@ export type DropReason =
   | 'lsa_checksum'
   | 'lsa_body'
   | 'truncated'
-  | 'passive';
+  | 'passive'
+  | 'bad_instance'
+  | 'bad_source';
 
 /** An interface's authentication (RFC 2328 §D): keys as bytes, zero-padded to 8 or 16. */
 export type OspfAuth =
@@ -167,7 +171,10 @@ export function finishPacket(
 }
 
 export interface Hello {
+  /** OSPFv2: the network mask. */
   mask: number;
+  /** OSPFv3: the sender's interface id (RFC 5340 §A.3.2). */
+  ifaceId?: number;
   helloInterval: number;
   options: number;
   priority: number;
@@ -250,12 +257,19 @@ export interface LsrEntry {
   adv: number;
 }
 
-export function decodeLsr(b: Uint8Array, off: number, length: number): LsrEntry[] | DropReason {
-  const n = length - HEADER_LENGTH;
+/** An LSR's entries; OSPFv3's (`hl` 16) have 16 reserved bits before a 16-bit type. */
+export function decodeLsr(
+  b: Uint8Array,
+  off: number,
+  length: number,
+  hl = HEADER_LENGTH,
+): LsrEntry[] | DropReason {
+  const n = length - hl;
   if (n % 12 !== 0) return 'bad_length';
   const out: LsrEntry[] = [];
-  for (let i = off + HEADER_LENGTH; i < off + length; i += 12)
-    out.push({ type: rd32(b, i), id: rd32(b, i + 4), adv: rd32(b, i + 8) });
+  const typeMask = hl === HEADER_LENGTH ? 0xffffffff : 0xffff;
+  for (let i = off + hl; i < off + length; i += 12)
+    out.push({ type: (rd32(b, i) & typeMask) >>> 0, id: rd32(b, i + 4), adv: rd32(b, i + 8) });
   return out;
 }
 
@@ -270,14 +284,16 @@ export function decodeLsu(
   b: Uint8Array,
   off: number,
   length: number,
+  v3 = false,
 ): { lsas: [number, number][] } | DropReason {
-  if (length - HEADER_LENGTH < 4) return 'bad_length';
-  const count = rd32(b, off + HEADER_LENGTH);
+  const hl = v3 ? HEADER6_LENGTH : HEADER_LENGTH;
+  if (length - hl < 4) return 'bad_length';
+  const count = rd32(b, off + hl);
   const end = off + length;
-  let o = off + HEADER_LENGTH + 4;
+  let o = off + hl + 4;
   const lsas: [number, number][] = [];
   for (let i = 0; i < count; i++) {
-    const r = checkLsa(b, o, end - o);
+    const r = checkLsa(b, o, end - o, v3);
     if (typeof r === 'string') return r;
     lsas.push([o, r]);
     o += r;
@@ -286,12 +302,130 @@ export function decodeLsu(
   return { lsas };
 }
 
-export function decodeLsAck(b: Uint8Array, off: number, length: number): LsaHeader[] | DropReason {
-  const n = length - HEADER_LENGTH;
+export function decodeLsAck(
+  b: Uint8Array,
+  off: number,
+  length: number,
+  v3 = false,
+): LsaHeader[] | DropReason {
+  const hl = v3 ? HEADER6_LENGTH : HEADER_LENGTH;
+  const n = length - hl;
   if (n % LSA_HEADER_LENGTH !== 0) return 'bad_length';
   const out: LsaHeader[] = [];
-  for (let i = off + HEADER_LENGTH; i < off + length; i += LSA_HEADER_LENGTH) out.push(decodeLsaHeader(b, i));
+  for (let i = off + hl; i < off + length; i += LSA_HEADER_LENGTH) out.push(decodeLsaHeader(b, i, v3));
   return out;
+}
+
+// ---- OSPFv3 (RFC 5340 §A.3) --------------------------------------------------------------------
+// The 16-byte header has no authentication and its checksum is IPv6's, over the pseudo-header: the
+// raw socket fills and checks it (IPV6_CHECKSUM at offset 12), so the codec leaves it at zero.
+
+/** Checks an OSPFv3 header: version, type, length, instance id. */
+export function decodeHeader6(
+  b: Uint8Array,
+  off: number,
+  len: number,
+  instanceId: number,
+): PacketHeader | DropReason {
+  if (len < HEADER6_LENGTH) return 'bad_length';
+  if (b[off] !== OSPF6_VERSION) return 'bad_version';
+  const type = b[off + 1]!;
+  if (type < PT_HELLO || type > PT_LSACK) return 'bad_type';
+  const length = rd16(b, off + 2);
+  if (length < HEADER6_LENGTH || length > len) return 'bad_length';
+  if (b[off + 14] !== instanceId) return 'bad_instance';
+  return { type, length, routerId: rd32(b, off + 4), areaId: rd32(b, off + 8), autype: 0, cryptoSeq: 0 };
+}
+
+/** Writes an OSPFv3 header before a body at b[off+16, off+length); the checksum is the socket's. */
+export function finishPacket6(
+  b: Uint8Array,
+  off: number,
+  type: number,
+  length: number,
+  routerId: number,
+  areaId: number,
+  instanceId: number,
+): number {
+  b[off] = OSPF6_VERSION;
+  b[off + 1] = type;
+  wr16(b, off + 2, length);
+  wr32(b, off + 4, routerId);
+  wr32(b, off + 8, areaId);
+  wr16(b, off + 12, 0);
+  b[off + 14] = instanceId;
+  b[off + 15] = 0;
+  return length;
+}
+
+export function decodeHello6(b: Uint8Array, off: number, length: number): Hello | DropReason {
+  const o = off + HEADER6_LENGTH;
+  const n = length - HEADER6_LENGTH;
+  if (n < 20 || (n - 20) % 4 !== 0) return 'bad_length';
+  const neighbors: number[] = [];
+  for (let i = o + 20; i < off + length; i += 4) neighbors.push(rd32(b, i));
+  return {
+    mask: 0,
+    ifaceId: rd32(b, o),
+    priority: b[o + 4]!,
+    options: (b[o + 5]! << 16) | (b[o + 6]! << 8) | b[o + 7]!,
+    helloInterval: rd16(b, o + 8),
+    deadInterval: rd16(b, o + 10),
+    dr: rd32(b, o + 12),
+    bdr: rd32(b, o + 16),
+    neighbors,
+  };
+}
+
+export function encodeHello6(b: Uint8Array, off: number, h: Hello): number {
+  const o = off + HEADER6_LENGTH;
+  wr32(b, o, h.ifaceId ?? 0);
+  b[o + 4] = h.priority;
+  b[o + 5] = (h.options >>> 16) & 255;
+  b[o + 6] = (h.options >>> 8) & 255;
+  b[o + 7] = h.options & 255;
+  wr16(b, o + 8, h.helloInterval);
+  wr16(b, o + 10, h.deadInterval);
+  wr32(b, o + 12, h.dr);
+  wr32(b, o + 16, h.bdr);
+  for (const [i, n] of h.neighbors.entries()) wr32(b, o + 20 + 4 * i, n);
+  return HEADER6_LENGTH + 20 + 4 * h.neighbors.length;
+}
+
+export function decodeDd6(b: Uint8Array, off: number, length: number): Dd | DropReason {
+  const o = off + HEADER6_LENGTH;
+  const n = length - HEADER6_LENGTH;
+  if (n < 12 || (n - 12) % LSA_HEADER_LENGTH !== 0) return 'bad_length';
+  const headers: LsaHeader[] = [];
+  for (let i = o + 12; i < off + length; i += LSA_HEADER_LENGTH) headers.push(decodeLsaHeader(b, i, true));
+  return {
+    mtu: rd16(b, o + 4),
+    options: (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!,
+    flags: b[o + 7]!,
+    seq: rd32(b, o + 8),
+    headers,
+  };
+}
+
+/** Writes an OSPFv3 DD body's fixed part; the headers follow at off+28, the flags are at off+23. */
+export function encodeDdFixed6(
+  b: Uint8Array,
+  off: number,
+  mtu: number,
+  options: number,
+  flags: number,
+  seq: number,
+): number {
+  const o = off + HEADER6_LENGTH;
+  b[o] = 0;
+  b[o + 1] = (options >>> 16) & 255;
+  b[o + 2] = (options >>> 8) & 255;
+  b[o + 3] = options & 255;
+  wr16(b, o + 4, mtu);
+  b[o + 6] = 0;
+  b[o + 7] = flags;
+  wr32(b, o + 8, seq);
+  return HEADER6_LENGTH + 12;
 }
 
 export { PT_DD, PT_HELLO, PT_LSACK, PT_LSR, PT_LSU };

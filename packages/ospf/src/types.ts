@@ -25,6 +25,14 @@ export interface OspfInterfaceConfig {
   readonly auth: OspfAuth;
   /** The IP MTU, as DD packets carry it. */
   readonly mtu: number;
+  /** OSPFv3: the interface's link-local address (the source of its packets, §A.1). */
+  readonly linkLocal?: Uint8Array;
+  /** OSPFv3: its global prefixes (Link-LSA, Intra-Area-Prefix LSA). */
+  readonly prefixes?: readonly { readonly address: Uint8Array; readonly length: number }[];
+  /** OSPFv3: the instance id (RFC 5340 §2.4; 0). */
+  readonly instanceId?: number;
+  /** OSPFv3: the interface id (default the index plus one). */
+  readonly interfaceId?: number;
 }
 
 export interface OspfAreaConfig {
@@ -36,6 +44,8 @@ export interface OspfAreaConfig {
 /** A route this router brings into OSPF as an AS-external-LSA (RFC 2328 §12.4.4). */
 export interface OspfExternalConfig {
   readonly network: number;
+  /** OSPFv3: the IPv6 prefix (network is then 0). */
+  readonly network6?: Uint8Array;
   readonly length: number;
   readonly metric: number;
   readonly metricType: 1 | 2;
@@ -43,6 +53,8 @@ export interface OspfExternalConfig {
 }
 
 export interface OspfConfig {
+  /** 2 (RFC 2328, the default) or 3 (RFC 5340: IPv6). */
+  readonly version?: 2 | 3;
   readonly routerId: number;
   readonly areas: readonly OspfAreaConfig[];
   readonly externals: readonly OspfExternalConfig[];
@@ -56,6 +68,8 @@ export interface OspfConfig {
 /** One next hop: a neighbour's address (0: the destination is on the link) out of an interface. */
 export interface OspfNextHop {
   readonly gateway: number;
+  /** OSPFv3: the neighbour's link-local address (absent: on the link). */
+  readonly gateway6?: Uint8Array;
   readonly ifIndex: number;
 }
 
@@ -63,6 +77,8 @@ export type OspfRouteType = 'intra-area' | 'inter-area' | 'external-1' | 'extern
 
 export interface OspfRoute {
   readonly network: number;
+  /** OSPFv3: the IPv6 prefix (network is then 0). */
+  readonly network6?: Uint8Array;
   readonly length: number;
   readonly type: OspfRouteType;
   /** The cost (the type 1 part for type 2 externals). */
@@ -77,6 +93,8 @@ export interface OspfRoute {
 /** Where the engine's routes go (the VR's RIB, a map in tests). */
 export interface OspfRouteSink {
   update(network: number, length: number, route: OspfRoute | null, now: number): void;
+  /** OSPFv3's routes. */
+  update6?(network: Uint8Array, length: number, route: OspfRoute | null, now: number): void;
 }
 
 export interface OspfInterfaceShow {
@@ -115,6 +133,8 @@ export interface OspfNeighborShow {
 
 export interface OspfLsaShow {
   area: string | null;
+  /** Link-scoped (OSPFv3 Link-LSAs): the interface. */
+  interface?: string;
   type: string;
   id: string;
   advRouter: string;
@@ -135,6 +155,7 @@ export interface OspfRouteShow {
 }
 
 export interface OspfShow {
+  version: 2 | 3;
   routerId: string;
   state: string;
   areas: { id: string; interfaces: number; lsas: number; spfRuns: number }[];

@@ -3,7 +3,7 @@
 // member; two members make a point-to-point link) with a fixed delay and a switch to cut them. A
 // virtual clock jumps to the next deadline of the stacks, the engines and the frames in flight.
 import { createHash } from 'node:crypto';
-import { formatIpv4, parseIpv4 } from '@nexthop/addr';
+import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from '@nexthop/addr';
 import type { FrameOutput } from '@nexthop/interface';
 import { Stack } from '@nexthop/stack';
 import {
@@ -27,11 +27,20 @@ export class MapSink implements OspfRouteSink {
     if (route === null) this.routes.delete(k);
     else this.routes.set(k, route);
   }
+  update6(network: Uint8Array, length: number, route: OspfRoute | null): void {
+    this.updates++;
+    const k = `${formatIpv6(network)}/${length}`;
+    if (route === null) this.routes.delete(k);
+    else this.routes.set(k, route);
+  }
   text(prefix: string): string | undefined {
     const r = this.routes.get(prefix);
     if (r === undefined) return undefined;
     const hops = r.nextHops
-      .map((h) => `${h.gateway === 0 ? 'direct' : formatIpv4(h.gateway)}@${h.ifIndex}`)
+      .map(
+        (h) =>
+          `${h.gateway6 !== undefined ? formatIpv6(h.gateway6) : h.gateway === 0 ? 'direct' : formatIpv4(h.gateway)}@${h.ifIndex}`,
+      )
       .sort()
       .join(',');
     return `${r.cost} ${r.type} ${hops}`;
@@ -41,6 +50,8 @@ export class MapSink implements OspfRouteSink {
 export interface IfSpec {
   /** '10.0.1.1/24' */
   readonly addr: string;
+  /** OSPFv3: a global address, '2001:db8:1::1/64'. */
+  readonly addr6?: string;
   readonly type?: NetworkType;
   readonly cost?: number;
   readonly priority?: number;
@@ -98,14 +109,33 @@ function padTo16(k: Uint8Array): Uint8Array {
   return out;
 }
 
-export function engineConfig(spec: RouterSpec) {
+/** An OSPFv3 interface: the stack's link-local address, the spec's global prefix. */
+function ifConfig6(spec: IfSpec, ifIndex: number, stack: Stack): OspfInterfaceConfig {
+  const info = stack.interfaces()[ifIndex]!;
+  const ll = info.addresses6.find((a) => a.address.startsWith('fe80'));
+  const prefixes: { address: Uint8Array; length: number }[] = [];
+  if (spec.addr6 !== undefined) {
+    const [a, len] = spec.addr6.split('/') as [string, string];
+    prefixes.push({ address: parseIpv6(a), length: Number(len) });
+  }
+  return {
+    ...ifConfig({ ...spec, md5Key: undefined }, ifIndex),
+    address: 0,
+    prefixLength: 0,
+    linkLocal: ll === undefined ? new Uint8Array(16) : parseIpv6(ll.address),
+    prefixes,
+  };
+}
+
+export function engineConfig(spec: RouterSpec, stack?: Stack) {
   const areas = new Map<number, OspfInterfaceConfig[]>();
   spec.interfaces.forEach((ifc, i) => {
     const list = areas.get(ifc.area ?? 0) ?? [];
-    list.push(ifConfig(ifc, i));
+    list.push(stack === undefined ? ifConfig(ifc, i) : ifConfig6(ifc, i, stack));
     areas.set(ifc.area ?? 0, list);
   });
   return {
+    ...(stack !== undefined ? { version: 3 as const } : {}),
     routerId: parseIpv4(spec.routerId),
     areas: [...areas].map(([id, interfaces]) => ({ id, interfaces })),
     externals: spec.externals ?? [],
@@ -115,7 +145,12 @@ export function engineConfig(spec: RouterSpec) {
   };
 }
 
-export function world(seed: number, specs: readonly RouterSpec[], segments: readonly SegmentSpec[]) {
+export function world(
+  seed: number,
+  specs: readonly RouterSpec[],
+  segments: readonly SegmentSpec[],
+  version: 2 | 3 = 2,
+) {
   let now = 0;
   let seq = 0;
   const up = segments.map(() => true);
@@ -143,14 +178,19 @@ export function world(seed: number, specs: readonly RouterSpec[], segments: read
       stack.addInterface({ name: `eth${i}`, mac: Uint8Array.of(2, 0, 0, 0, index + 1, i + 1), mtu: 1500 });
       const [a, len] = ifc.addr.split('/') as [string, string];
       stack.addAddress(i, parseIpv4(a), Number(len), 0);
+      if (ifc.addr6 !== undefined) {
+        const [a6, len6] = ifc.addr6.split('/') as [string, string];
+        stack.addAddress6(i, parseIpv6(a6), Number(len6), 0);
+      }
     });
+    stack.poll(0);
     const sink = new MapSink();
     let rnd = seed * 7919 + index;
     const engine = new OspfEngine({
       name: `ospf-${spec.name}`,
       sockets: stack.sockets,
       sink,
-      config: engineConfig(spec),
+      config: engineConfig(spec, version === 3 ? stack : undefined),
       md5,
       random: () => {
         rnd = (Math.imul(rnd, 1103515245) + 12345) >>> 0;

@@ -2,6 +2,7 @@ export { configJsonSchema, formatConfigErrors, parseConfig } from './parse.ts';
 export { describeRoute, routeKey } from './routes.ts';
 export type { RawRouter } from './schema.ts';
 export { DEFAULT_QUOTAS, isLoopbackHost } from './semantic.ts';
+export { BFD_DEFAULT_SECTION, BFD_DEFAULTS } from './semantic-bfd.ts';
 export {
   asPathRegexSource,
   bgpNotes,
@@ -20,6 +21,9 @@ export type {
   AccessConfig,
   ApiFileProblem,
   AsPathPattern,
+  BfdAuthSection,
+  BfdConfigSection,
+  BfdParamsSection,
   BgpConfigSection,
   BgpFamily,
   BgpNeighborConfig,

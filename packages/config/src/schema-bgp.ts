@@ -120,6 +120,12 @@ export const BgpNeighborSchema = Type.Object(
     nextHopSelf: Type.Optional(
       Type.Boolean({ description: 'advertise our own address as next hop to this neighbour (false)' }),
     ),
+    bfd: Type.Optional(
+      Type.Boolean({
+        description:
+          'a BFD session to a directly connected neighbour (timers in `bfd`); BFD Down ends the BGP session (false)',
+      }),
+    ),
   },
   { additionalProperties: false, description: 'one BGP neighbour' },
 );

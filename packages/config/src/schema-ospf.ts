@@ -33,6 +33,11 @@ export const OspfInterfaceSchema = Type.Object(
     passive: Type.Optional(
       Type.Boolean({ description: 'advertise the subnet, but send and accept no Hellos (false)' }),
     ),
+    bfd: Type.Optional(
+      Type.Boolean({
+        description: 'a BFD session to each neighbour (timers in `bfd`); BFD Down kills the neighbour (false)',
+      }),
+    ),
     authentication: Type.Optional(
       Type.Union(
         [

@@ -555,6 +555,7 @@ function normalizeNeighbor(
     ttlSecurity: n.ttlSecurity ?? false,
     routeReflectorClient: n.routeReflectorClient ?? false,
     nextHopSelf: n.nextHopSelf ?? false,
+    bfd: n.bfd ?? false,
   };
 }
 

@@ -106,6 +106,7 @@ export function normalizeOspf(
         transmitDelay: r.transmitDelay ?? 1,
         network: r.network ?? 'broadcast',
         passive: r.passive ?? false,
+        bfd: r.bfd ?? false,
         auth,
       });
     }

@@ -12,6 +12,7 @@ import {
 import type { RawIssue } from './messages.ts';
 import type { RawConfig, RawRouter } from './schema.ts';
 import { normalizeBgp, normalizePolicies } from './semantic-bgp.ts';
+import { normalizeBfd } from './semantic-bfd.ts';
 import { normalizeOspf } from './semantic-ospf.ts';
 import { normalizeRip } from './semantic-rip.ts';
 import { acceptAddress6, normalizeRa, parseAddress6, parseRoute6 } from './semantic6.ts';
@@ -293,6 +294,7 @@ export function checkAndNormalize(
     const policies = normalizePolicies(rawRouter.policies, [...base, 'policies'], issue);
     const bgp = normalizeBgp(rawRouter.bgp, [...base, 'bgp'], interfaces, rawRouter.policies, issue);
     const ospf = normalizeOspf(rawRouter.ospf, [...base, 'ospf'], interfaces, issue);
+    const bfd = normalizeBfd(rawRouter.bfd, [...base, 'bfd'], interfaces, issue);
     const rip = normalizeRip(rawRouter.rip, 4, [...base, 'rip'], interfaces, issue);
     const ripng = normalizeRip(rawRouter.ripng, 6, [...base, 'ripng'], interfaces, issue);
 
@@ -321,6 +323,7 @@ export function checkAndNormalize(
       nice: rawRouter.nice ?? 0,
       ...(bgp !== undefined ? { bgp } : {}),
       ...(ospf !== undefined ? { ospf } : {}),
+      ...(bfd !== undefined ? { bfd } : {}),
       policies,
       ...(rip !== undefined ? { rip } : {}),
       ...(ripng !== undefined ? { ripng } : {}),

@@ -182,6 +182,8 @@ export interface BgpNeighborConfig {
   readonly ttlSecurity: boolean;
   readonly routeReflectorClient: boolean;
   readonly nextHopSelf: boolean;
+  /** A BFD session to the neighbour; its Down takes the BGP session down (RFC 5882). */
+  readonly bfd: boolean;
 }
 
 /** `bgp.gracefulRestart`. Times in seconds. */
@@ -330,6 +332,8 @@ export interface OspfInterfaceSection {
   readonly transmitDelay: number;
   readonly network: 'broadcast' | 'point-to-point';
   readonly passive: boolean;
+  /** A BFD session to each neighbour; its Down kills the neighbour (RFC 5882). */
+  readonly bfd: boolean;
   readonly auth:
     | { readonly type: 'none' }
     | { readonly type: 'simple'; readonly key: string }
@@ -359,6 +363,33 @@ export interface OspfConfigSection {
   readonly spfHold: number;
 }
 
+/** A BFD key (RFC 5880 §6.7). */
+export interface BfdAuthSection {
+  readonly type: 'simple' | 'keyed-md5' | 'meticulous-md5' | 'keyed-sha1' | 'meticulous-sha1';
+  readonly keyId: number;
+  readonly key: string;
+}
+
+/** BFD session timers, ms. */
+export interface BfdParamsSection {
+  readonly transmitInterval: number;
+  readonly receiveInterval: number;
+  readonly multiplier: number;
+  readonly auth?: BfdAuthSection;
+}
+
+/** A router's `bfd` section: defaults filled in, overrides by interface and by peer. */
+export interface BfdConfigSection {
+  readonly defaults: BfdParamsSection;
+  readonly interfaces: readonly { readonly name: string; readonly params: Partial<BfdParamsSection> }[];
+  readonly peers: readonly {
+    readonly address: number | Uint8Array;
+    readonly addressText: string;
+    readonly interface?: string;
+    readonly params: Partial<BfdParamsSection>;
+  }[];
+}
+
 export interface RouterConfig {
   readonly name: string;
   /** In file order. */
@@ -374,6 +405,8 @@ export interface RouterConfig {
   readonly policies: PoliciesConfig;
   /** OSPFv2 (RFC 2328), when configured. */
   readonly ospf?: OspfConfigSection;
+  /** BFD timers, when the section is there (sessions come from `bfd: true` of BGP and OSPF). */
+  readonly bfd?: BfdConfigSection;
   /** RIPv2 (RFC 2453), when configured. */
   readonly rip?: RipConfigSection;
   /** RIPng (RFC 2080), when configured. */

@@ -147,6 +147,7 @@ describe('bgp and policies: the example', () => {
       ttlSecurity: true,
       routeReflectorClient: false,
       nextHopSelf: false,
+      bfd: false,
     });
     const [, core, ll] = bgp.neighbors;
     assert.deepEqual(core!.address, parseIpv6('2001:db8:12::2'));
@@ -227,6 +228,7 @@ describe('bgp and policies: the example', () => {
       ttlSecurity: false,
       routeReflectorClient: false,
       nextHopSelf: false,
+      bfd: false,
     });
   });
 

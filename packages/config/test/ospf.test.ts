@@ -74,6 +74,7 @@ test('the ospf section normalized, defaults filled in', () => {
     transmitDelay: 1,
     network: 'broadcast',
     passive: false,
+    bfd: false,
     auth: { type: 'none' },
   });
   const e2 = o.areas[0]!.interfaces[1]!;

@@ -261,6 +261,11 @@ export async function answer(
       return showRip(vr, params, now);
     case 'show.ospf':
       return showOspf(vr, params, now);
+    case 'show.bfd': {
+      const bfd = vr.bfdInstance;
+      if (bfd === null) throw new ControlRequestError('not_found', `BFD is not configured on VR ${vr.name}`);
+      return bfd.show(now);
+    }
     case 'show.arp':
       return vr.stack.arpEntries(now);
     case 'show.neighbors':

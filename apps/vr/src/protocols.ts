@@ -13,6 +13,14 @@ export interface HostedProtocol {
   /** Interfaces, addresses or the stack's routes may have changed (what it originates follows). */
   sync(now: number): void;
   stop(now: number): void;
+  /**
+   * Its events act on other instances (BFD's Down ends a BGP session, kills an OSPF neighbour):
+   * the host polls it first, polls every instance after its socket events, and calls
+   * `afterOthers` after theirs (BFD follows the OSPF neighbours it has sessions for; true: it
+   * changed something and is polled again).
+   */
+  readonly wakesOthers?: boolean;
+  afterOthers?(now: number): boolean;
 }
 
 export class ProtocolHost {
@@ -42,21 +50,33 @@ export class ProtocolHost {
   socketEvent(fd: number, events: number, now: number): boolean {
     for (const e of this.list.values()) {
       if (e.p.socketEvent(fd, events, now)) {
-        e.deadline = e.p.poll(now);
+        if (e.p.wakesOthers === true) this.poll(now);
+        else {
+          e.deadline = e.p.poll(now);
+          this.afterOthers(now);
+        }
         return true;
       }
     }
     return false;
   }
 
-  /** Polls every instance; the earliest deadline. */
+  /** Polls every instance (those that act on others first); the earliest deadline. */
   poll(now: number): number {
     let d = Number.POSITIVE_INFINITY;
-    for (const e of this.list.values()) {
-      e.deadline = e.p.poll(now);
-      d = Math.min(d, e.deadline);
-    }
-    return d;
+    for (const first of [true, false])
+      for (const e of this.list.values()) {
+        if ((e.p.wakesOthers === true) !== first) continue;
+        e.deadline = e.p.poll(now);
+        d = Math.min(d, e.deadline);
+      }
+    this.afterOthers(now);
+    return Math.min(d, this.deadline);
+  }
+
+  /** Instances that follow the others look again (and are polled again when that changed something). */
+  private afterOthers(now: number): void {
+    for (const e of this.list.values()) if (e.p.afterOthers?.(now) === true) e.deadline = e.p.poll(now);
   }
 
   /** Whether any instance changed RIB routes (each one's flag is taken). */

@@ -14,6 +14,7 @@ import type { FrameOutput, Link, LinkStats } from '@nexthop/interface';
 import { SmallServices } from '@nexthop/services';
 import { Stack } from '@nexthop/stack';
 import type { Logger } from 'pino';
+import { VrBfd, wantsBfd } from './bfd.ts';
 import { VrBgp } from './bgp.ts';
 import { Captures } from './capture.ts';
 import {
@@ -248,6 +249,7 @@ export class VirtualRouter {
     for (const r of this.config.routes) this.addRoute(r);
     for (const r of this.config.routes6) addRoute6(this.stack, r);
     this.startServices(now);
+    this.startBfd(now);
     this.startBgp(now);
     this.startRip(now, 4);
     this.startRip(now, 6);
@@ -433,6 +435,7 @@ export class VirtualRouter {
     if (accessChanged) changes.push('access list changed');
     if (quotasChanged) changes.push('quotas changed');
     if (accessChanged || quotasChanged) this.onPolicyChange?.(next);
+    changes.push(...this.applyBfd(next, now));
     changes.push(...this.applyBgp(prev, next, now));
     changes.push(...this.applyRip(prev, next, now, 4), ...this.applyRip(prev, next, now, 6));
     changes.push(...this.applyOspf(prev, next, now));
@@ -563,6 +566,39 @@ export class VirtualRouter {
     if (same) this.bgp.syncOriginated(now);
     this.settleRib();
     return changes;
+  }
+
+  /** BFD, when the config has a `bfd` section or a client's `bfd: true`; its clients find it. */
+  private startBfd(now: number): void {
+    if (!wantsBfd(this.config)) return;
+    const bfd = new VrBfd(this.stack, this.config, this.logger, {
+      bgp: () => this.bgp,
+      ospf: () => this.protocols.get('ospf'),
+    });
+    this.protocols.set('bfd', bfd);
+    bfd.start(now);
+  }
+
+  /** BFD starts, stops, or takes new timers and clients in place. */
+  private applyBfd(next: RouterConfig, now: number): string[] {
+    if (!this.started) return [];
+    const bfd = this.protocols.get<VrBfd>('bfd');
+    if (!wantsBfd(next)) {
+      if (bfd === null) return [];
+      bfd.stop(now);
+      this.protocols.set('bfd', null);
+      return ['bfd stopped'];
+    }
+    if (bfd === null) {
+      this.startBfd(now);
+      return ['bfd started'];
+    }
+    return bfd.apply(next, now);
+  }
+
+  /** The BFD instance, when running (`show bfd`). */
+  get bfdInstance(): VrBfd | null {
+    return this.protocols.get<VrBfd>('bfd');
   }
 
   /** Brings the FIB up to date after a protocol changed routes in the RIB. */

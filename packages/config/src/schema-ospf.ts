@@ -35,7 +35,8 @@ export const OspfInterfaceSchema = Type.Object(
     ),
     bfd: Type.Optional(
       Type.Boolean({
-        description: 'a BFD session to each neighbour (timers in `bfd`); BFD Down kills the neighbour (false)',
+        description:
+          'a BFD session to each neighbour (timers in `bfd`); BFD Down kills the neighbour (false)',
       }),
     ),
     authentication: Type.Optional(
@@ -134,5 +135,44 @@ export const OspfSchema = Type.Object(
   { additionalProperties: false, description: 'OSPFv2 (RFC 2328)' },
 );
 
+/** OSPFv3's interface: as OSPFv2's without authentication (RFC 5340 has none in the packet), with an instance id. */
+export const Ospf6InterfaceSchema = Type.Object(
+  {
+    ...Type.Omit(OspfInterfaceSchema, ['authentication']).properties,
+    instanceId: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 255, description: 'the instance id (RFC 5340 §2.4; 0)' }),
+    ),
+  },
+  { additionalProperties: false, description: 'OSPFv3 on one interface of the router' },
+);
+
+export const Ospf6Schema = Type.Object(
+  {
+    ...OspfSchema.properties,
+    routerId: Type.Optional(
+      Type.String({
+        pattern: `^${IPV4}$`,
+        description:
+          "router id, dotted, not 0.0.0.0; default the ospf section's, else the highest IPv4 interface address",
+      }),
+    ),
+    areas: Type.Record(
+      Type.String({ pattern: AREA_ID }),
+      Type.Object(
+        {
+          interfaces: Type.Record(Type.String({ pattern: INTERFACE_NAME }), Ospf6InterfaceSchema, {
+            additionalProperties: false,
+            description: 'the router interfaces in this area, by name',
+          }),
+        },
+        { additionalProperties: false },
+      ),
+      { additionalProperties: false, description: 'areas by id (0 or 0.0.0.0: the backbone)' },
+    ),
+  },
+  { additionalProperties: false, description: 'OSPFv3 (RFC 5340): OSPF for IPv6' },
+);
+
 export type RawOspf = Static<typeof OspfSchema>;
+export type RawOspf6 = Static<typeof Ospf6Schema>;
 export type RawOspfInterface = Static<typeof OspfInterfaceSchema>;

@@ -1,8 +1,8 @@
 import Type, { type Static } from 'typebox';
 import { INTERFACE_NAME, IPV4, IPV6 } from './patterns.ts';
-import { BgpSchema, PoliciesSchema } from './schema-bgp.ts';
 import { BfdSchema } from './schema-bfd.ts';
-import { OspfSchema } from './schema-ospf.ts';
+import { BgpSchema, PoliciesSchema } from './schema-bgp.ts';
+import { Ospf6Schema, OspfSchema } from './schema-ospf.ts';
 import { RipngSchema, RipSchema } from './schema-rip.ts';
 
 export { INTERFACE_NAME };
@@ -189,6 +189,7 @@ export const RouterSchema = Type.Object(
     bgp: Type.Optional(BgpSchema),
     policies: Type.Optional(PoliciesSchema),
     ospf: Type.Optional(OspfSchema),
+    ospf6: Type.Optional(Ospf6Schema),
     bfd: Type.Optional(BfdSchema),
     rip: Type.Optional(RipSchema),
     ripng: Type.Optional(RipngSchema),

@@ -1,5 +1,5 @@
 import { formatIpv4, tryParseIpv4 } from '@nexthop/addr';
-import type { RawOspf } from './schema-ospf.ts';
+import type { RawOspf, RawOspf6, RawOspfInterface } from './schema-ospf.ts';
 import type {
   InterfaceConfig,
   OspfAreaSection,
@@ -10,6 +10,9 @@ import type {
 
 // The `ospf` section of a router: interfaces that exist, have an IPv4 address and sit in one area;
 // timers that make sense; the router id; defaults filled in (FRR's and RFC 2328 Appendix C's).
+
+/** An interface of either section (ospf6 has no authentication, ospf no instance id). */
+type AnyInterface = RawOspfInterface & { instanceId?: number };
 
 type Issue = (segments: string[], message: string, atKey?: boolean) => void;
 
@@ -22,11 +25,17 @@ export function parseAreaId(text: string): number | undefined {
   return tryParseIpv4(text);
 }
 
+/**
+ * The `ospf` section (version 2) or the `ospf6` one (version 3: interfaces need no IPv4 address, no
+ * authentication, an instance id; the router id defaults to the ospf section's, `v2RouterId`).
+ */
 export function normalizeOspf(
-  raw: RawOspf | undefined,
+  raw: RawOspf | RawOspf6 | undefined,
   base: string[],
   interfaces: readonly InterfaceConfig[],
   issue: Issue,
+  version: 2 | 3 = 2,
+  v2RouterId?: number,
 ): OspfConfigSection | undefined {
   if (raw === undefined) return undefined;
   let bad = false;
@@ -40,6 +49,8 @@ export function normalizeOspf(
     routerId = tryParseIpv4(raw.routerId);
     if (routerId === undefined) fail([...base, 'routerId'], `'${raw.routerId}' is not a dotted router id`);
     else if (routerId === 0) fail([...base, 'routerId'], 'the router id must not be 0.0.0.0');
+  } else if (version === 3 && v2RouterId !== undefined) {
+    routerId = v2RouterId;
   } else {
     routerIdSource = 'interface';
     for (const i of interfaces)
@@ -67,14 +78,14 @@ export function normalizeOspf(
     }
     areaIds.set(id, areaText);
     const list: OspfInterfaceSection[] = [];
-    for (const [name, r] of Object.entries(rawArea.interfaces)) {
+    for (const [name, r] of Object.entries(rawArea.interfaces) as [string, AnyInterface][]) {
       const iat = [...at, 'interfaces', name];
       const iface = interfaces.find((i) => i.name === name);
       if (iface === undefined) {
         fail(iat, `no interface '${name}' on this router`, true);
         continue;
       }
-      if (iface.addresses.length === 0) {
+      if (version === 2 && iface.addresses.length === 0) {
         fail(iat, `interface '${name}' has no IPv4 address for OSPFv2`, true);
         continue;
       }
@@ -90,12 +101,13 @@ export function normalizeOspf(
         fail([...iat, 'deadInterval'], `deadInterval (${dead}) must be longer than helloInterval (${hello})`);
         continue;
       }
+      const authentication = r.authentication;
       const auth: OspfInterfaceSection['auth'] =
-        r.authentication === undefined
+        authentication === undefined
           ? { type: 'none' }
-          : 'simple' in r.authentication
-            ? { type: 'simple', key: r.authentication.simple }
-            : { type: 'md5', keyId: r.authentication.md5.keyId, key: r.authentication.md5.key };
+          : 'simple' in authentication
+            ? { type: 'simple', key: authentication.simple }
+            : { type: 'md5', keyId: authentication.md5.keyId, key: authentication.md5.key };
       list.push({
         name,
         cost: r.cost ?? 10,
@@ -106,6 +118,7 @@ export function normalizeOspf(
         transmitDelay: r.transmitDelay ?? 1,
         network: r.network ?? 'broadcast',
         passive: r.passive ?? false,
+        ...(version === 3 ? { instanceId: r.instanceId ?? 0 } : {}),
         bfd: r.bfd ?? false,
         auth,
       });

@@ -11,8 +11,8 @@ import {
 } from '@nexthop/addr';
 import type { RawIssue } from './messages.ts';
 import type { RawConfig, RawRouter } from './schema.ts';
-import { normalizeBgp, normalizePolicies } from './semantic-bgp.ts';
 import { normalizeBfd } from './semantic-bfd.ts';
+import { normalizeBgp, normalizePolicies } from './semantic-bgp.ts';
 import { normalizeOspf } from './semantic-ospf.ts';
 import { normalizeRip } from './semantic-rip.ts';
 import { acceptAddress6, normalizeRa, parseAddress6, parseRoute6 } from './semantic6.ts';
@@ -294,6 +294,7 @@ export function checkAndNormalize(
     const policies = normalizePolicies(rawRouter.policies, [...base, 'policies'], issue);
     const bgp = normalizeBgp(rawRouter.bgp, [...base, 'bgp'], interfaces, rawRouter.policies, issue);
     const ospf = normalizeOspf(rawRouter.ospf, [...base, 'ospf'], interfaces, issue);
+    const ospf6 = normalizeOspf(rawRouter.ospf6, [...base, 'ospf6'], interfaces, issue, 3, ospf?.routerId);
     const bfd = normalizeBfd(rawRouter.bfd, [...base, 'bfd'], interfaces, issue);
     const rip = normalizeRip(rawRouter.rip, 4, [...base, 'rip'], interfaces, issue);
     const ripng = normalizeRip(rawRouter.ripng, 6, [...base, 'ripng'], interfaces, issue);
@@ -323,6 +324,7 @@ export function checkAndNormalize(
       nice: rawRouter.nice ?? 0,
       ...(bgp !== undefined ? { bgp } : {}),
       ...(ospf !== undefined ? { ospf } : {}),
+      ...(ospf6 !== undefined ? { ospf6 } : {}),
       ...(bfd !== undefined ? { bfd } : {}),
       policies,
       ...(rip !== undefined ? { rip } : {}),

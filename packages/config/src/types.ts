@@ -334,6 +334,8 @@ export interface OspfInterfaceSection {
   readonly passive: boolean;
   /** A BFD session to each neighbour; its Down kills the neighbour (RFC 5882). */
   readonly bfd: boolean;
+  /** OSPFv3 (the `ospf6` section): the instance id (RFC 5340 §2.4), 0 by default. */
+  readonly instanceId?: number;
   readonly auth:
     | { readonly type: 'none' }
     | { readonly type: 'simple'; readonly key: string }
@@ -407,6 +409,8 @@ export interface RouterConfig {
   readonly ospf?: OspfConfigSection;
   /** BFD timers, when the section is there (sessions come from `bfd: true` of BGP and OSPF). */
   readonly bfd?: BfdConfigSection;
+  /** OSPFv3 (RFC 5340), when configured: the same shape, authentication none. */
+  readonly ospf6?: OspfConfigSection;
   /** RIPv2 (RFC 2453), when configured. */
   readonly rip?: RipConfigSection;
   /** RIPng (RFC 2080), when configured. */

@@ -89,7 +89,7 @@ program
   .description(
     `show ${SHOWABLE.join(', ')}: of one VR with --vr, else of every VR nexthopd runs; ` +
       'show bgp [summary | neighbors [NAME] | routes [PREFIX]]: the BGP instance of a VR; ' +
-      'show ospf [summary | interfaces | neighbors | database | routes]: its OSPF instance; ' +
+      'show ospf [summary | interfaces | neighbors | database | routes] [-6]: its OSPF (-6: OSPFv3) instance; ' +
       'show rip [routes | interfaces | neighbors]: its RIPv2 and RIPng instances',
   )
   .argument('<what>', [...SHOWABLE, 'bgp', 'ospf', 'rip'].join(' | '))
@@ -111,13 +111,13 @@ program
       if (what === 'ospf') {
         if (args.length > 1)
           throw new CliError(`show ospf takes at most one word (got ${args.join(' ')})`, 2);
-        if (familyFlag(opts) !== undefined) throw new CliError('-4 and -6 apply to show routes only', 2);
         const { showOspf } = await import('./show-ospf.ts');
         emit(
           await showOspf(args[0] ?? 'summary', {
             runDir: opts.runDir,
             vr: opts.vr,
             json: opts.json === true,
+            version: familyFlag(opts) === 6 ? 3 : 2,
           }),
         );
         return;

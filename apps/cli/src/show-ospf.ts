@@ -13,9 +13,12 @@ export interface ShowOspfOptions {
   runDir: string;
   vr?: string;
   json: boolean;
+  /** 3: the OSPFv3 instance (`-6`). */
+  version?: 2 | 3;
 }
 
 interface Summary {
+  version?: 2 | 3;
   routerId: string;
   state: string;
   areas: { id: string; interfaces: number; lsas: number; spfRuns: number }[];
@@ -78,7 +81,7 @@ export async function showOspf(view: string, opts: ShowOspfOptions): Promise<str
   if (!(OSPF_VIEWS as readonly string[]).includes(view))
     throw new CliError(`cannot show ospf '${view}': choose one of ${OSPF_VIEWS.join(', ')}`, 2);
   const vr = opts.vr ?? (await onlyVr(opts.runDir));
-  const data = await ask(opts.runDir, vr, view);
+  const data = await ask(opts.runDir, vr, view, opts.version ?? 2);
   if (opts.json) return JSON.stringify(data, null, 2);
   switch (view) {
     case 'summary':
@@ -136,7 +139,7 @@ export async function showOspf(view: string, opts: ShowOspfOptions): Promise<str
 
 function formatOspfSummary(s: Summary): string {
   const lines = [
-    `OSPF router id ${s.routerId}, ${s.state}; ${s.routes} routes, ${s.externalLsas} AS-external LSAs`,
+    `OSPF${s.version === 3 ? 'v3' : ''} router id ${s.routerId}, ${s.state}; ${s.routes} routes, ${s.externalLsas} AS-external LSAs`,
     `  SPF run ${s.spfRuns} times${s.lastSpfMs === null ? '' : `, last ${(s.lastSpfMs / 1000).toFixed(1)} s ago`}`,
   ];
   for (const a of s.areas) lines.push(`  area ${a.id}: ${a.interfaces} interfaces, ${a.lsas} LSAs`);
@@ -157,12 +160,13 @@ async function onlyVr(runDir: string): Promise<string> {
   return running[0]!.name;
 }
 
-async function ask(runDir: string, vr: string, view: string): Promise<unknown> {
+async function ask(runDir: string, vr: string, view: string, version: 2 | 3): Promise<unknown> {
   const api = await connectApi(runDir);
   try {
-    if (api === null) return await request(controlSocketPath(runDir, vr), 'show.ospf', { what: view });
+    if (api === null)
+      return await request(controlSocketPath(runDir, vr), 'show.ospf', { what: view, version });
     const path = view === 'summary' ? 'ospf' : `ospf/${view}`;
-    return await api.get(`/vrs/${encodeURIComponent(vr)}/${path}`);
+    return await api.get(`/vrs/${encodeURIComponent(vr)}/${path}${version === 3 ? '?version=3' : ''}`);
   } catch (err) {
     if (err instanceof ControlError || err instanceof Error) throw vrFailure(vr, err);
     throw err;

@@ -149,6 +149,16 @@ const VrParams = Type.Object({ vr: Type.String({ description: 'VR name' }) });
 
 const errors = { '4xx': ErrorSchema, '5xx': ErrorSchema };
 
+/** `?version=2|3`: OSPFv2 (the `ospf` section, the default) or OSPFv3 (`ospf6`). */
+const OspfQuery = Type.Object({
+  version: Type.Optional(Type.Enum(['2', '3'], { description: 'OSPF version: 2 (default) or 3 (OSPFv3)' })),
+});
+
+function ospfVersion(query: unknown): { version?: number } {
+  const v = (query as { version?: string } | undefined)?.version;
+  return v === undefined ? {} : { version: Number(v) };
+}
+
 const RoutesQuery = Type.Object({
   family: Type.Optional(
     Type.Enum(['4', '6'], { description: "4 or 6: that family's routes only; both when absent" }),
@@ -448,12 +458,18 @@ export async function buildApi(backend: ApiBackend, options: ApiOptions): Promis
     '/vrs/:vr/ospf',
     {
       schema: {
-        summary: 'OSPF summary: router id, areas, SPF runs, packet and drop counters (show.ospf summary)',
+        summary:
+          'OSPF summary: router id, areas, SPF runs, packet and drop counters (show.ospf summary); ?version=3: OSPFv3',
         params: VrParams,
+        querystring: OspfQuery,
         response: { 200: AnyObject('the OSPF instance'), ...errors },
       },
     },
-    async (req) => backend.callVr((req.params as { vr: string }).vr, 'show.ospf', { what: 'summary' }),
+    async (req) =>
+      backend.callVr((req.params as { vr: string }).vr, 'show.ospf', {
+        what: 'summary',
+        ...ospfVersion(req.query),
+      }),
   );
 
   for (const [what, summary] of [
@@ -464,8 +480,16 @@ export async function buildApi(backend: ApiBackend, options: ApiOptions): Promis
   ] as const) {
     app.get(
       `/vrs/:vr/ospf/${what}`,
-      { schema: { summary, params: VrParams, response: { 200: Rows(`OSPF ${what}`), ...errors } } },
-      async (req) => backend.callVr((req.params as { vr: string }).vr, 'show.ospf', { what }),
+      {
+        schema: {
+          summary,
+          params: VrParams,
+          querystring: OspfQuery,
+          response: { 200: Rows(`OSPF ${what}`), ...errors },
+        },
+      },
+      async (req) =>
+        backend.callVr((req.params as { vr: string }).vr, 'show.ospf', { what, ...ospfVersion(req.query) }),
     );
   }
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ipv4Mask, parseIpv4 } from '@nexthop/addr';
+import { ipv4Mask, parseIpv4, parseIpv6 } from '@nexthop/addr';
 import type { OspfConfigSection, OspfInterfaceSection, RouterConfig } from '@nexthop/config';
 import {
   type OspfAuth,
@@ -21,10 +21,11 @@ import type { Stack } from '@nexthop/stack';
 import type { Logger } from 'pino';
 import { CryptoRandom } from './random.ts';
 
-// OSPFv2 inside a VR: the engine of @nexthop/ospf on the VR's own raw IP sockets (protocol 89 in the
-// VR's stack, multicast 224.0.0.5/6 joined per interface), its routes in the VR's RIB (kind 'ospf',
-// distance 110, metric the OSPF cost), its configuration from the router's `ospf` section. The VR
-// drives it: socket events, `poll` at its deadline, `apply`, and carrier changes.
+// OSPFv2 and OSPFv3 inside a VR: the engine of @nexthop/ospf on the VR's own raw IP sockets
+// (protocol 89 in the VR's stack; 224.0.0.5/6 or ff02::5/6 joined per interface), its routes in the
+// VR's RIB (kind 'ospf', distance 110, metric the OSPF cost), its configuration from the router's
+// `ospf` (version 2) or `ospf6` (version 3) section. The VR drives it: socket events, `poll` at its
+// deadline, `apply`, and carrier and address changes (`sync`).
 
 const md5 = (data: Uint8Array): Uint8Array => new Uint8Array(createHash('md5').update(data).digest());
 
@@ -37,6 +38,30 @@ export class RibOspfSink implements OspfRouteSink {
   constructor(rib: Rib, name: string) {
     this.rib = rib;
     this.source = rib.addSource('ospf', name);
+  }
+
+  /** OSPFv3's routes: next hops a neighbour's link-local address on an interface. */
+  update6(network: Uint8Array, length: number, route: OspfRoute | null, now: number): void {
+    this.dirty = true;
+    if (route === null) {
+      this.rib.v6.update(this.source, network, length, null, now);
+      return;
+    }
+    const nextHops: NextHop<Uint8Array>[] = route.nextHops.map((h) =>
+      h.gateway6 === undefined ? { ifIndex: h.ifIndex } : { gateway: h.gateway6, ifIndex: h.ifIndex },
+    );
+    this.rib.v6.update(
+      this.source,
+      network,
+      length,
+      {
+        nextHops,
+        distance: DEFAULT_DISTANCE.ospf,
+        metric: route.type === 'external-2' ? (route.type2Cost ?? route.cost) : route.cost,
+        attrs: { type: route.type, area: route.area },
+      },
+      now,
+    );
   }
 
   update(network: number, length: number, route: OspfRoute | null, now: number): void {
@@ -86,9 +111,14 @@ function auth(i: OspfInterfaceSection): OspfAuth {
   }
 }
 
-/** The VR's OSPF instance. */
+/** The VR's OSPF instance: OSPFv2 (the `ospf` section) or OSPFv3 (`ospf6`). */
 export class VrOspf {
+  /** 'ospf' or 'ospf6': the instance's name in the ProtocolHost and the RIB. */
+  readonly name: 'ospf' | 'ospf6';
+  readonly version: 2 | 3;
   private engine: OspfEngine;
+  /** The engine configuration last handed over, as text (OSPFv3 follows link-local addresses). */
+  private configKey = '';
   private readonly stack: Stack;
   private readonly logger: Logger;
   private sink: RibOspfSink;
@@ -97,20 +127,27 @@ export class VrOspf {
   /** Wall-clock seconds at the VR clock's zero: cryptographic sequence numbers follow the wall clock (as FRR's). */
   private readonly cryptoSeqBase: number;
 
-  constructor(stack: Stack, config: RouterConfig, logger: Logger, now: number) {
+  constructor(stack: Stack, config: RouterConfig, logger: Logger, now: number, version: 2 | 3 = 2) {
     this.stack = stack;
     this.logger = logger;
-    this.section = config.ospf!;
+    this.version = version;
+    this.name = version === 3 ? 'ospf6' : 'ospf';
+    this.section = this.sectionOf(config);
     this.config = config;
     this.cryptoSeqBase = Math.floor(Date.now() / 1000 - now / 1000);
-    this.sink = new RibOspfSink(stack.rib, 'ospf');
+    this.sink = new RibOspfSink(stack.rib, this.name);
     this.engine = this.makeEngine(config);
+  }
+
+  private sectionOf(config: RouterConfig): OspfConfigSection {
+    return (this.version === 3 ? config.ospf6 : config.ospf)!;
   }
 
   private makeEngine(config: RouterConfig): OspfEngine {
     const random = new CryptoRandom();
+    const protocol = this.name;
     return new OspfEngine({
-      name: 'ospf',
+      name: this.name,
       sockets: this.stack.sockets,
       sink: this.sink,
       config: this.engineConfig(config),
@@ -120,16 +157,17 @@ export class VrOspf {
       onNeighborState: (iface, rid, from, to) => {
         const important = to === 'Full' || from === 'Full' || to === 'Down';
         this.logger[important ? 'info' : 'debug'](
-          { protocol: 'ospf', interface: iface, neighbor: formatId(rid), from, to },
+          { protocol, interface: iface, neighbor: formatId(rid), from, to },
           'OSPF neighbour state',
         );
       },
       onInterfaceState: (iface, from, to) =>
-        this.logger.debug({ protocol: 'ospf', interface: iface, from, to }, 'OSPF interface state'),
+        this.logger.debug({ protocol, interface: iface, from, to }, 'OSPF interface state'),
     });
   }
 
   private engineConfig(config: RouterConfig): OspfConfig {
+    if (this.version === 3) return this.engineConfig6(config);
     const s = config.ospf!;
     const info = new Map(this.stack.interfaces().map((i) => [i.name, i]));
     const areas = s.areas.map((a) => ({
@@ -168,6 +206,88 @@ export class VrOspf {
     };
   }
 
+  /**
+   * OSPFv3's: each interface's link-local address (once it passed DAD: until then the interface is
+   * left out) and its global prefixes from the file.
+   */
+  private engineConfig6(config: RouterConfig): OspfConfig {
+    const s = config.ospf6!;
+    const info = new Map(this.stack.interfaces().map((i) => [i.name, i]));
+    const areas = s.areas.map((a) => ({
+      id: a.id,
+      interfaces: a.interfaces.flatMap((i): OspfInterfaceConfig[] => {
+        const ifc = config.interfaces.find((x) => x.name === i.name);
+        const index = this.stack.interfaceIndex(i.name);
+        const ll = info
+          .get(i.name)
+          ?.addresses6.find((x) => x.state === 'preferred' && /^fe[89ab]/i.test(x.address));
+        if (ifc === undefined || index < 0 || ll === undefined) return [];
+        return [
+          {
+            name: i.name,
+            ifIndex: index,
+            address: 0,
+            prefixLength: 0,
+            linkLocal: parseIpv6(ll.address),
+            prefixes: ifc.addresses6.map((x) => ({ address: x.address, length: x.length })),
+            instanceId: i.instanceId ?? 0,
+            type: i.network,
+            cost: i.cost,
+            priority: i.priority,
+            helloInterval: i.helloInterval,
+            deadInterval: i.deadInterval,
+            retransmitInterval: i.retransmitInterval,
+            transmitDelay: i.transmitDelay,
+            passive: i.passive,
+            auth: { type: 'none' },
+            mtu: ifc.mtu ?? info.get(i.name)?.mtu ?? 1500,
+          },
+        ];
+      }),
+    }));
+    return {
+      version: 3,
+      routerId: s.routerId,
+      areas,
+      externals: this.externals6(s, areas),
+      spfDelay: s.spfDelay,
+      spfHold: s.spfHold,
+    };
+  }
+
+  /** OSPFv3's `redistribute`: the selected connected/static IPv6 routes, not link-local nor OSPF's own. */
+  private externals6(
+    s: OspfConfigSection,
+    areas: { interfaces: OspfInterfaceConfig[] }[],
+  ): OspfExternalConfig[] {
+    if (s.redistribute.length === 0) return [];
+    const kinds = new Set<string>(s.redistribute);
+    const own = new Set<string>();
+    for (const a of areas)
+      for (const i of a.interfaces)
+        for (const p of i.prefixes ?? []) own.add(`${[...p.address]}/${p.length}`);
+    const out: OspfExternalConfig[] = [];
+    for (const r of this.stack.routeList()) {
+      if (!kinds.has(r.protocol) || r.type === 'local') continue;
+      if (!r.active || !r.selected || !r.prefix.includes(':')) continue;
+      const [text, len] = r.prefix.split('/') as [string, string];
+      const network6 = parseIpv6(text);
+      if (network6[0] === 0xfe && (network6[1]! & 0xc0) === 0x80) continue;
+      const key = `${[...network6]}/${len}`;
+      if (own.has(key)) continue;
+      own.add(key);
+      out.push({
+        network: 0,
+        network6,
+        length: Number(len),
+        metric: s.externalMetric,
+        metricType: s.externalMetricType,
+        tag: 0,
+      });
+    }
+    return out;
+  }
+
   /** What `redistribute` brings in: the selected connected/static routes not of OSPF's own networks. */
   private externals(
     s: OspfConfigSection,
@@ -203,7 +323,7 @@ export class VrOspf {
     this.engine.start(now);
     this.logger.info(
       {
-        protocol: 'ospf',
+        protocol: this.name,
         routerId: this.section.routerIdText,
         areas: this.section.areas.map((a) => `${a.idText}:${a.interfaces.map((i) => i.name).join(',')}`),
       },
@@ -216,8 +336,9 @@ export class VrOspf {
    * Router-LSA; other adjacencies untouched); a new router id restarts the instance.
    */
   apply(config: RouterConfig, now: number): string[] {
-    const next = config.ospf!;
+    const next = this.sectionOf(config);
     const changes: string[] = [];
+    const p = this.name;
     if (this.engine.reconfigure(this.engineConfig(config), now)) {
       const before = new Map(
         this.section.areas.flatMap((a) => a.interfaces.map((i) => [i.name, { a: a.id, i }])),
@@ -225,21 +346,21 @@ export class VrOspf {
       for (const a of next.areas)
         for (const i of a.interfaces) {
           const was = before.get(i.name);
-          if (was === undefined) changes.push(`ospf interface ${i.name} added (area ${a.idText})`);
+          if (was === undefined) changes.push(`${p} interface ${i.name} added (area ${a.idText})`);
           else if (was.a !== a.id || JSON.stringify(was.i) !== JSON.stringify(i))
-            changes.push(`ospf interface ${i.name} changed`);
+            changes.push(`${p} interface ${i.name} changed`);
           before.delete(i.name);
         }
-      for (const name of before.keys()) changes.push(`ospf interface ${name} removed`);
+      for (const name of before.keys()) changes.push(`${p} interface ${name} removed`);
       if (JSON.stringify(this.section.redistribute) !== JSON.stringify(next.redistribute))
-        changes.push('ospf redistribute changed');
+        changes.push(`${p} redistribute changed`);
     } else {
       this.engine.stop(now, 'configuration changed');
       this.sink.removeAll();
-      this.sink = new RibOspfSink(this.stack.rib, 'ospf');
+      this.sink = new RibOspfSink(this.stack.rib, this.name);
       this.engine = this.makeEngine(config);
       this.engine.start(now);
-      changes.push(`ospf restarted (router id ${next.routerIdText})`);
+      changes.push(`${p} restarted (router id ${next.routerIdText})`);
     }
     this.section = next;
     this.config = config;
@@ -256,7 +377,11 @@ export class VrOspf {
         const index = this.stack.interfaceIndex(i.name);
         if (index >= 0) this.engine.setLinkUp(index, this.stack.interfaceUp(index), now);
       }
-    this.engine.reconfigure(this.engineConfig(this.config), now);
+    const cfg = this.engineConfig(this.config);
+    const key = JSON.stringify(cfg, (_k, v: unknown) => (v instanceof Uint8Array ? [...v] : v));
+    if (key === this.configKey) return;
+    this.configKey = key;
+    this.engine.reconfigure(cfg, now);
   }
 
   stop(now: number): void {

@@ -355,7 +355,8 @@ function protocolRoutes(vr: VirtualRouter, now: number): ShowRoute[] {
     vr.bgpInstance === null &&
     vr.ripInstance(4) === null &&
     vr.ripInstance(6) === null &&
-    vr.ospfInstance === null
+    vr.ospfInstance === null &&
+    vr.ospf6Instance === null
   )
     return [];
   const rib = vr.stack.rib;
@@ -406,10 +407,21 @@ function prefixOrder(prefix: string): number[] {
   return [...octets, Number(len)];
 }
 
-/** `show.ospf`: `what` is summary (the default), interfaces, neighbors, database or routes. */
+/**
+ * `show.ospf`: `what` is summary (the default), interfaces, neighbors, database or routes; `version`
+ * 2 (the default, the `ospf` section) or 3 (OSPFv3, the `ospf6` section).
+ */
 function showOspf(vr: VirtualRouter, params: Record<string, unknown>, now: number): unknown {
-  const ospf = vr.ospfInstance;
-  if (ospf === null) throw new ControlRequestError('not_found', `OSPF is not configured on VR ${vr.name}`);
+  const version = params['version'] ?? 2;
+  if (version !== 2 && version !== 3 && version !== '2' && version !== '3')
+    throw new ControlRequestError(
+      'bad_request',
+      `params.version must be 2 or 3 (got ${JSON.stringify(version)})`,
+    );
+  const v3 = version === 3 || version === '3';
+  const ospf = v3 ? vr.ospf6Instance : vr.ospfInstance;
+  if (ospf === null)
+    throw new ControlRequestError('not_found', `OSPF${v3 ? 'v3' : ''} is not configured on VR ${vr.name}`);
   const what = params['what'] ?? 'summary';
   switch (what) {
     case 'summary':

@@ -254,6 +254,7 @@ export class VirtualRouter {
     this.startRip(now, 4);
     this.startRip(now, 6);
     this.startOspf(now);
+    this.startOspf(now, 3);
     this.checkCarriers();
     this.flush();
     for (const link of this.links) this.startLink(link);
@@ -438,7 +439,7 @@ export class VirtualRouter {
     changes.push(...this.applyBfd(next, now));
     changes.push(...this.applyBgp(prev, next, now));
     changes.push(...this.applyRip(prev, next, now, 4), ...this.applyRip(prev, next, now, 6));
-    changes.push(...this.applyOspf(prev, next, now));
+    changes.push(...this.applyOspf(prev, next, now), ...this.applyOspf(prev, next, now, 3));
     if (prev.nice !== next.nice) {
       changes.push(`nice ${prev.nice} -> ${next.nice}`);
       this.onPriorityChange?.(next.nice);
@@ -511,31 +512,33 @@ export class VirtualRouter {
     return changes;
   }
 
-  /** OSPFv2, when the config has its section. */
-  private startOspf(now: number): void {
-    if (this.config.ospf === undefined) return;
-    const ospf = new VrOspf(this.stack, this.config, this.logger, now);
-    this.protocols.set('ospf', ospf);
+  /** OSPFv2 (the `ospf` section) or OSPFv3 (`ospf6`), when the config has its section. */
+  private startOspf(now: number, version: 2 | 3 = 2): void {
+    if ((version === 3 ? this.config.ospf6 : this.config.ospf) === undefined) return;
+    const ospf = new VrOspf(this.stack, this.config, this.logger, now, version);
+    this.protocols.set(ospf.name, ospf);
     ospf.start(now);
     this.settleRib();
   }
 
-  /** The `ospf` section's changes: the instance starts, stops, or takes the new one in place. */
-  private applyOspf(prev: RouterConfig, next: RouterConfig, now: number): string[] {
+  /** The `ospf` or `ospf6` section's changes: the instance starts, stops, or takes the new one in place. */
+  private applyOspf(prev: RouterConfig, next: RouterConfig, now: number, version: 2 | 3 = 2): string[] {
     if (!this.started) return [];
-    const ospf = this.protocols.get<VrOspf>('ospf');
-    if (next.ospf === undefined) {
+    const name = version === 3 ? 'ospf6' : 'ospf';
+    const ospf = this.protocols.get<VrOspf>(name);
+    const want = version === 3 ? next.ospf6 : next.ospf;
+    if (want === undefined) {
       if (ospf === null) return [];
       ospf.stop(now);
-      this.protocols.set('ospf', null);
+      this.protocols.set(name, null);
       this.settleRib();
-      return ['ospf stopped'];
+      return [`${name} stopped`];
     }
     if (ospf === null) {
-      this.startOspf(now);
-      return [`ospf started (router id ${next.ospf.routerIdText})`];
+      this.startOspf(now, version);
+      return [`${name} started (router id ${want.routerIdText})`];
     }
-    const same = JSON.stringify(prev.raw.ospf) === JSON.stringify(next.raw.ospf);
+    const same = JSON.stringify(prev.raw[name]) === JSON.stringify(next.raw[name]);
     // Interfaces and static routes may have changed (indices, what is redistributed) even so.
     const changes = same ? [] : ospf.apply(next, now);
     if (same) ospf.sync(now);
@@ -631,6 +634,11 @@ export class VirtualRouter {
     return this.protocols.get<VrOspf>('ospf');
   }
 
+  /** The OSPFv3 instance, when configured (`show ospf` with version 3). */
+  get ospf6Instance(): VrOspf | null {
+    return this.protocols.get<VrOspf>('ospf6');
+  }
+
   /** Another user of the stack's sockets gets the events of the fds it claims (returns true for). */
   addSocketUser(onEvent: (fd: number, events: number) => boolean): void {
     this.socketUsers.push(onEvent);
@@ -664,11 +672,16 @@ export class VirtualRouter {
       this.protocols.sync(now);
       this.flush();
       this.schedule(now);
-    } else if (this.protocols.get('rip') !== null || this.protocols.get('ripng') !== null) {
-      // RIP also follows what changes without a carrier change: a link-local address that passed
-      // DAD, the stack's routes it redistributes.
+    } else if (
+      this.protocols.get('rip') !== null ||
+      this.protocols.get('ripng') !== null ||
+      this.protocols.get('ospf6') !== null
+    ) {
+      // RIP and OSPFv3 also follow what changes without a carrier change: a link-local address that
+      // passed DAD, the stack's routes they redistribute.
       this.protocols.get<VrRip>('rip')?.sync(now);
       this.protocols.get<VrRip>('ripng')?.sync(now);
+      this.protocols.get<VrOspf>('ospf6')?.sync(now);
       this.settleRib();
       this.flush();
       if (this.protocols.deadline < this.timerAt) this.schedule(now);

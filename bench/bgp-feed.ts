@@ -41,7 +41,7 @@ import {
   type PathAttributes,
   UpdateEncoder,
 } from '@nexthop/bgp';
-import { cleanupOnExit, destroyAll, Netns, uniqueToken, vethPair } from '@nexthop/netns';
+import { cleanupOnExit, destroyAll, Netns, uniqueToken, vethPair, waitFor } from '@nexthop/netns';
 import { startBird } from '../tests/lib/bird.ts';
 import { startFrr } from '../tests/lib/frr.ts';
 import { startVr } from '../tests/lib/vr.ts';
@@ -399,6 +399,8 @@ interface Stage {
 
 interface Receiver {
   label: string;
+  /** What it printed (for failure messages). */
+  log(): string;
   stages: Stage[];
   pids(): number[];
   stop(): Promise<void>;
@@ -478,6 +480,7 @@ async function startVrReceiver(ns: Netns, dev: string, family: Family): Promise<
   };
   const receiver: Receiver & { expectUpdates(n: number): void } = {
     label: 'VR',
+    log: () => vr.log(),
     stages: [
       {
         name: 'FIB',
@@ -528,6 +531,7 @@ ${kernel ? `protocol kernel { ${ch} { import none; export all; }; }\n` : ''}prot
   if (kernel) stages.push(kernelStage(ns, () => pid, family));
   return {
     label: kernel ? 'BIRD (+kernel)' : 'BIRD',
+    log: () => bird.log(),
     stages,
     pids: () => [pid],
     stop: () => bird.stop(),
@@ -556,6 +560,7 @@ router bgp ${RX_AS}
   const bgpd = pid('bgpd');
   return {
     label: 'FRR',
+    log: () => frr.log(),
     stages: [
       {
         name: 'RIB',
@@ -651,6 +656,15 @@ async function measure(kind: string, feed: Feed): Promise<Measure> {
         rDev,
         ...(family === 6 ? ['nodad'] : []),
       ]);
+      // FRR's bgpd resets an IPv6 session on an interface without a link-local address yet.
+      if (family === 6)
+        await waitFor(
+          async () => {
+            const out = await nsR.execOk('ip', ['-6', 'addr', 'show', 'dev', rDev, 'scope', 'link']);
+            return out.includes('fe80') && !out.includes('tentative');
+          },
+          { timeoutMs: 10_000, intervalMs: 100, what: `a link-local address on ${rDev}` },
+        );
       if (kind === 'frr') receiver = await startFrrReceiver(nsR, family);
       else receiver = await startBirdReceiver(nsR, family, kind === 'bird-kernel');
     }
@@ -687,7 +701,7 @@ async function measure(kind: string, feed: Feed): Promise<Measure> {
     const estDeadline = Date.now() + 30_000;
     while (event('established') === undefined) {
       if (failed() !== undefined || Date.now() > estDeadline)
-        throw new Error(`${rx.label}: no session (${failed() ?? 'timeout'})`);
+        throw new Error(`${rx.label}: no session (${failed() ?? 'timeout'})\n${rx.log().slice(-3000)}`);
       await sleep(20);
     }
     const established = event('established')!['t'] as number;

@@ -26,6 +26,7 @@ import {
   LSA_HEADER_LENGTH,
   LSA_NETWORK,
   LSA_ROUTER,
+  LSA_SUMMARY_NET,
   LSA_TYPE_NAMES,
   LSA6_EXTERNAL,
   LSA6_INTRA_PREFIX,
@@ -60,6 +61,7 @@ import {
   encodeExternalBody,
   encodeNetworkBody,
   encodeRouterBody,
+  encodeSummaryBody,
   knownLsaType,
   Lsa,
   type LsaHeader,
@@ -346,6 +348,8 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
   /** OSPFv3 AS-external LSAs' Link State IDs by prefix (stable while the prefix is redistributed). */
   private readonly ext6Ids = new Map<string, number>();
   private nextExt6Id = 1;
+  /** As an ABR: the Summary-LSAs (type 3) wanted in each area, by Link State ID (§12.4.3). */
+  private summaries = new Map<number, Map<number, { mask: number; metric: number }>>();
   private fd = -1;
   private readonly areas = new Map<number, Area>();
   private readonly ifaceByIndex = new Map<number, Iface>();
@@ -1285,6 +1289,10 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
       if (full.length === 0) return null;
       return encodeNetworkBody(ifc.mask, [this.config.routerId, ...full]);
     }
+    if (type === LSA_SUMMARY_NET && area !== null) {
+      const sum = this.summaries.get(area.id)?.get(id);
+      return sum === undefined ? null : encodeSummaryBody(sum.mask, sum.metric);
+    }
     if (type === LSA_EXTERNAL) {
       const e = this.config.externals.find((x) => x.network === id);
       if (e === undefined) return null;
@@ -1799,6 +1807,47 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
     }
     const { routes } = computeRoutes(this.config.routerId, areas, this.externalDb, now);
     this.installRoutes(routes, now);
+    this.originateSummaries(routes, now);
+  }
+
+  /**
+   * §12.4.3 as an area border router (interfaces in two areas or more): into each area, a Summary-LSA
+   * for every intra-area route of the other areas (this router's attached networks included) and,
+   * into areas other than the backbone, for the inter-area routes (learned over the backbone); never
+   * into the area a route belongs to. The cost is the route's; ours no longer wanted are flushed.
+   */
+  private originateSummaries(routes: ReadonlyMap<string, OspfRoute>, now: number): void {
+    const active = [...this.areas.values()].filter((a) => a.ifaces.some((i) => i.state !== 'Down'));
+    const want = new Map<number, Map<number, { mask: number; metric: number }>>();
+    for (const a of this.areas.values()) want.set(a.id, new Map());
+    if (active.length > 1) {
+      const offer = (network: number, length: number, metric: number, from: number, interArea: boolean) => {
+        for (const a of active) {
+          if (a.id === from || (interArea && a.id === 0)) continue;
+          const m = want.get(a.id)!;
+          const id = network >>> 0;
+          const cur = m.get(id);
+          if (cur === undefined || metric < cur.metric) m.set(id, { mask: ipv4Mask(length), metric });
+        }
+      };
+      for (const r of routes.values()) {
+        if (r.type === 'intra-area') offer(r.network, r.length, r.cost, r.area, false);
+        else if (r.type === 'inter-area') offer(r.network, r.length, r.cost, r.area, true);
+      }
+      for (const a of active)
+        for (const i of a.ifaces) {
+          if (i.state === 'Down') continue;
+          offer((i.cfg.address & i.mask) >>> 0, i.cfg.prefixLength, i.cfg.cost, a.id, false);
+        }
+    }
+    const before = this.summaries;
+    this.summaries = want;
+    for (const a of this.areas.values()) {
+      const m = want.get(a.id)!;
+      for (const id of m.keys()) this.scheduleOriginate(a, LSA_SUMMARY_NET, id, now);
+      for (const id of before.get(a.id)?.keys() ?? [])
+        if (!m.has(id)) this.scheduleOriginate(a, LSA_SUMMARY_NET, id, now);
+    }
   }
 
   private runSpf6(now: number): void {

@@ -180,7 +180,7 @@ describe('nexthopd: CLI, API, capture and metrics', () => {
       // rollback with no earlier version is a 409; red runs no routing protocol, so their views are a
       // 404 saying so; everything else succeeds.
       const notConfigured =
-        /^\/vrs\/\{vr\}\/(bgp|ospf|rip|ripng)(\/|$)/.test(path) &&
+        /^\/vrs\/\{vr\}\/(bgp|ospf|rip|ripng|bfd)(\/|$)/.test(path) &&
         answer.status === 404 &&
         /is not configured/.test(answer.body.toString());
       const ok =

@@ -90,9 +90,10 @@ program
     `show ${SHOWABLE.join(', ')}: of one VR with --vr, else of every VR nexthopd runs; ` +
       'show bgp [summary | neighbors [NAME] | routes [PREFIX]]: the BGP instance of a VR; ' +
       'show ospf [summary | interfaces | neighbors | database | routes] [-6]: its OSPF (-6: OSPFv3) instance; ' +
-      'show rip [routes | interfaces | neighbors]: its RIPv2 and RIPng instances',
+      'show rip [routes | interfaces | neighbors]: its RIPv2 and RIPng instances; ' +
+      'show bfd: its BFD sessions',
   )
-  .argument('<what>', [...SHOWABLE, 'bgp', 'ospf', 'rip'].join(' | '))
+  .argument('<what>', [...SHOWABLE, 'bgp', 'ospf', 'rip', 'bfd'].join(' | '))
   .argument(
     '[args...]',
     'routes: a PREFIX (its candidates); bgp: summary, neighbors [NAME] or routes [PREFIX]',
@@ -108,6 +109,12 @@ program
       args: string[],
       opts: { vr?: string; runDir: string; json?: boolean; ipv4?: boolean; ipv6?: boolean },
     ) => {
+      if (what === 'bfd') {
+        if (args.length > 0) throw new CliError(`show bfd takes no further words (got ${args.join(' ')})`, 2);
+        const { showBfd } = await import('./show-bfd.ts');
+        emit(await showBfd({ runDir: opts.runDir, vr: opts.vr, json: opts.json === true }));
+        return;
+      }
       if (what === 'ospf') {
         if (args.length > 1)
           throw new CliError(`show ospf takes at most one word (got ${args.join(' ')})`, 2);

@@ -455,6 +455,19 @@ export async function buildApi(backend: ApiBackend, options: ApiOptions): Promis
   );
 
   app.get(
+    '/vrs/:vr/bfd',
+    {
+      schema: {
+        summary:
+          'BFD sessions: peer, interface, state, diagnostics, negotiated intervals, clients, counters; drops by reason (show.bfd)',
+        params: VrParams,
+        response: { 200: AnyObject('the BFD instance'), ...errors },
+      },
+    },
+    async (req) => backend.callVr((req.params as { vr: string }).vr, 'show.bfd', {}),
+  );
+
+  app.get(
     '/vrs/:vr/ospf',
     {
       schema: {

@@ -61,6 +61,7 @@ describe('the management API over the Unix socket', () => {
       '/vrs/{vr}',
       '/vrs/{vr}/addresses',
       '/vrs/{vr}/arp',
+      '/vrs/{vr}/bfd',
       '/vrs/{vr}/bgp',
       '/vrs/{vr}/bgp/neighbors',
       '/vrs/{vr}/bgp/routes',
@@ -147,6 +148,12 @@ describe('the management API over the Unix socket', () => {
       ['2001:db8:99::/48'],
     );
     assert.deepEqual((await http(sock, 'GET', '/vrs/red/routes?prefix=10.9.0.0/16')).json(), []);
+  });
+
+  test('bfd: a VR without BFD answers 404 saying so', async () => {
+    const reply = await http(sock, 'GET', '/vrs/red/bfd');
+    assert.equal(reply.status, 404, `${reply.body}`);
+    assert.match(reply.json().error.message, /BFD is not configured on VR red/);
   });
 
   test('ospf: a VR without OSPF answers 404 saying so', async () => {

@@ -1146,6 +1146,11 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
     return s === 2 ? null : s === 1 ? ifc.area : ifc;
   }
 
+  /** The interfaces an LSA of the scope floods over. */
+  private scopeIfaces(scope: Scope): Iface[] {
+    return scope === null ? [...this.ifaceByIndex.values()] : scope instanceof Area ? scope.ifaces : [scope];
+  }
+
   private lsdbOf(scope: Scope): Map<string, Lsa> {
     return scope === null ? this.externalDb : scope.lsdb;
   }
@@ -1186,8 +1191,9 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
   private install(scope: Scope, lsa: Lsa, now: number): void {
     const db = this.lsdbOf(scope);
     const old = db.get(lsa.key);
-    // The old instance leaves every retransmission list.
-    for (const i of this.ifaceByIndex.values())
+    // The old instance leaves the retransmission lists of its scope (another area's Router-LSA has
+    // the same key and stays on its own neighbours' lists).
+    for (const i of this.scopeIfaces(scope))
       for (const n of i.neighbors.values()) {
         const r = n.rxmt.get(lsa.key);
         if (r !== undefined && r !== lsa) n.rxmt.delete(lsa.key);
@@ -1211,8 +1217,7 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
    */
   private flood(scope: Scope, lsa: Lsa, from: Iface | null, fromNbr: Neighbor | null, now: number): boolean {
     let back = false;
-    const ifaces =
-      scope === null ? [...this.ifaceByIndex.values()] : scope instanceof Area ? scope.ifaces : [scope];
+    const ifaces = this.scopeIfaces(scope);
     for (const ifc of ifaces) {
       if (ifc.state === 'Down' || ifc.cfg.passive) continue;
       let added = false;

@@ -37,6 +37,11 @@ describe('a VR routes between two hosts', () => {
     await topo?.destroy();
   });
 
+  test('ps names the VR process after its router', () => {
+    const args = execFileSync('ps', ['-o', 'args=', '-p', String(vr.pid)], { encoding: 'utf8' }).trim();
+    assert.equal(args, 'nexthop-vr: edge');
+  });
+
   test('ping h1 → h2 loses nothing', async () => {
     const r = await ping(topo, ['-c', '20', '-i', '0.05', '10.2.0.2']);
     const s = parsePing(r.stdout);

@@ -1,4 +1,4 @@
-import { DEFAULT_RUN_DIR } from '@nexthop/control';
+import { DEFAULT_RUN_DIR, versionLine } from '@nexthop/control';
 import type { VrStatus } from '@nexthop/nexthopd';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { apiSocketPath, connectApi, notRunning } from './api-client.ts';
@@ -28,10 +28,11 @@ function emit(out: string, err = ''): void {
   if (err !== '') console.error(err);
 }
 
-const RUN_DIR_HELP = "nexthopd's and the VRs' socket directory";
+const RUN_DIR_HELP = "nexthopd's and the VRs' socket directory ($NEXTHOP_RUN_DIR, else /run/nexthop)";
 
 const program = new Command('nexthop')
   .description('nexthop: a virtual router outside the Linux kernel')
+  .version(versionLine('nexthop'), '-V, --version', 'the version of nexthop and of the Node.js it runs on')
   .showHelpAfterError()
   .exitOverride();
 

@@ -63,3 +63,26 @@ test('usage errors exit 2 and say what is missing', () => {
   assert.equal(capture.code, 2);
   assert.match(capture.stderr, /--interface/);
 });
+
+test('--version names nexthop, its version and the Node.js it runs on; nexthopd says the same', () => {
+  const r = nexthop('--version');
+  assert.equal(r.code, 0);
+  assert.match(r.stdout.trim(), /^nexthop \d+\.\d+\.\d+ \(node v24\.\d+\.\d+, linux x64\)$/);
+  const d = spawnSync(join(import.meta.dirname, '../../../bin/nexthopd'), ['--version'], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  assert.equal(d.status, 0);
+  assert.match(d.stdout.trim(), /^nexthopd \d+\.\d+\.\d+ \(node v24\./);
+});
+
+test('NEXTHOP_RUN_DIR stands for --run-dir', () => {
+  const runDir = join(dir, 'elsewhere');
+  const r = spawnSync(NEXTHOP, ['show', 'vrs'], {
+    encoding: 'utf8',
+    timeout: 30_000,
+    env: { ...process.env, NEXTHOP_RUN_DIR: runDir },
+  });
+  assert.equal(r.status, 1);
+  assert.ok(r.stderr.includes(`${runDir}/nexthopd.sock`), r.stderr);
+});

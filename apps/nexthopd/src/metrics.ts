@@ -1,3 +1,4 @@
+import { NEXTHOP_VERSION } from '@nexthop/control';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { BgpMetrics, type BgpNeighborSample } from './bgp-metrics.ts';
 import type { VrRuntimeStatus, VrSupervisor } from './supervisor.ts';
@@ -135,6 +136,7 @@ export class Metrics {
   private readonly ifUp: Gauge;
   private readonly drops: Counter;
   private readonly bgp: BgpMetrics;
+  private readonly buildInfo: Gauge;
 
   constructor() {
     // nexthopd's own process (CPU, memory, event-loop lag), apart from the VRs'.
@@ -226,12 +228,19 @@ export class Metrics {
       registers,
     });
     this.bgp = new BgpMetrics(this.registry);
+    this.buildInfo = new Gauge({
+      name: 'nexthop_build_info',
+      help: 'Always 1: the version of nexthop and of the Node.js nexthopd runs on, as labels',
+      labelNames: ['version', 'node'],
+      registers,
+    });
   }
 
   /** Asks every VR (in parallel, each with its own limit) and returns the Prometheus text. */
   async scrape(vrs: readonly VrSupervisor[], timeoutMs = SCRAPE_TIMEOUT_MS): Promise<string> {
     const samples = await Promise.all(vrs.map((vr) => sample(vr, timeoutMs)));
     this.registry.resetMetrics();
+    this.buildInfo.set({ version: NEXTHOP_VERSION, node: process.version }, 1);
     // Counters take the VR's absolute values: reset above, then one inc each.
     const setCounter = (c: Counter, labels: Record<string, string>, value: unknown) => {
       if (typeof value === 'number' && value >= 0) c.inc(labels, value);

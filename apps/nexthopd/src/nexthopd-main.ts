@@ -1,3 +1,4 @@
+import { DEFAULT_RUN_DIR, versionLine } from '@nexthop/control';
 import { Command } from 'commander';
 import { type Daemon, DaemonStartError, startDaemon } from './daemon.ts';
 
@@ -6,12 +7,17 @@ import { type Daemon, DaemonStartError, startDaemon } from './daemon.ts';
 const program = new Command()
   .name('nexthopd')
   .description('The router manager: runs one VR process per configured router and serves the management API')
+  .version(versionLine('nexthopd'), '-V, --version', 'the version of nexthop and of the Node.js it runs on')
   .option(
     '--config <file>',
     'configuration file (source of truth; applies are written back to it)',
     '/etc/nexthop/nexthop.yaml',
   )
-  .option('--run-dir <dir>', 'directory of the sockets and the VR config files', '/run/nexthop')
+  .option(
+    '--run-dir <dir>',
+    'directory of the sockets and the VR config files ($NEXTHOP_RUN_DIR, else /run/nexthop)',
+    DEFAULT_RUN_DIR,
+  )
   .option('--state-dir <dir>', 'directory of the applied configuration history', '/var/lib/nexthop')
   .option('--log-level <level>', 'pino log level', 'info')
   .action(async (opts: { config: string; runDir: string; stateDir: string; logLevel: string }) => {

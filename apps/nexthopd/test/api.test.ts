@@ -212,6 +212,7 @@ describe('the management API over the Unix socket', () => {
     const text = reply.body.toString();
     for (const line of [
       'nexthop_vr_up{vr="red"} 1',
+      `nexthop_build_info{version="0.1.0",node="${process.version}"} 1`,
       'nexthop_vr_restarts_total{vr="blue"} 0',
       'nexthop_vr_resident_memory_bytes{vr="red"} 1234567',
       'nexthop_fib_routes{vr="red",family="ipv4"} 0',

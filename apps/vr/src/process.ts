@@ -87,6 +87,8 @@ function setNice(nice: number, logger: Logger): void {
  */
 export async function runVrProcess(options: VrProcessOptions): Promise<void> {
   const config = loadRouterConfig(options.configPath, options.name);
+  // `ps` and `top` name the VR (as FRR's and BIRD's daemons name themselves).
+  process.title = `nexthop-vr: ${config.name}`;
   const logger = pino({ base: { vr: config.name, pid: process.pid } });
   // 0 (the default) leaves the process as it was started.
   if (config.nice !== 0) setNice(config.nice, logger);

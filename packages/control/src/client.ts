@@ -1,7 +1,8 @@
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 
-export const DEFAULT_RUN_DIR = '/run/nexthop';
+/** Where nexthopd and the VRs keep their sockets unless told: $NEXTHOP_RUN_DIR, else /run/nexthop. */
+export const DEFAULT_RUN_DIR = process.env['NEXTHOP_RUN_DIR'] || '/run/nexthop';
 
 export function controlSocketPath(runDir: string, vr: string): string {
   return join(runDir, `${vr}.ctl`);

@@ -97,7 +97,7 @@ program
   .argument('<what>', [...SHOWABLE, 'bgp', 'ospf', 'rip', 'bfd'].join(' | '))
   .argument(
     '[args...]',
-    'routes: a PREFIX (its candidates); bgp: summary, neighbors [NAME] or routes [PREFIX]',
+    'routes: a PREFIX (its candidates) or for ADDRESS (the route used); bgp: summary, neighbors [NAME] or routes [PREFIX]',
   )
   .option('--vr <name>', 'the VR to ask (needed when nexthopd is not running)')
   .option('--run-dir <dir>', RUN_DIR_HELP, DEFAULT_RUN_DIR)
@@ -153,9 +153,11 @@ program
         );
         return;
       }
-      const words = what === 'routes' ? 1 : 0;
-      if (args.length > words) {
-        const allowed = words === 0 ? 'no further words' : 'one prefix at most';
+      // show routes PREFIX | show routes for ADDRESS
+      const lookup = what === 'routes' && args[0] === 'for';
+      const words = what !== 'routes' ? 0 : lookup ? 2 : 1;
+      if (args.length > words || (lookup && args.length !== 2)) {
+        const allowed = words === 0 ? 'no further words' : 'a PREFIX, or for ADDRESS';
         throw new CliError(`show ${what} takes ${allowed} (got ${args.join(' ')})`, 2);
       }
       const result = await show(what, {
@@ -163,7 +165,7 @@ program
         vr: opts.vr,
         json: opts.json === true,
         family: familyFlag(opts),
-        ...(args[0] === undefined ? {} : { prefix: args[0] }),
+        ...(lookup ? { lookup: args[1]! } : args[0] === undefined ? {} : { prefix: args[0] }),
       });
       emit(result.text);
       for (const f of result.failures) console.error(`nexthop: ${f}`);

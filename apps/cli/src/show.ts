@@ -34,6 +34,8 @@ export interface ShowOptions {
   family?: 4 | 6;
   /** `show routes PREFIX`: that prefix's candidates only. */
   prefix?: string;
+  /** `show routes for ADDRESS`: the route a packet to it takes. */
+  lookup?: string;
 }
 
 /** The family `-4` / `-6` ask for; both together are a usage error. */
@@ -78,11 +80,12 @@ export async function show(what: string, opts: ShowOptions): Promise<ShowOutput>
   if (!isShowable(what)) throw new CliError(`cannot show '${what}': choose one of ${SHOWABLE.join(', ')}`, 2);
   if (opts.family !== undefined && what !== 'routes')
     throw new CliError(`-${opts.family} applies to show routes only, not show ${what}`, 2);
-  if (opts.prefix !== undefined && what !== 'routes')
-    throw new CliError(`a prefix applies to show routes only, not show ${what}`, 2);
+  if ((opts.prefix !== undefined || opts.lookup !== undefined) && what !== 'routes')
+    throw new CliError(`a prefix or an address applies to show routes only, not show ${what}`, 2);
   const params: ShowParams = {
     ...(opts.family === undefined ? {} : { family: opts.family }),
     ...(opts.prefix === undefined ? {} : { prefix: opts.prefix }),
+    ...(opts.lookup === undefined ? {} : { for: opts.lookup }),
   };
   const api = await connectApi(opts.runDir);
   if (what === 'vrs') {
@@ -109,7 +112,7 @@ export async function show(what: string, opts: ShowOptions): Promise<ShowOutput>
 }
 
 /** Parameters of a `show.<what>` request: the control socket's params, the API's query string. */
-type ShowParams = { family?: 4 | 6; prefix?: string };
+type ShowParams = { family?: 4 | 6; prefix?: string; for?: string };
 
 async function showEveryVr(
   api: ApiClient,
@@ -145,6 +148,7 @@ async function fromApi(api: ApiClient, vr: string, what: VrShowable, params: Sho
   const q = new URLSearchParams();
   if (params.family !== undefined) q.set('family', String(params.family));
   if (params.prefix !== undefined) q.set('prefix', params.prefix);
+  if (params.for !== undefined) q.set('for', params.for);
   const query = q.size === 0 ? '' : `?${q}`;
   try {
     return await api.get(`/vrs/${encodeURIComponent(vr)}/${what}${query}`);

@@ -166,6 +166,11 @@ const RoutesQuery = Type.Object({
   prefix: Type.Optional(
     Type.String({ description: "one prefix's candidates (every source's route), like 10.1.0.0/16" }),
   ),
+  for: Type.Optional(
+    Type.String({
+      description: 'the route a packet to this address takes (longest match), like ip route get',
+    }),
+  ),
 });
 
 const AddressSchema = Type.Object({
@@ -392,10 +397,11 @@ export async function buildApi(backend: ApiBackend, options: ApiOptions): Promis
       },
     },
     async (req) => {
-      const { family, prefix } = req.query as { family?: '4' | '6'; prefix?: string };
+      const query = req.query as { family?: '4' | '6'; prefix?: string; for?: string };
       return backend.callVr((req.params as { vr: string }).vr, 'show.routes', {
-        ...(family === undefined ? {} : { family: Number(family) }),
-        ...(prefix === undefined ? {} : { prefix }),
+        ...(query.family === undefined ? {} : { family: Number(query.family) }),
+        ...(query.prefix === undefined ? {} : { prefix: query.prefix }),
+        ...(query.for === undefined ? {} : { for: query.for }),
       });
     },
   );

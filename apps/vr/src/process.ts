@@ -1,7 +1,19 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { join } from 'node:path';
-import { formatIpv6Prefix, formatPrefix, parseIpv6, tryParseIpv6Prefix, tryParsePrefix } from '@nexthop/addr';
+import {
+  formatIpv4,
+  formatIpv6,
+  formatIpv6Prefix,
+  formatPrefix,
+  ipv4Mask,
+  maskIpv6,
+  parseIpv6,
+  tryParseIpv4,
+  tryParseIpv6,
+  tryParseIpv6Prefix,
+  tryParsePrefix,
+} from '@nexthop/addr';
 import { formatConfigErrors, parseConfig, type RouterConfig } from '@nexthop/config';
 import { ControlRequestError, ControlServer, controlSocketPath, ensureRunDir } from '@nexthop/control';
 import type { LinkStats } from '@nexthop/interface';
@@ -320,8 +332,12 @@ function familyParam(params: Record<string, unknown>): 4 | 6 | undefined {
  */
 function showRoutes(vr: VirtualRouter, params: Record<string, unknown>): ShowRoute[] {
   const family = familyParam(params);
-  const prefix = prefixParam(params);
   const now = performance.now();
+  const lookup = params['for'];
+  // `for`: the route a packet to that address takes (as `ip route get`): the longest selected prefix.
+  const prefix =
+    lookup === undefined || lookup === null ? prefixParam(params) : longestMatch(vr, lookup, now);
+  if (prefix === null) return [];
   // The stack lists IPv4 routes, then IPv6 ones, each by prefix; the protocols' routes join them.
   const rows: ShowRoute[] = vr.stack.routeList(now).map((r) => ({ ...r, family: routeFamily(r.prefix) }));
   const protocolRows = protocolRoutes(vr, now);
@@ -330,8 +346,39 @@ function showRoutes(vr: VirtualRouter, params: Record<string, unknown>): ShowRou
     rows.sort(byFamilyAndPrefix);
   }
   return rows.filter(
-    (r) => (family === undefined || r.family === family) && (prefix === undefined || r.prefix === prefix),
+    (r) =>
+      (family === undefined || r.family === family) &&
+      (prefix === undefined || r.prefix === prefix) &&
+      (lookup === undefined || lookup === null || r.selected),
   );
+}
+
+/** The longest prefix with a selected route holding `address` (RIB lookups from /32 or /128 down), or null. */
+function longestMatch(vr: VirtualRouter, address: unknown, now: number): string | null {
+  if (typeof address !== 'string')
+    throw new ControlRequestError(
+      'bad_request',
+      'params.for must be an address like 10.1.2.3 or 2001:db8::1',
+    );
+  const v4 = tryParseIpv4(address);
+  if (v4 !== undefined) {
+    for (let len = 32; len >= 0; len--) {
+      const network = (v4 & ipv4Mask(len)) >>> 0;
+      if (vr.stack.rib.v4.show(network, len, now).some((r) => r.selected))
+        return `${formatIpv4(network)}/${len}`;
+    }
+    return null;
+  }
+  const v6 = tryParseIpv6(address);
+  if (v6 === undefined)
+    throw new ControlRequestError('bad_request', `params.for: ${JSON.stringify(address)} is not an address`);
+  for (let len = 128; len >= 0; len--) {
+    const network = v6.slice();
+    maskIpv6(network, 0, len);
+    if (vr.stack.rib.v6.show(network, len, now).some((r) => r.selected))
+      return `${formatIpv6(network)}/${len}`;
+  }
+  return null;
 }
 
 /** `params.prefix` in the form routes are listed in (`10.1.0.0/16`, `2001:db8::/32`), or undefined. */

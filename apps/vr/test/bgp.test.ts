@@ -135,6 +135,30 @@ test('the session comes up and each VR forwards over what it learned', async () 
   assert.deepEqual(candidates.map((r) => r.protocol).sort(), link.map((r) => r.protocol).sort());
   assert.ok(candidates.length >= 2, JSON.stringify(candidates));
   await assert.rejects(answer(b.ctx, 'show.routes', { prefix: '10.12.0.0/33' }), /not a prefix/);
+  // show routes for ADDRESS: the selected route of the longest prefix holding it (ip route get).
+  const used = (await answer(b.ctx, 'show.routes', { for: '10.70.9.9' })) as {
+    prefix: string;
+    protocol: string;
+  }[];
+  assert.deepEqual(
+    used.map((r) => [r.prefix, r.protocol]),
+    [['10.70.0.0/16', 'bgp']],
+  );
+  const own = (await answer(b.ctx, 'show.routes', { for: '10.12.0.77' })) as {
+    prefix: string;
+    protocol: string;
+  }[];
+  assert.deepEqual(
+    own.map((r) => [r.prefix, r.protocol]),
+    [['10.12.0.0/24', 'connected']],
+  );
+  const v6 = (await answer(b.ctx, 'show.routes', { for: '2001:db8:70::1' })) as { prefix: string }[];
+  assert.deepEqual(
+    v6.map((r) => r.prefix),
+    ['2001:db8:70::/48'],
+  );
+  assert.deepEqual(await answer(b.ctx, 'show.routes', { for: '192.0.2.1' }), []);
+  await assert.rejects(answer(b.ctx, 'show.routes', { for: 'ten' }), /not an address/);
   assert.ok(
     link.some((r) => r.protocol === 'connected' && r.selected),
     JSON.stringify(link),

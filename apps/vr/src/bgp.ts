@@ -379,7 +379,7 @@ export class VrBgp {
     for (const note of bgpNotes(this.config)) this.logger.warn({ protocol: 'bgp' }, note);
     this.mark(now);
     this.engine.start(now);
-    this.syncOriginated(now);
+    this.sync(now);
     this.logger.info(
       { protocol: 'bgp', asn: this.section.asn, routerId: this.section.routerIdText },
       'BGP started',
@@ -414,7 +414,7 @@ export class VrBgp {
     this.section = next;
     this.config = config;
     this.mark(now);
-    this.syncOriginated(now);
+    this.sync(now);
     return changes;
   }
 
@@ -459,7 +459,7 @@ export class VrBgp {
    * Brings what BGP announces in line with `networks` and `redistribute`: called at start, after
    * an apply and when an interface comes or goes (connected and static routes change only then).
    */
-  syncOriginated(_now: number): void {
+  sync(_now: number): void {
     const want = new Map<string, Originated>();
     for (const n of this.section.networks4)
       want.set(n.text, { network: n.prefix.network, length: n.prefix.length, origin: ORIGIN_IGP });

@@ -116,6 +116,8 @@ export class VrOspf {
   /** 'ospf' or 'ospf6': the instance's name in the ProtocolHost and the RIB. */
   readonly name: 'ospf' | 'ospf6';
   readonly version: 2 | 3;
+  /** OSPFv3 joins an interface once its link-local address has left DAD: the VR's carrier poll tells it. */
+  readonly syncsOnEveryPoll: boolean;
   private engine: OspfEngine;
   /** The engine configuration last handed over, as text (OSPFv3 follows link-local addresses). */
   private configKey = '';
@@ -132,6 +134,7 @@ export class VrOspf {
     this.logger = logger;
     this.version = version;
     this.name = version === 3 ? 'ospf6' : 'ospf';
+    this.syncsOnEveryPoll = version === 3;
     this.section = this.sectionOf(config);
     this.config = config;
     this.cryptoSeqBase = Math.floor(Date.now() / 1000 - now / 1000);

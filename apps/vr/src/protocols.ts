@@ -1,3 +1,5 @@
+import type { RouterConfig } from '@nexthop/config';
+
 // The routing protocol instances a VR hosts (BGP, RIPv2, RIPng…), behind one small shape: the VR
 // routes socket events to them, polls them at the earliest of their deadlines, flushes the RIB when
 // any of them changed routes, and tells them when interfaces or the stack's routes changed.
@@ -12,6 +14,11 @@ export interface HostedProtocol {
   takeRibChanges(): boolean;
   /** Interfaces, addresses or the stack's routes may have changed (what it originates follows). */
   sync(now: number): void;
+  /**
+   * It also follows what changes without a carrier change or an apply (a link-local address leaving
+   * DAD, the stack's routes it redistributes): the VR syncs it at every carrier poll.
+   */
+  readonly syncsOnEveryPoll?: boolean;
   stop(now: number): void;
   /**
    * Its events act on other instances (BFD's Down ends a BGP session, kills an OSPF neighbour):
@@ -21,6 +28,27 @@ export interface HostedProtocol {
    */
   readonly wakesOthers?: boolean;
   afterOthers?(now: number): boolean;
+}
+
+/** A hosted protocol the VR also starts, reconfigures and takes out (VrBgp, VrRip, VrOspf, VrBfd). */
+export interface ManagedProtocol extends HostedProtocol {
+  start(now: number): void;
+  /** Takes a changed configuration in place where it can; one line per change. */
+  apply(config: RouterConfig, now: number): string[];
+  /** Its section left the configuration (`stop` is the VR stopping); it may tell its peers more. */
+  remove?(now: number): void;
+}
+
+/** How the VR runs one kind of protocol instance from its configuration. */
+export interface ProtocolKind {
+  /** Its name among the hosted instances, and in change lines. */
+  readonly name: string;
+  wanted(config: RouterConfig): boolean;
+  /** Its part of the configuration as written; undefined: compare nothing, always `apply`. */
+  section(config: RouterConfig): unknown;
+  create(config: RouterConfig, now: number): ManagedProtocol;
+  /** The change line when it starts on an apply. */
+  started(config: RouterConfig): string;
 }
 
 export class ProtocolHost {
@@ -88,6 +116,17 @@ export class ProtocolHost {
 
   sync(now: number): void {
     for (const e of this.list.values()) e.p.sync(now);
+  }
+
+  /** Syncs the instances that follow state by polling; whether there were any. */
+  syncPolling(now: number): boolean {
+    let any = false;
+    for (const e of this.list.values()) {
+      if (e.p.syncsOnEveryPoll !== true) continue;
+      e.p.sync(now);
+      any = true;
+    }
+    return any;
   }
 
   stop(now: number): void {

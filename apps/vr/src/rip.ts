@@ -59,6 +59,8 @@ class RipRibSink implements RipRouteSink<Addr> {
 /** The VR's RIPv2 (family 4) or RIPng (family 6) instance. */
 export class VrRip implements HostedProtocol {
   readonly name: 'rip' | 'ripng';
+  /** Link-local addresses leaving DAD and redistributed routes reach it through the VR's carrier poll. */
+  readonly syncsOnEveryPoll = true;
   readonly family: 4 | 6;
   private engine: RipEngine<Addr>;
   private readonly stack: Stack;

@@ -28,7 +28,7 @@ import {
   startInterface6,
 } from './ipv6.ts';
 import { VrOspf } from './ospf.ts';
-import { ProtocolHost } from './protocols.ts';
+import { type ManagedProtocol, ProtocolHost, type ProtocolKind } from './protocols.ts';
 import { CryptoRandom } from './random.ts';
 import { VrRip } from './rip.ts';
 
@@ -101,11 +101,9 @@ export class VirtualRouter {
   private started = false;
   private stopped = false;
   private services: SmallServices | null = null;
-  /** The BGP instance when the config has a `bgp` section (also among `protocols`). */
-  private bgp: VrBgp | null = null;
   /**
-   * The routing protocol instances (bgp, rip, ripng), with the deadlines their last calls returned
-   * (a socket event can bring one forward).
+   * The routing protocol instances (bfd, bgp, rip, ripng, ospf, ospf6), with the deadlines their last
+   * calls returned (a socket event can bring one forward).
    */
   private readonly protocols = new ProtocolHost();
   /** Users of the socket layer besides the services (the remote socket server): each claims its fds. */
@@ -249,12 +247,7 @@ export class VirtualRouter {
     for (const r of this.config.routes) this.addRoute(r);
     for (const r of this.config.routes6) addRoute6(this.stack, r);
     this.startServices(now);
-    this.startBfd(now);
-    this.startBgp(now);
-    this.startRip(now, 4);
-    this.startRip(now, 6);
-    this.startOspf(now);
-    this.startOspf(now, 3);
+    for (const kind of this.protocolKinds) if (kind.wanted(this.config)) this.startProtocol(kind, now);
     this.checkCarriers();
     this.flush();
     for (const link of this.links) this.startLink(link);
@@ -436,10 +429,8 @@ export class VirtualRouter {
     if (accessChanged) changes.push('access list changed');
     if (quotasChanged) changes.push('quotas changed');
     if (accessChanged || quotasChanged) this.onPolicyChange?.(next);
-    changes.push(...this.applyBfd(next, now));
-    changes.push(...this.applyBgp(prev, next, now));
-    changes.push(...this.applyRip(prev, next, now, 4), ...this.applyRip(prev, next, now, 6));
-    changes.push(...this.applyOspf(prev, next, now), ...this.applyOspf(prev, next, now, 3));
+    if (this.started)
+      for (const kind of this.protocolKinds) changes.push(...this.applyProtocol(kind, prev, next, now));
     if (prev.nice !== next.nice) {
       changes.push(`nice ${prev.nice} -> ${next.nice}`);
       this.onPriorityChange?.(next.nice);
@@ -463,140 +454,89 @@ export class VirtualRouter {
     this.logger.info({ services: wanted }, 'services started');
   }
 
-  private startBgp(now: number): void {
-    if (this.config.bgp === undefined) return;
-    const bgp = new VrBgp(this.stack, this.config, this.logger, this.runDir);
-    this.bgp = bgp;
-    this.protocols.set('bgp', {
-      socketEvent: (fd, events, t) => bgp.socketEvent(fd, events, t),
-      poll: (t) => bgp.poll(t),
-      takeRibChanges: () => bgp.takeRibChanges(),
-      sync: (t) => bgp.syncOriginated(t),
-      stop: (t) => bgp.stop(t),
-    });
-    bgp.start(now);
+  /**
+   * The routing protocols a VR runs, in start order (BFD first: its clients find it), each from its
+   * own part of the configuration. `section` is that part as written: an apply that leaves it
+   * unchanged only re-syncs the instance (interfaces and the stack's routes may still have changed).
+   */
+  private readonly protocolKinds: readonly ProtocolKind[] = [
+    {
+      name: 'bfd',
+      wanted: wantsBfd,
+      // Its timers and its clients' flags are spread over several sections: it sorts them out itself.
+      section: () => undefined,
+      create: (c) =>
+        new VrBfd(this.stack, c, this.logger, {
+          bgp: () => this.bgpInstance,
+          ospf: () => this.protocols.get('ospf'),
+        }),
+      started: () => 'bfd started',
+    },
+    {
+      name: 'bgp',
+      wanted: (c) => c.bgp !== undefined,
+      section: (c) => [c.raw.bgp, c.raw.policies],
+      create: (c) => new VrBgp(this.stack, c, this.logger, this.runDir),
+      started: (c) => `bgp started (asn ${c.bgp!.asn})`,
+    },
+    {
+      name: 'rip',
+      wanted: (c) => c.rip !== undefined,
+      section: (c) => c.raw.rip,
+      create: (c) => new VrRip(this.stack, c, 4, this.logger),
+      started: () => 'rip started',
+    },
+    {
+      name: 'ripng',
+      wanted: (c) => c.ripng !== undefined,
+      section: (c) => c.raw.ripng,
+      create: (c) => new VrRip(this.stack, c, 6, this.logger),
+      started: () => 'ripng started',
+    },
+    {
+      name: 'ospf',
+      wanted: (c) => c.ospf !== undefined,
+      section: (c) => c.raw.ospf,
+      create: (c, now) => new VrOspf(this.stack, c, this.logger, now, 2),
+      started: (c) => `ospf started (router id ${c.ospf!.routerIdText})`,
+    },
+    {
+      name: 'ospf6',
+      wanted: (c) => c.ospf6 !== undefined,
+      section: (c) => c.raw.ospf6,
+      create: (c, now) => new VrOspf(this.stack, c, this.logger, now, 3),
+      started: (c) => `ospf6 started (router id ${c.ospf6!.routerIdText})`,
+    },
+  ];
+
+  private startProtocol(kind: ProtocolKind, now: number): void {
+    const p = kind.create(this.config, now);
+    this.protocols.set(kind.name, p);
+    p.start(now);
     this.settleRib();
   }
 
-  /** RIPv2 (family 4) or RIPng (6), when the config has its section. */
-  private startRip(now: number, family: 4 | 6): void {
-    if ((family === 4 ? this.config.rip : this.config.ripng) === undefined) return;
-    const rip = new VrRip(this.stack, this.config, family, this.logger);
-    this.protocols.set(rip.name, rip);
-    rip.start(now);
-    this.settleRib();
-  }
-
-  /** The `rip` or `ripng` section's changes: the instance starts, stops, or takes the new one in place. */
-  private applyRip(prev: RouterConfig, next: RouterConfig, now: number, family: 4 | 6): string[] {
-    if (!this.started) return [];
-    const name = family === 4 ? 'rip' : 'ripng';
-    const rip = this.protocols.get<VrRip>(name);
-    const want = family === 4 ? next.rip : next.ripng;
-    if (want === undefined) {
-      if (rip === null) return [];
-      rip.stop(now);
-      this.protocols.set(name, null);
-      this.settleRib();
-      return [`${name} stopped`];
+  /** A protocol's part of an apply: the instance starts, stops, or takes its new section in place. */
+  private applyProtocol(kind: ProtocolKind, prev: RouterConfig, next: RouterConfig, now: number): string[] {
+    const p = this.protocols.get<ManagedProtocol>(kind.name);
+    if (!kind.wanted(next)) {
+      if (p === null) return [];
+      // Taken out of the configuration, not the VR stopping: it may tell its peers more (BGP).
+      (p.remove ?? p.stop).call(p, now);
+      this.protocols.set(kind.name, null);
+      this.stack.rib.flush();
+      return [`${kind.name} stopped`];
     }
-    if (rip === null) {
-      this.startRip(now, family);
-      return [`${name} started`];
+    if (p === null) {
+      this.startProtocol(kind, now);
+      return [kind.started(next)];
     }
-    const same = JSON.stringify(prev.raw[name]) === JSON.stringify(next.raw[name]);
-    // Interfaces may have changed (an index, an address) even so.
-    const changes = same ? [] : rip.apply(next, now);
-    if (same) rip.sync(now);
-    this.settleRib();
-    return changes;
-  }
-
-  /** OSPFv2 (the `ospf` section) or OSPFv3 (`ospf6`), when the config has its section. */
-  private startOspf(now: number, version: 2 | 3 = 2): void {
-    if ((version === 3 ? this.config.ospf6 : this.config.ospf) === undefined) return;
-    const ospf = new VrOspf(this.stack, this.config, this.logger, now, version);
-    this.protocols.set(ospf.name, ospf);
-    ospf.start(now);
-    this.settleRib();
-  }
-
-  /** The `ospf` or `ospf6` section's changes: the instance starts, stops, or takes the new one in place. */
-  private applyOspf(prev: RouterConfig, next: RouterConfig, now: number, version: 2 | 3 = 2): string[] {
-    if (!this.started) return [];
-    const name = version === 3 ? 'ospf6' : 'ospf';
-    const ospf = this.protocols.get<VrOspf>(name);
-    const want = version === 3 ? next.ospf6 : next.ospf;
-    if (want === undefined) {
-      if (ospf === null) return [];
-      ospf.stop(now);
-      this.protocols.set(name, null);
-      this.settleRib();
-      return [`${name} stopped`];
-    }
-    if (ospf === null) {
-      this.startOspf(now, version);
-      return [`${name} started (router id ${want.routerIdText})`];
-    }
-    const same = JSON.stringify(prev.raw[name]) === JSON.stringify(next.raw[name]);
-    // Interfaces and static routes may have changed (indices, what is redistributed) even so.
-    const changes = same ? [] : ospf.apply(next, now);
-    if (same) ospf.sync(now);
-    this.settleRib();
-    return changes;
-  }
-
-  /** The `bgp` section's changes: the instance starts, stops, or takes the new one in place. */
-  private applyBgp(prev: RouterConfig, next: RouterConfig, now: number): string[] {
-    if (!this.started) return [];
-    if (next.bgp === undefined) {
-      if (this.bgp === null) return [];
-      this.bgp.remove(now);
-      this.bgp = null;
-      this.protocols.set('bgp', null);
-      this.settleRib();
-      return ['bgp stopped'];
-    }
-    if (this.bgp === null) {
-      this.startBgp(now);
-      return [`bgp started (asn ${next.bgp.asn})`];
-    }
-    const same =
-      JSON.stringify(prev.raw.bgp) === JSON.stringify(next.raw.bgp) &&
-      JSON.stringify(prev.raw.policies) === JSON.stringify(next.raw.policies);
-    // Interfaces and static routes may have changed what is redistributed even so.
-    const changes = same ? [] : this.bgp.apply(next, now);
-    if (same) this.bgp.syncOriginated(now);
+    const section = kind.section(next);
+    const same = section !== undefined && JSON.stringify(kind.section(prev)) === JSON.stringify(section);
+    const changes = same ? [] : p.apply(next, now);
+    if (same) p.sync(now);
     this.settleRib();
     return changes;
-  }
-
-  /** BFD, when the config has a `bfd` section or a client's `bfd: true`; its clients find it. */
-  private startBfd(now: number): void {
-    if (!wantsBfd(this.config)) return;
-    const bfd = new VrBfd(this.stack, this.config, this.logger, {
-      bgp: () => this.bgp,
-      ospf: () => this.protocols.get('ospf'),
-    });
-    this.protocols.set('bfd', bfd);
-    bfd.start(now);
-  }
-
-  /** BFD starts, stops, or takes new timers and clients in place. */
-  private applyBfd(next: RouterConfig, now: number): string[] {
-    if (!this.started) return [];
-    const bfd = this.protocols.get<VrBfd>('bfd');
-    if (!wantsBfd(next)) {
-      if (bfd === null) return [];
-      bfd.stop(now);
-      this.protocols.set('bfd', null);
-      return ['bfd stopped'];
-    }
-    if (bfd === null) {
-      this.startBfd(now);
-      return ['bfd started'];
-    }
-    return bfd.apply(next, now);
   }
 
   /** The BFD instance, when running (`show bfd`). */
@@ -606,7 +546,7 @@ export class VirtualRouter {
 
   /** Brings the FIB up to date after a protocol changed routes in the RIB. */
   private settleRib(): void {
-    if (this.protocols.takeRibChanges() || this.bgp === null) this.stack.rib.flush();
+    if (this.protocols.takeRibChanges()) this.stack.rib.flush();
   }
 
   private dispatchSocketEvent(fd: number, events: number): void {
@@ -621,7 +561,7 @@ export class VirtualRouter {
 
   /** The BGP instance, when configured (`show bgp`). */
   get bgpInstance(): VrBgp | null {
-    return this.bgp;
+    return this.protocols.get<VrBgp>('bgp');
   }
 
   /** The RIPv2 (4) or RIPng (6) instance, when configured (`show rip`). */
@@ -672,16 +612,7 @@ export class VirtualRouter {
       this.protocols.sync(now);
       this.flush();
       this.schedule(now);
-    } else if (
-      this.protocols.get('rip') !== null ||
-      this.protocols.get('ripng') !== null ||
-      this.protocols.get('ospf6') !== null
-    ) {
-      // RIP and OSPFv3 also follow what changes without a carrier change: a link-local address that
-      // passed DAD, the stack's routes they redistribute.
-      this.protocols.get<VrRip>('rip')?.sync(now);
-      this.protocols.get<VrRip>('ripng')?.sync(now);
-      this.protocols.get<VrOspf>('ospf6')?.sync(now);
+    } else if (this.protocols.syncPolling(now)) {
       this.settleRib();
       this.flush();
       if (this.protocols.deadline < this.timerAt) this.schedule(now);

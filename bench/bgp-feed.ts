@@ -74,6 +74,7 @@ const REPLAY = env['BENCH_BGP_NO_REPLAY'] !== '1';
 /** Each wait's bound; the whole bench is bounded by BUDGET_MS. */
 const LOAD_TIMEOUT_MS = 150_000;
 const REPLAY_TIMEOUT_MS = 150_000;
+const DOWN_TIMEOUT_MS = 120_000;
 const BUDGET_MS = Number(env['BENCH_BGP_BUDGET_S'] ?? 600) * 1000;
 
 // ---------------------------------------------------------------------------------------------
@@ -395,6 +396,8 @@ interface Stage {
   count(): Promise<number>;
   /** Whether the replay's sentinel has arrived. */
   replayed(): Promise<boolean>;
+  /** Routes left once the peer is gone, when `count` stops telling (BIRD's counter goes with the protocol). */
+  left?(): Promise<number>;
 }
 
 interface Receiver {
@@ -526,6 +529,10 @@ ${kernel ? `protocol kernel { ${ch} { import none; export all; }; }\n` : ''}prot
         const out = await bird.birdc(`show route ${SENTINEL[family].prefix}`).catch(() => '');
         return out.includes(SENTINEL[family].prefix);
       },
+      left: async () => {
+        const out = await bird.birdc(`show route count table master${family}`);
+        return Number(/(\d+) of \d+ routes/.exec(out)?.[1] ?? 0);
+      },
     },
   ];
   if (kernel) stages.push(kernelStage(ns, () => pid, family));
@@ -600,6 +607,9 @@ interface Measure {
   /** CPU time of the receiver's processes over the load (until its last stage) and the replay. */
   loadCpuMs: number;
   replayCpuMs: number;
+  /** Stage name → ms from the feeder's exit to the feed's routes gone; the CPU time of that. */
+  down: Record<string, number>;
+  downCpuMs: number;
   /** Before the feed (the VR's FIB arrays are allocated at start). */
   rssIdleKb: number;
   rssTableKb: number;
@@ -763,6 +773,24 @@ async function measure(kind: string, feed: Feed): Promise<Measure> {
     }
     const pids = rx.pids();
     const parts = pids.map(vmHwmKb);
+    // The peer goes away (the feeder exits: its socket closes): every route of the feed withdrawn.
+    const down: Record<string, number> = {};
+    const ticks2 = ticks();
+    const gone = Date.now();
+    child.kill('SIGKILL');
+    await Promise.all(
+      rx.stages.map(async (s) => {
+        const at = await waitStage(
+          s,
+          async () => (await (s.left ?? s.count)()) <= 0,
+          DOWN_TIMEOUT_MS,
+          `${rx.label} IPv${family} ${s.name} peer down`,
+          () => undefined,
+        );
+        down[s.name] = at - gone;
+      }),
+    );
+    const downCpuMs = ((ticks() - ticks2) * 1000) / CLK_TCK;
     return {
       receiver: rx.label,
       family,
@@ -770,6 +798,8 @@ async function measure(kind: string, feed: Feed): Promise<Measure> {
       replay,
       loadCpuMs,
       replayCpuMs,
+      down,
+      downCpuMs,
       rssIdleKb,
       rssTableKb,
       rssKb: parts.reduce((x, y) => x + y, 0),
@@ -806,10 +836,12 @@ function report(feed: Feed, results: Measure[][]): void {
   );
   console.log();
   console.log(
-    '| receiver | Established → last prefix in RIB | → in FIB | prefixes/s into FIB | its CPU time | RSS before | peak RSS, table | peak RSS, after replay | replay → RIB | replay → FIB | updates/s (FIB) | its CPU time | routes after replay (expected ' +
+    '| receiver | Established → last prefix in RIB | → in FIB | prefixes/s into FIB | its CPU time | RSS before | peak RSS, table | peak RSS, after replay | replay → RIB | replay → FIB | updates/s (FIB) | its CPU time | peer down → FIB (BIRD: RIB) empty | its CPU time | routes after replay (expected ' +
       `${feed.afterReplay.toLocaleString('en')}) | load avg |`,
   );
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  console.log(
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  );
   const med: Record<
     string,
     { rib: number; fib: number; rss: number; rssAll: number; rRib: number; rFib: number; cpu: number }
@@ -828,6 +860,8 @@ function report(feed: Feed, results: Measure[][]): void {
     const rssIdle = m((x) => x.rssIdleKb);
     const cpu = m((x) => x.loadCpuMs);
     const rCpu = m((x) => x.replayCpuMs);
+    const dFib = m((x) => x.down[fibName] ?? x.down['RIB']);
+    const dCpu = m((x) => x.downCpuMs);
     const rssAll = m((x) => x.rssKb);
     med[label] = { rib, fib, rss, rssAll, rRib, rFib, cpu };
     const parts = runs[0]!.rssParts === '' ? '' : ` (${runs[0]!.rssParts})`;
@@ -835,7 +869,7 @@ function report(feed: Feed, results: Measure[][]): void {
     const n = runs.length > 1 ? ` (median of ${runs.length})` : '';
     console.log(
       `| ${label}${n} | ${label === 'VR' ? '(= FIB)' : sec(rib)} | ${sec(fib)} | ${krate(feed.prefixes, Number.isFinite(fib) ? fib : rib)} | ${sec(cpu)} | ${mib(rssIdle)} | ${mib(rss)} | ${mib(rssAll)}${parts} | ` +
-        `${REPLAY ? (label === 'VR' ? '(= FIB)' : sec(rRib)) : '—'} | ${REPLAY ? sec(rFib) : '—'} | ${REPLAY ? krate(feed.replayLines, Number.isFinite(rFib) ? rFib : rRib) : '—'} | ${sec(rCpu)} | ` +
+        `${REPLAY ? (label === 'VR' ? '(= FIB)' : sec(rRib)) : '—'} | ${REPLAY ? sec(rFib) : '—'} | ${REPLAY ? krate(feed.replayLines, Number.isFinite(rFib) ? rFib : rRib) : '—'} | ${sec(rCpu)} | ${sec(dFib)} | ${sec(dCpu)} | ` +
         `${Object.entries(counts)
           .map(([k, v]) => `${k} ${v.toLocaleString('en')}`)
           .join(', ')} | ${runs.map((x) => x.load1.toFixed(1)).join(', ')} |`,

@@ -1,6 +1,7 @@
 import { NEXTHOP_VERSION } from '@nexthop/control';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { BgpMetrics, type BgpNeighborSample } from './bgp-metrics.ts';
+import { OspfMetrics, type OspfNeighborSample, type OspfSummarySample } from './ospf-metrics.ts';
 import type { VrRuntimeStatus, VrSupervisor } from './supervisor.ts';
 
 // Prometheus metrics, gathered from every VR when scraped. Each VR gets its own time limit and
@@ -24,6 +25,8 @@ interface VrSample {
   drops: Record<string, number>;
   /** Empty when the VR runs no BGP. */
   bgpNeighbors: BgpNeighborSample[];
+  /** OSPFv2 and OSPFv3: null (and no neighbours) when the VR runs no such instance. */
+  ospf: { version: 2 | 3; summary: OspfSummarySample | null; neighbors: OspfNeighborSample[] }[];
 }
 
 /**
@@ -95,13 +98,17 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 async function sample(vr: VrSupervisor, timeoutMs: number): Promise<VrSample | null> {
   if (vr.state !== 'running') return null;
   try {
-    const [status, interfaces, counters, bgp] = await withTimeout(
+    const [status, interfaces, counters, bgp, ...ospf] = await withTimeout(
       Promise.all([
         vr.call('status', {}, timeoutMs),
         vr.call('show.interfaces', {}, timeoutMs),
         vr.call('show.counters', {}, timeoutMs),
-        // A VR without BGP answers not_found.
+        // A VR without BGP (or OSPF of that version) answers not_found.
         vr.call('show.bgp', { what: 'neighbors' }, timeoutMs).catch(() => []),
+        ...([2, 3] as const).flatMap((version) => [
+          vr.call('show.ospf', { version }, timeoutMs).catch(() => null),
+          vr.call('show.ospf', { version, what: 'neighbors' }, timeoutMs).catch(() => []),
+        ]),
       ]),
       timeoutMs,
     );
@@ -112,6 +119,15 @@ async function sample(vr: VrSupervisor, timeoutMs: number): Promise<VrSample | n
       stats: c.stats ?? {},
       drops: c.drops ?? {},
       bgpNeighbors: Array.isArray(bgp) ? (bgp as BgpNeighborSample[]) : [],
+      ospf: ([2, 3] as const).map((version, i) => {
+        const summary = ospf[2 * i];
+        const neighbors = ospf[2 * i + 1];
+        return {
+          version,
+          summary: summary !== null && typeof summary === 'object' ? (summary as OspfSummarySample) : null,
+          neighbors: Array.isArray(neighbors) ? (neighbors as OspfNeighborSample[]) : [],
+        };
+      }),
     };
   } catch {
     return null;
@@ -136,6 +152,7 @@ export class Metrics {
   private readonly ifUp: Gauge;
   private readonly drops: Counter;
   private readonly bgp: BgpMetrics;
+  private readonly ospf: OspfMetrics;
   private readonly buildInfo: Gauge;
 
   constructor() {
@@ -228,6 +245,7 @@ export class Metrics {
       registers,
     });
     this.bgp = new BgpMetrics(this.registry);
+    this.ospf = new OspfMetrics(this.registry);
     this.buildInfo = new Gauge({
       name: 'nexthop_build_info',
       help: 'Always 1: the version of nexthop and of the Node.js nexthopd runs on, as labels',
@@ -282,6 +300,7 @@ export class Metrics {
       for (const [reason, count] of Object.entries(s.drops))
         setCounter(this.drops, { vr: vr.name, reason }, count);
       this.bgp.record(vr.name, s.bgpNeighbors);
+      for (const o of s.ospf) this.ospf.record(vr.name, o.version, o.summary, o.neighbors);
     });
     return this.registry.metrics();
   }

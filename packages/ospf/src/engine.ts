@@ -1008,7 +1008,9 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
       const more = this.sendDd(ifc, n, 0, now);
       if (!theyHaveMore && !more) this.exchangeDone(ifc, n, now);
     }
-    this.sendLsr(ifc, n, now);
+    // One LSR in flight at a time (§10.9): the next goes when its LSAs have all arrived (rxLsu) or
+    // at the retransmission; sending one per DD asked again for LSAs already on their way.
+    if (n.outstanding.size === 0) this.sendLsr(ifc, n, now);
   }
 
   private exchangeDone(ifc: Iface, n: Neighbor, now: number): void {
@@ -1229,6 +1231,7 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
             const c = compareInstances(lsa.seq, lsa.checksum, lsa.age(now), req.seq, req.checksum, req.age);
             if (c < 0) continue;
             n.requests.delete(lsa.key);
+            n.outstanding.delete(lsa.key);
             if (c === 0) continue;
           }
         }

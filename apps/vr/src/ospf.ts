@@ -157,6 +157,7 @@ export class VrOspf {
       md5,
       cryptoSeqBase: this.cryptoSeqBase,
       random: () => random.next32() / 4294967296,
+      cpuClock: () => performance.now(),
       onNeighborState: (iface, rid, from, to) => {
         const important = to === 'Full' || from === 'Full' || to === 'Down';
         this.logger[important ? 'info' : 'debug'](

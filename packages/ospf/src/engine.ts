@@ -196,6 +196,11 @@ export interface OspfEngineOptions {
   random?: () => number;
   onNeighborState?: (iface: string, routerId: number, from: string, to: string, now: number) => void;
   onInterfaceState?: (iface: string, from: string, to: string, now: number) => void;
+  /**
+   * A monotonic clock in ms (the VR: performance.now), read only around SPF runs to report how long
+   * they took (`show`: lastSpfDurationMs, spfTotalMs). Without it those read 0.
+   */
+  cpuClock?: () => number;
 }
 
 /** Neighbour states (§10.1), in order. */
@@ -359,8 +364,14 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
   /** When each self-originated LSA was last originated. */
   private readonly originatedAt = new Map<string, number>();
   private spfAt = Number.POSITIVE_INFINITY;
+  /** When the change that asked for the pending run came. */
+  private spfFirstChange = 0;
   private lastSpf = Number.NEGATIVE_INFINITY;
   private spfRuns = 0;
+  /** How long the last SPF run took, and all of them, by `cpuClock` (ms). */
+  private lastSpfDuration = 0;
+  private spfTotal = 0;
+  private readonly cpuClock: (() => number) | undefined;
   private ageAt = Number.POSITIVE_INFINITY;
   private readonly installed = new Map<string, OspfRoute>();
   private readonly rx = new Uint8Array(RX_BUF);
@@ -398,6 +409,7 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
       });
     this.onNeighborState = options.onNeighborState;
     this.onInterfaceState = options.onInterfaceState;
+    this.cpuClock = options.cpuClock;
     this.v3 = options.config.version === 3;
     this.hl = this.v3 ? HEADER6_LENGTH : HEADER_LENGTH;
   }
@@ -1755,7 +1767,14 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
       this.ageSweep(now);
       this.ageAt = now + AGE_TICK_MS;
     }
-    if (this.spfAt <= now) this.runSpf(now);
+    if (this.spfAt <= now) {
+      if (this.databaseLoading() && now < this.spfFirstChange + this.config.spfHold)
+        this.spfAt = Math.min(
+          this.spfFirstChange + this.config.spfHold,
+          now + Math.max(this.config.spfDelay, 10),
+        );
+      else this.runSpf(now);
+    }
     // Origination above may have asked for more.
     for (const p of this.pending.values()) next = Math.min(next, p.at);
     return Math.max(now, Math.min(next, this.ageAt, this.spfAt));
@@ -1791,15 +1810,37 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
   }
 
   private scheduleSpf(now: number): void {
+    if (this.spfAt === Number.POSITIVE_INFINITY) this.spfFirstChange = now;
     const at = Math.max(now + this.config.spfDelay, this.lastSpf + this.config.spfHold);
     if (at < this.spfAt) this.spfAt = at;
+  }
+
+  /**
+   * Whether a neighbour is exchanging or loading the database. A run due then waits for it (checked
+   * every spfDelay, at most spfHold after the change that asked for the run): routes through that
+   * neighbour need our Router-LSA with the link, which comes at Full, and a run over half a database
+   * would push the complete one back by a whole hold.
+   */
+  private databaseLoading(): boolean {
+    for (const i of this.ifaceByIndex.values())
+      for (const n of i.neighbors.values()) if (n.state === N_EXCHANGE || n.state === N_LOADING) return true;
+    return false;
   }
 
   private runSpf(now: number): void {
     this.spfAt = Number.POSITIVE_INFINITY;
     this.lastSpf = now;
     this.spfRuns++;
-    if (this.v3) return this.runSpf6(now);
+    const t0 = this.cpuClock?.() ?? 0;
+    if (this.v3) this.runSpf6(now);
+    else this.runSpf4(now);
+    if (this.cpuClock !== undefined) {
+      this.lastSpfDuration = this.cpuClock() - t0;
+      this.spfTotal += this.lastSpfDuration;
+    }
+  }
+
+  private runSpf4(now: number): void {
     const areas: SpfArea[] = [];
     for (const a of this.areas.values()) {
       a.spfRuns++;
@@ -1917,6 +1958,8 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
       externalLsas: this.externalDb.size,
       spfRuns: this.spfRuns,
       lastSpfMs: this.lastSpf === Number.NEGATIVE_INFINITY ? null : Math.round(now - this.lastSpf),
+      lastSpfDurationMs: this.spfRuns === 0 ? null : Math.round(this.lastSpfDuration * 1000) / 1000,
+      spfTotalMs: Math.round(this.spfTotal * 1000) / 1000,
       routes: this.installed.size,
       counters: {
         rx: { ...this.rxCount },

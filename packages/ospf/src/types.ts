@@ -162,6 +162,10 @@ export interface OspfShow {
   externalLsas: number;
   spfRuns: number;
   lastSpfMs: number | null;
+  /** How long the last run took (the SPF itself, the table's diff and the routes to the sink), ms. */
+  lastSpfDurationMs: number | null;
+  /** The time of every run so far, ms. */
+  spfTotalMs: number;
   routes: number;
   counters: {
     rx: Record<string, number>;

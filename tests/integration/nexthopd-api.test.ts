@@ -182,7 +182,7 @@ describe('nexthopd: CLI, API, capture and metrics', () => {
       const notConfigured =
         /^\/vrs\/\{vr\}\/(bgp|ospf|rip|ripng|bfd)(\/|$)/.test(path) &&
         answer.status === 404 &&
-        /is not configured/.test(answer.body.toString());
+        /configured on VR red/.test(answer.body.toString());
       const ok =
         answer.status === 200 || (path === '/config/rollback' && answer.status === 409) || notConfigured;
       assert.ok(ok, `${method} ${concrete} → ${answer.status} ${answer.body.toString().slice(0, 300)}`);

@@ -1189,7 +1189,8 @@ export class BgpPeer implements RouteSource {
 
   private import4(network: number, length: number, attrs: PathAttributes | null, now: number): void {
     const k = key4(network, length);
-    this.stale4.delete(k);
+    // Only graceful restart leaves stale routes: no hash lookup per prefix otherwise.
+    if (this.stale4.size > 0) this.stale4.delete(k);
     if (attrs === null) {
       if (!this.in4.delete(k)) return;
     } else this.in4.set(k, attrs);
@@ -1204,7 +1205,7 @@ export class BgpPeer implements RouteSource {
     now: number,
   ): void {
     const k = key6(bytes, off, length);
-    this.stale6.delete(k);
+    if (this.stale6.size > 0) this.stale6.delete(k);
     if (attrs === null) {
       if (!this.in6.delete(k)) return;
     } else {

@@ -20,7 +20,13 @@
 //   as such, and RFC 5882 §3.2 clients do not take their sessions down for it.
 // - No Demand mode, no Echo function (Required Min Echo RX 0): never asked for, never used.
 import { formatIpv4, formatIpv6 } from '@nexthop/addr';
-import { EV_READABLE, type ProtocolInstance, type ProtocolState } from '@nexthop/protocol';
+import {
+  type DatagramMeta,
+  type DatagramSockets,
+  EV_READABLE,
+  type ProtocolInstance,
+  type ProtocolState,
+} from '@nexthop/protocol';
 import {
   type AuthRxState,
   BFD_MAX_LEN,
@@ -79,51 +85,10 @@ export interface BfdConfig {
 
 export type BfdSocketOption = 'IP_TTL' | 'IPV6_UNICAST_HOPS' | 'IPV6_V6ONLY' | 'SO_BINDTODEVICE';
 
-/** What recvFrom fills (the stack's RecvMeta has this shape; hopLimit is the IPv4 TTL too). */
-export interface BfdRecvMeta {
-  family: 4 | 6;
-  addr: number;
-  readonly addr6: Uint8Array;
-  port: number;
-  ifIndex: number;
-  dst: number;
-  readonly dst6: Uint8Array;
-  hopLimit: number;
-  length: number;
-  truncated: boolean;
-}
+export type BfdRecvMeta = DatagramMeta;
 
-/** The socket calls BFD makes: a subset of the stack's SocketLayer (structurally), faked by tests. */
-export interface BfdSockets {
-  socket(type: 'dgram', protocol?: number, family?: 4 | 6): number;
-  bind(fd: number, addr: number, port: number): number;
-  bind6(fd: number, addr: Uint8Array, port: number, scopeId?: number): number;
-  setOption(fd: number, name: BfdSocketOption, value: number | string): number;
-  sendTo(
-    fd: number,
-    buf: Uint8Array,
-    off: number,
-    len: number,
-    addr: number,
-    port: number,
-    now: number,
-    src?: number,
-    oif?: number,
-  ): number;
-  sendTo6(
-    fd: number,
-    buf: Uint8Array,
-    off: number,
-    len: number,
-    addr: Uint8Array,
-    port: number,
-    now: number,
-    src?: Uint8Array | null,
-    scopeId?: number,
-  ): number;
-  recvFrom(fd: number, buf: Uint8Array, off: number, len: number, meta: BfdRecvMeta): number;
-  close(fd: number, now: number): number;
-}
+/** The socket calls BFD makes (UDP 3784). */
+export type BfdSockets = DatagramSockets<BfdSocketOption>;
 
 export interface RandomSource {
   next32(): number;

@@ -5,7 +5,14 @@
 // Network-LSAs as DR and AS-external-LSAs (§12.4), aging and refresh (§14), and SPF (§16, spf.ts)
 // throttled, its routes handed to a sink.
 import { formatIpv4, formatIpv6, ipv4Mask } from '@nexthop/addr';
-import { EAGAIN, EV_READABLE, type ProtocolInstance, type ProtocolState } from '@nexthop/protocol';
+import {
+  type DatagramMeta,
+  type DatagramSockets,
+  EAGAIN,
+  EV_READABLE,
+  type ProtocolInstance,
+  type ProtocolState,
+} from '@nexthop/protocol';
 import {
   ALL_D_ROUTERS,
   ALL_D_ROUTERS6,
@@ -119,69 +126,26 @@ import type {
   OspfShow,
 } from './types.ts';
 
-/** The socket calls the engine makes: a subset of the stack's SocketLayer (raw sockets). */
-export interface OspfSockets {
-  socket(type: 'raw', protocol: number, family?: 4 | 6): number;
-  close(fd: number, now: number): number;
-  setOption(
-    fd: number,
-    name:
-      | 'IP_ADD_MEMBERSHIP'
-      | 'IP_DROP_MEMBERSHIP'
-      | 'IP_MULTICAST_LOOP'
-      | 'IP_TTL'
-      | 'IP_TOS'
-      | 'SO_RCVBUF'
-      | 'IPV6_CHECKSUM'
-      | 'IPV6_JOIN_GROUP'
-      | 'IPV6_LEAVE_GROUP'
-      | 'IPV6_MULTICAST_LOOP'
-      | 'IPV6_MULTICAST_HOPS'
-      | 'IPV6_UNICAST_HOPS'
-      | 'IPV6_TCLASS',
-    value:
-      | number
-      | { group: number; interface: string | number }
-      | { group6: Uint8Array; interface: string | number },
-  ): number;
-  sendTo(
-    fd: number,
-    buf: Uint8Array,
-    off: number,
-    len: number,
-    addr: number,
-    port: number,
-    now: number,
-    src?: number,
-    oif?: number,
-  ): number;
-  recvFrom(fd: number, buf: Uint8Array, off: number, len: number, meta: OspfRecvMeta): number;
-  /** OSPFv3: one datagram from a link-local source out of the zone `scopeId` (ifIndex + 1). */
-  sendTo6?(
-    fd: number,
-    buf: Uint8Array,
-    off: number,
-    len: number,
-    addr: Uint8Array,
-    port: number,
-    now: number,
-    src?: Uint8Array | null,
-    scopeId?: number,
-  ): number;
-}
+/** The socket options the engine sets on its raw sockets (protocol 89). */
+export type OspfSocketOption =
+  | 'IP_ADD_MEMBERSHIP'
+  | 'IP_DROP_MEMBERSHIP'
+  | 'IP_MULTICAST_LOOP'
+  | 'IP_TTL'
+  | 'IP_TOS'
+  | 'SO_RCVBUF'
+  | 'IPV6_CHECKSUM'
+  | 'IPV6_JOIN_GROUP'
+  | 'IPV6_LEAVE_GROUP'
+  | 'IPV6_MULTICAST_LOOP'
+  | 'IPV6_MULTICAST_HOPS'
+  | 'IPV6_UNICAST_HOPS'
+  | 'IPV6_TCLASS';
 
-/** What recvFrom fills (the stack's RecvMeta has this shape). */
-export interface OspfRecvMeta {
-  family: 4 | 6;
-  addr: number;
-  readonly addr6: Uint8Array;
-  port: number;
-  ifIndex: number;
-  dst: number;
-  readonly dst6: Uint8Array;
-  length: number;
-  truncated: boolean;
-}
+/** The socket calls the engine makes (raw IP, protocol 89). */
+export type OspfSockets = DatagramSockets<OspfSocketOption>;
+
+export type OspfRecvMeta = DatagramMeta;
 
 export interface OspfEngineOptions {
   name: string;
@@ -384,6 +348,7 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
     ifIndex: -1,
     dst: 0,
     dst6: new Uint8Array(16),
+    hopLimit: 0,
     length: 0,
     truncated: false,
   };
@@ -1567,17 +1532,8 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
       // OSPFv3: from the interface's link-local address, out of its zone (§A.1).
       finishPacket6(this.tx, 0, type, length, this.config.routerId, ifc.area.id, c.instanceId ?? 0);
       const r =
-        this.sockets.sendTo6?.(
-          this.fd,
-          this.tx,
-          0,
-          length,
-          dst,
-          0,
-          now,
-          c.linkLocal ?? null,
-          c.ifIndex + 1,
-        ) ?? -1;
+        this.sockets.sendTo6(this.fd, this.tx, 0, length, dst, 0, now, c.linkLocal ?? null, c.ifIndex + 1) ??
+        -1;
       if (r < 0) this.count(this.drops, 'send_error');
       else this.count(this.txCount, PACKET_TYPE_NAMES[type]!);
       return;

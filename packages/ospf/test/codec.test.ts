@@ -237,8 +237,11 @@ test('10^5 random and mutated packets never throw; drops by reason', () => {
 const fakeSockets = {
   socket: () => 3,
   close: () => 0,
+  bind: () => 0,
+  bind6: () => 0,
   setOption: () => 0,
   sendTo: (_fd: number, _b: Uint8Array, _o: number, len: number) => len,
+  sendTo6: (_fd: number, _b: Uint8Array, _o: number, len: number) => len,
   recvFrom: () => -11,
 };
 

@@ -102,3 +102,64 @@ export interface ProtocolInstance<Config, Show> {
   /** A JSON-friendly description of its state and counters. */
   show(now: number): Show;
 }
+
+/** What `recvFrom` fills for a datagram (the stack's RecvMeta has this shape). */
+export interface DatagramMeta {
+  family: 4 | 6;
+  /** The source address and port. */
+  addr: number;
+  readonly addr6: Uint8Array;
+  port: number;
+  /** The interface it arrived on. */
+  ifIndex: number;
+  /** The destination it was sent to (a multicast group, or one of ours). */
+  dst: number;
+  readonly dst6: Uint8Array;
+  /** The TTL or hop limit it arrived with (RFC 5082, RFC 2080 §2.4.2, RFC 5881 §5). */
+  hopLimit: number;
+  /** Its whole length, and whether the buffer given was too short for it. */
+  length: number;
+  truncated: boolean;
+}
+
+/** A multicast group to join or leave on an interface (name or index), as IP_ADD_MEMBERSHIP and IPV6_JOIN_GROUP take it. */
+export type Membership =
+  | { group: number; interface: string | number }
+  | { group6: Uint8Array; interface: string | number };
+
+/**
+ * The datagram calls (UDP or raw IP) an engine may make: a subset of the stack's `SocketLayer`,
+ * satisfied structurally and faked by tests. `Option` names the socket options the engine sets.
+ */
+export interface DatagramSockets<Option extends string = string> {
+  socket(type: 'dgram' | 'raw', protocol?: number, family?: 4 | 6): number;
+  bind(fd: number, addr: number, port: number): number;
+  bind6(fd: number, addr: Uint8Array, port: number, scopeId?: number): number;
+  setOption(fd: number, name: Option, value: number | string | Membership): number;
+  /** One datagram, from `src` out of `oif` when given. */
+  sendTo(
+    fd: number,
+    buf: Uint8Array,
+    off: number,
+    len: number,
+    addr: number,
+    port: number,
+    now: number,
+    src?: number,
+    oif?: number,
+  ): number;
+  /** One datagram; a link-local destination needs `scopeId` (the interface's index + 1). */
+  sendTo6(
+    fd: number,
+    buf: Uint8Array,
+    off: number,
+    len: number,
+    addr: Uint8Array,
+    port: number,
+    now: number,
+    src?: Uint8Array | null,
+    scopeId?: number,
+  ): number;
+  recvFrom(fd: number, buf: Uint8Array, off: number, len: number, meta: DatagramMeta): number;
+  close(fd: number, now: number): number;
+}

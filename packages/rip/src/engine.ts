@@ -17,7 +17,13 @@
 //   interface at start and when an interface comes up.
 // - Own routes (`setLocalRoutes`: the connected networks of the RIP interfaces, redistributed ones)
 //   are advertised with their metric and always win over learned ones.
-import type { ProtocolInstance, ProtocolState } from '@nexthop/protocol';
+import type {
+  DatagramMeta,
+  DatagramSockets,
+  Membership,
+  ProtocolInstance,
+  ProtocolState,
+} from '@nexthop/protocol';
 import { EV_READABLE } from '@nexthop/protocol';
 import {
   RIP_DROP_REASONS,
@@ -31,10 +37,8 @@ import {
 } from './codec.ts';
 import { IPV4_FAMILY, IPV6_FAMILY, isLinkLocalIpv6, type RipFamily } from './family.ts';
 
-/** A group membership, as the stack's IP_ADD_MEMBERSHIP / IPV6_JOIN_GROUP take it. */
-export type RipMembership =
-  | { group: number; interface: string | number }
-  | { group6: Uint8Array; interface: string | number };
+/** A group membership, as the stack takes it. */
+export type RipMembership = Membership;
 
 export type RipSocketOption =
   | 'SO_REUSEADDR'
@@ -51,51 +55,10 @@ export type RipSocketOption =
   | 'IPV6_MULTICAST_LOOP'
   | 'IPV6_UNICAST_HOPS';
 
-/** What recvFrom fills (the stack's RecvMeta has this shape). */
-export interface RipRecvMeta {
-  family: 4 | 6;
-  addr: number;
-  readonly addr6: Uint8Array;
-  port: number;
-  ifIndex: number;
-  dst: number;
-  readonly dst6: Uint8Array;
-  hopLimit: number;
-  length: number;
-  truncated: boolean;
-}
+export type RipRecvMeta = DatagramMeta;
 
-/** The socket calls RIP makes: a subset of the stack's SocketLayer (structurally), faked by tests. */
-export interface RipSockets {
-  socket(type: 'dgram', protocol?: number, family?: 4 | 6): number;
-  bind(fd: number, addr: number, port: number): number;
-  bind6(fd: number, addr: Uint8Array, port: number, scopeId?: number): number;
-  setOption(fd: number, name: RipSocketOption, value: number | string | RipMembership): number;
-  sendTo(
-    fd: number,
-    buf: Uint8Array,
-    off: number,
-    len: number,
-    addr: number,
-    port: number,
-    now: number,
-    src?: number,
-    oif?: number,
-  ): number;
-  sendTo6(
-    fd: number,
-    buf: Uint8Array,
-    off: number,
-    len: number,
-    addr: Uint8Array,
-    port: number,
-    now: number,
-    src?: Uint8Array | null,
-    scopeId?: number,
-  ): number;
-  recvFrom(fd: number, buf: Uint8Array, off: number, len: number, meta: RipRecvMeta): number;
-  close(fd: number, now: number): number;
-}
+/** The socket calls RIP makes (UDP 520 and 521). */
+export type RipSockets = DatagramSockets<RipSocketOption>;
 
 /** Where learned routes go (the VR's RIB); null withdraws. */
 export interface RipRouteSink<A> {

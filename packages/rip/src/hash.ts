@@ -4,13 +4,15 @@
 // node:crypto. MD5 and SHA-1 are broken as general hashes; keyed as these RFCs do, they are what
 // FRR and BIRD speak.
 
+import { Md5 } from '@nexthop/stack';
+
 export type HashName = 'md5' | 'sha1' | 'sha256';
 
 /** Digest length of each hash (the RFC 4822 `L`). */
 export const HASH_LENGTH: Readonly<Record<HashName, number>> = { md5: 16, sha1: 20, sha256: 32 };
 
-/** The message padded to whole 64-byte blocks with its bit length (big- or little-endian). */
-function pad(data: Uint8Array, littleEndian: boolean): Uint8Array {
+/** The message padded to whole 64-byte blocks with its big-endian bit length (SHA-1, SHA-2). */
+function pad(data: Uint8Array): Uint8Array {
   const n = data.length;
   const total = (((n + 8) >>> 6) + 1) << 6;
   const out = new Uint8Array(total);
@@ -20,66 +22,19 @@ function pad(data: Uint8Array, littleEndian: boolean): Uint8Array {
   const lo = bits >>> 0;
   const hi = Math.floor(bits / 4294967296) >>> 0;
   for (let k = 0; k < 4; k++) {
-    if (littleEndian) {
-      out[total - 8 + k] = (lo >>> (8 * k)) & 0xff;
-      out[total - 4 + k] = (hi >>> (8 * k)) & 0xff;
-    } else {
-      out[total - 1 - k] = (lo >>> (8 * k)) & 0xff;
-      out[total - 5 - k] = (hi >>> (8 * k)) & 0xff;
-    }
+    out[total - 1 - k] = (lo >>> (8 * k)) & 0xff;
+    out[total - 5 - k] = (hi >>> (8 * k)) & 0xff;
   }
   return out;
 }
 
-/** RFC 1321 §3.4: T[i] = floor(2^32 · |sin(i + 1)|), as int32. */
-const MD5_T = new Int32Array(64);
-for (let i = 0; i < 64; i++) MD5_T[i] = Math.floor(Math.abs(Math.sin(i + 1)) * 4294967296) | 0;
-const MD5_S = Uint8Array.of(7, 12, 17, 22, 5, 9, 14, 20, 4, 11, 16, 23, 6, 10, 15, 21);
-
-/** MD5 (RFC 1321). */
+/** MD5 (RFC 1321): the stack's incremental implementation (TCP MD5 signatures), on one message. */
+const md5State = new Md5();
 export function md5(data: Uint8Array): Uint8Array {
-  const m = pad(data, true);
-  const h = Int32Array.of(0x67452301, 0xefcdab89 | 0, 0x98badcfe | 0, 0x10325476);
-  const x = new Int32Array(16);
-  for (let off = 0; off < m.length; off += 64) {
-    for (let w = 0; w < 16; w++) {
-      const o = off + 4 * w;
-      x[w] = m[o]! | (m[o + 1]! << 8) | (m[o + 2]! << 16) | (m[o + 3]! << 24);
-    }
-    let a = h[0]!;
-    let b = h[1]!;
-    let c = h[2]!;
-    let d = h[3]!;
-    for (let i = 0; i < 64; i++) {
-      let f: number;
-      let g: number;
-      if (i < 16) {
-        f = (b & c) | (~b & d);
-        g = i;
-      } else if (i < 32) {
-        f = (d & b) | (~d & c);
-        g = (5 * i + 1) & 15;
-      } else if (i < 48) {
-        f = b ^ c ^ d;
-        g = (3 * i + 5) & 15;
-      } else {
-        f = c ^ (b | ~d);
-        g = (7 * i) & 15;
-      }
-      const t = (a + f + MD5_T[i]! + x[g]!) | 0;
-      const s = MD5_S[((i >>> 4) << 2) | (i & 3)]!;
-      a = d;
-      d = c;
-      c = b;
-      b = (b + ((t << s) | (t >>> (32 - s)))) | 0;
-    }
-    h[0] = (h[0]! + a) | 0;
-    h[1] = (h[1]! + b) | 0;
-    h[2] = (h[2]! + c) | 0;
-    h[3] = (h[3]! + d) | 0;
-  }
+  md5State.reset();
+  md5State.update(data, 0, data.length);
   const out = new Uint8Array(16);
-  for (let w = 0; w < 4; w++) for (let k = 0; k < 4; k++) out[4 * w + k] = (h[w]! >>> (8 * k)) & 0xff;
+  md5State.digest(out, 0);
   return out;
 }
 
@@ -92,7 +47,7 @@ function bigEndianWords(h: Int32Array, bytes: number): Uint8Array {
 
 /** SHA-1 (FIPS 180-4 §6.1). */
 export function sha1(data: Uint8Array): Uint8Array {
-  const m = pad(data, false);
+  const m = pad(data);
   const h = Int32Array.of(0x67452301, 0xefcdab89 | 0, 0x98badcfe | 0, 0x10325476, 0xc3d2e1f0 | 0);
   const w = new Int32Array(80);
   for (let off = 0; off < m.length; off += 64) {
@@ -215,7 +170,7 @@ function rotr(x: number, n: number): number {
 
 /** SHA-256 (FIPS 180-4 §6.2). */
 export function sha256(data: Uint8Array): Uint8Array {
-  const m = pad(data, false);
+  const m = pad(data);
   const h = Int32Array.of(
     0x6a09e667,
     0xbb67ae85,

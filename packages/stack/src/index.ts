@@ -61,4 +61,5 @@ export {
   type StackOptions,
   Stat,
 } from './stack.ts';
+export { Md5 } from './tcp/md5.ts';
 export { TokenBucket } from './token-bucket.ts';

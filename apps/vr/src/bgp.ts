@@ -23,10 +23,11 @@ import {
   type PoliciesConfig,
   type RouterConfig,
 } from '@nexthop/config';
-import { DEFAULT_DISTANCE, type NextHop, type Rib, type RouteSource } from '@nexthop/rib';
+import { DEFAULT_DISTANCE, type NextHop, type Rib } from '@nexthop/rib';
 import type { Stack } from '@nexthop/stack';
 import type { Logger } from 'pino';
 import { CryptoRandom } from './random.ts';
+import { ProtocolRoutes } from './rib-routes.ts';
 
 // BGP inside a VR: the engine of @nexthop/bgp on the VR's own socket layer (TCP port 179 in the
 // VR's stack, not the kernel's), its routes in the VR's RIB, its configuration from the router's
@@ -51,26 +52,14 @@ const ORIGIN_INCOMPLETE = 2;
  * a connected network, or recursively through another route: RFC 4271 §5.1.3).
  */
 export class RibRouteSink implements RouteSink {
-  private readonly rib: Rib;
-  private readonly sources = new Map<string, RouteSource>();
-  /** Whether anything changed since the last `takeDirty`. */
-  private dirty = false;
+  private readonly routes: ProtocolRoutes;
   /** Next-hop arrays by next hop, see `nextHops4`. */
   private readonly hops4 = new Map<number, readonly NextHop<number>[]>();
   private readonly hops6 = new Map<string, readonly NextHop<Uint8Array>[]>();
   private readonly hops6ByAttrs = new WeakMap<object, readonly NextHop<Uint8Array>[]>();
 
   constructor(rib: Rib) {
-    this.rib = rib;
-  }
-
-  private source(name: string): RouteSource {
-    let s = this.sources.get(name);
-    if (s === undefined) {
-      s = this.rib.addSource('bgp', name);
-      this.sources.set(name, s);
-    }
-    return s;
+    this.routes = new ProtocolRoutes(rib, 'bgp');
   }
 
   update4(
@@ -80,20 +69,15 @@ export class RibRouteSink implements RouteSink {
     route: ImportedRoute<number> | null,
     now: number,
   ): void {
-    this.dirty = true;
-    this.rib.v4.update(
-      this.source(source),
-      network,
-      length,
+    const input =
       route === null
         ? null
         : {
             nextHops: this.nextHops4(route),
             distance: route.ibgp ? DEFAULT_DISTANCE.ibgp : DEFAULT_DISTANCE.ebgp,
             attrs: route.attrs,
-          },
-      now,
-    );
+          };
+    this.routes.update4(source, network, length, input, now);
   }
 
   update6(
@@ -103,20 +87,29 @@ export class RibRouteSink implements RouteSink {
     route: ImportedRoute<Uint8Array> | null,
     now: number,
   ): void {
-    this.dirty = true;
-    this.rib.v6.update(
-      this.source(source),
-      network,
-      length,
+    const input =
       route === null
         ? null
         : {
             nextHops: this.nextHops6(route),
             distance: route.ibgp ? DEFAULT_DISTANCE.ibgp : DEFAULT_DISTANCE.ebgp,
             attrs: route.attrs,
-          },
-      now,
-    );
+          };
+    this.routes.update6(source, network, length, input, now);
+  }
+
+  withdrawAll(source: string): void {
+    this.routes.withdrawAll(source);
+  }
+
+  /** Takes every source out of the RIB (the instance stops). */
+  removeAll(): void {
+    this.routes.removeAll();
+  }
+
+  /** Whether routes changed since the last call (the caller then flushes the RIB). */
+  takeDirty(): boolean {
+    return this.routes.takeDirty();
   }
 
   /**
@@ -150,27 +143,6 @@ export class RibRouteSink implements RouteSink {
     }
     this.hops6ByAttrs.set(route.attrs, hops);
     return hops;
-  }
-
-  withdrawAll(source: string): void {
-    const s = this.sources.get(source);
-    if (s === undefined) return;
-    this.dirty = true;
-    this.rib.withdrawAll(s);
-  }
-
-  /** Takes every source out of the RIB (the instance stops). */
-  removeAll(): void {
-    for (const s of this.sources.values()) this.rib.removeSource(s);
-    this.sources.clear();
-    this.dirty = true;
-  }
-
-  /** Whether routes changed since the last call (the caller then flushes the RIB). */
-  takeDirty(): boolean {
-    const d = this.dirty;
-    this.dirty = false;
-    return d;
   }
 }
 

@@ -16,10 +16,11 @@ import {
   type OspfShow,
   padKey,
 } from '@nexthop/ospf';
-import { DEFAULT_DISTANCE, type NextHop, type Rib, type RouteSource } from '@nexthop/rib';
+import { DEFAULT_DISTANCE, type NextHop, type Rib, type RouteInput } from '@nexthop/rib';
 import type { Stack } from '@nexthop/stack';
 import type { Logger } from 'pino';
 import { CryptoRandom } from './random.ts';
+import { ProtocolRoutes } from './rib-routes.ts';
 
 // OSPFv2 and OSPFv3 inside a VR: the engine of @nexthop/ospf on the VR's own raw IP sockets
 // (protocol 89 in the VR's stack; 224.0.0.5/6 or ff02::5/6 joined per interface), its routes in the
@@ -31,72 +32,58 @@ const md5 = (data: Uint8Array): Uint8Array => new Uint8Array(createHash('md5').u
 
 /** The engine's routes into the RIB: one source, distance 110, metric the cost (type 2: the external metric). */
 export class RibOspfSink implements OspfRouteSink {
-  private readonly rib: Rib;
-  private readonly source: RouteSource;
-  private dirty = false;
+  private readonly routes: ProtocolRoutes;
+  private readonly name: string;
 
   constructor(rib: Rib, name: string) {
-    this.rib = rib;
-    this.source = rib.addSource('ospf', name);
+    this.routes = new ProtocolRoutes(rib, 'ospf');
+    this.name = name;
+  }
+
+  update(network: number, length: number, route: OspfRoute | null, now: number): void {
+    const input =
+      route === null
+        ? null
+        : routeInput<number>(
+            route,
+            route.nextHops.map((h) =>
+              h.gateway === 0 ? { ifIndex: h.ifIndex } : { gateway: h.gateway, ifIndex: h.ifIndex },
+            ),
+          );
+    this.routes.update4(this.name, network, length, input, now);
   }
 
   /** OSPFv3's routes: next hops a neighbour's link-local address on an interface. */
   update6(network: Uint8Array, length: number, route: OspfRoute | null, now: number): void {
-    this.dirty = true;
-    if (route === null) {
-      this.rib.v6.update(this.source, network, length, null, now);
-      return;
-    }
-    const nextHops: NextHop<Uint8Array>[] = route.nextHops.map((h) =>
-      h.gateway6 === undefined ? { ifIndex: h.ifIndex } : { gateway: h.gateway6, ifIndex: h.ifIndex },
-    );
-    this.rib.v6.update(
-      this.source,
-      network,
-      length,
-      {
-        nextHops,
-        distance: DEFAULT_DISTANCE.ospf,
-        metric: route.type === 'external-2' ? (route.type2Cost ?? route.cost) : route.cost,
-        attrs: { type: route.type, area: route.area },
-      },
-      now,
-    );
-  }
-
-  update(network: number, length: number, route: OspfRoute | null, now: number): void {
-    this.dirty = true;
-    if (route === null) {
-      this.rib.v4.update(this.source, network, length, null, now);
-      return;
-    }
-    const nextHops: NextHop<number>[] = route.nextHops.map((h) =>
-      h.gateway === 0 ? { ifIndex: h.ifIndex } : { gateway: h.gateway, ifIndex: h.ifIndex },
-    );
-    this.rib.v4.update(
-      this.source,
-      network,
-      length,
-      {
-        nextHops,
-        distance: DEFAULT_DISTANCE.ospf,
-        metric: route.type === 'external-2' ? (route.type2Cost ?? route.cost) : route.cost,
-        attrs: { type: route.type, area: route.area },
-      },
-      now,
-    );
+    const input =
+      route === null
+        ? null
+        : routeInput<Uint8Array>(
+            route,
+            route.nextHops.map((h) =>
+              h.gateway6 === undefined ? { ifIndex: h.ifIndex } : { gateway: h.gateway6, ifIndex: h.ifIndex },
+            ),
+          );
+    this.routes.update6(this.name, network, length, input, now);
   }
 
   removeAll(): void {
-    this.rib.removeSource(this.source);
-    this.dirty = true;
+    this.routes.removeAll();
   }
 
   takeDirty(): boolean {
-    const d = this.dirty;
-    this.dirty = false;
-    return d;
+    return this.routes.takeDirty();
   }
+}
+
+/** An OSPF route as the RIB takes it: distance 110, the cost as metric (E2: its external metric). */
+function routeInput<A>(route: OspfRoute, nextHops: NextHop<A>[]): RouteInput<A> {
+  return {
+    nextHops,
+    distance: DEFAULT_DISTANCE.ospf,
+    metric: route.type === 'external-2' ? (route.type2Cost ?? route.cost) : route.cost,
+    attrs: { type: route.type, area: route.area },
+  };
 }
 
 function auth(i: OspfInterfaceSection): OspfAuth {

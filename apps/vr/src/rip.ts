@@ -1,6 +1,6 @@
 import { parseIpv4, parseIpv6 } from '@nexthop/addr';
 import type { RipConfigSection, RouterConfig } from '@nexthop/config';
-import type { Rib, RouteSource } from '@nexthop/rib';
+import type { Rib } from '@nexthop/rib';
 import {
   type RipConfig,
   RipEngine,
@@ -13,6 +13,7 @@ import type { Stack } from '@nexthop/stack';
 import type { Logger } from 'pino';
 import type { HostedProtocol } from './protocols.ts';
 import { CryptoRandom } from './random.ts';
+import { ProtocolRoutes } from './rib-routes.ts';
 
 // RIPv2 and RIPng inside a VR: one engine of @nexthop/rip per family on the VR's own socket layer
 // (UDP 520 / 521 in the VR's stack), its routes in the VR's RIB as source kind 'rip' (distance
@@ -23,13 +24,11 @@ type Addr = number | Uint8Array;
 
 /** RIP's routes into the RIB: one source per engine, next hop on the interface it was learned on. */
 class RipRibSink implements RipRouteSink<Addr> {
-  private readonly rib: Rib;
-  private source: RouteSource | null = null;
+  readonly routes: ProtocolRoutes;
   private readonly name: string;
-  dirty = false;
 
   constructor(rib: Rib, name: string) {
-    this.rib = rib;
+    this.routes = new ProtocolRoutes(rib, 'rip');
     this.name = name;
   }
 
@@ -39,20 +38,12 @@ class RipRibSink implements RipRouteSink<Addr> {
     route: { nextHop: Addr; ifIndex: number; metric: number } | null,
     now: number,
   ): void {
-    this.source ??= this.rib.addSource('rip', this.name);
-    this.dirty = true;
     const input =
       route === null
         ? null
         : { nextHops: [{ gateway: route.nextHop, ifIndex: route.ifIndex }], metric: route.metric };
-    if (typeof network === 'number') this.rib.v4.update(this.source, network, length, input as never, now);
-    else this.rib.v6.update(this.source, network, length, input as never, now);
-  }
-
-  removeAll(): void {
-    if (this.source !== null) this.rib.removeSource(this.source);
-    this.source = null;
-    this.dirty = true;
+    if (typeof network === 'number') this.routes.update4(this.name, network, length, input as never, now);
+    else this.routes.update6(this.name, network, length, input as never, now);
   }
 }
 
@@ -207,7 +198,7 @@ export class VrRip implements HostedProtocol {
 
   stop(now: number): void {
     this.engine.stop(now, 'router stopping');
-    this.sink.removeAll();
+    this.sink.routes.removeAll();
   }
 
   socketEvent(fd: number, events: number, now: number): boolean {
@@ -219,9 +210,7 @@ export class VrRip implements HostedProtocol {
   }
 
   takeRibChanges(): boolean {
-    const d = this.sink.dirty;
-    this.sink.dirty = false;
-    return d;
+    return this.sink.routes.takeDirty();
   }
 
   show(now: number): RipShow {

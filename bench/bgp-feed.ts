@@ -45,7 +45,8 @@ import { cleanupOnExit, destroyAll, Netns, uniqueToken, vethPair, waitFor } from
 import { startBird } from '../tests/lib/bird.ts';
 import { startFrr } from '../tests/lib/frr.ts';
 import { startVr } from '../tests/lib/vr.ts';
-import { CLK_TCK, processTicks } from './lib/proc.ts';
+import { CLK_TCK, processTicks, vmHwmKb } from './lib/proc.ts';
+import { median, mib, ratio, sec } from './lib/report.ts';
 
 type Family = 4 | 6;
 
@@ -439,14 +440,6 @@ function kernelStage(ns: Netns, pid: () => number, family: Family): Stage {
   };
 }
 
-function vmHwmKb(pid: number): number {
-  try {
-    return Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-  } catch {
-    return 0;
-  }
-}
-
 async function startVrReceiver(ns: Netns, dev: string, family: Family): Promise<Receiver> {
   await ns.sysctl({ 'net.ipv4.ip_forward': '0', [`net.ipv6.conf.${dev}.disable_ipv6`]: '1' });
   const a = ADDR[family];
@@ -816,15 +809,7 @@ async function measure(kind: string, feed: Feed): Promise<Measure> {
 // ---------------------------------------------------------------------------------------------
 // Report
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? Number.NaN : s[(s.length - 1) >> 1]!;
-}
-
-const sec = (ms: number) => (Number.isFinite(ms) ? `${(ms / 1000).toFixed(2)} s` : '—');
-const mib = (kb: number) => `${Math.round(kb / 1024)} MiB`;
 const krate = (n: number, ms: number) => (Number.isFinite(ms) ? `${Math.round(n / ms)} k/s` : '—');
-const ratio = (a: number, b: number) => (Number.isFinite(a / b) ? `${(a / b).toFixed(2)}×` : '—');
 
 function report(feed: Feed, results: Measure[][]): void {
   const f = feed.family;

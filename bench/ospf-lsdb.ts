@@ -76,7 +76,8 @@ import {
 import { startBird } from '../tests/lib/bird.ts';
 import { startFrr } from '../tests/lib/frr.ts';
 import { startVr } from '../tests/lib/vr.ts';
-import { CLK_TCK, processTicks } from './lib/proc.ts';
+import { CLK_TCK, processTicks, vmHwmKb } from './lib/proc.ts';
+import { median, mib, ratio, sec } from './lib/report.ts';
 
 const env = process.env;
 const ROUTERS = Number(env['BENCH_OSPF_ROUTERS'] ?? 1000);
@@ -468,14 +469,6 @@ interface Receiver {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function vmHwmKb(pid: number): number {
-  try {
-    return Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-  } catch {
-    return 0;
-  }
-}
-
 async function startVrReceiver(ns: Netns, dev: string): Promise<Receiver> {
   const yaml = `routers:
   rx:
@@ -729,15 +722,7 @@ async function measure(kind: string): Promise<Measure> {
 // ---------------------------------------------------------------------------------------------
 // Report
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? Number.NaN : s[(s.length - 1) >> 1]!;
-}
-
-const sec = (ms: number) => (Number.isFinite(ms) ? `${(ms / 1000).toFixed(2)} s` : '—');
 const msText = (ms: number) => (Number.isFinite(ms) ? `${ms.toFixed(1)} ms` : '—');
-const mib = (kb: number) => `${Math.round(kb / 1024)} MiB`;
-const ratio = (a: number, b: number) => (Number.isFinite(a / b) ? `${(a / b).toFixed(2)}×` : '—');
 
 function report(results: Measure[][]): void {
   console.log(

@@ -47,3 +47,12 @@ export function softnetDrops(): number {
     sum += Number.parseInt(line.split(' ')[1]!, 16);
   return sum;
 }
+
+/** Peak resident memory of a process in KiB (VmHWM, proc(5)); 0 once it is gone. */
+export function vmHwmKb(pid: number): number {
+  try {
+    return Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}

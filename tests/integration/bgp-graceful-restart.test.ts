@@ -12,6 +12,8 @@
 // (2) FRR's bgpd is killed and started again: the VR keeps FRR's routes (stale) in its Loc-RIB and
 // FIB meanwhile, h keeps reaching FRR's LAN while the data path allows it, and the routes are
 // refreshed (not stale) after FRR's End-of-RIB, never withdrawn from the VR's FIB.
+// (3) nexthopd restarts the VR (`nexthop vr restart`: a graceful stop, then a new process on its run
+// directory): FRR keeps the routes stale and never withdraws them, and they are refreshed.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { request } from '@nexthop/control';
@@ -19,6 +21,7 @@ import { type Netns, parsePing, waitFor } from '@nexthop/netns';
 import { type BgpPeerNs, type BgpTopology, bgpTopology } from '../lib/bgp-topology.ts';
 import { useNetnsCleanup } from '../lib/cleanup.ts';
 import { type RunningFrr, startFrr } from '../lib/frr.ts';
+import { startNexthopd } from '../lib/nexthopd.ts';
 import { type RunningVr, startVr } from '../lib/vr.ts';
 
 useNetnsCleanup();
@@ -246,5 +249,47 @@ describe('BGP graceful restart: a VR and FRR', () => {
     assert.equal(misses, 0, `10.33.201.0/24 left the VR's FIB in ${misses} of ${samples} samples`);
     assert.equal(pingsOk, pings, `pings through the VR while bgpd was down: ${pingsOk}/${pings}`);
     await waitFor(ping, { timeoutMs: 20_000, intervalMs: 500, what: 'ping h → 10.33.201.1 after' });
+  });
+
+  test('nexthopd restarts the VR (nexthop vr restart): FRR keeps its routes stale, never withdraws them', async () => {
+    // The VR moves under nexthopd: the standalone one stops (a Restarting Speaker closes its
+    // sessions without a NOTIFICATION), nexthopd starts it; then nexthopd restarts it.
+    await vr.stop();
+    const daemon = await startNexthopd(topo.r, vrConfig(r0, r1));
+    try {
+      const fresh = async () => {
+        const reply = await daemon.api('GET', '/vrs/core/bgp/neighbors').catch(() => null);
+        const n = reply?.status === 200 ? (reply.json() as { state: string }[])[0] : undefined;
+        if (n?.state !== 'Established') return false;
+        const p = await frrPaths(frr, '10.33.2.0/24');
+        return p.length > 0 && p.every((x) => x.stale !== true && x.valid === true);
+      };
+      await waitFor(fresh, {
+        timeoutMs: 40_000,
+        intervalMs: 250,
+        what: `the VR under nexthopd\n${daemon.log()}`,
+      });
+      let sawStale = false;
+      const present = watch(async () => {
+        const p = await frrPaths(frr, '10.33.2.0/24');
+        if (p.some((x) => x.stale === true)) sawStale = true;
+        return p.length > 0;
+      });
+      const r = await daemon.cli(['vr', 'restart', 'core']);
+      assert.equal(r.code, 0, r.stderr);
+      await waitFor(fresh, {
+        timeoutMs: 40_000,
+        intervalMs: 250,
+        what: 'FRR refreshing the routes after the restart',
+      });
+      const { samples, misses } = await present.stop();
+      assert.equal(misses, 0, `FRR withdrew 10.33.2.0/24 in ${misses} of ${samples} samples`);
+      assert.ok(sawStale, 'FRR had 10.33.2.0/24 stale during the restart');
+      assert.match(daemon.log(), /restarted within the Restart Time/);
+      await waitFor(ping, { timeoutMs: 20_000, intervalMs: 500, what: 'ping h → 10.33.201.1 after' });
+    } finally {
+      await daemon.stop();
+      daemon.removeDirs();
+    }
   });
 });

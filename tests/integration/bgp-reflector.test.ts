@@ -32,6 +32,7 @@ const vrConfig = (devices: readonly string[]) => `routers:
     bgp:
       asn: 65000
       routerId: 10.32.0.1
+      networks: [2001:db8:32:100::/64]
       neighbors:
         frr: { address: 10.32.1.2, remoteAs: 65000, routeReflectorClient: true, holdTime: 9 }
         bird: { address: 10.32.2.2, remoteAs: 65000, routeReflectorClient: true, holdTime: 9 }
@@ -292,6 +293,12 @@ describe('BGP: the VR reflects routes between FRR and BIRD and talks eBGP with G
       });
     }
     await gobgp.gobgp(['global', 'rib', 'add', '10.32.203.0/24', '-a', 'ipv4']);
+    // IPv6 towards GoBGP over the IPv6 session: the VR's own network, with our AS.
+    await waitFor(async () => (await gobgpPaths(gobgp, 'ipv6', '2001:db8:32:100::/64')).includes('65000'), {
+      timeoutMs: 20_000,
+      intervalMs: 250,
+      what: `GoBGP learning 2001:db8:32:100::/64: ${await gobgp.gobgp(['global', 'rib', '-a', 'ipv6'])}`,
+    });
     await gobgp.gobgp(['global', 'rib', 'add', '2001:db8:32:203::/64', '-a', 'ipv6']);
     await waitFor(
       async () => (await frrPaths(frr, '10.32.203.0/24')).some((p) => p.aspath?.string === '65003'),

@@ -25,6 +25,9 @@ interface Summary {
   externalLsas: number;
   spfRuns: number;
   lastSpfMs: number | null;
+  /** How long the last SPF run took, and all of them (the VR's clock; null before the first). */
+  lastSpfDurationMs?: number | null;
+  spfTotalMs?: number;
   routes: number;
   counters: Record<string, Record<string, number>>;
 }
@@ -140,7 +143,11 @@ export async function showOspf(view: string, opts: ShowOspfOptions): Promise<str
 function formatOspfSummary(s: Summary): string {
   const lines = [
     `OSPF${s.version === 3 ? 'v3' : ''} router id ${s.routerId}, ${s.state}; ${s.routes} routes, ${s.externalLsas} AS-external LSAs`,
-    `  SPF run ${s.spfRuns} times${s.lastSpfMs === null ? '' : `, last ${(s.lastSpfMs / 1000).toFixed(1)} s ago`}`,
+    `  SPF run ${s.spfRuns} times${s.lastSpfMs === null ? '' : `, last ${(s.lastSpfMs / 1000).toFixed(1)} s ago`}${
+      s.lastSpfDurationMs === null || s.lastSpfDurationMs === undefined
+        ? ''
+        : ` taking ${s.lastSpfDurationMs.toFixed(1)} ms (${(s.spfTotalMs ?? 0).toFixed(1)} ms in all)`
+    }`,
   ];
   for (const a of s.areas) lines.push(`  area ${a.id}: ${a.interfaces} interfaces, ${a.lsas} LSAs`);
   for (const [group, values] of Object.entries(s.counters)) {

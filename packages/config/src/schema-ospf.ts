@@ -85,6 +85,19 @@ export const OspfAreaSchema = Type.Object(
       additionalProperties: false,
       description: 'the router interfaces in this area, by name',
     }),
+    stub: Type.Optional(
+      Type.Boolean({
+        description:
+          'a stub area (RFC 2328 §3.6): no AS-external LSAs flooded into it; as its ABR, a default summary 0.0.0.0/0 (false)',
+      }),
+    ),
+    defaultCost: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 16777214,
+        description: 'stub areas: the cost of the default summary this router originates into it as ABR (1)',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

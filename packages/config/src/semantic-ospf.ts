@@ -123,7 +123,13 @@ export function normalizeOspf(
         auth,
       });
     }
-    areas.push({ id, idText: formatIpv4(id), interfaces: list });
+    const stubbed = rawArea as { stub?: boolean; defaultCost?: number };
+    const stub = stubbed.stub ?? false;
+    if (stub && id === 0)
+      fail([...at, 'stub'], 'the backbone (area 0) cannot be a stub area (RFC 2328 §3.6)');
+    if (!stub && stubbed.defaultCost !== undefined)
+      fail([...at, 'defaultCost'], 'defaultCost is the default summary of a stub area: set stub: true');
+    areas.push({ id, idText: formatIpv4(id), interfaces: list, stub, defaultCost: stubbed.defaultCost ?? 1 });
   }
   if (bad || routerId === undefined) return undefined;
   // By id (object keys that look like numbers come first in JavaScript, whatever the file says).

@@ -348,6 +348,10 @@ export interface OspfAreaSection {
   /** Dotted. */
   readonly idText: string;
   readonly interfaces: readonly OspfInterfaceSection[];
+  /** A stub area (RFC 2328 §3.6; OSPFv2 only). */
+  readonly stub: boolean;
+  /** The cost of the default summary originated into it as its ABR (§12.4.3.1). */
+  readonly defaultCost: number;
 }
 
 /** A router's `ospf` section (OSPFv2, RFC 2328), defaults filled in. */

@@ -128,3 +128,32 @@ test('mistakes at their field and line', () => {
     '',
   );
 });
+
+test('stub areas: stub and defaultCost (1 by default); not the backbone, no defaultCost without stub', () => {
+  const stubbed = withLine(16, '        1:\n          stub: true\n          defaultCost: 15');
+  const r = parseConfig(stubbed);
+  assert.ok(r.ok, r.ok ? '' : formatConfigErrors(r.errors, 'x'));
+  const o = r.config.routers[0]!.ospf!;
+  assert.deepEqual(
+    o.areas.map((a) => [a.idText, a.stub, a.defaultCost]),
+    [
+      ['0.0.0.0', false, 1],
+      ['0.0.0.1', true, 15],
+    ],
+  );
+  const plain = parseConfig(withLine(16, '        1:\n          stub: true'));
+  assert.ok(plain.ok);
+  assert.equal(plain.config.routers[0]!.ospf!.areas[1]!.defaultCost, 1);
+  expectError(
+    withLine(12, '        0.0.0.0:\n          stub: true'),
+    'routers.edge.ospf.areas.0.0.0.0.stub',
+    13,
+    'cannot be a stub area',
+  );
+  expectError(
+    withLine(16, '        1:\n          defaultCost: 3'),
+    'routers.edge.ospf.areas.1.defaultCost',
+    17,
+    'set stub: true',
+  );
+});

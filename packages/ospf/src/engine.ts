@@ -33,6 +33,7 @@ import {
   LSA_HEADER_LENGTH,
   LSA_NETWORK,
   LSA_ROUTER,
+  LSA_SUMMARY_ASBR,
   LSA_SUMMARY_NET,
   LSA_TYPE_NAMES,
   LSA6_EXTERNAL,
@@ -110,7 +111,7 @@ import {
   type Md5,
   type PacketHeader,
 } from './packet.ts';
-import { computeRoutes, prefixKey, type SpfArea, type SpfInterface } from './spf.ts';
+import { type BorderRouter, computeRoutes, prefixKey, type SpfArea, type SpfInterface } from './spf.ts';
 import { computeRoutes6, type Spf6Area, type Spf6Interface } from './spf6.ts';
 import type {
   OspfAreaConfig,
@@ -284,6 +285,10 @@ class Area {
   readonly ifaces: Iface[] = [];
   readonly lsdb = new Map<string, Lsa>();
   spfRuns = 0;
+  /** A stub area (§3.6): no AS-external LSAs; its Hellos, DDs and LSAs carry no E-bit. */
+  stub = false;
+  /** As its ABR: the cost of the default summary (0.0.0.0/0) originated into it (§12.4.3.1). */
+  defaultCost = 1;
 
   constructor(id: number) {
     this.id = id;
@@ -319,6 +324,8 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
   private nextExt6Id = 1;
   /** As an ABR: the Summary-LSAs (type 3) wanted in each area, by Link State ID (§12.4.3). */
   private summaries = new Map<number, Map<number, { mask: number; metric: number }>>();
+  /** As an ABR: the ASBR-summary-LSAs (type 4) wanted in each area: ASBR router id → metric. */
+  private asbrSummaries = new Map<number, Map<number, number>>();
   private fd = -1;
   private readonly areas = new Map<number, Area>();
   private readonly ifaceByIndex = new Map<number, Iface>();
@@ -447,7 +454,13 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
     // Interfaces that went, or changed in what their adjacencies stand on: down (and back up).
     for (const ifc of [...this.ifaceByIndex.values()]) {
       const w = wanted.get(ifc.cfg.ifIndex);
-      if (w !== undefined && w.area.id === ifc.area.id && !resets(ifc.cfg, w.cfg)) continue;
+      if (
+        w !== undefined &&
+        w.area.id === ifc.area.id &&
+        (w.area.stub === true) === ifc.area.stub &&
+        !resets(ifc.cfg, w.cfg)
+      )
+        continue;
       this.ifaceDown(ifc, now, true);
       this.ifaceByIndex.delete(ifc.cfg.ifIndex);
       ifc.area.ifaces.splice(ifc.area.ifaces.indexOf(ifc), 1);
@@ -458,6 +471,8 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
         area = new Area(a.id);
         this.areas.set(a.id, area);
       }
+      area.stub = a.stub === true;
+      area.defaultCost = a.defaultCost ?? 1;
       for (const cfg of a.interfaces) {
         const ifc = this.ifaceByIndex.get(cfg.ifIndex);
         if (ifc === undefined) {
@@ -477,6 +492,9 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
       this.areas.delete(id);
     }
     if (old.spfDelay !== config.spfDelay || old.spfHold !== config.spfHold) this.scheduleSpf(now);
+    // The summaries (a stub area's default among them) follow the next run.
+    if (config.areas.some((a) => a.defaultCost !== old.areas.find((o) => o.id === a.id)?.defaultCost))
+      this.scheduleSpf(now);
     this.originateRouterLsas(now);
     // OSPFv3: an interface's prefixes live in its Link-LSA and the Intra-Area-Prefix LSAs.
     if (this.v3) for (const ifc of this.ifaceByIndex.values()) this.scheduleIfaceLsas(ifc, now, true);
@@ -517,6 +535,8 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
       area = new Area(a.id);
       this.areas.set(a.id, area);
     }
+    area.stub = a.stub === true;
+    area.defaultCost = a.defaultCost ?? 1;
     for (const cfg of a.interfaces) this.addIface(area, cfg, now);
   }
 
@@ -834,10 +854,12 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
     if (
       (!this.v3 && c.type === 'broadcast' && hello.mask !== ifc.mask) ||
       hello.helloInterval !== c.helloInterval ||
-      hello.deadInterval !== c.deadInterval ||
-      (hello.options & OPT_E) !== OPT_E
+      hello.deadInterval !== c.deadInterval
     )
       return this.count(this.drops, 'hello_mismatch');
+    // §10.5: the E-bit must match the area's ExternalRoutingCapability (clear in a stub area).
+    if ((hello.options & OPT_E) !== (ifc.area.stub ? 0 : OPT_E))
+      return this.count(this.drops, 'stub_mismatch');
     // The DR and BDR fields name routers by address (v2) or router id (v3).
     const ident = this.v3 ? h.routerId : src;
     let n = ifc.neighbors.get(h.routerId);
@@ -955,7 +977,8 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
     n.summary = [];
     for (const l of ifc.lsdb.values()) if (l.age(now) < MAX_AGE) n.summary.push(l);
     for (const l of ifc.area.lsdb.values()) if (l.age(now) < MAX_AGE) n.summary.push(l);
-    for (const l of this.externalDb.values()) if (l.age(now) < MAX_AGE) n.summary.push(l);
+    // §10.8: no AS-external LSAs in the summary of a stub area's neighbour.
+    if (!ifc.area.stub) for (const l of this.externalDb.values()) if (l.age(now) < MAX_AGE) n.summary.push(l);
     n.lastSentCount = 0;
   }
 
@@ -1047,6 +1070,8 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
   /** §13 steps 1 to 8 for one LSA from neighbour n. */
   private receiveLsa(ifc: Iface, n: Neighbor, lsa: Lsa, direct: Lsa[], now: number): void {
     const scope = this.scopeOf(ifc, lsa.type);
+    // §13 (3): an AS-external LSA received in a stub area is discarded.
+    if (scope === null && ifc.area.stub) return this.count(this.drops, 'stub_external');
     const db = this.lsdbOf(scope);
     const key = lsa.key;
     const have = db.get(key);
@@ -1127,7 +1152,19 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
 
   /** The interfaces an LSA of the scope floods over. */
   private scopeIfaces(scope: Scope): Iface[] {
-    return scope === null ? [...this.ifaceByIndex.values()] : scope instanceof Area ? scope.ifaces : [scope];
+    if (scope === null) return [...this.ifaceByIndex.values()].filter((i) => !i.area.stub);
+    return scope instanceof Area ? scope.ifaces : [scope];
+  }
+
+  /** The options of our Hellos and DDs in an area: E unless it is a stub area (§10.5, §A.2). */
+  private areaOptions(area: Area): number {
+    if (this.v3) return area.stub ? OPTIONS6 & ~OPT6_E : OPTIONS6;
+    return area.stub ? 0 : OPT_E;
+  }
+
+  /** Whether this router may be an AS boundary router: one of its areas is not a stub (§3.6). */
+  private canBeAsbr(): boolean {
+    return [...this.areas.values()].some((a) => !a.stub && a.ifaces.length > 0);
   }
 
   private lsdbOf(scope: Scope): Map<string, Lsa> {
@@ -1278,9 +1315,13 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
       const sum = this.summaries.get(area.id)?.get(id);
       return sum === undefined ? null : encodeSummaryBody(sum.mask, sum.metric);
     }
+    if (type === LSA_SUMMARY_ASBR && area !== null) {
+      const sum = this.asbrSummaries.get(area.id)?.get(id);
+      return sum === undefined ? null : encodeSummaryBody(0, sum);
+    }
     if (type === LSA_EXTERNAL) {
       const e = this.config.externals.find((x) => x.network === id);
-      if (e === undefined) return null;
+      if (e === undefined || !this.canBeAsbr()) return null;
       return encodeExternalBody(ipv4Mask(e.length), e.metricType === 2, e.metric, 0, e.tag);
     }
     void now;
@@ -1301,10 +1342,10 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
   }
 
   /** The Router-LSA's flags: B in several areas, E when redistributing. */
-  private routerFlags(): number {
+  private routerFlags(area: Area): number {
     let flags = 0;
     if ([...this.areas.values()].filter((a) => a.ifaces.length > 0).length > 1) flags |= RLSA_B;
-    if (this.config.externals.length > 0) flags |= RLSA_E;
+    if (this.config.externals.length > 0 && !area.stub && this.canBeAsbr()) flags |= RLSA_E;
     return flags;
   }
 
@@ -1325,7 +1366,7 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
         links.push({ id: ifc.dr, data: c.address, type: LINK_TRANSIT, metric: c.cost });
       else links.push({ id: net, data: ifc.mask, type: LINK_STUB, metric: c.cost });
     }
-    return encodeRouterBody(this.routerFlags(), links);
+    return encodeRouterBody(this.routerFlags(area), links);
   }
 
   /** OSPFv3's LSAs (RFC 5340 §4.4.3): Router, Network, Link, Intra-Area-Prefix, AS-External. */
@@ -1382,7 +1423,7 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
           nbrRouterId: ifc.dr,
         });
       }
-      return encodeRouter6Body(this.routerFlags(), OPTIONS6, links);
+      return encodeRouter6Body(this.routerFlags(area), this.areaOptions(area), links);
     }
     if (type === LSA6_NETWORK) {
       const ifc = area.ifaces.find((i) => i.ifaceId === id);
@@ -1448,7 +1489,7 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
       if (have !== undefined && have.age(now) < MAX_AGE) this.flush(scope, have, now);
       return;
     }
-    const options = this.v3 ? 0 : OPT_E;
+    const options = this.v3 || (scope instanceof Area && scope.stub) ? 0 : OPT_E;
     if (
       !force &&
       have !== undefined &&
@@ -1562,7 +1603,7 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
       mask: ifc.mask,
       ifaceId: ifc.ifaceId,
       helloInterval: c.helloInterval,
-      options: this.v3 ? OPTIONS6 : OPT_E,
+      options: this.areaOptions(ifc.area),
       priority: c.priority,
       deadInterval: c.deadInterval,
       dr: ifc.dr,
@@ -1577,8 +1618,8 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
   /** Sends the next DD to n with `flags` (and M when summaries remain). Returns whether M was set. */
   private sendDd(ifc: Iface, n: Neighbor, flags: number, now: number): boolean {
     let len = this.v3
-      ? encodeDdFixed6(this.tx, 0, ifc.cfg.mtu, OPTIONS6, 0, n.ddSeq)
-      : encodeDdFixed(this.tx, 0, ifc.cfg.mtu, OPT_E, 0, n.ddSeq);
+      ? encodeDdFixed6(this.tx, 0, ifc.cfg.mtu, this.areaOptions(ifc.area), 0, n.ddSeq)
+      : encodeDdFixed(this.tx, 0, ifc.cfg.mtu, this.areaOptions(ifc.area), 0, n.ddSeq);
     let count = 0;
     if ((flags & DD_I) === 0) {
       const room = this.room(ifc);
@@ -1810,9 +1851,9 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
         });
       areas.push({ id: a.id, lsdb: a.lsdb, interfaces });
     }
-    const { routes } = computeRoutes(this.config.routerId, areas, this.externalDb, now);
+    const { routes, routers } = computeRoutes(this.config.routerId, areas, this.externalDb, now);
     this.installRoutes(routes, now);
-    this.originateSummaries(routes, now);
+    this.originateSummaries(routes, routers, now);
   }
 
   /**
@@ -1820,12 +1861,34 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
    * for every intra-area route of the other areas (this router's attached networks included) and,
    * into areas other than the backbone, for the inter-area routes (learned over the backbone); never
    * into the area a route belongs to. The cost is the route's; ours no longer wanted are flushed.
+   * ASBR-summary-LSAs (type 4) likewise for the AS boundary routers reached in an area (or, into
+   * non-backbone areas, over the backbone), so that their AS-external routes are usable elsewhere;
+   * none into stub areas, which get a default summary (0.0.0.0/0) at their defaultCost instead
+   * (§12.4.3.1).
    */
-  private originateSummaries(routes: ReadonlyMap<string, OspfRoute>, now: number): void {
+  private originateSummaries(
+    routes: ReadonlyMap<string, OspfRoute>,
+    routers: ReadonlyMap<number, readonly BorderRouter[]>,
+    now: number,
+  ): void {
     const active = [...this.areas.values()].filter((a) => a.ifaces.some((i) => i.state !== 'Down'));
     const want = new Map<number, Map<number, { mask: number; metric: number }>>();
-    for (const a of this.areas.values()) want.set(a.id, new Map());
+    const wantAsbr = new Map<number, Map<number, number>>();
+    for (const a of this.areas.values()) {
+      want.set(a.id, new Map());
+      wantAsbr.set(a.id, new Map());
+    }
     if (active.length > 1) {
+      for (const list of routers.values())
+        for (const r of list) {
+          if ((r.flags & RLSA_E) === 0) continue;
+          for (const a of active) {
+            if (a.id === r.area || a.stub || (r.inter === true && a.id === 0)) continue;
+            const m = wantAsbr.get(a.id)!;
+            const cur = m.get(r.id);
+            if (cur === undefined || r.dist < cur) m.set(r.id, r.dist);
+          }
+        }
       const offer = (network: number, length: number, metric: number, from: number, interArea: boolean) => {
         for (const a of active) {
           if (a.id === from || (interArea && a.id === 0)) continue;
@@ -1844,14 +1907,21 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
           if (i.state === 'Down') continue;
           offer((i.cfg.address & i.mask) >>> 0, i.cfg.prefixLength, i.cfg.cost, a.id, false);
         }
+      for (const a of active) if (a.stub) want.get(a.id)!.set(0, { mask: 0, metric: a.defaultCost });
     }
     const before = this.summaries;
+    const beforeAsbr = this.asbrSummaries;
     this.summaries = want;
+    this.asbrSummaries = wantAsbr;
     for (const a of this.areas.values()) {
       const m = want.get(a.id)!;
       for (const id of m.keys()) this.scheduleOriginate(a, LSA_SUMMARY_NET, id, now);
       for (const id of before.get(a.id)?.keys() ?? [])
         if (!m.has(id)) this.scheduleOriginate(a, LSA_SUMMARY_NET, id, now);
+      const ma = wantAsbr.get(a.id)!;
+      for (const id of ma.keys()) this.scheduleOriginate(a, LSA_SUMMARY_ASBR, id, now);
+      for (const id of beforeAsbr.get(a.id)?.keys() ?? [])
+        if (!ma.has(id)) this.scheduleOriginate(a, LSA_SUMMARY_ASBR, id, now);
     }
   }
 
@@ -1909,7 +1979,13 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
       routerId: formatIpv4(this.config.routerId),
       state: this._state,
       areas: [...this.areas.values()].map((a) => {
-        return { id: formatIpv4(a.id), interfaces: a.ifaces.length, lsas: a.lsdb.size, spfRuns: a.spfRuns };
+        return {
+          id: formatIpv4(a.id),
+          interfaces: a.ifaces.length,
+          lsas: a.lsdb.size,
+          spfRuns: a.spfRuns,
+          stub: a.stub,
+        };
       }),
       externalLsas: this.externalDb.size,
       spfRuns: this.spfRuns,

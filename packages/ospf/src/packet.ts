@@ -46,7 +46,11 @@ export type DropReason =
   | 'truncated'
   | 'passive'
   | 'bad_instance'
-  | 'bad_source';
+  | 'bad_source'
+  /** A Hello whose E-bit disagrees with the area's stub setting (§10.5). */
+  | 'stub_mismatch'
+  /** An AS-external LSA received in a stub area (§13 step 3). */
+  | 'stub_external';
 
 /** An interface's authentication (RFC 2328 §D): keys as bytes, zero-padded to 8 or 16. */
 export type OspfAuth =

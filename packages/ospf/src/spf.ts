@@ -55,6 +55,8 @@ export interface BorderRouter {
   readonly dist: number;
   readonly flags: number;
   readonly hops: readonly OspfNextHop[];
+  /** Reached through an ASBR-summary-LSA (type 4) rather than in the area's SPF tree. */
+  readonly inter?: boolean;
 }
 
 export interface SpfResult {
@@ -332,7 +334,14 @@ export function computeRoutes(
       } else {
         const list = routers.get(l.id) ?? [];
         if (list.some((r) => r.area === area.id && r.dist <= br.dist + body.metric)) continue;
-        list.push({ id: l.id, area: area.id, dist: br.dist + body.metric, flags: RLSA_E, hops: br.hops });
+        list.push({
+          id: l.id,
+          area: area.id,
+          dist: br.dist + body.metric,
+          flags: RLSA_E,
+          hops: br.hops,
+          inter: true,
+        });
         routers.set(l.id, list);
       }
     }

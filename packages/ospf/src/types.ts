@@ -39,6 +39,10 @@ export interface OspfAreaConfig {
   /** The area id as a 32-bit number (0: the backbone). */
   readonly id: number;
   readonly interfaces: readonly OspfInterfaceConfig[];
+  /** A stub area (RFC 2328 §3.6): no AS-external LSAs; its ABR originates a default summary. */
+  readonly stub?: boolean;
+  /** The cost of that default summary (StubDefaultCost, §C.2; 1). */
+  readonly defaultCost?: number;
 }
 
 /** A route this router brings into OSPF as an AS-external-LSA (RFC 2328 §12.4.4). */
@@ -158,7 +162,7 @@ export interface OspfShow {
   version: 2 | 3;
   routerId: string;
   state: string;
-  areas: { id: string; interfaces: number; lsas: number; spfRuns: number }[];
+  areas: { id: string; interfaces: number; lsas: number; spfRuns: number; stub: boolean }[];
   externalLsas: number;
   spfRuns: number;
   lastSpfMs: number | null;

@@ -65,6 +65,8 @@ export interface RouterSpec {
   readonly routerId: string;
   readonly interfaces: readonly IfSpec[];
   readonly externals?: readonly OspfExternalConfig[];
+  /** Stub areas by id → their default summary's cost. */
+  readonly stubAreas?: Readonly<Record<number, number>>;
 }
 
 /** Members of one segment: [router index, interface index]. */
@@ -137,7 +139,10 @@ export function engineConfig(spec: RouterSpec, stack?: Stack) {
   return {
     ...(stack !== undefined ? { version: 3 as const } : {}),
     routerId: parseIpv4(spec.routerId),
-    areas: [...areas].map(([id, interfaces]) => ({ id, interfaces })),
+    areas: [...areas].map(([id, interfaces]) => {
+      const cost = spec.stubAreas?.[id];
+      return cost === undefined ? { id, interfaces } : { id, interfaces, stub: true, defaultCost: cost };
+    }),
     externals: spec.externals ?? [],
     spfDelay: 50,
     spfHold: 200,

@@ -28,6 +28,7 @@ import {
   LINK_P2P,
   LINK_STUB,
   LINK_TRANSIT,
+  LS_INFINITY,
   LS_REFRESH_TIME,
   LSA_EXTERNAL,
   LSA_HEADER_LENGTH,
@@ -37,6 +38,8 @@ import {
   LSA_SUMMARY_NET,
   LSA_TYPE_NAMES,
   LSA6_EXTERNAL,
+  LSA6_INTER_PREFIX,
+  LSA6_INTER_ROUTER,
   LSA6_INTRA_PREFIX,
   LSA6_LINK,
   LSA6_NETWORK,
@@ -81,6 +84,8 @@ import {
 } from './lsa.ts';
 import {
   encodeExternal6Body,
+  encodeInterPrefixBody,
+  encodeInterRouterBody,
   encodeIntraPrefixBody,
   encodeLinkBody,
   encodeNetwork6Body,
@@ -112,7 +117,7 @@ import {
   type PacketHeader,
 } from './packet.ts';
 import { type BorderRouter, computeRoutes, prefixKey, type SpfArea, type SpfInterface } from './spf.ts';
-import { computeRoutes6, type Spf6Area, type Spf6Interface } from './spf6.ts';
+import { type Border, computeRoutes6, prefix6Key, type Spf6Area, type Spf6Interface } from './spf6.ts';
 import type {
   OspfAreaConfig,
   OspfConfig,
@@ -326,6 +331,11 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
   private summaries = new Map<number, Map<number, { mask: number; metric: number }>>();
   /** As an ABR: the ASBR-summary-LSAs (type 4) wanted in each area: ASBR router id → metric. */
   private asbrSummaries = new Map<number, Map<number, number>>();
+  /** OSPFv3 as an ABR: the Inter-Area-Prefix LSAs wanted in each area, by Link State ID. */
+  private summaries6 = new Map<number, Map<number, Prefix6>>();
+  /** Their Link State IDs by prefix (prefix6Key), stable while some area wants the prefix. */
+  private readonly inter6Ids = new Map<string, number>();
+  private nextInter6Id = 1;
   private fd = -1;
   private readonly areas = new Map<number, Area>();
   private readonly ifaceByIndex = new Map<number, Iface>();
@@ -1392,6 +1402,14 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
       return encodeExternal6Body(e.metricType === 2, e.metric, prefix, e.tag);
     }
     const area = scope;
+    if (type === LSA6_INTER_PREFIX) {
+      const p = this.summaries6.get(area.id)?.get(id);
+      return p === undefined ? null : encodeInterPrefixBody(p.metric, p);
+    }
+    if (type === LSA6_INTER_ROUTER) {
+      const metric = this.asbrSummaries.get(area.id)?.get(id);
+      return metric === undefined ? null : encodeInterRouterBody(OPTIONS6, metric, id);
+    }
     if (type === LSA6_ROUTER) {
       if (id !== 0) return null;
       const links: Router6Link[] = [];
@@ -1871,24 +1889,10 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
     routers: ReadonlyMap<number, readonly BorderRouter[]>,
     now: number,
   ): void {
-    const active = [...this.areas.values()].filter((a) => a.ifaces.some((i) => i.state !== 'Down'));
+    const active = this.activeAreas();
     const want = new Map<number, Map<number, { mask: number; metric: number }>>();
-    const wantAsbr = new Map<number, Map<number, number>>();
-    for (const a of this.areas.values()) {
-      want.set(a.id, new Map());
-      wantAsbr.set(a.id, new Map());
-    }
+    for (const a of this.areas.values()) want.set(a.id, new Map());
     if (active.length > 1) {
-      for (const list of routers.values())
-        for (const r of list) {
-          if ((r.flags & RLSA_E) === 0) continue;
-          for (const a of active) {
-            if (a.id === r.area || a.stub || (r.inter === true && a.id === 0)) continue;
-            const m = wantAsbr.get(a.id)!;
-            const cur = m.get(r.id);
-            if (cur === undefined || r.dist < cur) m.set(r.id, r.dist);
-          }
-        }
       const offer = (network: number, length: number, metric: number, from: number, interArea: boolean) => {
         for (const a of active) {
           if (a.id === from || (interArea && a.id === 0)) continue;
@@ -1912,17 +1916,9 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
     const before = this.summaries;
     const beforeAsbr = this.asbrSummaries;
     this.summaries = want;
-    this.asbrSummaries = wantAsbr;
-    for (const a of this.areas.values()) {
-      const m = want.get(a.id)!;
-      for (const id of m.keys()) this.scheduleOriginate(a, LSA_SUMMARY_NET, id, now);
-      for (const id of before.get(a.id)?.keys() ?? [])
-        if (!m.has(id)) this.scheduleOriginate(a, LSA_SUMMARY_NET, id, now);
-      const ma = wantAsbr.get(a.id)!;
-      for (const id of ma.keys()) this.scheduleOriginate(a, LSA_SUMMARY_ASBR, id, now);
-      for (const id of beforeAsbr.get(a.id)?.keys() ?? [])
-        if (!ma.has(id)) this.scheduleOriginate(a, LSA_SUMMARY_ASBR, id, now);
-    }
+    this.asbrSummaries = this.wantAsbrSummaries(active, routers);
+    this.syncAreaLsas(LSA_SUMMARY_NET, before, want, now);
+    this.syncAreaLsas(LSA_SUMMARY_ASBR, beforeAsbr, this.asbrSummaries, now);
   }
 
   private runSpf6(now: number): void {
@@ -1943,8 +1939,126 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
         });
       areas.push({ id: a.id, lsdb: a.lsdb, interfaces });
     }
-    const { routes } = computeRoutes6(this.config.routerId, areas, this.externalDb, now);
+    const { routes, routers } = computeRoutes6(this.config.routerId, areas, this.externalDb, now);
     this.installRoutes(routes, now);
+    this.originateSummaries6(routes, routers, now);
+  }
+
+  /** The areas with an interface up: two or more make this router an area border router. */
+  private activeAreas(): Area[] {
+    return [...this.areas.values()].filter((a) => a.ifaces.some((i) => i.state !== 'Down'));
+  }
+
+  /**
+   * §12.4.3 (RFC 5340 §4.4.3.5 for OSPFv3's Inter-Area-Router LSAs): the ASBR summaries wanted in
+   * each area — every AS boundary router reached in another area, or over the backbone into a
+   * non-backbone area, at its distance; none into stub areas.
+   */
+  private wantAsbrSummaries(
+    active: readonly Area[],
+    routers: ReadonlyMap<number, readonly { area: number; dist: number; flags: number; inter?: boolean }[]>,
+  ): Map<number, Map<number, number>> {
+    const want = new Map<number, Map<number, number>>();
+    for (const a of this.areas.values()) want.set(a.id, new Map());
+    if (active.length < 2) return want;
+    for (const [id, list] of routers)
+      for (const r of list) {
+        if ((r.flags & RLSA_E) === 0 || id === this.config.routerId) continue;
+        for (const a of active) {
+          if (a.id === r.area || a.stub || (r.inter === true && a.id === 0)) continue;
+          const m = want.get(a.id)!;
+          const cur = m.get(id);
+          if (cur === undefined || r.dist < cur) m.set(id, r.dist);
+        }
+      }
+    return want;
+  }
+
+  /** Schedules origination of what is wanted now and a flush of what no longer is. */
+  private syncAreaLsas<T>(
+    type: number,
+    before: Map<number, Map<number, T>>,
+    want: Map<number, Map<number, T>>,
+    now: number,
+  ): void {
+    for (const a of this.areas.values()) {
+      const m = want.get(a.id)!;
+      for (const id of m.keys()) this.scheduleOriginate(a, type, id, now);
+      for (const id of before.get(a.id)?.keys() ?? [])
+        if (!m.has(id)) this.scheduleOriginate(a, type, id, now);
+    }
+  }
+
+  /**
+   * OSPFv3 as an area border router (RFC 5340 §4.4.3.4, §4.4.3.5, after RFC 2328 §12.4.3): into
+   * each area an Inter-Area-Prefix LSA for every intra-area route of the other areas (our attached
+   * prefixes included) and, into non-backbone areas, for the inter-area routes; Inter-Area-Router
+   * LSAs for the ASBRs; into a stub area ::/0 at its defaultCost. Link State IDs are ours to choose:
+   * one per prefix, kept while some area wants it.
+   */
+  private originateSummaries6(
+    routes: ReadonlyMap<string, OspfRoute>,
+    routers: ReadonlyMap<number, readonly Border[]>,
+    now: number,
+  ): void {
+    const active = this.activeAreas();
+    const want = new Map<number, Map<number, Prefix6>>();
+    for (const a of this.areas.values()) want.set(a.id, new Map());
+    const idOf = (address: Uint8Array, length: number): number => {
+      const k = prefix6Key(address, length);
+      let id = this.inter6Ids.get(k);
+      if (id === undefined) {
+        id = this.nextInter6Id++;
+        this.inter6Ids.set(k, id);
+      }
+      return id;
+    };
+    const used = new Set<number>();
+    if (active.length > 1) {
+      const offer = (
+        address: Uint8Array,
+        length: number,
+        metric: number,
+        from: number,
+        interArea: boolean,
+      ) => {
+        if (metric >= LS_INFINITY) return;
+        for (const a of active) {
+          if (a.id === from || (interArea && a.id === 0)) continue;
+          const m = want.get(a.id)!;
+          const id = idOf(address, length);
+          used.add(id);
+          const cur = m.get(id);
+          if (cur === undefined || metric < cur.metric) m.set(id, { length, options: 0, metric, address });
+        }
+      };
+      for (const r of routes.values()) {
+        if (r.network6 === undefined) continue;
+        if (r.type === 'intra-area') offer(r.network6, r.length, r.cost, r.area, false);
+        else if (r.type === 'inter-area') offer(r.network6, r.length, r.cost, r.area, true);
+      }
+      for (const a of active)
+        for (const i of a.ifaces) {
+          if (i.state === 'Down') continue;
+          for (const p of this.ifacePrefixes(i, i.cfg.cost))
+            offer(p.address, p.length, p.metric, a.id, false);
+        }
+      for (const a of active)
+        if (a.stub) {
+          const id = idOf(new Uint8Array(16), 0);
+          used.add(id);
+          want
+            .get(a.id)!
+            .set(id, { length: 0, options: 0, metric: a.defaultCost, address: new Uint8Array(16) });
+        }
+    }
+    for (const [k, id] of this.inter6Ids) if (!used.has(id)) this.inter6Ids.delete(k);
+    const before = this.summaries6;
+    const beforeAsbr = this.asbrSummaries;
+    this.summaries6 = want;
+    this.asbrSummaries = this.wantAsbrSummaries(active, routers);
+    this.syncAreaLsas(LSA6_INTER_PREFIX, before, want, now);
+    this.syncAreaLsas(LSA6_INTER_ROUTER, beforeAsbr, this.asbrSummaries, now);
   }
 
   /** The new table against the last: only changed routes reach the sink. */

@@ -50,11 +50,14 @@ interface Vertex {
   done: boolean;
 }
 
-interface Border {
+/** A router reached in an area (area border and AS boundary routers matter). */
+export interface Border {
   readonly area: number;
   readonly dist: number;
   readonly flags: number;
   readonly hops: readonly OspfNextHop[];
+  /** Reached through an Inter-Area-Router LSA rather than in the area's SPF tree. */
+  readonly inter?: boolean;
 }
 
 function usable(l: Lsa | undefined, now: number): l is Lsa {
@@ -268,7 +271,7 @@ export function computeRoutes6(
   areas: readonly Spf6Area[],
   externals: ReadonlyMap<string, Lsa>,
   now: number,
-): { routes: Map<string, OspfRoute> } {
+): { routes: Map<string, OspfRoute>; routers: Map<number, Border[]> } {
   const routes = new Map<string, OspfRoute>();
   const borders = new Map<number, Border[]>();
   const attached = new Set<string>();
@@ -316,7 +319,7 @@ export function computeRoutes6(
         if (body.metric >= LS_INFINITY || body.router === routerId) continue;
         const list = borders.get(body.router) ?? [];
         if (list.some((r) => r.area === area.id && r.dist <= br.dist + body.metric)) continue;
-        list.push({ area: area.id, dist: br.dist + body.metric, flags: RLSA_E, hops: br.hops });
+        list.push({ area: area.id, dist: br.dist + body.metric, flags: RLSA_E, hops: br.hops, inter: true });
         borders.set(body.router, list);
       }
     }
@@ -348,7 +351,7 @@ export function computeRoutes6(
     else offer(routes, body.prefix, 'external-1', dist + body.metric, asbr.area, hops);
   }
   for (const k of attached) routes.delete(k);
-  return { routes };
+  return { routes, routers: borders };
 }
 
 function lookup(routes: ReadonlyMap<string, OspfRoute>, addr: Uint8Array): OspfRoute | undefined {

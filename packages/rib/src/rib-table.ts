@@ -181,7 +181,8 @@ export class RibTable<A> {
       if (prev === null) dest.head = c.nextInDest;
       else prev.nextInDest = c.nextInDest;
       this.unlinkRoute(c);
-      this.pendingDests.add(dest);
+      // Each prefix once (a source has one route per prefix), so no pending set: reselect now.
+      this.reselect(dest);
       removed++;
       c = next;
     }

@@ -208,6 +208,8 @@ export class VrOspf {
     const info = new Map(this.stack.interfaces().map((i) => [i.name, i]));
     const areas = s.areas.map((a) => ({
       id: a.id,
+      stub: a.stub,
+      defaultCost: a.defaultCost,
       interfaces: a.interfaces.flatMap((i): OspfInterfaceConfig[] => {
         const ifc = config.interfaces.find((x) => x.name === i.name);
         const index = this.stack.interfaceIndex(i.name);

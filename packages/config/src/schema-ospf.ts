@@ -177,6 +177,8 @@ export const Ospf6Schema = Type.Object(
             additionalProperties: false,
             description: 'the router interfaces in this area, by name',
           }),
+          stub: OspfAreaSchema.properties.stub,
+          defaultCost: OspfAreaSchema.properties.defaultCost,
         },
         { additionalProperties: false },
       ),

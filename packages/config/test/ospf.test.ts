@@ -157,3 +157,31 @@ test('stub areas: stub and defaultCost (1 by default); not the backbone, no defa
     'set stub: true',
   );
 });
+
+test('ospf6 areas take stub and defaultCost too', () => {
+  const r = parseConfig(`routers:
+  edge:
+    interfaces:
+      e1: { driver: tap, device: t1, addresses: [10.0.12.1/24, 2001:db8:12::1/64] }
+      e2: { driver: tap, device: t2, addresses: [10.0.13.1/24, 2001:db8:13::1/64] }
+    ospf6:
+      routerId: 192.0.2.1
+      areas:
+        0:
+          interfaces:
+            e1: {}
+        1:
+          stub: true
+          defaultCost: 9
+          interfaces:
+            e2: {}
+`);
+  assert.ok(r.ok, r.ok ? '' : formatConfigErrors(r.errors, 'x'));
+  assert.deepEqual(
+    r.config.routers[0]!.ospf6!.areas.map((a) => [a.idText, a.stub, a.defaultCost]),
+    [
+      ['0.0.0.0', false, 1],
+      ['0.0.0.1', true, 9],
+    ],
+  );
+});

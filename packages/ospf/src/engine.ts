@@ -1387,7 +1387,7 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
       const c = scope.cfg;
       return encodeLinkBody(
         c.priority,
-        OPTIONS6,
+        this.areaOptions(scope.area),
         c.linkLocal ?? new Uint8Array(16),
         this.ifacePrefixes(scope, 0),
       );
@@ -1448,7 +1448,7 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
       if (ifc === undefined || ifc.state !== 'DR') return null;
       const full = this.fullNeighbors(ifc);
       if (full.length === 0) return null;
-      return encodeNetwork6Body(OPTIONS6, [me, ...full]);
+      return encodeNetwork6Body(this.areaOptions(area), [me, ...full]);
     }
     if (type === LSA6_INTRA_PREFIX) {
       if (id === 0) {

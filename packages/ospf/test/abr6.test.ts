@@ -18,7 +18,7 @@ const EXT = {
   tag: 0,
 };
 
-function abr6(seed: number) {
+function abr6(seed: number, stub = false) {
   return world(
     seed,
     [
@@ -29,6 +29,7 @@ function abr6(seed: number) {
           { addr: '10.0.0.1/24', addr6: '2001:db8::1/64', area: 0 },
           { addr: '10.9.0.1/30', addr6: '2001:db8:9::1/64', type: 'point-to-point', cost: 50, area: 1 },
         ],
+        ...(stub ? { stubAreas: { 1: 7 } } : {}),
       },
       {
         name: 'r2',
@@ -37,6 +38,7 @@ function abr6(seed: number) {
           { addr: '10.0.0.2/24', addr6: '2001:db8::2/64', area: 0 },
           { addr: '10.2.0.1/24', addr6: '2001:db8:2::1/64', passive: true, area: 0 },
         ],
+        externals: stub ? [EXT] : [],
       },
       {
         name: 'r3',
@@ -45,7 +47,8 @@ function abr6(seed: number) {
           { addr: '10.9.0.2/30', addr6: '2001:db8:9::2/64', type: 'point-to-point', cost: 50, area: 1 },
           { addr: '10.3.0.1/24', addr6: '2001:db8:3::1/64', passive: true, area: 1 },
         ],
-        externals: [EXT],
+        externals: stub ? [] : [EXT],
+        ...(stub ? { stubAreas: { 1: 7 } } : {}),
       },
     ],
     [
@@ -111,4 +114,22 @@ test('OSPFv3 ABR: Inter-Area-Prefix LSAs carry each area’s prefixes into the o
     w.run(30_000, () => (r1.engine.lsa(0, LSA6_INTER_ROUTER, r3id, me)?.age(w.now()) ?? 3600) >= 3600),
   );
   assert.equal(r2.sink.text('2001:db8:9::/64'), `60 inter-area ${r1ll0}@0`);
+});
+
+test('OSPFv3 stub area: no AS-External LSAs in it, ::/0 from the ABR at defaultCost', () => {
+  const w = abr6(2, true);
+  w.start();
+  const [r1, r2, r3] = w.routers as [(typeof w.routers)[0], (typeof w.routers)[0], (typeof w.routers)[0]];
+  assert.ok(
+    w.run(60_000, () => r3.sink.routes.has('::/0') && r1.sink.routes.has('2001:db8:64::/48')),
+    JSON.stringify([...r3.sink.routes.keys(), ...r1.sink.routes.keys()]),
+  );
+  w.run(10_000);
+  const r1ll1 = r1.engine.interfaces().find((i) => i.name === 'eth1')!.address;
+  assert.equal(r3.sink.text('::/0'), `57 inter-area ${r1ll1}@0`);
+  assert.equal(r3.sink.text('2001:db8:2::/64'), `70 inter-area ${r1ll1}@0`);
+  assert.equal(r3.sink.routes.has('2001:db8:64::/48'), false);
+  assert.equal(r3.engine.show(w.now()).externalLsas, 0);
+  assert.equal(r2.sink.routes.has('::/0'), false);
+  assert.equal(r1.engine.drops.stub_mismatch ?? 0, 0);
 });

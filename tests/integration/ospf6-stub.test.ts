@@ -1,4 +1,4 @@
-// Issue 12: an OSPFv3 stub area (RFC 5340 §3.4.3.2 after RFC 2328 §3.6). The VR is the area border
+// Issue 12: an OSPFv3 stub area (RFC 2328 §3.6, its default ::/0 as RFC 5340 §A.4.5 describes). The VR is the area border
 // router between FRR ospf6d (area 0, redistributing a static route) and BIRD (`ospf v3`, area 1,
 // `stub yes`). BIRD gets no AS-External LSA and reaches the rest by the VR's ::/0 Inter-Area-Prefix
 // LSA at defaultCost.

@@ -348,7 +348,7 @@ export interface OspfAreaSection {
   /** Dotted. */
   readonly idText: string;
   readonly interfaces: readonly OspfInterfaceSection[];
-  /** A stub area (RFC 2328 §3.6, RFC 5340 §3.4.3.2). */
+  /** A stub area (RFC 2328 §3.6; OSPFv3 the same, its default an Inter-Area-Prefix LSA of length 0, RFC 5340 §A.4.5). */
   readonly stub: boolean;
   /** The cost of the default summary originated into it as its ABR (§12.4.3.1). */
   readonly defaultCost: number;

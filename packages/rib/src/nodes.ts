@@ -1,4 +1,4 @@
-import type { RouteSource } from './source.ts';
+import { RouteSource } from './source.ts';
 import type { NextHop, ResolvedHop } from './types.ts';
 
 /** Tier of something that does not resolve (tiers of resolved things are 0..maxDepth). */
@@ -20,6 +20,14 @@ export const TYPE_RANK: Record<ResolvedKind, number> = {
  * One prefix: its candidate routes (one per source, on a singly linked list: a prefix rarely has
  * more than two), the group its selection maps to, and the group the FIB has for it. The two differ
  * between a change and the flush that writes it.
+ *
+ * A prefix is also the record of its first candidate (the common case, one source per prefix):
+ * one object per route instead of a prefix and a route, about 30 bytes and an allocation less on a
+ * full table. Further candidates are records of the same class (so every access stays
+ * monomorphic) whose prefix fields are unused. A candidate sits on three lists: its prefix's
+ * candidates, its source's routes (for withdrawAll) and its next-hop set's routes (re-selected when
+ * the set starts or stops resolving). The prefix's own slot is vacant (`source` is `VACANT_SOURCE`,
+ * off every list) when its route was withdrawn while another source's route stays.
  */
 export class Dest<A> {
   readonly network: A;
@@ -32,44 +40,39 @@ export class Dest<A> {
   installed: FibGroup<A> | null = null;
   /** On the table's dirty list (written at the next flush). */
   dirty = false;
-
-  constructor(network: A, length: number, key: number | string) {
-    this.network = network;
-    this.length = length;
-    this.key = key;
-  }
-}
-
-/**
- * A route of one source for one prefix. It sits on three lists: its prefix's candidates, its
- * source's routes (for withdrawAll) and its next-hop set's routes (re-selected when the set starts
- * or stops resolving). Plain objects with fixed fields, as the FIB's control plane is: about a
- * hundred bytes each, measured in docs/PERFORMANCE.md.
- */
-export class Candidate<A> {
+  // ---- as a candidate route ----
+  /** The prefix this route is for (itself for a prefix's own slot). */
   readonly dest: Dest<A>;
-  readonly source: RouteSource;
+  source: RouteSource = VACANT_SOURCE;
   nhs: NextHopSet<A>;
-  distance: number;
-  metric: number;
-  attrs: unknown;
-  since: number;
+  distance = 0;
+  metric = 0;
+  attrs: unknown = undefined;
+  since = 0;
   nextInDest: Candidate<A> | null = null;
   prevInSource: Candidate<A> | null = null;
   nextInSource: Candidate<A> | null = null;
   prevInSet: Candidate<A> | null = null;
   nextInSet: Candidate<A> | null = null;
 
-  constructor(
-    dest: Dest<A>,
+  /** A prefix (owner omitted), or a further candidate route for owner. */
+  constructor(network: A, length: number, key: number | string, owner: Dest<A> | null, nhs: NextHopSet<A>) {
+    this.network = network;
+    this.length = length;
+    this.key = key;
+    this.dest = owner ?? this;
+    this.nhs = nhs;
+  }
+
+  /** Fills the candidate fields (a new route in this record). */
+  fill(
     source: RouteSource,
     nhs: NextHopSet<A>,
     distance: number,
     metric: number,
     attrs: unknown,
     since: number,
-  ) {
-    this.dest = dest;
+  ): void {
     this.source = source;
     this.nhs = nhs;
     this.distance = distance;
@@ -78,6 +81,9 @@ export class Candidate<A> {
     this.since = since;
   }
 }
+
+/** A route of one source for one prefix: see `Dest`. */
+export type Candidate<A> = Dest<A>;
 
 /** One next hop of a set, as given, and the tracked next hop resolving it (null when direct). */
 export interface SetItem<A> {
@@ -190,3 +196,6 @@ export class FibGroup<A> {
     this.members = members;
   }
 }
+
+/** The source of a prefix's own candidate slot while it holds no route (never on any list). */
+export const VACANT_SOURCE = new RouteSource(-1, 'static', '(vacant)');

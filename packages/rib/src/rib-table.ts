@@ -1,6 +1,6 @@
 import type { Family } from './family.ts';
 import {
-  Candidate,
+  type Candidate,
   Dest,
   FibGroup,
   NextHopSet,
@@ -9,6 +9,7 @@ import {
   Tracked,
   TYPE_RANK,
   UNRESOLVED,
+  VACANT_SOURCE,
 } from './nodes.ts';
 import { checkDistance, type RouteSource } from './source.ts';
 import { TrackedIndex } from './tracked-index.ts';
@@ -62,6 +63,8 @@ export class RibTable<A> {
   /** Lengths that hold prefixes, longest first (the longest-match walk). */
   private populated: number[] = [];
   private readonly sets = new Map<string, NextHopSet<A>>();
+  /** The set of a vacant candidate slot (see `Dest`): never interned, never on a list. */
+  private readonly vacantSet = new NextHopSet<A>(-1, '(vacant)', [], [], null, -1);
   private readonly setCache = new WeakMap<readonly NextHop<A>[], NextHopSet<A>>();
   private readonly freeSetIds: number[] = [];
   private setHighWater = 0;
@@ -132,7 +135,8 @@ export class RibTable<A> {
       c.attrs = route.attrs;
       c.since = now;
     } else {
-      c = new Candidate(dest, source, nhs, distance, metric, route.attrs, now);
+      c = dest.source === VACANT_SOURCE ? dest : new Dest(dest.network, dest.length, dest.key, dest, nhs);
+      c.fill(source, nhs, distance, metric, route.attrs, now);
       c.nextInDest = dest.head;
       dest.head = c;
       const head = source.heads[this.slot] as Candidate<A> | null;
@@ -161,6 +165,7 @@ export class RibTable<A> {
     if (prev === null) dest.head = c.nextInDest;
     else prev.nextInDest = c.nextInDest;
     this.unlinkRoute(c);
+    if (c === dest) this.vacate(c);
     this.reselect(dest);
     this.settle();
   }
@@ -181,6 +186,7 @@ export class RibTable<A> {
       if (prev === null) dest.head = c.nextInDest;
       else prev.nextInDest = c.nextInDest;
       this.unlinkRoute(c);
+      if (c === dest) this.vacate(c);
       // Each prefix once (a source has one route per prefix), so no pending set: reselect now.
       this.reselect(dest);
       removed++;
@@ -561,6 +567,14 @@ export class RibTable<A> {
     this.routeCount--;
   }
 
+  /** Empties a prefix's own candidate slot (its route is off every list already). */
+  private vacate(d: Dest<A>): void {
+    d.source = VACANT_SOURCE;
+    d.nhs = this.vacantSet;
+    d.attrs = undefined;
+    d.nextInDest = null;
+  }
+
   private maybeFreeSet(s: NextHopSet<A>): void {
     if (s.routeCount > 0 || s.groups.size > 0 || s.freed) return;
     s.freed = true;
@@ -737,7 +751,7 @@ export class RibTable<A> {
     const map = this.maps[length]!;
     let dest = map.get(key);
     if (dest === undefined) {
-      dest = new Dest(this.family.masked(network, length), length, key);
+      dest = new Dest(this.family.masked(network, length), length, key, null, this.vacantSet);
       map.set(key, dest);
       if (this.lengthCounts[length]!++ === 0) this.updatePopulated();
     }

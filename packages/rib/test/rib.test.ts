@@ -272,3 +272,43 @@ test('bad input is a RangeError', () => {
   );
   assert.throws(() => rib.addSource('static', 'config'), RangeError);
 });
+
+test("a prefix's first route withdrawn while a second stays, then a third source takes its slot", () => {
+  // A prefix is the record of its first route (see `Dest`): withdrawing that route leaves the slot
+  // vacant while the other source's route stays; the next new source fills it again.
+  const { rib, connected, statics, image } = setup();
+  const ebgp = rib.addSource('bgp', 'peer');
+  const ospf = rib.addSource('ospf', 'area0');
+  rib.v4.update(connected, ip('192.0.2.0'), 24, { nextHops: [{ ifIndex: 1 }] }, 0);
+  rib.v4.update(ebgp, ip('10.0.0.0'), 8, { nextHops: [{ gateway: ip('192.0.2.2') }], attrs: 'b' }, 0);
+  rib.v4.update(statics, ip('10.0.0.0'), 8, { nextHops: [{ gateway: ip('192.0.2.1') }] }, 1);
+  assert.equal(image()['10.0.0.0/8'], 'forward 192.0.2.1@1');
+  rib.v4.update(ebgp, ip('10.0.0.0'), 8, null, 2);
+  assert.equal(image()['10.0.0.0/8'], 'forward 192.0.2.1@1');
+  assert.deepEqual(
+    rib.v4.show(ip('10.0.0.0'), 8, 3).map((r) => [r.source.name, r.selected, r.attrs]),
+    [['config', true, undefined]],
+  );
+  rib.v4.update(ospf, ip('10.0.0.0'), 8, { nextHops: [{ gateway: ip('192.0.2.3') }], attrs: 'o' }, 4);
+  rib.v4.update(ebgp, ip('10.0.0.0'), 8, { nextHops: [{ gateway: ip('192.0.2.2') }], attrs: 'b2' }, 4);
+  assert.deepEqual(
+    rib.v4.show(ip('10.0.0.0'), 8, 5).map((r) => [r.source.name, r.selected, r.attrs]),
+    [
+      ['config', true, undefined],
+      ['peer', false, 'b2'],
+      ['area0', false, 'o'],
+    ],
+  );
+  rib.v4.update(statics, ip('10.0.0.0'), 8, null, 6);
+  assert.equal(image()['10.0.0.0/8'], 'forward 192.0.2.2@1');
+  assert.equal(rib.withdrawAll(ebgp), 1);
+  assert.equal(image()['10.0.0.0/8'], 'forward 192.0.2.3@1');
+  assert.equal(rib.withdrawAll(ospf), 1);
+  assert.equal(image()['10.0.0.0/8'], undefined);
+  assert.deepEqual(rib.counters().routesBySource, {
+    'connected:kernel': 1,
+    'static:config': 0,
+    'bgp:peer': 0,
+    'ospf:area0': 0,
+  });
+});

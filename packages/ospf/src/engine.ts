@@ -509,6 +509,12 @@ export class OspfEngine implements ProtocolInstance<OspfConfig, OspfShow> {
     // OSPFv3: an interface's prefixes live in its Link-LSA and the Intra-Area-Prefix LSAs.
     if (this.v3) for (const ifc of this.ifaceByIndex.values()) this.scheduleIfaceLsas(ifc, now, true);
     this.syncExternals(now);
+    // In stub areas only (§3.6) the AS-external LSAs learned before mean nothing: dropped, and SPF
+    // runs without them (ours were flushed above).
+    if (!this.canBeAsbr() && [...this.externalDb.values()].some((l) => !this.isSelf(l))) {
+      for (const [k, l] of this.externalDb) if (!this.isSelf(l)) this.externalDb.delete(k);
+      this.scheduleSpf(now);
+    }
     return true;
   }
 

@@ -143,3 +143,33 @@ function r3Reconfigure(w: ReturnType<typeof topology>): void {
   const r3 = w.routers[2]!;
   r3.engine.reconfigure(engineConfig({ ...r3.spec, externals: [] }), w.now());
 }
+
+test('stub area turned on in place: the adjacency comes back once both ends agree, the external gives way to the default', () => {
+  const w = topology(7, { ext2: true });
+  w.start();
+  const [r1, r2, r3] = w.routers as [(typeof w.routers)[0], (typeof w.routers)[0], (typeof w.routers)[0]];
+  assert.ok(w.run(60_000, () => r3.sink.routes.has('192.168.50.0/24')));
+  assert.equal(r3.sink.routes.has('0.0.0.0/0'), false);
+  // r1 first: r3 still sends the E-bit, so no adjacency on the link while they disagree.
+  r1.engine.reconfigure(engineConfig({ ...r1.spec, stubAreas: { 1: 3 } }), w.now());
+  w.run(8_000);
+  assert.equal(
+    r1.engine.neighbors(w.now()).some((n) => n.routerId === '3.3.3.3'),
+    false,
+  );
+  assert.ok((r1.engine.drops.stub_mismatch ?? 0) > 0);
+  r3.engine.reconfigure(engineConfig({ ...r3.spec, stubAreas: { 1: 3 } }), w.now());
+  assert.ok(
+    w.run(
+      60_000,
+      () =>
+        r3.sink.routes.has('0.0.0.0/0') &&
+        !r3.sink.routes.has('192.168.50.0/24') &&
+        r2.sink.routes.has('10.3.0.0/24'),
+    ),
+    JSON.stringify([...r3.sink.routes.keys()]),
+  );
+  assert.equal(r3.sink.text('0.0.0.0/0'), '53 inter-area 10.9.0.1@0');
+  assert.equal(r3.engine.show(w.now()).externalLsas, 0);
+  assert.ok(r1.engine.neighbors(w.now()).some((n) => n.routerId === '3.3.3.3' && n.state === 'Full'));
+});

@@ -13,6 +13,13 @@ export interface Family<A> {
   key(addr: A, length: number): number | string;
   /** A private copy of addr masked to length, in the form the RIB stores. */
   masked(addr: A, length: number): A;
+  /**
+   * addr masked to length in the form a prefix's record keeps it: IPv4 as int32 (a small integer to
+   * V8, where an unsigned address of 128.0.0.0 or more is a heap number), IPv6 as `masked`.
+   * Everything here takes either form; `fromRecord` gives back the usual one.
+   */
+  toRecord(addr: A, length: number): A;
+  fromRecord(network: A): A;
   /** Whether addr has no bits set past length. */
   isMasked(addr: A, length: number): boolean;
   /** Bit i (0 = most significant) of addr. */
@@ -36,6 +43,8 @@ export const IPV4: Family<number> = {
   bits: 32,
   key: (addr, length) => (addr & mask4(length)) | 0,
   masked: (addr, length) => (addr & mask4(length)) >>> 0,
+  toRecord: (addr, length) => addr & mask4(length),
+  fromRecord: (network) => network >>> 0,
   isMasked: (addr, length) => (addr & ~mask4(length)) === 0,
   bit: (addr, i) => (addr >>> (31 - i)) & 1,
   contains: (network, length, addr) => ((addr ^ network) & mask4(length)) === 0,
@@ -75,6 +84,10 @@ export const IPV6: Family<Uint8Array> = {
     }
     return out;
   },
+  toRecord(addr, length) {
+    return this.masked(addr, length);
+  },
+  fromRecord: (network) => network,
   isMasked(addr, length) {
     for (let i = 0; i < 16; i++) {
       const keep = Math.max(0, Math.min(8, length - 8 * i));

@@ -30,6 +30,7 @@ export const TYPE_RANK: Record<ResolvedKind, number> = {
  * off every list) when its route was withdrawn while another source's route stays.
  */
 export class Dest<A> {
+  /** In the family's record form (`Family.toRecord`: IPv4 as int32). */
   readonly network: A;
   readonly length: number;
   readonly key: number | string;

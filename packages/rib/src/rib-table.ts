@@ -231,10 +231,10 @@ export class RibTable<A> {
       const installed = d.installed;
       if (group === installed) continue;
       if (group !== null) {
-        w.setRoute(d.network, d.length, group.id);
+        w.setRoute(this.family.fromRecord(d.network), d.length, group.id);
         group.installed++;
       } else {
-        w.deleteRoute(d.network, d.length);
+        w.deleteRoute(this.family.fromRecord(d.network), d.length);
       }
       if (installed !== null && --installed.installed === 0) this.releaseQueue.push(installed);
       d.installed = group;
@@ -751,7 +751,7 @@ export class RibTable<A> {
     const map = this.maps[length]!;
     let dest = map.get(key);
     if (dest === undefined) {
-      dest = new Dest(this.family.masked(network, length), length, key, null, this.vacantSet);
+      dest = new Dest(this.family.toRecord(network, length), length, key, null, this.vacantSet);
       map.set(key, dest);
       if (this.lengthCounts[length]!++ === 0) this.updatePopulated();
     }

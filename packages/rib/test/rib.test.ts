@@ -312,3 +312,25 @@ test("a prefix's first route withdrawn while a second stays, then a third source
     'ospf:area0': 0,
   });
 });
+
+test('the FIB gets IPv4 networks unsigned, whatever form the RIB keeps them in', () => {
+  const { fib, rib, connected, image } = setup();
+  const seen: number[] = [];
+  const setRoute = fib.v4.setRoute.bind(fib.v4);
+  const deleteRoute = fib.v4.deleteRoute.bind(fib.v4);
+  fib.v4.setRoute = (network, length, group) => {
+    seen.push(network);
+    setRoute(network, length, group);
+  };
+  fib.v4.deleteRoute = (network, length) => {
+    seen.push(network);
+    deleteRoute(network, length);
+  };
+  rib.v4.update(connected, ip('198.51.100.0'), 24, { nextHops: [{ ifIndex: 1 }] }, 0);
+  rib.v4.update(connected, ip('255.255.255.255'), 32, { nextHops: [{ ifIndex: 1 }] }, 0);
+  assert.deepEqual(Object.keys(image()).sort(), ['198.51.100.0/24', '255.255.255.255/32']);
+  rib.v4.update(connected, ip('255.255.255.255'), 32, null, 1);
+  image();
+  assert.deepEqual(seen, [0xc6336400, 0xffffffff, 0xffffffff]);
+  assert.equal(rib.v4.show(ip('198.51.100.0'), 24, 1)[0]?.prefix, '198.51.100.0/24');
+});

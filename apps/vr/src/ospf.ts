@@ -196,6 +196,7 @@ export class VrOspf {
       externals: this.externals(s, areas),
       spfDelay: s.spfDelay,
       spfHold: s.spfHold,
+      minLsInterval: s.lsaInterval,
     };
   }
 
@@ -247,6 +248,7 @@ export class VrOspf {
       externals: this.externals6(s, areas),
       spfDelay: s.spfDelay,
       spfHold: s.spfHold,
+      minLsInterval: s.lsaInterval,
     };
   }
 

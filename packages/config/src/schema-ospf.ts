@@ -144,6 +144,14 @@ export const OspfSchema = Type.Object(
         { additionalProperties: false, description: 'SPF throttling' },
       ),
     ),
+    lsaInterval: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 5000,
+        description:
+          "least ms between two originations of one of our LSAs (RFC 2328 MinLSInterval, 5000; FRR's timers throttle lsa all)",
+      }),
+    ),
   },
   { additionalProperties: false, description: 'OSPFv2 (RFC 2328)' },
 );

@@ -144,5 +144,6 @@ export function normalizeOspf(
     externalMetricType: raw.externalMetricType ?? 2,
     spfDelay: raw.spf?.delay ?? 50,
     spfHold: raw.spf?.hold ?? 1000,
+    lsaInterval: raw.lsaInterval ?? 5000,
   };
 }

@@ -367,6 +367,8 @@ export interface OspfConfigSection {
   /** SPF throttling, ms. */
   readonly spfDelay: number;
   readonly spfHold: number;
+  /** MinLSInterval (RFC 2328 Appendix B), ms: the least time between two originations of one LSA. */
+  readonly lsaInterval: number;
 }
 
 /** A BFD key (RFC 5880 §6.7). */

@@ -7,6 +7,7 @@
 // the VR's namespace was routed by the VR (its kernel has no addresses and does not forward).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { request } from '@nexthop/control';
 import { type Netns, parsePing, waitFor } from '@nexthop/netns';
 import { type BgpPeerNs, type BgpTopology, bgpTopology } from '../lib/bgp-topology.ts';
 import { type RunningBird, startBird } from '../lib/bird.ts';
@@ -61,15 +62,6 @@ protocol ospf v2 o {
 }
 `;
 
-async function request(
-  vr: RunningVr,
-  method: string,
-  params: Record<string, unknown> = {},
-): Promise<unknown> {
-  const { request: req } = await import('@nexthop/control');
-  return req(vr.control, method, params);
-}
-
 describe('OSPF: the VR as area border router between FRR (area 0) and BIRD (area 1)', () => {
   let topo: BgpTopology;
   let f: Netns;
@@ -86,8 +78,8 @@ describe('OSPF: the VR as area border router between FRR (area 0) and BIRD (area
     f = pf.ns;
     [vr, frr, bird] = await Promise.all([
       startVr(topo.r, 'core', vrConfig(pf.vrDevice, pb.vrDevice)),
-      startFrr(f, frrConfig(`p0-${pf.vrDevice.slice(3)}`), ['ospfd']),
-      startBird(pb.ns, birdConfig(`p1-${pb.vrDevice.slice(3)}`)),
+      startFrr(f, frrConfig(pf.device), ['ospfd']),
+      startBird(pb.ns, birdConfig(pb.device)),
     ]);
   });
 
@@ -111,7 +103,7 @@ describe('OSPF: the VR as area border router between FRR (area 0) and BIRD (area
         { timeoutMs: 60_000, intervalMs: 500, what: `FRR route to ${prefix}` },
       ).catch(async (err) => {
         throw new Error(
-          `${(err as Error).message}\n${await frr.vtysh('show ip ospf neighbor')}\n${await frr.vtysh('show ip ospf database')}\n${JSON.stringify(await request(vr, 'show.ospf', { what: 'database' }))}\n${JSON.stringify(await request(vr, 'show.ospf', { what: 'interfaces' }))}\n${JSON.stringify(await request(vr, 'show.ospf'))}`,
+          `${(err as Error).message}\n${await frr.vtysh('show ip ospf neighbor')}\n${await frr.vtysh('show ip ospf database')}\n${JSON.stringify(await request(vr.control, 'show.ospf', { what: 'database' }))}\n${JSON.stringify(await request(vr.control, 'show.ospf', { what: 'interfaces' }))}\n${JSON.stringify(await request(vr.control, 'show.ospf'))}`,
         );
       });
     const frrOspf = await frr.vtysh('show ip ospf route');
@@ -131,7 +123,7 @@ describe('OSPF: the VR as area border router between FRR (area 0) and BIRD (area
     const birdRoute = await bird.birdc('show route 10.43.201.0/24 all');
     assert.match(birdRoute, /OSPF-IA/, birdRoute);
     // The VR: an ABR, summaries in both areas.
-    const db = (await request(vr, 'show.ospf', { what: 'database' })) as {
+    const db = (await request(vr.control, 'show.ospf', { what: 'database' })) as {
       area: string | null;
       type: string;
       id: string;

@@ -6,6 +6,7 @@
 //   FRR ── 10.45.1.0/24, area 0 ── VR ── 10.45.2.0/24, area 1 ── BIRD (static 10.45.210.0/24, E2 metric 10000)
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { request } from '@nexthop/control';
 import { waitFor } from '@nexthop/netns';
 import { type BgpPeerNs, type BgpTopology, bgpTopology } from '../lib/bgp-topology.ts';
 import { type RunningBird, startBird } from '../lib/bird.ts';
@@ -61,15 +62,6 @@ protocol ospf v2 o {
 }
 `;
 
-async function request(
-  vr: RunningVr,
-  method: string,
-  params: Record<string, unknown> = {},
-): Promise<unknown> {
-  const { request: req } = await import('@nexthop/control');
-  return req(vr.control, method, params);
-}
-
 describe('OSPF: an ASBR in area 1 behind the VR (ABR), its external used by FRR in area 0', () => {
   let topo: BgpTopology;
   let frr: RunningFrr;
@@ -84,8 +76,8 @@ describe('OSPF: an ASBR in area 1 behind the VR (ABR), its external used by FRR 
     const [pf, pb] = topo.peers as [BgpPeerNs, BgpPeerNs];
     [vr, frr, bird] = await Promise.all([
       startVr(topo.r, 'core', vrConfig(pf.vrDevice, pb.vrDevice)),
-      startFrr(pf.ns, frrConfig(`p0-${pf.vrDevice.slice(3)}`), ['ospfd']),
-      startBird(pb.ns, birdConfig(`p1-${pb.vrDevice.slice(3)}`)),
+      startFrr(pf.ns, frrConfig(pf.device), ['ospfd']),
+      startBird(pb.ns, birdConfig(pb.device)),
     ]);
   });
 
@@ -98,7 +90,7 @@ describe('OSPF: an ASBR in area 1 behind the VR (ABR), its external used by FRR 
 
   test("FRR has BIRD's external as N E2 through the VR's type 4 for BIRD", async () => {
     const debug = async () =>
-      `${await frr.vtysh('show ip ospf database')}\n${await frr.vtysh('show ip ospf border-routers')}\n${await bird.birdc('show ospf lsadb').catch(() => '')}\n${JSON.stringify(await request(vr, 'show.ospf', { what: 'database' }))}\n${JSON.stringify(await request(vr, 'show.ospf', { what: 'routes' }))}`;
+      `${await frr.vtysh('show ip ospf database')}\n${await frr.vtysh('show ip ospf border-routers')}\n${await bird.birdc('show ospf lsadb').catch(() => '')}\n${JSON.stringify(await request(vr.control, 'show.ospf', { what: 'database' }))}\n${JSON.stringify(await request(vr.control, 'show.ospf', { what: 'routes' }))}`;
     await waitFor(
       async () => {
         const out = await frr.json<Record<string, { protocol: string }[]>>(
@@ -119,7 +111,7 @@ describe('OSPF: an ASBR in area 1 behind the VR (ABR), its external used by FRR 
     const border = await frr.vtysh('show ip ospf border-routers');
     assert.match(border, /10\.45\.0\.3/, border);
     // The VR's own: the type 4 in the backbone only.
-    const db = (await request(vr, 'show.ospf', { what: 'database' })) as {
+    const db = (await request(vr.control, 'show.ospf', { what: 'database' })) as {
       area: string | null;
       type: string;
       id: string;

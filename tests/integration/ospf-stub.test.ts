@@ -8,6 +8,7 @@
 // (0.0.0.0/0 at defaultCost); FRR's side is as without the stub area.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { request } from '@nexthop/control';
 import { type Netns, parsePing, waitFor } from '@nexthop/netns';
 import { type BgpPeerNs, type BgpTopology, bgpTopology } from '../lib/bgp-topology.ts';
 import { type RunningBird, startBird } from '../lib/bird.ts';
@@ -67,15 +68,6 @@ protocol ospf v2 o {
 }
 `;
 
-async function request(
-  vr: RunningVr,
-  method: string,
-  params: Record<string, unknown> = {},
-): Promise<unknown> {
-  const { request: req } = await import('@nexthop/control');
-  return req(vr.control, method, params);
-}
-
 describe('OSPF: a stub area behind the VR (ABR), BIRD in it, FRR an ASBR in the backbone', () => {
   let topo: BgpTopology;
   let f: Netns;
@@ -94,8 +86,8 @@ describe('OSPF: a stub area behind the VR (ABR), BIRD in it, FRR an ASBR in the 
     b = pb.ns;
     [vr, frr, bird] = await Promise.all([
       startVr(topo.r, 'core', vrConfig(pf.vrDevice, pb.vrDevice)),
-      startFrr(f, frrConfig(`p0-${pf.vrDevice.slice(3)}`), ['ospfd', 'staticd']),
-      startBird(pb.ns, birdConfig(`p1-${pb.vrDevice.slice(3)}`)),
+      startFrr(f, frrConfig(pf.device), ['ospfd', 'staticd']),
+      startBird(pb.ns, birdConfig(pb.device)),
     ]);
   });
 
@@ -108,7 +100,7 @@ describe('OSPF: a stub area behind the VR (ABR), BIRD in it, FRR an ASBR in the 
 
   test('BIRD has the default route from the VR and no externals; FRR in area 0 unaffected; a ping across', async () => {
     const debug = async () =>
-      `${await bird.birdc('show ospf neighbors').catch(() => '')}\n${await bird.birdc('show ospf lsadb').catch(() => '')}\n${await frr.vtysh('show ip ospf database')}\n${JSON.stringify(await request(vr, 'show.ospf', { what: 'database' }))}\n${JSON.stringify(await request(vr, 'show.ospf'))}`;
+      `${await bird.birdc('show ospf neighbors').catch(() => '')}\n${await bird.birdc('show ospf lsadb').catch(() => '')}\n${await frr.vtysh('show ip ospf database')}\n${JSON.stringify(await request(vr.control, 'show.ospf', { what: 'database' }))}\n${JSON.stringify(await request(vr.control, 'show.ospf'))}`;
     // BIRD: the default route, inter-area, through the VR at 10 (its link) + 25 (defaultCost).
     await waitFor(
       async () => /via 10\.44\.2\.1/.test(await bird.birdc('show route 0.0.0.0/0').catch(() => '')),
@@ -139,7 +131,7 @@ describe('OSPF: a stub area behind the VR (ABR), BIRD in it, FRR an ASBR in the 
     // The VR has FRR's external, flooded in area 0 only.
     await waitFor(
       async () => {
-        const routes = (await request(vr, 'show.ospf', { what: 'routes' })) as {
+        const routes = (await request(vr.control, 'show.ospf', { what: 'routes' })) as {
           prefix: string;
           type: string;
         }[];
@@ -156,13 +148,13 @@ describe('OSPF: a stub area behind the VR (ABR), BIRD in it, FRR an ASBR in the 
     const birdRoutes = await bird.birdc('show route protocol o');
     assert.doesNotMatch(birdRoutes, /OSPF-E[12]/, birdRoutes);
     // The VR: area 1 a stub, its default summary there, nothing dropped for stub reasons.
-    const show = (await request(vr, 'show.ospf')) as {
+    const show = (await request(vr.control, 'show.ospf')) as {
       areas: { id: string; stub: boolean }[];
       counters: { drops: Record<string, number> };
     };
     assert.ok(show.areas.some((a) => a.id === '0.0.0.1' && a.stub));
     assert.equal(show.counters.drops.stub_mismatch ?? 0, 0);
-    const db = (await request(vr, 'show.ospf', { what: 'database' })) as {
+    const db = (await request(vr.control, 'show.ospf', { what: 'database' })) as {
       area: string | null;
       type: string;
       id: string;

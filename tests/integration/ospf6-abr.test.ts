@@ -8,6 +8,7 @@
 // redistributes a static route, which FRR reaches by the VR's Inter-Area-Router LSA for BIRD.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { request } from '@nexthop/control';
 import { type Netns, parsePing, waitFor } from '@nexthop/netns';
 import { type BgpPeerNs, type BgpTopology, bgpTopology } from '../lib/bgp-topology.ts';
 import { type RunningBird, startBird } from '../lib/bird.ts';
@@ -63,15 +64,6 @@ protocol ospf v3 o6 {
 }
 `;
 
-async function request(
-  vr: RunningVr,
-  method: string,
-  params: Record<string, unknown> = {},
-): Promise<unknown> {
-  const { request: req } = await import('@nexthop/control');
-  return req(vr.control, method, params);
-}
-
 /** FRR's OSPFv3 route for a prefix in the kernel table: its next hops, or []. */
 async function frrRoute(frr: RunningFrr, prefix: string): Promise<string[]> {
   const out = await frr.json<
@@ -101,8 +93,8 @@ describe('OSPFv3: the VR as area border router between FRR (area 0) and BIRD (ar
     for (const ns of [f, b]) await ns.sysctl({ 'net.ipv6.conf.all.forwarding': '1' });
     [vr, frr, bird] = await Promise.all([
       startVr(topo.r, 'core', vrConfig(pf.vrDevice, pb.vrDevice)),
-      startFrr(f, frrConfig(`p0-${pf.vrDevice.slice(3)}`), ['ospf6d']),
-      startBird(b, birdConfig(`p1-${pb.vrDevice.slice(3)}`)),
+      startFrr(f, frrConfig(pf.device), ['ospf6d']),
+      startBird(b, birdConfig(pb.device)),
     ]);
   });
 
@@ -115,7 +107,7 @@ describe('OSPFv3: the VR as area border router between FRR (area 0) and BIRD (ar
 
   test('prefixes cross the areas as inter-area routes, BIRD’s external reaches FRR; hosts ping across', async () => {
     const debug = async () =>
-      `${await frr.vtysh('show ipv6 ospf6 database')}\n${await frr.vtysh('show ipv6 ospf6 route')}\n${await bird.birdc('show ospf lsadb o6').catch(() => '')}\n${JSON.stringify(await request(vr, 'show.ospf', { version: 3, what: 'database' }))}\n${JSON.stringify(await request(vr, 'show.ospf', { version: 3, what: 'routes' }))}`;
+      `${await frr.vtysh('show ipv6 ospf6 database')}\n${await frr.vtysh('show ipv6 ospf6 route')}\n${await bird.birdc('show ospf lsadb o6').catch(() => '')}\n${JSON.stringify(await request(vr.control, 'show.ospf', { version: 3, what: 'database' }))}\n${JSON.stringify(await request(vr.control, 'show.ospf', { version: 3, what: 'routes' }))}`;
     // FRR (area 0): BIRD's LAN and the area 1 link from the VR's Inter-Area-Prefix LSAs, BIRD's
     // external through the VR's Inter-Area-Router LSA for BIRD.
     for (const prefix of ['2001:db8:46:202::/64', '2001:db8:46:2::/64', '2001:db8:46:210::/64'])
@@ -145,7 +137,7 @@ describe('OSPFv3: the VR as area border router between FRR (area 0) and BIRD (ar
     const birdRoute = await bird.birdc('show route 2001:db8:46:201::/64 all');
     assert.match(birdRoute, /OSPF-IA/, birdRoute);
     // The VR: its Inter-Area-Prefix LSAs in both areas, an Inter-Area-Router LSA for BIRD in the backbone.
-    const db = (await request(vr, 'show.ospf', { version: 3, what: 'database' })) as {
+    const db = (await request(vr.control, 'show.ospf', { version: 3, what: 'database' })) as {
       area: string | null;
       type: string;
       id: string;

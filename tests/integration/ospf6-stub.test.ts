@@ -6,6 +6,7 @@
 //   FRR lan0 2001:db8:47:201::1/64 ── FRR ── area 0 ── VR ── area 1 (stub) ── BIRD ── BIRD lan0 2001:db8:47:202::1/64
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { request } from '@nexthop/control';
 import { type Netns, parsePing, waitFor } from '@nexthop/netns';
 import { type BgpPeerNs, type BgpTopology, bgpTopology } from '../lib/bgp-topology.ts';
 import { type RunningBird, startBird } from '../lib/bird.ts';
@@ -65,15 +66,6 @@ protocol ospf v3 o6 {
 }
 `;
 
-async function request(
-  vr: RunningVr,
-  method: string,
-  params: Record<string, unknown> = {},
-): Promise<unknown> {
-  const { request: req } = await import('@nexthop/control');
-  return req(vr.control, method, params);
-}
-
 describe('OSPFv3: a stub area behind the VR (ABR), BIRD in it, FRR an ASBR in the backbone', () => {
   let topo: BgpTopology;
   let f: Netns;
@@ -93,8 +85,8 @@ describe('OSPFv3: a stub area behind the VR (ABR), BIRD in it, FRR an ASBR in th
     for (const ns of [f, b]) await ns.sysctl({ 'net.ipv6.conf.all.forwarding': '1' });
     [vr, frr, bird] = await Promise.all([
       startVr(topo.r, 'core', vrConfig(pf.vrDevice, pb.vrDevice)),
-      startFrr(f, frrConfig(`p0-${pf.vrDevice.slice(3)}`), ['ospf6d', 'staticd']),
-      startBird(b, birdConfig(`p1-${pb.vrDevice.slice(3)}`)),
+      startFrr(f, frrConfig(pf.device), ['ospf6d', 'staticd']),
+      startBird(b, birdConfig(pb.device)),
     ]);
   });
 
@@ -107,7 +99,7 @@ describe('OSPFv3: a stub area behind the VR (ABR), BIRD in it, FRR an ASBR in th
 
   test('BIRD has ::/0 from the VR and no externals; FRR unaffected; a ping6 over the default', async () => {
     const debug = async () =>
-      `${await bird.birdc('show ospf neighbors o6').catch(() => '')}\n${await bird.birdc('show ospf lsadb o6').catch(() => '')}\n${await frr.vtysh('show ipv6 ospf6 database')}\n${JSON.stringify(await request(vr, 'show.ospf', { version: 3, what: 'database' }))}\n${JSON.stringify(await request(vr, 'show.ospf', { version: 3 }))}`;
+      `${await bird.birdc('show ospf neighbors o6').catch(() => '')}\n${await bird.birdc('show ospf lsadb o6').catch(() => '')}\n${await frr.vtysh('show ipv6 ospf6 database')}\n${JSON.stringify(await request(vr.control, 'show.ospf', { version: 3, what: 'database' }))}\n${JSON.stringify(await request(vr.control, 'show.ospf', { version: 3 }))}`;
     await waitFor(async () => /via fe80:/.test(await bird.birdc('show route ::/0').catch(() => '')), {
       timeoutMs: 60_000,
       intervalMs: 500,
@@ -121,7 +113,7 @@ describe('OSPFv3: a stub area behind the VR (ABR), BIRD in it, FRR an ASBR in th
     // The VR has FRR's external; FRR has BIRD's LAN, inter-area (ospf6d's IE), and no default.
     await waitFor(
       async () => {
-        const routes = (await request(vr, 'show.ospf', { version: 3, what: 'routes' })) as {
+        const routes = (await request(vr.control, 'show.ospf', { version: 3, what: 'routes' })) as {
           prefix: string;
           type: string;
         }[];
@@ -145,7 +137,7 @@ describe('OSPFv3: a stub area behind the VR (ABR), BIRD in it, FRR an ASBR in th
     assert.doesNotMatch(await bird.birdc('show route 2001:db8:47:210::/64').catch(() => ''), /OSPF/);
     const birdRoutes = await bird.birdc('show route protocol o6');
     assert.doesNotMatch(birdRoutes, /OSPF-E[12]/, birdRoutes);
-    const show = (await request(vr, 'show.ospf', { version: 3 })) as {
+    const show = (await request(vr.control, 'show.ospf', { version: 3 })) as {
       areas: { id: string; stub: boolean }[];
       counters: { drops: Record<string, number> };
     };

@@ -119,8 +119,8 @@ describe('OSPFv3: a VR between FRR ospf6d and BIRD', () => {
     const [pf, pb] = topo.peers as [BgpPeerNs, BgpPeerNs];
     f = pf.ns;
     b = pb.ns;
-    fDev = `p0-${pf.vrDevice.slice(3)}`;
-    const bDev = `p1-${pb.vrDevice.slice(3)}`;
+    fDev = pf.device;
+    const bDev = pb.device;
     for (const ns of [f, b]) await ns.sysctl({ 'net.ipv6.conf.all.forwarding': '1' });
     [vr, frr, bird] = await Promise.all([
       startVr(topo.r, 'core', vrConfig(pf.vrDevice, pb.vrDevice)),

@@ -17,6 +17,8 @@ export interface PeerSpec {
 
 export interface BgpPeerNs {
   readonly ns: Netns;
+  /** The peer's end of the link, in `ns`. */
+  readonly device: string;
   /** The VR's end of the link, in `r`. */
   readonly vrDevice: string;
 }
@@ -52,7 +54,7 @@ export async function bgpTopology(specs: readonly PeerSpec[]): Promise<BgpTopolo
           await ns.execOk('ip', ['addr', 'add', spec.lan6, 'dev', 'lan0', 'nodad']);
         await ns.execOk('ip', ['link', 'set', 'lan0', 'up']);
       }
-      peers.push({ ns, vrDevice });
+      peers.push({ ns, device: dev, vrDevice });
     }
     await r.sysctl(sysctls);
     return { r, peers, destroy: async () => void (await Promise.all(created.map((ns) => ns.destroy()))) };

@@ -257,11 +257,16 @@ describe('OSPF: a VR with FRR and BIRD on a broadcast segment and a point-to-poi
       intervalMs: 500,
       what: 'BIRD route to the VR LAN',
     });
-    const routes = (await request(vr, 'show.ospf', { what: 'routes' })) as {
-      prefix: string;
-      cost: number;
-      nextHops: { gateway: string | null; interface: string }[];
-    }[];
+    type Row = { prefix: string; cost: number; nextHops: { gateway: string | null; interface: string }[] };
+    // The peers having ours does not mean our SPF has run over theirs yet: wait for both LANs.
+    let routes: Row[] = [];
+    await waitFor(
+      async () => {
+        routes = (await request(vr, 'show.ospf', { what: 'routes' })) as Row[];
+        return ['10.40.201.0/24', '10.40.202.0/24'].every((p) => routes.some((x) => x.prefix === p));
+      },
+      { timeoutMs: 30_000, intervalMs: 250, what: "the VR's routes to FRR's and BIRD's LANs" },
+    );
     const byPrefix = new Map(routes.map((x) => [x.prefix, x]));
     assert.deepEqual(byPrefix.get('10.40.201.0/24')?.nextHops, [{ gateway: '10.40.0.2', interface: 'eth0' }]);
     assert.equal(byPrefix.get('10.40.201.0/24')?.cost, 20);

@@ -194,11 +194,18 @@ describe('OSPFv3: a VR between FRR ospf6d and BIRD', () => {
           `${(err as Error).message}\n${await bird.birdc('show ospf state o6')}\n${await bird.birdc('show route')}`,
         );
       });
-    const routes = (await request(vr, 'show.ospf', { version: 3, what: 'routes' })) as {
-      prefix: string;
-      cost: number;
-      nextHops: { gateway: string | null; interface: string }[];
-    }[];
+    type Row = { prefix: string; cost: number; nextHops: { gateway: string | null; interface: string }[] };
+    // The peers having routes does not mean our SPF has run over their LSAs yet: wait for ours.
+    let routes: Row[] = [];
+    await waitFor(
+      async () => {
+        routes = (await request(vr, 'show.ospf', { version: 3, what: 'routes' })) as Row[];
+        return ['2001:db8:42:201::/64', '2001:db8:42:202::/64'].every((p) =>
+          routes.some((x) => x.prefix === p),
+        );
+      },
+      { timeoutMs: 30_000, intervalMs: 250, what: "the VR's routes to FRR's and BIRD's LANs" },
+    );
     const byPrefix = new Map(routes.map((x) => [x.prefix, x]));
     assert.equal(byPrefix.get('2001:db8:42:201::/64')?.cost, 20);
     assert.equal(byPrefix.get('2001:db8:42:201::/64')?.nextHops[0]?.interface, 'eth0');
